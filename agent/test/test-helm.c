@@ -1,0 +1,7 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+/* Being written. */
+int main(void)
+{
+        return 77;
+}
