@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Tiny assertion helpers for the unit tests: print where and what, then abort. */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+
+#define ASSERT_TRUE(expr)                                                                                    \
+        do {                                                                                                 \
+                if (!(expr)) {                                                                               \
+                        fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #expr);        \
+                        abort();                                                                             \
+                }                                                                                            \
+        } while (0)
+
+#define ASSERT_EQ(a, b)                                                                                      \
+        do {                                                                                                 \
+                long long _a = (long long) (a), _b = (long long) (b);                                        \
+                if (_a != _b) {                                                                              \
+                        fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__, __LINE__, #a, #b, \
+                                _a, _b);                                                                     \
+                        abort();                                                                             \
+                }                                                                                            \
+        } while (0)
+
+#define ASSERT_STREQ(a, b)                                                                                   \
+        do {                                                                                                 \
+                const char *_a = (a), *_b = (b);                                                             \
+                if (!streq_ptr(_a, _b)) {                                                                    \
+                        fprintf(stderr, "%s:%d: %s == %s failed: '%s' != '%s'\n", __FILE__, __LINE__, #a, #b, \
+                                strna(_a), strna(_b));                                                       \
+                        abort();                                                                             \
+                }                                                                                            \
+        } while (0)
+
+#define ASSERT_CONTAINS(haystack, needle)                                                                    \
+        do {                                                                                                 \
+                const char *_h = (haystack), *_n = (needle);                                                 \
+                if (!_h || !strstr(_h, _n)) {                                                                \
+                        fprintf(stderr, "%s:%d: '%s' does not contain '%s'\n", __FILE__, __LINE__, strna(_h), \
+                                _n);                                                                         \
+                        abort();                                                                             \
+                }                                                                                            \
+        } while (0)
+
+#define TEST(name) static void name(void)
+#define RUN(name)                                                                                            \
+        do {                                                                                                 \
+                name();                                                                                      \
+                printf("ok - %s\n", #name);                                                                  \
+        } while (0)
+
+/* A fresh temporary directory for the test's files. */
+static inline char *test_tmpdir(void)
+{
+        char *d = strdup("/tmp/storeagent-test-XXXXXX");
+        if (!d || !mkdtemp(d))
+                abort();
+        return d;
+}
