@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/openat2.h>
@@ -540,6 +541,22 @@ static int h_store_upgrade(ApiServer *s, const struct _u_request *req, struct _u
 
         if (check_fields(resp, c->body, fields) < 0 || require_string(resp, c, "chart_version", &version) < 0)
                 return 0;
+        if (!chart_version_is_valid(version))
+                return api_error(resp, 400, "invalid_request", "chart_version must be a version such as 0.2.0.");
+        if (s->hooks.chart_versions) {
+                _cleanup_(json_decrefp) json_t *versions = NULL;
+                json_t *v;
+                size_t i;
+                bool found = false;
+
+                if (s->hooks.chart_versions(s->hooks.userdata, &versions) >= 0)
+                        json_array_foreach(versions, i, v)
+                                found = found || streq_ptr(json_string_value(json_object_get(v, "version")), version);
+                if (!found)
+                        return api_error(resp, 422, "chart_version_unavailable",
+                                         "Chart version %s is not available; GET /api/v1/charts lists those that are.",
+                                         version);
+        }
         if (!db)
                 return api_error(resp, 503, "database_unavailable", "The database cannot be opened.");
         api_limits_get(s, &lim);
@@ -926,9 +943,32 @@ static int serve_file(struct _u_response *resp, int fd, const char *name, bool i
         return 0;
 }
 
+/* Decodes %XX escapes; refuses malformed escapes and NUL bytes. */
+static int percent_decode(const char *in, char *out, size_t n)
+{
+        size_t o = 0;
+
+        for (const char *p = in; *p; p++) {
+                char c = *p;
+                if (c == '%') {
+                        unsigned v;
+                        if (!isxdigit((unsigned char) p[1]) || !isxdigit((unsigned char) p[2]) ||
+                            sscanf(p + 1, "%2x", &v) != 1 || v == 0)
+                                return -EINVAL;
+                        c = (char) v;
+                        p += 2;
+                }
+                if (o + 1 >= n)
+                        return -ENAMETOOLONG;
+                out[o++] = c;
+        }
+        out[o] = '\0';
+        return 0;
+}
+
 static int serve_static(ApiServer *s, const struct _u_request *req, struct _u_response *resp)
 {
-        const char *path = req->url_path;
+        char path[1100];
         _cleanup_close_ int fd = -EBADF;
         const char *rel;
         int r;
@@ -938,7 +978,9 @@ static int serve_static(ApiServer *s, const struct _u_request *req, struct _u_re
                 return api_error(resp, 405, "method_not_allowed", "Only GET and HEAD are served here.");
         }
 
-        /* MHD has already percent-decoded the path: "%2e%2e" arrives as "..". Refuse every dot segment. */
+        /* Decode first, so "%2e%2e" is seen for what it is; then refuse every dot segment. */
+        if (percent_decode(req->url_path, path, sizeof path) < 0)
+                return api_error(resp, 400, "invalid_path", "Invalid path.");
         for (const char *seg = path; seg && *seg;) {
                 while (*seg == '/')
                         seg++;

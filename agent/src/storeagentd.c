@@ -23,6 +23,7 @@
 
 static const char *arg_config = NULL;
 static bool arg_check_config = false;
+static bool arg_list_routes = false;
 
 static void help(void)
 {
@@ -37,6 +38,7 @@ static void help(void)
                "Options:\n"
                "  -c, --config PATH   configuration file (default %s)\n"
                "      --check-config  parse and validate the configuration, print the effective values\n"
+               "      --list-routes   print the HTTP routes the daemon serves (METHOD PATH)\n"
                "  -h, --help          this text\n"
                "      --version       print the version\n",
                PACKAGE_VERSION, CONFIG_DEFAULT_PATH);
@@ -44,12 +46,13 @@ static void help(void)
 
 static int parse_argv(int argc, char *argv[])
 {
-        enum { ARG_CHECK_CONFIG = 0x100, ARG_VERSION };
+        enum { ARG_CHECK_CONFIG = 0x100, ARG_VERSION, ARG_LIST_ROUTES };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
+                { "list-routes", no_argument, NULL, ARG_LIST_ROUTES },
                 {},
         };
         int c;
@@ -66,6 +69,9 @@ static int parse_argv(int argc, char *argv[])
                 case 'h':
                         help();
                         return 0;
+                case ARG_LIST_ROUTES:
+                        arg_list_routes = true;
+                        break;
                 case ARG_VERSION:
                         printf("storeagentd %s\n", PACKAGE_VERSION);
                         return 0;
@@ -194,6 +200,12 @@ int main(int argc, char *argv[])
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+
+        if (arg_list_routes) {
+                for (size_t i = 0; i < api_routes_count; i++)
+                        printf("%s %s\n", api_routes[i].method, api_routes[i].pattern);
+                return EXIT_SUCCESS;
+        }
 
         r = load_config(&config);
         if (r < 0)

@@ -1,0 +1,133 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The daemon as a process: configuration checks, tokens, socket activation, crash recovery, the spec."""
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+import yaml
+
+from daemon import DAEMON, REPO, Daemon, free_port
+
+
+def test_check_config_good_and_bad(tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text("listen:\n  port: 9999\nlimits:\n  max_stores: 7\n")
+    p = subprocess.run([DAEMON, "--config", str(good), "--check-config"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    eff = yaml.safe_load(p.stdout)
+    assert eff["listen"]["port"] == 9999 and eff["limits"]["max_stores"] == 7
+    assert eff["limits"]["requests_per_window"] == 100  # defaults are printed too
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("listen:\n  port: 9999\nlimits:\n  max_storez: 7\n")
+    p = subprocess.run([DAEMON, "--config", str(bad), "--check-config"], capture_output=True, text=True)
+    assert p.returncode == 1
+    assert f"{bad}:4: unknown key 'limits.max_storez'" in p.stderr
+
+    p = subprocess.run([DAEMON, "--config", str(tmp_path / "missing.yaml"), "--check-config"],
+                       capture_output=True, text=True)
+    assert p.returncode == 1 and "missing.yaml" in p.stderr
+
+
+def test_token_cli(tmp_path):
+    d = Daemon(workdir=str(tmp_path))
+    tok = d.create_token("ops")
+    assert re.fullmatch(r"sa_[A-Za-z0-9]{40}", tok)
+    p = d.cli("token", "create", "--name", "ops", check=False)
+    assert p.returncode == 1 and "already exists" in p.stderr
+    listing = d.cli("token", "list").stdout
+    assert "ops" in listing and tok not in listing
+    d.cli("token", "revoke", "ops")
+    assert d.cli("token", "revoke", "ops", check=False).returncode == 1
+    d.token = tok
+    d.start()
+    try:
+        assert d.request("GET", "/api/v1/stores").status == 401
+    finally:
+        d.stop()
+
+
+def test_socket_activation(tmp_path):
+    """systemd-socket-activate hands the daemon a listening socket (LISTEN_FDS) as systemd would."""
+    port = free_port()
+    d = Daemon(workdir=str(tmp_path), config={"listen": {"port": 1}})  # the config port must be ignored
+    d.port, d.url = port, f"http://127.0.0.1:{port}"
+    d.token = d.create_token()
+    d.start(argv_prefix=["systemd-socket-activate", "-l", f"127.0.0.1:{port}"], wait=False)
+    try:
+        d.wait_healthy()
+        assert d.request("GET", "/api/v1/stores").status == 200
+        assert "a socket from systemd" in d.logs()
+    finally:
+        assert d.stop() == 0
+
+
+def test_queued_task_survives_kill9(tmp_path):
+    d = Daemon(workdir=str(tmp_path))
+    d.token = d.create_token()
+    d.start()
+    s = d.request("POST", "/api/v1/stores", {"name": "survivor", "engine": "woocommerce"}).json()
+    # No cluster here, so the create task keeps waiting; it must be leased at least once.
+    d.wait_for(lambda: "survivor" in d.logs() or f"store {s['id']} started" in d.logs(), what="task start")
+    d.wait_for(lambda: f"for store {s['id']} started" in d.logs(), what="task leased")
+    d.stop(sig=signal.SIGKILL)
+
+    before = d.logs()
+    d.start()
+    try:
+        d.wait_for(lambda: d.logs().count(f"for store {s['id']} started") > before.count(f"for store {s['id']} started"),
+                   what="task resumed after restart")
+        after = d.request("GET", f"/api/v1/stores/{s['id']}").json()
+        assert after["status"] == "PROVISIONING"
+        assert "Waiting for the cluster" in (after["status_reason"] or "")
+        assert "Resuming 1 task(s) interrupted by the previous run." in d.logs()[len(before):] or \
+            d.logs()[len(before):].count("started (attempt") >= 1
+    finally:
+        d.stop()
+
+
+def test_second_instance_refused(tmp_path):
+    d = Daemon(workdir=str(tmp_path))
+    d.start()
+    try:
+        p = subprocess.run([DAEMON, "--config", d.config_path], capture_output=True, text=True, timeout=10,
+                           env=d.env)
+        assert p.returncode == 1
+        assert "Another storeagentd is using database" in p.stderr
+    finally:
+        d.stop()
+
+
+def test_sighup_reloads_limits(tmp_path):
+    d = Daemon(workdir=str(tmp_path), config={"limits": {"requests_per_window": 1000}})
+    d.token = d.create_token()
+    d.start()
+    try:
+        cfg = dict(d.config)
+        cfg["limits"] = {"requests_per_window": 2, "window": 60}
+        with open(d.config_path, "w") as f:
+            yaml.safe_dump(cfg, f)
+        d.proc.send_signal(signal.SIGHUP)
+        d.wait_for(lambda: "Configuration reloaded" in d.logs(), what="reload")
+        codes = [d.request("GET", "/api/v1/stores").status for _ in range(4)]
+        assert 429 in codes
+        # A broken file is refused and the running configuration stays.
+        with open(d.config_path, "w") as f:
+            f.write("limits:\n  nope: 1\n")
+        d.proc.send_signal(signal.SIGHUP)
+        d.wait_for(lambda: "Reload refused" in d.logs(), what="refused reload")
+        assert d.request("GET", "/healthz", auth=False).status == 200
+    finally:
+        d.stop()
+
+
+def test_openapi_matches_routes():
+    spec = yaml.safe_load(open(os.path.join(REPO, "docs", "api", "openapi.yaml")))
+    in_spec = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops if m != "parameters"}
+    out = subprocess.run([DAEMON, "--list-routes"], capture_output=True, text=True, check=True).stdout
+    served = {tuple(line.split(" ", 1)) for line in out.splitlines()}
+    assert served - in_spec == set(), f"routes missing from docs/api/openapi.yaml: {served - in_spec}"
+    assert in_spec - served == set(), f"spec documents routes the daemon does not serve: {in_spec - served}"
