@@ -301,6 +301,10 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
         if (r < 0)
                 log_warning_errno(r, "D-Bus interface unavailable (storectl will not work): %m");
 
+        r = provisioner_start(d.provisioner, config->database);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the reconciler: %m");
+
         r = runner_start(d.runner);
         if (r < 0)
                 return log_error_errno(r, "Failed to start workers: %m");

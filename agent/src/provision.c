@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 
 #include "helm.h"
@@ -49,6 +50,12 @@ struct Provisioner {
         json_t *orphans;
         KubeClient *status_client;
         uint64_t status_generation;
+
+        /* The reconciler thread: orphan namespaces, releases left pending with no task to repair them. */
+        pthread_t reconciler;
+        bool reconciler_started;
+        atomic_bool stopping;
+        char *db_path;
 };
 
 /* What one worker thread keeps between tasks. */
@@ -164,6 +171,10 @@ Provisioner *provisioner_free(Provisioner *p)
 {
         if (!p)
                 return NULL;
+        atomic_store(&p->stopping, true);
+        if (p->reconciler_started)
+                pthread_join(p->reconciler, NULL);
+        free(p->db_path);
         settings_done(&p->set);
         kube_client_free(p->status_client);
         free(p->status_detail);
@@ -1446,4 +1457,145 @@ void provisioner_api_hooks(Provisioner *p, ApiHooks *ret)
                 .orphans = hook_orphans,
                 .userdata = p,
         };
+}
+
+/* ---- reconciliation ---- */
+
+static bool reconciler_sleep(Provisioner *p, unsigned seconds)
+{
+        for (unsigned i = 0; i < seconds * 5; i++) {
+                if (atomic_load(&p->stopping))
+                        return false;
+                usleep(200 * 1000);
+        }
+        return !atomic_load(&p->stopping);
+}
+
+/* Rolls back (or uninstalls) a release a killed helm left pending, for a store no task is working on. */
+static void repair_idle_release(Provisioner *p, Db *db, const ProvisionSettings *set, Store *s)
+{
+        _cleanup_(json_decrefp) json_t *status = NULL, *history = NULL;
+        char ns[80], helm_dir[512], detail[300];
+        HelmResult res = {};
+        int last_good = 0, r;
+
+        snprintf(ns, sizeof ns, "store-%s", s->name);
+        snprintf(helm_dir, sizeof helm_dir, "%s/helm", set->state_dir);
+        HelmContext h = { .binary = set->helm_binary, .kubeconfig = set->kubeconfig, .state_dir = helm_dir,
+                          .timeout_sec = (unsigned) set->helm_timeout_sec, .cancel = &p->stopping };
+
+        if (helm_status(&h, s->name, ns, &status, NULL) < 0 || !helm_status_is_pending(helm_release_status(status)))
+                return;
+        if (helm_history(&h, s->name, ns, &history, NULL) >= 0) {
+                size_t i;
+                json_t *e;
+                json_array_foreach(history, i, e) {
+                        const char *st = json_string_value(json_object_get(e, "status"));
+                        if (streq_ptr(st, "deployed") || streq_ptr(st, "superseded"))
+                                last_good = (int) json_integer_value(json_object_get(e, "revision"));
+                }
+        }
+        if (last_good > 0) {
+                snprintf(detail, sizeof detail, "At startup the release was %s with no task running; rolling back to revision %d.",
+                         helm_release_status(status), last_good);
+                r = helm_rollback(&h, s->name, ns, last_good, &res);
+        } else {
+                snprintf(detail, sizeof detail, "At startup the release was %s with no task running; uninstalling it.",
+                         helm_release_status(status));
+                r = helm_uninstall(&h, s->name, ns, &res);
+        }
+        (void) store_add_event(db, s->id, "system", "helm.repair", detail);
+        log_struct(LOG_NOTICE, LOG_FIELDS("STORE_ID", s->id), "%s (%s)", detail,
+                   r >= 0 && res.exit_status == 0 ? "done" : "failed");
+        helm_result_done(&res);
+}
+
+static void reconcile_once(Provisioner *p, Db *db, bool first)
+{
+        _cleanup_(json_decrefp) json_t *list = NULL, *orphans = NULL;
+        _cleanup_(kube_client_freep) KubeClient *kube = NULL;
+        ProvisionSettings set;
+        json_t *ns;
+        size_t i;
+
+        if (settings_copy(p, &set, NULL) < 0)
+                return;
+        if (make_client(set.kubeconfig, &kube, NULL) < 0)
+                goto out;
+        kube_client_set_cancel(kube, &p->stopping);
+        if (kube_list(kube, "/api/v1/namespaces", LABEL_MANAGED_BY "=storeagent", &list) < 0)
+                goto out;
+
+        orphans = json_array();
+        json_array_foreach(json_object_get(list, "items"), i, ns) {
+                json_t *meta = json_object_get(ns, "metadata");
+                const char *name = json_string_value(json_object_get(meta, "name"));
+                const char *id = json_string_value(json_object_get(json_object_get(meta, "labels"), LABEL_STORE_ID));
+                _cleanup_(store_freep) Store *s = NULL;
+
+                if (!name)
+                        continue;
+                if (!id || store_get(db, id, &s) < 0 || s->status == STORE_DELETED) {
+                        json_array_append_new(orphans, json_pack("{s:s, s:s?}", "namespace", name, "store_id", id));
+                        if (first)
+                                log_struct(LOG_WARNING,
+                                           LOG_FIELDS("MESSAGE_ID", SA_MESSAGE_ORPHAN_NAMESPACE, "NAMESPACE", name,
+                                                      "STORE_ID", id),
+                                           "Namespace %s is labelled as storeagent's but no store owns it; leaving it alone.",
+                                           name);
+                        continue;
+                }
+                if (first) {
+                        uint64_t active = 0;
+                        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+                        if (db_prepare(db, "SELECT count(*) FROM tasks WHERE store_id = ? AND state IN ('queued', 'running')",
+                                       &q) >= 0) {
+                                sqlite3_bind_text(q, 1, s->id, -1, SQLITE_TRANSIENT);
+                                if (sqlite3_step(q) == SQLITE_ROW)
+                                        active = (uint64_t) sqlite3_column_int64(q, 0);
+                        }
+                        if (active == 0)
+                                repair_idle_release(p, db, &set, s);
+                }
+        }
+        pthread_mutex_lock(&p->status_lock);
+        json_decref(p->orphans);
+        p->orphans = TAKE_PTR(orphans);
+        pthread_mutex_unlock(&p->status_lock);
+out:
+        settings_done(&set);
+}
+
+static void *reconciler_main(void *arg)
+{
+        Provisioner *p = arg;
+        _cleanup_(db_closep) Db *db = NULL;
+        bool first = true;
+
+        if (db_open(p->db_path, &db) < 0)
+                return NULL;
+        while (!atomic_load(&p->stopping)) {
+                json_t *st = NULL;
+                bool reachable = hook_cluster_status(p, &st) >= 0 && json_is_true(json_object_get(st, "reachable"));
+                json_decref(st);
+                if (reachable) {
+                        reconcile_once(p, db, first);
+                        first = false;
+                }
+                if (!reconciler_sleep(p, first ? 5 : 60))
+                        break;
+        }
+        return NULL;
+}
+
+int provisioner_start(Provisioner *p, const char *db_path)
+{
+        p->db_path = strdup(db_path);
+        if (!p->db_path)
+                return -ENOMEM;
+        int r = pthread_create(&p->reconciler, NULL, reconciler_main, p);
+        if (r != 0)
+                return -r;
+        p->reconciler_started = true;
+        return 0;
 }

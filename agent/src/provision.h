@@ -16,6 +16,8 @@ typedef struct Provisioner Provisioner;
 int provisioner_new(Provisioner **ret, const Config *config);
 Provisioner *provisioner_free(Provisioner *p);
 void provisioner_reload(Provisioner *p, const Config *config);
+/* Starts the reconciler: reports namespaces labelled as ours with no store, repairs releases a killed helm left pending. */
+int provisioner_start(Provisioner *p, const char *db_path);
 
 /* TaskHandler for the runner; userdata is the Provisioner. */
 int provisioner_run_task(Worker *w, Task *t, void *userdata);
