@@ -163,13 +163,20 @@ def test_duplicates_and_idempotency(daemon):
     assert daemon.request("GET", "/api/v1/stores").json()["total"] == 1
 
 
-def test_operations_and_states(daemon):
+def test_operations_and_states(daemon_factory, tmp_path):
+    repo = tmp_path / "charts"
+    repo.mkdir()
+    (repo / "store-woocommerce-0.2.0.tgz").write_bytes(b"")
+    daemon = daemon_factory({"chart": {"repository": str(repo), "path": str(tmp_path / "nochart")}})
+    assert daemon.request("GET", "/api/v1/charts").json() == {"items": [{"version": "0.2.0"}]}
     s = create(daemon, "ops").json()
     sid = s["id"]
     r = daemon.request("POST", f"/api/v1/stores/{sid}/retry")
     assert r.status == 409 and error_of(r) == "invalid_state"
     r = daemon.request("POST", f"/api/v1/stores/{sid}/upgrade", {"chart_version": "0.2.0"})
     assert r.status == 409 and error_of(r) == "operation_in_progress"
+    r = daemon.request("POST", f"/api/v1/stores/{sid}/upgrade", {"chart_version": "9.9.9"})
+    assert r.status == 422 and error_of(r) == "chart_version_unavailable"
     r = daemon.request("POST", f"/api/v1/stores/{sid}/upgrade", {"chart_version": "latest"})
     assert r.status == 400
     r = daemon.request("POST", f"/api/v1/stores/{sid}/upgrade", {})
