@@ -61,7 +61,8 @@ int token_verify(Db *db, const char *token, TokenInfo *ret)
         r = sha256_hex(token, strlen(token), hash);
         if (r < 0)
                 return r;
-        r = db_prepare(db, "SELECT id, name, hash FROM api_tokens WHERE hash = ? AND revoked_at IS NULL", &s);
+        r = db_prepare(db, "SELECT id, name, hash, coalesce(last_used_at, 0) FROM api_tokens WHERE hash = ? AND revoked_at IS NULL",
+                       &s);
         if (r < 0)
                 return r;
         sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
@@ -74,9 +75,15 @@ int token_verify(Db *db, const char *token, TokenInfo *ret)
         ret->id = sqlite3_column_int64(s, 0);
         snprintf(ret->name, sizeof ret->name, "%s", (const char *) sqlite3_column_text(s, 1));
 
-        /* Last use is informational; a busy database must not fail the request. */
+        /*
+         * Last use is informational, kept to the minute: writing it on every request would
+         * serialize all readers behind the database's write lock.
+         */
+        uint64_t now = now_usec();
+        if ((uint64_t) sqlite3_column_int64(s, 3) + 60 * USEC_PER_SEC > now)
+                return 0;
         if (db_prepare(db, "UPDATE api_tokens SET last_used_at = ? WHERE id = ?", &u) >= 0) {
-                sqlite3_bind_int64(u, 1, (sqlite3_int64) now_usec());
+                sqlite3_bind_int64(u, 1, (sqlite3_int64) now);
                 sqlite3_bind_int64(u, 2, ret->id);
                 (void) sqlite3_step(u);
         }
