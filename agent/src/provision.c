@@ -406,6 +406,35 @@ static int apply(Job *j, json_t *obj, const char *what)
         return 0;
 }
 
+/*
+ * With the least-privilege identity from contrib/rbac the agent holds no rights inside a
+ * namespace until it binds the "storeagent-store" ClusterRole there. It learns who it is
+ * from a SelfSubjectReview; as cluster admin (or a user) there is nothing to bind.
+ */
+static int ensure_store_rolebinding(Job *j)
+{
+        _cleanup_(json_decrefp) json_t *review = NULL;
+        const char *user;
+        char sa_ns[128], sa_name[128];
+        int r;
+
+        r = kube_request(j->kube, "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", "application/json",
+                         "{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"SelfSubjectReview\"}", &review);
+        if (r < 0)
+                return cluster_error(j, r, "Asking the cluster who the agent is failed");
+        user = json_string_value(
+                json_object_get(json_object_get(json_object_get(review, "status"), "userInfo"), "username"));
+        if (!user || sscanf(user, "system:serviceaccount:%127[^:]:%127s", sa_ns, sa_name) != 2)
+                return 0;
+        return apply(j,
+                     json_pack("{s:s, s:s, s:{s:s, s:s, s:o}, s:{s:s, s:s, s:s}, s:[{s:s, s:s, s:s}]}", "apiVersion",
+                               "rbac.authorization.k8s.io/v1", "kind", "RoleBinding", "metadata", "name",
+                               "storeagent-store", "namespace", j->ns, "labels", labels(j), "roleRef", "apiGroup",
+                               "rbac.authorization.k8s.io", "kind", "ClusterRole", "name", "storeagent-store",
+                               "subjects", "kind", "ServiceAccount", "name", sa_name, "namespace", sa_ns),
+                     "Binding the store role in the namespace failed");
+}
+
 static int step_namespace(Job *j)
 {
         _cleanup_(json_decrefp) json_t *existing = NULL;
@@ -435,10 +464,13 @@ static int step_namespace(Job *j)
         } else if (r != -ENOENT)
                 return cluster_error(j, r, "Reading the namespace failed");
 
-        return apply(j,
-                     json_pack("{s:s, s:s, s:{s:s, s:o}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name",
-                               j->ns, "labels", labels(j)),
-                     "Creating the namespace failed");
+        r = apply(j,
+                  json_pack("{s:s, s:s, s:{s:s, s:o}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name",
+                            j->ns, "labels", labels(j)),
+                  "Creating the namespace failed");
+        if (r < 0)
+                return r;
+        return ensure_store_rolebinding(j);
 }
 
 static int step_quota(Job *j)
