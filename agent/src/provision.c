@@ -393,6 +393,17 @@ static json_t *labels(Job *j)
                          LABEL_STORE_NAME, j->store->name);
 }
 
+/* The namespace also enforces the "restricted" Pod Security Standard, which every pod of the chart meets. */
+static json_t *namespace_labels(Job *j)
+{
+        json_t *l = labels(j);
+        if (l) {
+                json_object_set_new(l, "pod-security.kubernetes.io/enforce", json_string("restricted"));
+                json_object_set_new(l, "pod-security.kubernetes.io/warn", json_string("restricted"));
+        }
+        return l;
+}
+
 static int apply(Job *j, json_t *obj, const char *what)
 {
         _cleanup_(json_decrefp) json_t *o = obj;
@@ -466,7 +477,7 @@ static int step_namespace(Job *j)
 
         r = apply(j,
                   json_pack("{s:s, s:s, s:{s:s, s:o}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name",
-                            j->ns, "labels", labels(j)),
+                            j->ns, "labels", namespace_labels(j)),
                   "Creating the namespace failed");
         if (r < 0)
                 return r;
@@ -637,8 +648,21 @@ static void helm_reason(const HelmResult *res, char *buf, size_t n)
                 snprintf(buf, n, "%.*s", (int) MIN((size_t) (out + len - start), n - 1), start);
                 return;
         }
-        size_t len = strcspn(e, "\n");
+        /* The error line, and the lines that explain it ("- at '/mysql/persistence/size': ..."). */
+        size_t len = 0;
+        for (int lines = 0; lines < 4 && e[len]; lines++) {
+                len += strcspn(e + len, "\n");
+                if (e[len] == '\n' && e[len + 1] && e[len + 1] != '\n')
+                        len++;
+                else
+                        break;
+        }
+        while (len > 0 && (e[len - 1] == '\n' || e[len - 1] == ' '))
+                len--;
         snprintf(buf, n, "%.*s", (int) MIN(len, n - 1), e);
+        for (char *p = buf; *p; p++)
+                if (*p == '\n')
+                        *p = ' ';
 }
 
 static bool helm_output_transient(const HelmResult *res)
@@ -723,7 +747,31 @@ static int read_release(Job *j, int64_t *ret_revision, char **ret_chart_version)
         *ret_revision = helm_release_revision(status);
         const char *v = json_string_value(
                 json_object_get(json_object_get(json_object_get(status, "chart"), "metadata"), "version"));
-        *ret_chart_version = v ? strdup(v) : NULL;
+        if (v) {
+                *ret_chart_version = strdup(v);
+                return 0;
+        }
+        /* helm 4's status leaves the chart out; its history names it "store-woocommerce-X.Y.Z". */
+        _cleanup_(json_decrefp) json_t *history = NULL;
+        *ret_chart_version = NULL;
+        if (helm_history(&j->helm, j->store->name, j->ns, &history, NULL) >= 0) {
+                json_t *e;
+                size_t i;
+                json_array_foreach(history, i, e) {
+                        const char *chart = json_string_value(json_object_get(e, "chart"));
+                        if (json_integer_value(json_object_get(e, "revision")) != *ret_revision || !chart)
+                                continue;
+                        const char *dash = strrchr(chart, '-');
+                        /* The version is what follows the last '-' before a digit run ("name-1.2.3"). */
+                        for (const char *p = chart; (p = strchr(p, '-')); p++)
+                                if (p[1] >= '0' && p[1] <= '9') {
+                                        dash = p;
+                                        break;
+                                }
+                        if (dash)
+                                *ret_chart_version = strdup(dash + 1);
+                }
+        }
         return 0;
 }
 
@@ -888,6 +936,39 @@ static void collect_events(Job *j, char *last_warning, size_t n)
         }
 }
 
+/* The last words of a failed setup pod (the chart uses FallbackToLogsOnError: "setup: ERROR: ..."). */
+static void job_pod_message(Job *j, const char *selector, char *buf, size_t n)
+{
+        _cleanup_(json_decrefp) json_t *pods = NULL;
+        _cleanup_free_ char *path = NULL, *sel = NULL;
+        json_t *pod;
+        size_t i;
+
+        if (kube_path(&path, "v1", "pods", j->ns, NULL) < 0 ||
+            asprintf(&sel, "%s,app.kubernetes.io/component=setup", selector) < 0 ||
+            kube_list(j->kube, path, sel, &pods) < 0)
+                return;
+        json_array_foreach(json_object_get(pods, "items"), i, pod) {
+                json_t *cs, *c;
+                size_t k;
+                cs = json_object_get(json_object_get(pod, "status"), "containerStatuses");
+                json_array_foreach(cs, k, c) {
+                        const char *msg = json_string_value(
+                                json_object_get(json_object_get(json_object_get(c, "state"), "terminated"), "message"));
+                        if (!msg || !*msg)
+                                continue;
+                        /* Keep the last line: that is where the script says what failed. */
+                        const char *end = msg + strlen(msg);
+                        while (end > msg && (end[-1] == '\n' || end[-1] == ' '))
+                                end--;
+                        const char *start = end;
+                        while (start > msg && start[-1] != '\n')
+                                start--;
+                        snprintf(buf, n, "%.*s", (int) (end - start), start);
+                }
+        }
+}
+
 typedef struct WatchWake {
         int events;
 } WatchWake;
@@ -941,7 +1022,9 @@ static int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t
                 collect_events(j, last_warning, sizeof last_warning);
 
                 if (rd.job_failed) {
-                        snprintf(reason, reason_len, "%s", rd.failure);
+                        char detail[400] = "";
+                        job_pod_message(j, selector, detail, sizeof detail);
+                        snprintf(reason, reason_len, "%s%s%s", rd.failure, detail[0] ? ": " : "", detail);
                         return -EIO;
                 }
                 if (rd.total > 0 && rd.ready == rd.total)
