@@ -1,0 +1,167 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Stores created, tracked, upgraded, rolled back and deleted on a real Kubernetes control plane."""
+
+import base64
+import os
+import signal
+import subprocess
+import time
+
+from conftest import REPO, env, helm, kubectl, kubectl_json, namespace_exists, wait_status
+
+CHART = os.path.join(REPO, "charts", "store-woocommerce")
+
+
+def create(d, name):
+    r = d.request("POST", "/api/v1/stores", {"name": name, "engine": "woocommerce"})
+    assert r.status == 202, r
+    return r.json()
+
+
+def events(d, sid):
+    return d.request("GET", f"/api/v1/stores/{sid}/events?limit=1000").json()["items"]
+
+
+def secret_data(ns):
+    s = kubectl_json("get", "secret", "store-credentials", "-n", ns)
+    return s["metadata"]["resourceVersion"], {k: base64.b64decode(v) for k, v in s["data"].items()}
+
+
+def test_three_stores_at_once(cluster_daemon):
+    d = cluster_daemon()
+    t0 = time.time()
+    stores = [create(d, n) for n in ("alpha", "bravo", "charlie")]
+    ready = [wait_status(d, s["id"], {"READY", "FAILED"}) for s in stores]
+    elapsed = time.time() - t0
+    print(f"three stores READY in {elapsed:.1f} s")
+    for s in ready:
+        assert s["status"] == "READY", s
+        name, ns = s["name"], f"store-{s['name']}"
+        assert s["url"] == f"http://{name}.shops.test"
+        assert s["helm_revision"] == 1 and s["chart_version"] == "0.1.0"
+        nsobj = kubectl_json("get", "namespace", ns)
+        labels = nsobj["metadata"]["labels"]
+        assert labels["app.kubernetes.io/managed-by"] == "storeagent"
+        assert labels["storeagent.io/store-id"] == s["id"]
+        assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+        quota = kubectl_json("get", "resourcequota", "store-quota", "-n", ns)
+        assert quota["spec"]["hard"]["pods"] == "10" and quota["spec"]["hard"]["limits.memory"] == "2Gi"
+        assert kubectl_json("get", "limitrange", "store-limits", "-n", ns)["spec"]["limits"][0]["max"]["memory"] == "1Gi"
+        policies = {p["metadata"]["name"] for p in kubectl_json("get", "networkpolicies", "-n", ns)["items"]}
+        assert policies == {"default-deny-ingress", "allow-ingress-controller-to-web", "allow-web-to-database"}
+        _, data = secret_data(ns)
+        assert len(data["mysql-password"]) == 32 and len(data["admin-password"]) == 24
+        st = helm("status", name, "-n", ns, "-o", "json").stdout
+        assert '"status":"deployed"' in st.replace(" ", "")
+        ing = kubectl_json("get", "ingress", "-n", ns)["items"][0]
+        assert ing["spec"]["rules"][0]["host"] == f"{name}.shops.test"
+        assert ing["spec"]["ingressClassName"] == "traefik"
+        actions = [e["action"] for e in events(d, s["id"])]
+        assert actions[0] == "store.create" and actions[-1] == "store.ready"
+        assert "helm" in actions and "k8s.event" in actions
+        steps = [e["detail"] for e in events(d, s["id"]) if e["action"] == "step"]
+        assert steps == ["connecting to the cluster", "creating namespace", "applying quota and limits",
+                         "applying network policies", "creating secrets", "helm install", "waiting for workloads"]
+    # Passwords are not in the daemon's logs.
+    _, data = secret_data("store-alpha")
+    assert data["mysql-password"].decode() not in d.logs()
+    rel = d.request("GET", f"/api/v1/stores/{ready[0]['id']}/releases").json()["items"]
+    assert rel[0]["revision"] == 1 and rel[0]["status"] == "deployed" and rel[0]["chart"] == "store-woocommerce-0.1.0"
+
+
+def test_delete_leaves_nothing(cluster_daemon):
+    d = cluster_daemon()
+    s = create(d, "gone")
+    wait_status(d, s["id"], {"READY"})
+    pvcs = kubectl_json("get", "pvc", "-n", "store-gone")["items"]
+    assert pvcs and all(p["status"]["phase"] == "Bound" for p in pvcs)
+    r = d.request("DELETE", f"/api/v1/stores/{s['id']}")
+    assert r.status == 202 and r.json()["status"] == "DELETING"
+    s = wait_status(d, s["id"], {"DELETED", "FAILED"})
+    assert s["status"] == "DELETED", s
+    assert s["deleted_at"]
+    assert not namespace_exists("store-gone")
+    assert "gone" not in helm("list", "-A", "-q").stdout.split()
+    claims = [pv["spec"].get("claimRef", {}) for pv in kubectl_json("get", "pv")["items"]]
+    assert not any(c.get("namespace") == "store-gone" and pv_bound for c, pv_bound in
+                   [(c, True) for c in claims if c])  # no PV still claimed by the store
+    # The audit trail stays.
+    assert d.request("GET", f"/api/v1/stores/{s['id']}").json()["status"] == "DELETED"
+    assert [e["action"] for e in events(d, s["id"])][-1] == "store.deleted"
+    assert d.request("GET", "/api/v1/stores").json()["total"] == 0
+    # The name can be used again.
+    s2 = create(d, "gone")
+    assert wait_status(d, s2["id"], {"READY", "FAILED"})["status"] == "READY"
+
+
+def test_unready_chart_fails_with_reason_then_retry(cluster_daemon):
+    # Too little memory quota for the chart: the cluster refuses its pods.
+    d = cluster_daemon({"stores": {"provision_timeout": 25, "quota": {"memory": "600Mi"}}})
+    s = create(d, "tight")
+    s = wait_status(d, s["id"], {"READY", "FAILED"}, timeout=120)
+    assert s["status"] == "FAILED", s
+    assert "exceeded quota" in s["status_reason"], s["status_reason"]
+    assert "store.failed" in [e["action"] for e in events(d, s["id"])]
+
+    # Fix the cause (raise the quota through a reload), retry: READY.
+    cfg_text = open(d.config_path).read().replace("memory: 600Mi", "memory: 2Gi")
+    open(d.config_path, "w").write(cfg_text)
+    d.proc.send_signal(signal.SIGHUP)
+    d.wait_for(lambda: "Configuration reloaded" in d.logs(), what="reload")
+    r = d.request("POST", f"/api/v1/stores/{s['id']}/retry")
+    assert r.status == 202 and r.json()["status"] == "PROVISIONING"
+    s = wait_status(d, s["id"], {"READY", "FAILED"}, timeout=180)
+    assert s["status"] == "READY", s
+
+
+def test_upgrade_then_rollback_keeps_secrets(cluster_daemon):
+    d = cluster_daemon()
+    subprocess.run([os.path.join(REPO, "charts", "package.sh"), "--helm", env()["HELM"], "--version", "0.2.0",
+                    d.repo], check=True, capture_output=True)
+    s = create(d, "evolve")
+    s = wait_status(d, s["id"], {"READY"})
+    rv_before, data_before = secret_data("store-evolve")
+    charts = d.request("GET", "/api/v1/charts").json()["items"]
+    assert {"version": "0.2.0"} in charts
+
+    r = d.request("POST", f"/api/v1/stores/{s['id']}/upgrade", {"chart_version": "0.2.0"})
+    assert r.status == 202 and r.json()["status"] == "UPGRADING"
+    s = wait_status(d, s["id"], {"READY", "FAILED"})
+    assert s["status"] == "READY" and s["helm_revision"] == 2 and s["chart_version"] == "0.2.0", s
+
+    r = d.request("POST", f"/api/v1/stores/{s['id']}/rollback", {"revision": 1})
+    assert r.status == 202
+    s = wait_status(d, s["id"], {"READY", "FAILED"})
+    assert s["status"] == "READY" and s["helm_revision"] == 3 and s["chart_version"] == "0.1.0", s
+    assert secret_data("store-evolve") == (rv_before, data_before)
+    actions = [e["action"] for e in events(d, s["id"])]
+    assert "store.upgrade" in actions and "store.upgraded" in actions and "store.rolled_back" in actions
+    revs = [x["revision"] for x in d.request("GET", f"/api/v1/stores/{s['id']}/releases").json()["items"]]
+    assert revs == [1, 2, 3]
+
+    # A rollback to a revision that does not exist is refused by helm and says so; the store stays READY.
+    r = d.request("POST", f"/api/v1/stores/{s['id']}/rollback", {"revision": 42})
+    s = wait_status(d, s["id"], {"READY", "FAILED"})
+    d.wait_for(lambda: "store.rollback_failed" in [e["action"] for e in events(d, s["id"])], what="rollback failure")
+    s = d.request("GET", f"/api/v1/stores/{s['id']}").json()
+    assert s["status"] == "READY" and s["helm_revision"] == 3 and "revision 42" in s["status_reason"]
+
+
+def test_failed_upgrade_rolls_back(cluster_daemon, tmp_path):
+    d = cluster_daemon({"stores": {"provision_timeout": 20}})
+    # Version 0.3.0 asks for more memory than the quota admits: it can never become ready.
+    bad = tmp_path / "bad-chart"
+    subprocess.run(["cp", "-r", CHART, str(bad)], check=True)
+    vals = (bad / "values.yaml").read_text()
+    (bad / "values.yaml").write_text(vals.replace("memory: 768Mi", "memory: 1900Mi", 1))
+    helm("package", str(bad), "--version", "0.3.0", "-d", d.repo)
+    s = create(d, "brave")
+    s = wait_status(d, s["id"], {"READY"})
+    r = d.request("POST", f"/api/v1/stores/{s['id']}/upgrade", {"chart_version": "0.3.0"})
+    assert r.status == 202
+    time.sleep(1)
+    s = wait_status(d, s["id"], {"READY", "FAILED"}, timeout=180)
+    assert s["status"] == "READY", s
+    assert "Upgrade to 0.3.0 failed" in s["status_reason"] and "rolled back to revision 1" in s["status_reason"]
+    assert s["chart_version"] == "0.1.0"
+    assert "store.upgrade_failed" in [e["action"] for e in events(d, s["id"])]
