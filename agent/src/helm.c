@@ -112,14 +112,17 @@ static void posix_spawnattr_destroyp(posix_spawnattr_t **a)
                 posix_spawnattr_destroy(*a);
 }
 
-static int make_dir(const char *path)
+/*
+ * Creates path (and parents) 0700. An existing HELM_*_HOME of ours is tightened
+ * to 0700 as well; the state dir itself may be the daemon's and keeps its mode.
+ */
+static int make_dir(const char *path, bool tighten)
 {
         int r = mkdir_p(path, 0700);
 
         if (r < 0)
                 return r;
-        /* An existing directory may have been created looser by someone else. */
-        if (chmod(path, 0700) < 0)
+        if (tighten && chmod(path, 0700) < 0)
                 return -errno;
         return 0;
 }
@@ -154,7 +157,7 @@ static int build_env(const HelmContext *h, char ***ret)
 
                 if (!dir)
                         return -ENOMEM;
-                r = make_dir(dir);
+                r = make_dir(dir, true);
                 if (r < 0)
                         return r;
                 if (asprintf(&env[n], "%s=%s", homes[i][0], dir) < 0)
@@ -195,7 +198,7 @@ static int spawn(const HelmContext *h, char *const *args, int out_fd, int err_fd
         pid_t pid;
         int r;
 
-        r = make_dir(h->state_dir);
+        r = make_dir(h->state_dir, false);
         if (r < 0)
                 return r;
         r = build_env(h, &env);
@@ -227,7 +230,8 @@ static int spawn(const HelmContext *h, char *const *args, int out_fd, int err_fd
         /* The daemon blocks signals for sd-event and ignores SIGPIPE; helm must start clean. */
         sigfillset(&all);
         sigemptyset(&none);
-        if ((r = posix_spawnattr_setsigmask(attr, &none)) != 0 || (r = posix_spawnattr_setsigdefault(attr, &all)) != 0 ||
+        if ((r = posix_spawnattr_setsigmask(attr, &none)) != 0 ||
+            (r = posix_spawnattr_setsigdefault(attr, &all)) != 0 ||
             (r = posix_spawnattr_setpgroup(attr, 0)) != 0 ||
             (r = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
                                                         POSIX_SPAWN_SETPGROUP)) != 0)
@@ -243,12 +247,17 @@ static int spawn(const HelmContext *h, char *const *args, int out_fd, int err_fd
         return 0;
 }
 
-/* Reads what is there; returns 0 on EOF (and closes), 1 when more may come. */
+/*
+ * Reads what is there, at most 1 MiB at a time so a chatty child cannot keep us
+ * from checking the clock; returns 0 on EOF (and closes), 1 when more may come.
+ */
 static int drain(int *fd, Capture *combined, Capture *own)
 {
         char buf[16384];
 
-        for (;;) {
+        for (unsigned i = 0;; i++) {
+                if (i >= 64)
+                        return 1;
                 ssize_t n = read(*fd, buf, sizeof(buf));
                 int r;
 
@@ -560,7 +569,8 @@ static int run_json(const HelmContext *h, char *const *args, json_t **ret, char 
         return 0;
 }
 
-int helm_status(const HelmContext *h, const char *release, const char *namespace, json_t **ret, char **ret_error)
+int helm_status(const HelmContext *h, const char *release, const char *namespace, json_t **ret,
+                char **ret_error)
 {
         _cleanup_(json_decrefp) json_t *j = NULL;
         int r;
@@ -568,8 +578,8 @@ int helm_status(const HelmContext *h, const char *release, const char *namespace
         if (!h || !valid_arg(release) || !valid_arg(namespace) || !ret)
                 return -EINVAL;
         r = run_json(h,
-                     (char *const *) (const char *[]){ "status", release, "--namespace", namespace, "--output",
-                                                       "json", NULL },
+                     (char *const *) (const char *[]){ "status", release, "--namespace", namespace,
+                                                       "--output", "json", NULL },
                      &j, ret_error);
         if (r < 0)
                 return r;
@@ -591,8 +601,8 @@ int helm_history(const HelmContext *h, const char *release, const char *namespac
         if (!h || !valid_arg(release) || !valid_arg(namespace) || !ret)
                 return -EINVAL;
         r = run_json(h,
-                     (char *const *) (const char *[]){ "history", release, "--namespace", namespace, "--output",
-                                                       "json", NULL },
+                     (char *const *) (const char *[]){ "history", release, "--namespace", namespace,
+                                                       "--output", "json", NULL },
                      &j, ret_error);
         if (r < 0)
                 return r;
@@ -618,7 +628,8 @@ int helm_version(const HelmContext *h, char **ret, char **ret_error)
 
         if (!h || !ret)
                 return -EINVAL;
-        r = helm_run(h, (char *const *) (const char *[]){ "version", "--template", "{{.Version}}", NULL }, &res);
+        r = helm_run(h, (char *const *) (const char *[]){ "version", "--template", "{{.Version}}", NULL },
+                     &res);
         if (r == -ETIME || r == -ECANCELED)
                 take_error_text(&res, ret_error);
         if (r < 0)

@@ -34,10 +34,11 @@
 #define HELM_STDOUT_MAX (16U * 1024U * 1024U)
 
 typedef struct HelmContext {
-        const char *binary;     /* "helm" (looked up in $PATH) or an absolute path */
-        const char *kubeconfig; /* passed as KUBECONFIG */
-        const char *state_dir;  /* HOME and HELM_*_HOME live under it */
-        unsigned timeout_sec;   /* 0 picks 300 */
+        const char *binary;        /* "helm" (looked up in $PATH) or an absolute path */
+        const char *kubeconfig;    /* passed as KUBECONFIG */
+        const char *state_dir;     /* HOME, with HELM_*_HOME under it; best a dir of its own, e.g.
+                                    * <StateDirectory>/helm (created 0700 when missing) */
+        unsigned timeout_sec;      /* 0 picks 300 */
         const atomic_bool *cancel; /* may be NULL */
 } HelmContext;
 
@@ -95,7 +96,8 @@ int helm_rollback(const HelmContext *h, const char *release, const char *namespa
  * -EBADMSG when its output is not JSON, or as helm_run(). On failure
  * *ret_error (if not NULL) gets what helm printed.
  */
-int helm_status(const HelmContext *h, const char *release, const char *namespace, json_t **ret, char **ret_error);
+int helm_status(const HelmContext *h, const char *release, const char *namespace, json_t **ret,
+                char **ret_error);
 
 /*
  * helm history <release> --namespace <ns> -o json: an array of {revision,

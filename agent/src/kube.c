@@ -11,6 +11,7 @@
 
 #include "kube.h"
 #include "log.h"
+#include "storeagent-build.h"
 #include "util.h"
 
 #define KUBE_TIMEOUT_DEFAULT_SEC 30U
@@ -283,16 +284,16 @@ int kube_client_new(KubeClient **ret, const KubeConfig *cfg, unsigned timeout_se
                         return r;
         }
 
-#define SET(opt, val)                                                                                        \
-        do {                                                                                                 \
-                r = curl_setopt_check(curl_easy_setopt(c->curl, opt, val));                                  \
-                if (r < 0)                                                                                   \
-                        return r;                                                                            \
+#define SET(opt, val)                                                                                       \
+        do {                                                                                                \
+                r = curl_setopt_check(curl_easy_setopt(c->curl, opt, val));                                 \
+                if (r < 0)                                                                                  \
+                        return r;                                                                           \
         } while (0)
 
         SET(CURLOPT_NOSIGNAL, 1L);
         SET(CURLOPT_ERRORBUFFER, c->errbuf);
-        SET(CURLOPT_USERAGENT, "storeagent");
+        SET(CURLOPT_USERAGENT, "storeagent/" PACKAGE_VERSION);
         SET(CURLOPT_PROTOCOLS_STR, "http,https");
         SET(CURLOPT_FOLLOWLOCATION, 0L);
         SET(CURLOPT_TCP_KEEPALIVE, 1L);
@@ -306,8 +307,8 @@ int kube_client_new(KubeClient **ret, const KubeConfig *cfg, unsigned timeout_se
                 SET(CURLOPT_SSL_VERIFYPEER, 0L);
                 SET(CURLOPT_SSL_VERIFYHOST, 0L);
                 if (!atomic_exchange(&insecure_warned, true))
-                        log_warning("Kubeconfig context '%s' sets insecure-skip-tls-verify: the API server at %s "
-                                    "is not authenticated.",
+                        log_warning("Kubeconfig context '%s' sets insecure-skip-tls-verify: "
+                                    "the API server at %s is not authenticated.",
                                     strna(cfg->context_name), cfg->server);
         } else {
                 SET(CURLOPT_SSL_VERIFYPEER, 1L);
@@ -374,23 +375,40 @@ _printf_(2, 3) static void set_error(KubeClient *c, const char *format, ...)
 static const char *http_reason_phrase(long status)
 {
         switch (status) {
-        case 400: return "Bad Request";
-        case 401: return "Unauthorized";
-        case 403: return "Forbidden";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 406: return "Not Acceptable";
-        case 409: return "Conflict";
-        case 410: return "Gone";
-        case 413: return "Request Entity Too Large";
-        case 415: return "Unsupported Media Type";
-        case 422: return "Unprocessable Entity";
-        case 429: return "Too Many Requests";
-        case 500: return "Internal Server Error";
-        case 502: return "Bad Gateway";
-        case 503: return "Service Unavailable";
-        case 504: return "Gateway Timeout";
-        default: return status >= 500 ? "Server Error" : "Error";
+        case 400:
+                return "Bad Request";
+        case 401:
+                return "Unauthorized";
+        case 403:
+                return "Forbidden";
+        case 404:
+                return "Not Found";
+        case 405:
+                return "Method Not Allowed";
+        case 406:
+                return "Not Acceptable";
+        case 409:
+                return "Conflict";
+        case 410:
+                return "Gone";
+        case 413:
+                return "Request Entity Too Large";
+        case 415:
+                return "Unsupported Media Type";
+        case 422:
+                return "Unprocessable Entity";
+        case 429:
+                return "Too Many Requests";
+        case 500:
+                return "Internal Server Error";
+        case 502:
+                return "Bad Gateway";
+        case 503:
+                return "Service Unavailable";
+        case 504:
+                return "Gateway Timeout";
+        default:
+                return status >= 500 ? "Server Error" : "Error";
         }
 }
 
@@ -532,8 +550,23 @@ static bool curl_retryable(CURLcode code)
 
 static void set_curl_error(KubeClient *c, CURLcode code, const char *method, const char *url)
 {
-        if (code == CURLE_ABORTED_BY_CALLBACK)
+        char *p;
+
+        if (code == CURLE_ABORTED_BY_CALLBACK) {
                 set_error(c, "%s %s: cancelled", method, url);
+                return;
+        }
+        /* GnuTLS names the CA file, which for kubeconfig data is our memfd: no help to anyone. */
+        p = strstr(c->errbuf, " CAfile: /proc/self/fd/");
+        if (p)
+                *p = '\0';
+        for (size_t n = strlen(c->errbuf); n > 0 && strchr(". \n", c->errbuf[n - 1]); n--)
+                c->errbuf[n - 1] = '\0';
+        if (code == CURLE_PEER_FAILED_VERIFICATION)
+                set_error(c,
+                          "%s %s: %s (the API server's certificate is not signed by the kubeconfig's "
+                          "certificate authority, or does not name this host)",
+                          method, url, c->errbuf[0] ? c->errbuf : curl_easy_strerror(code));
         else
                 set_error(c, "%s %s: %s", method, url, c->errbuf[0] ? c->errbuf : curl_easy_strerror(code));
 }
@@ -614,8 +647,8 @@ static int make_url(KubeClient *c, const char *path, char **ret)
  * Resets the handle for a request: method, body and headers. The header list
  * must live until the transfer is done, so it goes back to the caller.
  */
-static int prepare(KubeClient *c, const char *method, const char *url, const char *content_type, const char *body,
-                   long timeout_msec, struct curl_slist **ret_headers)
+static int prepare(KubeClient *c, const char *method, const char *url, const char *content_type,
+                   const char *body, long timeout_msec, struct curl_slist **ret_headers)
 {
         _cleanup_(curl_slist_free_allp) struct curl_slist *h = NULL;
         struct curl_slist *t;
@@ -636,11 +669,11 @@ static int prepare(KubeClient *c, const char *method, const char *url, const cha
         if (c->auth_header && !(t = curl_slist_append(h, c->auth_header)))
                 return -ENOMEM;
 
-#define SET(opt, val)                                                                                        \
-        do {                                                                                                 \
-                r = curl_setopt_check(curl_easy_setopt(c->curl, opt, val));                                  \
-                if (r < 0)                                                                                   \
-                        return r;                                                                            \
+#define SET(opt, val)                                                                                       \
+        do {                                                                                                \
+                r = curl_setopt_check(curl_easy_setopt(c->curl, opt, val));                                 \
+                if (r < 0)                                                                                  \
+                        return r;                                                                           \
         } while (0)
 
         SET(CURLOPT_URL, url);
@@ -664,15 +697,17 @@ static int prepare(KubeClient *c, const char *method, const char *url, const cha
         return 0;
 }
 
-int kube_request(KubeClient *c, const char *method, const char *path, const char *content_type, const char *body,
-                 json_t **ret)
+int kube_request(KubeClient *c, const char *method, const char *path, const char *content_type,
+                 const char *body, json_t **ret)
 {
         _cleanup_free_ char *url = NULL;
         uint64_t deadline, backoff = KUBE_BACKOFF_FIRST_USEC;
+        bool idempotent;
         int r;
 
         if (!c || isempty(method))
                 return -EINVAL;
+        idempotent = !streq(method, "POST");
         clear_error(c);
         r = make_url(c, path, &url);
         if (r < 0) {
@@ -706,7 +741,10 @@ int kube_request(KubeClient *c, const char *method, const char *path, const char
                 if (code != CURLE_OK) {
                         set_curl_error(c, code, method, url);
                         r = curl_code_to_errno(c, code);
-                        retry = curl_retryable(code);
+                        /* A POST that may have reached the server is not sent twice. */
+                        retry = idempotent ? curl_retryable(code)
+                                           : code == CURLE_COULDNT_CONNECT ||
+                                                     code == CURLE_COULDNT_RESOLVE_HOST;
                 } else {
                         (void) curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
                         c->last_status = status;
@@ -730,7 +768,7 @@ int kube_request(KubeClient *c, const char *method, const char *path, const char
                         }
                         set_http_error(c, status, c->body.data, c->body.size);
                         r = http_status_to_errno(status, c->last_reason);
-                        retry = http_retryable(status);
+                        retry = idempotent ? http_retryable(status) : status == 429 || status == 503;
                 }
 
                 if (!retry)
@@ -739,8 +777,10 @@ int kube_request(KubeClient *c, const char *method, const char *path, const char
                 wait = MAX(backoff, c->retry_after_usec);
                 if (attempt >= KUBE_ATTEMPTS_MAX || now + wait >= deadline) {
                         char *s = NULL;
+                        int r2;
 
-                        if (asprintf(&s, "%s (gave up after %u attempts)", strna(c->last_error), attempt) >= 0) {
+                        r2 = asprintf(&s, "%s (gave up after %u attempts)", strna(c->last_error), attempt);
+                        if (r2 >= 0) {
                                 free(c->last_error);
                                 c->last_error = s;
                         }
@@ -915,8 +955,9 @@ int kube_apply(KubeClient *c, json_t *object, json_t **ret)
         if (r == -EINVAL) {
                 json_t *metadata = json_object_get(object, "metadata");
 
-                set_error(c, "cannot apply %s '%s': apiVersion, kind, metadata.name and (for namespaced kinds) "
-                             "metadata.namespace are required",
+                set_error(c,
+                          "cannot apply %s '%s': apiVersion, kind, metadata.name and (for namespaced kinds) "
+                          "metadata.namespace are required",
                           strna(json_string_value(json_object_get(object, "kind"))),
                           strna(json_string_value(json_object_get(metadata, "name"))));
                 return r;
@@ -1008,8 +1049,8 @@ static bool watch_line(WatchState *w, const char *line, size_t n)
 
                 free(w->client->last_reason);
                 w->client->last_reason = reason ? strdup(reason) : NULL;
-                set_error(w->client, "watch: HTTP %lld %s: %s", (long long) code, http_reason_phrase((long) code),
-                          strna(message));
+                set_error(w->client, "watch: HTTP %lld %s: %s", (long long) code,
+                          http_reason_phrase((long) code), strna(message));
                 w->result = http_status_to_errno((long) code, reason);
                 if (w->result == -EIO && code == 0)
                         w->result = -EPROTO;
@@ -1099,7 +1140,8 @@ int kube_watch(KubeClient *c, const char *path, const char *label_selector, cons
         if (r < 0)
                 return r;
 
-        r = prepare(c, "GET", url, NULL, NULL, (long) (timeout_sec + KUBE_WATCH_SLACK_SEC) * 1000L, &headers);
+        r = prepare(c, "GET", url, NULL, NULL, (long) (timeout_sec + KUBE_WATCH_SLACK_SEC) * 1000L,
+                    &headers);
         if (r < 0)
                 return r;
         /* A silent watch is normal; only the connect phase gets the client's shorter timeout. */

@@ -70,11 +70,13 @@ const char *kube_client_last_reason(KubeClient *c);
  * One API call: method on server+path (path may carry a query string), with an
  * optional body. Retries with exponential backoff (up to 4 attempts, 200 ms
  * doubling to at most 2 s, never past the client's timeout) on connection
- * errors, 429 (honouring Retry-After up to 5 s) and 5xx.
+ * errors, 429 (honouring Retry-After up to 5 s) and 5xx. A POST is retried only
+ * when the server surely did not act on it (no connection, 429, 503), so a
+ * create is never sent twice; PATCH (apply), PUT, GET and DELETE are idempotent.
  * On success *ret (if not NULL) gets the parsed JSON body (NULL for an empty body).
  */
-int kube_request(KubeClient *c, const char *method, const char *path, const char *content_type, const char *body,
-                 json_t **ret);
+int kube_request(KubeClient *c, const char *method, const char *path, const char *content_type,
+                 const char *body, json_t **ret);
 
 /*
  * "/api/v1/namespaces/ns/configmaps/name", "/apis/apps/v1/deployments", ...

@@ -204,9 +204,9 @@ static int check_readable(const char *path)
  * Reads one PEM item: base64 data (field_data) wins over a file (field_file).
  * Exactly one of *ret_pem and *ret_file is set when the item is present.
  */
-static int load_pem(const char *kc_path, const char *dir, yaml_document_t *d, yaml_node_t *m, const char *what,
-                    const char *what_name, const char *field_data, const char *field_file, char **ret_pem,
-                    char **ret_file, char **err)
+static int load_pem(const char *kc_path, const char *dir, yaml_document_t *d, yaml_node_t *m,
+                    const char *what, const char *what_name, const char *field_data, const char *field_file,
+                    char **ret_pem, char **ret_file, char **err)
 {
         const char *data = mapping_get_string(d, m, field_data);
         const char *file = mapping_get_string(d, m, field_file);
@@ -235,8 +235,8 @@ static int load_pem(const char *kc_path, const char *dir, yaml_document_t *d, ya
                         return r;
                 r = check_readable(abs);
                 if (r < 0)
-                        return fail(err, r, "kubeconfig %s: %s '%s': cannot read %s file %s: %s", kc_path, what,
-                                    what_name, field_file, abs, strerror(-r));
+                        return fail(err, r, "kubeconfig %s: %s '%s': cannot read %s file %s: %s", kc_path,
+                                    what, what_name, field_file, abs, strerror(-r));
                 *ret_file = TAKE_PTR(abs);
         }
         return 0;
@@ -287,12 +287,13 @@ static int parse(const char *path, const char *text, size_t size, const char *co
         if (!root)
                 return fail(err, -EINVAL, "kubeconfig %s: file is empty", path);
         if (root->type != YAML_MAPPING_NODE)
-                return fail(err, -EINVAL, "kubeconfig %s: not a kubeconfig (top level is not a mapping)", path);
+                return fail(err, -EINVAL, "kubeconfig %s: not a kubeconfig (top level is not a mapping)",
+                            path);
 
         ctx_name = context ?: mapping_get_string(doc, root, "current-context");
         if (!ctx_name)
-                return fail(err, -EINVAL, "kubeconfig %s: no current-context is set and no context was given",
-                            path);
+                return fail(err, -EINVAL,
+                            "kubeconfig %s: no current-context is set and no context was given", path);
         r = find_named(doc, root, "contexts", ctx_name, "context", &ctx);
         if (r < 0)
                 return fail(err, -EINVAL, "kubeconfig %s: context '%s' %s", path, ctx_name,
@@ -312,7 +313,8 @@ static int parse(const char *path, const char *text, size_t size, const char *co
                 r = find_named(doc, root, "users", user_name, "user", &user);
                 if (r < 0)
                         return fail(err, -EINVAL, "kubeconfig %s: user '%s' (used by context '%s') %s", path,
-                                    user_name, ctx_name, r == -ENOENT ? "not found" : "has no 'user' section");
+                                    user_name, ctx_name,
+                                    r == -ENOENT ? "not found" : "has no 'user' section");
         }
 
         c = calloc(1, sizeof(*c));
@@ -358,8 +360,9 @@ static int parse(const char *path, const char *text, size_t size, const char *co
                 if (r < 0)
                         return r;
                 if ((c->cert_pem || c->cert_file) != (c->key_pem || c->key_file))
-                        return fail(err, -EINVAL, "kubeconfig %s: user '%s' has a client %s but no client %s",
-                                    path, user_name, c->cert_pem || c->cert_file ? "certificate" : "key",
+                        return fail(err, -EINVAL,
+                                    "kubeconfig %s: user '%s' has a client %s but no client %s", path,
+                                    user_name, c->cert_pem || c->cert_file ? "certificate" : "key",
                                     c->cert_pem || c->cert_file ? "key" : "certificate");
 
                 /* As in client-go, a tokenFile's content wins over an inline token. */
@@ -384,11 +387,12 @@ static int parse(const char *path, const char *text, size_t size, const char *co
 
                 if (!c->token && !c->cert_pem && !c->cert_file &&
                     (mapping_get(doc, user, "exec") || mapping_get(doc, user, "auth-provider")))
-                        return fail(err, -EOPNOTSUPP,
-                                    "kubeconfig %s: user '%s' authenticates through an exec/auth-provider "
-                                    "plugin, which storeagent does not support; use a ServiceAccount token or "
-                                    "a client certificate",
-                                    path, user_name);
+                        return fail(
+                                err, -EOPNOTSUPP,
+                                "kubeconfig %s: user '%s' authenticates through an exec/auth-provider "
+                                "plugin, which storeagent does not support; use a ServiceAccount token or "
+                                "a client certificate",
+                                path, user_name);
         }
 
         *ret = TAKE_PTR(c);

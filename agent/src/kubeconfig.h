@@ -26,15 +26,15 @@
 #define KUBECONFIG_K3S_DEFAULT "/etc/rancher/k3s/k3s.yaml"
 
 typedef struct KubeConfig {
-        char *server;       /* "https://127.0.0.1:6443", no trailing slash */
-        char *ca_pem;       /* decoded certificate-authority-data, or NULL */
-        char *ca_file;      /* absolute path, or NULL */
-        char *cert_pem;     /* decoded client-certificate-data, or NULL */
-        char *cert_file;    /* absolute path, or NULL */
-        char *key_pem;      /* decoded client-key-data, or NULL (wiped on free) */
-        char *key_file;     /* absolute path, or NULL */
-        char *token;        /* bearer token (from token or tokenFile), or NULL (wiped on free) */
-        char *token_file;   /* absolute path of tokenFile, or NULL; kube.c re-reads it per client */
+        char *server;     /* "https://127.0.0.1:6443", no trailing slash */
+        char *ca_pem;     /* decoded certificate-authority-data, or NULL */
+        char *ca_file;    /* absolute path, or NULL */
+        char *cert_pem;   /* decoded client-certificate-data, or NULL */
+        char *cert_file;  /* absolute path, or NULL */
+        char *key_pem;    /* decoded client-key-data, or NULL (wiped on free) */
+        char *key_file;   /* absolute path, or NULL */
+        char *token;      /* bearer token (from token or tokenFile), or NULL (wiped on free) */
+        char *token_file; /* absolute path of tokenFile, or NULL; kube.c re-reads it per client */
         bool insecure_skip_tls_verify;
         char *context_name; /* the context that was used */
         char *cluster_name;

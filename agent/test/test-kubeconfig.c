@@ -15,32 +15,32 @@
 
 static unsigned failures;
 
-#define CHECK(expr)                                                                                          \
-        do {                                                                                                 \
-                if (!(expr)) {                                                                               \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr);             \
-                        failures++;                                                                          \
-                }                                                                                            \
+#define CHECK(expr)                                                                                         \
+        do {                                                                                                \
+                if (!(expr)) {                                                                              \
+                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr);            \
+                        failures++;                                                                         \
+                }                                                                                           \
         } while (0)
 
-#define CHECK_STREQ(a, b)                                                                                    \
-        do {                                                                                                 \
-                const char *_a = (a), *_b = (b);                                                             \
-                if (!streq_ptr(_a, _b)) {                                                                    \
-                        fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n", __FILE__, __LINE__, #a,    \
-                                strna(_a), strna(_b));                                                       \
-                        failures++;                                                                          \
-                }                                                                                            \
+#define CHECK_STREQ(a, b)                                                                                   \
+        do {                                                                                                \
+                const char *_a = (a), *_b = (b);                                                            \
+                if (!streq_ptr(_a, _b)) {                                                                   \
+                        fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n", __FILE__, __LINE__, #a,   \
+                                strna(_a), strna(_b));                                                      \
+                        failures++;                                                                         \
+                }                                                                                           \
         } while (0)
 
 /* The error text must name the problem: what the operator reads in the journal. */
-#define CHECK_ERROR(r_expected, substring)                                                                   \
-        do {                                                                                                 \
-                if (r != (r_expected) || !error || !strstr(error, (substring))) {                            \
-                        fprintf(stderr, "%s:%d: got r=%d error=\"%s\", expected r=%d and \"%s\"\n", __FILE__, \
-                                __LINE__, r, strna(error), (r_expected), (substring));                       \
-                        failures++;                                                                          \
-                }                                                                                            \
+#define CHECK_ERROR(r_expected, substring)                                                                  \
+        do {                                                                                                \
+                if (r != (r_expected) || !error || !strstr(error, (substring))) {                           \
+                        fprintf(stderr, "%s:%d: got r=%d error=\"%s\", expected r=%d and \"%s\"\n",         \
+                                __FILE__, __LINE__, r, strna(error), (r_expected), (substring));            \
+                        failures++;                                                                         \
+                }                                                                                           \
         } while (0)
 
 static char dir[] = "/tmp/test-kubeconfig-XXXXXX";
@@ -103,7 +103,8 @@ _printf_(2, 3) static char *write_in_dir(const char *name, const char *format, .
 }
 
 /* A kubeconfig with one cluster, user and context; parts are YAML lines under each. */
-static char *kubeconfig(const char *name, const char *current, const char *cluster_lines, const char *user_lines)
+static char *kubeconfig(const char *name, const char *current, const char *cluster_lines,
+                        const char *user_lines)
 {
         return write_in_dir(name,
                             "apiVersion: v1\n"
@@ -127,8 +128,8 @@ static char *kubeconfig(const char *name, const char *current, const char *clust
                             "- name: u1\n"
                             "  user:\n"
                             "%s",
-                            current ? "current-context: " : "", current ?: "", current ? "\n" : "", cluster_lines,
-                            user_lines);
+                            current ? "current-context: " : "", current ?: "", current ? "\n" : "",
+                            cluster_lines, user_lines);
 }
 
 static void test_embedded_data(void)
@@ -138,7 +139,8 @@ static void test_embedded_data(void)
         _cleanup_(kubeconfig_freep) KubeConfig *c = NULL;
         int r;
 
-        CHECK(asprintf(&cluster, "    server: https://127.0.0.1:6443/\n    certificate-authority-data: %s\n", ca) > 0);
+        CHECK(asprintf(&cluster, "    server: https://127.0.0.1:6443/\n    certificate-authority-data: %s\n",
+                       ca) > 0);
         CHECK(asprintf(&user, "    client-certificate-data: %s\n    client-key-data: %s\n", cert, key) > 0);
         path = kubeconfig("embedded.yaml", "ctx1", cluster, user);
 
@@ -178,7 +180,8 @@ static void test_file_references(void)
         key = write_in_dir("client.key", "%s", KEY_PEM);
 
         /* Relative paths are relative to the kubeconfig's directory, not to our cwd. */
-        path = kubeconfig("files.yaml", "ctx1", "    server: https://10.0.0.1:6443\n    certificate-authority: pki/ca.crt\n",
+        path = kubeconfig("files.yaml", "ctx1",
+                          "    server: https://10.0.0.1:6443\n    certificate-authority: pki/ca.crt\n",
                           "    client-certificate: pki/client.crt\n    client-key: ./client.key\n");
         CHECK(chdir("/") == 0);
         r = kubeconfig_load_full(path, NULL, &c, &error);
@@ -193,7 +196,8 @@ static void test_file_references(void)
         c = kubeconfig_free(c);
 
         /* Absolute paths stay as they are. */
-        CHECK(asprintf(&abs_cluster, "    server: https://10.0.0.1:6443\n    certificate-authority: %s\n", ca) > 0);
+        CHECK(asprintf(&abs_cluster, "    server: https://10.0.0.1:6443\n    certificate-authority: %s\n",
+                       ca) > 0);
         free(path);
         path = kubeconfig("files-abs.yaml", "ctx1", abs_cluster, "    token: abc\n");
         CHECK(kubeconfig_load(path, &c) == 0);
@@ -206,7 +210,8 @@ static void test_tokens(void)
         _cleanup_(kubeconfig_freep) KubeConfig *c = NULL;
         int r;
 
-        path = kubeconfig("token.yaml", "ctx1", "    server: https://k:6443\n    insecure-skip-tls-verify: true\n",
+        path = kubeconfig("token.yaml", "ctx1",
+                          "    server: https://k:6443\n    insecure-skip-tls-verify: true\n",
                           "    token: s3cr3t-token\n");
         r = kubeconfig_load_full(path, NULL, &c, &error);
         CHECK(r == 0);
@@ -281,14 +286,16 @@ static void test_broken(void)
         error = mfree_str(error);
 
         free(path);
-        path = kubeconfig("notpem.yaml", "ctx1", "    server: https://k:6443\n    certificate-authority-data: aGVsbG8=\n",
+        path = kubeconfig("notpem.yaml", "ctx1",
+                          "    server: https://k:6443\n    certificate-authority-data: aGVsbG8=\n",
                           "    token: t\n");
         r = kubeconfig_load_full(path, NULL, &c, &error);
         CHECK_ERROR(-EINVAL, "cluster 'c1': certificate-authority-data does not contain PEM data");
         error = mfree_str(error);
 
         free(path);
-        path = kubeconfig("missingfile.yaml", "ctx1", "    server: https://k:6443\n    certificate-authority: gone/ca.crt\n",
+        path = kubeconfig("missingfile.yaml", "ctx1",
+                          "    server: https://k:6443\n    certificate-authority: gone/ca.crt\n",
                           "    token: t\n");
         r = kubeconfig_load_full(path, NULL, &c, &error);
         CHECK_ERROR(-ENOENT, "gone/ca.crt: No such file or directory");
@@ -296,7 +303,8 @@ static void test_broken(void)
         error = mfree_str(error);
 
         free(path);
-        path = kubeconfig("missingtoken.yaml", "ctx1", "    server: https://k:6443\n", "    tokenFile: /nonexistent/token\n");
+        path = kubeconfig("missingtoken.yaml", "ctx1", "    server: https://k:6443\n",
+                          "    tokenFile: /nonexistent/token\n");
         r = kubeconfig_load_full(path, NULL, &c, &error);
         CHECK_ERROR(-ENOENT, "cannot read tokenFile /nonexistent/token");
         error = mfree_str(error);
@@ -321,8 +329,9 @@ static void test_broken(void)
         error = mfree_str(error);
 
         free(path);
-        path = kubeconfig("exec.yaml", "ctx1", "    server: https://k:6443\n",
-                          "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: aws\n");
+        path = kubeconfig(
+                "exec.yaml", "ctx1", "    server: https://k:6443\n",
+                "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: aws\n");
         r = kubeconfig_load_full(path, NULL, &c, &error);
         CHECK_ERROR(-EOPNOTSUPP, "exec/auth-provider plugin");
         error = mfree_str(error);
@@ -354,10 +363,12 @@ static void test_broken(void)
 static void cleanup_dir(void)
 {
         static const char *const files[] = {
-                "embedded.yaml", "files.yaml", "files-abs.yaml", "pki/ca.crt", "pki/client.crt", "client.key",
-                "token.yaml", "tokenfile.yaml", "sa.token", "nocurrent.yaml", "badcurrent.yaml", "badb64.yaml",
-                "notpem.yaml", "missingfile.yaml", "missingtoken.yaml", "nokey.yaml", "noserver.yaml",
-                "badserver.yaml", "exec.yaml", "notyaml.yaml", "list.yaml", "empty.yaml",
+                "embedded.yaml",  "files.yaml",       "files-abs.yaml",    "pki/ca.crt",
+                "pki/client.crt", "client.key",       "token.yaml",        "tokenfile.yaml",
+                "sa.token",       "nocurrent.yaml",   "badcurrent.yaml",   "badb64.yaml",
+                "notpem.yaml",    "missingfile.yaml", "missingtoken.yaml", "nokey.yaml",
+                "noserver.yaml",  "badserver.yaml",   "exec.yaml",         "notyaml.yaml",
+                "list.yaml",      "empty.yaml",
         };
         _cleanup_free_ char *pki = path_in_dir("pki");
 
