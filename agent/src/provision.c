@@ -462,15 +462,17 @@ static int step_namespace(Job *j)
                 const char *phase = json_string_value(json_object_get(json_object_get(existing, "status"), "phase"));
                 char reason[300];
 
+                /* A namespace on its way out (an earlier store of this name) is waited for, whoever owned it. */
+                if (streq_ptr(phase, "Terminating")) {
+                        snprintf(reason, sizeof reason, "Waiting for the old namespace %s to finish terminating.", j->ns);
+                        set_waiting_reason(j, reason);
+                        return -EAGAIN;
+                }
                 if (!streq_ptr(owner, j->store->id)) {
                         snprintf(reason, sizeof reason,
                                  "Namespace %s already exists and does not belong to this store; refusing to touch it.",
                                  j->ns);
                         return fail_store(j, "store.failed", reason);
-                }
-                if (streq_ptr(phase, "Terminating")) {
-                        set_waiting_reason(j, "Waiting for the previous namespace to finish terminating.");
-                        return -EAGAIN;
                 }
         } else if (r != -ENOENT)
                 return cluster_error(j, r, "Reading the namespace failed");

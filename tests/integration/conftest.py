@@ -107,6 +107,16 @@ def wait_status(d, sid, statuses, timeout=180):
     return d.wait_for(check, timeout=timeout, interval=0.5, what=f"store {sid} in {statuses}")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def clean_slate():
+    """Store namespaces left by an interrupted earlier run would collide with this run's names."""
+    leftovers = [n["metadata"]["name"] for n in kubectl_json("get", "namespaces")["items"]
+                 if n["metadata"]["name"].startswith("store-")]
+    if leftovers:
+        kubectl("delete", "namespace", *leftovers, "--wait=true", "--timeout=180s", check=False)
+    yield
+
+
 @pytest.fixture(autouse=True)
 def cleanup_namespaces():
     before = set(n["metadata"]["name"] for n in kubectl_json("get", "namespaces")["items"])
