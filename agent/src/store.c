@@ -261,7 +261,7 @@ int store_list(Db *db, StoreStatus status, uint64_t limit, uint64_t offset, json
         int r;
 
         if (status >= 0) {
-                r = db_prepare(db, "SELECT " STORE_COLUMNS " FROM stores WHERE status = ? ORDER BY created_at, id "
+                r = db_prepare(db, "SELECT " STORE_COLUMNS " FROM stores WHERE status = ? ORDER BY created_at DESC, id DESC "
                                    "LIMIT ? OFFSET ?",
                                &q);
                 if (r >= 0)
@@ -274,7 +274,7 @@ int store_list(Db *db, StoreStatus status, uint64_t limit, uint64_t offset, json
                 sqlite3_bind_int64(q, 3, (sqlite3_int64) offset);
         } else {
                 r = db_prepare(db, "SELECT " STORE_COLUMNS " FROM stores WHERE status <> 'DELETED' ORDER BY "
-                                   "created_at, id LIMIT ? OFFSET ?",
+                                   "created_at DESC, id DESC LIMIT ? OFFSET ?",
                                &q);
                 if (r >= 0)
                         r = db_prepare(db, "SELECT count(*) FROM stores WHERE status <> 'DELETED'", &c);

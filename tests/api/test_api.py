@@ -81,9 +81,9 @@ def test_create_get_list_events(daemon):
     r = daemon.request("GET", "/api/v1/stores?limit=2&offset=0")
     body = r.json()
     assert body["total"] == 3 and len(body["items"]) == 2 and body["limit"] == 2
-    assert [i["name"] for i in body["items"]] == ["shop1", "shop2"]
+    assert [i["name"] for i in body["items"]] == ["shop3", "shop2"]  # newest first
     r = daemon.request("GET", "/api/v1/stores?limit=2&offset=2")
-    assert [i["name"] for i in r.json()["items"]] == ["shop3"]
+    assert [i["name"] for i in r.json()["items"]] == ["shop1"]
     r = daemon.request("GET", "/api/v1/stores?status=READY")
     assert r.json()["total"] == 0
     r = daemon.request("GET", "/api/v1/stores?status=PROVISIONING")
@@ -261,6 +261,12 @@ def test_sessions_and_csrf(daemon):
 
     h = {"Cookie": value}
     assert daemon.request("GET", "/api/v1/stores", headers=h, auth=False).status == 200
+    # The dashboard's reads through its session are not counted against the request limit.
+    before = daemon.request("GET", "/api/v1/platform").json()["limits"]["requests_per_window"]["used"]
+    for _ in range(5):
+        daemon.request("GET", "/api/v1/stores", headers=h, auth=False)
+    after = daemon.request("GET", "/api/v1/platform").json()["limits"]["requests_per_window"]["used"]
+    assert after == before + 1  # only the bearer-token platform call itself
     r = daemon.request("GET", "/api/v1/session", headers=h, auth=False)
     assert r.json()["csrf_token"] == csrf
     # A mutating call through the cookie needs the CSRF token.

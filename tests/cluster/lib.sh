@@ -1,0 +1,111 @@
+# SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash disable=SC2034
+# Shared settings and helpers for tests/cluster/{up,down,status,logs,build}.
+# Sourced, never executed (hence no shebang; the variables are used by the
+# scripts that source it). Everything here is pinned: change a version here and
+# the cache key changes with it, so nothing stale is ever reused.
+
+CLUSTER_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# Versions. K8S_VERSION must match tests/cluster/k8s/go.mod, ETCD_VERSION too.
+K8S_VERSION=v1.33.13
+ETCD_VERSION=v3.5.21
+KWOK_VERSION=v0.7.0
+HELM4_VERSION=v4.3.1
+HELM3_VERSION=v3.22.0
+HELM_MAJOR=${HELM_MAJOR:-4}
+
+# Where things live. The cache survives `down`; the state dir does not.
+CACHE_DIR=${STOREAGENT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/storeagent}
+STATE_DIR=${STOREAGENT_CLUSTER_DIR:-/tmp/storeagent-cluster}
+
+K8S_BIN_DIR=$CACHE_DIR/bin-k8s-$K8S_VERSION
+KWOK_BIN=$CACHE_DIR/bin-kwok-$KWOK_VERSION/kwok
+case $HELM_MAJOR in
+	4) HELM_VERSION=$HELM4_VERSION ;;
+	3) HELM_VERSION=$HELM3_VERSION ;;
+	*) echo "HELM_MAJOR must be 3 or 4, not '$HELM_MAJOR'" >&2; exit 2 ;;
+esac
+HELM_BIN=$CACHE_DIR/bin-helm-$HELM_VERSION/helm
+KUBECTL_BUILT_BIN=$CACHE_DIR/bin-kubectl-$K8S_VERSION/kubectl
+
+# Ports: one base, everything else is base+N, all bound to 127.0.0.1 only.
+# The default base keeps clear of a real k3s/kubeadm on the same host (6443,
+# 2379/2380, 10257, 10259) and of storeagentd (8080).
+PORT_BASE=${STOREAGENT_CLUSTER_PORT_BASE:-16443}
+APISERVER_PORT=$PORT_BASE
+ETCD_CLIENT_PORT=$((PORT_BASE + 1))
+ETCD_PEER_PORT=$((PORT_BASE + 2))
+KCM_PORT=$((PORT_BASE + 3))
+SCHEDULER_PORT=$((PORT_BASE + 4))
+
+# Networks, the same ranges k3s uses by default.
+SERVICE_CIDR=10.43.0.0/16
+SERVICE_IP=10.43.0.1
+POD_CIDR_PREFIX=10.42
+
+# Storage pool handed out through the local-path StorageClass.
+PV_COUNT=${STOREAGENT_CLUSTER_PVS:-64}
+PV_SIZE=${STOREAGENT_CLUSTER_PV_SIZE:-20Gi}
+POOL_LABEL=storeagent.test/pv-pool=local-path
+
+# Components in start order; each has <state>/pids/<name>.pid and logs/<name>.log.
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok pv-recycler)
+
+PKI=$STATE_DIR/pki
+LOG_DIR=$STATE_DIR/logs
+PID_DIR=$STATE_DIR/pids
+ADMIN_KUBECONFIG=$STATE_DIR/kubeconfig
+ENV_FILE=$STATE_DIR/env
+
+say() { printf '[cluster] %s\n' "$*"; }
+die() { printf '[cluster] error: %s\n' "$*" >&2; exit 1; }
+
+# now_ms: wall clock in milliseconds, for the timings `up` prints.
+now_ms() { date +%s%3N; }
+
+# pid_of NAME: the recorded pid, or nothing.
+pid_of() {
+	local f=$PID_DIR/$1.pid
+	[[ -r $f ]] && cat "$f"
+	return 0
+}
+
+# alive NAME: the recorded pid runs, and is still the process we started: its
+# command line names the binary we started and this state dir, so a recycled
+# pid is never mistaken for (or killed as) ours.
+alive() {
+	local pid marker cmdline
+	pid=$(pid_of "$1")
+	[[ -n $pid && -r /proc/$pid/cmdline ]] || return 1
+	marker=$(cat "$PID_DIR/$1.marker" 2>/dev/null) || return 1
+	cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+	[[ $cmdline == *"$marker"* && $cmdline == *"$STATE_DIR/"* ]]
+}
+
+# kubectl with the cluster's admin kubeconfig.
+kc() { "$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
+
+# pick_kubectl: a kubectl on PATH within one minor of ours (the supported
+# skew), preferring an exact-minor sibling such as the Google Cloud SDK's
+# kubectl.1.33 (its plain `kubectl` is a dispatcher in front of those);
+# otherwise the one `build` makes. Sets KUBECTL; returns 1 when it must be built.
+pick_kubectl() {
+	local sys cand minor want
+	want=$(echo "$K8S_VERSION" | cut -d. -f2)
+	sys=$(command -v kubectl || true)
+	if [[ -n $sys ]]; then
+		sys=$(readlink -f "$sys")
+		for cand in "$sys.1.$want" "$sys"; do
+			[[ -x $cand ]] || continue
+			minor=$("$cand" version --client -o json 2>/dev/null |
+				sed -n 's/.*"minor": *"\([0-9]*\).*/\1/p' | head -n1)
+			if [[ -n $minor ]] && (( minor >= want - 1 && minor <= want + 1 )); then
+				KUBECTL=$cand
+				return 0
+			fi
+		done
+	fi
+	KUBECTL=$KUBECTL_BUILT_BIN
+	return 1
+}

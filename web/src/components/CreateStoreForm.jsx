@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: Apache-2.0
+import { useId, useRef, useState } from 'react';
+import { ApiError, stores } from '../lib/api.js';
+import { announce } from '../lib/announce.js';
+import { NAME_MAX, validateStoreName } from '../lib/name.js';
+import { useCountdown } from '../lib/hooks.js';
+import ErrorNotice from './ErrorNotice.jsx';
+
+export default function CreateStoreForm({ onCreated }) {
+  const [name, setName] = useState('');
+  const [engine, setEngine] = useState('woocommerce');
+  const [touched, setTouched] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [apiError, setApiError] = useState(null);
+  const [created, setCreated] = useState(null);
+  const inputRef = useRef(null);
+  const id = useId();
+  const wait = useCountdown(apiError instanceof ApiError ? apiError.retryAfter : null);
+
+  const localError = touched ? validateStoreName(name) : null;
+
+  async function submit(e) {
+    e.preventDefault();
+    setTouched(true);
+    const problem = validateStoreName(name);
+    if (problem) {
+      inputRef.current?.focus();
+      return;
+    }
+    setBusy(true);
+    setApiError(null);
+    setCreated(null);
+    try {
+      const store = await stores.create(name, engine);
+      setCreated(store?.name ?? name);
+      announce(`Store ${store?.name ?? name} is being created.`);
+      setName('');
+      setTouched(false);
+      onCreated?.(store);
+    } catch (err) {
+      setApiError(err);
+      inputRef.current?.focus();
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const describedBy = [`${id}-hint`, localError ? `${id}-error` : null].filter(Boolean).join(' ');
+
+  return (
+    <section aria-labelledby={`${id}-title`} className="card p-4 sm:p-5">
+      <h2 id={`${id}-title`} className="text-base font-semibold text-slate-900">
+        Create a store
+      </h2>
+      <form onSubmit={submit} noValidate data-testid="create-form" className="mt-3">
+        <div className="flex flex-col gap-3 sm:flex-row sm:items-start">
+          <div className="min-w-0 flex-1">
+            <label htmlFor={`${id}-name`} className="block text-sm font-medium text-slate-800">
+              Store name
+            </label>
+            <input
+              ref={inputRef}
+              id={`${id}-name`}
+              name="name"
+              type="text"
+              autoComplete="off"
+              autoCapitalize="none"
+              spellCheck={false}
+              maxLength={NAME_MAX + 10}
+              placeholder="shop1"
+              value={name}
+              onChange={(e) => {
+                setName(e.target.value);
+                if (apiError && !(apiError instanceof ApiError && apiError.retryAfter)) setApiError(null);
+                setCreated(null);
+              }}
+              onBlur={() => name && setTouched(true)}
+              aria-invalid={localError ? true : undefined}
+              aria-describedby={describedBy}
+              className="field mt-1"
+              data-testid="create-name"
+            />
+            <p id={`${id}-hint`} className="mt-1 text-xs text-slate-600">
+              Lowercase letters, digits and hyphens; starts with a letter, ends with a letter or digit; up to {NAME_MAX}{' '}
+              characters.
+            </p>
+            {localError ? (
+              <p id={`${id}-error`} className="mt-1 text-sm text-red-700" data-testid="create-name-error">
+                {localError}
+              </p>
+            ) : null}
+          </div>
+          <div className="sm:w-44">
+            <label htmlFor={`${id}-engine`} className="block text-sm font-medium text-slate-800">
+              Engine
+            </label>
+            <select
+              id={`${id}-engine`}
+              name="engine"
+              value={engine}
+              onChange={(e) => setEngine(e.target.value)}
+              className="field mt-1"
+            >
+              <option value="woocommerce">WooCommerce</option>
+            </select>
+          </div>
+          <div className="sm:pt-6">
+            <button
+              type="submit"
+              className="btn-primary w-full sm:w-auto"
+              disabled={busy || wait > 0}
+              data-testid="create-submit"
+            >
+              {busy ? 'Creating…' : 'Create store'}
+            </button>
+          </div>
+        </div>
+        <ErrorNotice error={apiError} testId="create-error" className="mt-3" />
+        {created ? (
+          <p role="status" className="mt-3 text-sm text-emerald-800">
+            Creating <strong>{created}</strong>. Its progress shows in the list below.
+          </p>
+        ) : null}
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { NetworkError, platform as platformApi } from '../lib/api.js';
+import { formatDuration } from '../lib/format.js';
+import { useBus } from '../lib/hooks.js';
+import { STATUSES, STATUS_LABEL } from '../lib/status.js';
+import ErrorNotice from './ErrorNotice.jsx';
+import StatusBadge from './StatusBadge.jsx';
+
+const LIMITS = [
+  ['max_stores', 'Stores'],
+  ['creates_per_hour', 'Creates this hour'],
+  ['requests_per_window', 'API requests'],
+  ['max_pending_tasks', 'Queued operations'],
+];
+
+export default function PlatformPanel() {
+  const [data, setData] = useState(null);
+  const [error, setError] = useState(null);
+  const pending = useRef(null);
+
+  const load = useCallback(async () => {
+    try {
+      setData(await platformApi.get());
+      setError(null);
+    } catch (err) {
+      setError(err);
+    }
+  }, []);
+
+  useEffect(() => {
+    load();
+    const t = setInterval(load, 30000);
+    return () => {
+      clearInterval(t);
+      clearTimeout(pending.current);
+    };
+  }, [load]);
+
+  useBus('refresh', load);
+  // Counts change only when a store changes status; one refetch per burst is enough.
+  const statuses = useRef(new Map());
+  useBus('store', (store) => {
+    const before = statuses.current.get(store.id);
+    statuses.current.set(store.id, store.status);
+    if (before === store.status || pending.current) return;
+    pending.current = setTimeout(() => {
+      pending.current = null;
+      load();
+    }, 400);
+  });
+
+  const counts = data?.stores_by_status ?? {};
+  const shown = STATUSES.filter((s) => counts[s] > 0 || s === 'READY');
+
+  return (
+    <section aria-labelledby="platform-title" className="card p-4 sm:p-5" data-testid="platform-panel">
+      <div className="flex items-baseline justify-between gap-2">
+        <h2 id="platform-title" className="text-base font-semibold text-slate-900">
+          Platform
+        </h2>
+        {data?.version ? <span className="text-xs text-slate-500">storeagent {data.version}</span> : null}
+      </div>
+
+      {error && !data ? <ErrorNotice error={error} className="mt-3" /> : null}
+
+      <div className="mt-3 flex items-start gap-2 text-sm" data-testid="cluster-status">
+        <span
+          aria-hidden="true"
+          className={`mt-1.5 size-2 shrink-0 rounded-full ${
+            !data || error instanceof NetworkError
+              ? 'bg-slate-300'
+              : data.cluster?.reachable
+                ? 'bg-emerald-500'
+                : 'bg-red-500'
+          }`}
+        />
+        <p className="min-w-0">
+          <span className="font-medium text-slate-800">Cluster: </span>
+          {error instanceof NetworkError ? (
+            <span className="text-slate-500">unknown while the daemon is unreachable</span>
+          ) : !data ? (
+            <span className="text-slate-500">checking…</span>
+          ) : data.cluster?.reachable ? (
+            <span className="text-emerald-800">reachable</span>
+          ) : (
+            <span className="font-medium text-red-800">unreachable</span>
+          )}
+          {data?.cluster?.detail ? (
+            <span className="block break-words text-xs text-slate-600">{data.cluster.detail}</span>
+          ) : null}
+        </p>
+      </div>
+
+      <h3 className="mt-4 text-xs font-medium tracking-wide text-slate-500 uppercase">Stores by status</h3>
+      <ul className="mt-2 flex min-h-6 flex-wrap gap-2" data-testid="stores-by-status">
+        {data
+          ? shown.map((s) => (
+              <li key={s} className="flex items-center gap-1 text-sm">
+                <StatusBadge status={s} />
+                <span className="tabular-nums text-slate-800">{counts[s] ?? 0}</span>
+              </li>
+            ))
+          : null}
+      </ul>
+
+      <h3 className="mt-4 text-xs font-medium tracking-wide text-slate-500 uppercase">Limits</h3>
+      <ul className="mt-2 space-y-3">
+        {LIMITS.map(([key, label]) => (
+          <LimitBar key={key} id={key} label={label} value={data?.limits?.[key]} />
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function LimitBar({ id, label, value }) {
+  const limit = value?.limit ?? 0;
+  const used = value?.used ?? 0;
+  const pct = limit > 0 ? Math.min(100, Math.round((used / limit) * 100)) : 0;
+  const color = pct >= 100 ? 'bg-red-600' : pct >= 80 ? 'bg-amber-500' : 'bg-slate-700';
+  const per = value?.window_seconds ? ` per ${formatDuration(value.window_seconds)}` : '';
+  return (
+    <li data-testid={`limit-${id}`}>
+      <div className="flex justify-between gap-2 text-sm">
+        <span className="text-slate-700">
+          {label}
+          {per}
+          <span className="sr-only">:</span>
+        </span>
+        <span className="tabular-nums text-slate-900">{value ? `${used} of ${limit}` : '–'}</span>
+      </div>
+      <div aria-hidden="true" className="mt-1 h-1.5 overflow-hidden rounded-full bg-slate-200">
+        <div className={`h-full rounded-full ${color}`} style={{ width: `${pct}%` }} />
+      </div>
+    </li>
+  );
+}

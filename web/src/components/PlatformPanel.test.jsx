@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: Apache-2.0
+import { render, screen } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
+import PlatformPanel from './PlatformPanel.jsx';
+import { json, mockFetch } from '../test/fetchMock.js';
+
+describe('PlatformPanel', () => {
+  it('shows stores by status, limits with usage and cluster reachability', async () => {
+    mockFetch({
+      'GET /api/v1/platform': json(200, {
+        version: '0.1.0',
+        stores_by_status: { PROVISIONING: 1, READY: 2 },
+        limits: {
+          max_stores: { limit: 50, used: 3 },
+          creates_per_hour: { limit: 5, used: 5 },
+          requests_per_window: { limit: 100, used: 12, window_seconds: 900 },
+          max_pending_tasks: { limit: 10, used: 1 },
+        },
+        cluster: { reachable: false, detail: 'connection refused' },
+      }),
+    });
+    render(<PlatformPanel />);
+    expect(await screen.findByText('unreachable')).toBeInTheDocument();
+    expect(screen.getByText('connection refused')).toBeInTheDocument();
+    expect(screen.getByTestId('stores-by-status')).toHaveTextContent('Provisioning1');
+    expect(screen.getByTestId('stores-by-status')).toHaveTextContent('Ready2');
+    expect(screen.getByTestId('limit-max_stores')).toHaveTextContent('3 of 50');
+    expect(screen.getByTestId('limit-creates_per_hour')).toHaveTextContent('5 of 5');
+    expect(screen.getByTestId('limit-requests_per_window')).toHaveTextContent('API requests per 15 min');
+    expect(screen.getByTestId('limit-requests_per_window')).toHaveTextContent('12 of 100');
+  });
+});

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: Apache-2.0
+import { act, render, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import { emit } from '../lib/bus.js';
+import StoreList from './StoreList.jsx';
+import { apiError, json, mockFetch, store } from '../test/fetchMock.js';
+
+const page = (items) => json(200, { items, total: items.length, limit: 50, offset: 0 });
+
+const ready = store({ id: 'a1', name: 'acme', created_at: '2026-11-27T19:00:00Z' });
+const busy = store({
+  id: 'b2',
+  name: 'bakery',
+  status: 'PROVISIONING',
+  step: 'waiting for workloads: 1 of 3 ready',
+  progress: { current: 4, total: 6 },
+  url: null,
+  created_at: '2026-11-27T20:00:00Z',
+});
+const failed = store({
+  id: 'c3',
+  name: 'broken',
+  status: 'FAILED',
+  status_reason: 'Pod mysql-0 could not be scheduled: 1 Insufficient memory.',
+  created_at: '2026-11-27T18:00:00Z',
+});
+
+describe('StoreList', () => {
+  it('lists stores newest first with status, progress, failure reason and URL', async () => {
+    mockFetch({ 'GET /api/v1/stores': page([ready, failed, busy]) });
+    render(<StoreList />);
+    const rows = await screen.findAllByTestId(/^store-row-/);
+    expect(rows.map((r) => r.dataset.testid)).toEqual(['store-row-bakery', 'store-row-acme', 'store-row-broken']);
+    expect(screen.getByTestId('store-count')).toHaveTextContent('3 stores');
+
+    const acme = within(screen.getByTestId('store-row-acme'));
+    expect(screen.getByTestId('status-acme')).toHaveTextContent('Ready');
+    expect(acme.getByRole('link', { name: 'shop1.localtest.me' })).toHaveAttribute('href', 'http://shop1.localtest.me');
+    expect(acme.getByRole('link', { name: 'acme' })).toHaveAttribute('href', '/stores/a1');
+
+    const bars = within(screen.getByTestId('store-row-bakery')).getAllByRole('progressbar');
+    expect(bars[0]).toHaveAttribute('aria-valuenow', '4');
+    expect(bars[0]).toHaveAttribute('aria-valuemax', '6');
+    expect(bars[0]).toHaveAccessibleName('bakery progress');
+    expect(screen.getAllByText('waiting for workloads: 1 of 3 ready').length).toBeGreaterThan(0);
+    expect(screen.getAllByText(failed.status_reason).length).toBeGreaterThan(0);
+  });
+
+  it('tells a new user what to do when there are no stores', async () => {
+    mockFetch({ 'GET /api/v1/stores': page([]) });
+    render(<StoreList />);
+    const empty = await screen.findByTestId('empty-state');
+    expect(empty).toHaveTextContent('No stores yet');
+    expect(empty).toHaveTextContent('Create store');
+  });
+
+  it('filters by status through the API', async () => {
+    const { calls } = mockFetch({
+      'GET /api/v1/stores?status=FAILED&limit=50&offset=0': page([failed]),
+      'GET /api/v1/stores': page([ready, failed, busy]),
+    });
+    render(<StoreList />);
+    await screen.findByTestId('store-row-acme');
+    await userEvent.selectOptions(screen.getByLabelText('Status'), 'FAILED');
+    await waitFor(() => expect(screen.queryByTestId('store-row-acme')).not.toBeInTheDocument());
+    expect(screen.getByTestId('store-row-broken')).toBeInTheDocument();
+    expect(calls.at(-1).search).toBe('?status=FAILED&limit=50&offset=0');
+    expect(window.location.search).toBe('?status=FAILED');
+  });
+
+  it('applies live updates: progress, READY, new stores and deletions', async () => {
+    mockFetch({ 'GET /api/v1/stores': page([ready, busy]) });
+    render(<StoreList />);
+    await screen.findByTestId('store-row-bakery');
+
+    act(() =>
+      emit('store', {
+        ...busy,
+        progress: { current: 5, total: 6 },
+        step: 'setup job',
+        updated_at: '2026-11-27T20:02:00Z',
+      }),
+    );
+    expect(within(screen.getByTestId('store-row-bakery')).getAllByRole('progressbar')[0]).toHaveAttribute(
+      'aria-valuenow',
+      '5',
+    );
+
+    act(() =>
+      emit('store', {
+        ...busy,
+        status: 'READY',
+        step: null,
+        progress: null,
+        url: 'http://bakery.localtest.me',
+        updated_at: '2026-11-27T20:03:00Z',
+      }),
+    );
+    expect(screen.getByTestId('status-bakery')).toHaveAttribute('data-status', 'READY');
+    expect(within(screen.getByTestId('store-row-bakery')).queryByRole('progressbar')).not.toBeInTheDocument();
+
+    // An older event arriving late does not roll the row back.
+    act(() => emit('store', { ...busy, updated_at: '2026-11-27T20:02:30Z' }));
+    expect(screen.getByTestId('status-bakery')).toHaveAttribute('data-status', 'READY');
+
+    act(() =>
+      emit(
+        'store',
+        store({
+          id: 'n9',
+          name: 'newshop',
+          status: 'PROVISIONING',
+          created_at: '2026-11-27T21:00:00Z',
+          updated_at: '2026-11-27T21:00:00Z',
+        }),
+      ),
+    );
+    expect(screen.getAllByTestId(/^store-row-/)[0]).toHaveAttribute('data-testid', 'store-row-newshop');
+    expect(screen.getByTestId('store-count')).toHaveTextContent('3 stores');
+
+    act(() =>
+      emit('store', {
+        ...ready,
+        status: 'DELETED',
+        deleted_at: '2026-11-27T21:05:00Z',
+        updated_at: '2026-11-27T21:05:00Z',
+      }),
+    );
+    expect(screen.queryByTestId('store-row-acme')).not.toBeInTheDocument();
+    expect(screen.getByTestId('store-count')).toHaveTextContent('2 stores');
+  });
+
+  it('refetches when asked to refresh (polling) and shows errors with a retry', async () => {
+    const routes = { 'GET /api/v1/stores': page([ready]) };
+    mockFetch(routes);
+    render(<StoreList />);
+    await screen.findByTestId('store-row-acme');
+    routes['GET /api/v1/stores'] = page([ready, busy]);
+    act(() => emit('refresh'));
+    expect(await screen.findByTestId('store-row-bakery')).toBeInTheDocument();
+
+    routes['GET /api/v1/stores'] = apiError(429, 'rate_limited', 'Too many requests.', { 'Retry-After': '30' });
+    act(() => emit('refresh'));
+    expect(await screen.findByRole('alert')).toHaveTextContent('Too many requests.');
+    expect(screen.getByRole('alert')).toHaveTextContent(/try again in (30|29|28|27) s/);
+    // The rows already shown stay.
+    expect(screen.getByTestId('store-row-acme')).toBeInTheDocument();
+  });
+});

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: Apache-2.0
+// The one place that talks to storeagentd's REST API. Every call goes through
+// api() so CSRF, error decoding, 401 handling and reachability live here once.
+
+const BASE = '/api/v1';
+
+let csrfToken = null;
+const unauthorizedListeners = new Set();
+const reachabilityListeners = new Set();
+let reachable = true;
+let rateLimitedUntil = 0;
+
+export function setCsrfToken(token) {
+  csrfToken = token || null;
+}
+
+/** Called with no arguments when any call (other than signing in) gets 401. */
+export function onUnauthorized(fn) {
+  unauthorizedListeners.add(fn);
+  return () => unauthorizedListeners.delete(fn);
+}
+
+export function isReachable() {
+  return reachable;
+}
+
+/** fn(reachable: boolean) whenever a request fails at the network level or succeeds again. */
+export function onReachability(fn) {
+  reachabilityListeners.add(fn);
+  return () => reachabilityListeners.delete(fn);
+}
+
+/** Until when (ms epoch) the daemon asked us to hold off all requests (429 rate_limited). */
+export function rateLimitedUntilMs() {
+  return rateLimitedUntil;
+}
+
+export function setReachable(value) {
+  if (value === reachable) return;
+  reachable = value;
+  for (const fn of reachabilityListeners) fn(value);
+}
+
+/** The daemon answered with a non-2xx status; message is its sentence, shown verbatim. */
+export class ApiError extends Error {
+  constructor(status, code, message, retryAfter = null) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter; // seconds, or null
+  }
+}
+
+/** The request never got an HTTP answer: daemon down, network gone. */
+export class NetworkError extends Error {
+  constructor(cause) {
+    super('The daemon is unreachable. Check that storeagentd is running.');
+    this.name = 'NetworkError';
+    this.cause = cause;
+  }
+}
+
+/** Retry-After is either delta-seconds or an HTTP date. */
+export function parseRetryAfter(value, now = Date.now()) {
+  if (value == null || value === '') return null;
+  const trimmed = String(value).trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return null;
+  return Math.max(0, Math.ceil((date - now) / 1000));
+}
+
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export async function api(path, { method = 'GET', body, signal, expectUnauthorized = false } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (MUTATING.has(method) && csrfToken) headers['X-CSRF-Token'] = csrfToken;
+
+  let res;
+  try {
+    res = await fetch(BASE + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+      signal,
+    });
+  } catch (err) {
+    if (err?.name === 'AbortError') throw err;
+    setReachable(false);
+    throw new NetworkError(err);
+  }
+  setReachable(true);
+
+  const text = await res.text().catch(() => '');
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+
+  if (!res.ok) {
+    const e = data && typeof data === 'object' ? data.error : null;
+    const err = new ApiError(
+      res.status,
+      e?.code || `http_${res.status}`,
+      e?.message || `The daemon answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}.`,
+      parseRetryAfter(res.headers.get('Retry-After')),
+    );
+    if (res.status === 429 && err.code === 'rate_limited' && err.retryAfter != null) {
+      rateLimitedUntil = Date.now() + err.retryAfter * 1000;
+    }
+    if (res.status === 401 && !expectUnauthorized) {
+      for (const fn of unauthorizedListeners) fn();
+    }
+    throw err;
+  }
+  return data;
+}
+
+export const session = {
+  get: () => api('/session', { expectUnauthorized: true }),
+  create: (token) => api('/session', { method: 'POST', body: { token }, expectUnauthorized: true }),
+  destroy: () => api('/session', { method: 'DELETE', expectUnauthorized: true }),
+};
+
+export const stores = {
+  list: ({ status, limit = 50, offset = 0 } = {}, opts) => {
+    const q = new URLSearchParams();
+    if (status) q.set('status', status);
+    q.set('limit', String(limit));
+    q.set('offset', String(offset));
+    return api(`/stores?${q}`, opts);
+  },
+  get: (id, opts) => api(`/stores/${encodeURIComponent(id)}`, opts),
+  create: (name, engine = 'woocommerce') => api('/stores', { method: 'POST', body: { name, engine } }),
+  remove: (id) => api(`/stores/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+  retry: (id) => api(`/stores/${encodeURIComponent(id)}/retry`, { method: 'POST' }),
+  upgrade: (id, chartVersion) =>
+    api(`/stores/${encodeURIComponent(id)}/upgrade`, { method: 'POST', body: { chart_version: chartVersion } }),
+  rollback: (id, revision) => api(`/stores/${encodeURIComponent(id)}/rollback`, { method: 'POST', body: { revision } }),
+  events: (id, opts) => api(`/stores/${encodeURIComponent(id)}/events?limit=100`, opts),
+  releases: (id, opts) => api(`/stores/${encodeURIComponent(id)}/releases`, opts),
+};
+
+export const charts = {
+  list: (opts) => api('/charts', opts),
+};
+
+export const platform = {
+  get: (opts) => api('/platform', opts),
+};
