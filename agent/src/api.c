@@ -51,6 +51,8 @@ struct ApiServer {
         atomic_uint_fast64_t streams;
         atomic_bool stopping;
         uint64_t started_at;
+        size_t connection_memory;
+        unsigned max_connections;
 };
 
 /* Per-request state shared by the dispatcher and handlers. */
@@ -1269,6 +1271,9 @@ int api_server_new(ApiServer **ret, const Config *config, Runner *runner, const 
         if (!s->db_path || !s->web_root)
                 return -ENOMEM;
         s->runner = runner;
+        /* Headers plus MHD's read and write buffers; never below what a normal request needs. */
+        s->connection_memory = MAX((size_t) config->max_header_bytes * 2, (size_t) 32 * 1024);
+        s->max_connections = (unsigned) config->http_threads_max;
         if (hooks)
                 s->hooks = *hooks;
         s->started_at = now_usec();
@@ -1308,10 +1313,11 @@ int api_server_start(ApiServer *s, int fd)
                 { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t) mhd_request_completed, NULL },
                 { MHD_OPTION_URI_LOG_CALLBACK, (intptr_t) ulfius_uri_logger, NULL },
                 { MHD_OPTION_LISTEN_SOCKET, fd, NULL },
-                { MHD_OPTION_CONNECTION_LIMIT, (intptr_t) 256, NULL },
+                { MHD_OPTION_CONNECTION_LIMIT, (intptr_t) s->max_connections, NULL },
                 { MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t) 0, NULL },
                 { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t) 60, NULL },
-                { MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t) (64 * 1024), NULL },
+                /* The per-connection pool holds the request line and headers: this is the header limit. */
+                { MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t) s->connection_memory, NULL },
                 { MHD_OPTION_END, 0, NULL },
         };
 

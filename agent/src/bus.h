@@ -2,8 +2,10 @@
 #pragma once
 
 /*
- * The D-Bus interface (org.storeagent.Manager1 on the system bus), served on
- * the main thread's sd-event loop. storectl is its client.
+ * The D-Bus interface: org.storeagent.Agent1 on the system bus, served on the
+ * main thread's sd-event loop. storectl is its client; docs/man/storeagentd.8
+ * describes the interface. Results are the same JSON objects the REST API
+ * returns, carried as one string, so every front end prints the same fields.
  */
 
 #include <systemd/sd-event.h>
@@ -11,10 +13,33 @@
 #include "config.h"
 #include "macro.h"
 
+#define STOREAGENT_BUS_NAME "org.storeagent.Agent1"
+#define STOREAGENT_BUS_PATH "/org/storeagent/Agent1"
+#define STOREAGENT_BUS_INTERFACE "org.storeagent.Agent1"
+
+/* The group whose members may call the interface (root always may); also named in the D-Bus policy. */
+#define STOREAGENT_ADMIN_GROUP "storeagent-admin"
+
+#define STOREAGENT_ERROR_NAME_TAKEN "org.storeagent.Error.NameTaken"
+#define STOREAGENT_ERROR_NOT_FOUND "org.storeagent.Error.NotFound"
+#define STOREAGENT_ERROR_BUSY "org.storeagent.Error.Busy"
+#define STOREAGENT_ERROR_INVALID_STATE "org.storeagent.Error.InvalidState"
+#define STOREAGENT_ERROR_LIMIT_REACHED "org.storeagent.Error.LimitReached"
+#define STOREAGENT_ERROR_INVALID_ARGUMENT "org.storeagent.Error.InvalidArgument"
+
 typedef struct Bus Bus;
 
-/* on_queued is called after a method queued a task, so the runner wakes up at once. */
+/*
+ * Connects to the system bus ($DBUS_SYSTEM_BUS_ADDRESS is honoured), serves the
+ * object and takes the name. Fails when there is no bus or the policy does not
+ * let us own the name; the daemon then runs without D-Bus. A later disconnect
+ * is survived: the connection is retried every few seconds.
+ * on_queued is called after a method queued a task, so the runner wakes up at once.
+ */
 int bus_new(Bus **ret, sd_event *event, const Config *config, void (*on_queued)(void *userdata), void *userdata);
 Bus *bus_free(Bus *b);
-/* True while a method call is being handled (idle exit waits for it). */
+DEFINE_TRIVIAL_CLEANUP_FUNC(Bus *, bus_free);
+/* Takes the limits of a reloaded configuration; config is only read during the call. */
+void bus_reload(Bus *b, const Config *config);
+/* True when a method call was handled since the previous bus_busy() call (idle exit waits for quiet). */
 bool bus_busy(Bus *b);

@@ -41,6 +41,8 @@ typedef struct Daemon {
         uint64_t idle_since;
         uint64_t last_requests;
         uint64_t last_finished;
+        Config **loaded; /* configurations read on reload; kept until exit since modules borrow from them */
+        size_t n_loaded;
 } Daemon;
 
 static int make_listen_socket(const Config *c, int *ret)
@@ -188,6 +190,14 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
             !streq(fresh->database, d->config->database) || fresh->workers != d->config->workers)
                 log_notice("listen, database and workers changes take effect after a restart.");
         /* The old config stays alive: other modules borrowed strings from it. */
+        Config **l = realloc(d->loaded, (d->n_loaded + 1) * sizeof *l);
+        if (!l) {
+                config_free(fresh);
+                (void) sd_notify(false, "READY=1");
+                return log_oom();
+        }
+        d->loaded = l;
+        d->loaded[d->n_loaded++] = fresh;
         d->config = fresh;
         log_info("Configuration reloaded from %s.", d->config_path);
         (void) sd_notify(false, "READY=1");
@@ -336,6 +346,9 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
         d.provisioner = provisioner_free(d.provisioner);
         if (!d.socket_activated)
                 safe_close(d.listen_fd);
+        for (size_t i = 0; i < d.n_loaded; i++)
+                config_free(d.loaded[i]);
+        free(d.loaded);
         log_info("storeagentd stopped.");
         return r;
 }

@@ -1,0 +1,262 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# The D-Bus interface end to end, without a cluster: a private dbus-daemon
+# stands in for the system bus, storeagentd serves org.storeagent.Agent1 on it
+# and storectl talks to it the way an operator would. Asserts on what storectl
+# prints and its exit codes, on the StoreChanged signal as another client sees
+# it, and on the audit trail (the caller's user name).
+#
+#   test-bus.sh STOREAGENTD STORECTL
+set -uo pipefail
+
+STOREAGENTD=${1:?usage: test-bus.sh STOREAGENTD STORECTL}
+STORECTL=${2:?usage: test-bus.sh STOREAGENTD STORECTL}
+
+if ! command -v dbus-daemon >/dev/null; then
+	echo "SKIP: dbus-daemon is not installed"
+	exit 77
+fi
+
+tmp=$(mktemp -d /tmp/storeagent-test-bus.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+passed=0
+failed=0
+ok() { echo "ok: $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+
+# Runs storectl; leaves stdout in $out, stderr in $err, the exit code in $rc.
+sc() {
+	"$STORECTL" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	out=$(cat "$tmp/out")
+	err=$(cat "$tmp/err")
+}
+# expect RC DESCRIPTION: checks the last exit code.
+expect() {
+	if [[ $rc == "$1" ]]; then ok "$2 (exit $rc)"; else fail "$2: exit $rc, wanted $1; stdout: $out; stderr: $err"; fi
+}
+contains() { # HAYSTACK NEEDLE DESCRIPTION
+	if [[ $1 == *"$2"* ]]; then ok "$3"; else fail "$3: '$2' not in: $1"; fi
+}
+
+# A bus of our own; its policy lets everyone talk, so the daemon's own check is what refuses.
+cat >"$tmp/bus.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$tmp/bus.sock</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+  </policy>
+</busconfig>
+EOF
+chmod 755 "$tmp"
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$tmp/bus.sock
+start_bus() {
+	rm -f "$tmp/bus.sock"
+	dbus-daemon --config-file="$tmp/bus.conf" --nofork --nopidfile >>"$tmp/dbus.log" 2>&1 &
+	bus_pid=$!
+	pids+=($bus_pid)
+	for _ in $(seq 50); do [[ -S $tmp/bus.sock ]] && return 0; sleep 0.1; done
+	echo "dbus-daemon did not start: $(cat "$tmp/dbus.log")"
+	exit 1
+}
+stop_bus() {
+	kill "$bus_pid"
+	wait "$bus_pid" 2>/dev/null
+}
+# Waits up to $1 seconds for the daemon to answer on the bus.
+wait_for_name() {
+	for _ in $(seq $(($1 * 10))); do
+		"$STORECTL" list >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+start_daemon() {
+	for _ in 1 2 3 4 5; do
+		port=$((20000 + RANDOM % 20000))
+		cat >"$tmp/storeagent.yaml" <<EOF
+listen:
+  address: 127.0.0.1
+  port: $port
+database: $tmp/state/storeagent.db
+state_dir: $tmp/state
+kubeconfig: $tmp/no-such-kubeconfig
+workers: 1
+EOF
+		"$STOREAGENTD" --config "$tmp/storeagent.yaml" >>"$tmp/daemon.log" 2>&1 &
+		daemon=$!
+		pids+=($daemon)
+		# Up when its HTTP port answers (it may be that another program had the port).
+		for _ in $(seq 50); do
+			kill -0 "$daemon" 2>/dev/null || break
+			curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && return 0
+			sleep 0.1
+		done
+		kill "$daemon" 2>/dev/null
+		wait "$daemon" 2>/dev/null
+	done
+	echo "storeagentd did not start:"
+	tail -n 20 "$tmp/daemon.log"
+	exit 1
+}
+
+# ---- usage and help, no daemon needed ----
+sc --help
+expect 0 "storectl --help"
+contains "$out" "Exit status" "--help documents the exit codes"
+sc create --help
+expect 0 "storectl create --help"
+contains "$out" "--wait" "create --help lists --wait"
+sc token --help
+expect 0 "storectl token --help"
+sc frobnicate
+expect 2 "unknown command"
+sc create
+expect 2 "create without a name"
+sc list --wait
+expect 2 "list does not take --wait"
+
+start_bus
+sc list
+expect 1 "list without a daemon"
+contains "$err" "not answering" "the error says the daemon does not answer"
+
+# The daemon starts before the bus (a boot race, or no bus at all): it keeps
+# trying, and serves the name once the bus is there.
+stop_bus
+start_daemon
+start_bus
+if wait_for_name 10; then ok "the daemon takes its name when the bus comes up later"; else
+	fail "the daemon did not connect to a bus that came up after it"; exit 1; fi
+
+# ---- stores ----
+sc list
+expect 0 "list on an empty database"
+contains "$out" "0 stores listed." "empty list says so"
+
+dbus-monitor --system "type='signal',interface='org.storeagent.Agent1',member='StoreChanged'" >"$tmp/monitor.log" 2>&1 &
+pids+=($!)
+sleep 0.5
+
+sc create shop-one
+expect 0 "create shop-one"
+contains "$out" "queued" "create says the creation is queued"
+sc --json status shop-one
+expect 0 "status --json by name"
+id=$(jq -r .id <<<"$out")
+owner=$(jq -r .owner <<<"$out")
+[[ $id =~ ^[0-9a-f]{16}$ ]] && ok "store id $id" || fail "store id '$id'"
+[[ $owner == "$(id -un)" ]] && ok "owner is the caller's user name ($owner)" || fail "owner '$owner', wanted $(id -un)"
+
+sc status "$id"
+expect 0 "status by id"
+contains "$out" "shop-one ($id)" "status shows name and id"
+contains "$out" "store.create" "status shows the latest events"
+
+sc create shop-one
+expect 4 "create of a taken name is refused"
+contains "$err" "already exists" "refusal says the name is taken"
+sc create Bad_Name
+expect 2 "invalid name"
+sc status no-such-store
+expect 3 "status of an unknown store"
+sc rollback shop-one x
+expect 2 "rollback with a bad revision"
+sc upgrade shop-one 0.2.0
+expect 4 "upgrade while provisioning is refused"
+
+sc list
+expect 0 "list"
+contains "$out" "shop-one" "list shows the store"
+contains "$out" "PROVISIONING" "list shows its status"
+sc --json list
+expect 0 "list --json"
+[[ $(jq -r '.[0].name' <<<"$out") == shop-one ]] && ok "list --json is the store array" || fail "list --json: $out"
+sc list --status READY --no-legend
+expect 0 "list --status READY"
+[[ -z $out ]] && ok "no READY stores" || fail "list --status READY printed: $out"
+sc list --status BOGUS
+expect 2 "list --status with an unknown status"
+
+sc events shop-one
+expect 0 "events"
+contains "$out" "store.create" "events show the creation"
+contains "$out" "$(id -un)" "events name the actor"
+sc --json events shop-one --limit 1
+expect 0 "events --json --limit 1"
+[[ $(jq length <<<"$out") == 1 ]] && ok "events --limit 1 gives one event" || fail "events --limit: $out"
+
+# Without a cluster the store never settles: --wait reports progress and gives up at its timeout.
+sc delete shop-one --wait --timeout 2
+expect 1 "delete --wait times out without a cluster"
+contains "$out" "DELETING" "--wait prints the status it follows"
+contains "$err" "Timed out" "--wait says it timed out"
+
+sleep 0.5
+if grep -q "string \"$id\"" "$tmp/monitor.log"; then
+	ok "StoreChanged carries the store id"
+else
+	fail "no StoreChanged for $id: $(head -c 2000 "$tmp/monitor.log")"
+fi
+grep -q 'string "DELETING"' "$tmp/monitor.log" && ok "StoreChanged carries the new status" ||
+	fail "no StoreChanged with DELETING"
+
+# ---- the bus restarts ----
+stop_bus
+start_bus
+if wait_for_name 10; then ok "the daemon reconnects after the bus restarted"; else fail "no reconnect after a bus restart"; fi
+
+# ---- tokens ----
+sc token create ci-token
+expect 0 "token create"
+[[ $out =~ ^sa_[A-Za-z0-9]{40}$ ]] && ok "token printed once" || fail "token output '$out'"
+sc token create ci-token
+expect 4 "token create with a taken name"
+sc token list
+expect 0 "token list"
+contains "$out" "ci-token" "token list shows the token"
+[[ $out != *sa_* ]] && ok "token list does not show secrets" || fail "token list shows a secret"
+sc token revoke ci-token
+expect 0 "token revoke"
+sc token revoke ci-token
+expect 3 "revoking twice: no such active token"
+sc token create 'bad name'
+expect 2 "invalid token name"
+
+# ---- who may call ----
+if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null && [[ $(id -u) == 0 ]]; then
+	chmod 755 "$STORECTL" 2>/dev/null
+	setpriv --reuid=nobody --regid=nogroup --clear-groups "$STORECTL" list >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	out=$(cat "$tmp/out")
+	err=$(cat "$tmp/err")
+	expect 5 "an unprivileged user outside the admin group is refused"
+	contains "$err" "Permission denied" "the refusal says why"
+	grep -q '"action":"bus.denied"' "$tmp/daemon.log" && ok "the refusal is logged" || fail "no bus.denied in the log"
+else
+	echo "skip: not root or no 'nobody' user; the refusal check needs both"
+fi
+
+# ---- the daemon's log ----
+grep -q '"action":"store.create"' "$tmp/daemon.log" && ok "the daemon logs the creation with ACTION" ||
+	fail "no store.create line in the daemon log"
+grep -q '"via":"dbus"' "$tmp/daemon.log" && ok "the log says it came over D-Bus" || fail "no VIA=dbus field"
+
+echo
+echo "$passed passed, $failed failed"
+[[ $failed == 0 ]]
