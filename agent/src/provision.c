@@ -737,43 +737,29 @@ static int repair_pending_release(Job *j, bool *ret_repaired)
         return 0;
 }
 
-/* Reads the release's revision and chart version back from helm. */
+/* Reads the release's revision and chart version back from helm: one `helm history` call. */
 static int read_release(Job *j, int64_t *ret_revision, char **ret_chart_version)
 {
-        _cleanup_(json_decrefp) json_t *status = NULL;
+        _cleanup_(json_decrefp) json_t *history = NULL;
+        json_t *last;
+        const char *chart;
         int r;
 
-        r = helm_status(&j->helm, j->store->name, j->ns, &status, NULL);
+        r = helm_history(&j->helm, j->store->name, j->ns, &history, NULL);
         if (r < 0)
                 return r;
-        *ret_revision = helm_release_revision(status);
-        const char *v = json_string_value(
-                json_object_get(json_object_get(json_object_get(status, "chart"), "metadata"), "version"));
-        if (v) {
-                *ret_chart_version = strdup(v);
-                return 0;
-        }
-        /* helm 4's status leaves the chart out; its history names it "store-woocommerce-X.Y.Z". */
-        _cleanup_(json_decrefp) json_t *history = NULL;
+        last = json_array_get(history, json_array_size(history) - 1);
+        if (!last)
+                return -ENOENT;
+        *ret_revision = json_integer_value(json_object_get(last, "revision"));
         *ret_chart_version = NULL;
-        if (helm_history(&j->helm, j->store->name, j->ns, &history, NULL) >= 0) {
-                json_t *e;
-                size_t i;
-                json_array_foreach(history, i, e) {
-                        const char *chart = json_string_value(json_object_get(e, "chart"));
-                        if (json_integer_value(json_object_get(e, "revision")) != *ret_revision || !chart)
-                                continue;
-                        const char *dash = strrchr(chart, '-');
-                        /* The version is what follows the last '-' before a digit run ("name-1.2.3"). */
-                        for (const char *p = chart; (p = strchr(p, '-')); p++)
-                                if (p[1] >= '0' && p[1] <= '9') {
-                                        dash = p;
-                                        break;
-                                }
-                        if (dash)
-                                *ret_chart_version = strdup(dash + 1);
+        /* "store-woocommerce-1.2.3": the version starts after the last '-' that is followed by a digit run. */
+        chart = json_string_value(json_object_get(last, "chart"));
+        for (const char *p = chart; p && (p = strchr(p, '-')); p++)
+                if (p[1] >= '0' && p[1] <= '9') {
+                        *ret_chart_version = strdup(p + 1);
+                        break;
                 }
-        }
         return 0;
 }
 
@@ -1043,12 +1029,12 @@ static int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t
                         return -ETIMEDOUT;
                 }
 
-                /* Block until a pod in the namespace changes, or two seconds pass. */
+                /* Block until a pod in the namespace changes, or a second passes (workload status follows pods). */
                 const char *rv = NULL;
                 if (kube_list(j->kube, pods, NULL, &pl) >= 0)
                         rv = json_string_value(json_object_get(json_object_get(pl, "metadata"), "resourceVersion"));
                 WatchWake ww = {};
-                r = kube_watch(j->kube, pods, NULL, rv, 2, on_watch_event, &ww);
+                r = kube_watch(j->kube, pods, NULL, rv, 1, on_watch_event, &ww);
                 if (r == -ECANCELED)
                         return r;
                 if (r < 0 && r != -ESTALE)
