@@ -332,6 +332,7 @@ await step('open the store detail with its timeline and Helm history', async () 
     await page.reload({ waitUntil: 'domcontentloaded' });
     await page.getByTestId('store-detail').waitFor();
     await page.getByTestId('timeline-item').first().waitFor();
+    await page.getByTestId('releases').locator('tbody tr').first().waitFor();
     await shot('store-detail.png');
     await axeCheck('store detail');
 });
