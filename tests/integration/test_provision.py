@@ -82,9 +82,11 @@ def test_delete_leaves_nothing(cluster_daemon):
     assert s["deleted_at"]
     assert not namespace_exists("store-gone")
     assert "gone" not in helm("list", "-A", "-q").stdout.split()
-    claims = [pv["spec"].get("claimRef", {}) for pv in kubectl_json("get", "pv")["items"]]
-    assert not any(c.get("namespace") == "store-gone" and pv_bound for c, pv_bound in
-                   [(c, True) for c in claims if c])  # no PV still claimed by the store
+    # No PersistentVolume stays claimed by the store (the local PV recycler then makes them Available again).
+    def unclaimed():
+        return not any((pv["spec"].get("claimRef") or {}).get("namespace") == "store-gone"
+                       for pv in kubectl_json("get", "pv")["items"])
+    d.wait_for(unclaimed, timeout=60, what="volumes released")
     # The audit trail stays.
     assert d.request("GET", f"/api/v1/stores/{s['id']}").json()["status"] == "DELETED"
     assert [e["action"] for e in events(d, s["id"])][-1] == "store.deleted"
