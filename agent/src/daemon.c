@@ -156,7 +156,11 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata)
                          d->config->idle_exit_sec);
                 return sd_event_exit(d->event, 0);
         }
-        return sd_event_source_set_time(s, usec + STATUS_INTERVAL_USEC);
+        /* Time sources fire once; arm it again for the next interval. */
+        int r = sd_event_source_set_time(s, usec + STATUS_INTERVAL_USEC);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
 
 static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)

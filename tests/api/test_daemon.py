@@ -131,3 +131,28 @@ def test_openapi_matches_routes():
     served = {tuple(line.split(" ", 1)) for line in out.splitlines()}
     assert served - in_spec == set(), f"routes missing from docs/api/openapi.yaml: {served - in_spec}"
     assert in_spec - served == set(), f"spec documents routes the daemon does not serve: {in_spec - served}"
+
+
+def test_idle_exit_only_when_nothing_is_queued(tmp_path):
+    """Socket-activated with idle_exit, the daemon leaves when idle, but never with a task queued."""
+    port = free_port()
+    d = Daemon(workdir=str(tmp_path / "a"), config={"idle_exit": 2})
+    d.port, d.url = port, f"http://127.0.0.1:{port}"
+    d.token = d.create_token()
+    d.start(argv_prefix=["systemd-socket-activate", "-l", f"127.0.0.1:{port}"], wait=False)
+    d.wait_healthy()
+    assert d.proc.wait(timeout=20) == 0
+    assert "exiting until the socket is used again" in d.logs()
+
+    port = free_port()
+    busy = Daemon(workdir=str(tmp_path / "b"), config={"idle_exit": 2})
+    busy.port, busy.url = port, f"http://127.0.0.1:{port}"
+    busy.token = busy.create_token()
+    busy.start(argv_prefix=["systemd-socket-activate", "-l", f"127.0.0.1:{port}"], wait=False)
+    try:
+        busy.wait_healthy()
+        assert busy.request("POST", "/api/v1/stores", {"name": "pending", "engine": "woocommerce"}).status == 202
+        time.sleep(12)
+        assert busy.proc.poll() is None, busy.logs()
+    finally:
+        busy.stop()
