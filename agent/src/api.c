@@ -53,6 +53,7 @@ struct ApiServer {
         uint64_t started_at;
         size_t connection_memory;
         unsigned max_connections;
+        bool db_key_created;
 };
 
 /* Per-request state shared by the dispatcher and handlers. */
@@ -145,6 +146,9 @@ static int api_store_error(struct _u_response *resp, int r, const StoreError *er
         case -ENOSPC:
                 set_retry_after(resp, err->retry_after_sec);
                 return api_error(resp, 429, "task_cap_reached", "%s", m ?: "Too many operations queued.");
+        case -EAGAIN:
+                set_retry_after(resp, 1);
+                return api_error(resp, 503, "busy", "The database is busy; try again in a second.");
         case -EKEYREJECTED:
                 return api_error(resp, 422, "idempotency_key_reused", "%s", m ?: "Idempotency key reused.");
         case -EBUSY - 1000: /* never */
@@ -1252,6 +1256,9 @@ static void apply_limits(ApiServer *s, const Config *config)
         };
         pthread_mutex_unlock(&s->limits_lock);
         ratelimit_configure(s->ratelimit, config->requests_per_window, config->window_sec * USEC_PER_SEC);
+        /* ulfius truncates bodies at this size; one byte over the limit tells "too large" apart. */
+        if (s->instance_initialized)
+                s->instance.max_post_body_size = config->max_body_bytes + 1;
 }
 
 int api_server_new(ApiServer **ret, const Config *config, Runner *runner, const ApiHooks *hooks)
@@ -1266,6 +1273,7 @@ int api_server_new(ApiServer **ret, const Config *config, Runner *runner, const 
         pthread_mutex_init(&s->limits_lock, NULL);
         if (pthread_key_create(&s->db_key, db_key_destroy) != 0)
                 return -ENOMEM;
+        s->db_key_created = true;
         s->db_path = strdup(config->database);
         s->web_root = strdup(config->web_root);
         if (!s->db_path || !s->web_root)
@@ -1382,7 +1390,8 @@ ApiServer *api_server_free(ApiServer *s)
         safe_close(s->web_root_fd);
         free(s->db_path);
         free(s->web_root);
-        pthread_key_delete(s->db_key);
+        if (s->db_key_created)
+                pthread_key_delete(s->db_key);
         pthread_mutex_destroy(&s->limits_lock);
         free(s);
         return NULL;

@@ -97,6 +97,9 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
 
 int db_errno(int rc)
 {
+        /* Uniqueness is the only constraint callers branch on; other violations are bugs or bad input. */
+        if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+                return -EEXIST;
         switch (rc & 0xff) {
         case SQLITE_OK:
         case SQLITE_ROW:
@@ -106,9 +109,9 @@ int db_errno(int rc)
                 return -ENOMEM;
         case SQLITE_BUSY:
         case SQLITE_LOCKED:
-                return -EBUSY;
+                return -EAGAIN; /* the busy timeout ran out: retryable, not "another operation" */
         case SQLITE_CONSTRAINT:
-                return -EEXIST;
+                return -EINVAL;
         case SQLITE_READONLY:
         case SQLITE_PERM:
         case SQLITE_AUTH:

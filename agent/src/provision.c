@@ -44,6 +44,7 @@ struct Provisioner {
 
         /* Cached answers for the API. */
         pthread_mutex_t status_lock;
+        pthread_mutex_t probe_lock; /* held while one thread asks the API server; guards status_client */
         uint64_t status_checked;
         bool reachable;
         char *status_detail;
@@ -157,6 +158,7 @@ int provisioner_new(Provisioner **ret, const Config *config)
                 return -ENOMEM;
         pthread_mutex_init(&p->lock, NULL);
         pthread_mutex_init(&p->status_lock, NULL);
+        pthread_mutex_init(&p->probe_lock, NULL);
         r = settings_from_config(&p->set, config);
         if (r < 0) {
                 free(p);
@@ -181,6 +183,7 @@ Provisioner *provisioner_free(Provisioner *p)
         json_decref(p->orphans);
         pthread_mutex_destroy(&p->lock);
         pthread_mutex_destroy(&p->status_lock);
+        pthread_mutex_destroy(&p->probe_lock);
         free(p);
         return NULL;
 }
@@ -225,6 +228,7 @@ typedef struct Job {
         char values_path[512];
         char task_id[24];
         int step, steps;
+        StoreStatus expected; /* the status this task works under; anything else means it was superseded */
         json_t *seen_events;
 } Job;
 
@@ -284,8 +288,15 @@ static bool superseded(Job *j, StoreStatus expected)
         return store_get(j->db, j->store->id, &cur) >= 0 && cur->status != expected;
 }
 
+static bool superseded(Job *j, StoreStatus expected);
+
 static int fail_store(Job *j, const char *action, const char *reason)
 {
+        /* A delete asked for meanwhile wins: the failure of the work it replaces is moot. */
+        if (j->t->kind != TASK_DELETE && superseded(j, j->expected)) {
+                (void) store_add_event(j->db, j->store->id, "system", "task.superseded", reason);
+                return 0;
+        }
         (void) store_add_event(j->db, j->store->id, "system", action, reason);
         (void) store_set_status(j->db, j->store->id, STORE_FAILED, reason);
         log_struct(LOG_WARNING,
@@ -802,8 +813,10 @@ static int run_helm_install(Job *j, const char *chart, char *reason, size_t reas
         if (r < 0)
                 return r;
         r = write_values(j);
-        if (r < 0)
-                return log_error_errno(r, "Failed to write the values file '%s': %m", j->values_path);
+        if (r < 0) {
+                snprintf(reason, reason_len, "writing the values file %s failed: %s", j->values_path, strerror(-r));
+                return -EIO;
+        }
 
         r = helm_upgrade_install(&j->helm, j->store->name, j->ns, chart, j->values_path, &res);
         if (r == -ECANCELED) {
@@ -1070,6 +1083,7 @@ static int task_create(Job *j)
         int r;
 
         j->steps = 7;
+        j->expected = STORE_PROVISIONING;
         if (superseded(j, STORE_PROVISIONING))
                 return 0;
 
@@ -1155,6 +1169,7 @@ static int task_delete(Job *j)
         int r;
 
         j->steps = 4;
+        j->expected = STORE_DELETING;
         begin_step(j, "connecting to the cluster");
         {
                 _cleanup_free_ char *version = NULL;
@@ -1279,6 +1294,7 @@ static int task_upgrade(Job *j)
         int r;
 
         j->steps = 3;
+        j->expected = STORE_UPGRADING;
         if (superseded(j, STORE_UPGRADING))
                 return 0;
         begin_step(j, "preparing upgrade");
@@ -1327,6 +1343,10 @@ static int task_upgrade(Job *j)
                 return r;
         if (r >= 0)
                 r = wait_for_workloads(j, STORE_UPGRADING, rb_reason, sizeof rb_reason);
+        if (r == -ECONNABORTED)
+                return 0;
+        if (r == -EAGAIN || r == -ECANCELED || r == -ESTALE)
+                return r;
         if (r < 0) {
                 snprintf(msg, sizeof msg, "Upgrade to %s failed (%s) and the rollback to revision %" PRIi64 " failed too: %s",
                          version, reason, old_revision, rb_reason);
@@ -1346,6 +1366,7 @@ static int task_rollback(Job *j)
         int r;
 
         j->steps = 2;
+        j->expected = STORE_UPGRADING;
         if (superseded(j, STORE_UPGRADING))
                 return 0;
         r = repair_pending_release(j, &repaired);
@@ -1418,14 +1439,22 @@ done:
 
 /* ---- answers for the API ---- */
 
+/*
+ * Asks the API server for its version, at most once per CLUSTER_STATUS_TTL_USEC. The probe runs
+ * outside status_lock so that readers get the cached answer at once, and only one probe runs at
+ * a time (whoever finds probe_lock taken uses the cache).
+ */
 static int hook_cluster_status(void *userdata, json_t **ret)
 {
         Provisioner *p = userdata;
-        uint64_t now = mono_usec();
+        bool stale;
 
         pthread_mutex_lock(&p->status_lock);
-        if (p->status_checked == 0 || now - p->status_checked > CLUSTER_STATUS_TTL_USEC) {
-                _cleanup_free_ char *version = NULL, *error = NULL, *kubeconfig = NULL;
+        stale = p->status_checked == 0 || mono_usec() - p->status_checked > CLUSTER_STATUS_TTL_USEC;
+        pthread_mutex_unlock(&p->status_lock);
+
+        if (stale && pthread_mutex_trylock(&p->probe_lock) == 0) {
+                _cleanup_free_ char *version = NULL, *error = NULL, *kubeconfig = NULL, *detail = NULL;
                 uint64_t generation;
                 int r;
 
@@ -1436,20 +1465,31 @@ static int hook_cluster_status(void *userdata, json_t **ret)
 
                 if (p->status_client && p->status_generation != generation)
                         p->status_client = kube_client_free(p->status_client);
-                r = p->status_client ? 0 : make_client(kubeconfig, &p->status_client, &error);
+                r = !kubeconfig ? -ENOMEM : p->status_client ? 0 : make_client(kubeconfig, &p->status_client, &error);
                 if (r >= 0) {
                         p->status_generation = generation;
+                        kube_client_set_cancel(p->status_client, &p->stopping);
                         r = kube_server_version(p->status_client, &version);
                 }
-                free(p->status_detail);
-                p->reachable = r >= 0;
                 if (r >= 0)
-                        p->status_detail = strdup(version);
-                else if (asprintf(&p->status_detail, "%s", error ?: (p->status_client ? kube_client_last_error(p->status_client) : strerror(-r))) < 0)
-                        p->status_detail = NULL;
+                        detail = TAKE_PTR(version);
+                else if (asprintf(&detail, "%s",
+                                  error ?: (p->status_client ? kube_client_last_error(p->status_client)
+                                                             : strerror(-r))) < 0)
+                        detail = NULL;
+
+                pthread_mutex_lock(&p->status_lock);
+                p->reachable = r >= 0;
+                free(p->status_detail);
+                p->status_detail = TAKE_PTR(detail);
                 p->status_checked = mono_usec();
+                pthread_mutex_unlock(&p->status_lock);
+                pthread_mutex_unlock(&p->probe_lock);
         }
-        *ret = json_pack("{s:b, s:s}", "reachable", p->reachable, "detail", strna(p->status_detail));
+
+        pthread_mutex_lock(&p->status_lock);
+        *ret = json_pack("{s:b, s:s}", "reachable", p->reachable && p->status_checked != 0, "detail",
+                         p->status_checked ? strna(p->status_detail) : "not checked yet");
         pthread_mutex_unlock(&p->status_lock);
         return *ret ? 0 : -ENOMEM;
 }

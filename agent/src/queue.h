@@ -43,5 +43,5 @@ int queue_cancel_queued(Db *db, const char *store_id);
 int queue_release_stale(Db *db, const char *owner_prefix_to_keep);
 /* Number of tasks queued or running. */
 int queue_count_active(Db *db, uint64_t *ret);
-/* Seconds until the next queued task becomes runnable (0 if one is runnable now, -ENODATA if none). */
+/* Microseconds until the next queued task becomes runnable (0 if one is runnable now, -ENODATA if none). */
 int queue_next_due(Db *db, uint64_t *ret_usec);

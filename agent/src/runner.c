@@ -279,7 +279,7 @@ void runner_wake(Runner *r)
 
 void runner_stop(Runner *r)
 {
-        if (!r)
+        if (!r || !r->workers)
                 return;
         atomic_store(&r->cancel, true);
         runner_wake(r);

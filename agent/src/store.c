@@ -471,7 +471,7 @@ int store_set_status(Db *db, const char *id, StoreStatus status, const char *rea
                        "progress_current END, "
                        "progress_total = CASE WHEN ? IN ('READY', 'FAILED', 'DELETED') THEN NULL ELSE "
                        "progress_total END "
-                       "WHERE id = ?",
+                       "WHERE id = ? AND status = ?",
                        &q);
         if (r < 0)
                 return r;
@@ -487,9 +487,16 @@ int store_set_status(Db *db, const char *id, StoreStatus status, const char *rea
         sqlite3_bind_text(q, 7, st, -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 8, st, -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 9, id, -1, SQLITE_TRANSIENT);
+        /* Compare and set: a delete committed since we read the row must not be overwritten. */
+        sqlite3_bind_text(q, 10, store_status_to_string(cur->status), -1, SQLITE_STATIC);
         rc = sqlite3_step(q);
         if (rc != SQLITE_DONE)
                 return db_errno(rc);
+        if (sqlite3_changes(db_handle(db)) == 0) {
+                log_struct(LOG_NOTICE, LOG_FIELDS("STORE_ID", id), "Store changed while moving to %s; not overwritten.",
+                           store_status_to_string(status));
+                return -EPERM;
+        }
         store_changed_notify();
         return 0;
 }
