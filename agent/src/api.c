@@ -167,9 +167,15 @@ static void client_address(const struct _u_request *req, char *buf, size_t n)
                 return;
         if (sa->sa_family == AF_INET)
                 inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, buf, (socklen_t) n);
-        else if (sa->sa_family == AF_INET6)
-                /* ulfius copies only sizeof(struct sockaddr); the v6 address does not survive that copy. */
-                snprintf(buf, n, "ipv6");
+        else if (sa->sa_family == AF_INET6) {
+                /*
+                 * ulfius copies only sizeof(struct sockaddr) (16 bytes), which keeps the first
+                 * half of an IPv6 address: its /64 prefix, what rate limits key on for IPv6 anyway.
+                 */
+                const uint8_t *a = (const uint8_t *) sa + offsetof(struct sockaddr_in6, sin6_addr);
+                snprintf(buf, n, "%02x%02x:%02x%02x:%02x%02x:%02x%02x::/64", a[0], a[1], a[2], a[3], a[4], a[5],
+                         a[6], a[7]);
+        }
 }
 
 /* Depth of nested arrays/objects, counted outside strings; stops early past max. */

@@ -149,6 +149,9 @@ static int bus_store_error(sd_bus_error *error, int r, const StoreError *err, co
         case -EUSERS:
         case -ENOSPC:
                 return sd_bus_error_set(error, STOREAGENT_ERROR_LIMIT_REACHED, m ?: "A limit was reached.");
+        case -EAGAIN:
+                return sd_bus_error_set(error, STOREAGENT_ERROR_TRY_AGAIN,
+                                        "The database is busy; nothing was changed, try again in a second.");
         default:
                 log_error_errno(r, "D-Bus request failed: %m");
                 return sd_bus_error_set(error, SD_BUS_ERROR_FAILED,

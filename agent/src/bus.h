@@ -26,6 +26,8 @@
 #define STOREAGENT_ERROR_INVALID_STATE "org.storeagent.Error.InvalidState"
 #define STOREAGENT_ERROR_LIMIT_REACHED "org.storeagent.Error.LimitReached"
 #define STOREAGENT_ERROR_INVALID_ARGUMENT "org.storeagent.Error.InvalidArgument"
+/* The database stayed locked past its busy timeout; nothing was changed, the call may be repeated. */
+#define STOREAGENT_ERROR_TRY_AGAIN "org.storeagent.Error.TryAgain"
 
 typedef struct Bus Bus;
 

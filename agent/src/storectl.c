@@ -511,7 +511,7 @@ static int verb_status(sd_bus *bus, char **args)
         print_store(store);
         r = CALL_JSON(bus, "GetEvents", &events, "su", jstr(store, "id"), (uint32_t) STATUS_EVENTS);
         if (r == EXIT_OK && json_array_size(events) > 0) {
-                printf("\n");
+                printf("\nLatest events:\n");
                 bool legend = arg_legend;
                 arg_legend = false;
                 print_events_table(events);

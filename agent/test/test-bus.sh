@@ -12,10 +12,12 @@ set -uo pipefail
 STOREAGENTD=${1:?usage: test-bus.sh STOREAGENTD STORECTL}
 STORECTL=${2:?usage: test-bus.sh STOREAGENTD STORECTL}
 
-if ! command -v dbus-daemon >/dev/null; then
-	echo "SKIP: dbus-daemon is not installed"
-	exit 77
-fi
+for t in dbus-daemon dbus-monitor jq curl; do
+	if ! command -v "$t" >/dev/null; then
+		echo "SKIP: $t is not installed"
+		exit 77
+	fi
+done
 
 tmp=$(mktemp -d /tmp/storeagent-test-bus.XXXXXX)
 pids=()
@@ -68,7 +70,7 @@ start_bus() {
 	rm -f "$tmp/bus.sock"
 	dbus-daemon --config-file="$tmp/bus.conf" --nofork --nopidfile >>"$tmp/dbus.log" 2>&1 &
 	bus_pid=$!
-	pids+=($bus_pid)
+	pids+=("$bus_pid")
 	for _ in $(seq 50); do [[ -S $tmp/bus.sock ]] && return 0; sleep 0.1; done
 	echo "dbus-daemon did not start: $(cat "$tmp/dbus.log")"
 	exit 1
@@ -100,7 +102,7 @@ workers: 1
 EOF
 		"$STOREAGENTD" --config "$tmp/storeagent.yaml" >>"$tmp/daemon.log" 2>&1 &
 		daemon=$!
-		pids+=($daemon)
+		pids+=("$daemon")
 		# Up when its HTTP port answers (it may be that another program had the port).
 		for _ in $(seq 50); do
 			kill -0 "$daemon" 2>/dev/null || break
