@@ -156,3 +156,24 @@ def test_idle_exit_only_when_nothing_is_queued(tmp_path):
         assert busy.proc.poll() is None, busy.logs()
     finally:
         busy.stop()
+
+
+def test_ipv6_loopback_and_client_key(tmp_path):
+    import http.client
+    d = Daemon(workdir=str(tmp_path), config={"listen": {"address": "::1"}})
+    d.token = d.create_token()
+    d.start(wait=False)
+    try:
+        deadline = time.time() + 10
+        while True:
+            try:
+                c = http.client.HTTPConnection("::1", d.port, timeout=5)
+                c.request("GET", "/api/v1/stores", headers={"Authorization": f"Bearer {d.token}"})
+                assert c.getresponse().status == 200
+                break
+            except OSError:
+                assert time.time() < deadline, d.logs()
+                time.sleep(0.05)
+        assert '"client":"0000:0000:0000:0000::/64"' in d.logs()
+    finally:
+        d.stop()
