@@ -921,7 +921,42 @@ static int open_beneath(int dirfd, const char *rel)
                 .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS,
         };
         long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
-        return fd < 0 ? -errno : (int) fd;
+        if (fd >= 0)
+                return (int) fd;
+        if (errno != ENOSYS && errno != EPERM)
+                return -errno;
+
+        /* No openat2() (kernels before 5.6, or a seccomp filter): walk one component at a time, no symlinks. */
+        _cleanup_close_ int cur = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+        if (cur < 0)
+                return -errno;
+        for (const char *p = rel;;) {
+                char comp[256];
+                size_t n;
+                bool last;
+                int next;
+
+                while (*p == '/')
+                        p++;
+                n = strcspn(p, "/");
+                if (n == 0 || n >= sizeof comp)
+                        return -ENOENT;
+                memcpy(comp, p, n);
+                comp[n] = '\0';
+                if (streq(comp, "..") || streq(comp, "."))
+                        return -EACCES;
+                p += n;
+                while (*p == '/')
+                        p++;
+                last = *p == '\0';
+                next = openat(cur, comp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (last ? 0 : O_DIRECTORY));
+                if (next < 0)
+                        return -errno;
+                safe_close(cur);
+                cur = next;
+                if (last)
+                        return TAKE_FD(cur);
+        }
 }
 
 static int serve_file(struct _u_response *resp, int fd, const char *name, bool immutable)

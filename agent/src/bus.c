@@ -717,8 +717,7 @@ Bus *bus_free(Bus *b)
         sd_event_source_disable_unref(b->change_timer);
         sd_event_source_disable_unref(b->reconnect_timer);
         if (b->bus) {
-                /* Give the name back at once so a restarted daemon can take it. */
-                (void) sd_bus_release_name(b->bus, STOREAGENT_BUS_NAME);
+                /* Closing the connection gives the name back; no blocking ReleaseName call on the way out. */
                 sd_bus_detach_event(b->bus);
                 sd_bus_flush_close_unref(b->bus);
         }

@@ -190,6 +190,8 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         api_server_reload(d->api, fresh);
         if (d->provisioner)
                 provisioner_reload(d->provisioner, fresh);
+        if (d->bus)
+                bus_reload(d->bus, fresh);
         if (!streq(fresh->listen_address, d->config->listen_address) || fresh->listen_port != d->config->listen_port ||
             !streq(fresh->database, d->config->database) || fresh->workers != d->config->workers)
                 log_notice("listen, database and workers changes take effect after a restart.");
@@ -331,10 +333,25 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
         d.idle_since = mono_usec();
         update_status(&d);
         (void) sd_notify(false, "READY=1");
+        char where[INET6_ADDRSTRLEN + 16] = "?";
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        if (getsockname(d.listen_fd, (struct sockaddr *) &ss, &sl) >= 0) {
+                char host[INET6_ADDRSTRLEN] = "";
+                if (ss.ss_family == AF_INET) {
+                        const struct sockaddr_in *a = (const struct sockaddr_in *) &ss;
+                        inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+                        snprintf(where, sizeof where, "%s:%u", host, ntohs(a->sin_port));
+                } else if (ss.ss_family == AF_INET6) {
+                        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *) &ss;
+                        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+                        snprintf(where, sizeof where, "[%s]:%u", host, ntohs(a->sin6_port));
+                }
+        }
         log_struct(LOG_INFO, LOG_FIELDS("MESSAGE_ID", SA_MESSAGE_STARTED),
-                   "storeagentd %s serving on %s (%s:%" PRIu64 "), %" PRIu64 " worker(s), database %s.",
-                   PACKAGE_VERSION, d.socket_activated ? "a socket from systemd" : "its own socket",
-                   config->listen_address, config->listen_port, config->workers, config->database);
+                   "storeagentd %s serving on %s (%s), %" PRIu64 " worker(s), database %s.", PACKAGE_VERSION, where,
+                   d.socket_activated ? "a socket from systemd" : "its own socket", config->workers,
+                   config->database);
 
         r = sd_event_loop(event);
         if (r < 0)
