@@ -26,19 +26,26 @@ export function useBus(type, handler) {
   useEffect(() => on(type, (payload) => ref.current(payload)), [type]);
 }
 
-/** Counts down from `seconds` (when set) to 0, once per second. */
+/**
+ * Counts down from `seconds` (when set) to 0, once per second. A new `seconds` shows at once,
+ * in the same render: the wait must never flash "now" before the timer starts.
+ */
 export function useCountdown(seconds) {
-  const [left, setLeft] = useState(seconds ?? 0);
+  const [state, setState] = useState({ seconds, left: seconds ?? 0 });
+  let current = state;
+  if (state.seconds !== seconds) {
+    current = { seconds, left: seconds ?? 0 };
+    setState(current);
+  }
   useEffect(() => {
-    setLeft(seconds ?? 0);
     if (!seconds) return undefined;
     const end = Date.now() + seconds * 1000;
     const t = setInterval(() => {
       const rest = Math.max(0, Math.ceil((end - Date.now()) / 1000));
-      setLeft(rest);
+      setState((s) => (s.seconds === seconds ? { seconds, left: rest } : s));
       if (rest === 0) clearInterval(t);
     }, 1000);
     return () => clearInterval(t);
   }, [seconds]);
-  return left;
+  return current.left;
 }
