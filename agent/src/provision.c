@@ -1076,11 +1076,25 @@ static void mark_ready(Job *j, const char *action, const char *detail, const cha
 
 /* ---- task kinds ---- */
 
+/*
+ * What a task does with the outcome of wait_for_workloads() when it is not a plain failure:
+ * superseded by a delete (done, 0), or interrupted (back to the queue, the error itself).
+ * Returns 1 when the caller should go on and judge success or failure.
+ */
+static int wait_interrupted(int r)
+{
+        if (r == -ECONNABORTED)
+                return 0;
+        if (r == -EAGAIN || r == -ECANCELED || r == -ESTALE)
+                return r;
+        return 1;
+}
+
 static int task_create(Job *j)
 {
         _cleanup_free_ char *chart = NULL;
         char reason[700] = "";
-        int r;
+        int r, stop;
 
         j->steps = 7;
         j->expected = STORE_PROVISIONING;
@@ -1149,10 +1163,9 @@ static int task_create(Job *j)
 
         begin_step(j, "waiting for workloads");
         r = wait_for_workloads(j, STORE_PROVISIONING, reason, sizeof reason);
-        if (r == -ECONNABORTED)
-                return 0;
-        if (r == -EAGAIN || r == -ECANCELED || r == -ESTALE)
-                return r;
+        stop = wait_interrupted(r);
+        if (stop <= 0)
+                return stop;
         if (r < 0)
                 return fail_store(j, "store.failed", reason);
 
@@ -1291,7 +1304,7 @@ static int task_upgrade(Job *j)
         char reason[700] = "", msg[1200];
         int64_t old_revision = 0;
         bool repaired;
-        int r;
+        int r, stop;
 
         j->steps = 3;
         j->expected = STORE_UPGRADING;
@@ -1320,10 +1333,9 @@ static int task_upgrade(Job *j)
         if (r >= 0) {
                 begin_step(j, "waiting for workloads");
                 r = wait_for_workloads(j, STORE_UPGRADING, reason, sizeof reason);
-                if (r == -ECONNABORTED)
-                        return 0;
-                if (r == -EAGAIN || r == -ECANCELED || r == -ESTALE)
-                        return r;
+                stop = wait_interrupted(r);
+                if (stop <= 0)
+                        return stop;
                 if (r >= 0) {
                         snprintf(msg, sizeof msg, "Upgraded to chart version %s.", version);
                         mark_ready(j, "store.upgraded", msg, NULL);
@@ -1343,10 +1355,9 @@ static int task_upgrade(Job *j)
                 return r;
         if (r >= 0)
                 r = wait_for_workloads(j, STORE_UPGRADING, rb_reason, sizeof rb_reason);
-        if (r == -ECONNABORTED)
-                return 0;
-        if (r == -EAGAIN || r == -ECANCELED || r == -ESTALE)
-                return r;
+        stop = wait_interrupted(r);
+        if (stop <= 0)
+                return stop;
         if (r < 0) {
                 snprintf(msg, sizeof msg, "Upgrade to %s failed (%s) and the rollback to revision %" PRIi64 " failed too: %s",
                          version, reason, old_revision, rb_reason);
@@ -1363,7 +1374,7 @@ static int task_rollback(Job *j)
         json_int_t revision = json_integer_value(json_object_get(j->t->payload, "revision"));
         char reason[700] = "", msg[900];
         bool repaired;
-        int r;
+        int r, stop;
 
         j->steps = 2;
         j->expected = STORE_UPGRADING;
@@ -1384,10 +1395,9 @@ static int task_rollback(Job *j)
         }
         begin_step(j, "waiting for workloads");
         r = wait_for_workloads(j, STORE_UPGRADING, reason, sizeof reason);
-        if (r == -ECONNABORTED)
-                return 0;
-        if (r == -EAGAIN || r == -ECANCELED || r == -ESTALE)
-                return r;
+        stop = wait_interrupted(r);
+        if (stop <= 0)
+                return stop;
         if (r < 0) {
                 snprintf(msg, sizeof msg, "Rollback to revision %" JSON_INTEGER_FORMAT " did not become ready: %s",
                          revision, reason);
