@@ -23,27 +23,8 @@
 
 #include "helm.h"
 #include "kube.h"
+#include "tests.h"
 #include "util.h"
-
-static unsigned failures;
-
-#define CHECK(expr)                                                                                         \
-        do {                                                                                                \
-                if (!(expr)) {                                                                              \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr);            \
-                        failures++;                                                                         \
-                }                                                                                           \
-        } while (0)
-
-#define CHECK_CONTAINS(s, sub)                                                                              \
-        do {                                                                                                \
-                const char *_s = (s);                                                                       \
-                if (!_s || !strstr(_s, (sub))) {                                                            \
-                        fprintf(stderr, "%s:%d: \"%s\" does not contain \"%s\"\n", __FILE__, __LINE__,      \
-                                strna(_s), (sub));                                                          \
-                        failures++;                                                                         \
-                }                                                                                           \
-        } while (0)
 
 /* Checks a helm call's return; on surprise prints what helm said. */
 #define CHECK_HELM(call, expected, res)                                                                     \

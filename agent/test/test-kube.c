@@ -30,19 +30,10 @@
 #include <time.h>
 
 #include "kube.h"
+#include "tests.h"
 #include "util.h"
 
 extern char **environ;
-
-static unsigned failures;
-
-#define CHECK(expr)                                                                                         \
-        do {                                                                                                \
-                if (!(expr)) {                                                                              \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr);            \
-                        failures++;                                                                         \
-                }                                                                                           \
-        } while (0)
 
 #define CHECK_R(call, expected)                                                                             \
         do {                                                                                                \
@@ -51,16 +42,6 @@ static unsigned failures;
                         fprintf(stderr, "%s:%d: %s returned %d (%s), expected %d; last error: %s\n",        \
                                 __FILE__, __LINE__, #call, _r, strerror(_r < 0 ? -_r : 0), (expected),      \
                                 kube_client_last_error(c));                                                 \
-                        failures++;                                                                         \
-                }                                                                                           \
-        } while (0)
-
-#define CHECK_CONTAINS(s, sub)                                                                              \
-        do {                                                                                                \
-                const char *_s = (s);                                                                       \
-                if (!_s || !strstr(_s, (sub))) {                                                            \
-                        fprintf(stderr, "%s:%d: \"%s\" does not contain \"%s\"\n", __FILE__, __LINE__,      \
-                                strna(_s), (sub));                                                          \
                         failures++;                                                                         \
                 }                                                                                           \
         } while (0)

@@ -11,27 +11,8 @@
 #include <sys/stat.h>
 
 #include "kubeconfig.h"
+#include "tests.h"
 #include "util.h"
-
-static unsigned failures;
-
-#define CHECK(expr)                                                                                         \
-        do {                                                                                                \
-                if (!(expr)) {                                                                              \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr);            \
-                        failures++;                                                                         \
-                }                                                                                           \
-        } while (0)
-
-#define CHECK_STREQ(a, b)                                                                                   \
-        do {                                                                                                \
-                const char *_a = (a), *_b = (b);                                                            \
-                if (!streq_ptr(_a, _b)) {                                                                   \
-                        fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n", __FILE__, __LINE__, #a,   \
-                                strna(_a), strna(_b));                                                      \
-                        failures++;                                                                         \
-                }                                                                                           \
-        } while (0)
 
 /* The error text must name the problem: what the operator reads in the journal. */
 #define CHECK_ERROR(r_expected, substring)                                                                  \

@@ -47,6 +47,40 @@
                 }                                                                                            \
         } while (0)
 
+/*
+ * Checks that count a failure and go on, for tests that report every problem of a run at
+ * once; main() returns non-zero when failures > 0.
+ */
+static unsigned failures __attribute__((unused));
+
+#define CHECK(expr)                                                                                          \
+        do {                                                                                                 \
+                if (!(expr)) {                                                                               \
+                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr);             \
+                        failures++;                                                                          \
+                }                                                                                            \
+        } while (0)
+
+#define CHECK_STREQ(a, b)                                                                                    \
+        do {                                                                                                 \
+                const char *_a = (a), *_b = (b);                                                             \
+                if (!streq_ptr(_a, _b)) {                                                                    \
+                        fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n", __FILE__, __LINE__, #a,    \
+                                strna(_a), strna(_b));                                                       \
+                        failures++;                                                                          \
+                }                                                                                            \
+        } while (0)
+
+#define CHECK_CONTAINS(s, sub)                                                                               \
+        do {                                                                                                 \
+                const char *_s = (s);                                                                        \
+                if (!_s || !strstr(_s, (sub))) {                                                             \
+                        fprintf(stderr, "%s:%d: \"%s\" does not contain \"%s\"\n", __FILE__, __LINE__,       \
+                                strna(_s), (sub));                                                           \
+                        failures++;                                                                          \
+                }                                                                                            \
+        } while (0)
+
 #define TEST(name) static void name(void)
 #define RUN(name)                                                                                            \
         do {                                                                                                 \
