@@ -627,7 +627,7 @@ static int write_values(Job *j)
 }
 
 /* Keeps the end of helm's output, where its error is. */
-static void record_helm_output(Job *j, const char *what, const HelmResult *res)
+static void add_helm_event(Db *db, const char *store_id, const char *what, const HelmResult *res)
 {
         const char *out = res->output ?: "";
         size_t n = strlen(out);
@@ -635,7 +635,25 @@ static void record_helm_output(Job *j, const char *what, const HelmResult *res)
 
         snprintf(detail, sizeof detail, "%s (exit %d)%s%s", what, res->exit_status, n ? ": " : "",
                  n > 2000 ? out + n - 2000 : out);
-        (void) store_add_event(j->db, j->store->id, "helm", "helm", detail);
+        (void) store_add_event(db, store_id, "helm", "helm", detail);
+}
+
+static void record_helm_output(Job *j, const char *what, const HelmResult *res)
+{
+        add_helm_event(j->db, j->store->id, what, res);
+}
+
+/* Copies the last non-empty line of text into buf. */
+static void last_line(const char *text, char *buf, size_t n)
+{
+        const char *end = text + strlen(text), *start;
+
+        while (end > text && (end[-1] == '\n' || end[-1] == ' '))
+                end--;
+        start = end;
+        while (start > text && start[-1] != '\n')
+                start--;
+        snprintf(buf, n, "%.*s", (int) (end - start), start);
 }
 
 /* The line of helm's output that says what went wrong. */
@@ -651,14 +669,7 @@ static void helm_reason(const HelmResult *res, char *buf, size_t n)
                 return;
         }
         if (!e) {
-                /* The last non-empty line. */
-                size_t len = strlen(out);
-                while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == ' '))
-                        len--;
-                const char *start = out + len;
-                while (start > out && start[-1] != '\n')
-                        start--;
-                snprintf(buf, n, "%.*s", (int) MIN((size_t) (out + len - start), n - 1), start);
+                last_line(out, buf, n);
                 return;
         }
         /* The error line, and the lines that explain it ("- at '/mysql/persistence/size': ..."). */
@@ -689,63 +700,64 @@ static bool helm_output_transient(const HelmResult *res)
 /*
  * A helm that was killed mid-operation leaves its release "pending-*", and
  * every later helm call on it refuses. A first install that never finished
- * is uninstalled (the caller installs again); a pending upgrade or rollback is
- * rolled back to the last good revision.
+ * is uninstalled (a create task installs again); a pending upgrade or rollback
+ * is rolled back to the last good revision. `found` says how it was noticed,
+ * for the timeline. Returns 0 when there was nothing to do or the repair
+ * worked (*ret_repaired says which), -EAGAIN when it failed, -ECANCELED.
  */
-static int repair_pending_release(Job *j, bool *ret_repaired)
+static int repair_release(Db *db, const HelmContext *h, const Store *s, const char *ns, const char *task_id,
+                          const char *found, bool *ret_repaired)
 {
         _cleanup_(json_decrefp) json_t *status = NULL, *history = NULL;
-        _cleanup_free_ char *error = NULL;
         HelmResult res = {};
         const char *st;
-        int r;
+        char detail[300];
+        int last_good = 0, r;
 
         *ret_repaired = false;
-        r = helm_status(&j->helm, j->store->name, j->ns, &status, &error);
-        if (r == -ENOENT)
+        /* A failing status is not fatal here: the operation that follows reports the real trouble. */
+        if (helm_status(h, s->name, ns, &status, NULL) < 0)
                 return 0;
-        if (r < 0)
-                return 0; /* Not fatal here: the operation that follows reports the real trouble. */
         st = helm_release_status(status);
         if (!helm_status_is_pending(st))
                 return 0;
 
-        int last_good = 0;
-        if (helm_history(&j->helm, j->store->name, j->ns, &history, NULL) >= 0) {
+        if (helm_history(h, s->name, ns, &history, NULL) >= 0) {
                 size_t i;
-                json_t *h;
-                json_array_foreach(history, i, h) {
-                        const char *hs = json_string_value(json_object_get(h, "status"));
+                json_t *e;
+                json_array_foreach(history, i, e) {
+                        const char *hs = json_string_value(json_object_get(e, "status"));
                         if (streq_ptr(hs, "deployed") || streq_ptr(hs, "superseded"))
-                                last_good = (int) json_integer_value(json_object_get(h, "revision"));
+                                last_good = (int) json_integer_value(json_object_get(e, "revision"));
                 }
         }
 
-        char detail[256];
         if (streq_ptr(st, "pending-install") || last_good == 0) {
-                snprintf(detail, sizeof detail, "Release was left %s by an interrupted helm; uninstalling it before installing again.",
-                         st);
-                (void) store_add_event(j->db, j->store->id, "system", "helm.repair", detail);
-                r = helm_uninstall(&j->helm, j->store->name, j->ns, &res);
+                snprintf(detail, sizeof detail, "Release was left %s %s; uninstalling it.", st, found);
+                r = helm_uninstall(h, s->name, ns, &res);
         } else {
-                snprintf(detail, sizeof detail, "Release was left %s by an interrupted helm; rolling back to revision %d.", st,
+                snprintf(detail, sizeof detail, "Release was left %s %s; rolling back to revision %d.", st, found,
                          last_good);
-                (void) store_add_event(j->db, j->store->id, "system", "helm.repair", detail);
-                r = helm_rollback(&j->helm, j->store->name, j->ns, last_good, &res);
+                r = helm_rollback(h, s->name, ns, last_good, &res);
         }
-        log_struct(LOG_NOTICE, LOG_FIELDS("STORE_ID", j->store->id, "TASK_ID", j->task_id), "%s", detail);
-        if (r == -ECANCELED) {
-                helm_result_done(&res);
-                return r;
-        }
+        (void) store_add_event(db, s->id, "system", "helm.repair", detail);
         if (r >= 0)
-                record_helm_output(j, "helm repair", &res);
-        int exit_status = res.exit_status;
+                add_helm_event(db, s->id, "helm repair", &res);
+        bool ok = r >= 0 && res.exit_status == 0;
         helm_result_done(&res);
-        if (r < 0 || exit_status != 0)
+        log_struct(LOG_NOTICE, LOG_FIELDS("STORE_ID", s->id, "TASK_ID", task_id), "%s (%s)", detail,
+                   ok ? "done" : "failed");
+        if (r == -ECANCELED)
+                return r;
+        if (!ok)
                 return -EAGAIN;
         *ret_repaired = true;
         return 0;
+}
+
+static int repair_pending_release(Job *j, bool *ret_repaired)
+{
+        return repair_release(j->db, &j->helm, j->store, j->ns, j->task_id, "by an interrupted helm", ret_repaired);
 }
 
 /* Reads the release's revision and chart version back from helm: one `helm history` call. */
@@ -958,14 +970,8 @@ static void job_pod_message(Job *j, const char *selector, char *buf, size_t n)
                                 json_object_get(json_object_get(json_object_get(c, "state"), "terminated"), "message"));
                         if (!msg || !*msg)
                                 continue;
-                        /* Keep the last line: that is where the script says what failed. */
-                        const char *end = msg + strlen(msg);
-                        while (end > msg && (end[-1] == '\n' || end[-1] == ' '))
-                                end--;
-                        const char *start = end;
-                        while (start > msg && start[-1] != '\n')
-                                start--;
-                        snprintf(buf, n, "%.*s", (int) (end - start), start);
+                        /* The last line is where the script says what failed. */
+                        last_line(msg, buf, n);
                 }
         }
 }
@@ -1627,40 +1633,14 @@ static bool reconciler_sleep(Provisioner *p, unsigned seconds)
 /* Rolls back (or uninstalls) a release a killed helm left pending, for a store no task is working on. */
 static void repair_idle_release(Provisioner *p, Db *db, const ProvisionSettings *set, Store *s)
 {
-        _cleanup_(json_decrefp) json_t *status = NULL, *history = NULL;
-        char ns[80], helm_dir[512], detail[300];
-        HelmResult res = {};
-        int last_good = 0, r;
+        char ns[80], helm_dir[512];
+        bool repaired;
 
         snprintf(ns, sizeof ns, "store-%s", s->name);
         snprintf(helm_dir, sizeof helm_dir, "%s/helm", set->state_dir);
         HelmContext h = { .binary = set->helm_binary, .kubeconfig = set->kubeconfig, .state_dir = helm_dir,
                           .timeout_sec = (unsigned) set->helm_timeout_sec, .cancel = &p->stopping };
-
-        if (helm_status(&h, s->name, ns, &status, NULL) < 0 || !helm_status_is_pending(helm_release_status(status)))
-                return;
-        if (helm_history(&h, s->name, ns, &history, NULL) >= 0) {
-                size_t i;
-                json_t *e;
-                json_array_foreach(history, i, e) {
-                        const char *st = json_string_value(json_object_get(e, "status"));
-                        if (streq_ptr(st, "deployed") || streq_ptr(st, "superseded"))
-                                last_good = (int) json_integer_value(json_object_get(e, "revision"));
-                }
-        }
-        if (last_good > 0) {
-                snprintf(detail, sizeof detail, "At startup the release was %s with no task running; rolling back to revision %d.",
-                         helm_release_status(status), last_good);
-                r = helm_rollback(&h, s->name, ns, last_good, &res);
-        } else {
-                snprintf(detail, sizeof detail, "At startup the release was %s with no task running; uninstalling it.",
-                         helm_release_status(status));
-                r = helm_uninstall(&h, s->name, ns, &res);
-        }
-        (void) store_add_event(db, s->id, "system", "helm.repair", detail);
-        log_struct(LOG_NOTICE, LOG_FIELDS("STORE_ID", s->id), "%s (%s)", detail,
-                   r >= 0 && res.exit_status == 0 ? "done" : "failed");
-        helm_result_done(&res);
+        (void) repair_release(db, &h, s, ns, NULL, "at startup with no task running", &repaired);
 }
 
 static void reconcile_once(Provisioner *p, Db *db, bool first)
@@ -1698,18 +1678,9 @@ static void reconcile_once(Provisioner *p, Db *db, bool first)
                                            name);
                         continue;
                 }
-                if (first) {
-                        uint64_t active = 0;
-                        _cleanup_stmt_ sqlite3_stmt *q = NULL;
-                        if (db_prepare(db, "SELECT count(*) FROM tasks WHERE store_id = ? AND state IN ('queued', 'running')",
-                                       &q) >= 0) {
-                                sqlite3_bind_text(q, 1, s->id, -1, SQLITE_TRANSIENT);
-                                if (sqlite3_step(q) == SQLITE_ROW)
-                                        active = (uint64_t) sqlite3_column_int64(q, 0);
-                        }
-                        if (active == 0)
-                                repair_idle_release(p, db, &set, s);
-                }
+                bool busy;
+                if (first && store_has_active_task(db, s->id, &busy) >= 0 && !busy)
+                        repair_idle_release(p, db, &set, s);
         }
         pthread_mutex_lock(&p->status_lock);
         json_decref(p->orphans);

@@ -588,7 +588,7 @@ static int check_pending_cap(Db *db, const StoreLimits *limits, StoreError *err)
         return 0;
 }
 
-static int has_active_task(Db *db, const char *id, bool *ret)
+int store_has_active_task(Db *db, const char *id, bool *ret)
 {
         uint64_t n;
         int r = query_u64(db, "SELECT count(*) FROM tasks WHERE store_id = ? AND state IN ('queued', 'running')", id,
@@ -791,7 +791,7 @@ static int store_operation(Db *db, const StoreLimits *limits, const char *actor,
                         fail(err, r, "No store with id '%s'.", id);
                 goto fail;
         }
-        r = has_active_task(db, id, &busy);
+        r = store_has_active_task(db, id, &busy);
         if (r < 0)
                 goto fail;
         if (busy) {

@@ -106,6 +106,8 @@ int store_count_by_status(Db *db, json_t **ret);
 int store_count_active(Db *db, uint64_t *ret);
 int store_creates_in_last_hour(Db *db, const char *actor, uint64_t *ret);
 int store_pending_tasks(Db *db, uint64_t *ret);
+/* Whether a task of this store is queued or running. */
+int store_has_active_task(Db *db, const char *id, bool *ret);
 
 /* Used by the task runner while it works. These do not validate actors. */
 int store_set_status(Db *db, const char *id, StoreStatus status, const char *reason);
