@@ -72,6 +72,10 @@ typedef struct RequestContext {
 
 /* ---- helpers ---- */
 
+/*
+ * This thread's connection. dispatch() opens it (answering 503 when it cannot) before any
+ * handler runs, so handlers may use it without checking.
+ */
 static Db *api_db(ApiServer *s)
 {
         Db *db = pthread_getspecific(s->db_key);
@@ -371,8 +375,6 @@ static int h_stores_list(ApiServer *s, const struct _u_request *req, struct _u_r
         if (parse_query_u64(req, "limit", 50, 500, &limit, resp) < 0 ||
             parse_query_u64(req, "offset", 0, UINT32_MAX, &offset, resp) < 0)
                 return 0;
-        if (!db)
-                return api_error(resp, 503, "database_unavailable", "The database cannot be opened.");
         r = store_list(db, status, limit, offset, &items, &total);
         if (r < 0)
                 return api_error(resp, 500, "internal", "Listing stores failed.");
@@ -401,8 +403,6 @@ static int h_stores_create(ApiServer *s, const struct _u_request *req, struct _u
         if (key && (strlen(key) == 0 || strlen(key) > 128))
                 return api_error(resp, 400, "invalid_header", "Idempotency-Key must be 1 to 128 characters.");
 
-        if (!db)
-                return api_error(resp, 503, "database_unavailable", "The database cannot be opened.");
         api_limits_get(s, &lim);
         r = store_create(db, &lim.store, c->actor, name, engine, NULL, key, &store, &replayed, &err);
         if (r == -EINVAL && store_name_validate(name, NULL) < 0)
@@ -430,8 +430,6 @@ static int load_store(ApiServer *s, RequestContext *c, struct _u_response *resp,
         Db *db = api_db(s);
         int r;
 
-        if (!db)
-                return api_error(resp, 503, "database_unavailable", "The database cannot be opened."), -EIO;
         r = store_get(db, c->params[0], ret);
         if (r == -ENOENT)
                 return api_error(resp, 404, "not_found", "No store with id '%.40s'.", c->params[0]), r;
@@ -495,8 +493,6 @@ static int h_store_delete(ApiServer *s, const struct _u_request *req, struct _u_
         Db *db = api_db(s);
         int r;
 
-        if (!db)
-                return api_error(resp, 503, "database_unavailable", "The database cannot be opened.");
         r = store_delete(db, c->actor, c->params[0], &store, &err);
         if (r < 0)
                 return api_store_error(resp, r, &err);
@@ -534,8 +530,6 @@ static int h_store_retry(ApiServer *s, const struct _u_request *req, struct _u_r
 
         if (c->body && check_fields(resp, c->body, fields) < 0)
                 return 0;
-        if (!db)
-                return api_error(resp, 503, "database_unavailable", "The database cannot be opened.");
         api_limits_get(s, &lim);
         int r = store_retry(db, &lim.store, c->actor, c->params[0], &store, &err);
         return finish_operation(s, c, resp, r, store, &err, "store.retry");
@@ -569,8 +563,6 @@ static int h_store_upgrade(ApiServer *s, const struct _u_request *req, struct _u
                                          "Chart version %s is not available; GET /api/v1/charts lists those that are.",
                                          version);
         }
-        if (!db)
-                return api_error(resp, 503, "database_unavailable", "The database cannot be opened.");
         api_limits_get(s, &lim);
         int r = store_upgrade(db, &lim.store, c->actor, c->params[0], version, &store, &err);
         return finish_operation(s, c, resp, r, store, &err, "store.upgrade");
@@ -593,8 +585,6 @@ static int h_store_rollback(ApiServer *s, const struct _u_request *req, struct _
                 return api_error(resp, 400, "missing_field", "Field 'revision' is required.");
         if (!json_is_integer(rev))
                 return api_error(resp, 400, "invalid_type", "Field 'revision' must be an integer.");
-        if (!db)
-                return api_error(resp, 503, "database_unavailable", "The database cannot be opened.");
         api_limits_get(s, &lim);
         int r = store_rollback(db, &lim.store, c->actor, c->params[0], json_integer_value(rev), &store, &err);
         return finish_operation(s, c, resp, r, store, &err, "store.rollback");
@@ -619,8 +609,6 @@ static int h_platform(ApiServer *s, const struct _u_request *req, struct _u_resp
         ApiLimits lim;
         Db *db = api_db(s);
 
-        if (!db)
-                return api_error(resp, 503, "database_unavailable", "The database cannot be opened.");
         api_limits_get(s, &lim);
         if (store_count_by_status(db, &by_status) < 0)
                 by_status = json_object();
@@ -666,8 +654,6 @@ static int h_session_create(ApiServer *s, const struct _u_request *req, struct _
 
         if (check_fields(resp, c->body, fields) < 0 || require_string(resp, c, "token", &token) < 0)
                 return 0;
-        if (!db)
-                return api_error(resp, 503, "database_unavailable", "The database cannot be opened.");
         r = token_verify(db, token, &t);
         if (r < 0) {
                 log_struct(LOG_NOTICE, LOG_FIELDS("REQUEST_ID", c->request_id, "CLIENT", c->client),
@@ -1194,8 +1180,7 @@ static int dispatch(ApiServer *s, const struct _u_request *req, struct _u_respon
                         return api_error(resp, 401, "unauthorized",
                                          "Authentication required: send 'Authorization: Bearer <token>'.");
                 }
-        } else if (r < 0 && mutating && streq(route->pattern, "/api/v1/session") && streq(method, "DELETE") &&
-                   r == -EPERM)
+        } else if (r == -EPERM && streq(method, "DELETE")) /* signing out of a session needs its CSRF token */
                 return api_error(resp, 403, "csrf_failed", "Missing or wrong X-CSRF-Token header.");
 
         if (streq(method, "POST")) {
