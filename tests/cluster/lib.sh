@@ -5,6 +5,11 @@
 # scripts that source it). Everything here is pinned: change a version here and
 # the cache key changes with it, so nothing stale is ever reused.
 
+# No job control, even when an exported SHELLOPTS carries `monitor`: with it
+# every background job leads its own process group, so `down` (which signals
+# the group) would miss children, and setsid(1) would fork.
+set +m
+
 CLUSTER_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # Versions. K8S_VERSION must match tests/cluster/k8s/go.mod, ETCD_VERSION too.
