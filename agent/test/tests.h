@@ -3,9 +3,13 @@
 
 /* Tiny assertion helpers for the unit tests: print where and what, then abort. */
 
+#include <ftw.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "macro.h"
 
@@ -88,11 +92,46 @@ static unsigned failures __attribute__((unused));
                 printf("ok - %s\n", #name);                                                                  \
         } while (0)
 
-/* A fresh temporary directory for the test's files. */
+/* Directories made by test_tmpdir(). They are removed when the test exits
+ * cleanly; a failed ASSERT aborts (no atexit), and a failed CHECK or
+ * STOREAGENT_TEST_KEEP=1 keeps them, so the files are there to look at. */
+static char *test_tmpdirs[64];
+static unsigned n_test_tmpdirs;
+
+static inline int test_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+        (void) st;
+        (void) ftw;
+        return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static inline void test_tmpdirs_remove(void)
+{
+        bool keep = failures > 0 || getenv("STOREAGENT_TEST_KEEP");
+
+        for (unsigned i = 0; i < n_test_tmpdirs; i++) {
+                if (keep)
+                        fprintf(stderr, "kept %s\n", test_tmpdirs[i]);
+                else
+                        (void) nftw(test_tmpdirs[i], test_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+                free(test_tmpdirs[i]);
+        }
+        n_test_tmpdirs = 0;
+}
+
+/* A fresh temporary directory for the test's files (the caller frees the string). */
 static inline char *test_tmpdir(void)
 {
         char *d = strdup("/tmp/storeagent-test-XXXXXX");
         if (!d || !mkdtemp(d))
                 abort();
+        if (n_test_tmpdirs >= ELEMENTSOF(test_tmpdirs))
+                abort();
+        if (n_test_tmpdirs == 0)
+                (void) atexit(test_tmpdirs_remove);
+        test_tmpdirs[n_test_tmpdirs] = strdup(d);
+        if (!test_tmpdirs[n_test_tmpdirs])
+                abort();
+        n_test_tmpdirs++;
         return d;
 }
