@@ -288,17 +288,16 @@ static bool superseded(Job *j, StoreStatus expected)
         return store_get(j->db, j->store->id, &cur) >= 0 && cur->status != expected;
 }
 
-static bool superseded(Job *j, StoreStatus expected);
-
 static int fail_store(Job *j, const char *action, const char *reason)
 {
-        /* A delete asked for meanwhile wins: the failure of the work it replaces is moot. */
-        if (j->t->kind != TASK_DELETE && superseded(j, j->expected)) {
+        /* Written only while the store is still in the status this task works under: a delete asked for
+         * meanwhile (even between a check and this write) wins, and the failure of the work it replaces
+         * is moot. */
+        if (store_set_status_if(j->db, j->store->id, j->expected, STORE_FAILED, reason) == -ESTALE) {
                 (void) store_add_event(j->db, j->store->id, "system", "task.superseded", reason);
                 return 0;
         }
         (void) store_add_event(j->db, j->store->id, "system", action, reason);
-        (void) store_set_status(j->db, j->store->id, STORE_FAILED, reason);
         log_struct(LOG_WARNING,
                    LOG_FIELDS("MESSAGE_ID", SA_MESSAGE_STORE_FAILED, "STORE_ID", j->store->id, "TASK_ID", j->task_id,
                               "REASON", reason),

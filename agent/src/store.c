@@ -451,15 +451,22 @@ int store_add_event(Db *db, const char *id, const char *actor, const char *actio
 int store_set_status(Db *db, const char *id, StoreStatus status, const char *reason)
 {
         _cleanup_(store_freep) Store *cur = NULL;
-        _cleanup_stmt_ sqlite3_stmt *q = NULL;
-        int r, rc;
+        int r;
 
         r = store_get(db, id, &cur);
         if (r < 0)
                 return r;
-        if (!store_status_transition_allowed(cur->status, status)) {
+        return store_set_status_if(db, id, cur->status, status, reason);
+}
+
+int store_set_status_if(Db *db, const char *id, StoreStatus expected, StoreStatus status, const char *reason)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        int r, rc;
+
+        if (!store_status_transition_allowed(expected, status)) {
                 log_struct(LOG_WARNING, LOG_FIELDS("STORE_ID", id), "Refusing store transition %s -> %s.",
-                           store_status_to_string(cur->status), store_status_to_string(status));
+                           store_status_to_string(expected), store_status_to_string(status));
                 return -EPERM;
         }
 
@@ -487,15 +494,15 @@ int store_set_status(Db *db, const char *id, StoreStatus status, const char *rea
         sqlite3_bind_text(q, 7, st, -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 8, st, -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 9, id, -1, SQLITE_TRANSIENT);
-        /* Compare and set: a delete committed since we read the row must not be overwritten. */
-        sqlite3_bind_text(q, 10, store_status_to_string(cur->status), -1, SQLITE_STATIC);
+        /* Compare and set: a status written since the caller looked (a delete) is never overwritten. */
+        sqlite3_bind_text(q, 10, store_status_to_string(expected), -1, SQLITE_STATIC);
         rc = sqlite3_step(q);
         if (rc != SQLITE_DONE)
                 return db_errno(rc);
         if (sqlite3_changes(db_handle(db)) == 0) {
-                log_struct(LOG_NOTICE, LOG_FIELDS("STORE_ID", id), "Store changed while moving to %s; not overwritten.",
-                           store_status_to_string(status));
-                return -EPERM;
+                log_struct(LOG_NOTICE, LOG_FIELDS("STORE_ID", id), "Store is no longer %s; not moved to %s.",
+                           store_status_to_string(expected), store_status_to_string(status));
+                return -ESTALE;
         }
         store_changed_notify();
         return 0;

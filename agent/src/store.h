@@ -111,6 +111,9 @@ int store_has_active_task(Db *db, const char *id, bool *ret);
 
 /* Used by the task runner while it works. These do not validate actors. */
 int store_set_status(Db *db, const char *id, StoreStatus status, const char *reason);
+/* Compare and set: moves the store to status only while it is still in expected. -ESTALE (nothing
+ * written) when it has moved on, -EPERM when expected -> status is not a transition the machine has. */
+int store_set_status_if(Db *db, const char *id, StoreStatus expected, StoreStatus status, const char *reason);
 int store_set_progress(Db *db, const char *id, const char *step, int current, int total);
 int store_set_release(Db *db, const char *id, const char *chart_version, int64_t revision, const char *url);
 int store_add_event(Db *db, const char *id, const char *actor, const char *action, const char *detail);

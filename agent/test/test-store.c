@@ -228,6 +228,43 @@ TEST(test_retry_after_failed_delete)
         task = task_free(task);
 }
 
+/* A task that read PROVISIONING and then fails must not overwrite a delete committed in between:
+ * the runner writes FAILED with store_set_status_if() against the status it works under. */
+TEST(test_status_compare_and_set)
+{
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_(db_closep) Db *db = open_db(&dir);
+        _cleanup_(store_freep) Store *s = NULL;
+        Store *t = NULL;
+        StoreError err = {};
+
+        ASSERT_EQ(store_create(db, &limits, "alice", "shop", "woocommerce", NULL, NULL, &s, NULL, &err), 0);
+        ASSERT_EQ(s->status, STORE_PROVISIONING);
+        ASSERT_EQ(store_delete(db, "bob", s->id, &t, &err), 0);
+        ASSERT_EQ(t->status, STORE_DELETING);
+        t = store_free(t);
+
+        /* The create task's failure arrives late: refused, nothing written. */
+        ASSERT_EQ(store_set_status_if(db, s->id, STORE_PROVISIONING, STORE_FAILED, "helm install failed"), -ESTALE);
+        ASSERT_EQ(store_get(db, s->id, &t), 0);
+        ASSERT_EQ(t->status, STORE_DELETING);
+        ASSERT_TRUE(t->status_reason == NULL);
+        t = store_free(t);
+
+        /* The delete task's own failure is written. */
+        ASSERT_EQ(store_set_status_if(db, s->id, STORE_DELETING, STORE_FAILED, "namespace stuck"), 0);
+        ASSERT_EQ(store_get(db, s->id, &t), 0);
+        ASSERT_EQ(t->status, STORE_FAILED);
+        ASSERT_STREQ(t->status_reason, "namespace stuck");
+        t = store_free(t);
+
+        /* A transition the machine does not have is refused even when the status matches. */
+        ASSERT_EQ(store_set_status_if(db, s->id, STORE_FAILED, STORE_DELETED, NULL), -EPERM);
+        ASSERT_EQ(store_get(db, s->id, &t), 0);
+        ASSERT_EQ(t->status, STORE_FAILED);
+        t = store_free(t);
+}
+
 TEST(test_changes)
 {
         _cleanup_free_ char *dir = NULL;
@@ -262,6 +299,7 @@ int main(void)
         RUN(test_caps);
         RUN(test_operations);
         RUN(test_retry_after_failed_delete);
+        RUN(test_status_compare_and_set);
         RUN(test_changes);
         return 0;
 }
