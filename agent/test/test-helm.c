@@ -15,7 +15,6 @@
  */
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -37,7 +36,7 @@
                 }                                                                                           \
         } while (0)
 
-static char dir[] = "/tmp/test-helm-XXXXXX";
+static char *dir; /* test_tmpdir(): removed when every check passed */
 
 static uint64_t elapsed_msec(uint64_t since)
 {
@@ -507,26 +506,12 @@ static void test_cluster(const char *helm, const char *kubeconfig)
         CHECK(kube_delete(k, ns_path, "Background") == 0);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-        return remove(path) < 0 ? -errno : 0;
-}
-
-/* Only ever our own mkdtemp directory. */
-static void remove_tree(const char *path)
-{
-        (void) nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 int main(void)
 {
         const char *helm = getenv("HELM"), *kubeconfig = getenv("KUBECONFIG");
         int ret;
 
-        if (!mkdtemp(dir)) {
-                perror("mkdtemp");
-                return EXIT_FAILURE;
-        }
+        dir = test_tmpdir();
 
         test_environment();
         test_output_and_status();
@@ -536,18 +521,16 @@ int main(void)
         if (failures == 0 && (isempty(helm) || isempty(kubeconfig))) {
                 printf("test-helm: offline parts passed; $HELM or $KUBECONFIG not set, cluster part "
                        "skipped\n");
-                remove_tree(dir);
                 return 77;
         }
         if (failures == 0)
                 test_cluster(helm, kubeconfig);
 
         if (failures > 0) {
-                fprintf(stderr, "test-helm: %u check(s) failed (files kept in %s)\n", failures, dir);
+                fprintf(stderr, "test-helm: %u check(s) failed\n", failures);
                 ret = EXIT_FAILURE;
         } else {
                 printf("test-helm: all checks passed\n");
-                remove_tree(dir);
                 ret = EXIT_SUCCESS;
         }
         return ret;

@@ -546,7 +546,7 @@ static void test_paths(void)
 
 /* ---- Part 2: TLS against openssl s_server ------------------------------------------------------------ */
 
-static char tls_dir[] = "/tmp/test-kube-tls-XXXXXX";
+static char *tls_dir; /* test_tmpdir(): removed when every check passed */
 
 static int run(char *const argv[])
 {
@@ -653,7 +653,8 @@ static void test_tls(void)
                 printf("test-kube: openssl not installed, TLS part skipped\n");
                 return;
         }
-        if (!mkdtemp(tls_dir) || !make_pki()) {
+        tls_dir = test_tmpdir();
+        if (!make_pki()) {
                 fprintf(stderr, "test-kube: could not make test certificates\n");
                 failures++;
                 return;
@@ -772,16 +773,6 @@ static void test_tls(void)
 
         kill(pid, SIGTERM);
         waitpid(pid, NULL, 0);
-        {
-                static const char *const files[] = { "ca.key",  "ca.crt",  "ca.srl",    "srv.key",
-                                                     "srv.csr", "srv.crt", "cli.key",   "cli.csr",
-                                                     "cli.crt", "ext",     "other.key", "other.crt" };
-                for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                        _cleanup_free_ char *p = tls_path(files[i]);
-                        (void) unlink(p);
-                }
-                (void) rmdir(tls_dir);
-        }
 }
 
 /* ---- Part 3: the real control plane ------------------------------------------------------------------ */

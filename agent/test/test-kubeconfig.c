@@ -24,7 +24,7 @@
                 }                                                                                           \
         } while (0)
 
-static char dir[] = "/tmp/test-kubeconfig-XXXXXX";
+static char *dir; /* test_tmpdir(): removed when every check passed */
 
 static char *mfree_str(char *p)
 {
@@ -340,40 +340,15 @@ static void test_broken(void)
         CHECK(!c);
 }
 
-/* Runs after everything; the directory only ever holds what the tests wrote. */
-static void cleanup_dir(void)
-{
-        static const char *const files[] = {
-                "embedded.yaml",  "files.yaml",       "files-abs.yaml",    "pki/ca.crt",
-                "pki/client.crt", "client.key",       "token.yaml",        "tokenfile.yaml",
-                "sa.token",       "nocurrent.yaml",   "badcurrent.yaml",   "badb64.yaml",
-                "notpem.yaml",    "missingfile.yaml", "missingtoken.yaml", "nokey.yaml",
-                "noserver.yaml",  "badserver.yaml",   "exec.yaml",         "notyaml.yaml",
-                "list.yaml",      "empty.yaml",
-        };
-        _cleanup_free_ char *pki = path_in_dir("pki");
-
-        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                _cleanup_free_ char *p = path_in_dir(files[i]);
-                (void) unlink(p);
-        }
-        (void) rmdir(pki);
-        (void) rmdir(dir);
-}
-
 int main(void)
 {
-        if (!mkdtemp(dir)) {
-                perror("mkdtemp");
-                return EXIT_FAILURE;
-        }
+        dir = test_tmpdir();
 
         test_embedded_data();
         test_file_references();
         test_tokens();
         test_context_selection();
         test_broken();
-        cleanup_dir();
 
         if (failures > 0) {
                 fprintf(stderr, "%u check(s) failed\n", failures);

@@ -3,6 +3,7 @@
 
 /* Tiny assertion helpers for the unit tests: print where and what, then abort. */
 
+#include <errno.h>
 #include <ftw.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -98,11 +99,12 @@ static unsigned failures __attribute__((unused));
 static char *test_tmpdirs[64];
 static unsigned n_test_tmpdirs;
 
-static inline int test_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+static inline int test_remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
         (void) st;
+        (void) flag;
         (void) ftw;
-        return flag == FTW_DP ? rmdir(path) : unlink(path);
+        return remove(path) < 0 ? -errno : 0;
 }
 
 static inline void test_tmpdirs_remove(void)
@@ -113,7 +115,7 @@ static inline void test_tmpdirs_remove(void)
                 if (keep)
                         fprintf(stderr, "kept %s\n", test_tmpdirs[i]);
                 else
-                        (void) nftw(test_tmpdirs[i], test_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+                        (void) nftw(test_tmpdirs[i], test_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
                 free(test_tmpdirs[i]);
         }
         n_test_tmpdirs = 0;
