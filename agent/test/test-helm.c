@@ -43,29 +43,6 @@ static uint64_t elapsed_msec(uint64_t since)
         return (mono_usec() - since) / USEC_PER_MSEC;
 }
 
-static char *in_dir(const char *name)
-{
-        char *p = strjoin_path(dir, name);
-        if (!p)
-                abort();
-        return p;
-}
-
-_printf_(3, 4) static char *write_in_dir(const char *name, mode_t mode, const char *format, ...)
-{
-        _cleanup_free_ char *text = NULL;
-        char *p = in_dir(name);
-        va_list ap;
-        int r;
-
-        va_start(ap, format);
-        r = vasprintf(&text, format, ap);
-        va_end(ap);
-        if (r < 0 || write_file_atomic(p, text, strlen(text), mode) < 0)
-                abort();
-        return p;
-}
-
 static HelmContext context(const char *binary, const char *state, unsigned timeout)
 {
         return (HelmContext){ .binary = binary,
@@ -76,7 +53,7 @@ static HelmContext context(const char *binary, const char *state, unsigned timeo
 
 static void test_environment(void)
 {
-        _cleanup_free_ char *state = in_dir("state");
+        _cleanup_free_ char *state = test_path(dir, "state");
         HelmContext h = context("/usr/bin/env", state, 10);
         HelmResult res = {};
         size_t lines = 0;
@@ -119,7 +96,7 @@ static void test_environment(void)
         }
         CHECK(stat(state, &st) == 0 && (st.st_mode & 0777) == 0700);
         {
-                _cleanup_free_ char *data = in_dir("state/data");
+                _cleanup_free_ char *data = test_path(dir, "state/data");
                 CHECK(stat(data, &st) == 0 && (st.st_mode & 0777) == 0700);
         }
         helm_result_done(&res);
@@ -130,7 +107,7 @@ static void test_environment(void)
 
 static void test_output_and_status(void)
 {
-        _cleanup_free_ char *state = in_dir("state");
+        _cleanup_free_ char *state = test_path(dir, "state");
         HelmContext h = context("/bin/sh", state, 10);
         HelmResult res = {};
         int leak;
@@ -204,7 +181,7 @@ static void *raise_after_300ms(void *userdata)
 
 static void test_timeout_and_cancel(void)
 {
-        _cleanup_free_ char *state = in_dir("state");
+        _cleanup_free_ char *state = test_path(dir, "state");
         HelmResult res = {};
         atomic_bool cancel = false;
         uint64_t t0;
@@ -292,10 +269,10 @@ static const char FAKE_HELM[] =
 
 static void test_commands(void)
 {
-        _cleanup_free_ char *state = in_dir("fakestate"),
-                            *fake = write_in_dir("fake-helm", 0755, "%s", FAKE_HELM);
+        _cleanup_free_ char *state = test_path(dir, "fakestate"),
+                            *fake = test_write_file(dir, "fake-helm", 0755, "%s", FAKE_HELM);
         _cleanup_free_ char *args = NULL, *err = NULL, *version = NULL;
-        _cleanup_free_ char *args_path = in_dir("fakestate/args");
+        _cleanup_free_ char *args_path = test_path(dir, "fakestate/args");
         _cleanup_(json_decrefp) json_t *st = NULL, *hist = NULL;
         HelmContext h = context(fake, state, 120);
         HelmResult res = {};
@@ -360,17 +337,17 @@ static void test_commands(void)
 
 static void write_chart(void)
 {
-        _cleanup_free_ char *chart = in_dir("tiny"), *templates = in_dir("tiny/templates");
+        _cleanup_free_ char *chart = test_path(dir, "tiny"), *templates = test_path(dir, "tiny/templates");
         _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL;
 
         CHECK(mkdir(chart, 0755) == 0);
         CHECK(mkdir(templates, 0755) == 0);
-        a = write_in_dir(
+        a = test_write_file(dir, 
                 "tiny/Chart.yaml", 0644,
                 "apiVersion: v2\nname: tiny\ndescription: a ConfigMap, for the helm runner's tests\n"
                 "type: application\nversion: 0.1.0\nappVersion: \"1.0\"\n");
-        b = write_in_dir("tiny/values.yaml", 0644, "greeting: hello\n");
-        c = write_in_dir("tiny/templates/configmap.yaml", 0644,
+        b = test_write_file(dir, "tiny/values.yaml", 0644, "greeting: hello\n");
+        c = test_write_file(dir, "tiny/templates/configmap.yaml", 0644,
                          "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-greeting\n"
                          "data:\n  greeting: {{ .Values.greeting | quote }}\n");
 }
@@ -391,9 +368,10 @@ static const char *history_status(json_t *hist, size_t i)
 
 static void test_cluster(const char *helm, const char *kubeconfig)
 {
-        _cleanup_free_ char *state = in_dir("helmstate"), *chart = in_dir("tiny"), *values = NULL,
-                            *error = NULL;
-        _cleanup_free_ char *version = NULL, *ns_path = NULL, *missing_chart = in_dir("no-such-chart");
+        _cleanup_free_ char *state = test_path(dir, "helmstate"), *chart = test_path(dir, "tiny"),
+                            *values = NULL, *error = NULL;
+        _cleanup_free_ char *version = NULL, *ns_path = NULL,
+                            *missing_chart = test_path(dir, "no-such-chart");
         _cleanup_(kubeconfig_freep) KubeConfig *cfg = NULL;
         _cleanup_(kube_client_freep) KubeClient *k = NULL;
         _cleanup_(json_decrefp) json_t *ns = NULL;
@@ -422,7 +400,7 @@ static void test_cluster(const char *helm, const char *kubeconfig)
         CHECK(kube_path(&ns_path, "v1", "namespaces", NULL, ns_name) == 0);
 
         /* Install: revision 1, deployed, the ConfigMap is there with our value. */
-        values = write_in_dir("values.yaml", 0600, "greeting: one\n");
+        values = test_write_file(dir, "values.yaml", 0600, "greeting: one\n");
         CHECK_HELM(helm_upgrade_install(&h, release, ns_name, chart, values, &res), 0, &res);
         CHECK(res.exit_status == 0);
         if (res.exit_status != 0)
@@ -439,7 +417,7 @@ static void test_cluster(const char *helm, const char *kubeconfig)
 
         /* Upgrade with new values: revision 2. */
         free(values);
-        values = write_in_dir("values.yaml", 0600, "greeting: two\n");
+        values = test_write_file(dir, "values.yaml", 0600, "greeting: two\n");
         CHECK_HELM(helm_upgrade_install(&h, release, ns_name, chart, values, &res), 0, &res);
         CHECK(res.exit_status == 0);
         helm_result_done(&res);

@@ -567,23 +567,18 @@ static int run(char *const argv[])
         return WEXITSTATUS(status);
 }
 
-static char *tls_path(const char *name)
-{
-        char *p = strjoin_path(tls_dir, name);
-        if (!p)
-                abort();
-        return p;
-}
-
 /* A CA, a server certificate for 127.0.0.1 signed by it, and a client certificate. */
 static bool make_pki(void)
 {
-        _cleanup_free_ char *ca_key = tls_path("ca.key"), *ca_crt = tls_path("ca.crt"),
-                            *srv_key = tls_path("srv.key"), *srv_csr = tls_path("srv.csr"),
-                            *srv_crt = tls_path("srv.crt"), *cli_key = tls_path("cli.key"),
-                            *cli_csr = tls_path("cli.csr"), *cli_crt = tls_path("cli.crt"),
-                            *ext = tls_path("ext"), *other_key = tls_path("other.key"),
-                            *other_crt = tls_path("other.crt");
+        _cleanup_free_ char *ca_key = test_path(tls_dir, "ca.key"), *ca_crt = test_path(tls_dir, "ca.crt"),
+                            *srv_key = test_path(tls_dir, "srv.key"),
+                            *srv_csr = test_path(tls_dir, "srv.csr"),
+                            *srv_crt = test_path(tls_dir, "srv.crt"),
+                            *cli_key = test_path(tls_dir, "cli.key"),
+                            *cli_csr = test_path(tls_dir, "cli.csr"),
+                            *cli_crt = test_path(tls_dir, "cli.crt"), *ext = test_path(tls_dir, "ext"),
+                            *other_key = test_path(tls_dir, "other.key"),
+                            *other_crt = test_path(tls_dir, "other.crt");
 
         if (write_file_atomic(ext, "subjectAltName=IP:127.0.0.1\n", 28, 0600) < 0)
                 return false;
@@ -659,12 +654,12 @@ static void test_tls(void)
                 failures++;
                 return;
         }
-        ca_crt = tls_path("ca.crt");
-        srv_crt = tls_path("srv.crt");
-        srv_key = tls_path("srv.key");
-        cli_crt = tls_path("cli.crt");
-        cli_key = tls_path("cli.key");
-        other_crt = tls_path("other.crt");
+        ca_crt = test_path(tls_dir, "ca.crt");
+        srv_crt = test_path(tls_dir, "srv.crt");
+        srv_key = test_path(tls_dir, "srv.key");
+        cli_crt = test_path(tls_dir, "cli.crt");
+        cli_key = test_path(tls_dir, "cli.key");
+        other_crt = test_path(tls_dir, "other.crt");
         ca_pem = slurp(ca_crt);
         cli_pem = slurp(cli_crt);
         key_pem = slurp(cli_key);

@@ -60,34 +60,11 @@ static char *base64(const char *s)
         return out;
 }
 
-static char *path_in_dir(const char *name)
-{
-        char *p = strjoin_path(dir, name);
-        if (!p)
-                abort();
-        return p;
-}
-
-_printf_(2, 3) static char *write_in_dir(const char *name, const char *format, ...)
-{
-        _cleanup_free_ char *text = NULL;
-        char *p = path_in_dir(name);
-        va_list ap;
-        int r;
-
-        va_start(ap, format);
-        r = vasprintf(&text, format, ap);
-        va_end(ap);
-        if (r < 0 || write_file_atomic(p, text, strlen(text), 0600) < 0)
-                abort();
-        return p;
-}
-
 /* A kubeconfig with one cluster, user and context; parts are YAML lines under each. */
 static char *kubeconfig(const char *name, const char *current, const char *cluster_lines,
                         const char *user_lines)
 {
-        return write_in_dir(name,
+        return test_write_file(dir, name, 0600,
                             "apiVersion: v1\n"
                             "kind: Config\n"
                             "%s%s%s"
@@ -151,14 +128,14 @@ static void test_embedded_data(void)
 static void test_file_references(void)
 {
         _cleanup_free_ char *ca = NULL, *cert = NULL, *key = NULL, *path = NULL, *error = NULL;
-        _cleanup_free_ char *sub = path_in_dir("pki"), *abs_cluster = NULL;
+        _cleanup_free_ char *sub = test_path(dir, "pki"), *abs_cluster = NULL;
         _cleanup_(kubeconfig_freep) KubeConfig *c = NULL;
         int r;
 
         CHECK(mkdir(sub, 0700) == 0);
-        ca = write_in_dir("pki/ca.crt", "%s", CA_PEM);
-        cert = write_in_dir("pki/client.crt", "%s", CERT_PEM);
-        key = write_in_dir("client.key", "%s", KEY_PEM);
+        ca = test_write_file(dir, "pki/ca.crt", 0600, "%s", CA_PEM);
+        cert = test_write_file(dir, "pki/client.crt", 0600, "%s", CERT_PEM);
+        key = test_write_file(dir, "client.key", 0600, "%s", KEY_PEM);
 
         /* Relative paths are relative to the kubeconfig's directory, not to our cwd. */
         path = kubeconfig("files.yaml", "ctx1",
@@ -205,7 +182,7 @@ static void test_tokens(void)
         c = kubeconfig_free(c);
 
         /* tokenFile: read, trailing newline dropped, and it wins over an inline token (as in client-go). */
-        tf = write_in_dir("sa.token", "from-file-token\n");
+        tf = test_write_file(dir, "sa.token", 0600, "from-file-token\n");
         free(path);
         path = kubeconfig("tokenfile.yaml", "ctx1", "    server: https://k:6443\n",
                           "    token: inline\n    tokenFile: sa.token\n");
@@ -251,7 +228,7 @@ static void test_context_selection(void)
 
 static void test_broken(void)
 {
-        _cleanup_free_ char *path = NULL, *error = NULL, *missing = path_in_dir("does-not-exist.yaml");
+        _cleanup_free_ char *path = NULL, *error = NULL, *missing = test_path(dir, "does-not-exist.yaml");
         _cleanup_(kubeconfig_freep) KubeConfig *c = NULL;
         int r;
 
@@ -318,19 +295,19 @@ static void test_broken(void)
         error = mfree_str(error);
 
         free(path);
-        path = write_in_dir("notyaml.yaml", "clusters: [\n  - {name: x\n");
+        path = test_write_file(dir, "notyaml.yaml", 0600, "clusters: [\n  - {name: x\n");
         r = kubeconfig_load_full(path, NULL, &c, &error);
         CHECK_ERROR(-EINVAL, "not valid YAML");
         error = mfree_str(error);
 
         free(path);
-        path = write_in_dir("list.yaml", "- a\n- b\n");
+        path = test_write_file(dir, "list.yaml", 0600, "- a\n- b\n");
         r = kubeconfig_load_full(path, NULL, &c, &error);
         CHECK_ERROR(-EINVAL, "not a kubeconfig");
         error = mfree_str(error);
 
         free(path);
-        path = write_in_dir("empty.yaml", "%s", "");
+        path = test_write_file(dir, "empty.yaml", 0600, "%s", "");
         r = kubeconfig_load_full(path, NULL, &c, &error);
         CHECK_ERROR(-EINVAL, "file is empty");
         error = mfree_str(error);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "util.h"
 
 #define ASSERT_TRUE(expr)                                                                                    \
         do {                                                                                                 \
@@ -119,6 +121,32 @@ static inline void test_tmpdirs_remove(void)
                 free(test_tmpdirs[i]);
         }
         n_test_tmpdirs = 0;
+}
+
+/* DIR/NAME (the caller frees it). */
+static inline char *test_path(const char *dir, const char *name)
+{
+        char *p = strjoin_path(dir, name);
+        if (!p)
+                abort();
+        return p;
+}
+
+/* Writes DIR/NAME from a format, with MODE; returns the path (the caller frees it). */
+_printf_(4, 5) static inline char *test_write_file(const char *dir, const char *name, mode_t mode,
+                                                    const char *format, ...)
+{
+        _cleanup_free_ char *text = NULL;
+        char *p = test_path(dir, name);
+        va_list ap;
+        int r;
+
+        va_start(ap, format);
+        r = vasprintf(&text, format, ap);
+        va_end(ap);
+        if (r < 0 || write_file_atomic(p, text, strlen(text), mode) < 0)
+                abort();
+        return p;
 }
 
 /* A fresh temporary directory for the test's files (the caller frees the string). */
