@@ -193,7 +193,7 @@ static void test_timeout_and_cancel(void)
 
                 t0 = mono_usec();
                 CHECK_HELM(helm_run(&h, (char *const[]){ (char *) "30", NULL }, &res), -ETIME, &res);
-                CHECK(elapsed_msec(t0) >= 900 && elapsed_msec(t0) < 2500);
+                CHECK(elapsed_msec(t0) >= 900 && elapsed_msec(t0) < 15000); /* not the 30 s */
                 CHECK(res.timed_out && !res.cancelled);
                 CHECK(res.exit_status == 128 + 15);
                 helm_result_done(&res);
@@ -213,7 +213,7 @@ static void test_timeout_and_cancel(void)
                                  &res),
                         -ETIME, &res);
                 CHECK(elapsed_msec(t0) >= (1 + HELM_KILL_GRACE_SEC) * 1000 - 100);
-                CHECK(elapsed_msec(t0) < (1 + HELM_KILL_GRACE_SEC) * 1000 + 2000);
+                CHECK(elapsed_msec(t0) < (1 + HELM_KILL_GRACE_SEC) * 1000 + 15000); /* it never ends alone */
                 CHECK(res.exit_status == 128 + 9);
                 CHECK_CONTAINS(res.output, "started");
                 helm_result_done(&res);
@@ -224,7 +224,7 @@ static void test_timeout_and_cancel(void)
 
                 t0 = mono_usec();
                 CHECK_HELM(helm_run(&h, NULL, &res), -ETIME, &res);
-                CHECK(elapsed_msec(t0) < 2500);
+                CHECK(elapsed_msec(t0) < 15000);
                 CHECK(res.output && strlen(res.output) < HELM_OUTPUT_MAX + 100);
                 helm_result_done(&res);
         }
@@ -237,7 +237,7 @@ static void test_timeout_and_cancel(void)
                 t0 = mono_usec();
                 CHECK_HELM(helm_run(&h, (char *const[]){ (char *) "30", NULL }, &res), -ECANCELED, &res);
                 pthread_join(t, NULL);
-                CHECK(elapsed_msec(t0) < 1500);
+                CHECK(elapsed_msec(t0) < 15000); /* not the 30 s sleep */
                 CHECK(res.cancelled && !res.timed_out);
                 helm_result_done(&res);
         }

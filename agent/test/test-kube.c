@@ -462,24 +462,23 @@ static void test_cancel_and_timeout(void)
         fake_server_start(&s, script, ELEMENTSOF(script));
         c = fake_client(&s, 1);
 
-        /* The client's timeout bounds a call that gets no answer. */
+        /* The client's 1 s timeout bounds a call that gets no answer (without it the call would
+         * hang; the upper bound is loose because it only has to tell the two apart). */
         t0 = mono_usec();
         CHECK_R(kube_get(c, "/api/v1/namespaces", NULL), -ETIMEDOUT);
-        CHECK(elapsed_msec(t0) >= 900 && elapsed_msec(t0) < 3000);
+        CHECK(elapsed_msec(t0) >= 900 && elapsed_msec(t0) < 15000);
         CHECK_CONTAINS(kube_client_last_error(c), "imed out");
 
-        /* A raised flag ends a silent watch within about a second. */
+        /* A raised flag ends a silent watch long before its 60 s timeout. */
         kube_client_set_cancel(c, &cancel);
         CHECK(pthread_create(&t, NULL, raise_after_300ms, &cancel) == 0);
         t0 = mono_usec();
         CHECK_R(kube_watch(c, "/api/v1/namespaces", NULL, NULL, 60, record_event, &w), -ECANCELED);
-        CHECK(elapsed_msec(t0) < 2500);
+        CHECK(elapsed_msec(t0) < 15000);
         pthread_join(t, NULL);
 
-        /* With the flag still up nothing starts. */
-        t0 = mono_usec();
+        /* With the flag still up nothing starts (a started call would time out: -ETIMEDOUT). */
         CHECK_R(kube_get(c, "/api/v1/namespaces", NULL), -ECANCELED);
-        CHECK(elapsed_msec(t0) < 2500);
         CHECK_CONTAINS(kube_client_last_error(c), "cancelled");
         kube_client_set_cancel(c, NULL);
         fake_server_stop(&s);
@@ -494,8 +493,8 @@ static void test_connection_refused(void)
         CHECK(kube_client_new(&c, &cfg, 10) == 0);
         t0 = mono_usec();
         CHECK_R(kube_get(c, "/version", NULL), -ECONNREFUSED);
-        /* Retried (200+400+800 ms of backoff), but quick. */
-        CHECK(elapsed_msec(t0) >= 1300 && elapsed_msec(t0) < 4000);
+        /* Retried (200+400+800 ms of backoff), then given up rather than retried for ever. */
+        CHECK(elapsed_msec(t0) >= 1300 && elapsed_msec(t0) < 20000);
         CHECK_CONTAINS(kube_client_last_error(c),
                        "GET http://127.0.0.1:1/version: Failed to connect to 127.0.0.1 port 1");
         CHECK_CONTAINS(kube_client_last_error(c), "(gave up after 4 attempts)");
@@ -739,12 +738,11 @@ static void test_tls(void)
                         .server = server, .ca_pem = other_pem, .cert_pem = cli_pem, .key_pem = key_pem
                 };
                 _cleanup_(kube_client_freep) KubeClient *c = NULL;
-                uint64_t t0 = mono_usec();
 
                 CHECK(kube_client_new(&c, &cfg, 5) == 0);
                 CHECK_R(kube_request(c, "GET", "/", NULL, NULL, NULL), -EPROTO);
-                CHECK(elapsed_msec(t0) < 1000);
                 CHECK_CONTAINS(kube_client_last_error(c), "certificate");
+                CHECK(!strstr(kube_client_last_error(c), "gave up after"));
         }
         {
                 /* The system store is not trusted in addition to the kubeconfig's CA (nor instead of it). */
@@ -972,7 +970,7 @@ static void test_cluster(const char *kubeconfig_path)
                 _cleanup_free_ char *p = NULL;
                 CHECK(kube_path(&p, "v1", "secrets", ns_name, NULL) == 0);
                 CHECK_R(kube_watch(c, p, "nothing=here", "0", 1, record_event, &w), 0);
-                CHECK(elapsed_msec(t0) < 10000);
+                CHECK(elapsed_msec(t0) < 30000);
         }
         {
                 /* Cancel a quiet watch. */
@@ -984,7 +982,7 @@ static void test_cluster(const char *kubeconfig_path)
                 CHECK(pthread_create(&t, NULL, raise_after_300ms, &cancel) == 0);
                 CHECK_R(kube_watch(c, cms_path, "nothing=here", "0", 60, record_event, &w), -ECANCELED);
                 pthread_join(t, NULL);
-                CHECK(elapsed_msec(t0) < 2500);
+                CHECK(elapsed_msec(t0) < 15000); /* not the watch's 60 s */
                 kube_client_set_cancel(c, NULL);
         }
 
@@ -1061,7 +1059,7 @@ static void test_cluster(const char *kubeconfig_path)
                 t0 = mono_usec();
                 r = kube_get(a, "/version", NULL);
                 CHECK(r == -ECONNREFUSED);
-                CHECK(elapsed_msec(t0) < 4000);
+                CHECK(elapsed_msec(t0) < 20000); /* gives up, does not retry for ever */
                 CHECK_CONTAINS(kube_client_last_error(a), "Failed to connect to 127.0.0.1 port 1");
         }
 

@@ -322,7 +322,9 @@ def test_stream_delivers_changes(daemon):
         chunk = s.recv(4096)
         assert chunk, buf
         buf += chunk
-    assert time.time() - t0 < 1.5
+    # Pushed when it happens, not held until the next 15 s ping (the bound is loose on
+    # purpose: it only has to tell the two apart on a busy machine).
+    assert time.time() - t0 < 10
     assert b"event: store" in buf
     s.close()
 
