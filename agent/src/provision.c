@@ -688,11 +688,15 @@ static void helm_reason(const HelmResult *res, char *buf, size_t n)
                         *p = ' ';
 }
 
+/* Worth another attempt. "another operation ... is in progress": a helm that outlived an
+ * earlier daemon (killed without its control group) still holds the release; the next
+ * attempt finds it pending and repairs it, or finds it done. */
 static bool helm_output_transient(const HelmResult *res)
 {
         const char *out = res->output ?: "";
         return strstr(out, "connection refused") || strstr(out, "i/o timeout") || strstr(out, "no such host") ||
                strstr(out, "Kubernetes cluster unreachable") || strstr(out, "TLS handshake timeout") ||
+               strstr(out, "another operation (install/upgrade/rollback) is in progress") ||
                res->exit_status >= 128;
 }
 
@@ -1060,6 +1064,47 @@ static int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t
         }
 }
 
+/*
+ * A retry after pods were refused (a quota too small, say): the StatefulSet and ReplicaSet
+ * controllers retry a refused pod creation with exponential backoff, so by the time the
+ * cause is fixed their next try may be minutes away, past the retry's own timeout. Any
+ * update to the object queues it at once; an annotation with the time is that update.
+ * Only the workloads that lack pods are touched; running pods are left alone.
+ */
+static void nudge_workloads(Job *j)
+{
+        static const char *const resources[] = { "statefulsets", "replicasets" };
+        char selector[128], body[160];
+        uint64_t now = now_usec() / USEC_PER_SEC;
+
+        snprintf(selector, sizeof selector, "app.kubernetes.io/instance=%s", j->store->name);
+        snprintf(body, sizeof body, "{\"metadata\":{\"annotations\":{\"storeagent.io/nudged-at\":\"%" PRIu64 "\"}}}",
+                 now);
+        for (size_t k = 0; k < ELEMENTSOF(resources); k++) {
+                _cleanup_free_ char *path = NULL;
+                _cleanup_(json_decrefp) json_t *list = NULL;
+                json_t *o;
+                size_t i;
+
+                if (kube_path(&path, "apps/v1", resources[k], j->ns, NULL) < 0 ||
+                    kube_list(j->kube, path, selector, &list) < 0)
+                        continue;
+                json_array_foreach(json_object_get(list, "items"), i, o) {
+                        _cleanup_free_ char *item = NULL;
+                        const char *name = json_string_value(json_object_get(json_object_get(o, "metadata"), "name"));
+                        json_int_t want = json_integer_value(json_object_get(json_object_get(o, "spec"), "replicas"));
+                        json_int_t have = json_integer_value(
+                                json_object_get(json_object_get(o, "status"), "replicas"));
+
+                        if (!name || want <= have || kube_path(&item, "apps/v1", resources[k], j->ns, name) < 0)
+                                continue;
+                        if (kube_request(j->kube, "PATCH", item, "application/merge-patch+json", body, NULL) < 0)
+                                log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", j->store->id, "TASK_ID", j->task_id),
+                                           "Could not nudge %s: %s", item, kube_client_last_error(j->kube));
+                }
+        }
+}
+
 static void mark_ready(Job *j, const char *action, const char *detail, const char *reason)
 {
         _cleanup_free_ char *url = NULL, *version = NULL;
@@ -1164,6 +1209,8 @@ static int task_create(Job *j)
                 int64_t revision = 0;
                 if (read_release(j, &revision, &version) >= 0)
                         (void) store_set_release(j->db, j->store->id, version, revision, NULL);
+                if (revision > 1) /* the release was there before: a retry */
+                        nudge_workloads(j);
         }
 
         begin_step(j, "waiting for workloads");
