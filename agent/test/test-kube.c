@@ -128,6 +128,9 @@ static void *fake_server_thread(void *userdata)
                 if (cfd < 0)
                         break;
                 read_request(cfd, s->requests[MIN(i, ELEMENTSOF(s->requests) - 1)], sizeof(s->requests[0]));
+                /* Counted before answering: the client may check the count as soon as it has the
+                 * last byte, before this thread runs again. */
+                atomic_fetch_add(&s->served, 1);
 
                 if (resp->hang) {
                         /* Until the client hangs up (its timeout or cancel). */
@@ -159,7 +162,6 @@ static void *fake_server_thread(void *userdata)
                         }
                         write_all(cfd, "0\r\n\r\n", 5);
                 }
-                atomic_fetch_add(&s->served, 1);
                 close(cfd);
         }
         return NULL;

@@ -54,6 +54,26 @@ class Response:
         return f"<Response {self.status} {self.body[:200]!r}>"
 
 
+def descendants(pid):
+    """The pids of every process below pid, from /proc/PID/task/TID/children."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                with open(f"/proc/{p}/task/{t}/children") as f:
+                    kids = [int(x) for x in f.read().split()]
+            except OSError:
+                continue
+            found += kids
+            todo += kids
+    return found
+
+
 class Daemon:
     """One storeagentd process. Config keys may be overridden per test."""
 
@@ -117,9 +137,18 @@ class Daemon:
         raise AssertionError("daemon did not become healthy:\n" + self.logs())
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Signal the daemon and wait for it. SIGKILL plays a crash under systemd, which then kills
+        the rest of the unit's control group (KillMode=control-group): its children, such as a
+        running helm, die with it."""
         if not self.proc or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
+        children = descendants(self.proc.pid) if sig == signal.SIGKILL else []
         self.proc.send_signal(sig)
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         try:
             return self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -60,7 +60,8 @@ def test_socket_activation(tmp_path):
     try:
         d.wait_healthy()
         assert d.request("GET", "/api/v1/stores").status == 200
-        assert "a socket from systemd" in d.logs()
+        # Logged once serving; the request above may have been answered a moment earlier.
+        d.wait_for(lambda: "a socket from systemd" in d.logs(), timeout=10, what="the 'serving on' line")
     finally:
         assert d.stop() == 0
 
@@ -80,9 +81,12 @@ def test_queued_task_survives_kill9(tmp_path):
     try:
         d.wait_for(lambda: d.logs().count(f"for store {s['id']} started") > before.count(f"for store {s['id']} started"),
                    what="task resumed after restart")
-        after = d.request("GET", f"/api/v1/stores/{s['id']}").json()
+        def waiting():  # the reason is saved a moment after the task starts
+            st = d.request("GET", f"/api/v1/stores/{s['id']}").json()
+            return st if "Waiting for the cluster" in (st["status_reason"] or "") else None
+
+        after = d.wait_for(waiting, timeout=10, what="the waiting reason")
         assert after["status"] == "PROVISIONING"
-        assert "Waiting for the cluster" in (after["status_reason"] or "")
         assert "Resuming 1 task(s) interrupted by the previous run." in d.logs()[len(before):] or \
             d.logs()[len(before):].count("started (attempt") >= 1
     finally:

@@ -16,7 +16,18 @@ agent_values "$REL" "$WORK/good.yaml"
 
 # Every namespaced kind the API server can list, read once.
 types=$(kc api-resources --namespaced --verbs=list -o name | grep -v '^events' | paste -sd, -)
-snapshot() { { kc -n "$NS" get "$types" --ignore-not-found -o name 2>/dev/null || true; } | sort; }
+# A failed list is retried, never taken for an empty one.
+snapshot() {
+    local out _
+    for _ in 1 2 3; do
+        out=$(kc -n "$NS" get "$types" --ignore-not-found -o name) && { sort <<<"$out"; return 0; }
+        sleep 1
+    done
+    fail "listing the objects in namespace $NS failed"
+}
+# kube-controller-manager adds these to every new namespace, a moment after it is created.
+eventually 60 "namespace $NS has its default ServiceAccount and kube-root-ca.crt" \
+    kc -n "$NS" get serviceaccount/default configmap/kube-root-ca.crt
 before=$(snapshot)
 [[ -n $before ]] || fail "empty namespace snapshot"
 

@@ -106,8 +106,19 @@ slice_ips() {
 	kc -n "$NS" get endpointslices -l kubernetes.io/service-name=web \
 		-o jsonpath='{.items[*].endpoints[?(@.conditions.ready==true)].addresses[*]}'
 }
-eventually 30 "EndpointSlice of service web lists both pod IPs as ready" \
-	test "$(slice_ips | wc -w)" -eq 2
+# kube-controller-manager's EndpointSlice controller can miss the pods' readiness
+# when it lands while its own cache still lacks the slice it has just created
+# ("EndpointSlice informer cache is out of date"; seen once in about thirty runs
+# here, and known upstream). Touching the Service makes it sync again; the slice
+# must then fill from the real pods.
+if ! (eventually 30 "EndpointSlice of service web lists both pod IPs as ready" \
+	test "$(slice_ips | wc -w)" -eq 2) 2>/dev/null; then
+	printf 'note: the slice of service web does not list both pods as ready after 30s (pods: %s); touching the Service\n' \
+		"$(kc -n "$NS" get pods -l app=web -o jsonpath='{range .items[*]}{.metadata.name}={.status.podIP},ready={.status.conditions[?(@.type=="Ready")].status} {end}')"
+	kc -n "$NS" annotate service web storeagent.test/resync="$(date +%s)" --overwrite >/dev/null
+	eventually 30 "EndpointSlice of service web lists both pod IPs as ready (also after touching the Service)" \
+		test "$(slice_ips | wc -w)" -eq 2
+fi
 ok "web endpoints: $(slice_ips)"
 
 step "a Job completes"
