@@ -1092,7 +1092,8 @@ static void nudge_workloads(Job *j)
                 json_array_foreach(json_object_get(list, "items"), i, o) {
                         _cleanup_free_ char *item = NULL;
                         const char *name = json_string_value(json_object_get(json_object_get(o, "metadata"), "name"));
-                        json_int_t want = json_integer_value(json_object_get(json_object_get(o, "spec"), "replicas"));
+                        json_t *replicas = json_object_get(json_object_get(o, "spec"), "replicas");
+                        json_int_t want = json_is_integer(replicas) ? json_integer_value(replicas) : 1;
                         json_int_t have = json_integer_value(
                                 json_object_get(json_object_get(o, "status"), "replicas"));
 
