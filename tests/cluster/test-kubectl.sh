@@ -108,7 +108,7 @@ slice_ips() {
 }
 # kube-controller-manager's EndpointSlice controller can miss the pods' readiness
 # when it lands while its own cache still lacks the slice it has just created
-# ("EndpointSlice informer cache is out of date"; seen once in about thirty runs
+# ("EndpointSlice informer cache is out of date"; seen in 2 of 17 runs
 # here, and known upstream). Touching the Service makes it sync again; the slice
 # must then fill from the real pods.
 if ! (eventually 30 "EndpointSlice of service web lists both pod IPs as ready" \
