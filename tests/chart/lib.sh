@@ -141,6 +141,3 @@ secret_fingerprint() {
         "$(uid_of "secret/$1")" "$(printf '%s' "$data" | sha256sum | cut -d' ' -f1)"
 }
 
-# field_is OBJECT JSONPATH VALUE: the object's field has VALUE (read afresh on
-# every call, so it works under `eventually`).
-field_is() { [[ $(kc -n "$NS" get "$1" -o jsonpath="$2" 2>/dev/null) == "$3" ]]; }

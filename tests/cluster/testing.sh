@@ -68,6 +68,8 @@ new_namespace() {
 }
 
 # eventually SECONDS DESCRIPTION COMMAND...: poll until COMMAND succeeds.
+# COMMAND is run anew each time, but its words are expanded once, by the
+# caller: pass a function (field_is, below), never `test "$(...)"`.
 eventually() {
 	local secs=$1 what=$2 end
 	shift 2
@@ -78,3 +80,7 @@ eventually() {
 	done
 	ok "$what"
 }
+
+# field_is OBJECT JSONPATH VALUE: the object's field (in $NS, or cluster-scoped)
+# has VALUE, read afresh on every call, so it works under `eventually`.
+field_is() { [[ $(kc -n "$NS" get "$1" -o jsonpath="$2" 2>/dev/null) == "$3" ]]; }
