@@ -637,11 +637,6 @@ static void add_helm_event(Db *db, const char *store_id, const char *what, const
         (void) store_add_event(db, store_id, "helm", "helm", detail);
 }
 
-static void record_helm_output(Job *j, const char *what, const HelmResult *res)
-{
-        add_helm_event(j->db, j->store->id, what, res);
-}
-
 /* Copies the last non-empty line of text into buf. */
 static void last_line(const char *text, char *buf, size_t n)
 {
@@ -843,7 +838,7 @@ static int run_helm_install(Job *j, const char *chart, char *reason, size_t reas
                 snprintf(reason, reason_len, "helm could not be run (%s): %s", j->set.helm_binary, strerror(-r));
                 return -ENOEXEC;
         }
-        record_helm_output(j, "helm upgrade --install", &res);
+        add_helm_event(j->db, j->store->id, "helm upgrade --install", &res);
         if (res.exit_status == 0 && !res.timed_out) {
                 helm_result_done(&res);
                 return 0;
@@ -863,29 +858,38 @@ typedef struct Readiness {
         char failure[512];
 } Readiness;
 
+/* The label selector for the release's objects (the chart's app.kubernetes.io/instance). */
+static void instance_selector(const Job *j, char *buf, size_t n)
+{
+        snprintf(buf, n, "app.kubernetes.io/instance=%s", j->store->name);
+}
+
+/* spec.replicas of a Deployment, StatefulSet or ReplicaSet; the API server's default is 1. */
+static json_int_t spec_replicas(json_t *o)
+{
+        json_t *v = json_object_get(json_object_get(o, "spec"), "replicas");
+        return json_is_integer(v) ? json_integer_value(v) : 1;
+}
+
 static void check_workloads(json_t *list, const char *kind, Readiness *rd)
 {
         json_t *items = json_object_get(list, "items"), *o;
         size_t i;
 
         json_array_foreach(items, i, o) {
-                json_t *spec = json_object_get(o, "spec"), *status = json_object_get(o, "status");
+                json_t *status = json_object_get(o, "status");
                 const char *name = json_string_value(json_object_get(json_object_get(o, "metadata"), "name"));
                 bool ok = false;
 
                 if (streq(kind, "Deployment")) {
-                        json_int_t want = json_is_integer(json_object_get(spec, "replicas"))
-                                                  ? json_integer_value(json_object_get(spec, "replicas"))
-                                                  : 1;
+                        json_int_t want = spec_replicas(o);
                         json_int_t avail = json_integer_value(json_object_get(status, "availableReplicas"));
                         json_int_t updated = json_integer_value(json_object_get(status, "updatedReplicas"));
                         json_int_t gen = json_integer_value(json_object_get(json_object_get(o, "metadata"), "generation"));
                         json_int_t observed = json_integer_value(json_object_get(status, "observedGeneration"));
                         ok = observed >= gen && avail >= want && updated >= want;
                 } else if (streq(kind, "StatefulSet")) {
-                        json_int_t want = json_is_integer(json_object_get(spec, "replicas"))
-                                                  ? json_integer_value(json_object_get(spec, "replicas"))
-                                                  : 1;
+                        json_int_t want = spec_replicas(o);
                         json_int_t ready = json_integer_value(json_object_get(status, "readyReplicas"));
                         json_int_t updated = json_integer_value(json_object_get(status, "updatedReplicas"));
                         json_int_t gen = json_integer_value(json_object_get(json_object_get(o, "metadata"), "generation"));
@@ -1002,7 +1006,7 @@ static int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t
         uint64_t deadline = mono_usec() + j->set.provision_timeout_sec * USEC_PER_SEC;
         int r;
 
-        snprintf(selector, sizeof selector, "app.kubernetes.io/instance=%s", j->store->name);
+        instance_selector(j, selector, sizeof selector);
         if (kube_path(&deploy, "apps/v1", "deployments", j->ns, NULL) < 0 ||
             kube_path(&sts, "apps/v1", "statefulsets", j->ns, NULL) < 0 ||
             kube_path(&jobs, "batch/v1", "jobs", j->ns, NULL) < 0 || kube_path(&pods, "v1", "pods", j->ns, NULL) < 0)
@@ -1077,7 +1081,7 @@ static void nudge_workloads(Job *j)
         char selector[128], body[160];
         uint64_t now = now_usec() / USEC_PER_SEC;
 
-        snprintf(selector, sizeof selector, "app.kubernetes.io/instance=%s", j->store->name);
+        instance_selector(j, selector, sizeof selector);
         snprintf(body, sizeof body, "{\"metadata\":{\"annotations\":{\"storeagent.io/nudged-at\":\"%" PRIu64 "\"}}}",
                  now);
         for (size_t k = 0; k < ELEMENTSOF(resources); k++) {
@@ -1092,12 +1096,10 @@ static void nudge_workloads(Job *j)
                 json_array_foreach(json_object_get(list, "items"), i, o) {
                         _cleanup_free_ char *item = NULL;
                         const char *name = json_string_value(json_object_get(json_object_get(o, "metadata"), "name"));
-                        json_t *replicas = json_object_get(json_object_get(o, "spec"), "replicas");
-                        json_int_t want = json_is_integer(replicas) ? json_integer_value(replicas) : 1;
                         json_int_t have = json_integer_value(
                                 json_object_get(json_object_get(o, "status"), "replicas"));
 
-                        if (!name || want <= have || kube_path(&item, "apps/v1", resources[k], j->ns, name) < 0)
+                        if (!name || spec_replicas(o) <= have || kube_path(&item, "apps/v1", resources[k], j->ns, name) < 0)
                                 continue;
                         if (kube_request(j->kube, "PATCH", item, "application/merge-patch+json", body, NULL) < 0)
                                 log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", j->store->id, "TASK_ID", j->task_id),
@@ -1264,7 +1266,7 @@ static int task_delete(Job *j)
                         return r;
                 }
                 if (r >= 0)
-                        record_helm_output(j, "helm uninstall", &res);
+                        add_helm_event(j->db, j->store->id, "helm uninstall", &res);
                 if (r < 0 || res.exit_status != 0) {
                         char reason[600];
                         helm_reason(&res, reason, sizeof reason);
@@ -1339,7 +1341,7 @@ static int rollback_to(Job *j, int revision, char *reason, size_t reason_len)
                 return r;
         }
         if (r >= 0)
-                record_helm_output(j, "helm rollback", &res);
+                add_helm_event(j->db, j->store->id, "helm rollback", &res);
         if (r < 0 || res.exit_status != 0) {
                 helm_reason(&res, reason, reason_len);
                 bool transient = r < 0 || helm_output_transient(&res);
