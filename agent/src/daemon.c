@@ -217,6 +217,28 @@ static void on_task_queued(void *userdata)
                 runner_wake(d->runner);
 }
 
+/* "127.0.0.1:8080" or "[::1]:8080": where fd listens, as the kernel says (a socket from
+ * systemd may differ from the configuration); "?" when it cannot tell. */
+static void socket_address(int fd, char *buf, size_t n)
+{
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        char host[INET6_ADDRSTRLEN] = "";
+
+        snprintf(buf, n, "?");
+        if (getsockname(fd, (struct sockaddr *) &ss, &sl) < 0)
+                return;
+        if (ss.ss_family == AF_INET) {
+                const struct sockaddr_in *a = (const struct sockaddr_in *) &ss;
+                inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+                snprintf(buf, n, "%s:%u", host, ntohs(a->sin_port));
+        } else if (ss.ss_family == AF_INET6) {
+                const struct sockaddr_in6 *a = (const struct sockaddr_in6 *) &ss;
+                inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+                snprintf(buf, n, "[%s]:%u", host, ntohs(a->sin6_port));
+        }
+}
+
 int daemon_run(Config *config, const char *config_path, bool config_explicit)
 {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
@@ -333,21 +355,8 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
         d.idle_since = mono_usec();
         update_status(&d);
         (void) sd_notify(false, "READY=1");
-        char where[INET6_ADDRSTRLEN + 16] = "?";
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof ss;
-        if (getsockname(d.listen_fd, (struct sockaddr *) &ss, &sl) >= 0) {
-                char host[INET6_ADDRSTRLEN] = "";
-                if (ss.ss_family == AF_INET) {
-                        const struct sockaddr_in *a = (const struct sockaddr_in *) &ss;
-                        inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-                        snprintf(where, sizeof where, "%s:%u", host, ntohs(a->sin_port));
-                } else if (ss.ss_family == AF_INET6) {
-                        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *) &ss;
-                        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
-                        snprintf(where, sizeof where, "[%s]:%u", host, ntohs(a->sin6_port));
-                }
-        }
+        char where[INET6_ADDRSTRLEN + 16];
+        socket_address(d.listen_fd, where, sizeof where);
         log_struct(LOG_INFO, LOG_FIELDS("MESSAGE_ID", SA_MESSAGE_STARTED),
                    "storeagentd %s serving on %s (%s), %" PRIu64 " worker(s), database %s.", PACKAGE_VERSION, where,
                    d.socket_activated ? "a socket from systemd" : "its own socket", config->workers,
