@@ -38,11 +38,6 @@
 
 static char *dir; /* test_tmpdir(): removed when every check passed */
 
-static uint64_t elapsed_msec(uint64_t since)
-{
-        return (mono_usec() - since) / USEC_PER_MSEC;
-}
-
 static HelmContext context(const char *binary, const char *state, unsigned timeout)
 {
         return (HelmContext){ .binary = binary,
@@ -169,14 +164,6 @@ static void test_output_and_status(void)
 
         h.binary = "storeagent-no-such-helm-in-path";
         CHECK(helm_run(&h, NULL, &res) == -ENOENT);
-}
-
-static void *raise_after_300ms(void *userdata)
-{
-        struct timespec ts = { .tv_nsec = 300 * 1000 * 1000 };
-        nanosleep(&ts, NULL);
-        atomic_store((atomic_bool *) userdata, true);
-        return NULL;
 }
 
 static void test_timeout_and_cancel(void)

@@ -46,17 +46,6 @@ extern char **environ;
                 }                                                                                           \
         } while (0)
 
-static uint64_t elapsed_msec(uint64_t since)
-{
-        return (mono_usec() - since) / USEC_PER_MSEC;
-}
-
-static void sleep_msec(unsigned ms)
-{
-        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L };
-        (void) nanosleep(&ts, NULL);
-}
-
 /* ---- Part 1: a scripted HTTP/1.1 server on 127.0.0.1 ---------------------------------------------- */
 
 typedef struct FakeResponse {
@@ -442,13 +431,6 @@ static void test_watch_stream(void)
         CHECK_R(kube_watch(c, "/api/v1/namespaces/n/configmaps", NULL, "1", 5, record_event, &w), -ESTALE);
         CHECK_CONTAINS(kube_client_last_error(c), "HTTP 410 Gone: too old resource version");
         fake_server_stop(&s);
-}
-
-static void *raise_after_300ms(void *userdata)
-{
-        sleep_msec(300);
-        atomic_store((atomic_bool *) userdata, true);
-        return NULL;
 }
 
 static void test_cancel_and_timeout(void)

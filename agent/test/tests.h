@@ -6,11 +6,13 @@
 #include <errno.h>
 #include <ftw.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "macro.h"
@@ -121,6 +123,26 @@ static inline void test_tmpdirs_remove(void)
                 free(test_tmpdirs[i]);
         }
         n_test_tmpdirs = 0;
+}
+
+static inline void sleep_msec(unsigned ms)
+{
+        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L };
+        (void) nanosleep(&ts, NULL);
+}
+
+/* Milliseconds since a mono_usec() reading. */
+static inline uint64_t elapsed_msec(uint64_t since)
+{
+        return (mono_usec() - since) / USEC_PER_MSEC;
+}
+
+/* A thread body that raises the atomic_bool it is given (a cancel flag) after 300 ms. */
+static inline void *raise_after_300ms(void *flag)
+{
+        sleep_msec(300);
+        atomic_store((atomic_bool *) flag, true);
+        return NULL;
 }
 
 /* DIR/NAME (the caller frees it). */
