@@ -59,10 +59,9 @@ def test_three_stores_at_once(cluster_daemon):
         actions = [e["action"] for e in events(d, s["id"])]
         assert actions[0] == "store.create" and actions[-1] == "store.ready"
         assert "helm" in actions and "k8s.event" in actions
-        # In this order; a step is repeated when a transient error (an API server 429 or
-        # timeout on a busy machine) made the task start over.
+        # The last attempt's steps, in order (a transient error, an API server 429 or timeout
+        # on a busy machine, makes the task start over and the steps appear again).
         steps = [e["detail"] for e in events(d, s["id"]) if e["action"] == "step"]
-        steps = [x for i, x in enumerate(steps) if i == 0 or steps[i - 1] != x]
         assert steps[-7:] == ["connecting to the cluster", "creating namespace", "applying quota and limits",
                          "applying network policies", "creating secrets", "helm install", "waiting for workloads"]
     # Passwords are not in the daemon's logs.
@@ -110,8 +109,6 @@ def test_unready_chart_fails_with_reason_then_retry(cluster_daemon):
 
     # Fix the cause (raise the quota through a reload), retry: READY.
     cfg_text = open(d.config_path).read().replace("memory: 600Mi", "memory: 2Gi")
-    assert "provision_timeout: 25" in cfg_text
-    cfg_text = cfg_text.replace("provision_timeout: 25", "provision_timeout: 150")
     open(d.config_path, "w").write(cfg_text)
     d.proc.send_signal(signal.SIGHUP)
     d.wait_for(lambda: "Configuration reloaded" in d.logs(), what="reload")
@@ -122,7 +119,7 @@ def test_unready_chart_fails_with_reason_then_retry(cluster_daemon):
     assert s["status"] == "READY", s
     print(f"READY {time.time() - t0:.1f} s after the retry")
     # The refused StatefulSet was nudged, so its controller did not wait out its backoff
-    # (by now about 40 s away) before creating the pod.
+    # (by now about 40 s away, past the retry's 25 s) before creating the pod.
     sts = kubectl_json("get", "statefulset", "tight-mysql", "-n", "store-tight")
     assert "storeagent.io/nudged-at" in sts["metadata"].get("annotations", {}), sts["metadata"]
 
