@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "macro.h"
-#include "util.h"
+#include "basic/macro.h"
+#include "basic/util.h"
 
 #define ASSERT_TRUE(expr)                                                                                    \
         do {                                                                                                 \

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * The daemon's D-Bus names: the bus name, object path and interface, the group
+ * allowed to call it, and the error names it replies with. Shared by the
+ * daemon's bus side and storectl, which links nothing else of the daemon.
+ */
+
+#define STOREAGENT_BUS_NAME "org.storeagent.Agent1"
+#define STOREAGENT_BUS_PATH "/org/storeagent/Agent1"
+#define STOREAGENT_BUS_INTERFACE "org.storeagent.Agent1"
+
+/* The group whose members may call the interface (root always may); also named in the D-Bus policy. */
+#define STOREAGENT_ADMIN_GROUP "storeagent-admin"
+
+#define STOREAGENT_ERROR_NAME_TAKEN "org.storeagent.Error.NameTaken"
+#define STOREAGENT_ERROR_NOT_FOUND "org.storeagent.Error.NotFound"
+#define STOREAGENT_ERROR_BUSY "org.storeagent.Error.Busy"
+#define STOREAGENT_ERROR_INVALID_STATE "org.storeagent.Error.InvalidState"
+#define STOREAGENT_ERROR_LIMIT_REACHED "org.storeagent.Error.LimitReached"
+#define STOREAGENT_ERROR_INVALID_ARGUMENT "org.storeagent.Error.InvalidArgument"
+/* The database stayed locked past its busy timeout; nothing was changed, the call may be repeated. */
+#define STOREAGENT_ERROR_TRY_AGAIN "org.storeagent.Error.TryAgain"

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include "basic/macro.h"
+
+/*
+ * Store names become a DNS label in three places: the namespace "store-<name>",
+ * the Helm release "<name>" and the host "<name>.<base domain>". The chart derives
+ * object names such as "<name>-mysql" (a StatefulSet, whose pods need a name of at
+ * most 63 characters including a revision hash label) and "<name>-setup-r<rev>", so
+ * names stay well below the 63-character label limit.
+ */
+#define STORE_NAME_MAX 40
+
+/* Returns 0 when valid; otherwise -EINVAL and a sentence for the user in why (static text). */
+int store_name_validate(const char *name, const char **ret_why);
+
+/* Helm release revisions and chart versions the API accepts. */
+bool chart_version_is_valid(const char *v);

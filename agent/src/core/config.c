@@ -1,0 +1,436 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <yaml.h>
+
+#include "basic/log.h"
+#include "basic/util.h"
+#include "core/config.h"
+
+typedef enum ConfigType {
+        CONFIG_STRING,
+        CONFIG_UINT,
+        CONFIG_SIZE, /* Kubernetes quantity kept as text, checked with parse_size() */
+        CONFIG_ENUM,
+} ConfigType;
+
+typedef struct ConfigKey {
+        const char *key; /* dotted path */
+        ConfigType type;
+        size_t offset;
+        const char *def;
+        uint64_t min, max;
+        const char *const *choices;
+} ConfigKey;
+
+static const char *const log_formats[] = { "auto", "journal", "json", NULL };
+static const char *const log_levels[] = { "debug", "info", "notice", "warning", "error", NULL };
+static const char *const url_schemes[] = { "http", "https", NULL };
+
+#define S(k, f, d) { k, CONFIG_STRING, offsetof(Config, f), d, 0, 0, NULL }
+#define U(k, f, d, lo, hi) { k, CONFIG_UINT, offsetof(Config, f), d, lo, hi, NULL }
+#define Z(k, f, d) { k, CONFIG_SIZE, offsetof(Config, f), d, 0, 0, NULL }
+#define E(k, f, d, c) { k, CONFIG_ENUM, offsetof(Config, f), d, 0, 0, c }
+
+static const ConfigKey config_keys[] = {
+        S("listen.address", listen_address, "127.0.0.1"),
+        U("listen.port", listen_port, "8080", 1, 65535),
+        U("listen.max_connections", http_threads_max, "256", 4, 65536),
+        S("database", database, LOCALSTATEDIR "/lib/storeagent/storeagent.db"),
+        S("state_dir", state_dir, LOCALSTATEDIR "/lib/storeagent"),
+        S("kubeconfig", kubeconfig, "/etc/rancher/k3s/k3s.yaml"),
+        S("chart.path", chart_path, PKGDATADIR "/charts/store-woocommerce"),
+        S("chart.repository", chart_repository, PKGDATADIR "/charts/repo"),
+        S("helm.binary", helm_binary, "helm"),
+        U("helm.timeout", helm_timeout_sec, "300", 10, 86400),
+        S("stores.base_domain", base_domain, "localtest.me"),
+        S("stores.ingress_class", ingress_class, "traefik"),
+        E("stores.url_scheme", url_scheme, "http", url_schemes),
+        S("stores.quota.pods", quota_pods, "10"),
+        Z("stores.quota.memory", quota_memory, "2Gi"),
+        S("stores.quota.cpu", quota_cpu, "4"),
+        Z("stores.storage.mysql", storage_mysql, "2Gi"),
+        Z("stores.storage.wordpress", storage_wordpress, "2Gi"),
+        U("stores.provision_timeout", provision_timeout_sec, "600", 10, 86400),
+        U("workers", workers, "2", 1, 64),
+        S("web_root", web_root, PKGDATADIR "/web"),
+        U("idle_exit", idle_exit_sec, "0", 0, 86400),
+        E("log.format", log_format, "auto", log_formats),
+        E("log.level", log_level, "info", log_levels),
+        U("limits.requests_per_window", requests_per_window, "100", 1, 10000000),
+        U("limits.window", window_sec, "900", 1, 86400),
+        U("limits.creates_per_hour", creates_per_hour, "5", 0, 100000),
+        U("limits.max_stores", max_stores, "50", 0, 100000),
+        U("limits.max_pending_tasks", max_pending_tasks, "10", 1, 100000),
+        U("limits.max_body_bytes", max_body_bytes, "65536", 256, 16777216),
+        U("limits.max_json_depth", max_json_depth, "16", 2, 256),
+        U("limits.max_header_bytes", max_header_bytes, "16384", 1024, 1048576),
+        U("limits.session_ttl", session_ttl_sec, "43200", 60, 2592000),
+};
+
+#undef S
+#undef U
+#undef Z
+#undef E
+
+static char **config_str(Config *c, const ConfigKey *k)
+{
+        return (char **) ((uint8_t *) c + k->offset);
+}
+
+static uint64_t *config_uint(Config *c, const ConfigKey *k)
+{
+        return (uint64_t *) ((uint8_t *) c + k->offset);
+}
+
+Config *config_free(Config *c)
+{
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
+                if (config_keys[i].type != CONFIG_UINT)
+                        free(*config_str(c, &config_keys[i]));
+        free(c);
+        return NULL;
+}
+
+static int config_set(Config *c, const ConfigKey *k, const char *value, char **ret_why)
+{
+        switch (k->type) {
+        case CONFIG_UINT: {
+                uint64_t v;
+                if (safe_atou64(value, &v) < 0) {
+                        *ret_why = strdup("expected a non-negative integer");
+                        return -EINVAL;
+                }
+                if (v < k->min || v > k->max) {
+                        if (asprintf(ret_why, "value %" PRIu64 " out of range %" PRIu64 "..%" PRIu64, v, k->min,
+                                     k->max) < 0)
+                                *ret_why = NULL;
+                        return -ERANGE;
+                }
+                *config_uint(c, k) = v;
+                return 0;
+        }
+        case CONFIG_SIZE: {
+                uint64_t v;
+                if (parse_size(value, &v) < 0 || v == 0) {
+                        *ret_why = strdup("expected a size such as 512Mi or 2Gi");
+                        return -EINVAL;
+                }
+                break;
+        }
+        case CONFIG_ENUM: {
+                bool ok = false;
+                for (const char *const *ch = k->choices; *ch; ch++)
+                        ok = ok || streq(*ch, value);
+                if (!ok) {
+                        _cleanup_free_ char *list = NULL;
+                        size_t n = 0;
+                        FILE *f = open_memstream(&list, &n);
+                        if (f) {
+                                for (const char *const *ch = k->choices; *ch; ch++)
+                                        fprintf(f, "%s%s", ch == k->choices ? "" : ", ", *ch);
+                                fclose(f);
+                        }
+                        if (asprintf(ret_why, "expected one of: %s", strna(list)) < 0)
+                                *ret_why = NULL;
+                        return -EINVAL;
+                }
+                break;
+        }
+        case CONFIG_STRING:
+                if (strlen(value) > 4096) {
+                        *ret_why = strdup("value too long");
+                        return -EINVAL;
+                }
+                break;
+        }
+
+        char *s = strdup(value);
+        if (!s)
+                return -ENOMEM;
+        free(*config_str(c, k));
+        *config_str(c, k) = s;
+        return 0;
+}
+
+int config_new_default(Config **ret)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+
+        c = calloc(1, sizeof *c);
+        if (!c)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(config_keys); i++) {
+                _cleanup_free_ char *why = NULL;
+                int r = config_set(c, &config_keys[i], config_keys[i].def, &why);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+static const ConfigKey *config_key_find(const char *path)
+{
+        for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
+                if (streq(config_keys[i].key, path))
+                        return &config_keys[i];
+        return NULL;
+}
+
+/* True when path is a prefix ("limits") of at least one key, so it must be a mapping. */
+static bool config_section_exists(const char *path)
+{
+        size_t n = strlen(path);
+        for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
+                if (strncmp(config_keys[i].key, path, n) == 0 && config_keys[i].key[n] == '.')
+                        return true;
+        return false;
+}
+
+typedef struct ConfigParser {
+        const char *path;
+        yaml_parser_t parser;
+        Config *config;
+        char *error;
+} ConfigParser;
+
+_printf_(3, 4) static int parser_fail(ConfigParser *p, size_t line, const char *fmt, ...)
+{
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        va_end(ap);
+        free(p->error);
+        if (asprintf(&p->error, "%s:%zu: %s", p->path, line, strna(msg)) < 0)
+                p->error = NULL;
+        return -EINVAL;
+}
+
+static int parser_next(ConfigParser *p, yaml_event_t *ev)
+{
+        if (!yaml_parser_parse(&p->parser, ev))
+                return parser_fail(p, p->parser.problem_mark.line + 1, "YAML syntax error: %s",
+                                   strna(p->parser.problem));
+        return 0;
+}
+
+static const char *event_type_name(yaml_event_type_t t)
+{
+        switch (t) {
+        case YAML_MAPPING_START_EVENT:
+                return "a mapping";
+        case YAML_SEQUENCE_START_EVENT:
+                return "a list";
+        case YAML_SCALAR_EVENT:
+                return "a scalar";
+        case YAML_ALIAS_EVENT:
+                return "an alias";
+        default:
+                return "something else";
+        }
+}
+
+static int parse_mapping(ConfigParser *p, const char *prefix);
+
+static int parse_value(ConfigParser *p, const char *path, size_t key_line)
+{
+        yaml_event_t ev;
+        int r;
+
+        r = parser_next(p, &ev);
+        if (r < 0)
+                return r;
+
+        const ConfigKey *k = config_key_find(path);
+        if (k) {
+                if (ev.type != YAML_SCALAR_EVENT) {
+                        r = parser_fail(p, ev.start_mark.line + 1, "key '%s': expected a scalar, got %s", path,
+                                        event_type_name(ev.type));
+                        yaml_event_delete(&ev);
+                        return r;
+                }
+                const char *v = (const char *) ev.data.scalar.value;
+                bool quoted = ev.data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+                              ev.data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+                if (k->type == CONFIG_UINT && quoted) {
+                        r = parser_fail(p, ev.start_mark.line + 1, "key '%s': expected an integer, got a string",
+                                        path);
+                        yaml_event_delete(&ev);
+                        return r;
+                }
+                _cleanup_free_ char *why = NULL;
+                r = config_set(p->config, k, v, &why);
+                if (r == -ENOMEM) {
+                        yaml_event_delete(&ev);
+                        return r;
+                }
+                if (r < 0)
+                        r = parser_fail(p, ev.start_mark.line + 1, "key '%s': invalid value '%s': %s", path, v,
+                                        strna(why));
+                yaml_event_delete(&ev);
+                return r;
+        }
+
+        if (config_section_exists(path)) {
+                if (ev.type != YAML_MAPPING_START_EVENT) {
+                        r = parser_fail(p, ev.start_mark.line + 1, "key '%s': expected a mapping, got %s", path,
+                                        event_type_name(ev.type));
+                        yaml_event_delete(&ev);
+                        return r;
+                }
+                yaml_event_delete(&ev);
+                return parse_mapping(p, path);
+        }
+
+        yaml_event_delete(&ev);
+        return parser_fail(p, key_line, "unknown key '%s'", path);
+}
+
+static int parse_mapping(ConfigParser *p, const char *prefix)
+{
+        for (;;) {
+                yaml_event_t ev;
+                _cleanup_free_ char *path = NULL;
+                size_t line;
+                int r;
+
+                r = parser_next(p, &ev);
+                if (r < 0)
+                        return r;
+                if (ev.type == YAML_MAPPING_END_EVENT) {
+                        yaml_event_delete(&ev);
+                        return 0;
+                }
+                if (ev.type != YAML_SCALAR_EVENT) {
+                        r = parser_fail(p, ev.start_mark.line + 1, "expected a key, got %s",
+                                        event_type_name(ev.type));
+                        yaml_event_delete(&ev);
+                        return r;
+                }
+                line = ev.start_mark.line + 1;
+                if (asprintf(&path, "%s%s%s", prefix ?: "", prefix ? "." : "", (const char *) ev.data.scalar.value) <
+                    0)
+                        path = NULL;
+                yaml_event_delete(&ev);
+                if (!path)
+                        return -ENOMEM;
+                r = parse_value(p, path, line);
+                if (r < 0)
+                        return r;
+        }
+}
+
+static int parse_document(ConfigParser *p)
+{
+        yaml_event_t ev;
+        int r;
+
+        for (;;) {
+                r = parser_next(p, &ev);
+                if (r < 0)
+                        return r;
+                yaml_event_type_t t = ev.type;
+                size_t line = ev.start_mark.line + 1;
+                yaml_event_delete(&ev);
+
+                switch (t) {
+                case YAML_STREAM_START_EVENT:
+                case YAML_DOCUMENT_START_EVENT:
+                case YAML_DOCUMENT_END_EVENT:
+                        continue;
+                case YAML_STREAM_END_EVENT:
+                        return 0;
+                case YAML_MAPPING_START_EVENT:
+                        r = parse_mapping(p, NULL);
+                        if (r < 0)
+                                return r;
+                        continue;
+                case YAML_SCALAR_EVENT:
+                        /* An empty file or "~" parses as one null scalar; that means "all defaults". */
+                        continue;
+                default:
+                        return parser_fail(p, line, "expected a mapping at the top level");
+                }
+        }
+}
+
+int config_load(const char *path, bool missing_ok, Config **ret, char **ret_error)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        ConfigParser p = { .path = path };
+        int r;
+
+        r = config_new_default(&c);
+        if (r < 0)
+                return r;
+
+        f = fopen(path, "re");
+        if (!f) {
+                r = -errno;
+                if (r == -ENOENT && missing_ok) {
+                        *ret = TAKE_PTR(c);
+                        return 0;
+                }
+                if (ret_error && asprintf(ret_error, "%s: %s", path, strerror(-r)) < 0)
+                        *ret_error = NULL;
+                return r;
+        }
+
+        if (!yaml_parser_initialize(&p.parser))
+                return -ENOMEM;
+        yaml_parser_set_input_file(&p.parser, f);
+        p.config = c;
+        r = parse_document(&p);
+        yaml_parser_delete(&p.parser);
+        if (r < 0) {
+                if (ret_error)
+                        *ret_error = TAKE_PTR(p.error);
+                free(p.error);
+                return r;
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+void config_dump(const Config *c, FILE *f)
+{
+        char open[4][64] = {};
+        size_t depth = 0;
+
+        /* The table keeps each section's keys together; print it as nested YAML. */
+        for (size_t i = 0; i < ELEMENTSOF(config_keys); i++) {
+                const ConfigKey *k = &config_keys[i];
+                char parts[4][64] = {};
+                size_t n = 0, common = 0;
+
+                for (const char *s = k->key; *s && n < 4; n++) {
+                        size_t len = strcspn(s, ".");
+                        snprintf(parts[n], sizeof parts[n], "%.*s", (int) len, s);
+                        s += len;
+                        if (*s == '.')
+                                s++;
+                }
+
+                while (common < depth && common < n - 1 && streq(open[common], parts[common]))
+                        common++;
+                for (size_t j = common; j < n - 1; j++) {
+                        fprintf(f, "%*s%s:\n", (int) (2 * j), "", parts[j]);
+                        memcpy(open[j], parts[j], sizeof open[j]);
+                }
+                depth = n - 1;
+
+                fprintf(f, "%*s%s: ", (int) (2 * (n - 1)), "", parts[n - 1]);
+                if (k->type == CONFIG_UINT)
+                        fprintf(f, "%" PRIu64 "\n", *config_uint((Config *) c, k));
+                else
+                        fprintf(f, "\"%s\"\n", *config_str((Config *) c, k));
+        }
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * The daemon's configuration: one YAML file, every key optional. The table in
+ * config.c is the single source of keys, types, defaults and limits; README.md
+ * documents the same keys.
+ */
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "basic/macro.h"
+
+#define CONFIG_DEFAULT_PATH SYSCONFDIR "/storeagent/storeagent.yaml"
+
+typedef struct Config {
+        char *listen_address;
+        uint64_t listen_port;
+        uint64_t http_threads_max; /* connection limit; one thread per connection */
+        char *database;
+        char *kubeconfig;
+        char *chart_path;
+        char *chart_repository; /* directory of packaged chart versions for upgrades */
+        char *base_domain;
+        char *ingress_class;
+        char *url_scheme;
+        char *helm_binary;
+        char *state_dir;
+        char *web_root;
+        uint64_t workers;
+        uint64_t helm_timeout_sec;
+        uint64_t provision_timeout_sec;
+        uint64_t idle_exit_sec;
+        char *log_format;
+        char *log_level;
+
+        /* Guardrails. */
+        uint64_t requests_per_window;
+        uint64_t window_sec;
+        uint64_t creates_per_hour;
+        uint64_t max_stores;
+        uint64_t max_pending_tasks;
+        uint64_t max_body_bytes;
+        uint64_t max_json_depth;
+        uint64_t max_header_bytes;
+        uint64_t session_ttl_sec;
+
+        /* What each store's namespace gets. */
+        char *quota_pods;
+        char *quota_memory;
+        char *quota_cpu;
+        char *storage_mysql;
+        char *storage_wordpress;
+} Config;
+
+int config_new_default(Config **ret);
+Config *config_free(Config *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
+
+/*
+ * Loads path over the defaults. On failure returns a negative errno and, when
+ * ret_error is given, a message naming the file, line and key.
+ */
+int config_load(const char *path, bool missing_ok, Config **ret, char **ret_error);
+
+/* Writes the effective configuration as YAML (every key, defaults included). */
+void config_dump(const Config *c, FILE *f);

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+#include "basic/log.h"
+#include "core/db.h"
+
+struct Db {
+        sqlite3 *handle;
+        char *path;
+};
+
+const char db_schema_v1[] =
+        "CREATE TABLE stores ("
+        "  id TEXT PRIMARY KEY,"
+        "  name TEXT NOT NULL,"
+        "  engine TEXT NOT NULL,"
+        "  owner TEXT NOT NULL,"
+        "  status TEXT NOT NULL,"
+        "  status_reason TEXT,"
+        "  url TEXT,"
+        "  chart_version TEXT,"
+        "  helm_revision INTEGER,"
+        "  created_at INTEGER NOT NULL,"
+        "  updated_at INTEGER NOT NULL,"
+        "  deleted_at INTEGER"
+        ");"
+        "CREATE UNIQUE INDEX stores_active_name ON stores(name) WHERE deleted_at IS NULL;"
+        "CREATE INDEX stores_status ON stores(status);"
+        "CREATE TABLE tasks ("
+        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  store_id TEXT NOT NULL REFERENCES stores(id),"
+        "  kind TEXT NOT NULL,"
+        "  payload TEXT,"
+        "  state TEXT NOT NULL DEFAULT 'queued',"
+        "  attempts INTEGER NOT NULL DEFAULT 0,"
+        "  lease_owner TEXT,"
+        "  lease_expires_at INTEGER,"
+        "  not_before INTEGER NOT NULL DEFAULT 0,"
+        "  last_error TEXT,"
+        "  created_at INTEGER NOT NULL,"
+        "  updated_at INTEGER NOT NULL,"
+        "  started_at INTEGER,"
+        "  finished_at INTEGER"
+        ");"
+        "CREATE INDEX tasks_state ON tasks(state, not_before);"
+        "CREATE INDEX tasks_store ON tasks(store_id, state);"
+        "CREATE TABLE events ("
+        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  store_id TEXT NOT NULL REFERENCES stores(id),"
+        "  time INTEGER NOT NULL,"
+        "  actor TEXT NOT NULL,"
+        "  action TEXT NOT NULL,"
+        "  detail TEXT"
+        ");"
+        "CREATE INDEX events_store ON events(store_id, id);"
+        "CREATE TABLE api_tokens ("
+        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  name TEXT NOT NULL UNIQUE,"
+        "  hash TEXT NOT NULL UNIQUE,"
+        "  created_at INTEGER NOT NULL,"
+        "  last_used_at INTEGER,"
+        "  revoked_at INTEGER"
+        ");";
+
+/* Version 2: progress shown while a task works, a change sequence for live views, idempotency keys. */
+static const char db_schema_v2[] =
+        "ALTER TABLE stores ADD COLUMN step TEXT;"
+        "ALTER TABLE stores ADD COLUMN progress_current INTEGER;"
+        "ALTER TABLE stores ADD COLUMN progress_total INTEGER;"
+        "ALTER TABLE stores ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+        "UPDATE stores SET seq = rowid;"
+        "CREATE INDEX stores_seq ON stores(seq);"
+        "CREATE TABLE idempotency_keys ("
+        "  key TEXT NOT NULL,"
+        "  actor TEXT NOT NULL,"
+        "  request_hash TEXT NOT NULL,"
+        "  store_id TEXT NOT NULL REFERENCES stores(id),"
+        "  created_at INTEGER NOT NULL,"
+        "  PRIMARY KEY (key, actor)"
+        ");";
+
+/* Version 3: dashboard sessions bound to a token; tasks record the actor. */
+static const char db_schema_v3[] =
+        "CREATE TABLE sessions ("
+        "  hash TEXT PRIMARY KEY,"
+        "  token_id INTEGER NOT NULL REFERENCES api_tokens(id) ON DELETE CASCADE,"
+        "  csrf TEXT NOT NULL,"
+        "  created_at INTEGER NOT NULL,"
+        "  expires_at INTEGER NOT NULL"
+        ");"
+        "ALTER TABLE tasks ADD COLUMN actor TEXT NOT NULL DEFAULT 'system';";
+
+static const char *const migrations[DB_SCHEMA_VERSION] = {
+        db_schema_v1,
+        db_schema_v2,
+        db_schema_v3,
+};
+
+int db_errno(int rc)
+{
+        /* Uniqueness is the only constraint callers branch on; other violations are bugs or bad input. */
+        if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+                return -EEXIST;
+        switch (rc & 0xff) {
+        case SQLITE_OK:
+        case SQLITE_ROW:
+        case SQLITE_DONE:
+                return 0;
+        case SQLITE_NOMEM:
+                return -ENOMEM;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                return -EAGAIN; /* the busy timeout ran out: retryable, not "another operation" */
+        case SQLITE_CONSTRAINT:
+                return -EINVAL;
+        case SQLITE_READONLY:
+        case SQLITE_PERM:
+        case SQLITE_AUTH:
+                return -EACCES;
+        case SQLITE_CANTOPEN:
+                return -ENOENT;
+        case SQLITE_FULL:
+                return -ENOSPC;
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+                return -EBADMSG;
+        default:
+                return -EIO;
+        }
+}
+
+sqlite3 *db_handle(Db *db)
+{
+        return db->handle;
+}
+
+const char *db_path(Db *db)
+{
+        return db->path;
+}
+
+int db_exec(Db *db, const char *sql)
+{
+        char *err = NULL;
+        int rc = sqlite3_exec(db->handle, sql, NULL, NULL, &err);
+
+        if (rc != SQLITE_OK) {
+                log_debug("SQL failed: %s", strna(err));
+                sqlite3_free(err);
+                return db_errno(rc);
+        }
+        return 0;
+}
+
+int db_prepare(Db *db, const char *sql, sqlite3_stmt **ret)
+{
+        int rc = sqlite3_prepare_v2(db->handle, sql, -1, ret, NULL);
+        if (rc != SQLITE_OK) {
+                log_error("Failed to prepare SQL '%s': %s", sql, sqlite3_errmsg(db->handle));
+                return db_errno(rc);
+        }
+        return 0;
+}
+
+int db_begin(Db *db)
+{
+        return db_exec(db, "BEGIN IMMEDIATE");
+}
+
+int db_commit(Db *db)
+{
+        return db_exec(db, "COMMIT");
+}
+
+void db_rollback(Db *db)
+{
+        if (!sqlite3_get_autocommit(db->handle))
+                (void) db_exec(db, "ROLLBACK");
+}
+
+char *db_column_strdup(sqlite3_stmt *s, int col)
+{
+        const unsigned char *t = sqlite3_column_text(s, col);
+        return t ? strdup((const char *) t) : NULL;
+}
+
+int db_schema_version(Db *db)
+{
+        _cleanup_stmt_ sqlite3_stmt *s = NULL;
+        int r;
+
+        r = db_prepare(db, "PRAGMA user_version", &s);
+        if (r < 0)
+                return r;
+        if (sqlite3_step(s) != SQLITE_ROW)
+                return -EIO;
+        return sqlite3_column_int(s, 0);
+}
+
+static int db_migrate(Db *db)
+{
+        int version, r;
+
+        /* The common case, an up-to-date file, needs no write lock. */
+        version = db_schema_version(db);
+        if (version == DB_SCHEMA_VERSION)
+                return 0;
+
+        r = db_begin(db);
+        if (r < 0)
+                return r;
+        version = db_schema_version(db);
+        if (version < 0) {
+                db_rollback(db);
+                return version;
+        }
+        if (version > DB_SCHEMA_VERSION) {
+                db_rollback(db);
+                log_error("Database '%s' has schema version %d, newer than this daemon understands (%d).",
+                          db->path, version, DB_SCHEMA_VERSION);
+                return -EPROTONOSUPPORT;
+        }
+        for (int v = version; v < DB_SCHEMA_VERSION; v++) {
+                char pragma[64];
+
+                r = db_exec(db, migrations[v]);
+                if (r < 0) {
+                        db_rollback(db);
+                        return log_error_errno(r, "Failed to migrate database '%s' to schema version %d: %s",
+                                               db->path, v + 1, sqlite3_errmsg(db->handle));
+                }
+                snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+                r = db_exec(db, pragma);
+                if (r < 0) {
+                        db_rollback(db);
+                        return r;
+                }
+        }
+        r = db_commit(db);
+        if (r < 0)
+                return r;
+        if (version < DB_SCHEMA_VERSION)
+                log_info("Database '%s' migrated from schema version %d to %d.", db->path, version,
+                         DB_SCHEMA_VERSION);
+        return 0;
+}
+
+Db *db_close(Db *db)
+{
+        if (!db)
+                return NULL;
+        sqlite3_close_v2(db->handle);
+        free(db->path);
+        free(db);
+        return NULL;
+}
+
+int db_open(const char *path, Db **ret)
+{
+        _cleanup_(db_closep) Db *db = NULL;
+        int rc, r;
+
+        db = calloc(1, sizeof *db);
+        if (!db)
+                return -ENOMEM;
+        db->path = strdup(path);
+        if (!db->path)
+                return -ENOMEM;
+
+        rc = sqlite3_open_v2(path, &db->handle,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+                                     SQLITE_OPEN_EXRESCODE,
+                             NULL);
+        if (rc != SQLITE_OK)
+                return db_errno(rc);
+
+        sqlite3_busy_timeout(db->handle, 5000);
+        sqlite3_extended_result_codes(db->handle, 1);
+
+        r = db_exec(db, "PRAGMA journal_mode = WAL");
+        if (r < 0)
+                return r;
+        r = db_exec(db, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;");
+        if (r < 0)
+                return r;
+
+        r = db_migrate(db);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(db);
+        return 0;
+}

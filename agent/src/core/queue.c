@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+#include "basic/log.h"
+#include "basic/util.h"
+#include "core/queue.h"
+
+static const char *const task_kind_table[_TASK_KIND_MAX] = {
+        [TASK_CREATE] = "create",
+        [TASK_DELETE] = "delete",
+        [TASK_UPGRADE] = "upgrade",
+        [TASK_ROLLBACK] = "rollback",
+};
+
+const char *task_kind_to_string(TaskKind k)
+{
+        return k >= 0 && k < _TASK_KIND_MAX ? task_kind_table[k] : NULL;
+}
+
+TaskKind task_kind_from_string(const char *s)
+{
+        for (size_t i = 0; i < _TASK_KIND_MAX; i++)
+                if (streq_ptr(task_kind_table[i], s))
+                        return (TaskKind) i;
+        return _TASK_KIND_INVALID;
+}
+
+Task *task_free(Task *t)
+{
+        if (!t)
+                return NULL;
+        free(t->store_id);
+        free(t->actor);
+        json_decref(t->payload);
+        free(t);
+        return NULL;
+}
+
+int queue_enqueue(Db *db, const char *store_id, TaskKind kind, json_t *payload, const char *actor, int64_t *ret_id)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        _cleanup_free_ char *p = NULL;
+        uint64_t now = now_usec();
+        int r, rc;
+
+        if (payload) {
+                p = json_dumps(payload, JSON_COMPACT);
+                if (!p)
+                        return -ENOMEM;
+        }
+        r = db_prepare(db,
+                       "INSERT INTO tasks (store_id, kind, payload, actor, state, created_at, updated_at) "
+                       "VALUES (?, ?, ?, ?, 'queued', ?, ?)",
+                       &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(q, 1, store_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(q, 2, task_kind_to_string(kind), -1, SQLITE_STATIC);
+        if (p)
+                sqlite3_bind_text(q, 3, p, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(q, 4, actor ?: "system", -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 5, (sqlite3_int64) now);
+        sqlite3_bind_int64(q, 6, (sqlite3_int64) now);
+        rc = sqlite3_step(q);
+        if (rc != SQLITE_DONE)
+                return db_errno(rc);
+        if (ret_id)
+                *ret_id = sqlite3_last_insert_rowid(db_handle(db));
+        return 0;
+}
+
+int queue_lease(Db *db, const char *owner, uint64_t lease_usec, Task **ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        _cleanup_(task_freep) Task *t = NULL;
+        uint64_t now = now_usec();
+        int r, rc;
+
+        /*
+         * One statement, so two workers can never lease the same row: runnable
+         * means queued and due, or running with a lease that ran out, and no
+         * other task of the same store holds a live lease.
+         */
+        r = db_prepare(db,
+                       "UPDATE tasks SET state = 'running', lease_owner = ?1, lease_expires_at = ?2, "
+                       "attempts = attempts + 1, started_at = coalesce(started_at, ?3), updated_at = ?3 "
+                       "WHERE id = (SELECT t.id FROM tasks t "
+                       "  WHERE ((t.state = 'queued' AND t.not_before <= ?3) "
+                       "         OR (t.state = 'running' AND t.lease_expires_at < ?3)) "
+                       "    AND NOT EXISTS (SELECT 1 FROM tasks o WHERE o.store_id = t.store_id AND o.id <> t.id "
+                       "                    AND o.state = 'running' AND o.lease_expires_at >= ?3) "
+                       "    AND NOT EXISTS (SELECT 1 FROM tasks o WHERE o.store_id = t.store_id AND o.id < t.id "
+                       "                    AND o.state IN ('queued', 'running')) "
+                       "  ORDER BY t.id LIMIT 1) "
+                       "RETURNING id, store_id, kind, payload, actor, attempts, created_at",
+                       &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(q, 1, owner, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 2, (sqlite3_int64) (now + lease_usec));
+        sqlite3_bind_int64(q, 3, (sqlite3_int64) now);
+        rc = sqlite3_step(q);
+        if (rc == SQLITE_DONE)
+                return -EAGAIN;
+        if (rc != SQLITE_ROW)
+                return db_errno(rc);
+
+        t = calloc(1, sizeof *t);
+        if (!t)
+                return -ENOMEM;
+        t->id = sqlite3_column_int64(q, 0);
+        t->store_id = db_column_strdup(q, 1);
+        t->kind = task_kind_from_string((const char *) sqlite3_column_text(q, 2));
+        if (sqlite3_column_type(q, 3) != SQLITE_NULL)
+                t->payload = json_loads((const char *) sqlite3_column_text(q, 3), 0, NULL);
+        t->actor = db_column_strdup(q, 4);
+        t->attempts = sqlite3_column_int(q, 5);
+        t->created_at = (uint64_t) sqlite3_column_int64(q, 6);
+        if (!t->store_id || !t->actor)
+                return -ENOMEM;
+        /* Let the statement finish so the row update commits. */
+        while (sqlite3_step(q) == SQLITE_ROW)
+                ;
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+static int update_owned(Db *db, const char *sql, int64_t id, const char *owner, int64_t a, const char *text)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        int r, rc;
+
+        r = db_prepare(db, sql, &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(q, 1, id);
+        sqlite3_bind_text(q, 2, owner, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 3, (sqlite3_int64) now_usec());
+        sqlite3_bind_int64(q, 4, a);
+        if (text)
+                sqlite3_bind_text(q, 5, text, (int) MIN(strlen(text), (size_t) 4096), SQLITE_TRANSIENT);
+        rc = sqlite3_step(q);
+        if (rc != SQLITE_DONE)
+                return db_errno(rc);
+        return sqlite3_changes(db_handle(db)) > 0 ? 0 : -ESTALE;
+}
+
+int queue_heartbeat(Db *db, int64_t id, const char *owner, uint64_t lease_usec)
+{
+        return update_owned(db,
+                            "UPDATE tasks SET lease_expires_at = ?3 + ?4, updated_at = ?3 "
+                            "WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
+                            id, owner, (int64_t) lease_usec, NULL);
+}
+
+int queue_complete(Db *db, int64_t id, const char *owner)
+{
+        return update_owned(db,
+                            "UPDATE tasks SET state = 'done', lease_owner = NULL, lease_expires_at = NULL, "
+                            "finished_at = ?3, updated_at = ?3, last_error = NULL "
+                            "WHERE id = ?1 AND lease_owner = ?2 AND state = 'running' AND ?4 = ?4",
+                            id, owner, 0, NULL);
+}
+
+int queue_fail(Db *db, int64_t id, const char *owner, const char *error)
+{
+        return update_owned(db,
+                            "UPDATE tasks SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL, "
+                            "finished_at = ?3, updated_at = ?3, last_error = ?5 "
+                            "WHERE id = ?1 AND lease_owner = ?2 AND state = 'running' AND ?4 = ?4",
+                            id, owner, 0, error);
+}
+
+int queue_retry_later(Db *db, int64_t id, const char *owner, uint64_t delay_usec, const char *error)
+{
+        return update_owned(db,
+                            "UPDATE tasks SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, "
+                            "not_before = ?3 + ?4, updated_at = ?3, last_error = ?5 "
+                            "WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
+                            id, owner, (int64_t) delay_usec, error);
+}
+
+int queue_cancel_queued(Db *db, const char *store_id)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        int r, rc;
+
+        r = db_prepare(db,
+                       "UPDATE tasks SET state = 'cancelled', updated_at = ?2, finished_at = ?2 "
+                       "WHERE store_id = ?1 AND state = 'queued' AND kind <> 'delete'",
+                       &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(q, 1, store_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 2, (sqlite3_int64) now_usec());
+        rc = sqlite3_step(q);
+        return rc == SQLITE_DONE ? 0 : db_errno(rc);
+}
+
+int queue_release_stale(Db *db, const char *owner_prefix_to_keep)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        int r, rc;
+
+        r = db_prepare(db,
+                       "UPDATE tasks SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, "
+                       "updated_at = ?2, not_before = 0 "
+                       "WHERE state = 'running' AND (lease_owner IS NULL OR substr(lease_owner, 1, length(?1)) <> ?1)",
+                       &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(q, 1, owner_prefix_to_keep, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 2, (sqlite3_int64) now_usec());
+        rc = sqlite3_step(q);
+        if (rc != SQLITE_DONE)
+                return db_errno(rc);
+        return sqlite3_changes(db_handle(db));
+}
+
+int queue_count_active(Db *db, uint64_t *ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        int r;
+
+        assert(db);
+        assert(ret);
+        r = db_prepare(db, "SELECT count(*) FROM tasks WHERE state IN ('queued', 'running')", &q);
+        if (r < 0)
+                return r;
+        if (sqlite3_step(q) != SQLITE_ROW)
+                return db_errno(sqlite3_errcode(db_handle(db)));
+        *ret = (uint64_t) sqlite3_column_int64(q, 0);
+        return 0;
+}
+
+int queue_next_due(Db *db, uint64_t *ret_usec)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        int r;
+
+        r = db_prepare(db, "SELECT min(not_before) FROM tasks WHERE state = 'queued'", &q);
+        if (r < 0)
+                return r;
+        if (sqlite3_step(q) != SQLITE_ROW || sqlite3_column_type(q, 0) == SQLITE_NULL)
+                return -ENODATA;
+        uint64_t due = (uint64_t) sqlite3_column_int64(q, 0), now = now_usec();
+        *ret_usec = due > now ? due - now : 0;
+        return 0;
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * The durable task queue: a task is a row in SQLite. A worker leases one with
+ * an expiry and extends the lease while it works; a crash leaves the lease to
+ * run out and another worker resumes the task. Only one task per store runs at
+ * a time: a store with a live lease is skipped.
+ */
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/db.h"
+
+typedef enum TaskKind {
+        TASK_CREATE,
+        TASK_DELETE,
+        TASK_UPGRADE,
+        TASK_ROLLBACK,
+        _TASK_KIND_MAX,
+        _TASK_KIND_INVALID = -EINVAL,
+} TaskKind;
+
+const char *task_kind_to_string(TaskKind k);
+TaskKind task_kind_from_string(const char *s);
+
+typedef struct Task {
+        int64_t id;
+        char *store_id;
+        TaskKind kind;
+        json_t *payload;
+        char *actor;
+        int attempts;
+        uint64_t created_at;
+} Task;
+
+Task *task_free(Task *t);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Task *, task_free);
+
+int queue_enqueue(Db *db, const char *store_id, TaskKind kind, json_t *payload, const char *actor, int64_t *ret_id);
+
+/* Leases the oldest runnable task; -EAGAIN when there is none. */
+int queue_lease(Db *db, const char *owner, uint64_t lease_usec, Task **ret);
+/* Extends a lease we hold; -ESTALE if it is no longer ours. */
+int queue_heartbeat(Db *db, int64_t id, const char *owner, uint64_t lease_usec);
+int queue_complete(Db *db, int64_t id, const char *owner);
+int queue_fail(Db *db, int64_t id, const char *owner, const char *error);
+/* Gives the task back to the queue, runnable again after delay. */
+int queue_retry_later(Db *db, int64_t id, const char *owner, uint64_t delay_usec, const char *error);
+/* Marks queued (not running) tasks of a store cancelled. */
+int queue_cancel_queued(Db *db, const char *store_id);
+/* At start: leases held by a previous instance of this daemon are released at once. Returns how many. */
+int queue_release_stale(Db *db, const char *owner_prefix_to_keep);
+/* Number of tasks queued or running. */
+int queue_count_active(Db *db, uint64_t *ret);
+/* Microseconds until the next queued task becomes runnable (0 if one is runnable now, -ENODATA if none). */
+int queue_next_due(Db *db, uint64_t *ret_usec);

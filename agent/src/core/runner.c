@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+#include <inttypes.h>
+#include <pthread.h>
+
+#include "basic/log.h"
+#include "basic/util.h"
+#include "core/runner.h"
+#include "core/store.h"
+
+const double runner_duration_buckets[RUNNER_DURATION_BUCKETS] = { 1, 5, 15, 30, 60, 120, 300, 600 };
+
+struct Worker {
+        Runner *runner;
+        unsigned index;
+        pthread_t thread;
+        bool started;
+        Db *db;
+        char owner[128];
+        Task *task;
+        uint64_t lease_renewed;
+        void *data;
+        WorkerDataFree data_free;
+};
+
+struct Runner {
+        RunnerOptions o;
+        char *db_path;
+        char *instance_id;
+        Worker *workers;
+        atomic_bool cancel;
+        atomic_uint busy;
+        atomic_uint_fast64_t finished;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        uint64_t wake_counter;
+        RunnerStats stats;
+};
+
+int runner_new(Runner **ret, const RunnerOptions *o)
+{
+        Runner *r = calloc(1, sizeof *r);
+        if (!r)
+                return -ENOMEM;
+        r->o = *o;
+        r->db_path = strdup(o->db_path);
+        r->instance_id = strdup(o->instance_id);
+        r->workers = calloc(o->n_workers, sizeof(Worker));
+        if (!r->db_path || !r->instance_id || !r->workers) {
+                runner_free(r);
+                return -ENOMEM;
+        }
+        r->o.db_path = r->db_path;
+        r->o.instance_id = r->instance_id;
+        pthread_mutex_init(&r->lock, NULL);
+        pthread_cond_init(&r->cond, NULL);
+        *ret = r;
+        return 0;
+}
+
+Db *worker_db(Worker *w)
+{
+        return w->db;
+}
+
+const char *worker_owner(Worker *w)
+{
+        return w->owner;
+}
+
+const atomic_bool *worker_cancel_flag(Worker *w)
+{
+        return &w->runner->cancel;
+}
+
+bool worker_cancelled(Worker *w)
+{
+        return atomic_load(&w->runner->cancel);
+}
+
+void *worker_get_data(Worker *w)
+{
+        return w->data;
+}
+
+void worker_set_data(Worker *w, void *data, WorkerDataFree free_func)
+{
+        if (w->data && w->data_free)
+                w->data_free(w->data);
+        w->data = data;
+        w->data_free = free_func;
+}
+
+int worker_checkpoint(Worker *w)
+{
+        Runner *r = w->runner;
+        uint64_t now = mono_usec();
+        int k;
+
+        if (atomic_load(&r->cancel))
+                return -ECANCELED;
+        if (!w->task || now - w->lease_renewed < r->o.lease_usec / 3)
+                return 0;
+        k = queue_heartbeat(w->db, w->task->id, w->owner, r->o.lease_usec);
+        if (k < 0)
+                return k;
+        w->lease_renewed = now;
+        return 0;
+}
+
+int worker_sleep(Worker *w, uint64_t usec)
+{
+        Runner *r = w->runner;
+        uint64_t end = mono_usec() + usec;
+
+        /* Short naps keep both the lease and the reaction to SIGTERM fresh. */
+        while (mono_usec() < end) {
+                int k = worker_checkpoint(w);
+                if (k < 0)
+                        return k;
+                uint64_t left = end - mono_usec();
+                struct timespec ts = { .tv_sec = 0, .tv_nsec = (long) (MIN(left, 200 * USEC_PER_MSEC) * 1000) };
+                if (left > end)
+                        break;
+                nanosleep(&ts, NULL);
+                if (atomic_load(&r->cancel))
+                        return -ECANCELED;
+        }
+        return 0;
+}
+
+static void record_duration(Runner *r, TaskKind kind, double seconds, bool failed)
+{
+        if (kind < 0 || kind >= _TASK_KIND_MAX)
+                return;
+        pthread_mutex_lock(&r->lock);
+        r->stats.count[kind]++;
+        r->stats.sum[kind] += seconds;
+        for (size_t i = 0; i < RUNNER_DURATION_BUCKETS; i++)
+                if (seconds <= runner_duration_buckets[i])
+                        r->stats.bucket[kind][i]++;
+        if (failed)
+                r->stats.failed[kind]++;
+        pthread_mutex_unlock(&r->lock);
+}
+
+void runner_get_stats(Runner *r, RunnerStats *ret)
+{
+        pthread_mutex_lock(&r->lock);
+        *ret = r->stats;
+        pthread_mutex_unlock(&r->lock);
+}
+
+static uint64_t backoff_usec(const Runner *r, int attempts)
+{
+        uint64_t d = 2 * USEC_PER_SEC;
+        for (int i = 1; i < attempts && d < r->o.max_backoff_usec; i++)
+                d *= 2;
+        return MIN(d, r->o.max_backoff_usec);
+}
+
+static void run_one(Worker *w, Task *t)
+{
+        Runner *r = w->runner;
+        char task_id[32];
+        uint64_t start = mono_usec();
+        int k;
+
+        snprintf(task_id, sizeof task_id, "%" PRIi64, t->id);
+        log_struct(LOG_INFO,
+                   LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id, "TASK_KIND", task_kind_to_string(t->kind),
+                              "ACTOR", t->actor),
+                   "Task %s %s for store %s started (attempt %d).", task_id, task_kind_to_string(t->kind),
+                   t->store_id, t->attempts);
+
+        w->task = t;
+        w->lease_renewed = mono_usec();
+        atomic_fetch_add(&r->busy, 1);
+        k = r->o.handler(w, t, r->o.userdata);
+        atomic_fetch_sub(&r->busy, 1);
+        w->task = NULL;
+
+        double seconds = (double) (mono_usec() - start) / (double) USEC_PER_SEC;
+        if (k >= 0) {
+                k = queue_complete(w->db, t->id, w->owner);
+                record_duration(r, t->kind, seconds, false);
+                log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id),
+                           "Task %s finished in %.1f s.", task_id, seconds);
+        } else if (k == -ECANCELED) {
+                /* Stopping: hand the task back so the next start resumes it at once. */
+                (void) queue_retry_later(w->db, t->id, w->owner, 0, "interrupted by shutdown");
+                log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id),
+                           "Task %s interrupted by shutdown; it resumes on the next start.", task_id);
+        } else if (k == -EAGAIN) {
+                uint64_t delay = backoff_usec(r, t->attempts);
+                (void) queue_retry_later(w->db, t->id, w->owner, delay, "transient failure");
+                log_struct(LOG_NOTICE, LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id),
+                           "Task %s will be retried in %" PRIu64 " s.", task_id, delay / USEC_PER_SEC);
+        } else if (k == -ESTALE) {
+                log_struct(LOG_WARNING, LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id),
+                           "Task %s lost its lease; another worker owns it now.", task_id);
+        } else {
+                (void) queue_fail(w->db, t->id, w->owner, strerror(-k));
+                record_duration(r, t->kind, seconds, true);
+                log_struct_errno(LOG_WARNING, k, LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id),
+                                 "Task %s failed: %m", task_id);
+        }
+        atomic_fetch_add(&r->finished, 1);
+        store_changed_notify();
+}
+
+static void *worker_main(void *p)
+{
+        Worker *w = p;
+        Runner *r = w->runner;
+        int k;
+
+        k = db_open(r->o.db_path, &w->db);
+        if (k < 0) {
+                log_error_errno(k, "Worker %u failed to open database '%s': %m", w->index, r->o.db_path);
+                return NULL;
+        }
+
+        while (!atomic_load(&r->cancel)) {
+                _cleanup_(task_freep) Task *t = NULL;
+                uint64_t seen;
+
+                pthread_mutex_lock(&r->lock);
+                seen = r->wake_counter;
+                pthread_mutex_unlock(&r->lock);
+
+                k = queue_lease(w->db, w->owner, r->o.lease_usec, &t);
+                if (k >= 0) {
+                        run_one(w, t);
+                        continue;
+                }
+                if (k != -EAGAIN)
+                        log_warning_errno(k, "Worker %u failed to lease a task: %m", w->index);
+
+                /* Nothing to do: sleep until woken, or a second passes (backoffs come due). */
+                struct timespec deadline;
+                clock_gettime(CLOCK_REALTIME, &deadline);
+                deadline.tv_sec += 1;
+                pthread_mutex_lock(&r->lock);
+                while (r->wake_counter == seen && !atomic_load(&r->cancel))
+                        if (pthread_cond_timedwait(&r->cond, &r->lock, &deadline) != 0)
+                                break;
+                pthread_mutex_unlock(&r->lock);
+        }
+
+        worker_set_data(w, NULL, NULL);
+        w->db = db_close(w->db);
+        return NULL;
+}
+
+int runner_start(Runner *r)
+{
+        for (unsigned i = 0; i < r->o.n_workers; i++) {
+                Worker *w = &r->workers[i];
+                int k;
+
+                w->runner = r;
+                w->index = i;
+                snprintf(w->owner, sizeof w->owner, "%s/%u", r->o.instance_id, i);
+                k = pthread_create(&w->thread, NULL, worker_main, w);
+                if (k != 0)
+                        return -k;
+                w->started = true;
+        }
+        return 0;
+}
+
+void runner_wake(Runner *r)
+{
+        pthread_mutex_lock(&r->lock);
+        r->wake_counter++;
+        pthread_cond_broadcast(&r->cond);
+        pthread_mutex_unlock(&r->lock);
+}
+
+void runner_stop(Runner *r)
+{
+        if (!r || !r->workers)
+                return;
+        atomic_store(&r->cancel, true);
+        runner_wake(r);
+        for (unsigned i = 0; i < r->o.n_workers; i++)
+                if (r->workers[i].started) {
+                        pthread_join(r->workers[i].thread, NULL);
+                        r->workers[i].started = false;
+                }
+}
+
+unsigned runner_busy(Runner *r)
+{
+        return atomic_load(&r->busy);
+}
+
+uint64_t runner_finished(Runner *r)
+{
+        return atomic_load(&r->finished);
+}
+
+Runner *runner_free(Runner *r)
+{
+        if (!r)
+                return NULL;
+        runner_stop(r);
+        free(r->workers);
+        free(r->db_path);
+        free(r->instance_id);
+        pthread_mutex_destroy(&r->lock);
+        pthread_cond_destroy(&r->cond);
+        free(r);
+        return NULL;
+}

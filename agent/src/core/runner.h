@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * The task runner: worker threads that lease tasks from the durable queue and
+ * hand them to a TaskHandler. Each worker owns its own database connection
+ * (and, through worker_set_data(), whatever per-thread client the handler
+ * needs). Handlers return:
+ *   0            done
+ *   -EAGAIN      transient trouble (cluster unreachable...): run again later with backoff
+ *   -ECANCELED   the daemon is stopping: the task goes back to the queue untouched
+ *   other < 0    the task failed for good (the handler has recorded why on the store)
+ */
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "core/db.h"
+#include "core/queue.h"
+
+typedef struct Runner Runner;
+typedef struct Worker Worker;
+
+typedef int (*TaskHandler)(Worker *w, Task *t, void *userdata);
+typedef void (*WorkerDataFree)(void *data);
+
+typedef struct RunnerOptions {
+        const char *db_path;
+        unsigned n_workers;
+        uint64_t lease_usec;
+        uint64_t max_backoff_usec;
+        const char *instance_id; /* lease owners are "<instance_id>/<n>" */
+        TaskHandler handler;
+        void *userdata;
+} RunnerOptions;
+
+int runner_new(Runner **ret, const RunnerOptions *o);
+int runner_start(Runner *r);
+/* Wakes idle workers, e.g. right after a task was queued. */
+void runner_wake(Runner *r);
+/* Asks every worker to stop and joins them; running handlers see the cancel flag. */
+void runner_stop(Runner *r);
+Runner *runner_free(Runner *r);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Runner *, runner_free);
+/* How many workers hold a task right now. */
+unsigned runner_busy(Runner *r);
+/* Bumped each time a task finishes (for metrics and idle tracking). */
+uint64_t runner_finished(Runner *r);
+
+Db *worker_db(Worker *w);
+const char *worker_owner(Worker *w);
+const atomic_bool *worker_cancel_flag(Worker *w);
+bool worker_cancelled(Worker *w);
+/* Extends the lease when due. -ECANCELED when stopping, -ESTALE when the lease was lost. */
+int worker_checkpoint(Worker *w);
+/* Sleeps up to usec, returning early with -ECANCELED when the daemon stops. */
+int worker_sleep(Worker *w, uint64_t usec);
+void *worker_get_data(Worker *w);
+void worker_set_data(Worker *w, void *data, WorkerDataFree free_func);
+
+/* Task durations by kind for /metrics: count, sum and histogram buckets in seconds. */
+#define RUNNER_DURATION_BUCKETS 8
+extern const double runner_duration_buckets[RUNNER_DURATION_BUCKETS];
+typedef struct RunnerStats {
+        uint64_t count[_TASK_KIND_MAX];
+        double sum[_TASK_KIND_MAX];
+        uint64_t bucket[_TASK_KIND_MAX][RUNNER_DURATION_BUCKETS];
+        uint64_t failed[_TASK_KIND_MAX];
+} RunnerStats;
+void runner_get_stats(Runner *r, RunnerStats *ret);

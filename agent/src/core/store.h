@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * The store service: the state machine and every operation on a store, each
+ * one transaction that records intent, queues the task and writes the audit
+ * event. Both the REST API and D-Bus call these; neither touches SQL itself.
+ *
+ * Errors the callers branch on (negative errno):
+ *   -EINVAL        bad input (StoreError.message says what)
+ *   -ENOENT        no such store
+ *   -EEXIST        name taken by an active store
+ *   -EBUSY         another operation on this store is queued or running
+ *   -EPERM         the store's status does not allow this operation
+ *   -EDQUOT        global cap on active stores reached
+ *   -EUSERS        creations per hour for this actor reached (retry_after_sec)
+ *   -ENOSPC        cap on pending tasks reached
+ *   -EKEYREJECTED  Idempotency-Key reused for a different request
+ */
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/db.h"
+
+typedef enum StoreStatus {
+        STORE_PROVISIONING,
+        STORE_READY,
+        STORE_FAILED,
+        STORE_UPGRADING,
+        STORE_DELETING,
+        STORE_DELETED,
+        _STORE_STATUS_MAX,
+        _STORE_STATUS_INVALID = -EINVAL,
+} StoreStatus;
+
+const char *store_status_to_string(StoreStatus s);
+StoreStatus store_status_from_string(const char *s);
+bool store_status_transition_allowed(StoreStatus from, StoreStatus to);
+
+typedef struct Store {
+        char *id;
+        char *name;
+        char *engine;
+        char *owner;
+        StoreStatus status;
+        char *status_reason;
+        char *step;
+        int progress_current, progress_total; /* 0/0: none */
+        char *url;
+        char *chart_version;
+        int64_t helm_revision; /* 0: none */
+        uint64_t created_at, updated_at, deleted_at;
+        int64_t seq;
+} Store;
+
+Store *store_free(Store *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_free);
+json_t *store_to_json(const Store *s);
+
+typedef struct StoreLimits {
+        uint64_t max_stores;
+        uint64_t creates_per_hour;
+        uint64_t max_pending_tasks;
+} StoreLimits;
+
+typedef struct StoreError {
+        char message[512];
+        uint64_t retry_after_sec;
+} StoreError;
+
+int store_create(Db *db, const StoreLimits *limits, const char *actor, const char *name, const char *engine,
+                 const char *chart_version, const char *idempotency_key, Store **ret, bool *ret_replayed,
+                 StoreError *err);
+int store_delete(Db *db, const char *actor, const char *id, Store **ret, StoreError *err);
+int store_retry(Db *db, const StoreLimits *limits, const char *actor, const char *id, Store **ret,
+                StoreError *err);
+int store_upgrade(Db *db, const StoreLimits *limits, const char *actor, const char *id, const char *chart_version,
+                  Store **ret, StoreError *err);
+int store_rollback(Db *db, const StoreLimits *limits, const char *actor, const char *id, int64_t revision,
+                   Store **ret, StoreError *err);
+
+int store_get(Db *db, const char *id, Store **ret);
+int store_get_by_name(Db *db, const char *name, Store **ret);
+/* status < 0: every status but DELETED. */
+int store_list(Db *db, StoreStatus status, uint64_t limit, uint64_t offset, json_t **ret_items,
+               uint64_t *ret_total);
+/* Stores changed after seq, oldest change first; *ret_max_seq is the newest seen. */
+int store_changes_since(Db *db, int64_t seq, json_t **ret_items, int64_t *ret_max_seq);
+int store_max_seq(Db *db, int64_t *ret);
+int store_events(Db *db, const char *id, uint64_t limit, int64_t after_id, json_t **ret);
+/* {"PROVISIONING": n, ...} */
+int store_count_by_status(Db *db, json_t **ret);
+int store_count_active(Db *db, uint64_t *ret);
+int store_creates_in_last_hour(Db *db, const char *actor, uint64_t *ret);
+/* Whether a task of this store is queued or running. */
+int store_has_active_task(Db *db, const char *id, bool *ret);
+
+/* Used by the task runner while it works. These do not validate actors. */
+int store_set_status(Db *db, const char *id, StoreStatus status, const char *reason);
+/* Compare and set: moves the store to status only while it is still in expected. -ESTALE (nothing
+ * written) when it has moved on, -EPERM when expected -> status is not a transition the machine has. */
+int store_set_status_if(Db *db, const char *id, StoreStatus expected, StoreStatus status, const char *reason);
+int store_set_progress(Db *db, const char *id, const char *step, int current, int total);
+/* The reason shown on the store, without a change of status (a task that keeps trying says why). */
+int store_set_reason(Db *db, const char *id, const char *reason);
+int store_set_release(Db *db, const char *id, const char *chart_version, int64_t revision, const char *url);
+int store_add_event(Db *db, const char *id, const char *actor, const char *action, const char *detail);
+
+/* Change notification for live views: bumped on every store write, waited on by streams. */
+void store_changed_notify(void);
+/* Waits until the change counter moves past *seen or timeout passes; returns true on change. */
+bool store_changed_wait(uint64_t *seen, uint64_t timeout_usec);
+uint64_t store_changed_counter(void);

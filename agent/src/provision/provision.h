@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * Provisioning: the task handlers that turn a queued task into Kubernetes
+ * objects and a Helm release, and watch the cluster until the store is READY,
+ * FAILED or gone. Also answers the API's questions about the cluster.
+ */
+
+#include <jansson.h>
+
+#include "core/config.h"
+#include "core/runner.h"
+#include "core/store.h"
+
+typedef struct Provisioner Provisioner;
+
+int provisioner_new(Provisioner **ret, const Config *config);
+Provisioner *provisioner_free(Provisioner *p);
+void provisioner_reload(Provisioner *p, const Config *config);
+/* Starts the reconciler: reports namespaces labelled as ours with no store, repairs releases a killed helm left pending. */
+int provisioner_start(Provisioner *p, const char *db_path);
+
+/* TaskHandler for the runner; userdata is the Provisioner. */
+int provisioner_run_task(Worker *w, Task *t, void *userdata);
+
+/* What the API asks of the cluster side (the daemon wires these into ApiHooks). */
+/* {"reachable": bool, "detail": "..."}; answers from a cache, quickly. */
+int provisioner_cluster_status(Provisioner *p, json_t **ret);
+/* Helm revision history of a store: [{revision, status, chart, app_version, updated, description}]. */
+int provisioner_release_history(Provisioner *p, const Store *s, json_t **ret);
+/* [{"version": "0.1.0"}, ...] chart versions available for upgrades. */
+int provisioner_chart_versions(Provisioner *p, json_t **ret);
+/* Namespaces labelled as ours without a store row. */
+int provisioner_orphans(Provisioner *p, json_t **ret);

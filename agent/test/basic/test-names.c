@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+#include "basic/names.h"
+#include "tests.h"
+
+TEST(test_store_names)
+{
+        const char *why = NULL;
+
+        ASSERT_EQ(store_name_validate("shop1", NULL), 0);
+        ASSERT_EQ(store_name_validate("a", NULL), 0);
+        ASSERT_EQ(store_name_validate("my-shop-2", NULL), 0);
+        ASSERT_EQ(store_name_validate("abcdefghijabcdefghijabcdefghijabcdefghij", NULL), 0); /* 40 */
+
+        ASSERT_EQ(store_name_validate("", &why), -EINVAL);
+        ASSERT_CONTAINS(why, "empty");
+        ASSERT_EQ(store_name_validate(NULL, &why), -EINVAL);
+        ASSERT_EQ(store_name_validate("abcdefghijabcdefghijabcdefghijabcdefghijk", &why), -EINVAL); /* 41 */
+        ASSERT_CONTAINS(why, "at most 40");
+        ASSERT_EQ(store_name_validate("Shop", &why), -EINVAL);
+        ASSERT_CONTAINS(why, "start with a lowercase letter");
+        ASSERT_EQ(store_name_validate("1shop", &why), -EINVAL);
+        ASSERT_EQ(store_name_validate("-shop", &why), -EINVAL);
+        ASSERT_EQ(store_name_validate("shop-", &why), -EINVAL);
+        ASSERT_CONTAINS(why, "end with");
+        ASSERT_EQ(store_name_validate("sh_op", &why), -EINVAL);
+        ASSERT_CONTAINS(why, "only lowercase letters");
+        ASSERT_EQ(store_name_validate("shop.one", &why), -EINVAL);
+        ASSERT_EQ(store_name_validate("shop one", &why), -EINVAL);
+        ASSERT_EQ(store_name_validate("shöp", &why), -EINVAL);
+}
+
+TEST(test_chart_versions)
+{
+        ASSERT_TRUE(chart_version_is_valid("0.1.0"));
+        ASSERT_TRUE(chart_version_is_valid("10.20.30"));
+        ASSERT_TRUE(chart_version_is_valid("1.0.0-rc.1"));
+        ASSERT_TRUE(!chart_version_is_valid(""));
+        ASSERT_TRUE(!chart_version_is_valid("1.0"));
+        ASSERT_TRUE(!chart_version_is_valid("1.0.0.0"));
+        ASSERT_TRUE(!chart_version_is_valid("v1.0.0"));
+        ASSERT_TRUE(!chart_version_is_valid("1.0.0-"));
+        ASSERT_TRUE(!chart_version_is_valid("1.0.0/../x"));
+        ASSERT_TRUE(!chart_version_is_valid("1.0.0-a b"));
+}
+
+int main(void)
+{
+        RUN(test_store_names);
+        RUN(test_chart_versions);
+        return 0;
+}

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+#include "basic/log.h"
+#include "basic/util.h"
+#include "core/config.h"
+#include "tests.h"
+
+static char *dir;
+
+static char *write_config(const char *name, const char *text)
+{
+        char *path = strjoin_path(dir, name);
+        ASSERT_TRUE(path);
+        ASSERT_EQ(write_file_atomic(path, text, strlen(text), 0600), 0);
+        return path;
+}
+
+static void expect_error(const char *text, const char *needle1, const char *needle2)
+{
+        _cleanup_free_ char *path = write_config("bad.yaml", text), *error = NULL;
+        _cleanup_(config_freep) Config *c = NULL;
+
+        ASSERT_TRUE(config_load(path, false, &c, &error) < 0);
+        ASSERT_TRUE(!c);
+        ASSERT_CONTAINS(error, path);
+        ASSERT_CONTAINS(error, needle1);
+        if (needle2)
+                ASSERT_CONTAINS(error, needle2);
+}
+
+TEST(test_defaults)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+
+        ASSERT_EQ(config_new_default(&c), 0);
+        ASSERT_STREQ(c->listen_address, "127.0.0.1");
+        ASSERT_EQ(c->listen_port, 8080);
+        ASSERT_EQ(c->requests_per_window, 100);
+        ASSERT_EQ(c->window_sec, 900);
+        ASSERT_EQ(c->creates_per_hour, 5);
+        ASSERT_STREQ(c->quota_pods, "10");
+        ASSERT_STREQ(c->quota_memory, "2Gi");
+        ASSERT_STREQ(c->kubeconfig, "/etc/rancher/k3s/k3s.yaml");
+}
+
+TEST(test_good_file)
+{
+        _cleanup_free_ char *path = write_config("good.yaml", "# a comment\n"
+                                                               "listen:\n"
+                                                               "  address: 0.0.0.0\n"
+                                                               "  port: 9090\n"
+                                                               "database: /tmp/x.db\n"
+                                                               "workers: 4\n"
+                                                               "stores:\n"
+                                                               "  base_domain: shops.example.com\n"
+                                                               "  quota:\n"
+                                                               "    memory: 4Gi\n"
+                                                               "limits:\n"
+                                                               "  creates_per_hour: 0\n"
+                                                               "log:\n"
+                                                               "  format: json\n");
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *error = NULL;
+
+        ASSERT_EQ(config_load(path, false, &c, &error), 0);
+        ASSERT_STREQ(c->listen_address, "0.0.0.0");
+        ASSERT_EQ(c->listen_port, 9090);
+        ASSERT_STREQ(c->database, "/tmp/x.db");
+        ASSERT_EQ(c->workers, 4);
+        ASSERT_STREQ(c->base_domain, "shops.example.com");
+        ASSERT_STREQ(c->quota_memory, "4Gi");
+        ASSERT_EQ(c->creates_per_hour, 0);
+        ASSERT_STREQ(c->log_format, "json");
+        /* Untouched keys keep their defaults. */
+        ASSERT_EQ(c->requests_per_window, 100);
+}
+
+TEST(test_empty_and_missing)
+{
+        _cleanup_free_ char *path = write_config("empty.yaml", ""), *missing = strjoin_path(dir, "nope.yaml");
+        _cleanup_(config_freep) Config *c = NULL, *d = NULL, *e = NULL;
+        _cleanup_free_ char *error = NULL;
+
+        ASSERT_EQ(config_load(path, false, &c, NULL), 0);
+        ASSERT_EQ(c->listen_port, 8080);
+        ASSERT_EQ(config_load(missing, true, &d, NULL), 0);
+        ASSERT_EQ(config_load(missing, false, &e, &error), -ENOENT);
+        ASSERT_CONTAINS(error, "nope.yaml");
+}
+
+TEST(test_errors)
+{
+        expect_error("listen:\n  adress: 1.2.3.4\n", ":2:", "unknown key 'listen.adress'");
+        expect_error("bogus: 1\n", ":1:", "unknown key 'bogus'");
+        expect_error("listen:\n  port: eighty\n", ":2:", "listen.port");
+        expect_error("listen:\n  port: 70000\n", ":2:", "out of range");
+        expect_error("listen:\n  port: \"80\"\n", ":2:", "expected an integer");
+        expect_error("workers: [1, 2]\n", ":1:", "expected a scalar");
+        expect_error("limits: 5\n", ":1:", "expected a mapping");
+        expect_error("log:\n  format: xml\n", "log.format", "expected one of: auto, journal, json");
+        expect_error("stores:\n  quota:\n    memory: 2 GB\n", ":3:", "stores.quota.memory");
+        expect_error("listen: {port: 1\n", "YAML syntax error", NULL);
+        expect_error("- a\n- b\n", "top level", NULL);
+}
+
+TEST(test_dump_roundtrip)
+{
+        _cleanup_(config_freep) Config *c = NULL, *d = NULL;
+        _cleanup_free_ char *buf = NULL, *path = NULL;
+        size_t n = 0;
+        FILE *f;
+
+        ASSERT_EQ(config_new_default(&c), 0);
+        free(c->base_domain);
+        c->base_domain = strdup("example.org");
+        c->listen_port = 1234;
+        f = open_memstream(&buf, &n);
+        config_dump(c, f);
+        fclose(f);
+        /* The effective configuration printed by --check-config is itself a valid configuration. */
+        path = write_config("dump.yaml", buf);
+        ASSERT_EQ(config_load(path, false, &d, NULL), 0);
+        ASSERT_STREQ(d->base_domain, "example.org");
+        ASSERT_EQ(d->listen_port, 1234);
+}
+
+int main(void)
+{
+        log_setup(LOG_TARGET_JSON, LOG_WARNING);
+        dir = test_tmpdir();
+        RUN(test_defaults);
+        RUN(test_good_file);
+        RUN(test_empty_and_missing);
+        RUN(test_errors);
+        RUN(test_dump_roundtrip);
+        free(dir);
+        return 0;
+}

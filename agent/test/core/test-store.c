@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+#include "basic/log.h"
+#include "basic/util.h"
+#include "core/queue.h"
+#include "core/store.h"
+#include "tests.h"
+
+static const StoreLimits limits = { .max_stores = 3, .creates_per_hour = 100, .max_pending_tasks = 100 };
+
+static Db *open_db(char **ret_dir)
+{
+        char *dir = test_tmpdir();
+        _cleanup_free_ char *path = strjoin_path(dir, "state.db");
+        Db *db = NULL;
+
+        ASSERT_EQ(db_open(path, &db), 0);
+        *ret_dir = dir;
+        return db;
+}
+
+TEST(test_transitions)
+{
+        /* The paths a store takes. */
+        ASSERT_TRUE(store_status_transition_allowed(STORE_PROVISIONING, STORE_READY));
+        ASSERT_TRUE(store_status_transition_allowed(STORE_PROVISIONING, STORE_FAILED));
+        ASSERT_TRUE(store_status_transition_allowed(STORE_PROVISIONING, STORE_DELETING));
+        ASSERT_TRUE(store_status_transition_allowed(STORE_READY, STORE_UPGRADING));
+        ASSERT_TRUE(store_status_transition_allowed(STORE_UPGRADING, STORE_READY));
+        ASSERT_TRUE(store_status_transition_allowed(STORE_FAILED, STORE_PROVISIONING));
+        ASSERT_TRUE(store_status_transition_allowed(STORE_DELETING, STORE_DELETED));
+        ASSERT_TRUE(store_status_transition_allowed(STORE_DELETING, STORE_FAILED));
+        /* And the ones it never takes. */
+        ASSERT_TRUE(!store_status_transition_allowed(STORE_PROVISIONING, STORE_DELETED));
+        ASSERT_TRUE(!store_status_transition_allowed(STORE_READY, STORE_PROVISIONING));
+        ASSERT_TRUE(!store_status_transition_allowed(STORE_DELETED, STORE_PROVISIONING));
+        ASSERT_TRUE(!store_status_transition_allowed(STORE_DELETED, STORE_READY));
+        ASSERT_TRUE(!store_status_transition_allowed(STORE_DELETING, STORE_READY));
+        ASSERT_TRUE(!store_status_transition_allowed(STORE_FAILED, STORE_READY));
+        ASSERT_TRUE(!store_status_transition_allowed(STORE_READY, STORE_DELETED));
+        for (int s = 0; s < _STORE_STATUS_MAX; s++) {
+                ASSERT_EQ(store_status_from_string(store_status_to_string((StoreStatus) s)), s);
+                ASSERT_TRUE(!store_status_transition_allowed(STORE_DELETED, (StoreStatus) s));
+        }
+        ASSERT_EQ(store_status_from_string("ready"), _STORE_STATUS_INVALID);
+}
+
+TEST(test_create_and_conflicts)
+{
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_(db_closep) Db *db = open_db(&dir);
+        _cleanup_(store_freep) Store *a = NULL, *b = NULL, *again = NULL, *dup = NULL;
+        StoreError err = {};
+        bool replayed = true;
+        json_t *events = NULL;
+
+        ASSERT_EQ(store_create(db, &limits, "alice", "shop1", "woocommerce", NULL, "key-1", &a, &replayed, &err), 0);
+        ASSERT_TRUE(!replayed);
+        ASSERT_EQ(a->status, STORE_PROVISIONING);
+        ASSERT_STREQ(a->owner, "alice");
+        ASSERT_EQ(strlen(a->id), 16);
+
+        /* Same Idempotency-Key, same request: the same store comes back. */
+        ASSERT_EQ(store_create(db, &limits, "alice", "shop1", "woocommerce", NULL, "key-1", &again, &replayed, &err), 0);
+        ASSERT_TRUE(replayed);
+        ASSERT_STREQ(again->id, a->id);
+        /* Same key, different request: refused. */
+        ASSERT_EQ(store_create(db, &limits, "alice", "shop2", "woocommerce", NULL, "key-1", &b, NULL, &err),
+                  -EKEYREJECTED);
+        /* Same name without a key: taken. */
+        memset(&err, 0, sizeof err);
+        ASSERT_EQ(store_create(db, &limits, "bob", "shop1", "woocommerce", NULL, NULL, &dup, NULL, &err), -EEXIST);
+        ASSERT_CONTAINS(err.message, "already exists");
+        ASSERT_EQ(store_create(db, &limits, "bob", "Bad", "woocommerce", NULL, NULL, &dup, NULL, &err), -EINVAL);
+        ASSERT_EQ(store_create(db, &limits, "bob", "good", "magento", NULL, NULL, &dup, NULL, &err), -EINVAL);
+        ASSERT_CONTAINS(err.message, "Unsupported engine");
+
+        ASSERT_EQ(store_events(db, a->id, 100, 0, &events), 0);
+        ASSERT_EQ(json_array_size(events), 1);
+        ASSERT_STREQ(json_string_value(json_object_get(json_array_get(events, 0), "action")), "store.create");
+        ASSERT_STREQ(json_string_value(json_object_get(json_array_get(events, 0), "actor")), "alice");
+        json_decref(events);
+}
+
+TEST(test_caps)
+{
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_(db_closep) Db *db = open_db(&dir);
+        StoreLimits l = { .max_stores = 2, .creates_per_hour = 3, .max_pending_tasks = 100 };
+        StoreError err = {};
+        char name[16];
+
+        for (int i = 0; i < 2; i++) {
+                _cleanup_(store_freep) Store *s = NULL;
+                snprintf(name, sizeof name, "s%d", i);
+                ASSERT_EQ(store_create(db, &l, "alice", name, "woocommerce", NULL, NULL, &s, NULL, &err), 0);
+        }
+        Store *s = NULL;
+        ASSERT_EQ(store_create(db, &l, "alice", "s9", "woocommerce", NULL, NULL, &s, NULL, &err), -EDQUOT);
+        ASSERT_CONTAINS(err.message, "at most 2");
+
+        l.max_stores = 100;
+        ASSERT_EQ(store_create(db, &l, "alice", "s2", "woocommerce", NULL, NULL, &s, NULL, &err), 0);
+        s = store_free(s);
+        memset(&err, 0, sizeof err);
+        ASSERT_EQ(store_create(db, &l, "alice", "s3", "woocommerce", NULL, NULL, &s, NULL, &err), -EUSERS);
+        ASSERT_TRUE(err.retry_after_sec > 3500 && err.retry_after_sec <= 3600);
+        ASSERT_CONTAINS(err.message, "3 stores per hour");
+        /* The limit is per actor. */
+        ASSERT_EQ(store_create(db, &l, "bob", "s3", "woocommerce", NULL, NULL, &s, NULL, &err), 0);
+        s = store_free(s);
+
+        l.max_pending_tasks = 4;
+        ASSERT_EQ(store_create(db, &l, "carol", "s4", "woocommerce", NULL, NULL, &s, NULL, &err), -ENOSPC);
+}
+
+TEST(test_operations)
+{
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_(db_closep) Db *db = open_db(&dir);
+        _cleanup_(store_freep) Store *s = NULL;
+        Store *t = NULL;
+        Task *task = NULL;
+        StoreError err = {};
+
+        ASSERT_EQ(store_create(db, &limits, "alice", "shop", "woocommerce", NULL, NULL, &s, NULL, &err), 0);
+
+        /* While the create is queued, upgrade and retry are refused. */
+        ASSERT_EQ(store_upgrade(db, &limits, "alice", s->id, "0.2.0", &t, &err), -EBUSY);
+        ASSERT_EQ(store_retry(db, &limits, "alice", s->id, &t, &err), -EPERM);
+        ASSERT_EQ(store_upgrade(db, &limits, "alice", s->id, "bad", &t, &err), -EINVAL);
+        ASSERT_EQ(store_rollback(db, &limits, "alice", s->id, 0, &t, &err), -EINVAL);
+        ASSERT_EQ(store_get(db, "0000000000000000", &t), -ENOENT);
+
+        /* The worker finishes the create and the store is READY. */
+        ASSERT_EQ(queue_lease(db, "w/0", 60 * USEC_PER_SEC, &task), 0);
+        ASSERT_EQ(task->kind, TASK_CREATE);
+        ASSERT_EQ(store_set_progress(db, s->id, "helm install", 6, 7), 0);
+        ASSERT_EQ(store_get(db, s->id, &t), 0);
+        ASSERT_STREQ(t->step, "helm install");
+        ASSERT_EQ(t->progress_current, 6);
+        t = store_free(t);
+        ASSERT_EQ(store_set_status(db, s->id, STORE_READY, NULL), 0);
+        ASSERT_EQ(queue_complete(db, task->id, "w/0"), 0);
+        task = task_free(task);
+        ASSERT_EQ(store_get(db, s->id, &t), 0);
+        ASSERT_TRUE(t->step == NULL); /* progress clears when the store settles */
+        t = store_free(t);
+        /* A READY store can not jump back to PROVISIONING. */
+        ASSERT_EQ(store_set_status(db, s->id, STORE_PROVISIONING, NULL), -EPERM);
+
+        ASSERT_EQ(store_upgrade(db, &limits, "alice", s->id, "0.2.0", &t, &err), 0);
+        ASSERT_EQ(t->status, STORE_UPGRADING);
+        t = store_free(t);
+        ASSERT_EQ(queue_lease(db, "w/0", 60 * USEC_PER_SEC, &task), 0);
+        ASSERT_EQ(task->kind, TASK_UPGRADE);
+        ASSERT_STREQ(json_string_value(json_object_get(task->payload, "chart_version")), "0.2.0");
+
+        /* Delete while the upgrade runs: DELETING at once; the delete task waits for the running one. */
+        ASSERT_EQ(store_delete(db, "bob", s->id, &t, &err), 0);
+        ASSERT_EQ(t->status, STORE_DELETING);
+        t = store_free(t);
+        Task *other = NULL;
+        ASSERT_EQ(queue_lease(db, "w/1", 60 * USEC_PER_SEC, &other), -EAGAIN);
+        ASSERT_EQ(queue_complete(db, task->id, "w/0"), 0);
+        task = task_free(task);
+        ASSERT_EQ(queue_lease(db, "w/1", 60 * USEC_PER_SEC, &other), 0);
+        ASSERT_EQ(other->kind, TASK_DELETE);
+        /* Deleting twice is fine and changes nothing. */
+        ASSERT_EQ(store_delete(db, "bob", s->id, &t, &err), 0);
+        t = store_free(t);
+        ASSERT_EQ(store_set_status(db, s->id, STORE_DELETED, NULL), 0);
+        ASSERT_EQ(queue_complete(db, other->id, "w/1"), 0);
+        other = task_free(other);
+
+        /* The row stays for the audit trail, out of the default listing; the name is free again. */
+        json_t *items = NULL;
+        uint64_t total = 0;
+        ASSERT_EQ(store_list(db, -1, 50, 0, &items, &total), 0);
+        ASSERT_EQ(total, 0);
+        json_decref(items);
+        ASSERT_EQ(store_list(db, STORE_DELETED, 50, 0, &items, &total), 0);
+        ASSERT_EQ(total, 1);
+        json_decref(items);
+        ASSERT_EQ(store_get(db, s->id, &t), 0);
+        ASSERT_TRUE(t->deleted_at > 0);
+        t = store_free(t);
+        ASSERT_EQ(store_create(db, &limits, "alice", "shop", "woocommerce", NULL, NULL, &t, NULL, &err), 0);
+        t = store_free(t);
+}
+
+TEST(test_retry_after_failed_delete)
+{
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_(db_closep) Db *db = open_db(&dir);
+        _cleanup_(store_freep) Store *s = NULL;
+        Store *t = NULL;
+        Task *task = NULL;
+        StoreError err = {};
+
+        ASSERT_EQ(store_create(db, &limits, "alice", "shop", "woocommerce", NULL, NULL, &s, NULL, &err), 0);
+        ASSERT_EQ(queue_lease(db, "w", 60 * USEC_PER_SEC, &task), 0);
+        ASSERT_EQ(store_set_status(db, s->id, STORE_FAILED, "boom"), 0);
+        ASSERT_EQ(queue_fail(db, task->id, "w", "boom"), 0);
+        task = task_free(task);
+        ASSERT_EQ(store_retry(db, &limits, "alice", s->id, &t, &err), 0);
+        ASSERT_EQ(t->status, STORE_PROVISIONING);
+        ASSERT_TRUE(t->status_reason == NULL);
+        t = store_free(t);
+        ASSERT_EQ(queue_lease(db, "w", 60 * USEC_PER_SEC, &task), 0);
+        ASSERT_EQ(task->kind, TASK_CREATE);
+        ASSERT_EQ(queue_complete(db, task->id, "w"), 0);
+        task = task_free(task);
+        ASSERT_EQ(store_set_status(db, s->id, STORE_READY, NULL), 0);
+
+        ASSERT_EQ(store_delete(db, "alice", s->id, &t, &err), 0);
+        t = store_free(t);
+        ASSERT_EQ(queue_lease(db, "w", 60 * USEC_PER_SEC, &task), 0);
+        ASSERT_EQ(store_set_status(db, s->id, STORE_FAILED, "namespace stuck"), 0);
+        ASSERT_EQ(queue_fail(db, task->id, "w", "stuck"), 0);
+        task = task_free(task);
+        /* A failed delete is retried as a delete. */
+        ASSERT_EQ(store_retry(db, &limits, "alice", s->id, &t, &err), 0);
+        ASSERT_EQ(t->status, STORE_DELETING);
+        t = store_free(t);
+        ASSERT_EQ(queue_lease(db, "w", 60 * USEC_PER_SEC, &task), 0);
+        ASSERT_EQ(task->kind, TASK_DELETE);
+        task = task_free(task);
+}
+
+/* A task that read PROVISIONING and then fails must not overwrite a delete committed in between:
+ * the runner writes FAILED with store_set_status_if() against the status it works under. */
+TEST(test_status_compare_and_set)
+{
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_(db_closep) Db *db = open_db(&dir);
+        _cleanup_(store_freep) Store *s = NULL;
+        Store *t = NULL;
+        StoreError err = {};
+
+        ASSERT_EQ(store_create(db, &limits, "alice", "shop", "woocommerce", NULL, NULL, &s, NULL, &err), 0);
+        ASSERT_EQ(s->status, STORE_PROVISIONING);
+        ASSERT_EQ(store_delete(db, "bob", s->id, &t, &err), 0);
+        ASSERT_EQ(t->status, STORE_DELETING);
+        t = store_free(t);
+
+        /* The create task's failure arrives late: refused, nothing written. */
+        ASSERT_EQ(store_set_status_if(db, s->id, STORE_PROVISIONING, STORE_FAILED, "helm install failed"), -ESTALE);
+        ASSERT_EQ(store_get(db, s->id, &t), 0);
+        ASSERT_EQ(t->status, STORE_DELETING);
+        ASSERT_TRUE(t->status_reason == NULL);
+        t = store_free(t);
+
+        /* The delete task's own failure is written. */
+        ASSERT_EQ(store_set_status_if(db, s->id, STORE_DELETING, STORE_FAILED, "namespace stuck"), 0);
+        ASSERT_EQ(store_get(db, s->id, &t), 0);
+        ASSERT_EQ(t->status, STORE_FAILED);
+        ASSERT_STREQ(t->status_reason, "namespace stuck");
+        t = store_free(t);
+
+        /* A transition the machine does not have is refused even when the status matches. */
+        ASSERT_EQ(store_set_status_if(db, s->id, STORE_FAILED, STORE_DELETED, NULL), -EPERM);
+        ASSERT_EQ(store_get(db, s->id, &t), 0);
+        ASSERT_EQ(t->status, STORE_FAILED);
+        t = store_free(t);
+}
+
+TEST(test_changes)
+{
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_(db_closep) Db *db = open_db(&dir);
+        _cleanup_(store_freep) Store *a = NULL, *b = NULL;
+        StoreError err = {};
+        json_t *items = NULL;
+        int64_t seq = 0, max = 0;
+        uint64_t seen = store_changed_counter();
+
+        ASSERT_EQ(store_create(db, &limits, "x", "one", "woocommerce", NULL, NULL, &a, NULL, &err), 0);
+        ASSERT_TRUE(store_changed_wait(&seen, 1000));
+        ASSERT_EQ(store_max_seq(db, &seq), 0);
+        ASSERT_EQ(store_create(db, &limits, "x", "two", "woocommerce", NULL, NULL, &b, NULL, &err), 0);
+        ASSERT_EQ(store_set_progress(db, a->id, "step", 1, 2), 0);
+        ASSERT_EQ(store_changes_since(db, seq, &items, &max), 0);
+        ASSERT_EQ(json_array_size(items), 2);
+        ASSERT_STREQ(json_string_value(json_object_get(json_array_get(items, 0), "name")), "two");
+        ASSERT_STREQ(json_string_value(json_object_get(json_array_get(items, 1), "name")), "one");
+        ASSERT_TRUE(max > seq);
+        json_decref(items);
+        /* Nothing new: the wait times out. */
+        seen = store_changed_counter();
+        ASSERT_TRUE(!store_changed_wait(&seen, 10 * USEC_PER_MSEC));
+}
+
+int main(void)
+{
+        log_setup(LOG_TARGET_JSON, LOG_ERR);
+        RUN(test_transitions);
+        RUN(test_create_and_conflicts);
+        RUN(test_caps);
+        RUN(test_operations);
+        RUN(test_retry_after_failed_delete);
+        RUN(test_status_compare_and_set);
+        RUN(test_changes);
+        return 0;
+}
