@@ -90,7 +90,60 @@ static unsigned failures __attribute__((unused));
                 }                                                                                            \
         } while (0)
 
-#define TEST(name) static void name(void)
+/*
+ * Tests register themselves: TEST(name) { ... } defines a test, DEFINE_TEST_MAIN
+ * runs every test of the file in the order written (or only those named on the
+ * command line) and prints "ok - name" for each. A test fails by a failed ASSERT
+ * (abort) or CHECK (counted; main() then returns non-zero).
+ */
+typedef struct TestCase {
+        const char *name;
+        void (*func)(void);
+        struct TestCase *next;
+} TestCase;
+
+static TestCase *test_cases_head __attribute__((unused)), **test_cases_tail __attribute__((unused)) = &test_cases_head;
+
+#define TEST(name)                                                                                           \
+        static void name(void);                                                                              \
+        static TestCase test_case_##name = { #name, name, NULL };                                            \
+        __attribute__((constructor)) static void test_register_##name(void)                                  \
+        {                                                                                                    \
+                *test_cases_tail = &test_case_##name;                                                        \
+                test_cases_tail = &test_case_##name.next;                                                    \
+        }                                                                                                    \
+        static void name(void)
+
+static inline int test_run_all(int argc, char **argv)
+{
+        unsigned n = 0;
+
+        for (TestCase *t = test_cases_head; t; t = t->next) {
+                bool wanted = argc <= 1;
+                for (int i = 1; i < argc; i++)
+                        if (streq(argv[i], t->name))
+                                wanted = true;
+                if (!wanted)
+                        continue;
+                unsigned before = failures;
+                t->func();
+                printf("%s - %s\n", failures == before ? "ok" : "not ok", t->name);
+                n++;
+        }
+        if (n == 0) {
+                fprintf(stderr, "no test ran\n");
+                return EXIT_FAILURE;
+        }
+        return failures > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+#define DEFINE_TEST_MAIN                                                                                     \
+        int main(int argc, char **argv)                                                                      \
+        {                                                                                                    \
+                return test_run_all(argc, argv);                                                             \
+        }
+
+/* Old style, until every test file is converted. */
 #define RUN(name)                                                                                            \
         do {                                                                                                 \
                 name();                                                                                      \
