@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "basic/log.h"
 #include "basic/macro.h"
 #include "basic/util.h"
 
@@ -114,10 +115,25 @@ static TestCase *test_cases_head __attribute__((unused)), **test_cases_tail __at
         }                                                                                                    \
         static void name(void)
 
-static inline int test_run_all(int argc, char **argv)
+/* Set by TEST_SKIP: the test could not run here (why is printed); the program then exits 77,
+ * which meson shows as SKIP, never as OK. */
+static unsigned test_skips __attribute__((unused));
+
+#define TEST_SKIP(...)                                                                                       \
+        do {                                                                                                 \
+                printf("skip - ");                                                                           \
+                printf(__VA_ARGS__);                                                                         \
+                printf("\n");                                                                                \
+                test_skips++;                                                                                \
+                return;                                                                                      \
+        } while (0)
+
+static inline int test_run_all(int argc, char **argv, int (*intro)(void))
 {
         unsigned n = 0;
 
+        if (intro && intro() < 0)
+                return EXIT_FAILURE;
         for (TestCase *t = test_cases_head; t; t = t->next) {
                 bool wanted = argc <= 1;
                 for (int i = 1; i < argc; i++)
@@ -125,30 +141,30 @@ static inline int test_run_all(int argc, char **argv)
                                 wanted = true;
                 if (!wanted)
                         continue;
-                unsigned before = failures;
+                unsigned failed = failures, skipped = test_skips;
                 t->func();
-                printf("%s - %s\n", failures == before ? "ok" : "not ok", t->name);
+                printf("%s - %s\n", failures != failed ? "not ok" : test_skips != skipped ? "skipped" : "ok", t->name);
                 n++;
         }
         if (n == 0) {
                 fprintf(stderr, "no test ran\n");
                 return EXIT_FAILURE;
         }
-        return failures > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        if (failures > 0) {
+                fprintf(stderr, "%u check(s) failed\n", failures);
+                return EXIT_FAILURE;
+        }
+        return test_skips > 0 ? 77 : EXIT_SUCCESS;
 }
 
-#define DEFINE_TEST_MAIN                                                                                     \
+/* main(): logs at log_level (JSON to stderr), runs intro (may be NULL) and then the tests. */
+#define DEFINE_TEST_MAIN_WITH_INTRO(log_level, intro)                                                        \
         int main(int argc, char **argv)                                                                      \
         {                                                                                                    \
-                return test_run_all(argc, argv);                                                             \
+                log_setup(LOG_TARGET_JSON, log_level);                                                       \
+                return test_run_all(argc, argv, intro);                                                      \
         }
-
-/* Old style, until every test file is converted. */
-#define RUN(name)                                                                                            \
-        do {                                                                                                 \
-                name();                                                                                      \
-                printf("ok - %s\n", #name);                                                                  \
-        } while (0)
+#define DEFINE_TEST_MAIN(log_level) DEFINE_TEST_MAIN_WITH_INTRO(log_level, NULL)
 
 /* Directories made by test_tmpdir(). They are removed when the test exits
  * cleanly; a failed ASSERT aborts (no atexit), and a failed CHECK or

@@ -58,10 +58,4 @@ TEST(test_reconfigure_and_sweep)
         ASSERT_EQ(ratelimit_used(rl, "client-1", 100 * SEC), 0);
 }
 
-int main(void)
-{
-        RUN(test_window);
-        RUN(test_retry_rounds_up);
-        RUN(test_reconfigure_and_sweep);
-        return 0;
-}
+DEFINE_TEST_MAIN(LOG_ERR)

@@ -44,9 +44,4 @@ TEST(test_chart_versions)
         ASSERT_TRUE(!chart_version_is_valid("1.0.0-a b"));
 }
 
-int main(void)
-{
-        RUN(test_store_names);
-        RUN(test_chart_versions);
-        return 0;
-}
+DEFINE_TEST_MAIN(LOG_ERR)

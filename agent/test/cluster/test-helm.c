@@ -38,6 +38,12 @@
 
 static char *dir; /* test_tmpdir(): removed when every check passed */
 
+static int intro(void)
+{
+        dir = test_tmpdir();
+        return 0;
+}
+
 static HelmContext context(const char *binary, const char *state, unsigned timeout)
 {
         return (HelmContext){ .binary = binary,
@@ -46,7 +52,7 @@ static HelmContext context(const char *binary, const char *state, unsigned timeo
                               .timeout_sec = timeout };
 }
 
-static void test_environment(void)
+TEST(test_environment)
 {
         _cleanup_free_ char *state = test_path(dir, "state");
         HelmContext h = context("/usr/bin/env", state, 10);
@@ -100,7 +106,7 @@ static void test_environment(void)
         unsetenv("HTTPS_PROXY");
 }
 
-static void test_output_and_status(void)
+TEST(test_output_and_status)
 {
         _cleanup_free_ char *state = test_path(dir, "state");
         HelmContext h = context("/bin/sh", state, 10);
@@ -166,7 +172,7 @@ static void test_output_and_status(void)
         CHECK(helm_run(&h, NULL, &res) == -ENOENT);
 }
 
-static void test_timeout_and_cancel(void)
+TEST(test_timeout_and_cancel)
 {
         _cleanup_free_ char *state = test_path(dir, "state");
         HelmResult res = {};
@@ -254,7 +260,7 @@ static const char FAKE_HELM[] =
         "*) echo \"Release \\\"$2\\\" has been upgraded. Happy Helming!\" ;;\n"
         "esac\n";
 
-static void test_commands(void)
+TEST(test_commands)
 {
         _cleanup_free_ char *state = test_path(dir, "fakestate"),
                             *fake = test_write_file(dir, "fake-helm", 0755, "%s", FAKE_HELM);
@@ -353,7 +359,7 @@ static const char *history_status(json_t *hist, size_t i)
         return json_string_value(json_object_get(json_array_get(hist, i), "status"));
 }
 
-static void test_cluster(const char *helm, const char *kubeconfig)
+static void cluster_checks(const char *helm, const char *kubeconfig)
 {
         _cleanup_free_ char *state = test_path(dir, "helmstate"), *chart = test_path(dir, "tiny"),
                             *values = NULL, *error = NULL;
@@ -471,32 +477,14 @@ static void test_cluster(const char *helm, const char *kubeconfig)
         CHECK(kube_delete(k, ns_path, "Background") == 0);
 }
 
-int main(void)
+/* The cluster part: needs the control plane from tests/cluster ($HELM, $KUBECONFIG). */
+TEST(test_cluster)
 {
         const char *helm = getenv("HELM"), *kubeconfig = getenv("KUBECONFIG");
-        int ret;
 
-        dir = test_tmpdir();
-
-        test_environment();
-        test_output_and_status();
-        test_timeout_and_cancel();
-        test_commands();
-
-        if (failures == 0 && (isempty(helm) || isempty(kubeconfig))) {
-                printf("test-helm: offline parts passed; $HELM or $KUBECONFIG not set, cluster part "
-                       "skipped\n");
-                return 77;
-        }
-        if (failures == 0)
-                test_cluster(helm, kubeconfig);
-
-        if (failures > 0) {
-                fprintf(stderr, "test-helm: %u check(s) failed\n", failures);
-                ret = EXIT_FAILURE;
-        } else {
-                printf("test-helm: all checks passed\n");
-                ret = EXIT_SUCCESS;
-        }
-        return ret;
+        if (isempty(helm) || isempty(kubeconfig))
+                TEST_SKIP("test_cluster: $HELM or $KUBECONFIG not set, no control plane to run against");
+        cluster_checks(helm, kubeconfig);
 }
+
+DEFINE_TEST_MAIN_WITH_INTRO(LOG_ERR, intro)

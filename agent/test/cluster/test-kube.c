@@ -196,7 +196,7 @@ static KubeClient *fake_client(FakeServer *s, unsigned timeout_sec)
         "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"message\":\"" msg              \
         "\",\"reason\":\"" reason "\",\"code\":" #code "}"
 
-static void test_retry_then_success(void)
+TEST(test_retry_then_success)
 {
         static const FakeResponse script[] = {
                 { .status = 503, .body = STATUS(503, "ServiceUnavailable", "etcd is busy") },
@@ -226,7 +226,7 @@ static void test_retry_then_success(void)
         fake_server_stop(&s);
 }
 
-static void test_retry_exhausted(void)
+TEST(test_retry_exhausted)
 {
         static const FakeResponse script[] = {
                 { .status = 500, .body = STATUS(500, "InternalError", "boom") },
@@ -247,7 +247,7 @@ static void test_retry_exhausted(void)
         fake_server_stop(&s);
 }
 
-static void test_post_not_repeated(void)
+TEST(test_post_not_repeated)
 {
         static const FakeResponse script[] = {
                 { .status = 500, .body = STATUS(500, "InternalError", "etcdserver: request timed out") },
@@ -269,7 +269,7 @@ static void test_post_not_repeated(void)
         fake_server_stop(&s);
 }
 
-static void test_error_mapping(void)
+TEST(test_error_mapping)
 {
         static const FakeResponse script[] = {
                 { .status = 404, .body = STATUS(404, "NotFound", "configmaps \\\"x\\\" not found") },
@@ -315,7 +315,7 @@ static void test_error_mapping(void)
         fake_server_stop(&s);
 }
 
-static void test_apply_delete_list_requests(void)
+TEST(test_apply_delete_list_requests)
 {
         static const FakeResponse script[] = {
                 { .status = 200,
@@ -388,7 +388,7 @@ static int record_event(const char *type, json_t *object, void *userdata)
 #define EV_MODIFIED "{\"type\":\"MODIFIED\",\"object\":{\"metadata\":{\"name\":\"a\"}}}\n"
 #define EV_BOOKMARK "{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{\"resourceVersion\":\"9\"}}}"
 
-static void test_watch_stream(void)
+TEST(test_watch_stream)
 {
         static const FakeResponse script[] = {
                 /* Events split mid-line across chunks; the last one without its newline. */
@@ -433,7 +433,7 @@ static void test_watch_stream(void)
         fake_server_stop(&s);
 }
 
-static void test_cancel_and_timeout(void)
+TEST(test_cancel_and_timeout)
 {
         static const FakeResponse script[] = { { .hang = true }, { .hang = true }, { .hang = true } };
         _cleanup_(kube_client_freep) KubeClient *c = NULL;
@@ -468,7 +468,7 @@ static void test_cancel_and_timeout(void)
         fake_server_stop(&s);
 }
 
-static void test_connection_refused(void)
+TEST(test_connection_refused)
 {
         KubeConfig cfg = { .server = (char *) "http://127.0.0.1:1" };
         _cleanup_(kube_client_freep) KubeClient *c = NULL;
@@ -485,7 +485,7 @@ static void test_connection_refused(void)
         CHECK(kube_client_last_status(c) == 0);
 }
 
-static void test_paths(void)
+TEST(test_paths)
 {
         _cleanup_free_ char *p1 = NULL, *p2 = NULL, *p3 = NULL, *p4 = NULL, *p5 = NULL, *p6 = NULL,
                             *p7 = NULL;
@@ -617,7 +617,7 @@ static char *slurp(const char *path)
         return s;
 }
 
-static void test_tls(void)
+TEST(test_tls)
 {
         _cleanup_free_ char *ca_crt = NULL, *srv_crt = NULL, *srv_key = NULL, *cli_crt = NULL,
                             *cli_key = NULL, *other_crt = NULL, *ca_pem = NULL, *cli_pem = NULL,
@@ -804,7 +804,7 @@ static int stop_at_watched(const char *type, json_t *object, void *userdata)
         return streq(type, "ADDED") && streq_ptr(name, "watched") ? 1 : 0;
 }
 
-static void test_cluster(const char *kubeconfig_path)
+static void cluster_checks(const char *kubeconfig_path)
 {
         _cleanup_(kubeconfig_freep) KubeConfig *cfg = NULL;
         _cleanup_(kube_client_freep) KubeClient *c = NULL;
@@ -1067,35 +1067,14 @@ static void test_cluster(const char *kubeconfig_path)
         CHECK_R(kube_delete(c, ns_path, "Background"), 0);
 }
 
-int main(void)
+/* The cluster part: needs the control plane from tests/cluster ($KUBECONFIG). */
+TEST(test_cluster)
 {
         const char *kubeconfig = getenv("KUBECONFIG");
 
-        test_paths();
-        test_retry_then_success();
-        test_retry_exhausted();
-        test_post_not_repeated();
-        test_error_mapping();
-        test_apply_delete_list_requests();
-        test_watch_stream();
-        test_cancel_and_timeout();
-        test_connection_refused();
-        test_tls();
-
-        if (failures > 0) {
-                fprintf(stderr, "test-kube: %u check(s) failed\n", failures);
-                return EXIT_FAILURE;
-        }
-        if (isempty(kubeconfig)) {
-                printf("test-kube: offline parts passed; $KUBECONFIG not set, cluster part skipped\n");
-                return 77;
-        }
-
-        test_cluster(kubeconfig);
-        if (failures > 0) {
-                fprintf(stderr, "test-kube: %u check(s) failed\n", failures);
-                return EXIT_FAILURE;
-        }
-        printf("test-kube: all checks passed\n");
-        return EXIT_SUCCESS;
+        if (isempty(kubeconfig))
+                TEST_SKIP("test_cluster: $KUBECONFIG not set, no control plane to run against");
+        cluster_checks(kubeconfig);
 }
+
+DEFINE_TEST_MAIN(LOG_ERR)

@@ -26,6 +26,12 @@
 
 static char *dir; /* test_tmpdir(): removed when every check passed */
 
+static int intro(void)
+{
+        dir = test_tmpdir();
+        return 0;
+}
+
 static char *mfree_str(char *p)
 {
         free(p);
@@ -90,7 +96,7 @@ static char *kubeconfig(const char *name, const char *current, const char *clust
                             cluster_lines, user_lines);
 }
 
-static void test_embedded_data(void)
+TEST(test_embedded_data)
 {
         _cleanup_free_ char *ca = base64(CA_PEM), *cert = base64(CERT_PEM), *key = base64(KEY_PEM);
         _cleanup_free_ char *cluster = NULL, *user = NULL, *path = NULL, *error = NULL;
@@ -125,7 +131,7 @@ static void test_embedded_data(void)
         CHECK(c && streq_ptr(c->key_pem, KEY_PEM));
 }
 
-static void test_file_references(void)
+TEST(test_file_references)
 {
         _cleanup_free_ char *ca = NULL, *cert = NULL, *key = NULL, *path = NULL, *error = NULL;
         _cleanup_free_ char *sub = test_path(dir, "pki"), *abs_cluster = NULL;
@@ -162,7 +168,7 @@ static void test_file_references(void)
         CHECK(c && streq_ptr(c->ca_file, ca));
 }
 
-static void test_tokens(void)
+TEST(test_tokens)
 {
         _cleanup_free_ char *path = NULL, *tf = NULL, *error = NULL;
         _cleanup_(kubeconfig_freep) KubeConfig *c = NULL;
@@ -194,7 +200,7 @@ static void test_tokens(void)
         CHECK_STREQ(c->token_file, tf);
 }
 
-static void test_context_selection(void)
+TEST(test_context_selection)
 {
         _cleanup_free_ char *path = NULL, *error = NULL;
         _cleanup_(kubeconfig_freep) KubeConfig *c = NULL;
@@ -226,7 +232,7 @@ static void test_context_selection(void)
         CHECK_ERROR(-EINVAL, "cluster 'nope' (used by context 'ctx-missing-cluster') not found");
 }
 
-static void test_broken(void)
+TEST(test_broken)
 {
         _cleanup_free_ char *path = NULL, *error = NULL, *missing = test_path(dir, "does-not-exist.yaml");
         _cleanup_(kubeconfig_freep) KubeConfig *c = NULL;
@@ -317,20 +323,4 @@ static void test_broken(void)
         CHECK(!c);
 }
 
-int main(void)
-{
-        dir = test_tmpdir();
-
-        test_embedded_data();
-        test_file_references();
-        test_tokens();
-        test_context_selection();
-        test_broken();
-
-        if (failures > 0) {
-                fprintf(stderr, "%u check(s) failed\n", failures);
-                return EXIT_FAILURE;
-        }
-        printf("test-kubeconfig: all checks passed\n");
-        return EXIT_SUCCESS;
-}
+DEFINE_TEST_MAIN_WITH_INTRO(LOG_ERR, intro)

@@ -7,6 +7,12 @@
 
 static char *dir;
 
+static int intro(void)
+{
+        dir = test_tmpdir();
+        return 0;
+}
+
 static char *write_config(const char *name, const char *text)
 {
         char *path = strjoin_path(dir, name);
@@ -124,15 +130,4 @@ TEST(test_dump_roundtrip)
         ASSERT_EQ(d->listen_port, 1234);
 }
 
-int main(void)
-{
-        log_setup(LOG_TARGET_JSON, LOG_WARNING);
-        dir = test_tmpdir();
-        RUN(test_defaults);
-        RUN(test_good_file);
-        RUN(test_empty_and_missing);
-        RUN(test_errors);
-        RUN(test_dump_roundtrip);
-        free(dir);
-        return 0;
-}
+DEFINE_TEST_MAIN_WITH_INTRO(LOG_WARNING, intro)

@@ -76,11 +76,4 @@ TEST(test_newer_schema_refused)
         ASSERT_EQ(db_open(path, &db), -EPROTONOSUPPORT);
 }
 
-int main(void)
-{
-        log_setup(LOG_TARGET_JSON, LOG_CRIT);
-        RUN(test_fresh);
-        RUN(test_upgrade_v1_file);
-        RUN(test_newer_schema_refused);
-        return 0;
-}
+DEFINE_TEST_MAIN(LOG_CRIT)

@@ -147,12 +147,4 @@ TEST(test_runner)
         ASSERT_EQ(st.count[TASK_CREATE], 1);
 }
 
-int main(void)
-{
-        log_setup(LOG_TARGET_JSON, LOG_ERR);
-        RUN(test_lease_and_expiry);
-        RUN(test_retry_later_and_one_per_store);
-        RUN(test_release_stale_on_start);
-        RUN(test_runner);
-        return 0;
-}
+DEFINE_TEST_MAIN(LOG_ERR)

@@ -291,15 +291,4 @@ TEST(test_changes)
         ASSERT_TRUE(!store_changed_wait(&seen, 10 * USEC_PER_MSEC));
 }
 
-int main(void)
-{
-        log_setup(LOG_TARGET_JSON, LOG_ERR);
-        RUN(test_transitions);
-        RUN(test_create_and_conflicts);
-        RUN(test_caps);
-        RUN(test_operations);
-        RUN(test_retry_after_failed_delete);
-        RUN(test_status_compare_and_set);
-        RUN(test_changes);
-        return 0;
-}
+DEFINE_TEST_MAIN(LOG_ERR)

@@ -59,10 +59,4 @@ TEST(test_consttime)
         ASSERT_TRUE(memeq_consttime("", "", 0));
 }
 
-int main(void)
-{
-        log_setup(LOG_TARGET_JSON, LOG_ERR);
-        RUN(test_tokens);
-        RUN(test_consttime);
-        return 0;
-}
+DEFINE_TEST_MAIN(LOG_ERR)
