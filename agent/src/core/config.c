@@ -158,6 +158,8 @@ static int config_set(Config *c, const ConfigKey *k, const char *value, char **r
 
 int config_new_default(Config **ret)
 {
+        assert(ret);
+
         _cleanup_(config_freep) Config *c = NULL;
 
         c = calloc(1, sizeof *c);
@@ -363,6 +365,9 @@ static int parse_document(ConfigParser *p)
 
 int config_load(const char *path, bool missing_ok, Config **ret, char **ret_error)
 {
+        assert(path);
+        assert(ret);
+
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_fclose_ FILE *f = NULL;
         ConfigParser p = { .path = path };
@@ -402,6 +407,9 @@ int config_load(const char *path, bool missing_ok, Config **ret, char **ret_erro
 
 void config_dump(const Config *c, FILE *f)
 {
+        assert(c);
+        assert(f);
+
         char open[4][64] = {};
         size_t depth = 0;
 

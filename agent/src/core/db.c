@@ -130,16 +130,21 @@ int db_errno(int rc)
 
 sqlite3 *db_handle(Db *db)
 {
+        assert(db);
         return db->handle;
 }
 
 const char *db_path(Db *db)
 {
+        assert(db);
         return db->path;
 }
 
 int db_exec(Db *db, const char *sql)
 {
+        assert(db);
+        assert(sql);
+
         char *err = NULL;
         int rc = sqlite3_exec(db->handle, sql, NULL, NULL, &err);
 
@@ -153,6 +158,10 @@ int db_exec(Db *db, const char *sql)
 
 int db_prepare(Db *db, const char *sql, sqlite3_stmt **ret)
 {
+        assert(db);
+        assert(sql);
+        assert(ret);
+
         int rc = sqlite3_prepare_v2(db->handle, sql, -1, ret, NULL);
         if (rc != SQLITE_OK) {
                 log_error("Failed to prepare SQL '%s': %s", sql, sqlite3_errmsg(db->handle));
@@ -163,28 +172,35 @@ int db_prepare(Db *db, const char *sql, sqlite3_stmt **ret)
 
 int db_begin(Db *db)
 {
+        assert(db);
         return db_exec(db, "BEGIN IMMEDIATE");
 }
 
 int db_commit(Db *db)
 {
+        assert(db);
         return db_exec(db, "COMMIT");
 }
 
 void db_rollback(Db *db)
 {
+        assert(db);
         if (!sqlite3_get_autocommit(db->handle))
                 (void) db_exec(db, "ROLLBACK");
 }
 
 char *db_column_strdup(sqlite3_stmt *s, int col)
 {
+        assert(s);
+
         const unsigned char *t = sqlite3_column_text(s, col);
         return t ? strdup((const char *) t) : NULL;
 }
 
 int db_schema_version(Db *db)
 {
+        assert(db);
+
         _cleanup_stmt_ sqlite3_stmt *s = NULL;
         int r;
 
@@ -256,6 +272,9 @@ Db *db_close(Db *db)
 
 int db_open(const char *path, Db **ret)
 {
+        assert(path);
+        assert(ret);
+
         _cleanup_(db_closep) Db *db = NULL;
         int rc, r;
 

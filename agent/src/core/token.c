@@ -21,6 +21,9 @@ bool token_name_is_valid(const char *name)
 
 int token_create(Db *db, const char *name, char **ret_token)
 {
+        assert(db);
+        assert(ret_token);
+
         _cleanup_erase_free_ char *random = NULL, *token = NULL;
         _cleanup_stmt_ sqlite3_stmt *s = NULL;
         char hash[65];
@@ -52,6 +55,9 @@ int token_create(Db *db, const char *name, char **ret_token)
 
 int token_verify(Db *db, const char *token, TokenInfo *ret)
 {
+        assert(db);
+        assert(ret);
+
         _cleanup_stmt_ sqlite3_stmt *s = NULL, *u = NULL;
         char hash[65];
         int r;
@@ -92,6 +98,8 @@ int token_verify(Db *db, const char *token, TokenInfo *ret)
 
 int token_revoke(Db *db, const char *name)
 {
+        assert(db);
+
         _cleanup_stmt_ sqlite3_stmt *s = NULL;
         int r;
 
@@ -119,6 +127,9 @@ static json_t *json_time_or_null(sqlite3_stmt *s, int col)
 
 int token_list(Db *db, json_t **ret)
 {
+        assert(db);
+        assert(ret);
+
         _cleanup_stmt_ sqlite3_stmt *s = NULL;
         json_t *a;
         int r, rc;
@@ -144,6 +155,9 @@ int token_list(Db *db, json_t **ret)
 
 int token_count_active(Db *db, int64_t *ret)
 {
+        assert(db);
+        assert(ret);
+
         _cleanup_stmt_ sqlite3_stmt *s = NULL;
         int r;
 
@@ -158,6 +172,11 @@ int token_count_active(Db *db, int64_t *ret)
 
 int session_create(Db *db, const TokenInfo *t, uint64_t ttl_usec, char **ret_cookie, char **ret_csrf)
 {
+        assert(db);
+        assert(t);
+        assert(ret_cookie);
+        assert(ret_csrf);
+
         _cleanup_erase_free_ char *cookie = NULL, *csrf = NULL;
         _cleanup_stmt_ sqlite3_stmt *s = NULL;
         char hash[65];
@@ -193,6 +212,9 @@ int session_create(Db *db, const TokenInfo *t, uint64_t ttl_usec, char **ret_coo
 
 int session_verify(Db *db, const char *cookie, TokenInfo *ret, char **ret_csrf)
 {
+        assert(db);
+        assert(ret);
+
         _cleanup_stmt_ sqlite3_stmt *s = NULL;
         char hash[65];
         int r;
@@ -224,6 +246,8 @@ int session_verify(Db *db, const char *cookie, TokenInfo *ret, char **ret_csrf)
 
 int session_delete(Db *db, const char *cookie)
 {
+        assert(db);
+
         _cleanup_stmt_ sqlite3_stmt *s = NULL;
         char hash[65];
         int r;

@@ -262,6 +262,8 @@ static int hook_orphans(void *userdata, json_t **ret)
 
 int daemon_run(Config *config, const char *config_path, bool config_explicit)
 {
+        assert(config);
+
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         _cleanup_(db_closep) Db *db = NULL;
         _cleanup_close_ int lock_fd = -EBADF;
