@@ -17,6 +17,7 @@
 #include "basic/names.h"
 #include "basic/util.h"
 #include "core/db.h"
+#include "core/error.h"
 #include "core/token.h"
 
 #define SESSION_COOKIE "sa_session"
@@ -125,41 +126,33 @@ static void set_retry_after(struct _u_response *resp, uint64_t sec)
         u_map_put(resp->map_header, "Retry-After", buf);
 }
 
-/* Maps a store-service error to the HTTP answer. */
+/* Answers with a domain error's status and code (core/error.h), and a message about this request. */
+_printf_(3, 4) static int api_error_of(struct _u_response *resp, Error e, const char *fmt, ...)
+{
+        const ErrorInfo *info = error_info(e);
+        char message[600];
+        va_list ap;
+        int n;
+
+        assert(info);
+        va_start(ap, fmt);
+        n = vsnprintf(message, sizeof message, fmt, ap);
+        va_end(ap);
+        return api_error(resp, info->http_status, info->code, "%s", n >= 0 ? message : info->message);
+}
+
+/* Answers a store operation that did not return 0: its domain error from the table, or 500. */
 static int api_store_error(struct _u_response *resp, int r, const StoreError *err)
 {
-        const char *m = err->message[0] ? err->message : NULL;
+        const ErrorInfo *e = error_info(r);
 
-        switch (r) {
-        case -EINVAL:
-                return api_error(resp, 400, "invalid_request", "%s", m ?: "Invalid request.");
-        case -ENOENT:
-                return api_error(resp, 404, "not_found", "%s", m ?: "No such store.");
-        case -EEXIST:
-                return api_error(resp, 409, "name_taken", "%s", m ?: "Name taken.");
-        case -EBUSY:
-                return api_error(resp, 409, "operation_in_progress", "%s", m ?: "Another operation is running.");
-        case -EPERM:
-                return api_error(resp, 409, "invalid_state", "%s", m ?: "Not possible in this state.");
-        case -EDQUOT:
-                set_retry_after(resp, err->retry_after_sec);
-                return api_error(resp, 429, "store_cap_reached", "%s", m ?: "Store cap reached.");
-        case -EUSERS:
-                set_retry_after(resp, err->retry_after_sec);
-                return api_error(resp, 429, "creation_limited", "%s", m ?: "Creation limit reached.");
-        case -ENOSPC:
-                set_retry_after(resp, err->retry_after_sec);
-                return api_error(resp, 429, "task_cap_reached", "%s", m ?: "Too many operations queued.");
-        case -EAGAIN:
-                set_retry_after(resp, 1);
-                return api_error(resp, 503, "busy", "The database is busy; try again in a second.");
-        case -EKEYREJECTED:
-                return api_error(resp, 422, "idempotency_key_reused", "%s", m ?: "Idempotency key reused.");
-        case -EBUSY - 1000: /* never */
-        default:
+        if (!e) {
                 log_error_errno(r, "Store operation failed: %m");
                 return api_error(resp, 500, "internal", "The request could not be completed; see the daemon log.");
         }
+        if (e->retry_after)
+                set_retry_after(resp, err->retry_after_sec);
+        return api_error(resp, e->http_status, e->code, "%s", err->message[0] ? err->message : e->message);
 }
 
 static void client_address(const struct _u_request *req, char *buf, size_t n)
@@ -405,11 +398,7 @@ static int h_stores_create(ApiServer *s, const struct _u_request *req, struct _u
 
         api_limits_get(s, &lim);
         r = store_create(db, &lim.store, c->actor, name, engine, NULL, key, &store, &replayed, &err);
-        if (r == -EINVAL && store_name_validate(name, NULL) < 0)
-                return api_error(resp, 400, "invalid_name", "%s", err.message);
-        if (r == -EINVAL && !streq(engine, "woocommerce"))
-                return api_error(resp, 400, "invalid_engine", "%s", err.message);
-        if (r < 0)
+        if (r != 0)
                 return api_store_error(resp, r, &err);
 
         c->store_id = NULL;
@@ -432,7 +421,7 @@ static int load_store(ApiServer *s, RequestContext *c, struct _u_response *resp,
 
         r = store_get(db, c->params[0], ret);
         if (r == -ENOENT)
-                return api_error(resp, 404, "not_found", "No store with id '%.40s'.", c->params[0]), r;
+                return api_error_of(resp, ERROR_NOT_FOUND, "No store with id '%.40s'.", c->params[0]), r;
         if (r < 0)
                 return api_error(resp, 500, "internal", "Reading the store failed."), r;
         return 0;
@@ -494,7 +483,7 @@ static int h_store_delete(ApiServer *s, const struct _u_request *req, struct _u_
         int r;
 
         r = store_delete(db, c->actor, c->params[0], &store, &err);
-        if (r < 0)
+        if (r != 0)
                 return api_store_error(resp, r, &err);
         log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", store->id, "REQUEST_ID", c->request_id, "ACTOR", c->actor, "ACTION",
                                         "store.delete"),
@@ -508,7 +497,7 @@ static int h_store_delete(ApiServer *s, const struct _u_request *req, struct _u_
 static int finish_operation(ApiServer *s, RequestContext *c, struct _u_response *resp, int r, Store *store,
                             const StoreError *err, const char *action)
 {
-        if (r < 0)
+        if (r != 0)
                 return api_store_error(resp, r, err);
         log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", store->id, "REQUEST_ID", c->request_id, "ACTOR", c->actor, "ACTION",
                                         action),
@@ -548,7 +537,7 @@ static int h_store_upgrade(ApiServer *s, const struct _u_request *req, struct _u
         if (check_fields(resp, c->body, fields) < 0 || require_string(resp, c, "chart_version", &version) < 0)
                 return 0;
         if (!chart_version_is_valid(version))
-                return api_error(resp, 400, "invalid_request", "chart_version must be a version such as 0.2.0.");
+                return api_error_of(resp, ERROR_INVALID_REQUEST, "chart_version must be a version such as 0.2.0.");
         if (s->hooks.chart_versions) {
                 _cleanup_(json_decrefp) json_t *versions = NULL;
                 json_t *v;

@@ -3,12 +3,14 @@
 #include <grp.h>
 #include <inttypes.h>
 #include <pwd.h>
+#include <stdarg.h>
 
 #include <systemd/sd-bus.h>
 
 #include "basic/log.h"
 #include "bus/bus.h"
 #include "core/db.h"
+#include "core/error.h"
 #include "core/store.h"
 #include "core/token.h"
 
@@ -129,34 +131,34 @@ static int caller_authorize(sd_bus_message *m, char *ret_actor, size_t n, sd_bus
 
 /* ---- answers ---- */
 
-/* Maps a store-service error (the errno contract in store.h) to a D-Bus error carrying its message. */
-static int bus_store_error(sd_bus_error *error, int r, const StoreError *err, const char *fallback)
+/*
+ * Answers a store-service result that is not 0 with the D-Bus error of the table in core/error.h.
+ * The database's own failures that callers can act on (full, locked) map the same way; anything
+ * else is the daemon's fault, logged here and answered as Failed.
+ */
+static int bus_store_error(sd_bus_error *error, int r, const StoreError *err)
 {
-        const char *m = err && err->message[0] ? err->message : fallback;
+        const ErrorInfo *e = error_info(error_from_errno(r));
 
-        switch (r) {
-        case -EINVAL:
-                return sd_bus_error_set(error, STOREAGENT_ERROR_INVALID_ARGUMENT, m ?: "Invalid argument.");
-        case -ENOENT:
-                return sd_bus_error_set(error, STOREAGENT_ERROR_NOT_FOUND, m ?: "No such store.");
-        case -EEXIST:
-                return sd_bus_error_set(error, STOREAGENT_ERROR_NAME_TAKEN, m ?: "That name is taken.");
-        case -EBUSY:
-                return sd_bus_error_set(error, STOREAGENT_ERROR_BUSY, m ?: "Another operation is running.");
-        case -EPERM:
-                return sd_bus_error_set(error, STOREAGENT_ERROR_INVALID_STATE, m ?: "Not possible in this state.");
-        case -EDQUOT:
-        case -EUSERS:
-        case -ENOSPC:
-                return sd_bus_error_set(error, STOREAGENT_ERROR_LIMIT_REACHED, m ?: "A limit was reached.");
-        case -EAGAIN:
-                return sd_bus_error_set(error, STOREAGENT_ERROR_TRY_AGAIN,
-                                        "The database is busy; nothing was changed, try again in a second.");
-        default:
+        if (!e) {
                 log_error_errno(r, "D-Bus request failed: %m");
                 return sd_bus_error_set(error, SD_BUS_ERROR_FAILED,
                                         "The request could not be completed; see the daemon log.");
         }
+        return sd_bus_error_set(error, e->bus_name, err && err->message[0] ? err->message : e->message);
+}
+
+/* Answers with a domain error's D-Bus name and a message about this call. */
+_printf_(3, 4) static int bus_error_of(sd_bus_error *error, Error e, const char *fmt, ...)
+{
+        va_list ap;
+        int r;
+
+        assert(error_info(e));
+        va_start(ap, fmt);
+        r = sd_bus_error_setfv(error, error_info(e)->bus_name, fmt, ap);
+        va_end(ap);
+        return r;
 }
 
 /* Replies with one JSON value as a string; takes the reference. */
@@ -179,15 +181,14 @@ static int resolve_store(Bus *b, const char *id_or_name, Store **ret, sd_bus_err
         int r;
 
         if (isempty(id_or_name) || strlen(id_or_name) > 128)
-                return sd_bus_error_set(error, STOREAGENT_ERROR_INVALID_ARGUMENT, "A store id or name is required.");
+                return bus_error_of(error, ERROR_INVALID_REQUEST, "A store id or name is required.");
         r = store_get(b->db, id_or_name, ret);
         if (r == -ENOENT)
                 r = store_get_by_name(b->db, id_or_name, ret);
         if (r == -ENOENT)
-                return sd_bus_error_setf(error, STOREAGENT_ERROR_NOT_FOUND, "No store with id or name '%s'.",
-                                         id_or_name);
+                return bus_error_of(error, ERROR_NOT_FOUND, "No store with id or name '%s'.", id_or_name);
         if (r < 0)
-                return bus_store_error(error, r, NULL, NULL);
+                return bus_store_error(error, r, NULL);
         return 0;
 }
 
@@ -221,7 +222,7 @@ static int method_list_stores(sd_bus_message *m, void *userdata, sd_bus_error *e
         if (!isempty(filter)) {
                 status = store_status_from_string(filter);
                 if (status < 0)
-                        return sd_bus_error_setf(error, STOREAGENT_ERROR_INVALID_ARGUMENT,
+                        return bus_error_of(error, ERROR_INVALID_REQUEST,
                                                  "Unknown status '%s'; use PROVISIONING, READY, FAILED, UPGRADING, "
                                                  "DELETING or DELETED.",
                                                  filter);
@@ -235,7 +236,7 @@ static int method_list_stores(sd_bus_message *m, void *userdata, sd_bus_error *e
 
                 r = store_list(b->db, status, LIST_PAGE, offset, &page, &total);
                 if (r < 0)
-                        return bus_store_error(error, r, NULL, NULL);
+                        return bus_store_error(error, r, NULL);
                 if (json_array_extend(all, page) < 0)
                         return -ENOMEM;
                 if (json_array_size(page) < LIST_PAGE || offset + LIST_PAGE >= total)
@@ -283,8 +284,8 @@ static int method_create_store(sd_bus_message *m, void *userdata, sd_bus_error *
                 return r;
         r = store_create(b->db, &b->limits, actor, name, isempty(engine) ? "woocommerce" : engine, NULL, NULL, &s,
                          NULL, &err);
-        if (r < 0)
-                return bus_store_error(error, r, &err, NULL);
+        if (r != 0)
+                return bus_store_error(error, r, &err);
         queued(b, s, actor, "store.create");
         return reply_json(m, store_to_json(s));
 }
@@ -309,8 +310,8 @@ static int method_delete_store(sd_bus_message *m, void *userdata, sd_bus_error *
         if (r < 0)
                 return r;
         r = store_delete(b->db, actor, cur->id, &s, &err);
-        if (r < 0)
-                return bus_store_error(error, r, &err, NULL);
+        if (r != 0)
+                return bus_store_error(error, r, &err);
         if (cur->status != STORE_DELETED && cur->status != STORE_DELETING)
                 queued(b, s, actor, "store.delete");
         return reply_json(m, store_to_json(s));
@@ -336,8 +337,8 @@ static int method_retry_store(sd_bus_message *m, void *userdata, sd_bus_error *e
         if (r < 0)
                 return r;
         r = store_retry(b->db, &b->limits, actor, cur->id, &s, &err);
-        if (r < 0)
-                return bus_store_error(error, r, &err, NULL);
+        if (r != 0)
+                return bus_store_error(error, r, &err);
         queued(b, s, actor, "store.retry");
         return reply_json(m, store_to_json(s));
 }
@@ -362,8 +363,8 @@ static int method_upgrade_store(sd_bus_message *m, void *userdata, sd_bus_error 
         if (r < 0)
                 return r;
         r = store_upgrade(b->db, &b->limits, actor, cur->id, version, &s, &err);
-        if (r < 0)
-                return bus_store_error(error, r, &err, NULL);
+        if (r != 0)
+                return bus_store_error(error, r, &err);
         queued(b, s, actor, "store.upgrade");
         return reply_json(m, store_to_json(s));
 }
@@ -389,8 +390,8 @@ static int method_rollback_store(sd_bus_message *m, void *userdata, sd_bus_error
         if (r < 0)
                 return r;
         r = store_rollback(b->db, &b->limits, actor, cur->id, revision, &s, &err);
-        if (r < 0)
-                return bus_store_error(error, r, &err, NULL);
+        if (r != 0)
+                return bus_store_error(error, r, &err);
         queued(b, s, actor, "store.rollback");
         return reply_json(m, store_to_json(s));
 }
@@ -413,14 +414,14 @@ static int method_get_events(sd_bus_message *m, void *userdata, sd_bus_error *er
         if (r < 0)
                 return r;
         if (limit > EVENTS_MAX)
-                return sd_bus_error_setf(error, STOREAGENT_ERROR_INVALID_ARGUMENT,
+                return bus_error_of(error, ERROR_INVALID_REQUEST,
                                          "limit must be at most %d (0 means %d).", EVENTS_MAX, EVENTS_DEFAULT);
         r = resolve_store(b, id, &s, error);
         if (r < 0)
                 return r;
         r = store_events(b->db, s->id, limit > 0 ? limit : EVENTS_DEFAULT, 0, &items);
         if (r < 0)
-                return bus_store_error(error, r, NULL, NULL);
+                return bus_store_error(error, r, NULL);
         return reply_json(m, items);
 }
 
@@ -440,14 +441,14 @@ static int method_create_token(sd_bus_message *m, void *userdata, sd_bus_error *
         if (r < 0)
                 return r;
         if (!token_name_is_valid(name))
-                return sd_bus_error_setf(error, STOREAGENT_ERROR_INVALID_ARGUMENT,
+                return bus_error_of(error, ERROR_INVALID_REQUEST,
                                          "Invalid token name '%.64s': use 1-64 of A-Z a-z 0-9 _ . @ -", name);
         r = token_create(b->db, name, &token);
         if (r == -EEXIST)
-                return sd_bus_error_setf(error, STOREAGENT_ERROR_NAME_TAKEN, "A token named '%s' already exists.",
+                return bus_error_of(error, ERROR_NAME_TAKEN, "A token named '%s' already exists.",
                                          name);
         if (r < 0)
-                return bus_store_error(error, r, NULL, NULL);
+                return bus_store_error(error, r, NULL);
         /* The clear text goes to the caller once and is never logged. */
         log_struct(LOG_NOTICE, LOG_FIELDS("ACTOR", actor, "ACTION", "token.create", "TOKEN_NAME", name, "VIA", "dbus"),
                    "API token '%s' created by %s over D-Bus.", name, actor);
@@ -467,7 +468,7 @@ static int method_list_tokens(sd_bus_message *m, void *userdata, sd_bus_error *e
                 return r;
         r = token_list(b->db, &list);
         if (r < 0)
-                return bus_store_error(error, r, NULL, NULL);
+                return bus_store_error(error, r, NULL);
         return reply_json(m, list);
 }
 
@@ -487,9 +488,9 @@ static int method_revoke_token(sd_bus_message *m, void *userdata, sd_bus_error *
                 return r;
         r = token_revoke(b->db, name);
         if (r == -ENOENT)
-                return sd_bus_error_setf(error, STOREAGENT_ERROR_NOT_FOUND, "No active token named '%.64s'.", name);
+                return bus_error_of(error, ERROR_NOT_FOUND, "No active token named '%.64s'.", name);
         if (r < 0)
-                return bus_store_error(error, r, NULL, NULL);
+                return bus_store_error(error, r, NULL);
         log_struct(LOG_NOTICE, LOG_FIELDS("ACTOR", actor, "ACTION", "token.revoke", "TOKEN_NAME", name, "VIA", "dbus"),
                    "API token '%s' revoked by %s over D-Bus.", name, actor);
         return sd_bus_reply_method_return(m, NULL);

@@ -7,6 +7,7 @@
 #include "basic/log.h"
 #include "basic/names.h"
 #include "basic/util.h"
+#include "core/error.h"
 #include "core/queue.h"
 #include "core/store.h"
 
@@ -562,16 +563,39 @@ int store_set_release(Db *db, const char *id, const char *chart_version, int64_t
         return 0;
 }
 
-_printf_(3, 4) static int fail(StoreError *err, int r, const char *fmt, ...)
+/* Refuses a request: returns the domain error e with the message the caller shows. */
+_printf_(3, 4) static int fail(StoreError *err, Error e, const char *fmt, ...)
 {
         va_list ap;
 
+        assert(e > 0);
         if (err) {
                 va_start(ap, fmt);
-                vsnprintf(err->message, sizeof err->message, fmt, ap);
+                /* The messages are short; one cut at the buffer's end still reads, so truncation is fine. */
+                (void) vsnprintf(err->message, sizeof err->message, fmt, ap);
                 va_end(ap);
         }
-        return r;
+        return (int) e;
+}
+
+/*
+ * What an operation returns for r: domain errors (> 0) as they are, and the database's failures the
+ * caller can act on turned into theirs (error_from_errno). A full disk is logged here, once, with the
+ * file that could not grow: only this layer knows it, and the callers above just answer.
+ */
+static int outcome(Db *db, int r, StoreError *err)
+{
+        int e;
+
+        if (r >= 0)
+                return r;
+        e = error_from_errno(r);
+        if (e == ERROR_STORAGE_FULL)
+                log_struct_errno(LOG_ERR, r, LOG_FIELDS("DATABASE", db_path(db)),
+                                 "Database '%s' has no space left, request refused: %m", db_path(db));
+        else if (e == ERROR_TRY_AGAIN && err)
+                err->retry_after_sec = 1;
+        return e;
 }
 
 /* Checks the caps that bound what the cluster is asked to do. Called inside the write transaction. */
@@ -586,7 +610,7 @@ static int check_pending_cap(Db *db, const StoreLimits *limits, StoreError *err)
         if (pending >= limits->max_pending_tasks) {
                 if (err)
                         err->retry_after_sec = 30;
-                return fail(err, -ENOSPC,
+                return fail(err, ERROR_TASK_CAP,
                             "Too many operations are queued (%" PRIu64 " of %" PRIu64
                             " allowed); try again when some have finished.",
                             pending, limits->max_pending_tasks);
@@ -610,6 +634,7 @@ static int write_status_in_tx(Db *db, const char *id, StoreStatus status, const 
         return store_set_status(db, id, status, reason);
 }
 
+/* Finds the store an Idempotency-Key created: *ret_store_id stays NULL when the key is new. */
 static int idempotency_lookup(Db *db, const char *key, const char *actor, const char *request_hash,
                               char **ret_store_id, StoreError *err)
 {
@@ -627,10 +652,10 @@ static int idempotency_lookup(Db *db, const char *key, const char *actor, const 
         if (rc != SQLITE_ROW)
                 return db_errno(rc);
         if (!streq_ptr((const char *) sqlite3_column_text(q, 1), request_hash))
-                return fail(err, -EKEYREJECTED,
+                return fail(err, ERROR_KEY_REUSED,
                             "Idempotency-Key '%s' was already used for a different request.", key);
         *ret_store_id = db_column_strdup(q, 0);
-        return *ret_store_id ? 1 : -ENOMEM;
+        return *ret_store_id ? 0 : -ENOMEM;
 }
 
 int store_create(Db *db, const StoreLimits *limits, const char *actor, const char *name, const char *engine,
@@ -645,9 +670,9 @@ int store_create(Db *db, const StoreLimits *limits, const char *actor, const cha
         int r, rc;
 
         if (store_name_validate(name, &why) < 0)
-                return fail(err, -EINVAL, "%s", why);
+                return fail(err, ERROR_INVALID_NAME, "%s", why);
         if (!streq_ptr(engine, "woocommerce"))
-                return fail(err, -EINVAL, "Unsupported engine '%s'; supported engines: woocommerce.", strna(engine));
+                return fail(err, ERROR_INVALID_ENGINE, "Unsupported engine '%s'; supported engines: woocommerce.", strna(engine));
 
         if (asprintf(&request, "%s\n%s", name, engine) < 0)
                 return -ENOMEM;
@@ -657,17 +682,17 @@ int store_create(Db *db, const StoreLimits *limits, const char *actor, const cha
 
         r = db_begin(db);
         if (r < 0)
-                return r;
+                return outcome(db, r, err);
 
         if (idempotency_key) {
                 r = idempotency_lookup(db, idempotency_key, actor, request_hash, &existing, err);
-                if (r < 0)
+                if (r != 0)
                         goto fail;
-                if (r > 0) {
+                if (existing) {
                         db_rollback(db);
                         if (ret_replayed)
                                 *ret_replayed = true;
-                        return store_get(db, existing, ret);
+                        return outcome(db, store_get(db, existing, ret), err);
                 }
         }
 
@@ -675,7 +700,7 @@ int store_create(Db *db, const StoreLimits *limits, const char *actor, const cha
         if (r < 0)
                 goto fail;
         if (n > 0) {
-                r = fail(err, -EEXIST, "A store named '%s' already exists.", name);
+                r = fail(err, ERROR_NAME_TAKEN, "A store named '%s' already exists.", name);
                 goto fail;
         }
 
@@ -685,7 +710,7 @@ int store_create(Db *db, const StoreLimits *limits, const char *actor, const cha
         if (n >= limits->max_stores) {
                 if (err)
                         err->retry_after_sec = 3600;
-                r = fail(err, -EDQUOT,
+                r = fail(err, ERROR_STORE_CAP,
                          "This platform already runs %" PRIu64 " of at most %" PRIu64
                          " stores; delete one before creating another.",
                          n, limits->max_stores);
@@ -705,14 +730,14 @@ int store_create(Db *db, const StoreLimits *limits, const char *actor, const cha
                 uint64_t wait = oldest + 3600 * USEC_PER_SEC > now ? oldest + 3600 * USEC_PER_SEC - now : 0;
                 if (err)
                         err->retry_after_sec = MAX((wait + USEC_PER_SEC - 1) / USEC_PER_SEC, (uint64_t) 1);
-                r = fail(err, -EUSERS,
+                r = fail(err, ERROR_CREATION_LIMITED,
                          "Creation limit reached: %" PRIu64 " stores per hour; try again in %" PRIu64 " seconds.",
                          limits->creates_per_hour, err ? err->retry_after_sec : 0);
                 goto fail;
         }
 
         r = check_pending_cap(db, limits, err);
-        if (r < 0)
+        if (r != 0)
                 goto fail;
 
         r = random_hex(8, &id);
@@ -772,11 +797,11 @@ int store_create(Db *db, const StoreLimits *limits, const char *actor, const cha
         store_changed_notify();
         if (ret_replayed)
                 *ret_replayed = false;
-        return store_get(db, id, ret);
+        return outcome(db, store_get(db, id, ret), err);
 
 fail:
         db_rollback(db);
-        return r;
+        return outcome(db, r, err);
 }
 
 /* Common shape of retry/upgrade/rollback: check state, queue one task, move status, record. */
@@ -790,28 +815,28 @@ static int store_operation(Db *db, const StoreLimits *limits, const char *actor,
 
         r = db_begin(db);
         if (r < 0)
-                return r;
+                return outcome(db, r, err);
         r = store_get(db, id, &cur);
         if (r < 0) {
                 if (r == -ENOENT)
-                        fail(err, r, "No store with id '%s'.", id);
+                        r = fail(err, ERROR_NOT_FOUND, "No store with id '%s'.", id);
                 goto fail;
         }
         r = store_has_active_task(db, id, &busy);
         if (r < 0)
                 goto fail;
         if (busy) {
-                r = fail(err, -EBUSY, "Store '%s' is busy with another operation; wait until it is %s.", cur->name,
+                r = fail(err, ERROR_BUSY, "Store '%s' is busy with another operation; wait until it is %s.", cur->name,
                          "finished");
                 goto fail;
         }
         if (!store_status_transition_allowed(cur->status, to) || cur->status == to) {
-                r = fail(err, -EPERM, "Store '%s' is %s; %s is not possible now.", cur->name,
+                r = fail(err, ERROR_INVALID_STATE, "Store '%s' is %s; %s is not possible now.", cur->name,
                          store_status_to_string(cur->status), action);
                 goto fail;
         }
         r = check_pending_cap(db, limits, err);
-        if (r < 0)
+        if (r != 0)
                 goto fail;
         r = queue_enqueue(db, id, kind, payload, actor, NULL);
         if (r < 0)
@@ -829,11 +854,11 @@ static int store_operation(Db *db, const StoreLimits *limits, const char *actor,
         if (r < 0)
                 goto fail;
         store_changed_notify();
-        return store_get(db, id, ret);
+        return outcome(db, store_get(db, id, ret), err);
 
 fail:
         db_rollback(db);
-        return r;
+        return outcome(db, r, err);
 }
 
 int store_retry(Db *db, const StoreLimits *limits, const char *actor, const char *id, Store **ret,
@@ -846,15 +871,15 @@ int store_retry(Db *db, const StoreLimits *limits, const char *actor, const char
 
         r = store_get(db, id, &cur);
         if (r < 0)
-                return r == -ENOENT ? fail(err, r, "No store with id '%s'.", id) : r;
+                return r == -ENOENT ? fail(err, ERROR_NOT_FOUND, "No store with id '%s'.", id) : outcome(db, r, err);
         if (cur->status != STORE_FAILED)
-                return fail(err, -EPERM, "Store '%s' is %s; only a FAILED store can be retried.", cur->name,
+                return fail(err, ERROR_INVALID_STATE, "Store '%s' is %s; only a FAILED store can be retried.", cur->name,
                             store_status_to_string(cur->status));
 
         /* A failed delete is retried as a delete; anything else provisions again. */
         r = db_prepare(db, "SELECT kind FROM tasks WHERE store_id = ? ORDER BY id DESC LIMIT 1", &q);
         if (r < 0)
-                return r;
+                return outcome(db, r, err);
         sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
         if (sqlite3_step(q) == SQLITE_ROW)
                 last_kind = db_column_strdup(q, 0);
@@ -873,7 +898,7 @@ int store_upgrade(Db *db, const StoreLimits *limits, const char *actor, const ch
         _cleanup_free_ char *detail = NULL;
 
         if (!chart_version_is_valid(chart_version))
-                return fail(err, -EINVAL, "chart_version must be a version such as 0.2.0.");
+                return fail(err, ERROR_INVALID_REQUEST, "chart_version must be a version such as 0.2.0.");
         payload = json_pack("{s:s}", "chart_version", chart_version);
         if (!payload || asprintf(&detail, "Upgrade to chart version %s requested.", chart_version) < 0)
                 return -ENOMEM;
@@ -888,7 +913,7 @@ int store_rollback(Db *db, const StoreLimits *limits, const char *actor, const c
         _cleanup_free_ char *detail = NULL;
 
         if (revision < 1 || revision > 1000000)
-                return fail(err, -EINVAL, "revision must be a positive Helm revision number.");
+                return fail(err, ERROR_INVALID_REQUEST, "revision must be a positive Helm revision number.");
         payload = json_pack("{s:I}", "revision", (json_int_t) revision);
         if (!payload || asprintf(&detail, "Rollback to revision %" PRIi64 " requested.", revision) < 0)
                 return -ENOMEM;
@@ -904,11 +929,11 @@ int store_delete(Db *db, const char *actor, const char *id, Store **ret, StoreEr
 
         r = db_begin(db);
         if (r < 0)
-                return r;
+                return outcome(db, r, err);
         r = store_get(db, id, &cur);
         if (r < 0) {
                 if (r == -ENOENT)
-                        fail(err, r, "No store with id '%s'.", id);
+                        r = fail(err, ERROR_NOT_FOUND, "No store with id '%s'.", id);
                 goto fail;
         }
         if (cur->status == STORE_DELETED || cur->status == STORE_DELETING) {
@@ -944,9 +969,9 @@ int store_delete(Db *db, const char *actor, const char *id, Store **ret, StoreEr
         if (r < 0)
                 goto fail;
         store_changed_notify();
-        return store_get(db, id, ret);
+        return outcome(db, store_get(db, id, ret), err);
 
 fail:
         db_rollback(db);
-        return r;
+        return outcome(db, r, err);
 }
