@@ -22,3 +22,5 @@
 #define STOREAGENT_ERROR_INVALID_ARGUMENT "org.storeagent.Error.InvalidArgument"
 /* The database stayed locked past its busy timeout; nothing was changed, the call may be repeated. */
 #define STOREAGENT_ERROR_TRY_AGAIN "org.storeagent.Error.TryAgain"
+/* The daemon's storage (its database's file system) is full; nothing was changed until space is freed. */
+#define STOREAGENT_ERROR_STORAGE_FULL "org.storeagent.Error.StorageFull"

@@ -6,22 +6,23 @@
  * one transaction that records intent, queues the task and writes the audit
  * event. Both the REST API and D-Bus call these; neither touches SQL itself.
  *
- * Errors the callers branch on (negative errno):
- *   -EINVAL        bad input (StoreError.message says what)
- *   -ENOENT        no such store
- *   -EEXIST        name taken by an active store
- *   -EBUSY         another operation on this store is queued or running
- *   -EPERM         the store's status does not allow this operation
- *   -EDQUOT        global cap on active stores reached
- *   -EUSERS        creations per hour for this actor reached (retry_after_sec)
- *   -ENOSPC        cap on pending tasks reached
- *   -EKEYREJECTED  Idempotency-Key reused for a different request
+ * The operations a user asks for (store_create, _delete, _retry, _upgrade,
+ * _rollback) return 0 on success, a positive Error (core/error.h) when the
+ * request is refused (StoreError.message says why, in words for the user), or
+ * a negative errno when the system failed. Each is one transaction: whatever
+ * it returns but 0, nothing was written. A database whose file system is full
+ * gives ERROR_STORAGE_FULL, logged here once with the database's path; a lock
+ * held past the busy timeout gives ERROR_TRY_AGAIN.
+ *
+ * The reads and the runner's writes below keep plain negative errno (-ENOENT:
+ * no such store).
  */
 
 #include <jansson.h>
 #include <stdint.h>
 
 #include "core/db.h"
+#include "core/error.h"
 
 typedef enum StoreStatus {
         STORE_PROVISIONING,
@@ -64,9 +65,10 @@ typedef struct StoreLimits {
         uint64_t max_pending_tasks;
 } StoreLimits;
 
+/* Filled when an operation refuses a request (returns an Error). */
 typedef struct StoreError {
         char message[512];
-        uint64_t retry_after_sec;
+        uint64_t retry_after_sec; /* for the errors whose ErrorInfo.retry_after is set */
 } StoreError;
 
 int store_create(Db *db, const StoreLimits *limits, const char *actor, const char *name, const char *engine,

@@ -66,13 +66,13 @@ TEST(test_create_and_conflicts)
         ASSERT_STREQ(again->id, a->id);
         /* Same key, different request: refused. */
         ASSERT_EQ(store_create(db, &limits, "alice", "shop2", "woocommerce", NULL, "key-1", &b, NULL, &err),
-                  -EKEYREJECTED);
+                  ERROR_KEY_REUSED);
         /* Same name without a key: taken. */
         memset(&err, 0, sizeof err);
-        ASSERT_EQ(store_create(db, &limits, "bob", "shop1", "woocommerce", NULL, NULL, &dup, NULL, &err), -EEXIST);
+        ASSERT_EQ(store_create(db, &limits, "bob", "shop1", "woocommerce", NULL, NULL, &dup, NULL, &err), ERROR_NAME_TAKEN);
         ASSERT_CONTAINS(err.message, "already exists");
-        ASSERT_EQ(store_create(db, &limits, "bob", "Bad", "woocommerce", NULL, NULL, &dup, NULL, &err), -EINVAL);
-        ASSERT_EQ(store_create(db, &limits, "bob", "good", "magento", NULL, NULL, &dup, NULL, &err), -EINVAL);
+        ASSERT_EQ(store_create(db, &limits, "bob", "Bad", "woocommerce", NULL, NULL, &dup, NULL, &err), ERROR_INVALID_NAME);
+        ASSERT_EQ(store_create(db, &limits, "bob", "good", "magento", NULL, NULL, &dup, NULL, &err), ERROR_INVALID_ENGINE);
         ASSERT_CONTAINS(err.message, "Unsupported engine");
 
         ASSERT_EQ(store_events(db, a->id, 100, 0, &events), 0);
@@ -96,14 +96,14 @@ TEST(test_caps)
                 ASSERT_EQ(store_create(db, &l, "alice", name, "woocommerce", NULL, NULL, &s, NULL, &err), 0);
         }
         Store *s = NULL;
-        ASSERT_EQ(store_create(db, &l, "alice", "s9", "woocommerce", NULL, NULL, &s, NULL, &err), -EDQUOT);
+        ASSERT_EQ(store_create(db, &l, "alice", "s9", "woocommerce", NULL, NULL, &s, NULL, &err), ERROR_STORE_CAP);
         ASSERT_CONTAINS(err.message, "at most 2");
 
         l.max_stores = 100;
         ASSERT_EQ(store_create(db, &l, "alice", "s2", "woocommerce", NULL, NULL, &s, NULL, &err), 0);
         s = store_free(s);
         memset(&err, 0, sizeof err);
-        ASSERT_EQ(store_create(db, &l, "alice", "s3", "woocommerce", NULL, NULL, &s, NULL, &err), -EUSERS);
+        ASSERT_EQ(store_create(db, &l, "alice", "s3", "woocommerce", NULL, NULL, &s, NULL, &err), ERROR_CREATION_LIMITED);
         ASSERT_TRUE(err.retry_after_sec > 3500 && err.retry_after_sec <= 3600);
         ASSERT_CONTAINS(err.message, "3 stores per hour");
         /* The limit is per actor. */
@@ -111,7 +111,7 @@ TEST(test_caps)
         s = store_free(s);
 
         l.max_pending_tasks = 4;
-        ASSERT_EQ(store_create(db, &l, "carol", "s4", "woocommerce", NULL, NULL, &s, NULL, &err), -ENOSPC);
+        ASSERT_EQ(store_create(db, &l, "carol", "s4", "woocommerce", NULL, NULL, &s, NULL, &err), ERROR_TASK_CAP);
 }
 
 TEST(test_operations)
@@ -126,10 +126,10 @@ TEST(test_operations)
         ASSERT_EQ(store_create(db, &limits, "alice", "shop", "woocommerce", NULL, NULL, &s, NULL, &err), 0);
 
         /* While the create is queued, upgrade and retry are refused. */
-        ASSERT_EQ(store_upgrade(db, &limits, "alice", s->id, "0.2.0", &t, &err), -EBUSY);
-        ASSERT_EQ(store_retry(db, &limits, "alice", s->id, &t, &err), -EPERM);
-        ASSERT_EQ(store_upgrade(db, &limits, "alice", s->id, "bad", &t, &err), -EINVAL);
-        ASSERT_EQ(store_rollback(db, &limits, "alice", s->id, 0, &t, &err), -EINVAL);
+        ASSERT_EQ(store_upgrade(db, &limits, "alice", s->id, "0.2.0", &t, &err), ERROR_BUSY);
+        ASSERT_EQ(store_retry(db, &limits, "alice", s->id, &t, &err), ERROR_INVALID_STATE);
+        ASSERT_EQ(store_upgrade(db, &limits, "alice", s->id, "bad", &t, &err), ERROR_INVALID_REQUEST);
+        ASSERT_EQ(store_rollback(db, &limits, "alice", s->id, 0, &t, &err), ERROR_INVALID_REQUEST);
         ASSERT_EQ(store_get(db, "0000000000000000", &t), -ENOENT);
 
         /* The worker finishes the create and the store is READY. */
@@ -289,6 +289,50 @@ TEST(test_changes)
         /* Nothing new: the wait times out. */
         seen = store_changed_counter();
         ASSERT_TRUE(!store_changed_wait(&seen, 10 * USEC_PER_MSEC));
+}
+
+/*
+ * A database that cannot grow (SQLITE_FULL; here by capping its page count, as a full disk would)
+ * refuses a create with ERROR_STORAGE_FULL, not a queue cap, and leaves nothing of it behind.
+ */
+TEST(test_storage_full)
+{
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_(db_closep) Db *db = open_db(&dir);
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        _cleanup_free_ char *sql = NULL;
+        StoreLimits l = { .max_stores = 10000, .creates_per_hour = 10000, .max_pending_tasks = 10000 };
+        uint64_t total_before = 0;
+        char name[32];
+        int r = 0;
+
+        ASSERT_EQ(db_prepare(db, "PRAGMA page_count", &q), 0);
+        ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+        ASSERT_TRUE(asprintf(&sql, "PRAGMA max_page_count = %lld", (long long) sqlite3_column_int64(q, 0)) >= 0);
+        ASSERT_EQ(db_exec(db, sql), 0);
+
+        for (int i = 0; i < 1000 && r == 0; i++) {
+                _cleanup_(store_freep) Store *s = NULL;
+                json_t *items = NULL;
+                StoreError err = {};
+
+                ASSERT_EQ(store_list(db, _STORE_STATUS_INVALID, 1, 0, &items, &total_before), 0);
+                json_decref(items);
+                snprintf(name, sizeof name, "full%d", i);
+                r = store_create(db, &l, "alice", name, "woocommerce", NULL, NULL, &s, NULL, &err);
+        }
+        ASSERT_EQ(r, ERROR_STORAGE_FULL);
+
+        /* The refused create left no store, task or event. */
+        Store *t = NULL;
+        json_t *items = NULL;
+        uint64_t total = 0, pending = 0;
+        ASSERT_EQ(store_get_by_name(db, name, &t), -ENOENT);
+        ASSERT_EQ(store_list(db, _STORE_STATUS_INVALID, 1, 0, &items, &total), 0);
+        json_decref(items);
+        ASSERT_EQ(total, total_before);
+        ASSERT_EQ(queue_count_active(db, &pending), 0);
+        ASSERT_EQ(pending, total_before);
 }
 
 DEFINE_TEST_MAIN(LOG_ERR)

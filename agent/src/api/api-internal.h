@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * What the files of the HTTP side share and nothing outside it sees: the server
+ * object, the per-request context, the helpers that build replies, and the
+ * handlers the route table names. The public interface is api/api.h.
+ */
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <ulfius.h>
+
+#include "api/api.h"
+#include "api/metrics.h"
+#include "api/ratelimit.h"
+#include "basic/macro.h"
+#include "core/db.h"
+#include "core/error.h"
+#include "core/store.h"
+
+typedef struct ApiLimits {
+        StoreLimits store;
+        uint64_t max_body_bytes;
+        uint64_t max_json_depth;
+        uint64_t session_ttl_usec;
+        uint64_t requests_per_window;
+        uint64_t window_sec;
+} ApiLimits;
+
+struct ApiServer {
+        struct _u_instance instance;
+        bool instance_initialized;
+        bool started;
+        Config *config_ref; /* borrowed; only immutable keys are read through it */
+        char *db_path;
+        char *web_root;
+        int web_root_fd;
+        Runner *runner;
+        ApiHooks hooks;
+        RateLimiter *ratelimit;
+        Metrics *metrics;
+        pthread_mutex_t limits_lock;
+        ApiLimits limits;
+        pthread_key_t db_key;
+        atomic_uint in_flight;
+        atomic_uint_fast64_t requests_total;
+        atomic_uint_fast64_t streams;
+        atomic_bool stopping;
+        uint64_t started_at;
+        size_t connection_memory;
+        unsigned max_connections;
+        bool db_key_created;
+};
+
+/* Per-request state shared by the dispatcher and handlers. */
+typedef struct RequestContext {
+        char request_id[17];
+        const ApiRoute *route;
+        char params[2][128]; /* {id} and friends, in pattern order */
+        size_t n_params;
+        char actor[128];
+        int64_t token_id;
+        bool via_session;
+        json_t *body; /* parsed JSON object for POST routes with a body */
+        const char *store_id; /* for the access log */
+        char client[64];
+} RequestContext;
+
+/*
+ * snprintf() into an array sized to hold every value it can get (request ids, rate-limit keys, log
+ * fields): a cut value would be a wrong value, so one that does not fit is a bug, not an outcome.
+ */
+#define xsprintf(buf, fmt, ...)                                                                              \
+        ({                                                                                                   \
+                int _n_ = snprintf((buf), sizeof(buf), fmt, __VA_ARGS__);                                    \
+                assert(_n_ >= 0 && (size_t) _n_ < sizeof(buf));                                              \
+                (void) _n_;                                                                                  \
+        })
+
+/* ---- http.c: replies, errors, input checks ---- */
+
+/*
+ * This thread's connection. dispatch opens it (answering 503 when it cannot) before any
+ * handler runs, so handlers may use it without checking.
+ */
+Db *api_db(ApiServer *s);
+void api_limits_get(ApiServer *s, ApiLimits *ret);
+/* Sets a JSON body and status; takes the reference to body. */
+void api_set_json(struct _u_response *resp, int status, json_t *body);
+/* {"error": {"code": code, "message": ...}}; returns 0 so handlers can `return api_error(...)`. */
+_printf_(4, 5) int api_error(struct _u_response *resp, int status, const char *code, const char *fmt, ...);
+/* The status and code of a domain error (core/error.h), with a message about this request. */
+_printf_(3, 4) int api_error_of(struct _u_response *resp, Error e, const char *fmt, ...);
+/* Answers a store operation that did not return 0: its domain error from the table, or 500. */
+int api_store_error(struct _u_response *resp, int r, const StoreError *err);
+void api_set_retry_after(struct _u_response *resp, uint64_t sec);
+void api_client_address(const struct _u_request *req, char *buf, size_t n);
+size_t api_json_depth(const char *p, size_t n, size_t max);
+/* These answer 400 themselves and return -EINVAL when the input is refused. */
+int api_check_fields(struct _u_response *resp, json_t *body, const char *const *allowed);
+int api_require_string(struct _u_response *resp, RequestContext *c, const char *key, const char **ret);
+int api_parse_query_u64(const struct _u_request *req, const char *key, uint64_t def, uint64_t max, uint64_t *ret,
+                        struct _u_response *resp);
+
+/* ---- routes.c ---- */
+bool api_route_match(const char *pattern, const char *path, RequestContext *c);
+
+/* ---- session.c ---- */
+/*
+ * Establishes who is calling. 0: authenticated; -EACCES: no or bad credentials; -EPERM: CSRF
+ * check failed; -EIO: the database cannot be opened.
+ */
+int api_authenticate(ApiServer *s, const struct _u_request *req, RequestContext *c, bool mutating);
+
+/* ---- static.c ---- */
+int api_serve_static(ApiServer *s, const struct _u_request *req, struct _u_response *resp);
+
+/* ---- dispatch.c ---- */
+/* ulfius's default endpoint: every request comes through here. */
+int api_on_request(const struct _u_request *req, struct _u_response *resp, void *userdata);
+
+/* ---- the handlers the route table names (status.c, stores.c, session.c, stream.c) ---- */
+#define API_HANDLER(name)                                                                                    \
+        int name(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
+API_HANDLER(h_healthz);
+API_HANDLER(h_readyz);
+API_HANDLER(h_metrics);
+API_HANDLER(h_platform);
+API_HANDLER(h_stores_list);
+API_HANDLER(h_stores_create);
+API_HANDLER(h_store_get);
+API_HANDLER(h_store_delete);
+API_HANDLER(h_store_events);
+API_HANDLER(h_store_releases);
+API_HANDLER(h_store_retry);
+API_HANDLER(h_store_upgrade);
+API_HANDLER(h_store_rollback);
+API_HANDLER(h_charts);
+API_HANDLER(h_session_create);
+API_HANDLER(h_session_get);
+API_HANDLER(h_session_delete);
+API_HANDLER(h_stream);

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+/* The route table (dispatch, access log, metrics and the OpenAPI check all read it) and its matcher. */
+
+#include "api/api-internal.h"
+#include "basic/util.h"
+
+const ApiRoute api_routes[] = {
+        { "GET", "/healthz", API_ROUTE_PUBLIC | API_ROUTE_NO_RATELIMIT, h_healthz },
+        { "GET", "/readyz", API_ROUTE_PUBLIC | API_ROUTE_NO_RATELIMIT, h_readyz },
+        { "GET", "/metrics", API_ROUTE_NO_RATELIMIT, h_metrics },
+        { "POST", "/api/v1/session", API_ROUTE_PUBLIC, h_session_create },
+        { "GET", "/api/v1/session", 0, h_session_get },
+        { "DELETE", "/api/v1/session", API_ROUTE_PUBLIC, h_session_delete },
+        { "GET", "/api/v1/stores", 0, h_stores_list },
+        { "POST", "/api/v1/stores", 0, h_stores_create },
+        { "GET", "/api/v1/stores/{id}", 0, h_store_get },
+        { "DELETE", "/api/v1/stores/{id}", 0, h_store_delete },
+        { "GET", "/api/v1/stores/{id}/events", 0, h_store_events },
+        { "GET", "/api/v1/stores/{id}/releases", 0, h_store_releases },
+        { "POST", "/api/v1/stores/{id}/retry", 0, h_store_retry },
+        { "POST", "/api/v1/stores/{id}/upgrade", 0, h_store_upgrade },
+        { "POST", "/api/v1/stores/{id}/rollback", 0, h_store_rollback },
+        { "GET", "/api/v1/charts", 0, h_charts },
+        { "GET", "/api/v1/platform", 0, h_platform },
+        { "GET", "/api/v1/stream", API_ROUTE_NO_RATELIMIT, h_stream },
+};
+const size_t api_routes_count = ELEMENTSOF(api_routes);
+
+/* Matches path against pattern; "{x}" matches one non-empty segment of id characters. */
+bool api_route_match(const char *pattern, const char *path, RequestContext *c)
+{
+        const char *p = pattern, *u = path;
+        size_t n_params = 0;
+
+        while (*p && *u) {
+                if (*p == '{') {
+                        const char *end = strchr(p, '}');
+                        size_t len = strcspn(u, "/");
+                        if (!end || len == 0 || len >= sizeof c->params[0] || n_params >= ELEMENTSOF(c->params))
+                                return false;
+                        for (size_t i = 0; i < len; i++)
+                                if (!((u[i] >= 'a' && u[i] <= 'z') || (u[i] >= '0' && u[i] <= '9') || u[i] == '-'))
+                                        return false;
+                        memcpy(c->params[n_params], u, len);
+                        c->params[n_params][len] = '\0';
+                        n_params++;
+                        p = end + 1;
+                        u += len;
+                        continue;
+                }
+                if (*p != *u)
+                        return false;
+                p++;
+                u++;
+        }
+        /* A trailing slash is tolerated. */
+        if (*u == '/' && u[1] == '\0')
+                u++;
+        if (*p || *u)
+                return false;
+        c->n_params = n_params;
+        return true;
+}

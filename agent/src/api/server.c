@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+/* The server's lifecycle: build it from the configuration, start, quiesce and stop, reload limits. */
+
+#include <fcntl.h>
+#include <stdatomic.h>
+
+#include "api/api-internal.h"
+#include "api/ratelimit.h"
+#include "basic/log.h"
+#include "basic/util.h"
+
+static void db_key_destroy(void *p)
+{
+        db_close(p);
+}
+
+static void apply_limits(ApiServer *s, const Config *config)
+{
+        pthread_mutex_lock(&s->limits_lock);
+        s->limits = (ApiLimits){
+                .store = { .max_stores = config->max_stores,
+                           .creates_per_hour = config->creates_per_hour,
+                           .max_pending_tasks = config->max_pending_tasks },
+                .max_body_bytes = config->max_body_bytes,
+                .max_json_depth = config->max_json_depth,
+                .session_ttl_usec = config->session_ttl_sec * USEC_PER_SEC,
+                .requests_per_window = config->requests_per_window,
+                .window_sec = config->window_sec,
+        };
+        pthread_mutex_unlock(&s->limits_lock);
+        ratelimit_configure(s->ratelimit, config->requests_per_window, config->window_sec * USEC_PER_SEC);
+        /* ulfius truncates bodies at this size; one byte over the limit tells "too large" apart. */
+        if (s->instance_initialized)
+                s->instance.max_post_body_size = config->max_body_bytes + 1;
+}
+
+int api_server_new(ApiServer **ret, const Config *config, Runner *runner, const ApiHooks *hooks)
+{
+        _cleanup_(api_server_freep) ApiServer *s = NULL;
+        int r;
+
+        assert(ret);
+        assert(config);
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        s->web_root_fd = -EBADF;
+        pthread_mutex_init(&s->limits_lock, NULL);
+        if (pthread_key_create(&s->db_key, db_key_destroy) != 0)
+                return -ENOMEM;
+        s->db_key_created = true;
+        s->db_path = strdup(config->database);
+        s->web_root = strdup(config->web_root);
+        if (!s->db_path || !s->web_root)
+                return -ENOMEM;
+        s->runner = runner;
+        /* Headers plus MHD's read and write buffers; never below what a normal request needs. */
+        s->connection_memory = MAX((size_t) config->max_header_bytes * 2, (size_t) 32 * 1024);
+        s->max_connections = (unsigned) config->http_threads_max;
+        if (hooks)
+                s->hooks = *hooks;
+        s->started_at = now_usec();
+
+        r = ratelimit_new(&s->ratelimit, config->requests_per_window, config->window_sec * USEC_PER_SEC);
+        if (r < 0)
+                return r;
+        r = metrics_new(&s->metrics);
+        if (r < 0)
+                return r;
+        apply_limits(s, config);
+
+        s->web_root_fd = open(s->web_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (s->web_root_fd < 0) {
+                s->web_root_fd = -errno;
+                log_notice("Dashboard files not found in '%s'; serving the API only.", s->web_root);
+        }
+
+        /* ulfius wants a non-zero port even though we hand it a socket. */
+        if (ulfius_init_instance(&s->instance, 1, NULL, NULL) != U_OK)
+                return -ENOMEM;
+        s->instance_initialized = true;
+        /* One byte over the limit tells "too large" apart from "exactly the limit" (ulfius truncates). */
+        s->instance.max_post_body_size = config->max_body_bytes + 1;
+        s->instance.check_utf8 = 1;
+        s->instance.allowed_post_processor = U_POST_PROCESS_NONE;
+        if (ulfius_set_default_endpoint(&s->instance, api_on_request, s) != U_OK)
+                return -ENOMEM;
+
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int api_server_start(ApiServer *s, int fd)
+{
+        struct MHD_OptionItem options[] = {
+                { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t) mhd_request_completed, NULL },
+                { MHD_OPTION_URI_LOG_CALLBACK, (intptr_t) ulfius_uri_logger, NULL },
+                { MHD_OPTION_LISTEN_SOCKET, fd, NULL },
+                { MHD_OPTION_CONNECTION_LIMIT, (intptr_t) s->max_connections, NULL },
+                { MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t) 0, NULL },
+                { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t) 60, NULL },
+                /* The per-connection pool holds the request line and headers: this is the header limit. */
+                { MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t) s->connection_memory, NULL },
+                { MHD_OPTION_END, 0, NULL },
+        };
+
+        assert(fd >= 0);
+
+        /*
+         * One thread per connection: the live stream blocks its reader while it
+         * waits for changes, which would stall every other connection sharing a
+         * pool thread. MHD_USE_ITC lets us quiesce (stop accepting without
+         * shutting the socket systemd owns) before stopping.
+         */
+        if (ulfius_start_framework_with_mhd_options(&s->instance,
+                                                    MHD_USE_INTERNAL_POLLING_THREAD |
+                                                            MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC |
+                                                            MHD_USE_POLL | MHD_USE_ERROR_LOG,
+                                                    options) != U_OK)
+                return -EIO;
+        s->started = true;
+        return 0;
+}
+
+void api_server_stop(ApiServer *s)
+{
+        if (!s || !s->started)
+                return;
+        atomic_store(&s->stopping, true);
+        /* Quiesce first: MHD gives the listening socket back instead of shutting it down. */
+        if (s->instance.mhd_daemon)
+                (void) MHD_quiesce_daemon(s->instance.mhd_daemon);
+        store_changed_notify();
+        ulfius_stop_framework(&s->instance);
+        s->started = false;
+}
+
+void api_server_reload(ApiServer *s, const Config *config)
+{
+        assert(s);
+        assert(config);
+        apply_limits(s, config);
+}
+
+unsigned api_server_in_flight(ApiServer *s)
+{
+        assert(s);
+        return atomic_load(&s->in_flight);
+}
+
+uint64_t api_server_requests_total(ApiServer *s)
+{
+        assert(s);
+        return atomic_load(&s->requests_total);
+}
+
+uint64_t api_server_streams(ApiServer *s)
+{
+        assert(s);
+        return atomic_load(&s->streams);
+}
+
+ApiServer *api_server_free(ApiServer *s)
+{
+        if (!s)
+                return NULL;
+        api_server_stop(s);
+        if (s->instance_initialized)
+                ulfius_clean_instance(&s->instance);
+        ratelimit_free(s->ratelimit);
+        metrics_free(s->metrics);
+        safe_close(s->web_root_fd);
+        free(s->db_path);
+        free(s->web_root);
+        if (s->db_key_created)
+                pthread_key_delete(s->db_key);
+        pthread_mutex_destroy(&s->limits_lock);
+        free(s);
+        return NULL;
+}

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+/* Health and readiness checks, Prometheus metrics, and the platform summary the dashboard shows. */
+
+#include <inttypes.h>
+
+#include "api/api-internal.h"
+#include "api/ratelimit.h"
+#include "basic/util.h"
+#include "core/queue.h"
+
+int h_healthz(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
+{
+        api_set_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+        return 0;
+}
+
+int h_readyz(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
+{
+        json_t *checks = json_object(), *cluster = NULL, *orphans = NULL;
+        bool ready = true;
+        Db *db = api_db(s);
+
+        if (db && db_exec(db, "SELECT 1 FROM stores LIMIT 1") >= 0)
+                json_object_set_new(checks, "database", json_pack("{s:b}", "ok", 1));
+        else {
+                json_object_set_new(checks, "database",
+                                    json_pack("{s:b, s:s}", "ok", 0, "detail", "the database cannot be read"));
+                ready = false;
+        }
+
+        if (s->hooks.cluster_status && s->hooks.cluster_status(s->hooks.userdata, &cluster) >= 0) {
+                json_t *ok = json_object_get(cluster, "reachable");
+                ready = ready && json_is_true(ok);
+                json_object_set_new(checks, "cluster",
+                                    json_pack("{s:b, s:O}", "ok", json_is_true(ok), "detail",
+                                              json_object_get(cluster, "detail") ?: json_null()));
+                json_decref(cluster);
+        }
+        if (s->hooks.orphans && s->hooks.orphans(s->hooks.userdata, &orphans) >= 0)
+                json_object_set_new(checks, "orphan_namespaces", orphans);
+
+        api_set_json(resp, ready ? 200 : 503,
+                     json_pack("{s:s, s:o}", "status", ready ? "ready" : "not ready", "checks", checks));
+        return 0;
+}
+
+int h_metrics(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
+{
+        _cleanup_free_ char *buf = NULL;
+        json_t *by_status = NULL;
+        size_t n = 0;
+        FILE *f;
+        Db *db = api_db(s);
+
+        f = open_memstream(&buf, &n);
+        if (!f)
+                return api_error(resp, 500, "internal", "Out of memory.");
+        metrics_write_requests(s->metrics, f);
+
+        fputs("# HELP storeagent_stores Stores by status.\n# TYPE storeagent_stores gauge\n", f);
+        if (db && store_count_by_status(db, &by_status) >= 0) {
+                const char *k;
+                json_t *v;
+                json_object_foreach(by_status, k, v)
+                        fprintf(f, "storeagent_stores{status=\"%s\"} %" JSON_INTEGER_FORMAT "\n", k,
+                                json_integer_value(v));
+                json_decref(by_status);
+        }
+
+        if (s->runner) {
+                RunnerStats st;
+                runner_get_stats(s->runner, &st);
+                fputs("# HELP storeagent_task_duration_seconds Time a task took from lease to finish.\n"
+                      "# TYPE storeagent_task_duration_seconds histogram\n",
+                      f);
+                for (int k = 0; k < _TASK_KIND_MAX; k++) {
+                        const char *kind = task_kind_to_string((TaskKind) k);
+                        for (size_t i = 0; i < RUNNER_DURATION_BUCKETS; i++)
+                                fprintf(f, "storeagent_task_duration_seconds_bucket{kind=\"%s\",le=\"%g\"} %" PRIu64 "\n",
+                                        kind, runner_duration_buckets[i], st.bucket[k][i]);
+                        fprintf(f, "storeagent_task_duration_seconds_bucket{kind=\"%s\",le=\"+Inf\"} %" PRIu64 "\n",
+                                kind, st.count[k]);
+                        fprintf(f, "storeagent_task_duration_seconds_sum{kind=\"%s\"} %.3f\n", kind, st.sum[k]);
+                        fprintf(f, "storeagent_task_duration_seconds_count{kind=\"%s\"} %" PRIu64 "\n", kind,
+                                st.count[k]);
+                }
+                fputs("# HELP storeagent_tasks_failed_total Tasks that failed for good.\n"
+                      "# TYPE storeagent_tasks_failed_total counter\n",
+                      f);
+                for (int k = 0; k < _TASK_KIND_MAX; k++)
+                        fprintf(f, "storeagent_tasks_failed_total{kind=\"%s\"} %" PRIu64 "\n",
+                                task_kind_to_string((TaskKind) k), st.failed[k]);
+                fprintf(f, "# HELP storeagent_tasks_running Tasks being worked on.\n"
+                           "# TYPE storeagent_tasks_running gauge\nstoreagent_tasks_running %u\n",
+                        runner_busy(s->runner));
+        }
+        fclose(f);
+        ulfius_set_binary_body_response(resp, 200, buf, n);
+        u_map_put(resp->map_header, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+        return 0;
+}
+
+int h_platform(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
+{
+        RequestContext *c = ctx;
+        json_t *by_status = NULL, *cluster = NULL;
+        uint64_t active = 0, creates = 0, pending = 0, used;
+        char key[64];
+        ApiLimits lim;
+        Db *db = api_db(s);
+
+        api_limits_get(s, &lim);
+        if (store_count_by_status(db, &by_status) < 0)
+                by_status = json_object();
+        (void) store_count_active(db, &active);
+        (void) store_creates_in_last_hour(db, c->actor, &creates);
+        (void) queue_count_active(db, &pending);
+        xsprintf(key, "token:%" PRIi64, c->token_id);
+        used = ratelimit_used(s->ratelimit, key, now_usec());
+
+        if (!s->hooks.cluster_status || s->hooks.cluster_status(s->hooks.userdata, &cluster) < 0)
+                cluster = json_pack("{s:b, s:s}", "reachable", 0, "detail", "no cluster connection configured");
+
+        api_set_json(resp, 200,
+                     json_pack("{s:s, s:o, s:{s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I, s:I}, s:{s:I, s:I}}, s:o}",
+                               "version", PACKAGE_VERSION, "stores_by_status", by_status, "limits", "max_stores",
+                               "limit", (json_int_t) lim.store.max_stores, "used", (json_int_t) active,
+                               "creates_per_hour", "limit", (json_int_t) lim.store.creates_per_hour, "used",
+                               (json_int_t) creates, "requests_per_window", "limit",
+                               (json_int_t) lim.requests_per_window, "used", (json_int_t) used, "window_seconds",
+                               (json_int_t) lim.window_sec, "max_pending_tasks", "limit",
+                               (json_int_t) lim.store.max_pending_tasks, "used", (json_int_t) pending, "cluster",
+                               cluster));
+        return 0;
+}

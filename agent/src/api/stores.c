@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+/* The store handlers: list, create, read, delete, retry, upgrade, roll back, and the chart versions. */
+
+#include <inttypes.h>
+
+#include "api/api-internal.h"
+#include "basic/log.h"
+#include "basic/names.h"
+#include "basic/util.h"
+#include "core/error.h"
+
+int h_stores_list(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
+{
+        const char *st = u_map_get(req->map_url, "status");
+        StoreStatus status = _STORE_STATUS_INVALID;
+        uint64_t limit, offset, total;
+        json_t *items;
+        Db *db = api_db(s);
+        int r;
+
+        if (st) {
+                status = store_status_from_string(st);
+                if (status < 0)
+                        return api_error(resp, 400, "invalid_parameter",
+                                         "Unknown status '%.40s'; use PROVISIONING, READY, FAILED, UPGRADING, "
+                                         "DELETING or DELETED.",
+                                         st);
+        }
+        if (api_parse_query_u64(req, "limit", 50, 500, &limit, resp) < 0 ||
+            api_parse_query_u64(req, "offset", 0, UINT32_MAX, &offset, resp) < 0)
+                return 0;
+        r = store_list(db, status, limit, offset, &items, &total);
+        if (r < 0)
+                return api_error(resp, 500, "internal", "Listing stores failed.");
+        api_set_json(resp, 200,
+                     json_pack("{s:o, s:I, s:I, s:I}", "items", items, "total", (json_int_t) total, "limit",
+                               (json_int_t) limit, "offset", (json_int_t) offset));
+        return 0;
+}
+
+int h_stores_create(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
+{
+        static const char *const fields[] = { "name", "engine", NULL };
+        RequestContext *c = ctx;
+        _cleanup_(store_freep) Store *store = NULL;
+        const char *name, *engine, *key;
+        StoreError err = {};
+        ApiLimits lim;
+        bool replayed = false;
+        Db *db = api_db(s);
+        int r;
+
+        if (api_check_fields(resp, c->body, fields) < 0 || api_require_string(resp, c, "name", &name) < 0 ||
+            api_require_string(resp, c, "engine", &engine) < 0)
+                return 0;
+
+        key = u_map_get_case(req->map_header, "Idempotency-Key");
+        if (key && (strlen(key) == 0 || strlen(key) > 128))
+                return api_error(resp, 400, "invalid_header", "Idempotency-Key must be 1 to 128 characters.");
+
+        api_limits_get(s, &lim);
+        r = store_create(db, &lim.store, c->actor, name, engine, NULL, key, &store, &replayed, &err);
+        if (r != 0)
+                return api_store_error(resp, r, &err);
+
+        c->store_id = NULL;
+        log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", store->id, "REQUEST_ID", c->request_id, "ACTOR", c->actor,
+                                        "ACTION", replayed ? "store.create.replayed" : "store.create"),
+                   "Store '%s' (%s) %s by %s.", store->name, store->id, replayed ? "create replayed" : "requested",
+                   c->actor);
+        if (s->runner)
+                runner_wake(s->runner);
+        if (replayed)
+                u_map_put(resp->map_header, "Idempotent-Replayed", "true");
+        api_set_json(resp, 202, store_to_json(store));
+        return 0;
+}
+
+static int load_store(ApiServer *s, RequestContext *c, struct _u_response *resp, Store **ret)
+{
+        Db *db = api_db(s);
+        int r;
+
+        r = store_get(db, c->params[0], ret);
+        if (r == -ENOENT)
+                return api_error_of(resp, ERROR_NOT_FOUND, "No store with id '%.40s'.", c->params[0]), r;
+        if (r < 0)
+                return api_error(resp, 500, "internal", "Reading the store failed."), r;
+        return 0;
+}
+
+int h_store_get(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
+{
+        _cleanup_(store_freep) Store *store = NULL;
+
+        if (load_store(s, ctx, resp, &store) < 0)
+                return 0;
+        api_set_json(resp, 200, store_to_json(store));
+        return 0;
+}
+
+int h_store_events(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
+{
+        RequestContext *c = ctx;
+        _cleanup_(store_freep) Store *store = NULL;
+        uint64_t limit, after;
+        json_t *items;
+
+        if (api_parse_query_u64(req, "limit", 100, 1000, &limit, resp) < 0 ||
+            api_parse_query_u64(req, "after", 0, INT64_MAX, &after, resp) < 0)
+                return 0;
+        if (load_store(s, c, resp, &store) < 0)
+                return 0;
+        if (store_events(api_db(s), store->id, limit, (int64_t) after, &items) < 0)
+                return api_error(resp, 500, "internal", "Reading events failed.");
+        api_set_json(resp, 200, json_pack("{s:o}", "items", items));
+        return 0;
+}
+
+int h_store_releases(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
+{
+        _cleanup_(store_freep) Store *store = NULL;
+        json_t *items = NULL;
+        int r;
+
+        if (load_store(s, ctx, resp, &store) < 0)
+                return 0;
+        if (!s->hooks.release_history)
+                return api_error(resp, 503, "cluster_unavailable", "Release history needs the cluster connection.");
+        r = s->hooks.release_history(s->hooks.userdata, store, &items);
+        if (r == -ENOENT)
+                items = json_array();
+        else if (r < 0)
+                return api_error(resp, 502, "helm_failed", "Reading the Helm history failed: %s", strerror(-r));
+        api_set_json(resp, 200, json_pack("{s:o}", "items", items));
+        return 0;
+}
+
+int h_store_delete(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
+{
+        RequestContext *c = ctx;
+        _cleanup_(store_freep) Store *store = NULL;
+        StoreError err = {};
+        Db *db = api_db(s);
+        int r;
+
+        r = store_delete(db, c->actor, c->params[0], &store, &err);
+        if (r != 0)
+                return api_store_error(resp, r, &err);
+        log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", store->id, "REQUEST_ID", c->request_id, "ACTOR", c->actor, "ACTION",
+                                        "store.delete"),
+                   "Delete of store '%s' requested by %s.", store->name, c->actor);
+        if (s->runner)
+                runner_wake(s->runner);
+        api_set_json(resp, 202, store_to_json(store));
+        return 0;
+}
+
+static int finish_operation(ApiServer *s, RequestContext *c, struct _u_response *resp, int r, Store *store,
+                            const StoreError *err, const char *action)
+{
+        if (r != 0)
+                return api_store_error(resp, r, err);
+        log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", store->id, "REQUEST_ID", c->request_id, "ACTOR", c->actor, "ACTION",
+                                        action),
+                   "%s of store '%s' requested by %s.", action, store->name, c->actor);
+        if (s->runner)
+                runner_wake(s->runner);
+        api_set_json(resp, 202, store_to_json(store));
+        return 0;
+}
+
+int h_store_retry(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
+{
+        static const char *const fields[] = { NULL };
+        RequestContext *c = ctx;
+        _cleanup_(store_freep) Store *store = NULL;
+        StoreError err = {};
+        ApiLimits lim;
+        Db *db = api_db(s);
+
+        if (c->body && api_check_fields(resp, c->body, fields) < 0)
+                return 0;
+        api_limits_get(s, &lim);
+        int r = store_retry(db, &lim.store, c->actor, c->params[0], &store, &err);
+        return finish_operation(s, c, resp, r, store, &err, "store.retry");
+}
+
+int h_store_upgrade(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
+{
+        static const char *const fields[] = { "chart_version", NULL };
+        RequestContext *c = ctx;
+        _cleanup_(store_freep) Store *store = NULL;
+        StoreError err = {};
+        const char *version;
+        ApiLimits lim;
+        Db *db = api_db(s);
+
+        if (api_check_fields(resp, c->body, fields) < 0 || api_require_string(resp, c, "chart_version", &version) < 0)
+                return 0;
+        if (!chart_version_is_valid(version))
+                return api_error_of(resp, ERROR_INVALID_REQUEST, "chart_version must be a version such as 0.2.0.");
+        if (s->hooks.chart_versions) {
+                _cleanup_(json_decrefp) json_t *versions = NULL;
+                json_t *v;
+                size_t i;
+                bool found = false;
+
+                if (s->hooks.chart_versions(s->hooks.userdata, &versions) >= 0)
+                        json_array_foreach(versions, i, v)
+                                found = found || streq_ptr(json_string_value(json_object_get(v, "version")), version);
+                if (!found)
+                        return api_error(resp, 422, "chart_version_unavailable",
+                                         "Chart version %s is not available; GET /api/v1/charts lists those that are.",
+                                         version);
+        }
+        api_limits_get(s, &lim);
+        int r = store_upgrade(db, &lim.store, c->actor, c->params[0], version, &store, &err);
+        return finish_operation(s, c, resp, r, store, &err, "store.upgrade");
+}
+
+int h_store_rollback(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
+{
+        static const char *const fields[] = { "revision", NULL };
+        RequestContext *c = ctx;
+        _cleanup_(store_freep) Store *store = NULL;
+        StoreError err = {};
+        json_t *rev;
+        ApiLimits lim;
+        Db *db = api_db(s);
+
+        if (api_check_fields(resp, c->body, fields) < 0)
+                return 0;
+        rev = json_object_get(c->body, "revision");
+        if (!rev)
+                return api_error(resp, 400, "missing_field", "Field 'revision' is required.");
+        if (!json_is_integer(rev))
+                return api_error(resp, 400, "invalid_type", "Field 'revision' must be an integer.");
+        api_limits_get(s, &lim);
+        int r = store_rollback(db, &lim.store, c->actor, c->params[0], json_integer_value(rev), &store, &err);
+        return finish_operation(s, c, resp, r, store, &err, "store.rollback");
+}
+
+int h_charts(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
+{
+        json_t *items = NULL;
+
+        if (!s->hooks.chart_versions || s->hooks.chart_versions(s->hooks.userdata, &items) < 0)
+                items = json_array();
+        api_set_json(resp, 200, json_pack("{s:o}", "items", items));
+        return 0;
+}

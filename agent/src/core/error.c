@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+#include <errno.h>
+#include <stddef.h>
+
+#include "basic/dbus-names.h"
+#include "basic/macro.h"
+#include "core/error.h"
+
+static const ErrorInfo error_table[_ERROR_MAX] = {
+        [ERROR_INVALID_REQUEST] = { 400, "invalid_request", STOREAGENT_ERROR_INVALID_ARGUMENT, "Invalid request." },
+        [ERROR_INVALID_NAME] = { 400, "invalid_name", STOREAGENT_ERROR_INVALID_ARGUMENT, "Invalid store name." },
+        [ERROR_INVALID_ENGINE] = { 400, "invalid_engine", STOREAGENT_ERROR_INVALID_ARGUMENT, "Unsupported engine." },
+        [ERROR_NOT_FOUND] = { 404, "not_found", STOREAGENT_ERROR_NOT_FOUND, "No such store." },
+        [ERROR_NAME_TAKEN] = { 409, "name_taken", STOREAGENT_ERROR_NAME_TAKEN, "That name is taken." },
+        [ERROR_BUSY] = { 409, "operation_in_progress", STOREAGENT_ERROR_BUSY, "Another operation is running." },
+        [ERROR_INVALID_STATE] = { 409, "invalid_state", STOREAGENT_ERROR_INVALID_STATE,
+                                  "Not possible in this state." },
+        [ERROR_STORE_CAP] = { 429, "store_cap_reached", STOREAGENT_ERROR_LIMIT_REACHED, "Store cap reached.", true },
+        [ERROR_CREATION_LIMITED] = { 429, "creation_limited", STOREAGENT_ERROR_LIMIT_REACHED,
+                                     "Creation limit reached.", true },
+        [ERROR_TASK_CAP] = { 429, "task_cap_reached", STOREAGENT_ERROR_LIMIT_REACHED, "Too many operations queued.",
+                             true },
+        [ERROR_KEY_REUSED] = { 422, "idempotency_key_reused", STOREAGENT_ERROR_INVALID_ARGUMENT,
+                               "Idempotency key reused." },
+        [ERROR_TRY_AGAIN] = { 503, "busy", STOREAGENT_ERROR_TRY_AGAIN,
+                              "The database is busy; nothing was changed, try again in a second.", true },
+        /* 507 Insufficient Storage (RFC 4918): the request was fine, the server has no room to record it. */
+        [ERROR_STORAGE_FULL] = { 507, "storage_full", STOREAGENT_ERROR_STORAGE_FULL,
+                                 "The agent's storage is full; nothing was changed. An operator must free space." },
+};
+
+const ErrorInfo *error_info(int e)
+{
+        if (e <= _ERROR_NONE || e >= _ERROR_MAX)
+                return NULL;
+        return &error_table[e];
+}
+
+int error_from_errno(int r)
+{
+        switch (r) {
+        case -ENOSPC:
+                return ERROR_STORAGE_FULL;
+        case -EAGAIN:
+                return ERROR_TRY_AGAIN;
+        default:
+                return r;
+        }
+}

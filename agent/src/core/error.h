@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * The store service's domain errors and the one table that says how each one
+ * reaches a user: its HTTP status, its machine-readable code (the "error.code"
+ * of a REST reply) and its D-Bus error name. The REST API and D-Bus use this
+ * table and nothing else, so the two can no longer disagree.
+ *
+ * The convention is dbus-broker's: a function that can refuse a request
+ * returns 0 on success, a positive Error when the request is refused for a
+ * reason the caller should see (name taken, limit reached, disk full), and a
+ * negative errno when the system failed in a way no user can act on (out of
+ * memory, a corrupt database). Callers test `r != 0`, then `r < 0`.
+ */
+
+#include <stdbool.h>
+
+typedef enum Error {
+        _ERROR_NONE = 0,
+        ERROR_INVALID_REQUEST,  /* bad input that is not one of the kinds below */
+        ERROR_INVALID_NAME,     /* the store name breaks the naming rules */
+        ERROR_INVALID_ENGINE,   /* an engine we do not provision */
+        ERROR_NOT_FOUND,        /* no such store */
+        ERROR_NAME_TAKEN,       /* an active store already has the name */
+        ERROR_BUSY,             /* another operation on this store is queued or running */
+        ERROR_INVALID_STATE,    /* the store's status does not allow the operation */
+        ERROR_STORE_CAP,        /* the global cap on active stores is reached */
+        ERROR_CREATION_LIMITED, /* creations per hour for this actor reached */
+        ERROR_TASK_CAP,         /* the cap on pending tasks is reached */
+        ERROR_KEY_REUSED,       /* an Idempotency-Key reused for a different request */
+        ERROR_TRY_AGAIN,        /* the database stayed locked past its busy timeout; nothing changed */
+        ERROR_STORAGE_FULL,     /* the database's file system is full; nothing changed */
+        _ERROR_MAX,
+} Error;
+
+typedef struct ErrorInfo {
+        int http_status;
+        const char *code;      /* REST "error.code"; clients branch on it, so it never changes */
+        const char *bus_name;  /* D-Bus error name (basic/dbus-names.h) */
+        const char *message;   /* said when the store service gave no better message */
+        bool retry_after;      /* the REST reply carries Retry-After */
+} ErrorInfo;
+
+/* The row of a domain error; NULL for anything that is not one (0, negative errno, out of range). */
+const ErrorInfo *error_info(int e);
+
+/*
+ * The system errors of the database that have a meaning for the caller: a full
+ * file system (SQLITE_FULL, -ENOSPC) and a lock held past the busy timeout
+ * (-EAGAIN). Returns the domain error for those and r itself for anything else.
+ */
+int error_from_errno(int r);

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* What the files of the store service share (store.c, store-query.c, store-operation.c); no one else. */
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/db.h"
+
+typedef struct Store Store;
+
+#define STORE_COLUMNS                                                                                        \
+        "id, name, engine, owner, status, status_reason, step, progress_current, progress_total, url, "       \
+        "chart_version, helm_revision, created_at, updated_at, deleted_at, seq"
+
+/* The next change sequence number, inside the statement that takes it (the write lock orders them). */
+#define SEQ_NEXT "(SELECT coalesce(max(seq), 0) + 1 FROM stores)"
+
+/* A Store from a row selected with STORE_COLUMNS. */
+int store_from_row(sqlite3_stmt *q, Store **ret);
+
+/* One number from sql, with an optional text first and integer second parameter (0: not bound). */
+int store_query_u64(Db *db, const char *sql, const char *arg, uint64_t arg2, uint64_t *ret);
+
+static inline json_t *json_string_or_null(const char *s)
+{
+        return s ? json_string(s) : json_null();
+}
