@@ -2,8 +2,8 @@
 # shellcheck shell=bash
 # Helpers for tests/chart/test-*.sh: the cluster env and test helpers of
 # tests/cluster/testing.sh, plus a namespace prepared exactly the way
-# storeagentd prepares a store's namespace, the values it writes, and its
-# readiness rule.
+# storeagentd prepares a store's namespace and the values it writes (both from
+# `storeagentd render`), and its readiness rule.
 
 CHART_TESTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$CHART_TESTS/../.." && pwd)
@@ -21,70 +21,56 @@ trap 'rm -rf "$WORK"; on_exit' EXIT
 
 helm() { "$HELM" "$@"; }
 
-# store_namespace PREFIX: a fresh namespace (NS) with what the agent puts in
-# a store namespace before it runs helm (agent/src/provision.c: step_quota,
-# step_secrets): ResourceQuota, LimitRange, the credentials Secret. Pod Security "restricted" is enforced too, so a pod the
-# chart makes that is not restricted-compliant is rejected and the test fails.
+# The agent itself says what it puts into a store's namespace and which values
+# it gives helm: `storeagentd render` (STOREAGENTD, default the binary in
+# build/), with the default configuration, or STOREAGENT_CONFIG when set.
+STOREAGENTD=${STOREAGENTD:-$REPO/build/agent/src/daemon/storeagentd}
+
+# render_store NAME: writes $WORK/render-NAME/objects.yaml (the Kubernetes
+# objects, in the order the agent applies them) and values.yaml (the Helm
+# values), split from the documents of `storeagentd render`.
+render_store() {
+    local dir=$WORK/render-$1 config=${STOREAGENT_CONFIG:-$WORK/storeagent.yaml}
+    [[ -x $STOREAGENTD ]] || fail "no storeagentd at $STOREAGENTD (build it: meson setup build && meson compile -C build; or set STOREAGENTD)"
+    [[ -n ${STOREAGENT_CONFIG:-} ]] || : >"$config"
+    mkdir -p "$dir"
+    "$STOREAGENTD" --config "$config" render --name "$1" --id "chart-test-$$" >"$dir/all.yaml" ||
+        fail "storeagentd render --name $1"
+    # Documents start with "---"; the values are the one whose comment says so.
+    awk -v objects="$dir/objects.yaml" -v values="$dir/values.yaml" '
+        /^---$/ { start = 1; next }
+        start { start = 0; out = /^# Helm values/ ? values : objects; if (out == objects) print "---" >out }
+        out != "" { print >out }
+    ' "$dir/all.yaml"
+    [[ -s $dir/objects.yaml && -s $dir/values.yaml ]] || fail "storeagentd render printed no objects or no values"
+}
+
+# store_namespace PREFIX [NAME]: a fresh namespace (NS) holding exactly what
+# the agent puts into store NAME's namespace (default shop1) before it runs
+# helm: its labels (Pod Security "restricted" enforced, so a pod of the chart
+# that is not restricted-compliant is rejected and the test fails), the
+# ResourceQuota, LimitRange, NetworkPolicies and the credentials Secret, whose
+# generated passwords become random ones here.
 store_namespace() {
+    local name=${2:-shop1} line
     new_namespace "$1"
-    kc label namespace "$NS" \
-        pod-security.kubernetes.io/enforce=restricted \
-        pod-security.kubernetes.io/enforce-version=latest >/dev/null ||
-        fail "label namespace $NS"
-    kc -n "$NS" apply -f - >/dev/null <<'EOF' || fail "create quota and limit range in $NS"
-apiVersion: v1
-kind: ResourceQuota
-metadata:
-  name: store-quota
-spec:
-  hard:
-    pods: "10"
-    requests.memory: 2Gi
-    limits.memory: 2Gi
-    requests.cpu: "2"
-    limits.cpu: "2"
----
-apiVersion: v1
-kind: LimitRange
-metadata:
-  name: store-limits
-spec:
-  limits:
-    - type: Container
-      defaultRequest: {memory: 64Mi, cpu: 50m}
-      default: {memory: 256Mi, cpu: 500m}
-      max: {cpu: "1", memory: 1Gi}
-EOF
-    kc -n "$NS" create secret generic store-credentials \
-        --from-literal=mysql-root-password="root-$RANDOM$RANDOM$RANDOM" \
-        --from-literal=mysql-password="db-$RANDOM$RANDOM$RANDOM" \
-        --from-literal=admin-password="admin-$RANDOM$RANDOM$RANDOM" >/dev/null ||
-        fail "create secret store-credentials in $NS"
-    ok "namespace $NS has the agent's ResourceQuota, LimitRange and Secret (Pod Security: restricted)"
+    render_store "$name"
+    # The agent's namespace is store-NAME; the test's is NS.
+    while IFS= read -r line; do
+        line=${line//store-$name/$NS}
+        [[ $line == *'<generated>'* ]] && line=${line//<generated>/gen-$RANDOM$RANDOM$RANDOM}
+        printf '%s\n' "$line"
+    done <"$WORK/render-$name/objects.yaml" >"$WORK/render-$name/objects-$NS.yaml"
+    kc apply -f "$WORK/render-$name/objects-$NS.yaml" >/dev/null || fail "apply the agent's objects to $NS"
+    [[ $(kc get namespace "$NS" -o jsonpath='{.metadata.labels.pod-security\.kubernetes\.io/enforce}') == restricted ]] ||
+        fail "namespace $NS does not enforce Pod Security restricted"
+    ok "namespace $NS has the agent's labels, ResourceQuota, LimitRange, NetworkPolicies and Secret (storeagentd render)"
 }
 
 # agent_values NAME FILE: the values file storeagentd writes for store NAME.
 agent_values() {
-    cat >"$2" <<EOF
-storeName: $1
-baseDomain: localtest.me
-ingress:
-  className: traefik
-  tls:
-    enabled: false
-    clusterIssuer: ""
-credentials:
-  secretName: store-credentials
-admin:
-  user: admin
-  email: admin@$1.localtest.me
-mysql:
-  persistence:
-    size: 2Gi
-wordpress:
-  persistence:
-    size: 2Gi
-EOF
+    [[ -s $WORK/render-$1/values.yaml ]] || render_store "$1"
+    cp "$WORK/render-$1/values.yaml" "$2"
 }
 
 # store_ready RELEASE: the agent's rule for READY, over the objects labelled

@@ -11,7 +11,7 @@ set -euo pipefail
 REL=shop1
 
 step "helm $(helm version --template '{{.Version}}'): refused values"
-store_namespace chart-bad-values
+store_namespace chart-bad-values "$REL"
 agent_values "$REL" "$WORK/good.yaml"
 
 # Every namespaced kind the API server can list, read once.

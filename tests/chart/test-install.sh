@@ -13,7 +13,7 @@ REL=shop1
 SEL=app.kubernetes.io/instance=$REL
 
 step "helm $(helm version --template '{{.Version}}'): install store $REL"
-store_namespace chart-install
+store_namespace chart-install "$REL"
 agent_values "$REL" "$WORK/values.yaml"
 secret_before=$(secret_fingerprint store-credentials)
 
@@ -53,9 +53,15 @@ while read -r name rm lm rc lc; do
 done < <(kc -n "$NS" get statefulset,deployment,job -l "$SEL" -o jsonpath='{range .items[*]}{range .spec.template.spec.initContainers[*]}{.name} {.resources.requests.memory} {.resources.limits.memory} {.resources.requests.cpu} {.resources.limits.cpu}{"\n"}{end}{range .spec.template.spec.containers[*]}{.name} {.resources.requests.memory} {.resources.limits.memory} {.resources.requests.cpu} {.resources.limits.cpu}{"\n"}{end}{end}')
 (( containers == 3 )) || fail "$containers containers in the workloads, expected 3"
 ok "every container declares its own requests and limits (none from LimitRange defaults), each within the LimitRange max (1Gi, 1 cpu)"
-(( req_mem <= 2048 && lim_mem <= 2048 )) || fail "memory requests ${req_mem}Mi / limits ${lim_mem}Mi exceed the 2Gi quota"
-(( req_cpu <= 2000 && lim_cpu <= 2000 )) || fail "cpu requests ${req_cpu}m / limits ${lim_cpu}m exceed the quota of 2"
-ok "all pods at once: requests ${req_mem}Mi memory ${req_cpu}m cpu, limits ${lim_mem}Mi memory ${lim_cpu}m cpu, 3 of 10 pods"
+# The quota is the agent's (storeagentd render, default configuration), read back from the cluster.
+quota() { kc -n "$NS" get resourcequota store-quota -o jsonpath="{.spec.hard.${1//./\\.}}"; }
+q_mem=$(to_mi "$(quota limits.memory)") q_cpu=$(to_milli "$(quota limits.cpu)") q_pods=$(quota pods)
+[[ $(quota requests.memory) == "$(quota limits.memory)" && $(quota requests.cpu) == "$(quota limits.cpu)" ]] ||
+    fail "quota requests and limits differ"
+(( req_mem <= q_mem && lim_mem <= q_mem )) || fail "memory requests ${req_mem}Mi / limits ${lim_mem}Mi exceed the quota of ${q_mem}Mi"
+(( req_cpu <= q_cpu && lim_cpu <= q_cpu )) || fail "cpu requests ${req_cpu}m / limits ${lim_cpu}m exceed the quota of ${q_cpu}m"
+(( pods <= q_pods )) || fail "$pods pods exceed the quota of $q_pods"
+ok "all pods at once: requests ${req_mem}Mi memory ${req_cpu}m cpu, limits ${lim_mem}Mi memory ${lim_cpu}m cpu, $pods of $q_pods pods (quota ${q_mem}Mi, ${q_cpu}m)"
 used=$(kc -n "$NS" get resourcequota store-quota -o jsonpath='{.status.used.limits\.memory}')
 [[ -n $used ]] || fail "quota store-quota reports no usage"
 ok "quota store-quota tracks the store (limits.memory used now: $used)"

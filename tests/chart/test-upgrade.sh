@@ -40,7 +40,7 @@ settled() {
 test_jobs() { [[ $(job_names) == "$1" ]]; }
 
 step "install $old"
-store_namespace chart-upgrade
+store_namespace chart-upgrade "$REL"
 agent_values "$REL" "$WORK/values.yaml"
 helm upgrade --install "$REL" "$old_pkg" -n "$NS" -f "$WORK/values.yaml" >/dev/null || fail "install $old"
 settled 1

@@ -15,11 +15,13 @@
 
 #include "api/api.h"
 #include "basic/log.h"
+#include "basic/names.h"
 #include "basic/util.h"
 #include "core/config.h"
 #include "core/db.h"
 #include "core/token.h"
 #include "daemon/daemon.h"
+#include "provision/render.h"
 
 static const char *arg_config = NULL;
 static bool arg_check_config = false;
@@ -34,7 +36,10 @@ static void help(void)
                "                                            validate the configuration and print it\n"
                "  storeagentd [--config PATH] token create --name NAME\n"
                "  storeagentd [--config PATH] token list\n"
-               "  storeagentd [--config PATH] token revoke NAME\n\n"
+               "  storeagentd [--config PATH] token revoke NAME\n"
+               "  storeagentd [--config PATH] render --name NAME [--id ID]\n"
+               "                                            print the objects and Helm values a new store\n"
+               "                                            would get, as YAML; touches no cluster\n\n"
                "Options:\n"
                "  -c, --config PATH   configuration file (default %s)\n"
                "      --check-config  parse and validate the configuration, print the effective values\n"
@@ -189,6 +194,45 @@ static int verb_token(const Config *config, int argc, char *argv[])
         return -EINVAL;
 }
 
+/* Prints, instead of applying, what a create task would put into the cluster for a new store. */
+static int verb_render(const Config *config, int argc, char *argv[])
+{
+        const char *name = NULL, *id = "<store-id>", *why = NULL;
+        int r;
+
+        for (int i = 1; i < argc; i++) {
+                if (streq(argv[i], "--name") && i + 1 < argc)
+                        name = argv[++i];
+                else if (strncmp(argv[i], "--name=", 7) == 0)
+                        name = argv[i] + 7;
+                else if (streq(argv[i], "--id") && i + 1 < argc)
+                        id = argv[++i];
+                else if (strncmp(argv[i], "--id=", 5) == 0)
+                        id = argv[i] + 5;
+                else {
+                        fprintf(stderr, "Unknown argument '%s'. Usage: render --name NAME [--id ID]\n", argv[i]);
+                        return -EINVAL;
+                }
+        }
+        if (!name) {
+                fprintf(stderr, "Usage: render --name NAME [--id ID]\n");
+                return -EINVAL;
+        }
+        /* The same rule as POST /api/v1/stores, so what is shown is what could be created. */
+        if (store_name_validate(name, &why) < 0) {
+                fprintf(stderr, "Invalid store name '%s': %s\n", name, why);
+                return -EINVAL;
+        }
+        if (isempty(id) || strlen(id) > 63) {
+                fprintf(stderr, "Invalid store id '%s': use 1-63 characters.\n", id);
+                return -EINVAL;
+        }
+        r = provision_render(config, name, id, stdout);
+        if (r < 0)
+                return log_error_errno(r, "Failed to render store '%s': %m", name);
+        return 0;
+}
+
 int main(int argc, char *argv[])
 {
         _cleanup_(config_freep) Config *config = NULL;
@@ -221,6 +265,8 @@ int main(int argc, char *argv[])
         if (optind < argc) {
                 if (streq(argv[optind], "token"))
                         return verb_token(config, argc - optind, argv + optind) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+                if (streq(argv[optind], "render"))
+                        return verb_render(config, argc - optind, argv + optind) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
                 fprintf(stderr, "Unknown command '%s'; see --help.\n", argv[optind]);
                 return EXIT_FAILURE;
         }

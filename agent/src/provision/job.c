@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+/* The context of one task: its settings and clients, progress, steps, events and outcome. */
+
+#include <inttypes.h>
+#include <stdarg.h>
+
+#include "basic/log.h"
+#include "basic/util.h"
+#include "core/store.h"
+#include "provision/provision-internal.h"
+
+typedef struct WorkerState {
+        KubeClient *kube;
+        uint64_t generation;
+} WorkerState;
+
+static void worker_state_free(void *p)
+{
+        WorkerState *ws = p;
+        if (!ws)
+                return;
+        kube_client_free(ws->kube);
+        free(ws);
+}
+
+static void job_done(Job *j)
+{
+        settings_done(&j->set);
+        free(j->ns);
+        free(j->helm_dir);
+        free(j->values_path);
+        store_free(j->store);
+        json_decref(j->seen_events);
+}
+void progress(Job *j, const char *fmt, ...)
+{
+        _cleanup_free_ char *step = NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&step, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return; /* progress is a courtesy; the task goes on without it */
+        (void) store_set_progress(j->db, j->store->id, step, j->step, j->steps);
+}
+
+void begin_step(Job *j, const char *name)
+{
+        j->step++;
+        progress(j, "%s", name);
+        (void) store_add_event(j->db, j->store->id, "system", "step", name);
+        log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", j->store->id, "TASK_ID", j->task_id, "STEP", name),
+                   "Store %s: %s (step %d of %d).", j->store->name, name, j->step, j->steps);
+}
+
+void set_waiting_reason(Job *j, const char *reason)
+{
+        (void) store_set_reason(j->db, j->store->id, reason);
+}
+
+bool superseded(Job *j, StoreStatus expected)
+{
+        _cleanup_(store_freep) Store *cur = NULL;
+        return store_get(j->db, j->store->id, &cur) >= 0 && cur->status != expected;
+}
+
+int fail_store(Job *j, const char *action, const char *reason)
+{
+        /* Written only while the store is still in the status this task works under: a delete asked for
+         * meanwhile (even between a check and this write) wins, and the failure of the work it replaces
+         * is moot. */
+        if (store_set_status_if(j->db, j->store->id, j->expected, STORE_FAILED, reason) == -ESTALE) {
+                (void) store_add_event(j->db, j->store->id, "system", "task.superseded", reason);
+                return 0;
+        }
+        (void) store_add_event(j->db, j->store->id, "system", action, reason);
+        log_struct(LOG_WARNING,
+                   LOG_FIELDS("MESSAGE_ID", SA_MESSAGE_STORE_FAILED, "STORE_ID", j->store->id, "TASK_ID", j->task_id,
+                              "REASON", reason),
+                   "Store %s failed: %s", j->store->name, reason);
+        return -EIO;
+}
+
+static bool is_transient(int r)
+{
+        return r == -ECONNREFUSED || r == -EHOSTUNREACH || r == -ETIMEDOUT || r == -EAGAIN || r == -ECONNRESET ||
+               r == -ENETUNREACH || r == -EPROTO || r == -ENOTCONN || r == -EACCES || r == -EPERM;
+}
+
+int cluster_error(Job *j, int r, const char *doing)
+{
+        _cleanup_free_ char *reason = NULL, *waiting = NULL;
+
+        if (r == -ECANCELED)
+                return r;
+        if (asprintf(&reason, "%s: %s", doing, j->kube ? kube_client_last_error(j->kube) : strerror(-r)) < 0)
+                return -ENOMEM;
+        if (is_transient(r)) {
+                if (asprintf(&waiting, "Waiting for the cluster: %s", reason) < 0)
+                        return -ENOMEM;
+                set_waiting_reason(j, waiting);
+                (void) store_add_event(j->db, j->store->id, "system", "cluster.unreachable", reason);
+                return -EAGAIN;
+        }
+        return fail_store(j, "store.failed", reason);
+}
+
+int job_checkpoint(Job *j)
+{
+        return worker_checkpoint(j->w);
+}
+
+static int ensure_client(Job *j, uint64_t generation)
+{
+        WorkerState *ws = worker_get_data(j->w);
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        if (!ws) {
+                ws = calloc(1, sizeof *ws);
+                if (!ws)
+                        return -ENOMEM;
+                worker_set_data(j->w, ws, worker_state_free);
+        }
+        if (ws->kube && ws->generation == generation) {
+                j->kube = ws->kube;
+                return 0;
+        }
+        ws->kube = kube_client_free(ws->kube);
+        r = make_client(j->set.kubeconfig, &ws->kube, &error);
+        if (r < 0) {
+                _cleanup_free_ char *reason = NULL;
+                if (asprintf(&reason, "Waiting for the cluster: kubeconfig '%s': %s", j->set.kubeconfig,
+                             error ?: strerror(-r)) < 0)
+                        return -ENOMEM;
+                set_waiting_reason(j, reason);
+                log_struct(LOG_WARNING, LOG_FIELDS("STORE_ID", j->store->id, "TASK_ID", j->task_id), "%s", reason);
+                return -EAGAIN;
+        }
+        kube_client_set_cancel(ws->kube, worker_cancel_flag(j->w));
+        ws->generation = generation;
+        j->kube = ws->kube;
+        return 0;
+}
+
+static int job_init(Job *j, Provisioner *p, Worker *w, Task *t)
+{
+        uint64_t generation;
+        int r;
+
+        *j = (Job){ .p = p, .w = w, .t = t, .db = worker_db(w) };
+        snprintf(j->task_id, sizeof j->task_id, "%" PRIi64, t->id);
+        r = settings_copy(p, &j->set, &generation);
+        if (r < 0)
+                return r;
+        r = store_get(j->db, t->store_id, &j->store);
+        if (r < 0)
+                return r;
+        r = store_namespace_name(j->store->name, &j->ns);
+        if (r < 0)
+                return r;
+        if (asprintf(&j->helm_dir, "%s/helm", j->set.state_dir) < 0) {
+                j->helm_dir = NULL;
+                return -ENOMEM;
+        }
+        if (asprintf(&j->values_path, "%s/values/%s.yaml", j->set.state_dir, j->store->id) < 0) {
+                j->values_path = NULL;
+                return -ENOMEM;
+        }
+        j->helm = (HelmContext){
+                .binary = j->set.helm_binary,
+                .kubeconfig = j->set.kubeconfig,
+                .state_dir = j->helm_dir,
+                .timeout_sec = (unsigned) j->set.helm_timeout_sec,
+                .cancel = worker_cancel_flag(w),
+        };
+        j->seen_events = json_object();
+        if (!j->seen_events)
+                return -ENOMEM;
+        return ensure_client(j, generation);
+}
+
+int provisioner_run_task(Worker *w, Task *t, void *userdata)
+{
+        Provisioner *p = userdata;
+        Job j;
+        int r;
+
+        assert(w);
+        assert(t);
+        assert(p);
+        r = job_init(&j, p, w, t);
+        if (r < 0) {
+                if (j.store)
+                        goto done;
+                job_done(&j);
+                return r == -ENOENT ? 0 : r;
+        }
+        if (j.store->status == STORE_DELETED) {
+                r = 0;
+                goto done;
+        }
+
+        switch (t->kind) {
+        case TASK_CREATE:
+                r = task_create(&j);
+                break;
+        case TASK_DELETE:
+                r = task_delete(&j);
+                break;
+        case TASK_UPGRADE:
+                r = task_upgrade(&j);
+                break;
+        case TASK_ROLLBACK:
+                r = task_rollback(&j);
+                break;
+        default:
+                r = -EINVAL;
+        }
+done:
+        job_done(&j);
+        return r;
+}

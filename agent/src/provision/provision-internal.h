@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * What the files of the provision layer share: the Provisioner itself, the
+ * context of one running task (Job), and the steps the task kinds are made of.
+ * Nothing outside src/provision includes this.
+ */
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "cluster/helm.h"
+#include "cluster/kube.h"
+#include "core/db.h"
+#include "provision/objects.h"
+#include "provision/provision.h"
+#include "provision/settings.h"
+
+#define KUBE_TIMEOUT_SEC 15
+
+struct Provisioner {
+        pthread_mutex_t lock;
+        ProvisionSettings set;
+        uint64_t generation; /* bumped on reload so workers rebuild their clients */
+
+        /* Cached answers for the API. */
+        pthread_mutex_t status_lock;
+        pthread_mutex_t probe_lock; /* held while one thread asks the API server; guards status_client */
+        uint64_t status_checked;
+        bool reachable;
+        char *status_detail;
+        json_t *orphans;
+        KubeClient *status_client;
+        uint64_t status_generation;
+
+        /* The reconciler thread: orphan namespaces, releases left pending with no task to repair them. */
+        pthread_t reconciler;
+        bool reconciler_started;
+        atomic_bool stopping;
+        char *db_path;
+};
+
+/* settings.c */
+int settings_copy(Provisioner *p, ProvisionSettings *ret, uint64_t *ret_generation);
+int make_client(const char *kubeconfig, KubeClient **ret, char **ret_error);
+
+/* ---- job.c: the context of one task ---- */
+
+typedef struct Job {
+        Provisioner *p;
+        Worker *w;
+        Task *t;
+        Db *db;
+        Store *store;
+        KubeClient *kube;
+        ProvisionSettings set;
+        HelmContext helm;
+        char *ns;
+        char *helm_dir;
+        char *values_path;
+        char task_id[24];
+        int step, steps;
+        StoreStatus expected; /* the status this task works under; anything else means it was superseded */
+        json_t *seen_events;
+} Job;
+
+void progress(Job *j, const char *fmt, ...) _printf_(2, 3);
+/* Starts the next numbered step: progress, an event, and a journal line. */
+void begin_step(Job *j, const char *name);
+/* A reason shown on the store while the task keeps trying. */
+void set_waiting_reason(Job *j, const char *reason);
+/* True when the store moved on (someone asked for a delete): the running task should stop. */
+bool superseded(Job *j, StoreStatus expected);
+/* Marks the store FAILED for reason (unless superseded); returns -EIO, or 0 when superseded. */
+int fail_store(Job *j, const char *action, const char *reason);
+/* Turns an error talking to the cluster into "wait and retry" (-EAGAIN) or "fail", and records why. */
+int cluster_error(Job *j, int r, const char *doing);
+int job_checkpoint(Job *j);
+
+/* ---- steps.c: the namespace and what goes into it before helm ---- */
+
+int step_namespace(Job *j);
+int step_quota(Job *j);
+int step_network_policies(Job *j);
+int step_secrets(Job *j);
+int write_values(Job *j);
+
+/* ---- release.c: helm ---- */
+
+void add_helm_event(Db *db, const char *store_id, const char *what, const HelmResult *res);
+/* Copies the last non-empty line of text into buf. */
+void last_line(const char *text, char *buf, size_t n);
+void helm_reason(const HelmResult *res, char *buf, size_t n);
+bool helm_output_transient(const HelmResult *res);
+int repair_release(Db *db, const HelmContext *h, const Store *s, const char *ns, const char *task_id,
+                   const char *found, bool *ret_repaired);
+int repair_pending_release(Job *j, bool *ret_repaired);
+int read_release(Job *j, int64_t *ret_revision, char **ret_chart_version);
+int find_chart(Job *j, const char *version, char **ret);
+int run_helm_install(Job *j, const char *chart, char *reason, size_t reason_len);
+int rollback_to(Job *j, int revision, char *reason, size_t reason_len);
+
+/* ---- readiness.c ---- */
+
+int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t reason_len);
+void nudge_workloads(Job *j);
+void mark_ready(Job *j, const char *action, const char *detail, const char *reason);
+int wait_interrupted(int r);
+
+/* ---- the task kinds ---- */
+
+int task_create(Job *j);
+int task_delete(Job *j);
+int task_upgrade(Job *j);
+int task_rollback(Job *j);

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+/* The Provisioner: its lifetime, its settings snapshot and reload, and the Kubernetes clients it makes. */
+
+#include "basic/log.h"
+#include "basic/util.h"
+#include "cluster/kubeconfig.h"
+#include "provision/provision-internal.h"
+
+int settings_copy(Provisioner *p, ProvisionSettings *ret, uint64_t *ret_generation)
+{
+        int r;
+        pthread_mutex_lock(&p->lock);
+        Config c = {
+                .kubeconfig = p->set.kubeconfig,
+                .chart_path = p->set.chart_path,
+                .chart_repository = p->set.chart_repository,
+                .base_domain = p->set.base_domain,
+                .ingress_class = p->set.ingress_class,
+                .url_scheme = p->set.url_scheme,
+                .helm_binary = p->set.helm_binary,
+                .state_dir = p->set.state_dir,
+                .helm_timeout_sec = p->set.helm_timeout_sec,
+                .provision_timeout_sec = p->set.provision_timeout_sec,
+                .quota_pods = p->set.quota_pods,
+                .quota_memory = p->set.quota_memory,
+                .quota_cpu = p->set.quota_cpu,
+                .storage_mysql = p->set.storage_mysql,
+                .storage_wordpress = p->set.storage_wordpress,
+        };
+        r = settings_from_config(ret, &c);
+        if (ret_generation)
+                *ret_generation = p->generation;
+        pthread_mutex_unlock(&p->lock);
+        return r;
+}
+
+int provisioner_new(Provisioner **ret, const Config *config)
+{
+        Provisioner *p;
+        int r;
+
+        assert(ret);
+        assert(config);
+        p = calloc(1, sizeof *p);
+        if (!p)
+                return -ENOMEM;
+        pthread_mutex_init(&p->lock, NULL);
+        pthread_mutex_init(&p->status_lock, NULL);
+        pthread_mutex_init(&p->probe_lock, NULL);
+        r = settings_from_config(&p->set, config);
+        if (r < 0) {
+                free(p);
+                return r;
+        }
+        p->orphans = json_array();
+        *ret = p;
+        return 0;
+}
+
+Provisioner *provisioner_free(Provisioner *p)
+{
+        if (!p)
+                return NULL;
+        atomic_store(&p->stopping, true);
+        if (p->reconciler_started)
+                pthread_join(p->reconciler, NULL);
+        free(p->db_path);
+        settings_done(&p->set);
+        kube_client_free(p->status_client);
+        free(p->status_detail);
+        json_decref(p->orphans);
+        pthread_mutex_destroy(&p->lock);
+        pthread_mutex_destroy(&p->status_lock);
+        pthread_mutex_destroy(&p->probe_lock);
+        free(p);
+        return NULL;
+}
+
+void provisioner_reload(Provisioner *p, const Config *config)
+{
+        ProvisionSettings fresh;
+
+        assert(p);
+        assert(config);
+        if (settings_from_config(&fresh, config) < 0)
+                return;
+        pthread_mutex_lock(&p->lock);
+        settings_done(&p->set);
+        p->set = fresh;
+        p->generation++;
+        pthread_mutex_unlock(&p->lock);
+}
+
+int make_client(const char *kubeconfig, KubeClient **ret, char **ret_error)
+{
+        _cleanup_(kubeconfig_freep) KubeConfig *kc = NULL;
+        int r;
+
+        r = kubeconfig_load_full(kubeconfig, NULL, &kc, ret_error);
+        if (r < 0)
+                return r;
+        return kube_client_new(ret, kc, KUBE_TIMEOUT_SEC);
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+#include "basic/macro.h"
+#include "provision/settings.h"
+
+void settings_done(ProvisionSettings *s)
+{
+        free(s->kubeconfig);
+        free(s->chart_path);
+        free(s->chart_repository);
+        free(s->base_domain);
+        free(s->ingress_class);
+        free(s->url_scheme);
+        free(s->helm_binary);
+        free(s->state_dir);
+        free(s->quota_pods);
+        free(s->quota_memory);
+        free(s->quota_cpu);
+        free(s->storage_mysql);
+        free(s->storage_wordpress);
+        *s = (ProvisionSettings){};
+}
+
+int settings_from_config(ProvisionSettings *s, const Config *c)
+{
+        assert(s);
+        assert(c);
+        *s = (ProvisionSettings){
+                .kubeconfig = strdup(c->kubeconfig),
+                .chart_path = strdup(c->chart_path),
+                .chart_repository = strdup(c->chart_repository),
+                .base_domain = strdup(c->base_domain),
+                .ingress_class = strdup(c->ingress_class),
+                .url_scheme = strdup(c->url_scheme),
+                .helm_binary = strdup(c->helm_binary),
+                .state_dir = strdup(c->state_dir),
+                .helm_timeout_sec = c->helm_timeout_sec,
+                .provision_timeout_sec = c->provision_timeout_sec,
+                .quota_pods = strdup(c->quota_pods),
+                .quota_memory = strdup(c->quota_memory),
+                .quota_cpu = strdup(c->quota_cpu),
+                .storage_mysql = strdup(c->storage_mysql),
+                .storage_wordpress = strdup(c->storage_wordpress),
+        };
+        if (!s->kubeconfig || !s->chart_path || !s->chart_repository || !s->base_domain || !s->ingress_class ||
+            !s->url_scheme || !s->helm_binary || !s->state_dir || !s->quota_pods || !s->quota_memory ||
+            !s->quota_cpu || !s->storage_mysql || !s->storage_wordpress) {
+                settings_done(s);
+                return -ENOMEM;
+        }
+        return 0;
+}
+

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * The part of the configuration provisioning works from. Every task takes its
+ * own copy when it starts, so a reload never changes a task halfway through.
+ */
+
+#include <stdint.h>
+
+#include "core/config.h"
+
+typedef struct ProvisionSettings {
+        char *kubeconfig;
+        char *chart_path;
+        char *chart_repository;
+        char *base_domain;
+        char *ingress_class;
+        char *url_scheme;
+        char *helm_binary;
+        char *state_dir;
+        uint64_t helm_timeout_sec;
+        uint64_t provision_timeout_sec;
+        char *quota_pods, *quota_memory, *quota_cpu;
+        char *storage_mysql, *storage_wordpress;
+} ProvisionSettings;
+
+/* Fills *s with copies of the config's strings; on failure *s holds nothing to free. */
+int settings_from_config(ProvisionSettings *s, const Config *c);
+void settings_done(ProvisionSettings *s);

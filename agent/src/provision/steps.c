@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+/* The steps of a create task before helm: the namespace and what goes into it, and the values file. */
+
+#include "basic/log.h"
+#include "basic/util.h"
+#include "core/store.h"
+#include "provision/provision-internal.h"
+
+static int apply(Job *j, json_t *obj, const char *what)
+{
+        _cleanup_(json_decrefp) json_t *o = obj;
+        int r;
+
+        if (!o)
+                return -ENOMEM;
+        r = kube_apply(j->kube, o, NULL);
+        if (r < 0)
+                return cluster_error(j, r, what);
+        return 0;
+}
+
+/*
+ * With the least-privilege identity from contrib/rbac the agent holds no rights inside a
+ * namespace until it binds the "storeagent-store" ClusterRole there. It learns who it is
+ * from a SelfSubjectReview; as cluster admin (or a user) there is nothing to bind.
+ */
+static int ensure_store_rolebinding(Job *j)
+{
+        _cleanup_(json_decrefp) json_t *review = NULL;
+        const char *user;
+        char sa_ns[128], sa_name[128];
+        int r;
+
+        r = kube_request(j->kube, "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", "application/json",
+                         "{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"SelfSubjectReview\"}", &review);
+        if (r < 0)
+                return cluster_error(j, r, "Asking the cluster who the agent is failed");
+        user = json_string_value(
+                json_object_get(json_object_get(json_object_get(review, "status"), "userInfo"), "username"));
+        if (!user || sscanf(user, "system:serviceaccount:%127[^:]:%127s", sa_ns, sa_name) != 2)
+                return 0;
+        return apply(j, store_rolebinding_new(j->store->name, j->store->id, sa_ns, sa_name),
+                     "Binding the store role in the namespace failed");
+}
+
+int step_namespace(Job *j)
+{
+        _cleanup_(json_decrefp) json_t *existing = NULL;
+        _cleanup_free_ char *path = NULL, *reason = NULL;
+        int r;
+
+        r = kube_path(&path, "v1", "namespaces", NULL, j->ns);
+        if (r < 0)
+                return r;
+        r = kube_get(j->kube, path, &existing);
+        if (r >= 0) {
+                const char *owner = json_string_value(
+                        json_object_get(json_object_get(json_object_get(existing, "metadata"), "labels"), LABEL_STORE_ID));
+                const char *phase = json_string_value(json_object_get(json_object_get(existing, "status"), "phase"));
+
+                /* A namespace on its way out (an earlier store of this name) is waited for, whoever owned it. */
+                if (streq_ptr(phase, "Terminating")) {
+                        if (asprintf(&reason, "Waiting for the old namespace %s to finish terminating.", j->ns) < 0)
+                                return -ENOMEM;
+                        set_waiting_reason(j, reason);
+                        return -EAGAIN;
+                }
+                if (!streq_ptr(owner, j->store->id)) {
+                        if (asprintf(&reason,
+                                     "Namespace %s already exists and does not belong to this store; refusing to touch it.",
+                                     j->ns) < 0)
+                                return -ENOMEM;
+                        return fail_store(j, "store.failed", reason);
+                }
+        } else if (r != -ENOENT)
+                return cluster_error(j, r, "Reading the namespace failed");
+
+        r = apply(j, store_namespace_new(j->store->name, j->store->id), "Creating the namespace failed");
+        if (r < 0)
+                return r;
+        return ensure_store_rolebinding(j);
+}
+
+int step_quota(Job *j)
+{
+        int r;
+
+        r = apply(j, store_quota_new(&j->set, j->store->name, j->store->id), "Applying the ResourceQuota failed");
+        if (r < 0)
+                return r;
+        return apply(j, store_limit_range_new(j->store->name, j->store->id), "Applying the LimitRange failed");
+}
+
+int step_network_policies(Job *j)
+{
+        static const char *const what[] = {
+                "Applying the default-deny NetworkPolicy failed",
+                "Applying the ingress NetworkPolicy failed",
+                "Applying the database NetworkPolicy failed",
+        };
+        _cleanup_(json_decrefp) json_t *policies = store_network_policies_new(j->store->name, j->store->id);
+        int r;
+
+        if (!policies)
+                return -ENOMEM;
+        assert(json_array_size(policies) == ELEMENTSOF(what));
+        for (size_t i = 0; i < ELEMENTSOF(what); i++) {
+                r = apply(j, json_incref(json_array_get(policies, i)), what[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int step_secrets(Job *j)
+{
+        _cleanup_erase_free_ char *root = NULL, *user = NULL, *admin = NULL, *body = NULL;
+        _cleanup_(json_decrefp) json_t *secret = NULL;
+        _cleanup_free_ char *path = NULL, *collection = NULL;
+        int r;
+
+        r = kube_path(&path, "v1", "secrets", j->ns, CREDENTIALS_SECRET);
+        if (r < 0)
+                return r;
+        r = kube_get(j->kube, path, NULL);
+        if (r >= 0)
+                return 0; /* Created by an earlier attempt: never rotate passwords. */
+        if (r != -ENOENT)
+                return cluster_error(j, r, "Reading the credentials Secret failed");
+
+        if (random_alnum(32, &root) < 0 || random_alnum(32, &user) < 0 || random_alnum(24, &admin) < 0)
+                return -EIO;
+        secret = store_secret_new(j->store->name, j->store->id, root, user, admin);
+        if (!secret)
+                return -ENOMEM;
+        body = json_dumps(secret, JSON_COMPACT);
+        if (!body)
+                return -ENOMEM;
+        r = kube_path(&collection, "v1", "secrets", j->ns, NULL);
+        if (r < 0)
+                return r;
+        /* Create, not apply: if another attempt won the race, its passwords stay. */
+        r = kube_request(j->kube, "POST", collection, "application/json", body, NULL);
+        if (r == -EEXIST)
+                return 0;
+        if (r < 0)
+                return cluster_error(j, r, "Creating the credentials Secret failed");
+        return 0;
+}
+
+int write_values(Job *j)
+{
+        _cleanup_(json_decrefp) json_t *v = NULL;
+        _cleanup_free_ char *text = NULL, *dir = NULL;
+        int r;
+
+        if (asprintf(&dir, "%s/values", j->set.state_dir) < 0)
+                return -ENOMEM;
+        r = mkdir_p(dir, 0700);
+        if (r < 0)
+                return r;
+        v = store_values_new(&j->set, j->store->name);
+        if (!v)
+                return -ENOMEM;
+        /* JSON is YAML; helm reads it as a values file. */
+        text = json_dumps(v, JSON_INDENT(2));
+        if (!text)
+                return -ENOMEM;
+        return write_file_atomic(j->values_path, text, strlen(text), 0600);
+}

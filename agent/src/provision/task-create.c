@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+/* The create task: namespace, quota, policies, secrets, helm install, readiness. */
+
+#include <inttypes.h>
+
+#include "basic/log.h"
+#include "basic/util.h"
+#include "core/store.h"
+#include "provision/provision-internal.h"
+
+int task_create(Job *j)
+{
+        _cleanup_free_ char *chart = NULL;
+        char reason[700] = "";
+        int r, stop;
+
+        j->steps = 7;
+        j->expected = STORE_PROVISIONING;
+        if (superseded(j, STORE_PROVISIONING))
+                return 0;
+
+        begin_step(j, "connecting to the cluster");
+        {
+                _cleanup_free_ char *version = NULL;
+                r = kube_server_version(j->kube, &version);
+                if (r < 0)
+                        return cluster_error(j, r, "The Kubernetes API server is not reachable");
+        }
+        set_waiting_reason(j, NULL);
+
+        struct {
+                const char *name;
+                int (*fn)(Job *j);
+        } steps[] = {
+                { "creating namespace", step_namespace },
+                { "applying quota and limits", step_quota },
+                { "applying network policies", step_network_policies },
+                { "creating secrets", step_secrets },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
+                r = job_checkpoint(j);
+                if (r < 0)
+                        return r;
+                if (superseded(j, STORE_PROVISIONING))
+                        return 0;
+                begin_step(j, steps[i].name);
+                r = steps[i].fn(j);
+                if (r < 0)
+                        return r;
+        }
+
+        r = job_checkpoint(j);
+        if (r < 0)
+                return r;
+        if (superseded(j, STORE_PROVISIONING))
+                return 0;
+        begin_step(j, "helm install");
+        r = find_chart(j, NULL, &chart);
+        if (r < 0)
+                return r;
+        r = run_helm_install(j, chart, reason, sizeof reason);
+        if (r == -EAGAIN) {
+                char waiting[800];
+                snprintf(waiting, sizeof waiting, "helm install will be retried: %s", reason);
+                set_waiting_reason(j, waiting);
+                return r;
+        }
+        if (r == -ECANCELED)
+                return r;
+        if (r < 0) {
+                char msg[800];
+                snprintf(msg, sizeof msg, "helm install failed: %s", reason);
+                return fail_store(j, "store.failed", msg);
+        }
+        {
+                _cleanup_free_ char *version = NULL;
+                int64_t revision = 0;
+                if (read_release(j, &revision, &version) >= 0)
+                        (void) store_set_release(j->db, j->store->id, version, revision, NULL);
+                if (revision > 1) /* the release was there before: a retry */
+                        nudge_workloads(j);
+        }
+
+        begin_step(j, "waiting for workloads");
+        r = wait_for_workloads(j, STORE_PROVISIONING, reason, sizeof reason);
+        stop = wait_interrupted(r);
+        if (stop <= 0)
+                return stop;
+        if (r < 0)
+                return fail_store(j, "store.failed", reason);
+
+        mark_ready(j, "store.ready", "All workloads are ready and the setup Job completed.", NULL);
+        return 0;
+}

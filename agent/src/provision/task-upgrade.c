@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+/* The upgrade and rollback tasks: helm upgrade to a chart version (rolling back when it fails), helm rollback to a revision. */
+
+#include <inttypes.h>
+
+#include "basic/log.h"
+#include "basic/util.h"
+#include "core/store.h"
+#include "provision/provision-internal.h"
+
+int task_upgrade(Job *j)
+{
+        _cleanup_free_ char *chart = NULL, *old_version = NULL;
+        const char *version = json_string_value(json_object_get(j->t->payload, "chart_version"));
+        char reason[700] = "", msg[1200];
+        int64_t old_revision = 0;
+        bool repaired;
+        int r, stop;
+
+        j->steps = 3;
+        j->expected = STORE_UPGRADING;
+        if (superseded(j, STORE_UPGRADING))
+                return 0;
+        begin_step(j, "preparing upgrade");
+        r = find_chart(j, version, &chart);
+        if (r < 0) {
+                snprintf(msg, sizeof msg, "Chart version %s is not available in %s.", strna(version),
+                         j->set.chart_repository);
+                (void) store_add_event(j->db, j->store->id, "system", "store.upgrade_failed", msg);
+                (void) store_set_status(j->db, j->store->id, STORE_READY, msg);
+                return 0;
+        }
+        r = repair_pending_release(j, &repaired);
+        if (r < 0)
+                return r;
+        r = read_release(j, &old_revision, &old_version);
+        if (r < 0 && r != -ENOENT)
+                return -EAGAIN;
+
+        begin_step(j, "helm upgrade");
+        r = run_helm_install(j, chart, reason, sizeof reason);
+        if (r == -EAGAIN || r == -ECANCELED)
+                return r;
+        if (r >= 0) {
+                begin_step(j, "waiting for workloads");
+                r = wait_for_workloads(j, STORE_UPGRADING, reason, sizeof reason);
+                stop = wait_interrupted(r);
+                if (stop <= 0)
+                        return stop;
+                if (r >= 0) {
+                        snprintf(msg, sizeof msg, "Upgraded to chart version %s.", version);
+                        mark_ready(j, "store.upgraded", msg, NULL);
+                        return 0;
+                }
+        }
+
+        /* The upgrade failed: go back to what worked, and say so. */
+        if (old_revision <= 0) {
+                snprintf(msg, sizeof msg, "Upgrade to %s failed: %s", version, reason);
+                return fail_store(j, "store.upgrade_failed", msg);
+        }
+        char rb_reason[600] = "";
+        progress(j, "upgrade failed; rolling back to revision %" PRIi64, old_revision);
+        r = rollback_to(j, (int) old_revision, rb_reason, sizeof rb_reason);
+        if (r == -ECANCELED)
+                return r;
+        if (r >= 0)
+                r = wait_for_workloads(j, STORE_UPGRADING, rb_reason, sizeof rb_reason);
+        stop = wait_interrupted(r);
+        if (stop <= 0)
+                return stop;
+        if (r < 0) {
+                snprintf(msg, sizeof msg, "Upgrade to %s failed (%s) and the rollback to revision %" PRIi64 " failed too: %s",
+                         version, reason, old_revision, rb_reason);
+                return fail_store(j, "store.upgrade_failed", msg);
+        }
+        snprintf(msg, sizeof msg, "Upgrade to %s failed: %s; rolled back to revision %" PRIi64 " (chart %s).", version,
+                 reason, old_revision, strna(old_version));
+        mark_ready(j, "store.upgrade_failed", msg, msg);
+        return 0;
+}
+
+int task_rollback(Job *j)
+{
+        json_int_t revision = json_integer_value(json_object_get(j->t->payload, "revision"));
+        char reason[700] = "", msg[900];
+        bool repaired;
+        int r, stop;
+
+        j->steps = 2;
+        j->expected = STORE_UPGRADING;
+        if (superseded(j, STORE_UPGRADING))
+                return 0;
+        r = repair_pending_release(j, &repaired);
+        if (r < 0)
+                return r;
+        begin_step(j, "helm rollback");
+        r = rollback_to(j, (int) revision, reason, sizeof reason);
+        if (r == -EAGAIN || r == -ECANCELED)
+                return r;
+        if (r < 0) {
+                /* A rollback helm refused (no such revision) leaves the release as it was. */
+                snprintf(msg, sizeof msg, "Rollback to revision %" JSON_INTEGER_FORMAT " failed: %s", revision, reason);
+                mark_ready(j, "store.rollback_failed", msg, msg);
+                return 0;
+        }
+        begin_step(j, "waiting for workloads");
+        r = wait_for_workloads(j, STORE_UPGRADING, reason, sizeof reason);
+        stop = wait_interrupted(r);
+        if (stop <= 0)
+                return stop;
+        if (r < 0) {
+                snprintf(msg, sizeof msg, "Rollback to revision %" JSON_INTEGER_FORMAT " did not become ready: %s",
+                         revision, reason);
+                return fail_store(j, "store.failed", msg);
+        }
+        snprintf(msg, sizeof msg, "Rolled back to revision %" JSON_INTEGER_FORMAT ".", revision);
+        mark_ready(j, "store.rolled_back", msg, NULL);
+        return 0;
+}

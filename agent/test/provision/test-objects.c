@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+#include <stdarg.h>
+
+#include "core/config.h"
+#include "provision/objects.h"
+#include "tests.h"
+
+#define NAME "shop1"
+#define ID "0123456789abcdef"
+
+/* The member at a path of object keys, e.g. at(o, "metadata", "labels", NULL). */
+static json_t *at(json_t *o, ...)
+{
+        const char *key;
+        va_list ap;
+
+        va_start(ap, o);
+        while (o && (key = va_arg(ap, const char *)))
+                o = json_object_get(o, key);
+        va_end(ap);
+        return o;
+}
+
+#define STR_AT(o, ...) json_string_value(at((o), __VA_ARGS__, NULL))
+
+static void replace(char **field, const char *value)
+{
+        free(*field);
+        *field = strdup(value);
+        ASSERT_TRUE(*field);
+}
+
+/* Settings from a configuration that differs from the defaults wherever the builders read it. */
+static void settings_for_test(ProvisionSettings *ret)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+
+        ASSERT_EQ(config_new_default(&c), 0);
+        replace(&c->quota_pods, "7");
+        replace(&c->quota_memory, "3Gi");
+        replace(&c->quota_cpu, "3");
+        replace(&c->storage_mysql, "5Gi");
+        replace(&c->storage_wordpress, "6Gi");
+        replace(&c->base_domain, "shops.example");
+        replace(&c->ingress_class, "nginx");
+        replace(&c->url_scheme, "https");
+        ASSERT_EQ(settings_from_config(ret, c), 0);
+}
+
+/* Every object lives in store-NAME and carries the store's three labels. */
+static void check_object(json_t *o, const char *api_version, const char *kind, const char *name)
+{
+        ASSERT_TRUE(o);
+        CHECK_STREQ(STR_AT(o, "apiVersion"), api_version);
+        CHECK_STREQ(STR_AT(o, "kind"), kind);
+        CHECK_STREQ(STR_AT(o, "metadata", "name"), name);
+        if (!streq(kind, "Namespace"))
+                CHECK_STREQ(STR_AT(o, "metadata", "namespace"), "store-" NAME);
+        CHECK_STREQ(STR_AT(o, "metadata", "labels", LABEL_MANAGED_BY), "storeagent");
+        CHECK_STREQ(STR_AT(o, "metadata", "labels", LABEL_STORE_ID), ID);
+        CHECK_STREQ(STR_AT(o, "metadata", "labels", LABEL_STORE_NAME), NAME);
+}
+
+TEST(test_namespace)
+{
+        _cleanup_(json_decrefp) json_t *ns = store_namespace_new(NAME, ID);
+        _cleanup_free_ char *name = NULL;
+
+        check_object(ns, "v1", "Namespace", "store-" NAME);
+        CHECK_STREQ(STR_AT(ns, "metadata", "labels", "pod-security.kubernetes.io/enforce"), "restricted");
+        CHECK_STREQ(STR_AT(ns, "metadata", "labels", "pod-security.kubernetes.io/warn"), "restricted");
+        CHECK(!at(ns, "metadata", "namespace", NULL));
+        ASSERT_EQ(store_namespace_name(NAME, &name), 0);
+        CHECK_STREQ(name, "store-" NAME);
+}
+
+TEST(test_quota_from_settings)
+{
+        ProvisionSettings set;
+        _cleanup_(json_decrefp) json_t *quota = NULL;
+
+        settings_for_test(&set);
+        quota = store_quota_new(&set, NAME, ID);
+        check_object(quota, "v1", "ResourceQuota", "store-quota");
+        CHECK_STREQ(STR_AT(quota, "spec", "hard", "pods"), "7");
+        CHECK_STREQ(STR_AT(quota, "spec", "hard", "requests.memory"), "3Gi");
+        CHECK_STREQ(STR_AT(quota, "spec", "hard", "limits.memory"), "3Gi");
+        CHECK_STREQ(STR_AT(quota, "spec", "hard", "requests.cpu"), "3");
+        CHECK_STREQ(STR_AT(quota, "spec", "hard", "limits.cpu"), "3");
+        CHECK((json_object_size(at(quota, "spec", "hard", NULL))) == (size_t) (5));
+        settings_done(&set);
+}
+
+TEST(test_quota_defaults)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(json_decrefp) json_t *quota = NULL;
+        ProvisionSettings set;
+
+        ASSERT_EQ(config_new_default(&c), 0);
+        ASSERT_EQ(settings_from_config(&set, c), 0);
+        quota = store_quota_new(&set, NAME, ID);
+        /* The documented defaults (README, config.c): 10 pods, 2Gi, 4 CPUs. */
+        CHECK_STREQ(STR_AT(quota, "spec", "hard", "pods"), "10");
+        CHECK_STREQ(STR_AT(quota, "spec", "hard", "limits.memory"), "2Gi");
+        CHECK_STREQ(STR_AT(quota, "spec", "hard", "limits.cpu"), "4");
+        settings_done(&set);
+}
+
+TEST(test_limit_range)
+{
+        _cleanup_(json_decrefp) json_t *lr = store_limit_range_new(NAME, ID);
+        json_t *limit;
+
+        check_object(lr, "v1", "LimitRange", "store-limits");
+        ASSERT_EQ(json_array_size(at(lr, "spec", "limits", NULL)), 1u);
+        limit = json_array_get(at(lr, "spec", "limits", NULL), 0);
+        CHECK_STREQ(STR_AT(limit, "type"), "Container");
+        CHECK_STREQ(STR_AT(limit, "default", "cpu"), "500m");
+        CHECK_STREQ(STR_AT(limit, "default", "memory"), "256Mi");
+        CHECK_STREQ(STR_AT(limit, "defaultRequest", "cpu"), "50m");
+        CHECK_STREQ(STR_AT(limit, "defaultRequest", "memory"), "64Mi");
+        CHECK_STREQ(STR_AT(limit, "max", "cpu"), "1");
+        CHECK_STREQ(STR_AT(limit, "max", "memory"), "1Gi");
+}
+
+TEST(test_network_policies)
+{
+        _cleanup_(json_decrefp) json_t *list = store_network_policies_new(NAME, ID);
+        json_t *deny, *web, *db, *from, *port;
+
+        ASSERT_EQ(json_array_size(list), 3u);
+        deny = json_array_get(list, 0);
+        web = json_array_get(list, 1);
+        db = json_array_get(list, 2);
+
+        /* Default deny: an empty pod selector (every pod), Ingress, and no rule. */
+        check_object(deny, "networking.k8s.io/v1", "NetworkPolicy", "default-deny-ingress");
+        CHECK(json_is_object(at(deny, "spec", "podSelector", NULL)));
+        CHECK((json_object_size(at(deny, "spec", "podSelector", NULL))) == (size_t) (0));
+        CHECK_STREQ(json_string_value(json_array_get(at(deny, "spec", "policyTypes", NULL), 0)), "Ingress");
+        CHECK(!at(deny, "spec", "ingress", NULL));
+
+        /* The ingress controller's namespaces reach the web pods' http port. */
+        check_object(web, "networking.k8s.io/v1", "NetworkPolicy", "allow-ingress-controller-to-web");
+        CHECK_STREQ(STR_AT(web, "spec", "podSelector", "matchLabels", "app.kubernetes.io/component"), "web");
+        from = json_array_get(at(json_array_get(at(web, "spec", "ingress", NULL), 0), "from", NULL), 0);
+        from = json_array_get(at(from, "namespaceSelector", "matchExpressions", NULL), 0);
+        CHECK_STREQ(STR_AT(from, "key"), "kubernetes.io/metadata.name");
+        CHECK_STREQ(STR_AT(from, "operator"), "In");
+        CHECK_STREQ(json_string_value(json_array_get(at(from, "values", NULL), 0)), "kube-system");
+        port = json_array_get(at(json_array_get(at(web, "spec", "ingress", NULL), 0), "ports", NULL), 0);
+        CHECK_STREQ(STR_AT(port, "port"), "http");
+        CHECK_STREQ(STR_AT(port, "protocol"), "TCP");
+
+        /* Only web and setup pods reach the database, on 3306. */
+        check_object(db, "networking.k8s.io/v1", "NetworkPolicy", "allow-web-to-database");
+        CHECK_STREQ(STR_AT(db, "spec", "podSelector", "matchLabels", "app.kubernetes.io/component"), "database");
+        from = json_array_get(at(json_array_get(at(db, "spec", "ingress", NULL), 0), "from", NULL), 0);
+        CHECK(!at(from, "namespaceSelector", NULL));
+        from = json_array_get(at(from, "podSelector", "matchExpressions", NULL), 0);
+        CHECK_STREQ(STR_AT(from, "key"), "app.kubernetes.io/component");
+        CHECK((json_array_size(at(from, "values", NULL))) == (size_t) (2));
+        CHECK_STREQ(json_string_value(json_array_get(at(from, "values", NULL), 0)), "web");
+        CHECK_STREQ(json_string_value(json_array_get(at(from, "values", NULL), 1)), "setup");
+        port = json_array_get(at(json_array_get(at(db, "spec", "ingress", NULL), 0), "ports", NULL), 0);
+        CHECK(json_integer_value(at(port, "port", NULL)) == 3306);
+}
+
+TEST(test_secret_shape)
+{
+        static const char *const keys[] = { "mysql-root-password", "mysql-password", "admin-password",
+                                            "admin-user", "database", "database-user" };
+        _cleanup_(json_decrefp) json_t *s = store_secret_new(NAME, ID, "R", "U", "A");
+
+        check_object(s, "v1", "Secret", CREDENTIALS_SECRET);
+        CHECK_STREQ(STR_AT(s, "type"), "Opaque");
+        /* The chart reads exactly these keys (charts/store-woocommerce/templates). */
+        CHECK((json_object_size(at(s, "stringData", NULL))) == (size_t) (ELEMENTSOF(keys)));
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                CHECK(json_is_string(at(s, "stringData", keys[i], NULL)));
+        CHECK_STREQ(STR_AT(s, "stringData", "mysql-root-password"), "R");
+        CHECK_STREQ(STR_AT(s, "stringData", "mysql-password"), "U");
+        CHECK_STREQ(STR_AT(s, "stringData", "admin-password"), "A");
+        CHECK_STREQ(STR_AT(s, "stringData", "admin-user"), "admin");
+        CHECK_STREQ(STR_AT(s, "stringData", "database"), "wordpress");
+        CHECK_STREQ(STR_AT(s, "stringData", "database-user"), "wordpress");
+}
+
+TEST(test_rolebinding)
+{
+        _cleanup_(json_decrefp) json_t *rb = store_rolebinding_new(NAME, ID, "storeagent", "agent");
+        json_t *subject;
+
+        check_object(rb, "rbac.authorization.k8s.io/v1", "RoleBinding", "storeagent-store");
+        CHECK_STREQ(STR_AT(rb, "roleRef", "kind"), "ClusterRole");
+        CHECK_STREQ(STR_AT(rb, "roleRef", "name"), "storeagent-store");
+        subject = json_array_get(at(rb, "subjects", NULL), 0);
+        CHECK_STREQ(STR_AT(subject, "kind"), "ServiceAccount");
+        CHECK_STREQ(STR_AT(subject, "namespace"), "storeagent");
+        CHECK_STREQ(STR_AT(subject, "name"), "agent");
+}
+
+TEST(test_values)
+{
+        static const char *const keys[] = { "storeName", "baseDomain", "ingress", "credentials", "admin", "mysql",
+                                            "wordpress" };
+        _cleanup_(json_decrefp) json_t *v = NULL;
+        ProvisionSettings set;
+
+        settings_for_test(&set);
+        v = store_values_new(&set, NAME);
+        ASSERT_TRUE(v);
+        /* Exactly these keys: anything else would be a value the chart does not read. */
+        CHECK((json_object_size(v)) == (size_t) (ELEMENTSOF(keys)));
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                CHECK(at(v, keys[i], NULL));
+        CHECK_STREQ(STR_AT(v, "storeName"), NAME);
+        CHECK_STREQ(STR_AT(v, "baseDomain"), "shops.example");
+        CHECK_STREQ(STR_AT(v, "ingress", "className"), "nginx");
+        CHECK(json_is_true(at(v, "ingress", "tls", "enabled", NULL)));
+        CHECK((json_object_size(at(v, "ingress", "tls", NULL))) == (size_t) (1));
+        CHECK_STREQ(STR_AT(v, "credentials", "secretName"), CREDENTIALS_SECRET);
+        CHECK_STREQ(STR_AT(v, "admin", "user"), "admin");
+        CHECK_STREQ(STR_AT(v, "admin", "email"), "admin@" NAME ".shops.example");
+        CHECK_STREQ(STR_AT(v, "mysql", "persistence", "size"), "5Gi");
+        CHECK_STREQ(STR_AT(v, "wordpress", "persistence", "size"), "6Gi");
+        settings_done(&set);
+
+        /* Plain http: no TLS. */
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(json_decrefp) json_t *plain = NULL;
+        ASSERT_EQ(config_new_default(&c), 0);
+        ASSERT_EQ(settings_from_config(&set, c), 0);
+        plain = store_values_new(&set, NAME);
+        CHECK(json_is_false(at(plain, "ingress", "tls", "enabled", NULL)));
+        settings_done(&set);
+}
+
+DEFINE_TEST_MAIN(LOG_ERR);
