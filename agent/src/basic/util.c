@@ -33,7 +33,7 @@ char *format_timestamp(char buf[static 32], uint64_t usec, bool ms)
         if (ms) {
                 char base[24];
                 strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-                snprintf(buf, 32, "%s.%03uZ", base, (unsigned) ((usec / USEC_PER_MSEC) % 1000));
+                xsnprintf(buf, 32, "%s.%03uZ", base, (unsigned) ((usec / USEC_PER_MSEC) % 1000));
         } else
                 strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
         return buf;

@@ -97,7 +97,7 @@ static int pem_file_make(KubePemFile *p, const char *name, const char *pem)
                 done += (size_t) k;
         }
         p->fd = TAKE_FD(fd);
-        snprintf(p->path, sizeof(p->path), "/proc/self/fd/%d", p->fd);
+        xsprintf(p->path, "/proc/self/fd/%d", p->fd);
         return 0;
 }
 

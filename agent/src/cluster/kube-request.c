@@ -98,8 +98,8 @@ int kube_prepare(KubeClient *c, const char *method, const char *url, const char 
                    const char *body, long timeout_msec, struct curl_slist **ret_headers)
 {
         _cleanup_(curl_slist_free_allp) struct curl_slist *h = NULL;
+        _cleanup_free_ char *ct = NULL;
         struct curl_slist *t;
-        char ct[128];
         int r;
 
         h = curl_slist_append(NULL, "Accept: application/json");
@@ -109,7 +109,10 @@ int kube_prepare(KubeClient *c, const char *method, const char *url, const char 
         if (!(t = curl_slist_append(h, "Expect:")))
                 return -ENOMEM;
         if (content_type) {
-                snprintf(ct, sizeof(ct), "Content-Type: %s", content_type);
+                if (asprintf(&ct, "Content-Type: %s", content_type) < 0) {
+                        ct = NULL;
+                        return -ENOMEM;
+                }
                 if (!(t = curl_slist_append(h, ct)))
                         return -ENOMEM;
         }

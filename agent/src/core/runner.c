@@ -166,7 +166,7 @@ static void run_one(Worker *w, Task *t)
         uint64_t start = mono_usec();
         int k;
 
-        snprintf(task_id, sizeof task_id, "%" PRIi64, t->id);
+        xsprintf(task_id, "%" PRIi64, t->id);
         log_struct(LOG_INFO,
                    LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id, "TASK_KIND", task_kind_to_string(t->kind),
                               "ACTOR", t->actor),
@@ -261,7 +261,9 @@ int runner_start(Runner *r)
 
                 w->runner = r;
                 w->index = i;
-                snprintf(w->owner, sizeof w->owner, "%s/%u", r->o.instance_id, i);
+                /* A cut owner would no longer start with the instance id that queue_release_stale() keeps. */
+                if (!snprintf_ok(w->owner, sizeof w->owner, "%s/%u", r->o.instance_id, i))
+                        return -ENAMETOOLONG;
                 k = pthread_create(&w->thread, NULL, worker_main, w);
                 if (k != 0)
                         return -k;

@@ -56,13 +56,13 @@ char *format_age(char buf[static 32], const char *iso)
         if (d < 0)
                 d = 0;
         if (d < 120)
-                snprintf(buf, 32, "%" PRIi64 "s", d);
+                xsnprintf(buf, 32, "%" PRIi64 "s", d);
         else if (d < 7200)
-                snprintf(buf, 32, "%" PRIi64 "m", d / 60);
+                xsnprintf(buf, 32, "%" PRIi64 "m", d / 60);
         else if (d < 3 * 86400)
-                snprintf(buf, 32, "%" PRIi64 "h", d / 3600);
+                xsnprintf(buf, 32, "%" PRIi64 "h", d / 3600);
         else
-                snprintf(buf, 32, "%" PRIi64 "d", d / 86400);
+                xsnprintf(buf, 32, "%" PRIi64 "d", d / 86400);
         return buf;
 }
 
@@ -75,11 +75,11 @@ char *format_progress(char buf[static 128], const json_t *store)
         if (!step)
                 return NULL;
         if (json_is_object(p))
-                snprintf(buf, 128, "%.80s (%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT ")", step,
+                xsnprintf(buf, 128, "%.80s (%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT ")", step,
                          json_integer_value(json_object_get(p, "current")),
                          json_integer_value(json_object_get(p, "total")));
         else
-                snprintf(buf, 128, "%.120s", step);
+                xsnprintf(buf, 128, "%.120s", step);
         return buf;
 }
 
@@ -132,7 +132,7 @@ void print_store(const json_t *s)
 {
         const char *status = jstr(s, "status");
         json_t *rev = json_object_get(s, "helm_revision");
-        char progress[128], chart[128];
+        char progress[128];
 
         if (arg_color)
                 printf("%s●%s %s%s%s (%s)\n", status_color(status), ANSI_RESET, ANSI_BOLD, jstr(s, "name"), ANSI_RESET,
@@ -145,12 +145,14 @@ void print_store(const json_t *s)
         print_field("URL", jstr(s, "url"), NULL);
         print_field("Engine", jstr(s, "engine"), NULL);
         if (jstr(s, "chart_version")) {
-                if (json_is_integer(rev))
-                        snprintf(chart, sizeof chart, "%s (Helm revision %" JSON_INTEGER_FORMAT ")",
-                                 jstr(s, "chart_version"), json_integer_value(rev));
-                else
-                        snprintf(chart, sizeof chart, "%s", jstr(s, "chart_version"));
-                print_field("Chart", chart, NULL);
+                _cleanup_free_ char *chart = NULL;
+
+                /* The version comes from the daemon and may be long: no fixed buffer to cut it. */
+                if (json_is_integer(rev) &&
+                    asprintf(&chart, "%s (Helm revision %" JSON_INTEGER_FORMAT ")", jstr(s, "chart_version"),
+                             json_integer_value(rev)) < 0)
+                        chart = NULL;
+                print_field("Chart", chart ?: jstr(s, "chart_version"), NULL);
         }
         print_field("Owner", jstr(s, "owner"), NULL);
         print_field("Created", jstr(s, "created_at"), NULL);

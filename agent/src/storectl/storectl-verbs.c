@@ -355,10 +355,10 @@ const Verb *find_verb(int argc, char *argv[], int *ret_consumed)
 
         if (argc <= 0)
                 return NULL;
-        if (streq(argv[0], "token") && argc >= 2)
-                snprintf(name, sizeof name, "token %s", argv[1]);
-        else
-                snprintf(name, sizeof name, "%s", argv[0]);
+        /* A word too long to fit is no verb's name: every name is much shorter. */
+        if (!(streq(argv[0], "token") && argc >= 2 ? snprintf_ok(name, sizeof name, "token %s", argv[1])
+                                                   : snprintf_ok(name, sizeof name, "%s", argv[0])))
+                return NULL;
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (streq(verbs[i].name, name)) {
                         *ret_consumed = strchr(name, ' ') ? 2 : 1;

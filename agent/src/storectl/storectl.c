@@ -48,7 +48,7 @@ static void help(void)
                PACKAGE_VERSION);
         for (size_t i = 0; i < n_verbs; i++) {
                 char left[64];
-                snprintf(left, sizeof left, "%s %s", verbs[i].name, verbs[i].args);
+                xsprintf(left, "%s %s", verbs[i].name, verbs[i].args);
                 printf("  %-30s %s\n", left, verbs[i].summary);
         }
         printf("\nOptions:\n"
