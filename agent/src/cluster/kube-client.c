@@ -158,6 +158,7 @@ int kube_client_new(KubeClient **ret, const KubeConfig *cfg, unsigned timeout_se
         const char *ca_path = NULL;
         int r;
 
+        assert(ret);
         if (!cfg || isempty(cfg->server))
                 return -EINVAL;
 
@@ -261,21 +262,25 @@ int kube_client_new(KubeClient **ret, const KubeConfig *cfg, unsigned timeout_se
 
 void kube_client_set_cancel(KubeClient *c, const atomic_bool *flag)
 {
+        assert(c);
         c->cancel = flag;
 }
 
 const char *kube_client_last_error(KubeClient *c)
 {
+        assert(c);
         return c->last_error ?: "";
 }
 
 long kube_client_last_status(KubeClient *c)
 {
+        assert(c);
         return c->last_status;
 }
 
 const char *kube_client_last_reason(KubeClient *c)
 {
+        assert(c);
         return c->last_reason;
 }
 

@@ -32,6 +32,7 @@ int kube_path(char **ret, const char *api_version, const char *resource, const c
         _cleanup_free_ char *p = NULL;
         int r;
 
+        assert(ret);
         if (isempty(api_version) || isempty(resource) || api_version[0] == '/' ||
             api_version[strlen(api_version) - 1] == '/' || strstr(api_version, ".."))
                 return -EINVAL;
@@ -126,6 +127,7 @@ int kube_object_path(json_t *object, char **ret)
         json_t *metadata;
         int r;
 
+        assert(ret);
         if (!json_is_object(object))
                 return -EINVAL;
         api_version = json_string_value(json_object_get(object, "apiVersion"));
@@ -160,6 +162,7 @@ int kube_apply(KubeClient *c, json_t *object, json_t **ret)
         _cleanup_free_ char *path = NULL, *body = NULL;
         int r;
 
+        assert(c);
         kube_clear_error(c);
         r = kube_object_path(object, &path);
         if (r == -EINVAL) {
@@ -188,6 +191,7 @@ int kube_apply(KubeClient *c, json_t *object, json_t **ret)
 
 int kube_get(KubeClient *c, const char *path, json_t **ret)
 {
+        assert(c);
         return kube_request(c, "GET", path, NULL, NULL, ret);
 }
 
@@ -196,6 +200,7 @@ int kube_list(KubeClient *c, const char *path, const char *label_selector, json_
         _cleanup_free_ char *p = strdup(path ?: "");
         int r;
 
+        assert(c);
         if (!p)
                 return -ENOMEM;
         if (!isempty(label_selector)) {
@@ -211,6 +216,7 @@ int kube_delete(KubeClient *c, const char *path, const char *propagation)
         _cleanup_free_ char *p = strdup(path ?: "");
         int r;
 
+        assert(c);
         if (!p)
                 return -ENOMEM;
         if (!isempty(propagation)) {
@@ -234,6 +240,8 @@ int kube_server_version(KubeClient *c, char **ret_git_version)
         char *s;
         int r;
 
+        assert(c);
+        assert(ret_git_version);
         r = kube_get(c, "/version", &j);
         if (r < 0)
                 return r;

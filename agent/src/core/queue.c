@@ -42,6 +42,8 @@ int queue_enqueue(Db *db, const char *store_id, TaskKind kind, json_t *payload, 
         uint64_t now = now_usec();
         int r, rc;
 
+        assert(db);
+        assert(store_id);
         if (payload) {
                 p = json_dumps(payload, JSON_COMPACT);
                 if (!p)
@@ -218,6 +220,8 @@ int queue_cancel_queued(Db *db, const char *store_id)
         _cleanup_stmt_ sqlite3_stmt *q = NULL;
         int r, rc;
 
+        assert(db);
+        assert(store_id);
         r = db_prepare(db,
                        "UPDATE tasks SET state = 'cancelled', updated_at = ?2, finished_at = ?2 "
                        "WHERE store_id = ?1 AND state = 'queued' AND kind <> 'delete'",
@@ -235,6 +239,8 @@ int queue_release_stale(Db *db, const char *owner_prefix_to_keep)
         _cleanup_stmt_ sqlite3_stmt *q = NULL;
         int r, rc;
 
+        assert(db);
+        assert(owner_prefix_to_keep);
         r = db_prepare(db,
                        "UPDATE tasks SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, "
                        "updated_at = ?2, not_before = 0 "

@@ -39,7 +39,11 @@ struct Runner {
 
 int runner_new(Runner **ret, const RunnerOptions *o)
 {
-        Runner *r = calloc(1, sizeof *r);
+        Runner *r;
+
+        assert(ret);
+        assert(o);
+        r = calloc(1, sizeof *r);
         if (!r)
                 return -ENOMEM;
         r->o = *o;
@@ -60,31 +64,37 @@ int runner_new(Runner **ret, const RunnerOptions *o)
 
 Db *worker_db(Worker *w)
 {
+        assert(w);
         return w->db;
 }
 
 const char *worker_owner(Worker *w)
 {
+        assert(w);
         return w->owner;
 }
 
 const atomic_bool *worker_cancel_flag(Worker *w)
 {
+        assert(w);
         return &w->runner->cancel;
 }
 
 bool worker_cancelled(Worker *w)
 {
+        assert(w);
         return atomic_load(&w->runner->cancel);
 }
 
 void *worker_get_data(Worker *w)
 {
+        assert(w);
         return w->data;
 }
 
 void worker_set_data(Worker *w, void *data, WorkerDataFree free_func)
 {
+        assert(w);
         if (w->data && w->data_free)
                 w->data_free(w->data);
         w->data = data;
@@ -93,10 +103,12 @@ void worker_set_data(Worker *w, void *data, WorkerDataFree free_func)
 
 int worker_checkpoint(Worker *w)
 {
-        Runner *r = w->runner;
+        Runner *r;
         uint64_t now = mono_usec();
         int k;
 
+        assert(w);
+        r = w->runner;
         if (atomic_load(&r->cancel))
                 return -ECANCELED;
         if (!w->task || now - w->lease_renewed < r->o.lease_usec / 3)
@@ -110,9 +122,11 @@ int worker_checkpoint(Worker *w)
 
 int worker_sleep(Worker *w, uint64_t usec)
 {
-        Runner *r = w->runner;
+        Runner *r;
         uint64_t end = mono_usec() + usec;
 
+        assert(w);
+        r = w->runner;
         /* Short naps keep both the lease and the reaction to SIGTERM fresh. */
         while (mono_usec() < end) {
                 int k = worker_checkpoint(w);
@@ -146,6 +160,8 @@ static void record_duration(Runner *r, TaskKind kind, double seconds, bool faile
 
 void runner_get_stats(Runner *r, RunnerStats *ret)
 {
+        assert(r);
+        assert(ret);
         pthread_mutex_lock(&r->lock);
         *ret = r->stats;
         pthread_mutex_unlock(&r->lock);
@@ -255,6 +271,7 @@ static void *worker_main(void *p)
 
 int runner_start(Runner *r)
 {
+        assert(r);
         for (unsigned i = 0; i < r->o.n_workers; i++) {
                 Worker *w = &r->workers[i];
                 int k;
@@ -274,6 +291,7 @@ int runner_start(Runner *r)
 
 void runner_wake(Runner *r)
 {
+        assert(r);
         pthread_mutex_lock(&r->lock);
         r->wake_counter++;
         pthread_cond_broadcast(&r->cond);
@@ -282,6 +300,7 @@ void runner_wake(Runner *r)
 
 void runner_stop(Runner *r)
 {
+        assert(r);
         if (!r || !r->workers)
                 return;
         atomic_store(&r->cancel, true);
@@ -295,11 +314,13 @@ void runner_stop(Runner *r)
 
 unsigned runner_busy(Runner *r)
 {
+        assert(r);
         return atomic_load(&r->busy);
 }
 
 uint64_t runner_finished(Runner *r)
 {
+        assert(r);
         return atomic_load(&r->finished);
 }
 

@@ -47,6 +47,7 @@ int parse_argv(int argc, char *argv[])
         char *end;
         int c;
 
+        assert(argv);
         while ((c = getopt_long(argc, argv, "hwan:", options, NULL)) >= 0)
                 switch (c) {
                 case ARG_JSON:

@@ -13,6 +13,7 @@ int bus_connect(sd_bus **ret)
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
 
+        assert(ret);
         if (!arg_bus_address) {
                 r = sd_bus_open_system(&bus);
                 if (r < 0)
@@ -81,6 +82,8 @@ int call_string(sd_bus *bus, const char *method, char **ret, sd_bus_error *error
         va_list ap;
         int r;
 
+        assert(bus);
+        assert(method);
         r = sd_bus_message_new_method_call(bus, &m, STOREAGENT_BUS_NAME, STOREAGENT_BUS_PATH,
                                            STOREAGENT_BUS_INTERFACE, method);
         if (r < 0)
@@ -109,6 +112,8 @@ int parse_reply(const char *s, json_t **ret)
         json_error_t jerr;
         json_t *v = json_loads(s, JSON_DECODE_ANY, &jerr);
 
+        assert(s);
+        assert(ret);
         if (!v) {
                 fprintf(stderr, "The daemon sent a reply that is not JSON: %s\n", jerr.text);
                 return -EBADMSG;

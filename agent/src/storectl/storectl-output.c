@@ -11,6 +11,7 @@
 
 const char *jstr(const json_t *o, const char *key)
 {
+        assert(key);
         return json_string_value(json_object_get(o, key));
 }
 
@@ -50,6 +51,7 @@ char *format_age(char buf[static 32], const char *iso)
         time_t t = parse_time(iso), now = time(NULL);
         int64_t d;
 
+        assert(buf);
         if (t == 0)
                 return strcpy(buf, "-");
         d = (int64_t) (now - t);
@@ -72,6 +74,7 @@ char *format_progress(char buf[static 128], const json_t *store)
         const char *step = jstr(store, "step");
         json_t *p = json_object_get(store, "progress");
 
+        assert(buf);
         if (!step)
                 return NULL;
         if (json_is_object(p))
@@ -85,6 +88,7 @@ char *format_progress(char buf[static 128], const json_t *store)
 
 void print_json(const json_t *v)
 {
+        /* v may be NULL (a json_pack() that ran out of memory): then nothing is printed. */
         _cleanup_free_ char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
         if (s)
                 printf("%s\n", s);
@@ -97,6 +101,7 @@ int print_store_table(const json_t *stores)
         size_t i;
         int r;
 
+        assert(stores);
         r = table_new(&t, 6, "ID", "NAME", "STATUS", "PROGRESS", "URL", "AGE");
         if (r < 0)
                 return r;
@@ -134,6 +139,7 @@ void print_store(const json_t *s)
         json_t *rev = json_object_get(s, "helm_revision");
         char progress[128];
 
+        assert(s);
         if (arg_color)
                 printf("%s●%s %s%s%s (%s)\n", status_color(status), ANSI_RESET, ANSI_BOLD, jstr(s, "name"), ANSI_RESET,
                        jstr(s, "id"));
@@ -167,6 +173,7 @@ int print_events_table(const json_t *events)
         size_t i;
         int r;
 
+        assert(events);
         r = table_new(&t, 4, "TIME", "ACTOR", "ACTION", "DETAIL");
         if (r < 0)
                 return r;

@@ -353,6 +353,8 @@ const Verb *find_verb(int argc, char *argv[], int *ret_consumed)
 {
         char name[64];
 
+        assert(argv);
+        assert(ret_consumed);
         if (argc <= 0)
                 return NULL;
         /* A word too long to fit is no verb's name: every name is much shorter. */
