@@ -209,7 +209,7 @@ int log_internalv(int level, int error, const char *file, int line, const char *
                   const char *format, va_list ap)
 {
         char message[2048];
-        int saved_errno = errno;
+        int saved_errno = errno, r;
 
         if ((level & LOG_PRIMASK) > log_max_level)
                 return error < 0 ? error : -abs(error);
@@ -217,7 +217,9 @@ int log_internalv(int level, int error, const char *file, int line, const char *
         /* "%m" in the format means the error we were given, not whatever errno holds now. */
         if (error != 0)
                 errno = error < 0 ? -error : error;
-        vsnprintf(message, sizeof message, format, ap);
+        r = vsnprintf(message, sizeof message, format, ap);
+        if (r >= (int) sizeof message) /* cut short: say so rather than end mid-word */
+                memcpy(message + sizeof message - 4, "...", 4);
 
         if (log_target != LOG_TARGET_JOURNAL ||
             log_write_journal(level, error, file, line, fields, message) < 0)

@@ -10,6 +10,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -118,6 +119,41 @@ static inline char **strv_free(char **l)
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
+
+/*
+ * snprintf() that says whether everything fit: buf, or NULL when the output
+ * was cut short (or could not be formatted), so a truncation is never silent.
+ */
+_printf_(3, 4) static inline char *snprintf_ok(char *buf, size_t len, const char *format, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, format);
+        r = vsnprintf(buf, len, format, ap);
+        va_end(ap);
+        return r >= 0 && (size_t) r < len ? buf : NULL;
+}
+
+/*
+ * For a buffer sized so that the output always fits (numbers, fixed formats):
+ * aborts if that ever stops being true, instead of going on with a cut string.
+ * xsprintf() takes the size from the array itself.
+ */
+#define xsnprintf(buf, len, format, ...)                                                                     \
+        do {                                                                                                 \
+                if (!snprintf_ok((buf), (len), format, ##__VA_ARGS__)) {                                     \
+                        fprintf(stderr, "%s:%d: %s is too small for what is written to it\n", __FILE__,      \
+                                __LINE__, #buf);                                                             \
+                        abort();                                                                             \
+                }                                                                                            \
+        } while (0)
+#define xsprintf(buf, format, ...)                                                                           \
+        do {                                                                                                 \
+                _Static_assert(!__builtin_types_compatible_p(__typeof__(buf), __typeof__(&(buf)[0])),        \
+                               "xsprintf() needs an array, not a pointer");                                  \
+                xsnprintf(buf, sizeof(buf), format, ##__VA_ARGS__);                                          \
+        } while (0)
 
 #define RET_NERRNO(expr)                                                                                     \
         ({                                                                                                   \

@@ -29,11 +29,12 @@ char *format_timestamp(char buf[static 32], uint64_t usec, bool ms)
         time_t t = (time_t) (usec / USEC_PER_SEC);
         struct tm tm;
 
+        assert(buf);
         gmtime_r(&t, &tm);
         if (ms) {
                 char base[24];
                 strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-                snprintf(buf, 32, "%s.%03uZ", base, (unsigned) ((usec / USEC_PER_MSEC) % 1000));
+                xsnprintf(buf, 32, "%s.%03uZ", base, (unsigned) ((usec / USEC_PER_MSEC) % 1000));
         } else
                 strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
         return buf;
@@ -43,6 +44,7 @@ int random_bytes(void *buf, size_t n)
 {
         uint8_t *p = buf;
 
+        assert(buf || n == 0);
         while (n > 0) {
                 ssize_t k = getrandom(p, n, 0);
                 if (k < 0) {
@@ -59,6 +61,9 @@ int random_bytes(void *buf, size_t n)
 void hex_encode(const uint8_t *data, size_t n, char *out)
 {
         static const char digits[] = "0123456789abcdef";
+
+        assert(data || n == 0);
+        assert(out);
         for (size_t i = 0; i < n; i++) {
                 out[2 * i] = digits[data[i] >> 4];
                 out[2 * i + 1] = digits[data[i] & 15];
@@ -72,6 +77,7 @@ int random_hex(size_t n, char **ret)
         _cleanup_free_ char *s = NULL;
         int r;
 
+        assert(ret);
         b = malloc(n);
         s = malloc(2 * n + 1);
         if (!b || !s)
@@ -91,6 +97,7 @@ int random_alnum(size_t n, char **ret)
         _cleanup_free_ char *s = NULL;
         size_t i = 0;
 
+        assert(ret);
         s = malloc(n + 1);
         if (!s)
                 return -ENOMEM;
@@ -115,6 +122,8 @@ int sha256_hex(const void *data, size_t n, char out[static 65])
         uint8_t digest[32];
         int r;
 
+        assert(data || n == 0);
+        assert(out);
         r = gnutls_hash_fast(GNUTLS_DIG_SHA256, data, n, digest);
         if (r < 0)
                 return -EIO;
@@ -127,6 +136,8 @@ bool memeq_consttime(const void *a, const void *b, size_t n)
         const volatile uint8_t *x = a, *y = b;
         uint8_t d = 0;
 
+        assert(a || n == 0);
+        assert(b || n == 0);
         for (size_t i = 0; i < n; i++)
                 d |= x[i] ^ y[i];
         return d == 0;
@@ -137,6 +148,7 @@ int safe_atou64(const char *s, uint64_t *ret)
         char *end;
         unsigned long long v;
 
+        assert(ret);
         if (isempty(s) || !isdigit((unsigned char) s[0]))
                 return -EINVAL;
         errno = 0;
@@ -154,6 +166,7 @@ int safe_atoi(const char *s, int *ret)
         char *end;
         long v;
 
+        assert(ret);
         if (isempty(s))
                 return -EINVAL;
         errno = 0;
@@ -179,6 +192,7 @@ int parse_size(const char *s, uint64_t *ret)
         char *end;
         unsigned long long v;
 
+        assert(ret);
         if (isempty(s) || !isdigit((unsigned char) s[0]))
                 return -EINVAL;
         errno = 0;
@@ -197,8 +211,10 @@ int parse_size(const char *s, uint64_t *ret)
 
 int mkdir_p(const char *path, mode_t mode)
 {
-        _cleanup_free_ char *p = strdup(path);
+        _cleanup_free_ char *p = NULL;
 
+        assert(path);
+        p = strdup(path);
         if (!p)
                 return -ENOMEM;
         for (char *s = p + 1; *s; s++)
@@ -218,6 +234,8 @@ int write_file_atomic(const char *path, const char *data, size_t n, mode_t mode)
         _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int fd = -EBADF;
 
+        assert(path);
+        assert(data || n == 0);
         if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
                 return -ENOMEM;
         fd = mkostemp(tmp, O_CLOEXEC);
@@ -250,6 +268,8 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_size)
         _cleanup_free_ char *buf = NULL;
         size_t size = 0, alloc = 0;
 
+        assert(path);
+        assert(ret);
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;
@@ -286,8 +306,11 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_size)
 char *strjoin_path(const char *a, const char *b)
 {
         char *s;
-        size_t la = strlen(a);
+        size_t la;
 
+        assert(a);
+        assert(b);
+        la = strlen(a);
         if (asprintf(&s, "%s%s%s", a, la > 0 && a[la - 1] == '/' ? "" : "/", b) < 0)
                 return NULL;
         return s;

@@ -429,7 +429,7 @@ static void timeout_arg(const HelmContext *h, char buf[static 32])
         /* Below our kill timeout, so helm marks the release failed itself rather than being killed. */
         if (t > 2 * HELM_KILL_GRACE_SEC)
                 t -= HELM_KILL_GRACE_SEC;
-        snprintf(buf, 32, "%us", t);
+        xsnprintf(buf, 32, "%us", t);
 }
 
 static bool valid_arg(const char *s)
@@ -449,7 +449,7 @@ int helm_upgrade_install(const HelmContext *h, const char *release, const char *
             (values_file && !valid_arg(values_file)))
                 return -EINVAL;
         timeout_arg(h, tmo);
-        snprintf(hist, sizeof(hist), "%d", HELM_HISTORY_MAX);
+        xsprintf(hist, "%d", HELM_HISTORY_MAX);
 
         argv[n++] = "upgrade";
         argv[n++] = "--install";
@@ -509,8 +509,8 @@ int helm_rollback(const HelmContext *h, const char *release, const char *namespa
         if (!h || !valid_arg(release) || !valid_arg(namespace) || revision < 0)
                 return -EINVAL;
         timeout_arg(h, tmo);
-        snprintf(hist, sizeof(hist), "%d", HELM_HISTORY_MAX);
-        snprintf(rev, sizeof(rev), "%d", revision);
+        xsprintf(hist, "%d", HELM_HISTORY_MAX);
+        xsprintf(rev, "%d", revision);
 
         argv[n++] = "rollback";
         argv[n++] = release;

@@ -405,6 +405,7 @@ int kubeconfig_load_full(const char *path, const char *context, KubeConfig **ret
         size_t size;
         int r;
 
+        assert(ret);
         if (isempty(path))
                 return fail(ret_error, -EINVAL, "no kubeconfig path given");
 
@@ -426,5 +427,6 @@ int kubeconfig_load_full(const char *path, const char *context, KubeConfig **ret
 
 int kubeconfig_load(const char *path, KubeConfig **ret)
 {
+        assert(ret);
         return kubeconfig_load_full(path, NULL, ret, NULL);
 }

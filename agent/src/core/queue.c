@@ -42,6 +42,8 @@ int queue_enqueue(Db *db, const char *store_id, TaskKind kind, json_t *payload, 
         uint64_t now = now_usec();
         int r, rc;
 
+        assert(db);
+        assert(store_id);
         if (payload) {
                 p = json_dumps(payload, JSON_COMPACT);
                 if (!p)
@@ -68,12 +70,15 @@ int queue_enqueue(Db *db, const char *store_id, TaskKind kind, json_t *payload, 
         return 0;
 }
 
-int queue_lease(Db *db, const char *owner, uint64_t lease_usec, Task **ret)
+int queue_lease_at(Db *db, uint64_t now, const char *owner, uint64_t lease_usec, Task **ret)
 {
         _cleanup_stmt_ sqlite3_stmt *q = NULL;
         _cleanup_(task_freep) Task *t = NULL;
-        uint64_t now = now_usec();
         int r, rc;
+
+        assert(db);
+        assert(owner);
+        assert(ret);
 
         /*
          * One statement, so two workers can never lease the same row: runnable
@@ -124,17 +129,20 @@ int queue_lease(Db *db, const char *owner, uint64_t lease_usec, Task **ret)
         return 0;
 }
 
-static int update_owned(Db *db, const char *sql, int64_t id, const char *owner, int64_t a, const char *text)
+static int update_owned(Db *db, uint64_t now, const char *sql, int64_t id, const char *owner, int64_t a,
+                        const char *text)
 {
         _cleanup_stmt_ sqlite3_stmt *q = NULL;
         int r, rc;
 
+        assert(db);
+        assert(owner);
         r = db_prepare(db, sql, &q);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(q, 1, id);
         sqlite3_bind_text(q, 2, owner, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(q, 3, (sqlite3_int64) now_usec());
+        sqlite3_bind_int64(q, 3, (sqlite3_int64) now);
         sqlite3_bind_int64(q, 4, a);
         if (text)
                 sqlite3_bind_text(q, 5, text, (int) MIN(strlen(text), (size_t) 4096), SQLITE_TRANSIENT);
@@ -144,39 +152,67 @@ static int update_owned(Db *db, const char *sql, int64_t id, const char *owner, 
         return sqlite3_changes(db_handle(db)) > 0 ? 0 : -ESTALE;
 }
 
-int queue_heartbeat(Db *db, int64_t id, const char *owner, uint64_t lease_usec)
+int queue_heartbeat_at(Db *db, uint64_t now, int64_t id, const char *owner, uint64_t lease_usec)
 {
-        return update_owned(db,
+        return update_owned(db, now,
                             "UPDATE tasks SET lease_expires_at = ?3 + ?4, updated_at = ?3 "
                             "WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
                             id, owner, (int64_t) lease_usec, NULL);
 }
 
-int queue_complete(Db *db, int64_t id, const char *owner)
+int queue_complete_at(Db *db, uint64_t now, int64_t id, const char *owner)
 {
-        return update_owned(db,
+        return update_owned(db, now,
                             "UPDATE tasks SET state = 'done', lease_owner = NULL, lease_expires_at = NULL, "
                             "finished_at = ?3, updated_at = ?3, last_error = NULL "
                             "WHERE id = ?1 AND lease_owner = ?2 AND state = 'running' AND ?4 = ?4",
                             id, owner, 0, NULL);
 }
 
-int queue_fail(Db *db, int64_t id, const char *owner, const char *error)
+int queue_fail_at(Db *db, uint64_t now, int64_t id, const char *owner, const char *error)
 {
-        return update_owned(db,
+        return update_owned(db, now,
                             "UPDATE tasks SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL, "
                             "finished_at = ?3, updated_at = ?3, last_error = ?5 "
                             "WHERE id = ?1 AND lease_owner = ?2 AND state = 'running' AND ?4 = ?4",
                             id, owner, 0, error);
 }
 
-int queue_retry_later(Db *db, int64_t id, const char *owner, uint64_t delay_usec, const char *error)
+int queue_retry_later_at(Db *db, uint64_t now, int64_t id, const char *owner, uint64_t delay_usec,
+                         const char *error)
 {
-        return update_owned(db,
+        return update_owned(db, now,
                             "UPDATE tasks SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, "
                             "not_before = ?3 + ?4, updated_at = ?3, last_error = ?5 "
                             "WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
                             id, owner, (int64_t) delay_usec, error);
+}
+
+/* The real clock, for the daemon; tests call the _at() forms with a clock of their own. */
+
+int queue_lease(Db *db, const char *owner, uint64_t lease_usec, Task **ret)
+{
+        return queue_lease_at(db, now_usec(), owner, lease_usec, ret);
+}
+
+int queue_heartbeat(Db *db, int64_t id, const char *owner, uint64_t lease_usec)
+{
+        return queue_heartbeat_at(db, now_usec(), id, owner, lease_usec);
+}
+
+int queue_complete(Db *db, int64_t id, const char *owner)
+{
+        return queue_complete_at(db, now_usec(), id, owner);
+}
+
+int queue_fail(Db *db, int64_t id, const char *owner, const char *error)
+{
+        return queue_fail_at(db, now_usec(), id, owner, error);
+}
+
+int queue_retry_later(Db *db, int64_t id, const char *owner, uint64_t delay_usec, const char *error)
+{
+        return queue_retry_later_at(db, now_usec(), id, owner, delay_usec, error);
 }
 
 int queue_cancel_queued(Db *db, const char *store_id)
@@ -184,6 +220,8 @@ int queue_cancel_queued(Db *db, const char *store_id)
         _cleanup_stmt_ sqlite3_stmt *q = NULL;
         int r, rc;
 
+        assert(db);
+        assert(store_id);
         r = db_prepare(db,
                        "UPDATE tasks SET state = 'cancelled', updated_at = ?2, finished_at = ?2 "
                        "WHERE store_id = ?1 AND state = 'queued' AND kind <> 'delete'",
@@ -201,6 +239,8 @@ int queue_release_stale(Db *db, const char *owner_prefix_to_keep)
         _cleanup_stmt_ sqlite3_stmt *q = NULL;
         int r, rc;
 
+        assert(db);
+        assert(owner_prefix_to_keep);
         r = db_prepare(db,
                        "UPDATE tasks SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, "
                        "updated_at = ?2, not_before = 0 "
@@ -232,17 +272,25 @@ int queue_count_active(Db *db, uint64_t *ret)
         return 0;
 }
 
-int queue_next_due(Db *db, uint64_t *ret_usec)
+int queue_next_due_at(Db *db, uint64_t now, uint64_t *ret_usec)
 {
         _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        uint64_t due;
         int r;
 
+        assert(db);
+        assert(ret_usec);
         r = db_prepare(db, "SELECT min(not_before) FROM tasks WHERE state = 'queued'", &q);
         if (r < 0)
                 return r;
         if (sqlite3_step(q) != SQLITE_ROW || sqlite3_column_type(q, 0) == SQLITE_NULL)
                 return -ENODATA;
-        uint64_t due = (uint64_t) sqlite3_column_int64(q, 0), now = now_usec();
+        due = (uint64_t) sqlite3_column_int64(q, 0);
         *ret_usec = due > now ? due - now : 0;
         return 0;
+}
+
+int queue_next_due(Db *db, uint64_t *ret_usec)
+{
+        return queue_next_due_at(db, now_usec(), ret_usec);
 }

@@ -42,12 +42,25 @@ int queue_enqueue(Db *db, const char *store_id, TaskKind kind, json_t *payload, 
 
 /* Leases the oldest runnable task; -EAGAIN when there is none. */
 int queue_lease(Db *db, const char *owner, uint64_t lease_usec, Task **ret);
-/* Extends a lease we hold; -ESTALE if it is no longer ours. */
+/* Extends a lease we hold to now + lease_usec; -ESTALE if it is no longer ours. */
 int queue_heartbeat(Db *db, int64_t id, const char *owner, uint64_t lease_usec);
 int queue_complete(Db *db, int64_t id, const char *owner);
 int queue_fail(Db *db, int64_t id, const char *owner, const char *error);
 /* Gives the task back to the queue, runnable again after delay. */
 int queue_retry_later(Db *db, int64_t id, const char *owner, uint64_t delay_usec, const char *error);
+
+/*
+ * The same at a given time (now_usec()'s clock, CLOCK_REALTIME): the calls
+ * above pass the real time, a test passes a clock it moves itself, so that a
+ * lease or a delay can run out without the test waiting for it.
+ */
+int queue_lease_at(Db *db, uint64_t now, const char *owner, uint64_t lease_usec, Task **ret);
+int queue_heartbeat_at(Db *db, uint64_t now, int64_t id, const char *owner, uint64_t lease_usec);
+int queue_complete_at(Db *db, uint64_t now, int64_t id, const char *owner);
+int queue_fail_at(Db *db, uint64_t now, int64_t id, const char *owner, const char *error);
+int queue_retry_later_at(Db *db, uint64_t now, int64_t id, const char *owner, uint64_t delay_usec,
+                         const char *error);
+
 /* Marks queued (not running) tasks of a store cancelled. */
 int queue_cancel_queued(Db *db, const char *store_id);
 /* At start: leases held by a previous instance of this daemon are released at once. Returns how many. */
@@ -56,3 +69,5 @@ int queue_release_stale(Db *db, const char *owner_prefix_to_keep);
 int queue_count_active(Db *db, uint64_t *ret);
 /* Microseconds until the next queued task becomes runnable (0 if one is runnable now, -ENODATA if none). */
 int queue_next_due(Db *db, uint64_t *ret_usec);
+/* The same, seen at now. */
+int queue_next_due_at(Db *db, uint64_t now, uint64_t *ret_usec);

@@ -39,7 +39,11 @@ struct Runner {
 
 int runner_new(Runner **ret, const RunnerOptions *o)
 {
-        Runner *r = calloc(1, sizeof *r);
+        Runner *r;
+
+        assert(ret);
+        assert(o);
+        r = calloc(1, sizeof *r);
         if (!r)
                 return -ENOMEM;
         r->o = *o;
@@ -60,31 +64,37 @@ int runner_new(Runner **ret, const RunnerOptions *o)
 
 Db *worker_db(Worker *w)
 {
+        assert(w);
         return w->db;
 }
 
 const char *worker_owner(Worker *w)
 {
+        assert(w);
         return w->owner;
 }
 
 const atomic_bool *worker_cancel_flag(Worker *w)
 {
+        assert(w);
         return &w->runner->cancel;
 }
 
 bool worker_cancelled(Worker *w)
 {
+        assert(w);
         return atomic_load(&w->runner->cancel);
 }
 
 void *worker_get_data(Worker *w)
 {
+        assert(w);
         return w->data;
 }
 
 void worker_set_data(Worker *w, void *data, WorkerDataFree free_func)
 {
+        assert(w);
         if (w->data && w->data_free)
                 w->data_free(w->data);
         w->data = data;
@@ -93,10 +103,12 @@ void worker_set_data(Worker *w, void *data, WorkerDataFree free_func)
 
 int worker_checkpoint(Worker *w)
 {
-        Runner *r = w->runner;
+        Runner *r;
         uint64_t now = mono_usec();
         int k;
 
+        assert(w);
+        r = w->runner;
         if (atomic_load(&r->cancel))
                 return -ECANCELED;
         if (!w->task || now - w->lease_renewed < r->o.lease_usec / 3)
@@ -110,9 +122,11 @@ int worker_checkpoint(Worker *w)
 
 int worker_sleep(Worker *w, uint64_t usec)
 {
-        Runner *r = w->runner;
+        Runner *r;
         uint64_t end = mono_usec() + usec;
 
+        assert(w);
+        r = w->runner;
         /* Short naps keep both the lease and the reaction to SIGTERM fresh. */
         while (mono_usec() < end) {
                 int k = worker_checkpoint(w);
@@ -146,6 +160,8 @@ static void record_duration(Runner *r, TaskKind kind, double seconds, bool faile
 
 void runner_get_stats(Runner *r, RunnerStats *ret)
 {
+        assert(r);
+        assert(ret);
         pthread_mutex_lock(&r->lock);
         *ret = r->stats;
         pthread_mutex_unlock(&r->lock);
@@ -166,7 +182,7 @@ static void run_one(Worker *w, Task *t)
         uint64_t start = mono_usec();
         int k;
 
-        snprintf(task_id, sizeof task_id, "%" PRIi64, t->id);
+        xsprintf(task_id, "%" PRIi64, t->id);
         log_struct(LOG_INFO,
                    LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id, "TASK_KIND", task_kind_to_string(t->kind),
                               "ACTOR", t->actor),
@@ -255,13 +271,16 @@ static void *worker_main(void *p)
 
 int runner_start(Runner *r)
 {
+        assert(r);
         for (unsigned i = 0; i < r->o.n_workers; i++) {
                 Worker *w = &r->workers[i];
                 int k;
 
                 w->runner = r;
                 w->index = i;
-                snprintf(w->owner, sizeof w->owner, "%s/%u", r->o.instance_id, i);
+                /* A cut owner would no longer start with the instance id that queue_release_stale() keeps. */
+                if (!snprintf_ok(w->owner, sizeof w->owner, "%s/%u", r->o.instance_id, i))
+                        return -ENAMETOOLONG;
                 k = pthread_create(&w->thread, NULL, worker_main, w);
                 if (k != 0)
                         return -k;
@@ -272,6 +291,7 @@ int runner_start(Runner *r)
 
 void runner_wake(Runner *r)
 {
+        assert(r);
         pthread_mutex_lock(&r->lock);
         r->wake_counter++;
         pthread_cond_broadcast(&r->cond);
@@ -280,6 +300,7 @@ void runner_wake(Runner *r)
 
 void runner_stop(Runner *r)
 {
+        assert(r);
         if (!r || !r->workers)
                 return;
         atomic_store(&r->cancel, true);
@@ -293,11 +314,13 @@ void runner_stop(Runner *r)
 
 unsigned runner_busy(Runner *r)
 {
+        assert(r);
         return atomic_load(&r->busy);
 }
 
 uint64_t runner_finished(Runner *r)
 {
+        assert(r);
         return atomic_load(&r->finished);
 }
 

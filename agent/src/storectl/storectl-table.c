@@ -59,6 +59,7 @@ int table_new(Table **ret, size_t n_columns, ...)
         va_list ap;
         int r = 0;
 
+        assert(ret);
         t = calloc(1, sizeof *t);
         if (!t)
                 return -ENOMEM;
@@ -75,16 +76,19 @@ int table_new(Table **ret, size_t n_columns, ...)
 
 int table_add(Table *t, const char *cell)
 {
+        assert(t);
         return table_push(t, cell, NULL);
 }
 
 int table_add_colored(Table *t, const char *cell, const char *color)
 {
+        assert(t);
         return table_push(t, cell, isempty(color) ? NULL : color);
 }
 
 size_t table_rows(const Table *t)
 {
+        assert(t);
         return t->n_cells / t->n_columns - 1;
 }
 
@@ -111,8 +115,11 @@ static size_t text_width(const char *s)
 void table_print(const Table *t, FILE *f, bool header, bool color)
 {
         size_t widths[16] = {};
-        size_t nc = MIN(t->n_columns, ELEMENTSOF(widths));
+        size_t nc;
 
+        assert(t);
+        assert(f);
+        nc = MIN(t->n_columns, ELEMENTSOF(widths));
         for (size_t i = header ? 0 : nc; i < t->n_cells; i++)
                 widths[i % t->n_columns] = MAX(widths[i % t->n_columns], text_width(t->cells[i].text));
 

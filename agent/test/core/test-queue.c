@@ -30,35 +30,47 @@ static char *new_store(Db *db, const char *name)
         return strdup(s->id);
 }
 
+/*
+ * The lease functions take the time from their caller: these tests move a
+ * clock of their own instead of sleeping until a lease runs out. It starts at
+ * the real time, the clock store_create() stamps the tasks it queues with.
+ */
+
 TEST(test_lease_and_expiry)
 {
         _cleanup_free_ char *path = NULL;
         _cleanup_(db_closep) Db *db = open_db(&path);
         _cleanup_free_ char *a = new_store(db, "a"), *b = new_store(db, "b");
-        Task *t1 = NULL, *t2 = NULL, *t3 = NULL;
+        _cleanup_(task_freep) Task *t1 = NULL, *t2 = NULL, *t3 = NULL, *t4 = NULL;
+        uint64_t now = now_usec();
 
         /* Two workers get the two stores' tasks; a third finds nothing. */
-        /* (Windows of 1.5 s: the checks in between must fit in them on a loaded machine.) */
-        ASSERT_EQ(queue_lease(db, "w/1", 1500 * USEC_PER_MSEC, &t1), 0);
-        ASSERT_EQ(queue_lease(db, "w/2", 60 * USEC_PER_SEC, &t2), 0);
+        ASSERT_EQ(queue_lease_at(db, now, "w/1", 30 * USEC_PER_SEC, &t1), 0);
+        ASSERT_EQ(queue_lease_at(db, now, "w/2", 600 * USEC_PER_SEC, &t2), 0);
         ASSERT_STREQ(t1->store_id, a);
         ASSERT_STREQ(t2->store_id, b);
         ASSERT_EQ(t1->attempts, 1);
-        ASSERT_EQ(queue_lease(db, "w/3", 60 * USEC_PER_SEC, &t3), -EAGAIN);
+        ASSERT_EQ(queue_lease_at(db, now, "w/3", 60 * USEC_PER_SEC, &t3), -EAGAIN);
 
-        /* Worker 1 "crashes": once its lease runs out, another worker resumes the task. */
-        usleep(1700 * 1000);
-        ASSERT_EQ(queue_lease(db, "w/3", 60 * USEC_PER_SEC, &t3), 0);
+        /* Worker 1 "crashes". Until its lease runs out, its task is not handed to anyone else... */
+        now += 29 * USEC_PER_SEC;
+        ASSERT_EQ(queue_lease_at(db, now, "w/3", 60 * USEC_PER_SEC, &t3), -EAGAIN);
+
+        /* ...and once it has, another worker resumes the task. */
+        now += 2 * USEC_PER_SEC;
+        ASSERT_EQ(queue_lease_at(db, now, "w/3", 30 * USEC_PER_SEC, &t3), 0);
         ASSERT_EQ(t3->id, t1->id);
         ASSERT_EQ(t3->attempts, 2);
         /* The old owner's lease is gone: it can neither heartbeat nor complete. */
-        ASSERT_EQ(queue_heartbeat(db, t1->id, "w/1", USEC_PER_SEC), -ESTALE);
-        ASSERT_EQ(queue_complete(db, t1->id, "w/1"), -ESTALE);
-        ASSERT_EQ(queue_heartbeat(db, t3->id, "w/3", 60 * USEC_PER_SEC), 0);
-        ASSERT_EQ(queue_complete(db, t3->id, "w/3"), 0);
-        task_free(t1);
-        task_free(t2);
-        task_free(t3);
+        ASSERT_EQ(queue_heartbeat_at(db, now, t1->id, "w/1", USEC_PER_SEC), -ESTALE);
+        ASSERT_EQ(queue_complete_at(db, now, t1->id, "w/1"), -ESTALE);
+
+        /* A heartbeat counts from its own time: 20 s in, the lease now lasts until 50 s. */
+        now += 20 * USEC_PER_SEC;
+        ASSERT_EQ(queue_heartbeat_at(db, now, t3->id, "w/3", 30 * USEC_PER_SEC), 0);
+        now += 20 * USEC_PER_SEC;
+        ASSERT_EQ(queue_lease_at(db, now, "w/4", 60 * USEC_PER_SEC, &t4), -EAGAIN);
+        ASSERT_EQ(queue_complete_at(db, now, t3->id, "w/3"), 0);
 }
 
 TEST(test_retry_later_and_one_per_store)
@@ -66,30 +78,47 @@ TEST(test_retry_later_and_one_per_store)
         _cleanup_free_ char *path = NULL;
         _cleanup_(db_closep) Db *db = open_db(&path);
         _cleanup_free_ char *a = new_store(db, "a");
-        Task *t = NULL, *u = NULL;
-        uint64_t due = 0;
+        _cleanup_(task_freep) Task *t = NULL, *u = NULL;
+        uint64_t now = now_usec(), due = 0;
 
-        ASSERT_EQ(queue_lease(db, "w", 60 * USEC_PER_SEC, &t), 0);
+        ASSERT_EQ(queue_lease_at(db, now, "w", 60 * USEC_PER_SEC, &t), 0);
         /* A second task for the same store waits while the first runs. */
         ASSERT_EQ(queue_enqueue(db, a, TASK_DELETE, NULL, "t", NULL), 0);
-        ASSERT_EQ(queue_lease(db, "w2", 60 * USEC_PER_SEC, &u), -EAGAIN);
+        ASSERT_EQ(queue_lease_at(db, now, "w2", 60 * USEC_PER_SEC, &u), -EAGAIN);
         /* Handing the first back with a delay keeps order: still nothing runnable. */
-        ASSERT_EQ(queue_retry_later(db, t->id, "w", 1500 * USEC_PER_MSEC, "cluster down"), 0);
-        ASSERT_EQ(queue_lease(db, "w2", 60 * USEC_PER_SEC, &u), -EAGAIN);
+        ASSERT_EQ(queue_retry_later_at(db, now, t->id, "w", 30 * USEC_PER_SEC, "cluster down"), 0);
+        ASSERT_EQ(queue_lease_at(db, now, "w2", 60 * USEC_PER_SEC, &u), -EAGAIN);
         /* The delete is due but blocked behind the older task of its store. */
-        ASSERT_EQ(queue_next_due(db, &due), 0);
+        ASSERT_EQ(queue_next_due_at(db, now, &due), 0);
         ASSERT_EQ(due, 0);
-        usleep(1700 * 1000);
-        ASSERT_EQ(queue_lease(db, "w2", 60 * USEC_PER_SEC, &u), 0);
+        /* Not before its delay has passed. */
+        now += 29 * USEC_PER_SEC;
+        ASSERT_EQ(queue_lease_at(db, now, "w2", 60 * USEC_PER_SEC, &u), -EAGAIN);
+        now += 2 * USEC_PER_SEC;
+        ASSERT_EQ(queue_lease_at(db, now, "w2", 60 * USEC_PER_SEC, &u), 0);
         ASSERT_EQ(u->id, t->id);
         ASSERT_EQ(u->attempts, 2);
-        ASSERT_EQ(queue_fail(db, u->id, "w2", "gave up"), 0);
-        task_free(u);
-        u = NULL;
-        ASSERT_EQ(queue_lease(db, "w2", 60 * USEC_PER_SEC, &u), 0);
+        ASSERT_EQ(queue_fail_at(db, now, u->id, "w2", "gave up"), 0);
+        u = task_free(u);
+        ASSERT_EQ(queue_lease_at(db, now, "w2", 60 * USEC_PER_SEC, &u), 0);
         ASSERT_EQ(u->kind, TASK_DELETE);
-        task_free(t);
-        task_free(u);
+}
+
+TEST(test_next_due)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_(db_closep) Db *db = open_db(&path);
+        _cleanup_free_ char *a = new_store(db, "a");
+        _cleanup_(task_freep) Task *t = NULL;
+        uint64_t now = now_usec(), due = 0;
+
+        ASSERT_EQ(queue_lease_at(db, now, "w", 60 * USEC_PER_SEC, &t), 0);
+        ASSERT_EQ(queue_next_due_at(db, now, &due), -ENODATA);
+        ASSERT_EQ(queue_retry_later_at(db, now, t->id, "w", 30 * USEC_PER_SEC, "cluster down"), 0);
+        ASSERT_EQ(queue_next_due_at(db, now + 10 * USEC_PER_SEC, &due), 0);
+        ASSERT_EQ(due, 20 * USEC_PER_SEC);
+        ASSERT_EQ(queue_next_due_at(db, now + 40 * USEC_PER_SEC, &due), 0);
+        ASSERT_EQ(due, 0);
 }
 
 TEST(test_release_stale_on_start)
@@ -97,15 +126,14 @@ TEST(test_release_stale_on_start)
         _cleanup_free_ char *path = NULL;
         _cleanup_(db_closep) Db *db = open_db(&path);
         _cleanup_free_ char *a = new_store(db, "a");
-        Task *t = NULL, *u = NULL;
+        _cleanup_(task_freep) Task *t = NULL, *u = NULL;
+        uint64_t now = now_usec();
 
-        ASSERT_EQ(queue_lease(db, "old-1/0", 600 * USEC_PER_SEC, &t), 0);
+        ASSERT_EQ(queue_lease_at(db, now, "old-1/0", 600 * USEC_PER_SEC, &t), 0);
         /* A new daemon instance takes back what the killed one held, without waiting for the lease. */
         ASSERT_EQ(queue_release_stale(db, "new-2"), 1);
-        ASSERT_EQ(queue_lease(db, "new-2/0", 60 * USEC_PER_SEC, &u), 0);
+        ASSERT_EQ(queue_lease_at(db, now, "new-2/0", 60 * USEC_PER_SEC, &u), 0);
         ASSERT_EQ(u->id, t->id);
-        task_free(t);
-        task_free(u);
 }
 
 /* The runner end to end: a handler that fails transiently once, then succeeds. */

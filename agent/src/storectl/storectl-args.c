@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+/* The command line: the options, their defaults, and parsing them. */
+
+#include <getopt.h>
+
+#include "storectl/storectl-args.h"
+
+bool arg_json = false;
+bool arg_legend = true;
+bool arg_wait = false;
+bool arg_help = false;
+bool arg_all = false;
+const char *arg_bus_address = NULL;
+const char *arg_status = NULL;
+const char *arg_engine = "woocommerce";
+uint32_t arg_limit = 0;
+uint64_t arg_timeout_sec = 1200;
+unsigned arg_given = 0;
+bool arg_color = false;
+
+int parse_argv(int argc, char *argv[])
+{
+        enum {
+                ARG_JSON = 0x100,
+                ARG_NO_LEGEND,
+                ARG_BUS_ADDRESS,
+                ARG_TIMEOUT,
+                ARG_STATUS,
+                ARG_ENGINE,
+                ARG_VERSION,
+        };
+        static const struct option options[] = {
+                { "json", no_argument, NULL, ARG_JSON },
+                { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
+                { "wait", no_argument, NULL, 'w' },
+                { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                { "bus-address", required_argument, NULL, ARG_BUS_ADDRESS },
+                { "status", required_argument, NULL, ARG_STATUS },
+                { "all", no_argument, NULL, 'a' },
+                { "engine", required_argument, NULL, ARG_ENGINE },
+                { "limit", required_argument, NULL, 'n' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                {},
+        };
+        char *end;
+        int c;
+
+        assert(argv);
+        while ((c = getopt_long(argc, argv, "hwan:", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_JSON:
+                        arg_json = true;
+                        break;
+                case ARG_NO_LEGEND:
+                        arg_legend = false;
+                        break;
+                case 'w':
+                        arg_wait = true;
+                        arg_given |= OPT_WAIT;
+                        break;
+                case ARG_TIMEOUT:
+                        errno = 0;
+                        arg_timeout_sec = strtoull(optarg, &end, 10);
+                        if (errno != 0 || end == optarg || *end || arg_timeout_sec == 0 || arg_timeout_sec > 86400) {
+                                fprintf(stderr, "--timeout takes seconds from 1 to 86400, not '%s'.\n", optarg);
+                                return -EINVAL;
+                        }
+                        arg_given |= OPT_WAIT;
+                        break;
+                case ARG_BUS_ADDRESS:
+                        arg_bus_address = optarg;
+                        break;
+                case ARG_STATUS:
+                        arg_status = optarg;
+                        arg_given |= OPT_STATUS;
+                        break;
+                case 'a':
+                        arg_all = true;
+                        arg_given |= OPT_ALL;
+                        break;
+                case ARG_ENGINE:
+                        arg_engine = optarg;
+                        arg_given |= OPT_ENGINE;
+                        break;
+                case 'n': {
+                        unsigned long v;
+                        errno = 0;
+                        v = strtoul(optarg, &end, 10);
+                        if (errno != 0 || end == optarg || *end || v == 0 || v > 1000) {
+                                fprintf(stderr, "--limit takes a number from 1 to 1000, not '%s'.\n", optarg);
+                                return -EINVAL;
+                        }
+                        arg_limit = (uint32_t) v;
+                        arg_given |= OPT_LIMIT;
+                        break;
+                }
+                case 'h':
+                        arg_help = true;
+                        break;
+                case ARG_VERSION:
+                        printf("storectl %s\n", PACKAGE_VERSION);
+                        return 0;
+                default:
+                        return -EINVAL;
+                }
+        return 1;
+}

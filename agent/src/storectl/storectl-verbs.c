@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+/* The commands: one function each, the table that names them, and following a store with --wait. */
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <time.h>
+
+#include "basic/dbus-names.h"
+#include "storectl/storectl-args.h"
+#include "storectl/storectl-bus.h"
+#include "storectl/storectl-output.h"
+#include "storectl/storectl-table.h"
+#include "storectl/storectl-verbs.h"
+
+#define WAIT_POLL_USEC (5 * USEC_PER_SEC)
+#define STATUS_EVENTS 5
+
+static uint64_t now_mono(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+static int on_store_changed(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        *(bool *) userdata = true;
+        return 0;
+}
+
+/*
+ * Follows a store until it is READY, FAILED or DELETED: every StoreChanged for
+ * it (and a slow poll, in case a signal is missed) fetches the store again and
+ * prints what moved. Returns the exit code: 0 for READY/DELETED, 1 otherwise.
+ */
+static int wait_for_store(sd_bus *bus, const char *id)
+{
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        _cleanup_(json_decrefp) json_t *last = NULL;
+        _cleanup_free_ char *match = NULL;
+        uint64_t start = now_mono(), deadline = start + arg_timeout_sec * USEC_PER_SEC, next_poll = 0;
+        bool changed = true;
+        int r;
+
+        if (asprintf(&match,
+                     "type='signal',sender='%s',path='%s',interface='%s',member='StoreChanged',arg0='%s'",
+                     STOREAGENT_BUS_NAME, STOREAGENT_BUS_PATH, STOREAGENT_BUS_INTERFACE, id) < 0)
+                return EXIT_FAIL;
+        /* The match is in place before the first look, so no change between the two is missed. */
+        r = sd_bus_add_match(bus, &slot, match, on_store_changed, &changed);
+        if (r < 0) {
+                fprintf(stderr, "Failed to subscribe to store changes: %s\n", strerror(-r));
+                return EXIT_FAIL;
+        }
+
+        for (;;) {
+                uint64_t now = now_mono();
+
+                if (changed || now >= next_poll) {
+                        _cleanup_(json_decrefp) json_t *s = NULL;
+                        char progress[128], old_progress[128];
+                        const char *status;
+
+                        changed = false;
+                        next_poll = now + WAIT_POLL_USEC;
+                        r = CALL_JSON(bus, "GetStore", &s, "s", id);
+                        if (r != EXIT_OK)
+                                return r;
+                        status = jstr(s, "status");
+                        if (!arg_json &&
+                            (!last || !streq_ptr(status, jstr(last, "status")) ||
+                             !streq_ptr(format_progress(progress, s), format_progress(old_progress, last)))) {
+                                const char *p = format_progress(progress, s);
+                                printf("[%4" PRIu64 "s] %s%-12s%s %s\n", (now - start) / USEC_PER_SEC,
+                                       arg_color ? status_color(status) : "", strna(status),
+                                       arg_color ? ANSI_RESET : "", p ?: jstr(s, "status_reason") ?: "");
+                                fflush(stdout);
+                        }
+                        json_decref(last);
+                        last = json_incref(s);
+                        if (status_is_final(status)) {
+                                if (arg_json)
+                                        print_json(s);
+                                else if (streq(status, "READY") && jstr(s, "url"))
+                                        printf("Store '%s' is ready at %s\n", jstr(s, "name"), jstr(s, "url"));
+                                if (streq(status, "FAILED")) {
+                                        fprintf(stderr, "Store '%s' failed: %s\n", jstr(s, "name"),
+                                                jstr(s, "status_reason") ?: "no reason recorded");
+                                        return EXIT_FAIL;
+                                }
+                                return EXIT_OK;
+                        }
+                }
+
+                r = sd_bus_process(bus, NULL);
+                if (r < 0) {
+                        fprintf(stderr, "Lost the connection to the bus: %s\n", strerror(-r));
+                        return EXIT_FAIL;
+                }
+                if (r > 0)
+                        continue;
+                now = now_mono();
+                if (now >= deadline) {
+                        fprintf(stderr, "Timed out after %" PRIu64 " s; the store is still %s. "
+                                        "Follow it with 'storectl status %s'.\n",
+                                arg_timeout_sec, strna(jstr(last, "status")), id);
+                        return EXIT_FAIL;
+                }
+                r = sd_bus_wait(bus, MIN(deadline, next_poll) - now);
+                if (r < 0 && r != -EINTR) {
+                        fprintf(stderr, "Waiting for the bus failed: %s\n", strerror(-r));
+                        return EXIT_FAIL;
+                }
+        }
+}
+
+/* After an operation was queued: the store, or its progress until it settles with --wait. */
+static int finish_operation(sd_bus *bus, const json_t *store, const char *what)
+{
+        if (arg_wait)
+                return wait_for_store(bus, jstr(store, "id"));
+        if (arg_json)
+                print_json(store);
+        else
+                printf("%s of store '%s' (%s) queued; it is %s. Follow it with 'storectl status %s' or use --wait.\n",
+                       what, jstr(store, "name"), jstr(store, "id"), jstr(store, "status"), jstr(store, "name"));
+        return EXIT_OK;
+}
+
+static int verb_list(sd_bus *bus, char **args)
+{
+        _cleanup_(json_decrefp) json_t *stores = NULL;
+        int r;
+
+        r = CALL_JSON(bus, "ListStores", &stores, "s", arg_all ? "" : (arg_status ?: ""));
+        if (r != EXIT_OK)
+                return r;
+        if (arg_all) {
+                /* Everything, the deleted ones too: the default list leaves those out. */
+                _cleanup_(json_decrefp) json_t *deleted = NULL;
+                r = CALL_JSON(bus, "ListStores", &deleted, "s", "DELETED");
+                if (r != EXIT_OK)
+                        return r;
+                json_array_extend(stores, deleted);
+        }
+        if (arg_json) {
+                print_json(stores);
+                return EXIT_OK;
+        }
+        return print_store_table(stores) < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+static int verb_status(sd_bus *bus, char **args)
+{
+        _cleanup_(json_decrefp) json_t *store = NULL, *events = NULL;
+        int r;
+
+        r = CALL_JSON(bus, "GetStore", &store, "s", args[0]);
+        if (r != EXIT_OK)
+                return r;
+        if (arg_json) {
+                print_json(store);
+                return EXIT_OK;
+        }
+        print_store(store);
+        r = CALL_JSON(bus, "GetEvents", &events, "su", jstr(store, "id"), (uint32_t) STATUS_EVENTS);
+        if (r == EXIT_OK && json_array_size(events) > 0) {
+                printf("\nLatest events:\n");
+                bool legend = arg_legend;
+                arg_legend = false;
+                print_events_table(events);
+                arg_legend = legend;
+        }
+        return EXIT_OK;
+}
+
+static int verb_create(sd_bus *bus, char **args)
+{
+        _cleanup_(json_decrefp) json_t *store = NULL;
+        int r;
+
+        r = CALL_JSON(bus, "CreateStore", &store, "ss", args[0], arg_engine);
+        if (r != EXIT_OK)
+                return r;
+        return finish_operation(bus, store, "Creation");
+}
+
+static int verb_delete(sd_bus *bus, char **args)
+{
+        _cleanup_(json_decrefp) json_t *store = NULL;
+        int r;
+
+        r = CALL_JSON(bus, "DeleteStore", &store, "s", args[0]);
+        if (r != EXIT_OK)
+                return r;
+        return finish_operation(bus, store, "Deletion");
+}
+
+static int verb_retry(sd_bus *bus, char **args)
+{
+        _cleanup_(json_decrefp) json_t *store = NULL;
+        int r;
+
+        r = CALL_JSON(bus, "RetryStore", &store, "s", args[0]);
+        if (r != EXIT_OK)
+                return r;
+        return finish_operation(bus, store, "Retry");
+}
+
+static int verb_upgrade(sd_bus *bus, char **args)
+{
+        _cleanup_(json_decrefp) json_t *store = NULL;
+        int r;
+
+        r = CALL_JSON(bus, "UpgradeStore", &store, "ss", args[0], args[1]);
+        if (r != EXIT_OK)
+                return r;
+        return finish_operation(bus, store, "Upgrade");
+}
+
+static int verb_rollback(sd_bus *bus, char **args)
+{
+        _cleanup_(json_decrefp) json_t *store = NULL;
+        char *end;
+        long long rev;
+        int r;
+
+        errno = 0;
+        rev = strtoll(args[1], &end, 10);
+        if (errno != 0 || end == args[1] || *end || rev < 1) {
+                fprintf(stderr, "REVISION must be a positive Helm revision number, not '%s'.\n", args[1]);
+                return EXIT_USAGE;
+        }
+        r = CALL_JSON(bus, "RollbackStore", &store, "sx", args[0], (int64_t) rev);
+        if (r != EXIT_OK)
+                return r;
+        return finish_operation(bus, store, "Rollback");
+}
+
+static int verb_events(sd_bus *bus, char **args)
+{
+        _cleanup_(json_decrefp) json_t *events = NULL;
+        int r;
+
+        r = CALL_JSON(bus, "GetEvents", &events, "su", args[0], arg_limit);
+        if (r != EXIT_OK)
+                return r;
+        if (arg_json) {
+                print_json(events);
+                return EXIT_OK;
+        }
+        return print_events_table(events) < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+static int verb_token_create(sd_bus *bus, char **args)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_erase_free_ char *token = NULL;
+        int r;
+
+        r = call_string(bus, "CreateToken", &token, &e, "s", args[0]);
+        if (r < 0)
+                return report_error(&e, r);
+        if (arg_json) {
+                _cleanup_(json_decrefp) json_t *o = json_pack("{s:s, s:s}", "name", args[0], "token", token);
+                print_json(o);
+        } else {
+                printf("%s\n", token);
+                if (isatty(STDOUT_FILENO))
+                        fprintf(stderr, "Keep this token now: it is shown once and cannot be read back.\n");
+        }
+        return EXIT_OK;
+}
+
+static int verb_token_list(sd_bus *bus, char **args)
+{
+        _cleanup_(json_decrefp) json_t *tokens = NULL;
+        _cleanup_(table_freep) Table *t = NULL;
+        json_t *tok;
+        size_t i;
+        int r;
+
+        r = CALL_JSON(bus, "ListTokens", &tokens, NULL);
+        if (r != EXIT_OK)
+                return r;
+        if (arg_json) {
+                print_json(tokens);
+                return EXIT_OK;
+        }
+        if (table_new(&t, 4, "NAME", "CREATED", "LAST USED", "REVOKED") < 0)
+                return EXIT_FAIL;
+        json_array_foreach(tokens, i, tok)
+                if (table_add(t, jstr(tok, "name")) < 0 || table_add(t, jstr(tok, "created_at")) < 0 ||
+                    table_add(t, jstr(tok, "last_used_at")) < 0 ||
+                    table_add_colored(t, jstr(tok, "revoked_at"), jstr(tok, "revoked_at") ? ANSI_GREY : NULL) < 0)
+                        return EXIT_FAIL;
+        table_print(t, stdout, arg_legend, arg_color);
+        return EXIT_OK;
+}
+
+static int verb_token_revoke(sd_bus *bus, char **args)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = call_string(bus, "RevokeToken", NULL, &e, "s", args[0]);
+        if (r < 0)
+                return report_error(&e, r);
+        if (arg_json) {
+                _cleanup_(json_decrefp) json_t *o = json_pack("{s:s, s:b}", "name", args[0], "revoked", 1);
+                print_json(o);
+        }
+        return EXIT_OK;
+}
+
+const Verb verbs[] = {
+        { "list", "", 0, 0, OPT_STATUS | OPT_ALL, verb_list, "List stores",
+          "Lists the stores that are not deleted: id, name, status, the step a store is at, its URL and age.\n"
+          "--status shows only stores in one status (DELETED included); --all shows deleted stores too.\n" },
+        { "status", "ID|NAME", 1, 1, 0, verb_status, "Show a store and its latest events",
+          "Shows one store: status, the reason for it, progress, URL, chart version and Helm revision,\n"
+          "owner and times, followed by its latest events. A name finds the newest store of that name.\n" },
+        { "create", "NAME", 1, 1, OPT_WAIT | OPT_ENGINE, verb_create, "Create a store",
+          "Queues the creation of a store. NAME becomes part of the namespace, the Helm release and the\n"
+          "host name: 1-40 of a-z 0-9 and -, starting with a letter and ending with a letter or digit.\n"
+          "With --wait, follows the store until it is READY (exit 0) or FAILED (exit 1).\n" },
+        { "delete", "ID|NAME", 1, 1, OPT_WAIT, verb_delete, "Delete a store and everything it owns",
+          "Queues the deletion of a store: its Helm release, namespace, volumes and secrets. Deleting a\n"
+          "store that is already being deleted is not an error. With --wait, follows it until DELETED.\n" },
+        { "retry", "ID|NAME", 1, 1, OPT_WAIT, verb_retry, "Retry a FAILED store",
+          "Runs the last operation of a FAILED store again: provisioning, or the delete when a delete\n"
+          "failed. With --wait, follows the store until it settles.\n" },
+        { "upgrade", "ID|NAME VERSION", 2, 2, OPT_WAIT, verb_upgrade, "Upgrade a store to a chart version",
+          "Queues a Helm upgrade of the store to chart VERSION (such as 0.2.0). Passwords are kept.\n"
+          "With --wait, follows the store until it is READY or FAILED.\n" },
+        { "rollback", "ID|NAME REVISION", 2, 2, OPT_WAIT, verb_rollback, "Roll a store back to a Helm revision",
+          "Queues a Helm rollback of the store to REVISION (see 'storectl status' for the current one).\n"
+          "With --wait, follows the store until it is READY or FAILED.\n" },
+        { "events", "ID|NAME", 1, 1, OPT_LIMIT, verb_events, "Show a store's event timeline",
+          "Prints the audit trail and progress events of a store, oldest first: the newest --limit\n"
+          "events (default 100, at most 1000).\n" },
+        { "token create", "NAME", 1, 1, 0, verb_token_create, "Create an API token",
+          "Creates a REST API token called NAME and prints it once; only its hash is stored.\n"
+          "NAME is 1-64 of A-Z a-z 0-9 _ . @ -\n" },
+        { "token list", "", 0, 0, 0, verb_token_list, "List API tokens",
+          "Lists API tokens by name with their creation, last use and revocation times.\n" },
+        { "token revoke", "NAME", 1, 1, 0, verb_token_revoke, "Revoke an API token",
+          "Revokes the API token called NAME; requests and dashboard sessions using it stop working.\n" },
+};
+
+const Verb *find_verb(int argc, char *argv[], int *ret_consumed)
+{
+        char name[64];
+
+        assert(argv);
+        assert(ret_consumed);
+        if (argc <= 0)
+                return NULL;
+        /* A word too long to fit is no verb's name: every name is much shorter. */
+        if (!(streq(argv[0], "token") && argc >= 2 ? snprintf_ok(name, sizeof name, "token %s", argv[1])
+                                                   : snprintf_ok(name, sizeof name, "%s", argv[0])))
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq(verbs[i].name, name)) {
+                        *ret_consumed = strchr(name, ' ') ? 2 : 1;
+                        return &verbs[i];
+                }
+        return NULL;
+}
+
+const size_t n_verbs = ELEMENTSOF(verbs);
