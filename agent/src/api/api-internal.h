@@ -68,17 +68,6 @@ typedef struct RequestContext {
         char client[64];
 } RequestContext;
 
-/*
- * snprintf() into an array sized to hold every value it can get (request ids, rate-limit keys, log
- * fields): a cut value would be a wrong value, so one that does not fit is a bug, not an outcome.
- */
-#define xsprintf(buf, fmt, ...)                                                                              \
-        ({                                                                                                   \
-                int _n_ = snprintf((buf), sizeof(buf), fmt, __VA_ARGS__);                                    \
-                assert(_n_ >= 0 && (size_t) _n_ < sizeof(buf));                                              \
-                (void) _n_;                                                                                  \
-        })
-
 /* ---- http.c: replies, errors, input checks ---- */
 
 /*
