@@ -205,7 +205,10 @@ metadata: {name: rbac-evil}
 webhooks: []
 EOF
 refused "creating pods directly in its namespace" "forbidden" ag -n "$NS" run direct --image=busybox
-refused "exec into pods" "forbidden" ag -n "$NS" exec escape -- true
+for sub in pods/exec pods/attach pods/portforward; do
+	[[ $(ag auth can-i create "$sub" -n "$NS" 2>/dev/null || true) == no ]] || fail "the agent may create $sub in $NS"
+done
+ok "no exec, attach or port-forward into store pods"
 refused "reading nodes" "forbidden" ag get nodes
 refused "reading its own namespace's Secrets (storeagent)" "forbidden" ag -n storeagent get secrets
 refused "requesting a token for another ServiceAccount" "forbidden" ag -n kube-system create token default
