@@ -14,7 +14,7 @@ import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("STOREAGENT_BUILD", os.path.join(REPO, "build"))
-DAEMON = os.environ.get("STOREAGENTD", os.path.join(BUILD, "agent", "storeagentd"))
+DAEMON = os.environ.get("STOREAGENTD", os.path.join(BUILD, "agent", "src", "daemon", "storeagentd"))
 
 
 def free_port():
