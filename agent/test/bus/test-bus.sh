@@ -194,7 +194,9 @@ contains "$out" "0 stores listed." "empty list says so"
 
 dbus-monitor --system "type='signal',interface='org.storeagent.Agent1',member='StoreChanged'" >"$tmp/monitor.log" 2>&1 &
 pids+=($!)
-sleep 0.5
+# It is listening once it has become a monitor, which gives up its own name (NameLost).
+for _ in $(seq 50); do grep -q 'member=NameLost' "$tmp/monitor.log" && break; sleep 0.1; done
+grep -q 'member=NameLost' "$tmp/monitor.log" || fail "dbus-monitor did not start: $(cat "$tmp/monitor.log")"
 
 sc create shop-one
 expect 0 "create shop-one"
