@@ -6,7 +6,17 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import daemon as daemon_module  # noqa: E402
 from daemon import Daemon  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def daemons_exit_cleanly():
+    """Each daemon a test started must still be able to stop cleanly at its end (or have been
+    stopped cleanly by the test): a crash or a hang on SIGTERM is an error of that test."""
+    since = len(daemon_module.INSTANCES)
+    yield
+    daemon_module.check_daemons_exit_cleanly(since)
 
 
 @pytest.fixture
@@ -23,12 +33,7 @@ def daemon_factory(tmp_path):
         started.append(d)
         return d
 
-    yield make
-    for d in started:
-        try:
-            d.stop()
-        except AssertionError as e:
-            print(e)
+    yield make  # daemons_exit_cleanly stops them and checks how they ended
 
 
 @pytest.fixture

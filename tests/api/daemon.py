@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 import time
 
+import pytest
 import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -74,10 +75,18 @@ def descendants(pid):
     return found
 
 
+# Every Daemon made, so that the fixture check_daemons_exit_cleanly can look at each one a test left.
+INSTANCES = []
+
+
 class Daemon:
     """One storeagentd process. Config keys may be overridden per test."""
 
     def __init__(self, config=None, workdir=None, port=None, env=None):
+        INSTANCES.append(self)
+        # How each process of this daemon ended: (what ended it, exit status or "hung").
+        self.exits = []
+        self._recorded = None
         self.dir = workdir or tempfile.mkdtemp(prefix="storeagent-api-")
         os.makedirs(self.dir, exist_ok=True)
         self.port = port or free_port()
@@ -114,7 +123,14 @@ class Daemon:
         assert tok.startswith("sa_"), tok
         return tok
 
+    def _record_own_exit(self):
+        """Notes a process that ended without stop(): it exited (or crashed) by itself."""
+        if self.proc and self.proc is not self._recorded and self.proc.poll() is not None:
+            self.exits.append(("by itself", self.proc.returncode))
+            self._recorded = self.proc
+
     def start(self, argv_prefix=None, wait=True):
+        self._record_own_exit()
         log = open(self.log_path, "ab")
         argv = (argv_prefix or []) + [DAEMON, "--config", self.config_path]
         self.proc = subprocess.Popen(argv, stdout=log, stderr=log, env=self.env)
@@ -141,6 +157,7 @@ class Daemon:
         the rest of the unit's control group (KillMode=control-group): its children, such as a
         running helm, die with it."""
         if not self.proc or self.proc.poll() is not None:
+            self._record_own_exit()
             return self.proc.returncode if self.proc else None
         children = descendants(self.proc.pid) if sig == signal.SIGKILL else []
         self.proc.send_signal(sig)
@@ -149,12 +166,48 @@ class Daemon:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        self._recorded = self.proc
         try:
-            return self.proc.wait(timeout=timeout)
+            rc = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("daemon did not stop in time:\n" + self.logs())
+            self.proc.send_signal(signal.SIGABRT)  # a core and a backtrace, where the system keeps them
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.exits.append((signal.Signals(sig).name, "hung"))
+            raise AssertionError(f"daemon did not stop within {timeout} s of {signal.Signals(sig).name}:\n"
+                                 + self.last_log_lines())
+        self.exits.append((signal.Signals(sig).name, rc))
+        return rc
+
+    def finish(self, timeout=30):
+        """Stops the daemon if it still runs (SIGTERM) and says what went wrong with any of its
+        processes: one that crashed, exited with an error by itself, failed or hung on SIGTERM.
+        A SIGKILL sent by the test is a crash the test asked for and is not a problem."""
+        if self.proc and self.proc.poll() is None:
+            try:
+                self.stop(timeout=timeout)
+            except AssertionError:
+                pass
+        self._record_own_exit()
+        problems = []
+        for how, rc in self.exits:
+            if how == "SIGKILL" or rc == 0:
+                continue
+            if rc == "hung":
+                what = f"did not exit within {timeout} s of {how}"
+            elif rc < 0:
+                what = f"was killed by {signal.Signals(-rc).name}" + (f" after {how}" if how != "by itself" else "")
+            else:
+                what = f"exited with status {rc}" + (f" after {how}" if how != "by itself" else " by itself")
+            problems.append(f"storeagentd ({self.dir}) {what}; its last log lines:\n{self.last_log_lines()}")
+        self.exits = []
+        return problems
+
+    def last_log_lines(self, n=25):
+        return "\n".join(self.logs().splitlines()[-n:])
 
     def logs(self):
         try:
@@ -199,3 +252,14 @@ class Daemon:
                 return last
             time.sleep(interval)
         raise AssertionError(f"timed out waiting for {what}; last={last!r}\n" + self.logs()[-4000:])
+
+
+def check_daemons_exit_cleanly(since):
+    """Fails the current test (at its teardown) when a daemon it started crashed, exited with an
+    error, or did not stop cleanly on SIGTERM; stops any still running."""
+    problems = []
+    for d in INSTANCES[since:]:
+        problems += d.finish()
+    del INSTANCES[since:]
+    if problems:
+        pytest.fail("\n\n".join(problems), pytrace=False)

@@ -4,7 +4,9 @@
 import os
 import re
 import signal
+import socket
 import subprocess
+import threading
 import time
 
 import yaml
@@ -66,30 +68,75 @@ def test_socket_activation(tmp_path):
         assert d.stop() == 0
 
 
-def test_queued_task_survives_kill9(tmp_path):
-    d = Daemon(workdir=str(tmp_path))
+class SilentServer:
+    """A TCP listener that accepts connections and never answers: a cluster that hangs. A task that
+    talks to it stays leased (running) for as long as its connect timeout allows."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        for c in self.accepted:
+            c.close()
+
+
+def test_running_task_survives_kill9(tmp_path):
+    """A task that was running when the daemon died (kill -9: no chance to hand it back) is picked
+    up again by the next start at once, not only when its lease (helm timeout + 60 s) runs out."""
+    hang = SilentServer()
+    kubeconfig = tmp_path / "hanging-cluster.yaml"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "hang",
+        "clusters": [{"name": "hang", "cluster": {"server": f"https://127.0.0.1:{hang.port}",
+                                                  "insecure-skip-tls-verify": True}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "hang", "context": {"cluster": "hang", "user": "u"}}],
+    }))
+    d = Daemon(workdir=str(tmp_path / "d"), config={"kubeconfig": str(kubeconfig)})
     d.token = d.create_token()
     d.start()
-    s = d.request("POST", "/api/v1/stores", {"name": "survivor", "engine": "woocommerce"}).json()
-    # No cluster here, so the create task keeps waiting; it must be leased at least once.
-    d.wait_for(lambda: "survivor" in d.logs() or f"store {s['id']} started" in d.logs(), what="task start")
-    d.wait_for(lambda: f"for store {s['id']} started" in d.logs(), what="task leased")
-    d.stop(sig=signal.SIGKILL)
-
-    before = d.logs()
-    d.start()
     try:
-        d.wait_for(lambda: d.logs().count(f"for store {s['id']} started") > before.count(f"for store {s['id']} started"),
-                   what="task resumed after restart")
-        def waiting():  # the reason is saved a moment after the task starts
-            st = d.request("GET", f"/api/v1/stores/{s['id']}").json()
-            return st if "Waiting for the cluster" in (st["status_reason"] or "") else None
+        s = d.request("POST", "/api/v1/stores", {"name": "survivor", "engine": "woocommerce"}).json()
+        started = f"Task 1 create for store {s['id']} started"
+        d.wait_for(lambda: f"{started} (attempt 1)" in d.logs(), what="the task's first start")
+        # The worker is now inside the task, waiting on the hanging cluster: the task is leased.
+        d.wait_for(lambda: len(hang.accepted) >= 1, timeout=10, what="the task connecting to the cluster")
+        d.stop(sig=signal.SIGKILL)
+        first_run = d.logs()
+        assert "Resuming" not in first_run and "(attempt 2)" not in first_run, first_run[-2000:]
+        connections = len(hang.accepted)
 
-        after = d.wait_for(waiting, timeout=10, what="the waiting reason")
-        assert after["status"] == "PROVISIONING"
-        assert "Resuming 1 task(s) interrupted by the previous run." in d.logs()[len(before):] or \
-            d.logs()[len(before):].count("started (attempt") >= 1
+        d.start()
+        second_run = lambda: d.logs()[len(first_run):]  # noqa: E731
+        d.wait_for(lambda: "Resuming 1 task(s) interrupted by the previous run." in second_run(),
+                   timeout=10, what="the stale lease released by the second start")
+        d.wait_for(lambda: f"{started} (attempt 2)" in second_run(), timeout=10,
+                   what="the task started again by the second start")
+        d.wait_for(lambda: len(hang.accepted) > connections, timeout=10,
+                   what="the resumed task talking to the cluster again")
+        st = d.request("GET", f"/api/v1/stores/{s['id']}").json()
+        assert st["status"] == "PROVISIONING", st
     finally:
+        hang.close()
         d.stop()
 
 

@@ -1,94 +1,190 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# contrib/real-shop-check against stand-ins: real-shop-mock.py plays
-# storeagentd's API and the shop (Store API and REST API), a fake kubectl
-# plays port-forward and exec. Proves the script's flow (create, wait for
-# READY, cart with Nonce and Cart-Token, COD checkout, order confirmed with an
-# application password it creates and revokes) and that a FAILED store stops it
-# with the reason and exit 1. The real thing needs a k3s host; see the chart
-# README. Needs python3, curl and jq; no cluster.
+# shellcheck source-path=SCRIPTDIR
+# contrib/real-shop-check against the real storeagentd on the local control plane
+# (tests/cluster): the storeagent half of the script (create, wait for READY, the
+# store's URL, errors, delete) talks to the real daemon, which provisions the store
+# with the real chart and helm. Only the WooCommerce half needs stand-ins, because
+# kwok runs no containers: woocommerce-standin.py plays the shop (Store API, REST API),
+# reached through curl's http_proxy at the URL the daemon reported, and a kubectl
+# stand-in plays `port-forward` and `exec` into the shop's pod, after checking with the
+# real kubectl that the Service and Deployment it was asked for exist in the store's
+# namespace (every other kubectl call goes to the real kubectl).
+# Also: a store that FAILS (a chart helm refuses), a taken name, a bad token, usage.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
-HERE=$(cd "$(dirname "$0")" && pwd)
-SCRIPT=$HERE/../../contrib/real-shop-check
-WORK=$(mktemp -d)
-MOCK_PID=
-trap '[[ -z $MOCK_PID ]] || kill "$MOCK_PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
-
-ok() { printf 'ok   %s\n' "$*"; }
-fail() {
-    printf 'FAIL %s\n' "$*" >&2
-    exit 1
-}
+SCRIPT=$REPO/contrib/real-shop-check
+DAEMON=${STOREAGENTD:-$REPO/build/agent/src/daemon/storeagentd}
+[[ -x $DAEMON ]] || fail "storeagentd is not built ($DAEMON): meson compile -C build"
 for tool in python3 curl jq; do
     command -v "$tool" >/dev/null || fail "$tool is needed"
 done
 
-# A kubectl that answers what real-shop-check asks of it.
+PIDS=()
+DAEMON_LOGS=()
+stop_processes() {
+    local p
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+# testing.sh's on_exit (events and logs on failure, namespaces deleted) runs last, with our status.
+trap 'rc=$?; stop_processes; ((rc == 0)) || for l in "${DAEMON_LOGS[@]}"; do
+    echo "=== $l (last 30 lines)" >&2; tail -n 30 "$l" >&2; done; rm -rf "$WORK"; (exit $rc); on_exit' EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_daemon DIR CHART: the real storeagentd on the control plane, serving on a free port
+# ($API); its token in $TOKEN.
+start_daemon() {
+    local dir=$1 chart=$2 port
+    mkdir -p "$dir/repo"
+    port=$(free_port)
+    cat >"$dir/storeagent.yaml" <<EOF
+listen: {address: 127.0.0.1, port: $port}
+database: $dir/state/storeagent.db
+state_dir: $dir/state
+kubeconfig: $KUBECONFIG
+helm: {binary: $HELM, timeout: 120}
+chart: {path: $chart, repository: $dir/repo}
+stores: {provision_timeout: 180, base_domain: shops.test}
+web_root: $dir/web
+log: {format: json}
+EOF
+    TOKEN=$("$DAEMON" --config "$dir/storeagent.yaml" token create --name shop-check) || fail "token create"
+    "$DAEMON" --config "$dir/storeagent.yaml" >"$dir/daemon.log" 2>&1 &
+    local pid=$! i
+    PIDS+=("$pid")
+    DAEMON_LOGS+=("$dir/daemon.log")
+    API=http://127.0.0.1:$port
+    for i in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || fail "storeagentd exited: $(tail -n 20 "$dir/daemon.log")"
+        curl -sf -o /dev/null "$API/healthz" && return 0
+        sleep 0.1
+    done
+    fail "storeagentd did not answer on $API/healthz"
+}
+
+# api METHOD PATH: the daemon's answer (body) to a call with $TOKEN.
+api() { curl -sS -X "$1" -H "Authorization: Bearer $TOKEN" "$API$2"; }
+store_by_name() { api GET /api/v1/stores | jq -c --arg n "$1" '.items[] | select(.name == $n)'; }
+
+# The kubectl stand-in, for what needs the shop's container; the real kubectl for the rest.
 mkdir -p "$WORK/bin"
 cat >"$WORK/bin/kubectl" <<'EOF'
 #!/bin/bash
-echo "kubectl $*" >>"$MOCK_DIR/kubectl.log"
-case " $* " in
+# Stand-in for `kubectl port-forward` and `kubectl exec` into a store's shop pod (kwok
+# runs no containers); every other call goes to the real kubectl.
+echo "kubectl $*" >>"$STANDIN_DIR/kubectl.log"
+args=" $* "
+ns=$(sed -n 's/.* -n \([^ ]*\) .*/\1/p' <<<"$args")
+case $args in
 *" port-forward "*)
-    echo "Forwarding from 127.0.0.1:$(cat "$MOCK_DIR/port") -> 8080"
-    exec sleep 60
+    svc=$(sed -n 's/.* port-forward svc\/\([^ ]*\) .*/\1/p' <<<"$args")
+    "$REAL_KUBECTL" -n "$ns" get service "$svc" >/dev/null ||
+        { echo "kubectl stand-in: no service $svc in $ns" >&2; exit 1; }
+    echo "Forwarding from 127.0.0.1:$(cat "$STANDIN_DIR/port") -> 80"
+    exec sleep 300
     ;;
-*" exec "*" create "*) echo "abcd efgh ijkl mnop 3f1c-uuid" ;;
-*" exec "*" delete 3f1c-uuid"*) echo deleted >>"$MOCK_DIR/revoked" ;;
-*) echo "fake kubectl: unexpected: $*" >&2; exit 1 ;;
+*" exec "*)
+    deploy=$(sed -n 's/.* exec deploy\/\([^ ]*\) .*/\1/p' <<<"$args")
+    containers=$("$REAL_KUBECTL" -n "$ns" get deployment "$deploy" -o jsonpath='{.spec.template.spec.containers[*].name}') ||
+        { echo "kubectl stand-in: no deployment $deploy in $ns" >&2; exit 1; }
+    [[ " $containers " == *" wordpress "* ]] || { echo "kubectl stand-in: $deploy has no container wordpress" >&2; exit 1; }
+    case $args in
+    *" create "*) echo "abcd efgh ijkl mnop 3f1c-uuid" ;;
+    *" delete 3f1c-uuid "*) echo deleted >>"$STANDIN_DIR/revoked" ;;
+    *) echo "kubectl stand-in: unexpected exec: $*" >&2; exit 1 ;;
+    esac
+    ;;
+*) exec "$REAL_KUBECTL" "$@" ;;
 esac
 EOF
 chmod +x "$WORK/bin/kubectl"
 
-# start_mock DIR [--fail]
-start_mock() {
+# start_shop DIR HOST: the WooCommerce stand-in for the shop at HOST; its port in DIR/port.
+start_shop() {
     mkdir -p "$1"
-    python3 "$HERE/real-shop-mock.py" "$1/port" "$1/log.json" "${@:2}" &
-    MOCK_PID=$!
-    for _ in $(seq 50); do [[ -s $1/port ]] && return 0; sleep 0.1; done
-    fail "mock server did not start"
+    python3 "$CHART_TESTS/woocommerce-standin.py" "$1/port" "$1/log.json" "$2" &
+    PIDS+=($!)
+    local i
+    for i in $(seq 100); do [[ -s $1/port ]] && return 0; sleep 0.1; done
+    fail "the WooCommerce stand-in did not start"
 }
 
-echo "--- a store that becomes READY"
-M=$WORK/ready
-start_mock "$M"
-if ! out=$(MOCK_DIR=$M PATH=$WORK/bin:$PATH STOREAGENT_TOKEN=test-token \
-    "$SCRIPT" --api "http://127.0.0.1:$(cat "$M/port")" --name mockshop --interval 1 2>&1); then
-    fail "real-shop-check failed:"$'\n'"$out"
-fi
-grep -q '^PASS: store mockshop sold "Classic T-Shirt"' <<<"$out" || fail "no PASS line:"$'\n'"$out"
+# check ARGS...: runs real-shop-check against the daemon, output in $out, status in $rc.
+check() {
+    rc=0
+    out=$(STANDIN_DIR=$S REAL_KUBECTL=$KUBECTL PATH=$WORK/bin:$PATH STOREAGENT_TOKEN=$TOKEN \
+        http_proxy=http://127.0.0.1:$(cat "$S/port") no_proxy=127.0.0.1 NO_PROXY=127.0.0.1 \
+        "$SCRIPT" --api "$API" --interval 1 --timeout 240 "$@" 2>&1) || rc=$?
+}
+
+step "a store that becomes READY, sells, and is deleted"
+NAME=shopcheck-$$
+start_daemon "$WORK/d1" "$CHART"
+S=$WORK/shop
+start_shop "$S" "$NAME.shops.test"
+TEST_NAMESPACES+=("store-$NAME")
+check --name "$NAME" --delete
+((rc == 0)) || fail "real-shop-check failed (exit $rc):"$'\n'"$out"
+grep -q "^PASS: store $NAME sold \"Classic T-Shirt\"" <<<"$out" || fail "no PASS line:"$'\n'"$out"
 ok "exit 0 with: $(grep '^PASS' <<<"$out")"
-[[ $(jq -c . "$M/log.json") == '["create:mockshop","checkout","rest-order"]' ]] || fail "mock saw $(cat "$M/log.json")"
-ok "store created, order checked out with COD, order read back through /wc/v3/orders"
-grep -q 'port-forward svc/mockshop-wordpress :80' "$M/kubectl.log" || fail "no port-forward: $(cat "$M/kubectl.log")"
-grep -q -- '-n store-mockshop exec deploy/mockshop-wordpress -c wordpress -- php -r' "$M/kubectl.log" || fail "no exec: $(cat "$M/kubectl.log")"
-[[ -s $M/revoked ]] || fail "the application password was not revoked"
-ok "application password created through kubectl exec and revoked at exit"
-for want in 'status PROVISIONING' 'status READY' 'got a Cart-Token and a Nonce' 'shipping: Free shipping' 'order #42 placed'; do
+for want in 'store id [0-9a-f]\{16\}, PROVISIONING' 'status PROVISIONING' 'status READY' \
+    "READY: shop http://$NAME.shops.test/, namespace store-$NAME" 'got a Cart-Token and a Nonce' \
+    'order #42 placed' 'HTTP 202, DELETING'; do
     grep -q "$want" <<<"$out" || fail "output lacks '$want':"$'\n'"$out"
 done
-ok "each step says what it did"
-kill "$MOCK_PID"
-MOCK_PID=
+ok "each step says what it did, with the daemon's statuses and the URL it reported"
+[[ $(jq -c . "$S/log.json") == '["home","checkout","rest-order"]' ]] || fail "the shop stand-in saw $(cat "$S/log.json")"
+ok "the shop at the daemon's URL was visited, checked out with COD, and the order read back through /wc/v3/orders"
+grep -q "port-forward svc/$NAME-wordpress :80" "$S/kubectl.log" || fail "no port-forward: $(cat "$S/kubectl.log")"
+grep -q -- "-n store-$NAME exec deploy/$NAME-wordpress -c wordpress -- php -r" "$S/kubectl.log" ||
+    fail "no exec: $(cat "$S/kubectl.log")"
+[[ -s $S/revoked ]] || fail "the application password was not revoked"
+ok "port-forward and exec aimed at the store's real Service and Deployment; the password was revoked"
+id=$(store_by_name "$NAME" | jq -r .id)
+[[ -n $id ]] || fail "the daemon does not know a store $NAME: $(api GET /api/v1/stores)"
+eventually 240 "store $NAME DELETED in the daemon" bash -c "[[ \$(curl -s -H 'Authorization: Bearer $TOKEN' \
+    $API/api/v1/stores/$id | jq -r .status) == DELETED ]]"
+kc get namespace "store-$NAME" >/dev/null 2>&1 && fail "namespace store-$NAME is still there after DELETED"
+ok "the daemon deleted the store (--delete): DELETED, namespace gone"
 
-echo "--- a store that FAILS"
-M=$WORK/failed
-start_mock "$M" --fail
+step "a store that FAILS"
+# A copy of the chart that helm refuses to render: the store fails on the real control plane.
+cp -r "$CHART" "$WORK/refusing-chart"
+echo '{{ fail "refused by the test: this chart cannot be installed" }}' >"$WORK/refusing-chart/templates/refuse.yaml"
+start_daemon "$WORK/d2" "$WORK/refusing-chart"
+FAILING=shopcheck-fails-$$
+TEST_NAMESPACES+=("store-$FAILING")
+check --name "$FAILING"
+((rc == 1)) || fail "exit $rc, expected 1:"$'\n'"$out"
+grep -q 'reason: .*refused by the test: this chart cannot be installed' <<<"$out" || fail "reason not shown:"$'\n'"$out"
+grep -q 'FAILED: the store FAILED' <<<"$out" || fail "no FAILED line:"$'\n'"$out"
+[[ $(store_by_name "$FAILING" | jq -r .status) == FAILED ]] || fail "the daemon says $(store_by_name "$FAILING")"
+ok "exit 1 with the store's status_reason from the daemon"
+
+step "a taken name"
+check --name "$FAILING"
+((rc == 1)) || fail "exit $rc, expected 1:"$'\n'"$out"
+grep -q "FAILED: HTTP 409: name_taken: " <<<"$out" || fail "the daemon's error is not shown:"$'\n'"$out"
+ok "exit 1 with the daemon's error: $(grep -o 'name_taken: .*' <<<"$out")"
+
+step "a bad token"
 rc=0
-out=$(MOCK_DIR=$M PATH=$WORK/bin:$PATH STOREAGENT_TOKEN=test-token \
-    "$SCRIPT" --api "http://127.0.0.1:$(cat "$M/port")" --name mockshop --interval 1 2>&1) || rc=$?
-(( rc == 1 )) || fail "exit $rc, expected 1:"$'\n'"$out"
-grep -q 'reason: setup Job failed: database not reachable' <<<"$out" || fail "reason not shown:"$'\n'"$out"
-ok "exit 1 with the store's status_reason"
+out=$(STOREAGENT_TOKEN=sa_notavalidtoken0000000000000000000000000 "$SCRIPT" --api "$API" --name "another-$$" 2>&1) || rc=$?
+((rc == 1)) || fail "exit $rc, expected 1:"$'\n'"$out"
+grep -q "FAILED: HTTP 401: unauthorized: " <<<"$out" || fail "the daemon's error is not shown:"$'\n'"$out"
+[[ -z $(store_by_name "another-$$") ]] || fail "a store was made with a bad token"
+ok "exit 1 with the daemon's error: $(grep -o 'unauthorized: .*' <<<"$out")"
 
-echo "--- usage"
+step "usage"
 rc=0
 out=$(env -u STOREAGENT_TOKEN "$SCRIPT" 2>&1) || rc=$?
-if (( rc != 2 )) || ! grep -q 'no API token' <<<"$out"; then
+if ((rc != 2)) || ! grep -q 'no API token' <<<"$out"; then
     fail "without a token: exit $rc: $out"
 fi
 "$SCRIPT" --help | grep -q -- '--token TOKEN' || fail "--help lacks the options"
 ok "--help, and exit 2 without a token"
 
-echo "PASS test-real-shop-check"
+echo "PASS $TEST_NAME"

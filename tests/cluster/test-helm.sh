@@ -24,6 +24,27 @@ status_is() {
 	grep -q "^STATUS: $2\$" <<<"$out" && grep -q "^REVISION: $1\$" <<<"$out"
 }
 message() { kc -n "$NS" get configmap "$REL-config" -o jsonpath='{.data.message}'; }
+# job_event JOB REASON: the Job controller recorded REASON for JOB (events outlive the Job).
+job_event() {
+	local reasons
+	reasons=$(kc -n "$NS" get events --field-selector "involvedObject.kind=Job,involvedObject.name=$1" \
+		-o jsonpath='{.items[*].reason}')
+	[[ " $reasons " == *" $2 "* ]]
+}
+# hook_ran REVISION: the post-install/upgrade hook Job of REVISION ran to completion (the Job
+# controller says it created its pod and saw it complete; helm's release record says the hook
+# succeeded) and was deleted afterwards (hook-succeeded).
+hook_ran() {
+	local job=$REL-setup-$1 phase
+	eventually 30 "the Job controller created the pod of hook Job $job" job_event "$job" SuccessfulCreate
+	eventually 30 "the Job controller saw hook Job $job complete" job_event "$job" Completed
+	phase=$(helm status "$REL" -n "$NS" --revision "$1" -o json 2>/dev/null |
+		jq -r --arg job "$job" '.hooks[]? | select(.name == $job) | .last_run.phase // empty' || true)
+	[[ $phase == Succeeded ]] || fail "helm's record of revision $1: hook $job last run '$phase', expected Succeeded"
+	ok "helm's release record: hook $job Succeeded"
+	kc -n "$NS" get job "$job" >/dev/null 2>&1 && fail "hook job $job still there (should be deleted on success)"
+	ok "hook Job $job deleted after it succeeded (hook-succeeded)"
+}
 
 step "helm $("$HELM" version --template '{{.Version}}') against kubernetes $("$KUBECTL" version -o json | sed -n 's/.*"gitVersion": *"\(v1[^"]*\)".*/\1/p' | tail -n1)"
 new_namespace storeagent-test-helm
@@ -37,14 +58,14 @@ ok "release $REL revision 1 deployed"
 ok "deployment $REL has 2 ready replicas"
 [[ $(kc -n "$NS" get pvc "$REL-data" -o jsonpath='{.status.phase}') == Bound ]] || fail "pvc $REL-data not Bound"
 ok "pvc $REL-data Bound"
-kc -n "$NS" get job "$REL-setup-1" >/dev/null 2>&1 && fail "hook job $REL-setup-1 still there (should be deleted on success)"
-ok "post-install hook Job ran to completion and was deleted (hook-succeeded)"
+hook_ran 1
 
 step "upgrade"
 helm upgrade "$REL" "$CHART" -n "$NS" --set message=world --wait --timeout 2m >/dev/null || fail "helm upgrade"
 status_is 2 deployed || fail "after upgrade: $(helm status "$REL" -n "$NS")"
 [[ $(message) == world ]] || fail "configmap message '$(message)' after upgrade, expected world"
 ok "revision 2 deployed, message=world"
+hook_ran 2
 
 step "rollback to revision 1"
 helm rollback "$REL" 1 -n "$NS" --wait --timeout 2m >/dev/null || fail "helm rollback"

@@ -11,6 +11,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "api"))
 
+import daemon as daemon_module  # noqa: E402
 from daemon import REPO, Daemon  # noqa: E402
 
 
@@ -62,6 +63,16 @@ def namespace_exists(name):
     return kubectl("get", "namespace", name, check=False).returncode == 0
 
 
+@pytest.fixture(autouse=True)
+def daemons_exit_cleanly(cleanup_namespaces):
+    """Each daemon a test started must still be able to stop cleanly at its end (or have been
+    stopped cleanly by the test): a crash or a hang on SIGTERM is an error of that test. (It asks
+    for cleanup_namespaces so that the daemons stop before their namespaces are deleted.)"""
+    since = len(daemon_module.INSTANCES)
+    yield
+    daemon_module.check_daemons_exit_cleanly(since)
+
+
 @pytest.fixture
 def cluster_daemon(tmp_path):
     started = []
@@ -91,12 +102,7 @@ def cluster_daemon(tmp_path):
         started.append(d)
         return d
 
-    yield make
-    for d in started:
-        try:
-            d.stop()
-        except AssertionError as ex:
-            print(ex)
+    yield make  # daemons_exit_cleanly stops them and checks how they ended
 
 
 def wait_status(d, sid, statuses, timeout=180):

@@ -17,8 +17,8 @@ def create(d, name):
     return r.json()
 
 
-def step_of(d, sid):
-    return d.request("GET", f"/api/v1/stores/{sid}").json().get("step") or ""
+def events(d, sid):
+    return d.request("GET", f"/api/v1/stores/{sid}/events?limit=1000").json()["items"]
 
 
 def orphaned_releases():
@@ -40,11 +40,32 @@ def test_kill9_mid_create_and_mid_delete(cluster_daemon):
 
     b = create(d, "crash-delete")
     wait_status(d, b["id"], {"READY"})
-    d.request("DELETE", f"/api/v1/stores/{b['id']}")
-    d.wait_for(lambda: "terminating" in step_of(d, b["id"]) or "uninstall" in step_of(d, b["id"]) or
-               not namespace_exists("store-crash-delete"), timeout=60, interval=0.05, what="delete under way")
-    d.stop(sig=signal.SIGKILL)
-    d.start()
+    # A finalizer holds the namespace in Terminating (as a slow volume or a webhook would), so the
+    # delete task is certainly still at work when the daemon is killed.
+    kubectl("create", "configmap", "hold", "-n", "store-crash-delete")
+    kubectl("patch", "configmap", "hold", "-n", "store-crash-delete", "--type=merge",
+            "-p", '{"metadata":{"finalizers":["storeagent.test/hold"]}}')
+    try:
+        r = d.request("DELETE", f"/api/v1/stores/{b['id']}")
+        assert r.status == 202 and r.json()["status"] == "DELETING", r
+        waits = lambda: [e for e in events(d, b["id"])  # noqa: E731
+                         if e["detail"] == "waiting for the namespace to disappear"]
+        d.wait_for(lambda: len(waits()) == 1, timeout=60, interval=0.05,
+                   what="the delete task waiting for the namespace to go")
+        assert namespace_exists("store-crash-delete")
+        d.stop(sig=signal.SIGKILL)
+        first_run = d.logs()
+        d.start()
+        # The task was leased when the daemon died: the next start hands it out again at once,
+        # and it goes through its steps again up to the wait for the namespace.
+        d.wait_for(lambda: "Resuming 1 task(s) interrupted by the previous run." in d.logs()[len(first_run):],
+                   timeout=10, what="the interrupted delete task resumed")
+        d.wait_for(lambda: len(waits()) == 2, timeout=60, interval=0.2,
+                   what="the delete task at work again after the restart")
+        assert d.request("GET", f"/api/v1/stores/{b['id']}").json()["status"] == "DELETING"
+    finally:
+        kubectl("patch", "configmap", "hold", "-n", "store-crash-delete", "--type=merge",
+                "-p", '{"metadata":{"finalizers":null}}', check=False)
     b = wait_status(d, b["id"], {"DELETED", "FAILED"})
     assert b["status"] == "DELETED", b
     assert not namespace_exists("store-crash-delete")

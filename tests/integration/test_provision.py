@@ -2,6 +2,7 @@
 """Stores created, tracked, upgraded, rolled back and deleted on a real Kubernetes control plane."""
 
 import base64
+import json
 import os
 import signal
 import subprocess
@@ -149,12 +150,25 @@ def test_upgrade_then_rollback_keeps_secrets(cluster_daemon):
     revs = [x["revision"] for x in d.request("GET", f"/api/v1/stores/{s['id']}/releases").json()["items"]]
     assert revs == [1, 2, 3]
 
-    # A rollback to a revision that does not exist is refused by helm and says so; the store stays READY.
+    # A rollback to a revision that does not exist is accepted as a task, refused by helm, and said so;
+    # the store goes back to READY and its release is left exactly as it was.
     r = d.request("POST", f"/api/v1/stores/{s['id']}/rollback", {"revision": 42})
+    assert r.status == 202 and r.json()["status"] == "UPGRADING", r
+
+    def refused():
+        return [e for e in events(d, s["id"]) if e["action"] == "store.rollback_failed"]
+    failed = d.wait_for(refused, timeout=120, what="the refused rollback in the timeline")
+    assert failed[0]["detail"].startswith("Rollback to revision 42 failed: "), failed
     s = wait_status(d, s["id"], {"READY", "FAILED"})
-    d.wait_for(lambda: "store.rollback_failed" in [e["action"] for e in events(d, s["id"])], what="rollback failure")
-    s = d.request("GET", f"/api/v1/stores/{s['id']}").json()
-    assert s["status"] == "READY" and s["helm_revision"] == 3 and "revision 42" in s["status_reason"]
+    assert s["status"] == "READY", s
+    assert s["status_reason"] == failed[0]["detail"], s
+    assert s["helm_revision"] == 3 and s["chart_version"] == "0.1.0", s
+    history = json.loads(helm("history", "evolve", "-n", "store-evolve", "-o", "json").stdout)
+    assert [(h["revision"], h["status"]) for h in history] == [(1, "superseded"), (2, "superseded"),
+                                                                (3, "deployed")], history
+    revs = [x["revision"] for x in d.request("GET", f"/api/v1/stores/{s['id']}/releases").json()["items"]]
+    assert revs == [1, 2, 3]
+    assert secret_data("store-evolve") == (rv_before, data_before)
 
 
 def test_failed_upgrade_rolls_back(cluster_daemon, tmp_path):
@@ -168,10 +182,12 @@ def test_failed_upgrade_rolls_back(cluster_daemon, tmp_path):
     s = create(d, "brave")
     s = wait_status(d, s["id"], {"READY"})
     r = d.request("POST", f"/api/v1/stores/{s['id']}/upgrade", {"chart_version": "0.3.0"})
-    assert r.status == 202
-    time.sleep(1)
-    s = wait_status(d, s["id"], {"READY", "FAILED"}, timeout=180)
+    assert r.status == 202 and r.json()["status"] == "UPGRADING", r
+    # Done when the upgrade's failure is recorded (the store was READY before it, so a READY
+    # status alone could be the old one).
+    d.wait_for(lambda: "store.upgrade_failed" in [e["action"] for e in events(d, s["id"])], timeout=180,
+               interval=0.5, what="the failed upgrade in the timeline")
+    s = wait_status(d, s["id"], {"READY", "FAILED"})
     assert s["status"] == "READY", s
     assert "Upgrade to 0.3.0 failed" in s["status_reason"] and "rolled back to revision 1" in s["status_reason"]
     assert s["chart_version"] == "0.1.0"
-    assert "store.upgrade_failed" in [e["action"] for e in events(d, s["id"])]

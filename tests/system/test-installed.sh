@@ -39,8 +39,10 @@ done
 
 passed=0
 failed=0
+skipped=0
 ok() { echo "ok: $*"; passed=$((passed + 1)); }
 fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+skip() { echo "SKIP: $*"; skipped=$((skipped + 1)); }
 info() { echo "info: $*"; }
 die() { echo "FAIL: $*"; finish; }
 check() { # DESCRIPTION COMMAND...: ok when the command succeeds
@@ -96,7 +98,8 @@ teardown() {
 }
 finish() {
 	echo
-	echo "$passed passed, $failed failed"
+	echo "$passed passed, $failed failed, $skipped skipped"
+	((skipped == 0)) || echo "SKIP: $skipped part(s) of this test did not run; the SKIP lines above say why"
 	if [[ $KEEP == 1 && -n $LEADER ]]; then
 		echo "container kept: nsenter -t $LEADER -a bash   (stop: kill $NSPAWN_PID)"
 		trap - EXIT
@@ -446,8 +449,10 @@ if [[ -f $CLUSTER_ENV ]] && "$SRC/tests/cluster/status" >/dev/null 2>&1; then
 		C journalctl -u storeagent.service -n 80 --no-pager -o short-precise | sed 's/^/    /'
 		echo "----"
 	fi
+elif [[ -f $CLUSTER_ENV ]]; then
+	fail "the control plane of $CLUSTER_ENV does not answer (tests/cluster/status); no store was provisioned"
 else
-	info "skipped: no control plane (start one with tests/cluster/up; env file $CLUSTER_ENV)"
+	skip "a store on the control plane: no control plane (start one with tests/cluster/up; env file $CLUSTER_ENV)"
 fi
 
 restarts=$(C systemctl show -P NRestarts storeagent.service)

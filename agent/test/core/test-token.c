@@ -5,6 +5,26 @@
 #include "core/token.h"
 #include "tests.h"
 
+/* Whether the bytes of text appear in the database's files: the main file, its write-ahead log
+ * and a rollback journal, wherever SQLite happens to have put the rows so far. */
+static bool db_files_contain(const char *path, const char *text)
+{
+        static const char *const suffixes[] = { "", "-wal", "-journal" };
+
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
+                _cleanup_free_ char *file = NULL, *data = NULL;
+                size_t size = 0;
+
+                ASSERT_TRUE(asprintf(&file, "%s%s", path, suffixes[i]) >= 0);
+                if (access(file, F_OK) < 0)
+                        continue;
+                ASSERT_EQ(read_file(file, 64 * 1024 * 1024, &data, &size), 0);
+                if (memmem(data, size, text, strlen(text)))
+                        return true;
+        }
+        return false;
+}
+
 TEST(test_tokens)
 {
         _cleanup_free_ char *dir = test_tmpdir(), *path = strjoin_path(dir, "t.db");
@@ -30,20 +50,27 @@ TEST(test_tokens)
         ASSERT_EQ(token_verify(db, "sa_", &info), -EACCES);
         ASSERT_EQ(token_verify(db, "", &info), -EACCES);
 
-        /* Only the hash is stored: the clear text appears nowhere in the database. */
+        /* Only the hash is stored: the clear text appears nowhere in the database's files, while
+         * the hash does (which shows that the search looks where the rows are). */
         sqlite3_stmt *s = NULL;
         ASSERT_EQ(db_prepare(db, "SELECT hash FROM api_tokens", &s), 0);
         ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
         char hash[65];
         ASSERT_EQ(sha256_hex(tok, strlen(tok), hash), 0);
         ASSERT_STREQ((const char *) sqlite3_column_text(s, 0), hash);
-        ASSERT_TRUE(!strstr((const char *) sqlite3_column_text(s, 0), tok + 3));
         sqlite3_finalize(s);
+        ASSERT_TRUE(db_files_contain(path, hash));
+        ASSERT_TRUE(!db_files_contain(path, tok + 3));
 
         /* Sessions live as long as their token. */
         ASSERT_EQ(session_create(db, &info, 60 * USEC_PER_SEC, &cookie, &csrf), 0);
         ASSERT_EQ(session_verify(db, cookie, &info, &csrf2), 0);
         ASSERT_STREQ(csrf, csrf2);
+        /* Nor is a session's cookie kept in the clear, only its hash. */
+        char cookie_hash[65];
+        ASSERT_EQ(sha256_hex(cookie, strlen(cookie), cookie_hash), 0);
+        ASSERT_TRUE(db_files_contain(path, cookie_hash));
+        ASSERT_TRUE(!db_files_contain(path, cookie));
         ASSERT_EQ(token_count_active(db, &n), 0);
         ASSERT_EQ(n, 1);
         ASSERT_EQ(token_revoke(db, "admin"), 0);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // axe-core over the main screens (jsdom cannot judge colour contrast; the rest
 // of the rules run: labels, roles, names, landmarks, list structure).
-import { render, screen } from '@testing-library/react';
+import { render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import axe from 'axe-core';
 import { describe, expect, it } from 'vitest';
@@ -64,7 +64,7 @@ describe('accessibility', () => {
     expect(await violations()).toEqual([]);
   });
 
-  it('the stores page and a store page have no axe violations', async () => {
+  it('the stores page and a store page have no axe violations; moving between them focuses the heading', async () => {
     mockFetch(routes);
     render(<App />);
     await screen.findByTestId('store-row-bakery');
@@ -74,9 +74,16 @@ describe('accessibility', () => {
     await userEvent.click(screen.getByTestId('store-link-shop1'));
     await screen.findByTestId('timeline');
     await screen.findByTestId('releases');
+    // Moving to a page moves focus to its heading, for screen reader users.
+    const heading = screen.getByRole('heading', { level: 1, name: 'shop1' });
+    await waitFor(() => expect(document.activeElement).toBe(heading));
     await userEvent.click(screen.getByRole('button', { name: 'Delete store…' }));
     expect(await violations()).toEqual([]);
-    // Moving to a page moves focus to its heading, for screen reader users.
-    expect(screen.getByRole('heading', { level: 1, name: 'shop1' })).toBeInTheDocument();
+
+    // And back on the list, to the list's heading.
+    await userEvent.click(screen.getByRole('link', { name: 'storeagent' }));
+    await screen.findByTestId('store-row-bakery');
+    const home = screen.getByRole('heading', { level: 1, name: 'Stores' });
+    await waitFor(() => expect(document.activeElement).toBe(home));
   });
 });
