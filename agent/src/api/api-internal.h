@@ -13,6 +13,7 @@
 #include <ulfius.h>
 
 #include "api/api.h"
+#include "core/account.h"
 #include "api/metrics.h"
 #include "api/ratelimit.h"
 #include "basic/macro.h"
@@ -60,8 +61,9 @@ typedef struct RequestContext {
         const ApiRoute *route;
         char params[2][128]; /* {id} and friends, in pattern order */
         size_t n_params;
-        char actor[128];
-        int64_t token_id;
+        char actor[128];   /* the account's name, or "anonymous": the access log's ACTOR */
+        int64_t token_id;  /* 0 until authenticated */
+        Caller caller;     /* who is calling, once authenticated; what the store service decides on */
         bool via_session;
         json_t *body; /* parsed JSON object for POST routes with a body */
         const char *store_id; /* for the access log */

@@ -18,6 +18,13 @@ static void set_session_cookie(struct _u_response *resp, const char *value, unsi
                                                 U_COOKIE_SAME_SITE_STRICT);
 }
 
+/* Who a session or token is: {name (the account), role, token, csrf_token}. */
+static json_t *whoami(const Caller *t, const char *csrf)
+{
+        return json_pack("{s:s, s:s, s:s, s:s?}", "name", t->account, "role", account_role_to_string(t->role), "token",
+                         t->token, "csrf_token", csrf);
+}
+
 int h_session_create(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
 {
         static const char *const fields[] = { "token", NULL };
@@ -25,7 +32,7 @@ int h_session_create(ApiServer *s, const struct _u_request *req, struct _u_respo
         _cleanup_erase_free_ char *cookie = NULL;
         _cleanup_free_ char *csrf = NULL;
         const char *token;
-        TokenInfo t;
+        Caller t;
         ApiLimits lim;
         Db *db = api_db(s);
         int r;
@@ -42,9 +49,9 @@ int h_session_create(ApiServer *s, const struct _u_request *req, struct _u_respo
         r = session_create(db, &t, lim.session_ttl_usec, &cookie, &csrf);
         if (r < 0)
                 return api_error(resp, 500, "internal", "Creating the session failed.");
-        xsprintf(c->actor, "%s", t.name); /* both are 128 bytes */
+        xsprintf(c->actor, "%s", t.account);
         set_session_cookie(resp, cookie, (unsigned) (lim.session_ttl_usec / USEC_PER_SEC));
-        api_set_json(resp, 200, json_pack("{s:s, s:s}", "name", t.name, "csrf_token", csrf));
+        api_set_json(resp, 200, whoami(&t, csrf));
         return 0;
 }
 
@@ -52,16 +59,20 @@ int h_session_get(ApiServer *s, const struct _u_request *req, struct _u_response
 {
         RequestContext *c = ctx;
         _cleanup_free_ char *csrf = NULL;
-        TokenInfo t;
+        Caller t;
         const char *cookie = u_map_get(req->map_cookie, SESSION_COOKIE);
         Db *db = api_db(s);
 
         if (!db || session_verify(db, cookie, &t, &csrf) < 0) {
-                if (c->token_id > 0) /* a bearer token asked: answer who it is, without a CSRF token */
-                        return api_set_json(resp, 200, json_pack("{s:s, s:n}", "name", c->actor, "csrf_token")), 0;
+                if (c->token_id > 0) { /* a bearer token asked: answer who it is, without a CSRF token */
+                        json_t *o = whoami(&c->caller, NULL);
+                        if (o)
+                                json_object_set_new(o, "csrf_token", json_null());
+                        return api_set_json(resp, 200, o), 0;
+                }
                 return api_error(resp, 401, "unauthorized", "Not signed in.");
         }
-        api_set_json(resp, 200, json_pack("{s:s, s:s}", "name", t.name, "csrf_token", csrf));
+        api_set_json(resp, 200, whoami(&t, csrf));
         return 0;
 }
 
@@ -82,7 +93,7 @@ int api_authenticate(ApiServer *s, const struct _u_request *req, RequestContext 
 {
         const char *auth = u_map_get_case(req->map_header, "Authorization");
         const char *cookie = u_map_get(req->map_cookie, SESSION_COOKIE);
-        TokenInfo t;
+        Caller t;
         Db *db = api_db(s);
         int r;
 
@@ -108,7 +119,10 @@ int api_authenticate(ApiServer *s, const struct _u_request *req, RequestContext 
         } else
                 return -EACCES;
 
-        c->token_id = t.id;
-        xsprintf(c->actor, "%s", t.name); /* both are 128 bytes */
+        t.source = c->client;
+        t.request_id = c->request_id;
+        c->caller = t;
+        c->token_id = t.token_id;
+        xsprintf(c->actor, "%s", t.account);
         return 0;
 }

@@ -59,7 +59,7 @@ int h_metrics(ApiServer *s, const struct _u_request *req, struct _u_response *re
         metrics_write_requests(s->metrics, f);
 
         fputs("# HELP storeagent_stores Stores by status.\n# TYPE storeagent_stores gauge\n", f);
-        if (db && store_count_by_status(db, &by_status) >= 0) {
+        if (db && store_count_by_status(db, &((RequestContext *) ctx)->caller, &by_status) >= 0) {
                 const char *k;
                 json_t *v;
                 json_object_foreach(by_status, k, v)
@@ -111,10 +111,10 @@ int h_platform(ApiServer *s, const struct _u_request *req, struct _u_response *r
         Db *db = api_db(s);
 
         api_limits_get(s, &lim);
-        if (store_count_by_status(db, &by_status) < 0)
+        if (store_count_by_status(db, &c->caller, &by_status) < 0)
                 by_status = json_object();
-        (void) store_count_active(db, &active);
-        (void) store_creates_in_last_hour(db, c->actor, &creates);
+        (void) store_count_active(db, caller_is_admin(&c->caller) ? 0 : c->caller.account_id, &active);
+        (void) store_creates_in_last_hour(db, c->caller.account_id, &creates);
         (void) queue_count_active(db, &pending);
         xsprintf(key, "token:%" PRIi64, c->token_id);
         used = ratelimit_used(s->ratelimit, key, now_usec());

@@ -12,6 +12,7 @@
 
 int h_stores_list(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
 {
+        RequestContext *c = ctx;
         const char *st = u_map_get(req->map_url, "status");
         StoreStatus status = _STORE_STATUS_INVALID;
         uint64_t limit, offset, total;
@@ -30,7 +31,7 @@ int h_stores_list(ApiServer *s, const struct _u_request *req, struct _u_response
         if (api_parse_query_u64(req, "limit", 50, 500, &limit, resp) < 0 ||
             api_parse_query_u64(req, "offset", 0, UINT32_MAX, &offset, resp) < 0)
                 return 0;
-        r = store_list(db, status, limit, offset, &items, &total);
+        r = store_list(db, &c->caller, u_map_get(req->map_url, "owner"), status, limit, offset, &items, &total);
         if (r < 0)
                 return api_error(resp, 500, "internal", "Listing stores failed.");
         api_set_json(resp, 200,
@@ -60,7 +61,7 @@ int h_stores_create(ApiServer *s, const struct _u_request *req, struct _u_respon
                 return api_error(resp, 400, "invalid_header", "Idempotency-Key must be 1 to 128 characters.");
 
         api_limits_get(s, &lim);
-        r = store_create(db, &lim.store, c->actor, name, engine, NULL, key, &store, &replayed, &err);
+        r = store_create(db, &lim.store, &c->caller, name, engine, NULL, key, &store, &replayed, &err);
         if (r != 0)
                 return api_store_error(resp, r, &err);
 
@@ -145,7 +146,7 @@ int h_store_delete(ApiServer *s, const struct _u_request *req, struct _u_respons
         Db *db = api_db(s);
         int r;
 
-        r = store_delete(db, c->actor, c->params[0], &store, &err);
+        r = store_delete(db, &c->caller, c->params[0], &store, &err);
         if (r != 0)
                 return api_store_error(resp, r, &err);
         log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", store->id, "REQUEST_ID", c->request_id, "ACTOR", c->actor, "ACTION",
@@ -183,7 +184,7 @@ int h_store_retry(ApiServer *s, const struct _u_request *req, struct _u_response
         if (c->body && api_check_fields(resp, c->body, fields) < 0)
                 return 0;
         api_limits_get(s, &lim);
-        int r = store_retry(db, &lim.store, c->actor, c->params[0], &store, &err);
+        int r = store_retry(db, &lim.store, &c->caller, c->params[0], &store, &err);
         return finish_operation(s, c, resp, r, store, &err, "store.retry");
 }
 
@@ -216,7 +217,7 @@ int h_store_upgrade(ApiServer *s, const struct _u_request *req, struct _u_respon
                                          version);
         }
         api_limits_get(s, &lim);
-        int r = store_upgrade(db, &lim.store, c->actor, c->params[0], version, &store, &err);
+        int r = store_upgrade(db, &lim.store, &c->caller, c->params[0], version, &store, &err);
         return finish_operation(s, c, resp, r, store, &err, "store.upgrade");
 }
 
@@ -238,7 +239,7 @@ int h_store_rollback(ApiServer *s, const struct _u_request *req, struct _u_respo
         if (!json_is_integer(rev))
                 return api_error(resp, 400, "invalid_type", "Field 'revision' must be an integer.");
         api_limits_get(s, &lim);
-        int r = store_rollback(db, &lim.store, c->actor, c->params[0], json_integer_value(rev), &store, &err);
+        int r = store_rollback(db, &lim.store, &c->caller, c->params[0], json_integer_value(rev), &store, &err);
         return finish_operation(s, c, resp, r, store, &err, "store.rollback");
 }
 

@@ -11,6 +11,7 @@
 
 typedef struct Stream {
         ApiServer *server;
+        Caller caller; /* whose view of the stores the stream carries */
         int64_t seq;
         uint64_t seen;
         char *pending;
@@ -62,7 +63,7 @@ static int stream_fill(Stream *st)
                         size_t i;
                         Db *db = api_db(s);
 
-                        if (db && store_changes_since(db, st->seq, &items, &st->seq) >= 0) {
+                        if (db && store_changes_since(db, &st->caller, st->seq, &items, &st->seq) >= 0) {
                                 json_array_foreach(items, i, item) {
                                         _cleanup_free_ char *data = json_dumps(item, JSON_COMPACT);
                                         if (data)
@@ -96,6 +97,7 @@ static ssize_t stream_read(void *p, uint64_t pos, char *out, size_t max)
 
 int h_stream(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
 {
+        RequestContext *c = ctx;
         Stream *st;
         Db *db = api_db(s);
 
@@ -105,6 +107,8 @@ int h_stream(ApiServer *s, const struct _u_request *req, struct _u_response *res
                 return api_error(resp, 503, "unavailable", "The live stream is not available.");
         }
         st->server = s;
+        st->caller = c->caller;
+        st->caller.source = st->caller.request_id = NULL; /* they live in the request, which ends first */
         st->seen = store_changed_counter();
         if (store_max_seq(db, &st->seq) < 0)
                 st->seq = 0;

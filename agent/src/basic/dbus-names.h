@@ -24,3 +24,5 @@
 #define STOREAGENT_ERROR_TRY_AGAIN "org.storeagent.Error.TryAgain"
 /* The daemon's storage (its database's file system) is full; nothing was changed until space is freed. */
 #define STOREAGENT_ERROR_STORAGE_FULL "org.storeagent.Error.StorageFull"
+/* A tenant asked for what only an admin may do. */
+#define STOREAGENT_ERROR_ACCESS_DENIED "org.storeagent.Error.AccessDenied"

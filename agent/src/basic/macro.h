@@ -102,6 +102,23 @@ static inline bool streq_ptr(const char *a, const char *b)
 #define streq(a, b) (strcmp((a), (b)) == 0)
 #define isempty(s) (!(s) || (s)[0] == '\0')
 
+/* Whether s equals one of the strings listed (s may be NULL). */
+#define STR_IN_SET(s, ...)                                                                                   \
+        ({                                                                                                   \
+                const char *_s_ = (s);                                                                       \
+                const char *const _l_[] = { __VA_ARGS__ };                                                   \
+                bool _f_ = false;                                                                            \
+                for (size_t _i_ = 0; _s_ && _i_ < ELEMENTSOF(_l_); _i_++)                                     \
+                        if (streq(_s_, _l_[_i_]))                                                             \
+                                _f_ = true;                                                                  \
+                _f_;                                                                                         \
+        })
+
+static inline const char *strempty(const char *s)
+{
+        return s ?: "";
+}
+
 static inline const char *strna(const char *s)
 {
         return s ?: "n/a";

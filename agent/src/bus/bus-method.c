@@ -114,6 +114,37 @@ static int caller_authorize(sd_bus_message *m, char *ret_actor, size_t n, sd_bus
                                  "Only root and members of group '%s' may manage stores.", STOREAGENT_ADMIN_GROUP);
 }
 
+/*
+ * The account a D-Bus caller acts as: the admin account named after its user (made on first
+ * use; root and the admin group are admins, as the policy says). An operator may instead make
+ * an account of that name a tenant (`storeagentd account create NAME --role tenant`): the
+ * caller then acts as that tenant. A disabled account is refused.
+ */
+static int bus_store_error(sd_bus_error *error, int r, const StoreError *err);
+
+static int bus_caller(Bus *b, sd_bus_message *m, Caller *ret, sd_bus_error *error)
+{
+        _cleanup_(account_freep) Account *a = NULL;
+        char actor[128];
+        int r;
+
+        r = caller_authorize(m, actor, sizeof actor, error);
+        if (r < 0)
+                return r;
+        r = account_ensure_admin(b->db, actor, &a);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "User '%s' cannot have an account (its name is not a valid account name).",
+                                         actor);
+        if (r < 0)
+                return bus_store_error(error, r, NULL);
+        if (a->disabled_at > 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "Account '%s' is disabled.", a->name);
+        caller_from_account(a, ret);
+        ret->source = "dbus";
+        return 0;
+}
+
 /* ---- answers ---- */
 
 /*
@@ -161,15 +192,21 @@ static int reply_json(sd_bus_message *m, json_t *v)
 }
 
 /* Store ids come first; a name finds the newest store of that name. */
-static int resolve_store(Bus *b, const char *id_or_name, Store **ret, sd_bus_error *error)
+static int resolve_store(Bus *b, const Caller *caller, const char *id_or_name, Store **ret, sd_bus_error *error)
 {
         int r;
 
         if (isempty(id_or_name) || strlen(id_or_name) > 128)
                 return bus_error_of(error, ERROR_INVALID_REQUEST, "A store id or name is required.");
-        r = store_get(b->db, id_or_name, ret);
-        if (r == -ENOENT)
-                r = store_get_by_name(b->db, id_or_name, ret);
+        r = store_get_visible(b->db, caller, id_or_name, ret);
+        if (r == -ENOENT) {
+                _cleanup_(store_freep) Store *byname = NULL;
+                r = store_get_by_name(b->db, id_or_name, &byname);
+                if (r >= 0 && caller_is_admin(caller) == false && byname->account_id != caller->account_id)
+                        r = -ENOENT;
+                if (r >= 0)
+                        *ret = TAKE_PTR(byname);
+        }
         if (r == -ENOENT)
                 return bus_error_of(error, ERROR_NOT_FOUND, "No store with id or name '%s'.", id_or_name);
         if (r < 0)
@@ -192,13 +229,13 @@ static int method_list_stores(sd_bus_message *m, void *userdata, sd_bus_error *e
         Bus *b = userdata;
         _cleanup_(json_decrefp) json_t *all = NULL;
         const char *filter;
-        char actor[128];
+        Caller caller;
         StoreStatus status = _STORE_STATUS_INVALID;
         uint64_t total = 0;
         int r;
 
         b->calls++;
-        r = caller_authorize(m, actor, sizeof actor, error);
+        r = bus_caller(b, m, &caller, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(m, "s", &filter);
@@ -219,7 +256,7 @@ static int method_list_stores(sd_bus_message *m, void *userdata, sd_bus_error *e
         for (uint64_t offset = 0;; offset += LIST_PAGE) {
                 _cleanup_(json_decrefp) json_t *page = NULL;
 
-                r = store_list(b->db, status, LIST_PAGE, offset, &page, &total);
+                r = store_list(b->db, &caller, NULL, status, LIST_PAGE, offset, &page, &total);
                 if (r < 0)
                         return bus_store_error(error, r, NULL);
                 if (json_array_extend(all, page) < 0)
@@ -235,17 +272,17 @@ static int method_get_store(sd_bus_message *m, void *userdata, sd_bus_error *err
         Bus *b = userdata;
         _cleanup_(store_freep) Store *s = NULL;
         const char *id;
-        char actor[128];
+        Caller caller;
         int r;
 
         b->calls++;
-        r = caller_authorize(m, actor, sizeof actor, error);
+        r = bus_caller(b, m, &caller, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(m, "s", &id);
         if (r < 0)
                 return r;
-        r = resolve_store(b, id, &s, error);
+        r = resolve_store(b, &caller, id, &s, error);
         if (r < 0)
                 return r;
         return reply_json(m, store_to_json(s));
@@ -257,21 +294,21 @@ static int method_create_store(sd_bus_message *m, void *userdata, sd_bus_error *
         _cleanup_(store_freep) Store *s = NULL;
         const char *name, *engine;
         StoreError err = {};
-        char actor[128];
+        Caller caller;
         int r;
 
         b->calls++;
-        r = caller_authorize(m, actor, sizeof actor, error);
+        r = bus_caller(b, m, &caller, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(m, "ss", &name, &engine);
         if (r < 0)
                 return r;
-        r = store_create(b->db, &b->limits, actor, name, isempty(engine) ? "woocommerce" : engine, NULL, NULL, &s,
+        r = store_create(b->db, &b->limits, &caller, name, isempty(engine) ? "woocommerce" : engine, NULL, NULL, &s,
                          NULL, &err);
         if (r != 0)
                 return bus_store_error(error, r, &err);
-        queued(b, s, actor, "store.create");
+        queued(b, s, caller.account, "store.create");
         return reply_json(m, store_to_json(s));
 }
 
@@ -281,24 +318,24 @@ static int method_delete_store(sd_bus_message *m, void *userdata, sd_bus_error *
         _cleanup_(store_freep) Store *cur = NULL, *s = NULL;
         const char *id;
         StoreError err = {};
-        char actor[128];
+        Caller caller;
         int r;
 
         b->calls++;
-        r = caller_authorize(m, actor, sizeof actor, error);
+        r = bus_caller(b, m, &caller, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(m, "s", &id);
         if (r < 0)
                 return r;
-        r = resolve_store(b, id, &cur, error);
+        r = resolve_store(b, &caller, id, &cur, error);
         if (r < 0)
                 return r;
-        r = store_delete(b->db, actor, cur->id, &s, &err);
+        r = store_delete(b->db, &caller, cur->id, &s, &err);
         if (r != 0)
                 return bus_store_error(error, r, &err);
         if (cur->status != STORE_DELETED && cur->status != STORE_DELETING)
-                queued(b, s, actor, "store.delete");
+                queued(b, s, caller.account, "store.delete");
         return reply_json(m, store_to_json(s));
 }
 
@@ -308,23 +345,23 @@ static int method_retry_store(sd_bus_message *m, void *userdata, sd_bus_error *e
         _cleanup_(store_freep) Store *cur = NULL, *s = NULL;
         const char *id;
         StoreError err = {};
-        char actor[128];
+        Caller caller;
         int r;
 
         b->calls++;
-        r = caller_authorize(m, actor, sizeof actor, error);
+        r = bus_caller(b, m, &caller, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(m, "s", &id);
         if (r < 0)
                 return r;
-        r = resolve_store(b, id, &cur, error);
+        r = resolve_store(b, &caller, id, &cur, error);
         if (r < 0)
                 return r;
-        r = store_retry(b->db, &b->limits, actor, cur->id, &s, &err);
+        r = store_retry(b->db, &b->limits, &caller, cur->id, &s, &err);
         if (r != 0)
                 return bus_store_error(error, r, &err);
-        queued(b, s, actor, "store.retry");
+        queued(b, s, caller.account, "store.retry");
         return reply_json(m, store_to_json(s));
 }
 
@@ -334,23 +371,23 @@ static int method_upgrade_store(sd_bus_message *m, void *userdata, sd_bus_error 
         _cleanup_(store_freep) Store *cur = NULL, *s = NULL;
         const char *id, *version;
         StoreError err = {};
-        char actor[128];
+        Caller caller;
         int r;
 
         b->calls++;
-        r = caller_authorize(m, actor, sizeof actor, error);
+        r = bus_caller(b, m, &caller, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(m, "ss", &id, &version);
         if (r < 0)
                 return r;
-        r = resolve_store(b, id, &cur, error);
+        r = resolve_store(b, &caller, id, &cur, error);
         if (r < 0)
                 return r;
-        r = store_upgrade(b->db, &b->limits, actor, cur->id, version, &s, &err);
+        r = store_upgrade(b->db, &b->limits, &caller, cur->id, version, &s, &err);
         if (r != 0)
                 return bus_store_error(error, r, &err);
-        queued(b, s, actor, "store.upgrade");
+        queued(b, s, caller.account, "store.upgrade");
         return reply_json(m, store_to_json(s));
 }
 
@@ -361,23 +398,23 @@ static int method_rollback_store(sd_bus_message *m, void *userdata, sd_bus_error
         const char *id;
         int64_t revision;
         StoreError err = {};
-        char actor[128];
+        Caller caller;
         int r;
 
         b->calls++;
-        r = caller_authorize(m, actor, sizeof actor, error);
+        r = bus_caller(b, m, &caller, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(m, "sx", &id, &revision);
         if (r < 0)
                 return r;
-        r = resolve_store(b, id, &cur, error);
+        r = resolve_store(b, &caller, id, &cur, error);
         if (r < 0)
                 return r;
-        r = store_rollback(b->db, &b->limits, actor, cur->id, revision, &s, &err);
+        r = store_rollback(b->db, &b->limits, &caller, cur->id, revision, &s, &err);
         if (r != 0)
                 return bus_store_error(error, r, &err);
-        queued(b, s, actor, "store.rollback");
+        queued(b, s, caller.account, "store.rollback");
         return reply_json(m, store_to_json(s));
 }
 
@@ -388,11 +425,11 @@ static int method_get_events(sd_bus_message *m, void *userdata, sd_bus_error *er
         json_t *items = NULL;
         const char *id;
         uint32_t limit;
-        char actor[128];
+        Caller caller;
         int r;
 
         b->calls++;
-        r = caller_authorize(m, actor, sizeof actor, error);
+        r = bus_caller(b, m, &caller, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(m, "su", &id, &limit);
@@ -401,7 +438,7 @@ static int method_get_events(sd_bus_message *m, void *userdata, sd_bus_error *er
         if (limit > EVENTS_MAX)
                 return bus_error_of(error, ERROR_INVALID_REQUEST,
                                          "limit must be at most %d (0 means %d).", EVENTS_MAX, EVENTS_DEFAULT);
-        r = resolve_store(b, id, &s, error);
+        r = resolve_store(b, &caller, id, &s, error);
         if (r < 0)
                 return r;
         r = store_events(b->db, s->id, limit > 0 ? limit : EVENTS_DEFAULT, 0, &items);
@@ -415,11 +452,11 @@ static int method_create_token(sd_bus_message *m, void *userdata, sd_bus_error *
         Bus *b = userdata;
         _cleanup_erase_free_ char *token = NULL;
         const char *name;
-        char actor[128];
+        Caller caller;
         int r;
 
         b->calls++;
-        r = caller_authorize(m, actor, sizeof actor, error);
+        r = bus_caller(b, m, &caller, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(m, "s", &name);
@@ -428,15 +465,21 @@ static int method_create_token(sd_bus_message *m, void *userdata, sd_bus_error *
         if (!token_name_is_valid(name))
                 return bus_error_of(error, ERROR_INVALID_REQUEST,
                                          "Invalid token name '%.64s': use 1-64 of A-Z a-z 0-9 _ . @ -", name);
-        r = token_create(b->db, name, &token);
+        {
+                /* As the command line's `token create --name NAME`: a token of the admin account NAME. */
+                _cleanup_(account_freep) Account *owner = NULL;
+                r = account_ensure_admin(b->db, name, &owner);
+                if (r >= 0)
+                        r = token_create(b->db, owner->id, name, 0, &token);
+        }
         if (r == -EEXIST)
                 return bus_error_of(error, ERROR_NAME_TAKEN, "A token named '%s' already exists.",
                                          name);
         if (r < 0)
                 return bus_store_error(error, r, NULL);
         /* The clear text goes to the caller once and is never logged. */
-        log_struct(LOG_NOTICE, LOG_FIELDS("ACTOR", actor, "ACTION", "token.create", "TOKEN_NAME", name, "VIA", "dbus"),
-                   "API token '%s' created by %s over D-Bus.", name, actor);
+        log_struct(LOG_NOTICE, LOG_FIELDS("ACTOR", caller.account, "ACTION", "token.create", "TOKEN_NAME", name, "VIA", "dbus"),
+                   "API token '%s' created by %s over D-Bus.", name, caller.account);
         return sd_bus_reply_method_return(m, "s", token);
 }
 
@@ -444,14 +487,14 @@ static int method_list_tokens(sd_bus_message *m, void *userdata, sd_bus_error *e
 {
         Bus *b = userdata;
         json_t *list = NULL;
-        char actor[128];
+        Caller caller;
         int r;
 
         b->calls++;
-        r = caller_authorize(m, actor, sizeof actor, error);
+        r = bus_caller(b, m, &caller, error);
         if (r < 0)
                 return r;
-        r = token_list(b->db, &list);
+        r = token_list(b->db, caller_is_admin(&caller) ? 0 : caller.account_id, &list);
         if (r < 0)
                 return bus_store_error(error, r, NULL);
         return reply_json(m, list);
@@ -461,23 +504,28 @@ static int method_revoke_token(sd_bus_message *m, void *userdata, sd_bus_error *
 {
         Bus *b = userdata;
         const char *name;
-        char actor[128];
+        Caller caller;
         int r;
 
         b->calls++;
-        r = caller_authorize(m, actor, sizeof actor, error);
+        r = bus_caller(b, m, &caller, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(m, "s", &name);
         if (r < 0)
                 return r;
-        r = token_revoke(b->db, name);
+        {
+                _cleanup_(account_freep) Account *owner = NULL;
+                r = account_get_by_name(b->db, name, &owner);
+                if (r >= 0)
+                        r = token_revoke(b->db, owner->id, name);
+        }
         if (r == -ENOENT)
                 return bus_error_of(error, ERROR_NOT_FOUND, "No active token named '%.64s'.", name);
         if (r < 0)
                 return bus_store_error(error, r, NULL);
-        log_struct(LOG_NOTICE, LOG_FIELDS("ACTOR", actor, "ACTION", "token.revoke", "TOKEN_NAME", name, "VIA", "dbus"),
-                   "API token '%s' revoked by %s over D-Bus.", name, actor);
+        log_struct(LOG_NOTICE, LOG_FIELDS("ACTOR", caller.account, "ACTION", "token.revoke", "TOKEN_NAME", name, "VIA", "dbus"),
+                   "API token '%s' revoked by %s over D-Bus.", name, caller.account);
         return sd_bus_reply_method_return(m, NULL);
 }
 

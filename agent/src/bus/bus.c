@@ -42,7 +42,7 @@ static int emit_changes(Bus *b)
                 size_t i;
                 int r;
 
-                r = store_changes_since(b->db, b->last_seq, &items, &max);
+                r = store_changes_since(b->db, &caller_system, b->last_seq, &items, &max);
                 if (r < 0)
                         return r;
                 json_array_foreach(items, i, it) {

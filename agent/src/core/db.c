@@ -62,7 +62,7 @@ const char db_schema_v1[] =
         ");";
 
 /* Version 2: progress shown while a task works, a change sequence for live views, idempotency keys. */
-static const char db_schema_v2[] =
+const char db_schema_v2[] =
         "ALTER TABLE stores ADD COLUMN step TEXT;"
         "ALTER TABLE stores ADD COLUMN progress_current INTEGER;"
         "ALTER TABLE stores ADD COLUMN progress_total INTEGER;"
@@ -79,7 +79,7 @@ static const char db_schema_v2[] =
         ");";
 
 /* Version 3: dashboard sessions bound to a token; tasks record the actor. */
-static const char db_schema_v3[] =
+const char db_schema_v3[] =
         "CREATE TABLE sessions ("
         "  hash TEXT PRIMARY KEY,"
         "  token_id INTEGER NOT NULL REFERENCES api_tokens(id) ON DELETE CASCADE,"
@@ -89,10 +89,76 @@ static const char db_schema_v3[] =
         ");"
         "ALTER TABLE tasks ADD COLUMN actor TEXT NOT NULL DEFAULT 'system';";
 
+/*
+ * Version 4: accounts own stores and tokens; the platform's audit log. Every token that
+ * existed becomes the token of an admin account of the same name (token names were unique),
+ * and every store belongs to the account named by its owner (made as an admin account when
+ * no token had that name: a D-Bus caller's user name). Token names are unique per account
+ * now, which needs a new table; sessions point at it, so they are dropped (a signed-in
+ * dashboard signs in again once).
+ */
+static const char db_schema_v4[] =
+        "CREATE TABLE accounts ("
+        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  name TEXT NOT NULL UNIQUE,"
+        "  role TEXT NOT NULL CHECK (role IN ('admin', 'tenant')),"
+        "  max_stores INTEGER,"
+        "  creates_per_hour INTEGER,"
+        "  created_at INTEGER NOT NULL,"
+        "  disabled_at INTEGER"
+        ");"
+        "CREATE TABLE tokens ("
+        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  account_id INTEGER NOT NULL REFERENCES accounts(id),"
+        "  name TEXT NOT NULL,"
+        "  hash TEXT NOT NULL UNIQUE,"
+        "  created_at INTEGER NOT NULL,"
+        "  expires_at INTEGER,"
+        "  last_used_at INTEGER,"
+        "  revoked_at INTEGER,"
+        "  UNIQUE (account_id, name)"
+        ");"
+        "INSERT INTO accounts (name, role, created_at) SELECT name, 'admin', created_at FROM api_tokens;"
+        "INSERT OR IGNORE INTO accounts (name, role, created_at) "
+        "  SELECT owner, 'admin', min(created_at) FROM stores GROUP BY owner;"
+        "INSERT INTO tokens (id, account_id, name, hash, created_at, last_used_at, revoked_at) "
+        "  SELECT t.id, a.id, t.name, t.hash, t.created_at, t.last_used_at, t.revoked_at "
+        "  FROM api_tokens t JOIN accounts a ON a.name = t.name;"
+        "DROP TABLE sessions;"
+        "DROP TABLE api_tokens;"
+        "CREATE TABLE sessions ("
+        "  hash TEXT PRIMARY KEY,"
+        "  token_id INTEGER NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,"
+        "  csrf TEXT NOT NULL,"
+        "  created_at INTEGER NOT NULL,"
+        "  expires_at INTEGER NOT NULL"
+        ");"
+        "ALTER TABLE stores ADD COLUMN account_id INTEGER REFERENCES accounts(id);"
+        "UPDATE stores SET account_id = (SELECT id FROM accounts a WHERE a.name = stores.owner);"
+        "CREATE INDEX stores_account ON stores(account_id, status);"
+        "CREATE TABLE audit ("
+        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  time INTEGER NOT NULL,"
+        "  actor TEXT NOT NULL,"
+        "  account_id INTEGER,"
+        "  token_name TEXT,"
+        "  action TEXT NOT NULL,"
+        "  target_kind TEXT,"
+        "  target TEXT,"
+        "  store_id TEXT,"
+        "  result TEXT NOT NULL CHECK (result IN ('ok', 'denied', 'failed')),"
+        "  error TEXT,"
+        "  source TEXT,"
+        "  request_id TEXT"
+        ");"
+        "CREATE INDEX audit_time ON audit(time);"
+        "CREATE INDEX audit_account ON audit(account_id, id);";
+
 static const char *const migrations[DB_SCHEMA_VERSION] = {
         db_schema_v1,
         db_schema_v2,
         db_schema_v3,
+        db_schema_v4,
 };
 
 int db_errno(int rc)

@@ -14,7 +14,7 @@
 
 typedef struct Db Db;
 
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 
 int db_open(const char *path, Db **ret);
 Db *db_close(Db *db);
@@ -46,4 +46,7 @@ static inline void sqlite3_finalizep(sqlite3_stmt **s)
 #define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
 
 /* The SQL of schema version 1, exported so tests can build an old database file. */
+/* The migrations, in order (tests build old files with them). */
 extern const char db_schema_v1[];
+extern const char db_schema_v2[];
+extern const char db_schema_v3[];

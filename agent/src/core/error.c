@@ -28,6 +28,15 @@ static const ErrorInfo error_table[_ERROR_MAX] = {
         /* 507 Insufficient Storage (RFC 4918): the request was fine, the server has no room to record it. */
         [ERROR_STORAGE_FULL] = { 507, "storage_full", STOREAGENT_ERROR_STORAGE_FULL,
                                  "The agent's storage is full; nothing was changed. An operator must free space." },
+        [ERROR_ACCOUNT_STORE_CAP] = { 429, "account_store_cap_reached", STOREAGENT_ERROR_LIMIT_REACHED,
+                                      "This account's cap on active stores is reached.", true },
+        [ERROR_FORBIDDEN] = { 403, "forbidden", STOREAGENT_ERROR_ACCESS_DENIED, "Only an admin may do this." },
+        [ERROR_ACCOUNT_NOT_FOUND] = { 404, "account_not_found", STOREAGENT_ERROR_NOT_FOUND, "No such account." },
+        [ERROR_ACCOUNT_TAKEN] = { 409, "account_name_taken", STOREAGENT_ERROR_NAME_TAKEN,
+                                  "An account of that name exists." },
+        [ERROR_TOKEN_NOT_FOUND] = { 404, "token_not_found", STOREAGENT_ERROR_NOT_FOUND, "No such token." },
+        [ERROR_TOKEN_TAKEN] = { 409, "token_name_taken", STOREAGENT_ERROR_NAME_TAKEN,
+                                "This account has a token of that name." },
 };
 
 const ErrorInfo *error_info(int e)

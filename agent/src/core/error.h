@@ -31,6 +31,12 @@ typedef enum Error {
         ERROR_KEY_REUSED,       /* an Idempotency-Key reused for a different request */
         ERROR_TRY_AGAIN,        /* the database stayed locked past its busy timeout; nothing changed */
         ERROR_STORAGE_FULL,     /* the database's file system is full; nothing changed */
+        ERROR_ACCOUNT_STORE_CAP, /* the account's cap on active stores is reached */
+        ERROR_FORBIDDEN,        /* an admin's operation asked by a tenant */
+        ERROR_ACCOUNT_NOT_FOUND, /* no such account (or not one the caller may see) */
+        ERROR_ACCOUNT_TAKEN,    /* an account of that name exists */
+        ERROR_TOKEN_NOT_FOUND,  /* no such live token */
+        ERROR_TOKEN_TAKEN,      /* the account has a token of that name */
         _ERROR_MAX,
 } Error;
 

@@ -6,16 +6,23 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "core/account.h"
 #include "core/db.h"
 
 typedef struct Store Store;
 
 #define STORE_COLUMNS                                                                                        \
         "id, name, engine, owner, status, status_reason, step, progress_current, progress_total, url, "       \
-        "chart_version, helm_revision, created_at, updated_at, deleted_at, seq"
+        "chart_version, helm_revision, created_at, updated_at, deleted_at, seq, coalesce(account_id, 0)"
 
 /* The next change sequence number, inside the statement that takes it (the write lock orders them). */
 #define SEQ_NEXT "(SELECT coalesce(max(seq), 0) + 1 FROM stores)"
+
+/* Which account's stores a caller sees: its own (a tenant), or all (0, an admin). */
+static inline int64_t store_visible_account(const Caller *c)
+{
+        return c->role == ACCOUNT_ADMIN ? 0 : c->account_id;
+}
 
 /* A Store from a row selected with STORE_COLUMNS. */
 int store_from_row(sqlite3_stmt *q, Store **ret);

@@ -13,6 +13,7 @@
 #include "basic/log.h"
 #include "basic/names.h"
 #include "basic/util.h"
+#include "core/audit.h"
 #include "core/error.h"
 #include "core/queue.h"
 #include "core/store-internal.h"
@@ -55,6 +56,50 @@ static int outcome(Db *db, int r, StoreError *err)
         else if (e == ERROR_TRY_AGAIN && err)
                 err->retry_after_sec = 1;
         return e;
+}
+
+/*
+ * The audit record of an operation's outcome r (0, a domain error, or a system error). A success is
+ * recorded inside the operation's transaction, so that it stands or falls with the change; a refusal
+ * after the rollback, in a write of its own (which may itself fail on a full disk: then the journal
+ * still has it).
+ */
+static int audit_outcome(Db *db, const Caller *caller, const char *action, const char *target, const char *store_id,
+                         int r)
+{
+        const ErrorInfo *info = r > 0 ? error_info(r) : NULL;
+        AuditEntry e = {
+                .caller = caller,
+                .action = action,
+                .target_kind = "store",
+                .target = target,
+                .store_id = store_id,
+                .result = r == 0 ? AUDIT_OK : r > 0 ? AUDIT_DENIED : AUDIT_FAILED,
+                .error = info ? info->code : r < 0 ? "internal_error" : NULL,
+                .source = caller->source,
+                .request_id = caller->request_id,
+        };
+        return audit_record(db, &e);
+}
+
+/* Ends a refused or failed operation: rolls back, records the refusal, returns what the caller sees. */
+static int refuse(Db *db, const Caller *caller, const char *action, const char *target, const char *store_id, int r,
+                  StoreError *err)
+{
+        db_rollback(db);
+        r = outcome(db, r, err);
+        (void) audit_outcome(db, caller, action, target, store_id, r);
+        return r;
+}
+
+/* A store the caller may see, inside the operation's transaction; ERROR_NOT_FOUND otherwise, the same
+ * words for one that does not exist and one of another account. */
+static int get_for_operation(Db *db, const Caller *caller, const char *id, Store **ret, StoreError *err)
+{
+        int r = store_get_visible(db, caller, id, ret);
+        if (r == -ENOENT)
+                return fail(err, ERROR_NOT_FOUND, "No store with id '%.64s'.", id);
+        return r;
 }
 
 /* Checks the caps that bound what the cluster is asked to do. Called inside the write transaction. */
@@ -105,22 +150,68 @@ static int idempotency_lookup(Db *db, const char *key, const char *actor, const 
         return *ret_store_id ? 0 : -ENOMEM;
 }
 
-int store_create(Db *db, const StoreLimits *limits, const char *actor, const char *name, const char *engine,
-                 const char *chart_version, const char *idempotency_key, Store **ret, bool *ret_replayed,
-                 StoreError *err)
+/* The account's own caps: active stores and creations in the last hour. Inside the write transaction. */
+static int check_account_caps(Db *db, const StoreLimits *limits, const Caller *caller, uint64_t now, StoreError *err)
+{
+        _cleanup_(account_freep) Account *a = NULL;
+        uint64_t max_stores, per_hour, n;
+        int r;
+
+        if (caller->account_id <= 0)
+                return 0; /* the daemon itself */
+        r = account_get(db, caller->account_id, &a);
+        if (r < 0)
+                return r;
+        store_account_limits(limits, a, &max_stores, &per_hour);
+
+        r = store_count_active(db, a->id, &n);
+        if (r < 0)
+                return r;
+        if (n >= max_stores) {
+                if (err)
+                        err->retry_after_sec = 3600;
+                return fail(err, ERROR_ACCOUNT_STORE_CAP,
+                            "Account '%s' already has %" PRIu64 " of at most %" PRIu64
+                            " active stores; delete one before creating another.",
+                            a->name, n, max_stores);
+        }
+
+        r = store_creates_in_last_hour(db, a->id, &n);
+        if (r < 0)
+                return r;
+        if (n >= per_hour) {
+                _cleanup_stmt_ sqlite3_stmt *q = NULL;
+                uint64_t oldest = now;
+                /* The window slides: the oldest creation in the last hour leaves it first. */
+                r = db_prepare(db, "SELECT coalesce(min(created_at), 0) FROM stores WHERE account_id = ? AND created_at > ?",
+                               &q);
+                if (r < 0)
+                        return r;
+                sqlite3_bind_int64(q, 1, a->id);
+                sqlite3_bind_int64(q, 2, (sqlite3_int64) (now - 3600 * USEC_PER_SEC));
+                if (sqlite3_step(q) == SQLITE_ROW)
+                        oldest = (uint64_t) sqlite3_column_int64(q, 0);
+                uint64_t wait = oldest + 3600 * USEC_PER_SEC > now ? oldest + 3600 * USEC_PER_SEC - now : 0;
+                if (err)
+                        err->retry_after_sec = MAX((wait + USEC_PER_SEC - 1) / USEC_PER_SEC, (uint64_t) 1);
+                return fail(err, ERROR_CREATION_LIMITED,
+                            "Creation limit reached: %" PRIu64 " stores per hour for account '%s'; try again in %" PRIu64
+                            " seconds.",
+                            per_hour, a->name, err ? err->retry_after_sec : 0);
+        }
+        return 0;
+}
+
+static int create(Db *db, const StoreLimits *limits, const Caller *caller, const char *name, const char *engine,
+                  const char *chart_version, const char *idempotency_key, Store **ret, bool *ret_replayed,
+                  StoreError *err)
 {
         _cleanup_free_ char *id = NULL, *existing = NULL, *request = NULL;
         _cleanup_stmt_ sqlite3_stmt *q = NULL;
-        const char *why;
+        const char *why, *actor = caller->account;
         char request_hash[65];
         uint64_t n, now = now_usec();
         int r, rc;
-
-        assert(db);
-        assert(limits);
-        assert(actor);
-        assert(name);
-        assert(ret);
 
         if (store_name_validate(name, &why) < 0)
                 return fail(err, ERROR_INVALID_NAME, "%s", why);
@@ -158,39 +249,27 @@ int store_create(Db *db, const StoreLimits *limits, const char *actor, const cha
                 goto fail;
         }
 
-        r = store_count_active(db, &n);
+        r = store_count_active(db, 0, &n);
         if (r < 0)
                 goto fail;
         if (n >= limits->max_stores) {
                 if (err)
                         err->retry_after_sec = 3600;
-                r = fail(err, ERROR_STORE_CAP,
-                         "This platform already runs %" PRIu64 " of at most %" PRIu64
-                         " stores; delete one before creating another.",
-                         n, limits->max_stores);
+                /* Only an admin learns how many stores the platform runs. */
+                if (caller_is_admin(caller))
+                        r = fail(err, ERROR_STORE_CAP,
+                                 "This platform already runs %" PRIu64 " of at most %" PRIu64
+                                 " stores; delete one before creating another.",
+                                 n, limits->max_stores);
+                else
+                        r = fail(err, ERROR_STORE_CAP,
+                                 "This platform runs as many stores as it may; try again later or ask its operator.");
                 goto fail;
         }
 
-        r = store_creates_in_last_hour(db, actor, &n);
-        if (r < 0)
+        r = check_account_caps(db, limits, caller, now, err);
+        if (r != 0)
                 goto fail;
-        if (n >= limits->creates_per_hour) {
-                uint64_t oldest;
-                /* The window slides: the oldest creation in the last hour leaves it first. */
-                r = store_query_u64(db,
-                                    "SELECT coalesce(min(created_at), 0) FROM stores WHERE owner = ? AND "
-                                    "created_at > ?",
-                                    actor, now - 3600 * USEC_PER_SEC, &oldest);
-                if (r < 0)
-                        goto fail;
-                uint64_t wait = oldest + 3600 * USEC_PER_SEC > now ? oldest + 3600 * USEC_PER_SEC - now : 0;
-                if (err)
-                        err->retry_after_sec = MAX((wait + USEC_PER_SEC - 1) / USEC_PER_SEC, (uint64_t) 1);
-                r = fail(err, ERROR_CREATION_LIMITED,
-                         "Creation limit reached: %" PRIu64 " stores per hour; try again in %" PRIu64 " seconds.",
-                         limits->creates_per_hour, err ? err->retry_after_sec : 0);
-                goto fail;
-        }
 
         r = check_pending_cap(db, limits, err);
         if (r != 0)
@@ -202,7 +281,7 @@ int store_create(Db *db, const StoreLimits *limits, const char *actor, const cha
 
         r = db_prepare(db,
                        "INSERT INTO stores (id, name, engine, owner, status, chart_version, created_at, updated_at, "
-                       "seq, step) VALUES (?, ?, ?, ?, 'PROVISIONING', ?, ?, ?, " SEQ_NEXT ", 'queued')",
+                       "seq, step, account_id) VALUES (?, ?, ?, ?, 'PROVISIONING', ?, ?, ?, " SEQ_NEXT ", 'queued', ?)",
                        &q);
         if (r < 0)
                 goto fail;
@@ -214,6 +293,8 @@ int store_create(Db *db, const StoreLimits *limits, const char *actor, const cha
                 sqlite3_bind_text(q, 5, chart_version, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(q, 6, (sqlite3_int64) now);
         sqlite3_bind_int64(q, 7, (sqlite3_int64) now);
+        if (caller->account_id > 0)
+                sqlite3_bind_int64(q, 8, caller->account_id);
         rc = sqlite3_step(q);
         if (rc != SQLITE_DONE) {
                 r = db_errno(rc);
@@ -246,6 +327,9 @@ int store_create(Db *db, const StoreLimits *limits, const char *actor, const cha
         r = store_add_event(db, id, actor, "store.create", "Store requested (engine woocommerce).");
         if (r < 0)
                 goto fail;
+        r = audit_outcome(db, caller, "store.create", name, id, 0);
+        if (r < 0)
+                goto fail;
         r = db_commit(db);
         if (r < 0)
                 goto fail;
@@ -257,11 +341,31 @@ int store_create(Db *db, const StoreLimits *limits, const char *actor, const cha
 
 fail:
         db_rollback(db);
-        return outcome(db, r, err);
+        return r;
+}
+
+int store_create(Db *db, const StoreLimits *limits, const Caller *caller, const char *name, const char *engine,
+                 const char *chart_version, const char *idempotency_key, Store **ret, bool *ret_replayed,
+                 StoreError *err)
+{
+        int r;
+
+        assert(db);
+        assert(limits);
+        assert(caller);
+        assert(name);
+        assert(ret);
+
+        r = create(db, limits, caller, name, engine, chart_version, idempotency_key, ret, ret_replayed, err);
+        if (r != 0) {
+                r = outcome(db, r, err);
+                (void) audit_outcome(db, caller, "store.create", name, NULL, r);
+        }
+        return r;
 }
 
 /* Common shape of retry/upgrade/rollback: check state, queue one task, move status, record. */
-static int store_operation(Db *db, const StoreLimits *limits, const char *actor, const char *id, TaskKind kind,
+static int store_operation(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, TaskKind kind,
                            json_t *payload, StoreStatus to, const char *action, const char *detail, Store **ret,
                            StoreError *err)
 {
@@ -271,13 +375,10 @@ static int store_operation(Db *db, const StoreLimits *limits, const char *actor,
 
         r = db_begin(db);
         if (r < 0)
-                return outcome(db, r, err);
-        r = store_get(db, id, &cur);
-        if (r < 0) {
-                if (r == -ENOENT)
-                        r = fail(err, ERROR_NOT_FOUND, "No store with id '%.64s'.", id);
-                goto fail;
-        }
+                return refuse(db, caller, action, id, NULL, r, err);
+        r = get_for_operation(db, caller, id, &cur, err);
+        if (r != 0)
+                return refuse(db, caller, action, id, NULL, r, err);
         r = store_has_active_task(db, id, &busy);
         if (r < 0)
                 goto fail;
@@ -294,7 +395,7 @@ static int store_operation(Db *db, const StoreLimits *limits, const char *actor,
         r = check_pending_cap(db, limits, err);
         if (r != 0)
                 goto fail;
-        r = queue_enqueue(db, id, kind, payload, actor, NULL);
+        r = queue_enqueue(db, id, kind, payload, caller->account, NULL);
         if (r < 0)
                 goto fail;
         r = write_status_in_tx(db, id, to, NULL);
@@ -303,7 +404,10 @@ static int store_operation(Db *db, const StoreLimits *limits, const char *actor,
         r = store_set_progress(db, id, "queued", 0, 0);
         if (r < 0)
                 goto fail;
-        r = store_add_event(db, id, actor, action, detail);
+        r = store_add_event(db, id, caller->account, action, detail);
+        if (r < 0)
+                goto fail;
+        r = audit_outcome(db, caller, action, cur->name, id, 0);
         if (r < 0)
                 goto fail;
         r = db_commit(db);
@@ -313,11 +417,10 @@ static int store_operation(Db *db, const StoreLimits *limits, const char *actor,
         return outcome(db, store_get(db, id, ret), err);
 
 fail:
-        db_rollback(db);
-        return outcome(db, r, err);
+        return refuse(db, caller, action, cur->name, id, r, err);
 }
 
-int store_retry(Db *db, const StoreLimits *limits, const char *actor, const char *id, Store **ret,
+int store_retry(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, Store **ret,
                 StoreError *err)
 {
         _cleanup_(store_freep) Store *cur = NULL;
@@ -327,16 +430,20 @@ int store_retry(Db *db, const StoreLimits *limits, const char *actor, const char
 
         assert(db);
         assert(limits);
-        assert(actor);
+        assert(caller);
         assert(id);
         assert(ret);
 
-        r = store_get(db, id, &cur);
-        if (r < 0)
-                return r == -ENOENT ? fail(err, ERROR_NOT_FOUND, "No store with id '%.64s'.", id) : outcome(db, r, err);
-        if (cur->status != STORE_FAILED)
-                return fail(err, ERROR_INVALID_STATE, "Store '%s' is %s; only a FAILED store can be retried.", cur->name,
-                            store_status_to_string(cur->status));
+        r = store_get_visible(db, caller, id, &cur);
+        if (r == -ENOENT)
+                r = fail(err, ERROR_NOT_FOUND, "No store with id '%.64s'.", id);
+        if (r != 0)
+                return refuse(db, caller, "store.retry", id, NULL, r, err);
+        if (cur->status != STORE_FAILED) {
+                r = fail(err, ERROR_INVALID_STATE, "Store '%s' is %s; only a FAILED store can be retried.", cur->name,
+                         store_status_to_string(cur->status));
+                return refuse(db, caller, "store.retry", cur->name, id, r, err);
+        }
 
         /* A failed delete is retried as a delete; anything else provisions again. */
         r = db_prepare(db, "SELECT kind FROM tasks WHERE store_id = ? ORDER BY id DESC LIMIT 1", &q);
@@ -347,13 +454,13 @@ int store_retry(Db *db, const StoreLimits *limits, const char *actor, const char
                 last_kind = db_column_strdup(q, 0);
 
         if (streq_ptr(last_kind, "delete"))
-                return store_operation(db, limits, actor, id, TASK_DELETE, NULL, STORE_DELETING, "store.retry",
+                return store_operation(db, limits, caller, id, TASK_DELETE, NULL, STORE_DELETING, "store.retry",
                                        "Retrying the delete.", ret, err);
-        return store_operation(db, limits, actor, id, TASK_CREATE, NULL, STORE_PROVISIONING, "store.retry",
+        return store_operation(db, limits, caller, id, TASK_CREATE, NULL, STORE_PROVISIONING, "store.retry",
                                "Retrying provisioning.", ret, err);
 }
 
-int store_upgrade(Db *db, const StoreLimits *limits, const char *actor, const char *id, const char *chart_version,
+int store_upgrade(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, const char *chart_version,
                   Store **ret, StoreError *err)
 {
         _cleanup_(json_decrefp) json_t *payload = NULL;
@@ -361,20 +468,21 @@ int store_upgrade(Db *db, const StoreLimits *limits, const char *actor, const ch
 
         assert(db);
         assert(limits);
-        assert(actor);
+        assert(caller);
         assert(id);
         assert(ret);
 
         if (!chart_version_is_valid(chart_version))
-                return fail(err, ERROR_INVALID_REQUEST, "chart_version must be a version such as 0.2.0.");
+                return refuse(db, caller, "store.upgrade", id, NULL,
+                              fail(err, ERROR_INVALID_REQUEST, "chart_version must be a version such as 0.2.0."), err);
         payload = json_pack("{s:s}", "chart_version", chart_version);
         if (!payload || asprintf(&detail, "Upgrade to chart version %s requested.", chart_version) < 0)
                 return -ENOMEM;
-        return store_operation(db, limits, actor, id, TASK_UPGRADE, payload, STORE_UPGRADING, "store.upgrade",
+        return store_operation(db, limits, caller, id, TASK_UPGRADE, payload, STORE_UPGRADING, "store.upgrade",
                                detail, ret, err);
 }
 
-int store_rollback(Db *db, const StoreLimits *limits, const char *actor, const char *id, int64_t revision,
+int store_rollback(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, int64_t revision,
                    Store **ret, StoreError *err)
 {
         _cleanup_(json_decrefp) json_t *payload = NULL;
@@ -382,39 +490,38 @@ int store_rollback(Db *db, const StoreLimits *limits, const char *actor, const c
 
         assert(db);
         assert(limits);
-        assert(actor);
+        assert(caller);
         assert(id);
         assert(ret);
 
         if (revision < 1 || revision > 1000000)
-                return fail(err, ERROR_INVALID_REQUEST, "revision must be a positive Helm revision number.");
+                return refuse(db, caller, "store.rollback", id, NULL,
+                              fail(err, ERROR_INVALID_REQUEST, "revision must be a positive Helm revision number."),
+                              err);
         payload = json_pack("{s:I}", "revision", (json_int_t) revision);
         if (!payload || asprintf(&detail, "Rollback to revision %" PRIi64 " requested.", revision) < 0)
                 return -ENOMEM;
-        return store_operation(db, limits, actor, id, TASK_ROLLBACK, payload, STORE_UPGRADING, "store.rollback",
+        return store_operation(db, limits, caller, id, TASK_ROLLBACK, payload, STORE_UPGRADING, "store.rollback",
                                detail, ret, err);
 }
 
-int store_delete(Db *db, const char *actor, const char *id, Store **ret, StoreError *err)
+int store_delete(Db *db, const Caller *caller, const char *id, Store **ret, StoreError *err)
 {
         _cleanup_(store_freep) Store *cur = NULL;
         uint64_t n;
         int r;
 
         assert(db);
-        assert(actor);
+        assert(caller);
         assert(id);
         assert(ret);
 
         r = db_begin(db);
         if (r < 0)
-                return outcome(db, r, err);
-        r = store_get(db, id, &cur);
-        if (r < 0) {
-                if (r == -ENOENT)
-                        r = fail(err, ERROR_NOT_FOUND, "No store with id '%.64s'.", id);
-                goto fail;
-        }
+                return refuse(db, caller, "store.delete", id, NULL, r, err);
+        r = get_for_operation(db, caller, id, &cur, err);
+        if (r != 0)
+                return refuse(db, caller, "store.delete", id, NULL, r, err);
         if (cur->status == STORE_DELETED || cur->status == STORE_DELETING) {
                 /* Deleting twice is not an error: the caller gets the store as it is. */
                 db_rollback(db);
@@ -432,7 +539,7 @@ int store_delete(Db *db, const char *actor, const char *id, Store **ret, StoreEr
         if (r < 0)
                 goto fail;
         if (n == 0) {
-                r = queue_enqueue(db, id, TASK_DELETE, NULL, actor, NULL);
+                r = queue_enqueue(db, id, TASK_DELETE, NULL, caller->account, NULL);
                 if (r < 0)
                         goto fail;
         }
@@ -442,7 +549,10 @@ int store_delete(Db *db, const char *actor, const char *id, Store **ret, StoreEr
         r = store_set_progress(db, id, "queued", 0, 0);
         if (r < 0)
                 goto fail;
-        r = store_add_event(db, id, actor, "store.delete", "Delete requested.");
+        r = store_add_event(db, id, caller->account, "store.delete", "Delete requested.");
+        if (r < 0)
+                goto fail;
+        r = audit_outcome(db, caller, "store.delete", cur->name, id, 0);
         if (r < 0)
                 goto fail;
         r = db_commit(db);
@@ -452,6 +562,70 @@ int store_delete(Db *db, const char *actor, const char *id, Store **ret, StoreEr
         return outcome(db, store_get(db, id, ret), err);
 
 fail:
-        db_rollback(db);
-        return outcome(db, r, err);
+        return refuse(db, caller, "store.delete", cur->name, id, r, err);
+}
+
+int store_transfer(Db *db, const Caller *caller, const char *id, const char *account, Store **ret, StoreError *err)
+{
+        _cleanup_(store_freep) Store *cur = NULL;
+        _cleanup_(account_freep) Account *to = NULL;
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        _cleanup_free_ char *detail = NULL;
+        int r, rc;
+
+        assert(db);
+        assert(caller);
+        assert(id);
+        assert(account);
+        assert(ret);
+
+        if (!caller_is_admin(caller))
+                return refuse(db, caller, "store.transfer", id, NULL,
+                              fail(err, ERROR_FORBIDDEN, "Only an admin may give a store to another account."), err);
+        r = db_begin(db);
+        if (r < 0)
+                return refuse(db, caller, "store.transfer", id, NULL, r, err);
+        r = get_for_operation(db, caller, id, &cur, err);
+        if (r != 0)
+                return refuse(db, caller, "store.transfer", id, NULL, r, err);
+        r = account_get_by_name(db, account, &to);
+        if (r == -ENOENT)
+                r = fail(err, ERROR_ACCOUNT_NOT_FOUND, "No account named '%.64s'.", account);
+        if (r != 0)
+                goto fail;
+        if (cur->status == STORE_DELETED) {
+                r = fail(err, ERROR_INVALID_STATE, "Store '%s' is DELETED; it cannot change hands.", cur->name);
+                goto fail;
+        }
+        r = db_prepare(db, "UPDATE stores SET account_id = ?, owner = ?, updated_at = ?, seq = " SEQ_NEXT " WHERE id = ?",
+                       &q);
+        if (r < 0)
+                goto fail;
+        sqlite3_bind_int64(q, 1, to->id);
+        sqlite3_bind_text(q, 2, to->name, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 3, (sqlite3_int64) now_usec());
+        sqlite3_bind_text(q, 4, id, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(q);
+        if (rc != SQLITE_DONE) {
+                r = db_errno(rc);
+                goto fail;
+        }
+        if (asprintf(&detail, "Store given from account '%s' to account '%s'.", cur->owner, to->name) < 0) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = store_add_event(db, id, caller->account, "store.transfer", detail);
+        if (r < 0)
+                goto fail;
+        r = audit_outcome(db, caller, "store.transfer", cur->name, id, 0);
+        if (r < 0)
+                goto fail;
+        r = db_commit(db);
+        if (r < 0)
+                goto fail;
+        store_changed_notify();
+        return outcome(db, store_get(db, id, ret), err);
+
+fail:
+        return refuse(db, caller, "store.transfer", cur->name, id, r, err);
 }

@@ -50,6 +50,48 @@ int store_get_by_name(Db *db, const char *name, Store **ret)
         return store_from_row(q, ret);
 }
 
+int store_get_visible(Db *db, const Caller *caller, const char *id, Store **ret)
+{
+        _cleanup_(store_freep) Store *st = NULL;
+        int64_t visible;
+        int r;
+
+        assert(db);
+        assert(caller);
+        assert(id);
+        assert(ret);
+
+        r = store_get(db, id, &st);
+        if (r < 0)
+                return r;
+        visible = store_visible_account(caller);
+        if (visible != 0 && st->account_id != visible)
+                return -ENOENT;
+        *ret = TAKE_PTR(st);
+        return 0;
+}
+
+/* The account whose stores a list shows: the tenant's own, an admin's owner filter (-1: no such
+ * account, so nothing), or 0 for all. */
+static int list_account(Db *db, const Caller *caller, const char *owner, int64_t *ret)
+{
+        _cleanup_(account_freep) Account *a = NULL;
+        int r;
+
+        *ret = store_visible_account(caller);
+        if (*ret != 0 || !owner)
+                return 0;
+        r = account_get_by_name(db, owner, &a);
+        if (r == -ENOENT) {
+                *ret = -1;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        *ret = a->id;
+        return 0;
+}
+
 static int rows_to_json(sqlite3_stmt *q, json_t *items, int64_t *max_seq)
 {
         int rc;
@@ -67,69 +109,79 @@ static int rows_to_json(sqlite3_stmt *q, json_t *items, int64_t *max_seq)
         return rc == SQLITE_DONE ? 0 : db_errno(rc);
 }
 
-int store_list(Db *db, StoreStatus status, uint64_t limit, uint64_t offset, json_t **ret_items,
-               uint64_t *ret_total)
+int store_list(Db *db, const Caller *caller, const char *owner, StoreStatus status, uint64_t limit, uint64_t offset,
+               json_t **ret_items, uint64_t *ret_total)
 {
         _cleanup_stmt_ sqlite3_stmt *q = NULL, *c = NULL;
-        json_t *items;
+        _cleanup_(json_decrefp) json_t *items = NULL;
+        const char *st = status >= 0 ? store_status_to_string(status) : NULL;
+        int64_t account;
         int r;
 
         assert(db);
+        assert(caller);
         assert(ret_items);
         assert(ret_total);
 
-        if (status >= 0) {
-                r = db_prepare(db, "SELECT " STORE_COLUMNS " FROM stores WHERE status = ? ORDER BY created_at DESC, id DESC "
-                                   "LIMIT ? OFFSET ?",
-                               &q);
-                if (r >= 0)
-                        r = db_prepare(db, "SELECT count(*) FROM stores WHERE status = ?", &c);
-                if (r < 0)
-                        return r;
-                sqlite3_bind_text(q, 1, store_status_to_string(status), -1, SQLITE_STATIC);
-                sqlite3_bind_text(c, 1, store_status_to_string(status), -1, SQLITE_STATIC);
-                sqlite3_bind_int64(q, 2, (sqlite3_int64) limit);
-                sqlite3_bind_int64(q, 3, (sqlite3_int64) offset);
-        } else {
-                r = db_prepare(db, "SELECT " STORE_COLUMNS " FROM stores WHERE status <> 'DELETED' ORDER BY "
-                                   "created_at DESC, id DESC LIMIT ? OFFSET ?",
-                               &q);
-                if (r >= 0)
-                        r = db_prepare(db, "SELECT count(*) FROM stores WHERE status <> 'DELETED'", &c);
-                if (r < 0)
-                        return r;
-                sqlite3_bind_int64(q, 1, (sqlite3_int64) limit);
-                sqlite3_bind_int64(q, 2, (sqlite3_int64) offset);
-        }
+        r = list_account(db, caller, owner, &account);
+        if (r < 0)
+                return r;
+#define LIST_WHERE                                                                                           \
+        " FROM stores WHERE (?1 = 0 OR coalesce(account_id, 0) = ?1) AND "                                   \
+        "(?2 IS NULL AND status <> 'DELETED' OR status = ?2)"
+        r = db_prepare(db, "SELECT " STORE_COLUMNS LIST_WHERE " ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4",
+                       &q);
+        if (r >= 0)
+                r = db_prepare(db, "SELECT count(*)" LIST_WHERE, &c);
+#undef LIST_WHERE
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(q, 1, account);
+        sqlite3_bind_int64(c, 1, account);
+        sqlite3_bind_text(q, 2, st, -1, SQLITE_STATIC);
+        sqlite3_bind_text(c, 2, st, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 3, (sqlite3_int64) limit);
+        sqlite3_bind_int64(q, 4, (sqlite3_int64) offset);
 
         items = json_array();
         if (!items)
                 return -ENOMEM;
         r = rows_to_json(q, items, NULL);
-        if (r < 0 || sqlite3_step(c) != SQLITE_ROW) {
-                json_decref(items);
-                return r < 0 ? r : -EIO;
-        }
+        if (r < 0)
+                return r;
+        if (sqlite3_step(c) != SQLITE_ROW)
+                return -EIO;
         *ret_total = (uint64_t) sqlite3_column_int64(c, 0);
-        *ret_items = items;
+        *ret_items = TAKE_PTR(items);
         return 0;
 }
 
-int store_changes_since(Db *db, int64_t seq, json_t **ret_items, int64_t *ret_max_seq)
+int store_changes_since(Db *db, const Caller *caller, int64_t seq, json_t **ret_items, int64_t *ret_max_seq)
 {
         _cleanup_stmt_ sqlite3_stmt *q = NULL;
         json_t *items;
-        int64_t max = seq;
+        int64_t max = seq, visible;
         int r;
 
         assert(db);
+        assert(caller);
         assert(ret_items);
         assert(ret_max_seq);
 
-        r = db_prepare(db, "SELECT " STORE_COLUMNS " FROM stores WHERE seq > ? ORDER BY seq LIMIT 500", &q);
+        /*
+         * At most 500 changes a call, the newest bound first so that a tenant's next call starts past what it
+         * cannot see as well; the rows it may see in that window are returned.
+         */
+        visible = store_visible_account(caller);
+        r = db_prepare(db,
+                       "WITH w AS (SELECT seq FROM stores WHERE seq > ?1 ORDER BY seq LIMIT 500) "
+                       "SELECT " STORE_COLUMNS " FROM stores "
+                       "WHERE seq IN (SELECT seq FROM w) AND (?2 = 0 OR coalesce(account_id, 0) = ?2) ORDER BY seq",
+                       &q);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(q, 1, seq);
+        sqlite3_bind_int64(q, 2, visible);
         items = json_array();
         if (!items)
                 return -ENOMEM;
@@ -137,6 +189,19 @@ int store_changes_since(Db *db, int64_t seq, json_t **ret_items, int64_t *ret_ma
         if (r < 0) {
                 json_decref(items);
                 return r;
+        }
+        if (visible != 0) {
+                /* The rows above may all be another account's: the window's end is one more read. */
+                _cleanup_stmt_ sqlite3_stmt *m = NULL;
+                r = db_prepare(db, "SELECT max(seq) FROM (SELECT seq FROM stores WHERE seq > ? ORDER BY seq LIMIT 500)",
+                               &m);
+                if (r < 0) {
+                        json_decref(items);
+                        return r;
+                }
+                sqlite3_bind_int64(m, 1, seq);
+                if (sqlite3_step(m) == SQLITE_ROW && sqlite3_column_type(m, 0) != SQLITE_NULL)
+                        max = MAX(max, (int64_t) sqlite3_column_int64(m, 0));
         }
         *ret_items = items;
         *ret_max_seq = max;
@@ -176,36 +241,72 @@ int store_max_seq(Db *db, int64_t *ret)
         return 0;
 }
 
-int store_count_active(Db *db, uint64_t *ret)
+static int query_account_u64(Db *db, const char *sql, int64_t account_id, uint64_t since, uint64_t *ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        int r;
+
+        r = db_prepare(db, sql, &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(q, 1, account_id);
+        sqlite3_bind_int64(q, 2, (sqlite3_int64) since);
+        if (sqlite3_step(q) != SQLITE_ROW)
+                return db_errno(sqlite3_errcode(db_handle(db)));
+        *ret = (uint64_t) sqlite3_column_int64(q, 0);
+        return 0;
+}
+
+int store_count_active(Db *db, int64_t account_id, uint64_t *ret)
 {
         assert(db);
         assert(ret);
 
-        return store_query_u64(db, "SELECT count(*) FROM stores WHERE deleted_at IS NULL", NULL, 0, ret);
+        return query_account_u64(db,
+                                 "SELECT count(*) FROM stores WHERE deleted_at IS NULL AND "
+                                 "(?1 = 0 OR coalesce(account_id, 0) = ?1) AND ?2 = 0",
+                                 account_id, 0, ret);
 }
 
-int store_creates_in_last_hour(Db *db, const char *actor, uint64_t *ret)
+int store_creates_in_last_hour(Db *db, int64_t account_id, uint64_t *ret)
 {
         assert(db);
-        assert(actor);
         assert(ret);
 
-        return store_query_u64(db, "SELECT count(*) FROM stores WHERE owner = ? AND created_at > ?", actor,
-                               now_usec() - 3600 * USEC_PER_SEC, ret);
+        return query_account_u64(db, "SELECT count(*) FROM stores WHERE coalesce(account_id, 0) = ?1 AND created_at > ?2",
+                                 account_id, now_usec() - 3600 * USEC_PER_SEC, ret);
 }
 
-int store_count_by_status(Db *db, json_t **ret)
+void store_account_limits(const StoreLimits *limits, const Account *a, uint64_t *ret_max_stores,
+                          uint64_t *ret_creates_per_hour)
+{
+        assert(limits);
+        assert(ret_max_stores);
+        assert(ret_creates_per_hour);
+
+        *ret_max_stores = a && a->max_stores >= 0       ? (uint64_t) a->max_stores
+                          : a && a->role == ACCOUNT_TENANT ? limits->tenant_max_stores
+                                                           : UINT64_MAX;
+        *ret_creates_per_hour = a && a->creates_per_hour >= 0 ? (uint64_t) a->creates_per_hour : limits->creates_per_hour;
+}
+
+int store_count_by_status(Db *db, const Caller *caller, json_t **ret)
 {
         _cleanup_stmt_ sqlite3_stmt *q = NULL;
         json_t *o;
         int r, rc;
 
         assert(db);
+        assert(caller);
         assert(ret);
 
-        r = db_prepare(db, "SELECT status, count(*) FROM stores GROUP BY status", &q);
+        r = db_prepare(db,
+                       "SELECT status, count(*) FROM stores WHERE (?1 = 0 OR coalesce(account_id, 0) = ?1) "
+                       "GROUP BY status",
+                       &q);
         if (r < 0)
                 return r;
+        sqlite3_bind_int64(q, 1, store_visible_account(caller));
         o = json_object();
         if (!o)
                 return -ENOMEM;

@@ -151,6 +151,7 @@ int store_from_row(sqlite3_stmt *q, Store **ret)
         s->updated_at = (uint64_t) sqlite3_column_int64(q, 13);
         s->deleted_at = (uint64_t) sqlite3_column_int64(q, 14);
         s->seq = sqlite3_column_int64(q, 15);
+        s->account_id = sqlite3_column_int64(q, 16);
         *ret = TAKE_PTR(s);
         return 0;
 }

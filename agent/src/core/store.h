@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "core/account.h"
 #include "core/db.h"
 #include "core/error.h"
 
@@ -53,6 +54,7 @@ typedef struct Store {
         int64_t helm_revision; /* 0: none */
         uint64_t created_at, updated_at, deleted_at;
         int64_t seq;
+        int64_t account_id; /* the owning account; 0 for stores the daemon itself made */
 } Store;
 
 Store *store_free(Store *s);
@@ -60,9 +62,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_free);
 json_t *store_to_json(const Store *s);
 
 typedef struct StoreLimits {
-        uint64_t max_stores;
-        uint64_t creates_per_hour;
-        uint64_t max_pending_tasks;
+        uint64_t max_stores;        /* active stores on the platform */
+        uint64_t creates_per_hour;  /* per account, unless the account sets its own */
+        uint64_t max_pending_tasks; /* queued or running tasks on the platform */
+        uint64_t tenant_max_stores; /* active stores of a tenant account, unless the account sets its own */
 } StoreLimits;
 
 /* Filled when an operation refuses a request (returns an Error). */
@@ -71,30 +74,48 @@ typedef struct StoreError {
         uint64_t retry_after_sec; /* for the errors whose ErrorInfo.retry_after is set */
 } StoreError;
 
-int store_create(Db *db, const StoreLimits *limits, const char *actor, const char *name, const char *engine,
+/*
+ * Who may do what is decided here, for every front end: a caller sees and acts on the
+ * stores of its own account, an admin on every store. A store the caller may not see is
+ * refused exactly as one that does not exist (ERROR_NOT_FOUND, same message). Every
+ * operation, done or refused, is a record of the audit log.
+ */
+int store_create(Db *db, const StoreLimits *limits, const Caller *caller, const char *name, const char *engine,
                  const char *chart_version, const char *idempotency_key, Store **ret, bool *ret_replayed,
                  StoreError *err);
-int store_delete(Db *db, const char *actor, const char *id, Store **ret, StoreError *err);
-int store_retry(Db *db, const StoreLimits *limits, const char *actor, const char *id, Store **ret,
+int store_delete(Db *db, const Caller *caller, const char *id, Store **ret, StoreError *err);
+int store_retry(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, Store **ret,
                 StoreError *err);
-int store_upgrade(Db *db, const StoreLimits *limits, const char *actor, const char *id, const char *chart_version,
+int store_upgrade(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, const char *chart_version,
                   Store **ret, StoreError *err);
-int store_rollback(Db *db, const StoreLimits *limits, const char *actor, const char *id, int64_t revision,
+int store_rollback(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, int64_t revision,
                    Store **ret, StoreError *err);
+/* Gives a store to another account (admins only: ERROR_FORBIDDEN for a tenant). */
+int store_transfer(Db *db, const Caller *caller, const char *id, const char *account, Store **ret, StoreError *err);
 
+/* Without a caller: the daemon's own reads (provisioning, the reconciler). */
 int store_get(Db *db, const char *id, Store **ret);
 int store_get_by_name(Db *db, const char *name, Store **ret);
-/* status < 0: every status but DELETED. */
-int store_list(Db *db, StoreStatus status, uint64_t limit, uint64_t offset, json_t **ret_items,
-               uint64_t *ret_total);
-/* Stores changed after seq, oldest change first; *ret_max_seq is the newest seen. */
-int store_changes_since(Db *db, int64_t seq, json_t **ret_items, int64_t *ret_max_seq);
+/* A store as the caller may see it: -ENOENT when there is none or it is another account's. */
+int store_get_visible(Db *db, const Caller *caller, const char *id, Store **ret);
+/* status < 0: every status but DELETED. owner: an account name to list only its stores (admins; a tenant
+ * always gets its own). */
+int store_list(Db *db, const Caller *caller, const char *owner, StoreStatus status, uint64_t limit, uint64_t offset,
+               json_t **ret_items, uint64_t *ret_total);
+/* Stores the caller sees changed after seq, oldest change first; *ret_max_seq is the newest change of any
+ * store (so a tenant's next call starts past other accounts' changes too). */
+int store_changes_since(Db *db, const Caller *caller, int64_t seq, json_t **ret_items, int64_t *ret_max_seq);
 int store_max_seq(Db *db, int64_t *ret);
 int store_events(Db *db, const char *id, uint64_t limit, int64_t after_id, json_t **ret);
-/* {"PROVISIONING": n, ...} */
-int store_count_by_status(Db *db, json_t **ret);
-int store_count_active(Db *db, uint64_t *ret);
-int store_creates_in_last_hour(Db *db, const char *actor, uint64_t *ret);
+/* {"PROVISIONING": n, ...} of the stores the caller sees. */
+int store_count_by_status(Db *db, const Caller *caller, json_t **ret);
+/* Active stores of the platform (account_id 0) or of one account. */
+int store_count_active(Db *db, int64_t account_id, uint64_t *ret);
+int store_creates_in_last_hour(Db *db, int64_t account_id, uint64_t *ret);
+/* The caps that apply to an account: its own values, or the configured defaults for its role
+ * (UINT64_MAX: none beyond the platform's). */
+void store_account_limits(const StoreLimits *limits, const Account *a, uint64_t *ret_max_stores,
+                          uint64_t *ret_creates_per_hour);
 /* Whether a task of this store is queued or running. */
 int store_has_active_task(Db *db, const char *id, bool *ret);
 

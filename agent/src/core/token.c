@@ -19,7 +19,7 @@ bool token_name_is_valid(const char *name)
         return true;
 }
 
-int token_create(Db *db, const char *name, char **ret_token)
+int token_create(Db *db, int64_t account_id, const char *name, uint64_t expires_at, char **ret_token)
 {
         assert(db);
         assert(ret_token);
@@ -29,7 +29,7 @@ int token_create(Db *db, const char *name, char **ret_token)
         char hash[65];
         int r, rc;
 
-        if (!token_name_is_valid(name))
+        if (!token_name_is_valid(name) || account_id <= 0)
                 return -EINVAL;
         r = random_alnum(TOKEN_RANDOM_CHARS, &random);
         if (r < 0)
@@ -40,20 +40,52 @@ int token_create(Db *db, const char *name, char **ret_token)
         if (r < 0)
                 return r;
 
-        r = db_prepare(db, "INSERT INTO api_tokens (name, hash, created_at) VALUES (?, ?, ?)", &s);
+        r = db_prepare(db, "INSERT INTO tokens (account_id, name, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                       &s);
         if (r < 0)
                 return r;
-        sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(s, 2, hash, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(s, 3, (sqlite3_int64) now_usec());
+        sqlite3_bind_int64(s, 1, account_id);
+        sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 3, hash, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(s, 4, (sqlite3_int64) now_usec());
+        if (expires_at > 0)
+                sqlite3_bind_int64(s, 5, (sqlite3_int64) expires_at);
         rc = sqlite3_step(s);
         if (rc != SQLITE_DONE)
-                return db_errno(rc);
+                return db_errno(sqlite3_extended_errcode(db_handle(db)));
         *ret_token = TAKE_PTR(token);
         return 0;
 }
 
-int token_verify(Db *db, const char *token, TokenInfo *ret)
+/* The caller a token row stands for: columns token id, token name, expires_at, account id, account name,
+ * role, disabled_at, starting at col. */
+#define CALLER_COLUMNS "t.id, t.name, coalesce(t.expires_at, 0), a.id, a.name, a.role, coalesce(a.disabled_at, 0)"
+#define CALLER_JOIN "tokens t JOIN accounts a ON a.id = t.account_id"
+
+static int caller_from_row(sqlite3_stmt *s, int col, Caller *ret)
+{
+        uint64_t expires_at = (uint64_t) sqlite3_column_int64(s, col + 2);
+        AccountRole role = account_role_from_string((const char *) sqlite3_column_text(s, col + 5));
+        Caller c = {
+                .token_id = sqlite3_column_int64(s, col),
+                .account_id = sqlite3_column_int64(s, col + 3),
+                .role = role,
+        };
+
+        if (role < 0)
+                return -EBADMSG;
+        if (!snprintf_ok(c.token, sizeof c.token, "%s", (const char *) sqlite3_column_text(s, col + 1)) ||
+            !snprintf_ok(c.account, sizeof c.account, "%s", (const char *) sqlite3_column_text(s, col + 4)))
+                return -EBADMSG;
+        if (expires_at > 0 && expires_at <= now_usec())
+                return -EKEYEXPIRED;
+        if (sqlite3_column_int64(s, col + 6) > 0)
+                return -EPERM;
+        *ret = c;
+        return 0;
+}
+
+int token_verify(Db *db, const char *token, Caller *ret)
 {
         assert(db);
         assert(ret);
@@ -67,52 +99,56 @@ int token_verify(Db *db, const char *token, TokenInfo *ret)
         r = sha256_hex(token, strlen(token), hash);
         if (r < 0)
                 return r;
-        r = db_prepare(db, "SELECT id, name, hash, coalesce(last_used_at, 0) FROM api_tokens WHERE hash = ? AND revoked_at IS NULL",
+        r = db_prepare(db,
+                       "SELECT t.hash, coalesce(t.last_used_at, 0), " CALLER_COLUMNS " FROM " CALLER_JOIN
+                       " WHERE t.hash = ? AND t.revoked_at IS NULL",
                        &s);
         if (r < 0)
                 return r;
         sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
         if (sqlite3_step(s) != SQLITE_ROW)
                 return -EACCES;
-        const char *stored = (const char *) sqlite3_column_text(s, 2);
+        const char *stored = (const char *) sqlite3_column_text(s, 0);
         if (!stored || strlen(stored) != 64 || !memeq_consttime(stored, hash, 64))
                 return -EACCES;
-
-        ret->id = sqlite3_column_int64(s, 0);
-        snprintf(ret->name, sizeof ret->name, "%s", (const char *) sqlite3_column_text(s, 1));
+        r = caller_from_row(s, 2, ret);
+        if (r < 0)
+                return r;
 
         /*
          * Last use is informational, kept to the minute: writing it on every request would
          * serialize all readers behind the database's write lock.
          */
         uint64_t now = now_usec();
-        if ((uint64_t) sqlite3_column_int64(s, 3) + 60 * USEC_PER_SEC > now)
+        if ((uint64_t) sqlite3_column_int64(s, 1) + 60 * USEC_PER_SEC > now)
                 return 0;
-        if (db_prepare(db, "UPDATE api_tokens SET last_used_at = ? WHERE id = ?", &u) >= 0) {
+        if (db_prepare(db, "UPDATE tokens SET last_used_at = ? WHERE id = ?", &u) >= 0) {
                 sqlite3_bind_int64(u, 1, (sqlite3_int64) now);
-                sqlite3_bind_int64(u, 2, ret->id);
+                sqlite3_bind_int64(u, 2, ret->token_id);
                 (void) sqlite3_step(u);
         }
         return 0;
 }
 
-int token_revoke(Db *db, const char *name)
+int token_revoke(Db *db, int64_t account_id, const char *name)
 {
         assert(db);
 
         _cleanup_stmt_ sqlite3_stmt *s = NULL;
         int r;
 
-        r = db_prepare(db, "UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", &s);
+        r = db_prepare(db, "UPDATE tokens SET revoked_at = ? WHERE account_id = ? AND name = ? AND revoked_at IS NULL",
+                       &s);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(s, 1, (sqlite3_int64) now_usec());
-        sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(s, 2, account_id);
+        sqlite3_bind_text(s, 3, name, -1, SQLITE_TRANSIENT);
         if (sqlite3_step(s) != SQLITE_DONE)
-                return -EIO;
+                return db_errno(sqlite3_errcode(db_handle(db)));
         if (sqlite3_changes(db_handle(db)) == 0)
                 return -ENOENT;
-        (void) db_exec(db, "DELETE FROM sessions WHERE token_id IN (SELECT id FROM api_tokens WHERE revoked_at "
+        (void) db_exec(db, "DELETE FROM sessions WHERE token_id IN (SELECT id FROM tokens WHERE revoked_at "
                            "IS NOT NULL)");
         return 0;
 }
@@ -125,31 +161,40 @@ static json_t *json_time_or_null(sqlite3_stmt *s, int col)
         return json_string(format_timestamp(buf, (uint64_t) sqlite3_column_int64(s, col), false));
 }
 
-int token_list(Db *db, json_t **ret)
+int token_list(Db *db, int64_t account_id, json_t **ret)
 {
         assert(db);
         assert(ret);
 
         _cleanup_stmt_ sqlite3_stmt *s = NULL;
-        json_t *a;
+        _cleanup_(json_decrefp) json_t *a = json_array();
+        uint64_t now = now_usec();
         int r, rc;
 
-        r = db_prepare(db, "SELECT name, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY id", &s);
-        if (r < 0)
-                return r;
-        a = json_array();
         if (!a)
                 return -ENOMEM;
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-                json_array_append_new(a, json_pack("{s:s, s:o, s:o, s:o}", "name", sqlite3_column_text(s, 0),
-                                                   "created_at", json_time_or_null(s, 1), "last_used_at",
-                                                   json_time_or_null(s, 2), "revoked_at",
-                                                   json_time_or_null(s, 3)));
-        if (rc != SQLITE_DONE) {
-                json_decref(a);
-                return db_errno(rc);
+        r = db_prepare(db,
+                       "SELECT a.name, t.name, t.created_at, t.expires_at, t.last_used_at, t.revoked_at "
+                       "FROM tokens t JOIN accounts a ON a.id = t.account_id "
+                       "WHERE ?1 = 0 OR t.account_id = ?1 ORDER BY a.name, t.id",
+                       &s);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(s, 1, account_id);
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+                bool expired = sqlite3_column_type(s, 3) != SQLITE_NULL &&
+                               (uint64_t) sqlite3_column_int64(s, 3) <= now;
+                json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:b}", "account", sqlite3_column_text(s, 0),
+                                      "name", sqlite3_column_text(s, 1), "created_at", json_time_or_null(s, 2),
+                                      "expires_at", json_time_or_null(s, 3), "last_used_at",
+                                      json_time_or_null(s, 4), "revoked_at", json_time_or_null(s, 5), "expired",
+                                      expired);
+                if (!o || json_array_append_new(a, o) < 0)
+                        return -ENOMEM;
         }
-        *ret = a;
+        if (rc != SQLITE_DONE)
+                return db_errno(rc);
+        *ret = TAKE_PTR(a);
         return 0;
 }
 
@@ -161,7 +206,7 @@ int token_count_active(Db *db, int64_t *ret)
         _cleanup_stmt_ sqlite3_stmt *s = NULL;
         int r;
 
-        r = db_prepare(db, "SELECT count(*) FROM api_tokens WHERE revoked_at IS NULL", &s);
+        r = db_prepare(db, "SELECT count(*) FROM tokens WHERE revoked_at IS NULL", &s);
         if (r < 0)
                 return r;
         if (sqlite3_step(s) != SQLITE_ROW)
@@ -170,7 +215,7 @@ int token_count_active(Db *db, int64_t *ret)
         return 0;
 }
 
-int session_create(Db *db, const TokenInfo *t, uint64_t ttl_usec, char **ret_cookie, char **ret_csrf)
+int session_create(Db *db, const Caller *t, uint64_t ttl_usec, char **ret_cookie, char **ret_csrf)
 {
         assert(db);
         assert(t);
@@ -199,7 +244,7 @@ int session_create(Db *db, const TokenInfo *t, uint64_t ttl_usec, char **ret_coo
         if (r < 0)
                 return r;
         sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(s, 2, t->id);
+        sqlite3_bind_int64(s, 2, t->token_id);
         sqlite3_bind_text(s, 3, csrf, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(s, 4, (sqlite3_int64) now);
         sqlite3_bind_int64(s, 5, (sqlite3_int64) (now + ttl_usec));
@@ -210,7 +255,7 @@ int session_create(Db *db, const TokenInfo *t, uint64_t ttl_usec, char **ret_coo
         return 0;
 }
 
-int session_verify(Db *db, const char *cookie, TokenInfo *ret, char **ret_csrf)
+int session_verify(Db *db, const char *cookie, Caller *ret, char **ret_csrf)
 {
         assert(db);
         assert(ret);
@@ -225,8 +270,8 @@ int session_verify(Db *db, const char *cookie, TokenInfo *ret, char **ret_csrf)
         if (r < 0)
                 return r;
         r = db_prepare(db,
-                       "SELECT t.id, t.name, s.csrf FROM sessions s JOIN api_tokens t ON t.id = s.token_id "
-                       "WHERE s.hash = ? AND s.expires_at > ? AND t.revoked_at IS NULL",
+                       "SELECT s.csrf, " CALLER_COLUMNS " FROM sessions s JOIN tokens t ON t.id = s.token_id "
+                       "JOIN accounts a ON a.id = t.account_id WHERE s.hash = ? AND s.expires_at > ? AND t.revoked_at IS NULL",
                        &s);
         if (r < 0)
                 return r;
@@ -234,10 +279,11 @@ int session_verify(Db *db, const char *cookie, TokenInfo *ret, char **ret_csrf)
         sqlite3_bind_int64(s, 2, (sqlite3_int64) now_usec());
         if (sqlite3_step(s) != SQLITE_ROW)
                 return -EACCES;
-        ret->id = sqlite3_column_int64(s, 0);
-        snprintf(ret->name, sizeof ret->name, "%s", (const char *) sqlite3_column_text(s, 1));
+        r = caller_from_row(s, 1, ret);
+        if (r < 0)
+                return r;
         if (ret_csrf) {
-                *ret_csrf = db_column_strdup(s, 2);
+                *ret_csrf = db_column_strdup(s, 0);
                 if (!*ret_csrf)
                         return -ENOMEM;
         }

@@ -112,7 +112,7 @@ static void update_status(Daemon *d)
         _cleanup_(json_decrefp) json_t *counts = NULL;
         uint64_t pending = 0;
 
-        if (store_count_by_status(d->db, &counts) < 0)
+        if (store_count_by_status(d->db, &caller_system, &counts) < 0)
                 return;
         (void) queue_count_active(d->db, &pending);
         (void) sd_notifyf(false,

@@ -19,6 +19,8 @@
 #include "basic/util.h"
 #include "core/config.h"
 #include "core/db.h"
+#include "core/account.h"
+#include "core/audit.h"
 #include "core/token.h"
 #include "daemon/daemon.h"
 #include "provision/render.h"
@@ -34,9 +36,12 @@ static void help(void)
                "  storeagentd [--config PATH]              run the daemon\n"
                "  storeagentd [--config PATH] --check-config\n"
                "                                            validate the configuration and print it\n"
-               "  storeagentd [--config PATH] token create --name NAME\n"
-               "  storeagentd [--config PATH] token list\n"
-               "  storeagentd [--config PATH] token revoke NAME\n"
+               "  storeagentd [--config PATH] account create NAME [--role admin|tenant]\n"
+               "                                            [--max-stores N] [--creates-per-hour N]\n"
+               "  storeagentd [--config PATH] account list | set NAME ... | disable NAME | enable NAME\n"
+               "  storeagentd [--config PATH] token create --name NAME [--account ACCOUNT] [--expires-in SECONDS]\n"
+               "  storeagentd [--config PATH] token list [--account ACCOUNT]\n"
+               "  storeagentd [--config PATH] token revoke NAME [--account ACCOUNT]\n"
                "  storeagentd [--config PATH] render --name NAME [--id ID]\n"
                "                                            print the objects and Helm values a new store\n"
                "                                            would get, as YAML; touches no cluster\n\n"
@@ -117,81 +122,297 @@ static int open_state(const Config *config, Db **ret)
         return 0;
 }
 
+/* The value of --OPT VALUE or --OPT=VALUE at argv[*i] (advancing *i), or NULL when argv[*i] is not --OPT. */
+static const char *option_value(int argc, char *argv[], int *i, const char *opt)
+{
+        size_t n = strlen(opt);
+
+        if (streq(argv[*i], opt) && *i + 1 < argc)
+                return argv[++*i];
+        if (strncmp(argv[*i], opt, n) == 0 && argv[*i][n] == '=')
+                return argv[*i] + n + 1;
+        return NULL;
+}
+
+/* Parses a limit: a number, or "default" for the configured default of the account's role. */
+static int parse_limit(const char *s, int64_t *ret)
+{
+        uint64_t v;
+
+        if (streq(s, "default")) {
+                *ret = ACCOUNT_LIMIT_DEFAULT;
+                return 0;
+        }
+        if (safe_atou64(s, &v) < 0 || v > 1000000)
+                return -EINVAL;
+        *ret = (int64_t) v;
+        return 0;
+}
+
+static void print_account_row(json_t *a)
+{
+        json_t *ms = json_object_get(a, "max_stores"), *cph = json_object_get(a, "creates_per_hour");
+        char max_stores[24] = "default", per_hour[24] = "default";
+
+        if (json_is_integer(ms))
+                xsprintf(max_stores, "%" JSON_INTEGER_FORMAT, json_integer_value(ms));
+        if (json_is_integer(cph))
+                xsprintf(per_hour, "%" JSON_INTEGER_FORMAT, json_integer_value(cph));
+        printf("%-24s %-7s %-9s %-7" JSON_INTEGER_FORMAT " %-7" JSON_INTEGER_FORMAT " %-10s %s\n",
+               json_string_value(json_object_get(a, "name")), json_string_value(json_object_get(a, "role")),
+               json_is_true(json_object_get(a, "disabled")) ? "disabled" : "enabled",
+               json_integer_value(json_object_get(a, "stores")), json_integer_value(json_object_get(a, "tokens")),
+               max_stores, per_hour);
+}
+
+#define ACCOUNT_USAGE                                                                                        \
+        "Usage: account create NAME [--role admin|tenant] [--max-stores N|default] [--creates-per-hour N|default]\n" \
+        "       account list\n"                                                                              \
+        "       account set NAME [--max-stores N|default] [--creates-per-hour N|default]\n"                  \
+        "       account disable NAME | account enable NAME\n"
+
+/* Accounts without a running daemon (bootstrap, recovery). Runs as the daemon's user. */
+static int verb_account(const Config *config, int argc, char *argv[])
+{
+        _cleanup_(db_closep) Db *db = NULL;
+        _cleanup_(account_freep) Account *a = NULL;
+        const char *verb = argc > 1 ? argv[1] : NULL, *name = argc > 2 ? argv[2] : NULL;
+        AccountRole role = ACCOUNT_TENANT;
+        int64_t max_stores = ACCOUNT_LIMIT_DEFAULT, per_hour = ACCOUNT_LIMIT_DEFAULT;
+        bool set_limits = false;
+        int r;
+
+        if (streq_ptr(verb, "list") && argc == 2) {
+                _cleanup_(json_decrefp) json_t *list = NULL;
+                json_t *it;
+                size_t i;
+
+                r = open_state(config, &db);
+                if (r < 0)
+                        return r;
+                r = account_list(db, &list);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to list accounts: %m");
+                printf("%-24s %-7s %-9s %-7s %-7s %-10s %s\n", "NAME", "ROLE", "STATE", "STORES", "TOKENS",
+                       "MAX STORES", "CREATES/H");
+                json_array_foreach(list, i, it)
+                        print_account_row(it);
+                return 0;
+        }
+        if (!STR_IN_SET(verb, "create", "set", "disable", "enable") || !name) {
+                fputs(ACCOUNT_USAGE, stderr);
+                return -EINVAL;
+        }
+        for (int i = 3; i < argc; i++) {
+                const char *v;
+                if ((v = option_value(argc, argv, &i, "--role")) && streq(verb, "create")) {
+                        role = account_role_from_string(v);
+                        if (role < 0) {
+                                fprintf(stderr, "Unknown role '%s': use admin or tenant.\n", v);
+                                return -EINVAL;
+                        }
+                } else if ((v = option_value(argc, argv, &i, "--max-stores")) && STR_IN_SET(verb, "create", "set")) {
+                        if (parse_limit(v, &max_stores) < 0) {
+                                fprintf(stderr, "Invalid --max-stores '%s': a number up to 1000000, or default.\n", v);
+                                return -EINVAL;
+                        }
+                        set_limits = true;
+                } else if ((v = option_value(argc, argv, &i, "--creates-per-hour")) &&
+                           STR_IN_SET(verb, "create", "set")) {
+                        if (parse_limit(v, &per_hour) < 0) {
+                                fprintf(stderr, "Invalid --creates-per-hour '%s': a number up to 1000000, or default.\n",
+                                        v);
+                                return -EINVAL;
+                        }
+                        set_limits = true;
+                } else {
+                        fprintf(stderr, "Unknown argument '%s'.\n" ACCOUNT_USAGE, argv[i]);
+                        return -EINVAL;
+                }
+        }
+        if (streq(verb, "create") && !account_name_is_valid(name)) {
+                fprintf(stderr, "Invalid account name '%s': use 1-64 of A-Z a-z 0-9 _ . @ : -, starting with a letter "
+                                "or digit.\n", name);
+                return -EINVAL;
+        }
+
+        r = open_state(config, &db);
+        if (r < 0)
+                return r;
+        if (streq(verb, "create")) {
+                r = account_create(db, name, role, &a);
+                if (r == -EEXIST) {
+                        fprintf(stderr, "An account named '%s' already exists.\n", name);
+                        return r;
+                }
+                if (r < 0)
+                        return log_error_errno(r, "Failed to create account '%s': %m", name);
+        } else {
+                r = account_get_by_name(db, name, &a);
+                if (r == -ENOENT) {
+                        fprintf(stderr, "No account named '%s'.\n", name);
+                        return r;
+                }
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read account '%s': %m", name);
+        }
+        if (set_limits || streq(verb, "set")) {
+                if (streq(verb, "set") && !set_limits) {
+                        fputs(ACCOUNT_USAGE, stderr);
+                        return -EINVAL;
+                }
+                r = account_set_limits(db, a->id, max_stores, per_hour);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set the limits of account '%s': %m", name);
+        }
+        if (STR_IN_SET(verb, "disable", "enable")) {
+                r = account_set_disabled(db, a->id, streq(verb, "disable"));
+                if (r < 0)
+                        return log_error_errno(r, "Failed to %s account '%s': %m", verb, name);
+        }
+        {
+                AuditEntry e = { .actor = "cli", .action = streq(verb, "create") ? "account.create"
+                                                       : streq(verb, "set")      ? "account.update"
+                                                       : streq(verb, "disable")  ? "account.disable"
+                                                                                 : "account.enable",
+                                 .target_kind = "account", .target = name, .result = AUDIT_OK, .source = "cli" };
+                (void) audit_record(db, &e);
+        }
+        return 0;
+}
+
+#define TOKEN_USAGE                                                                                          \
+        "Usage: token create --name NAME [--account ACCOUNT] [--expires-in SECONDS]\n"                       \
+        "       token list [--account ACCOUNT]\n"                                                            \
+        "       token revoke NAME [--account ACCOUNT]\n"                                                     \
+        "Without --account, the account is the admin account named NAME (made if missing).\n"
+
+static int token_account(Db *db, const char *account, const char *name, bool make, Account **ret)
+{
+        int r;
+
+        if (!account) {
+                if (!make)
+                        return account_get_by_name(db, name, ret);
+                return account_ensure_admin(db, name, ret);
+        }
+        r = account_get_by_name(db, account, ret);
+        if (r == -ENOENT)
+                fprintf(stderr, "No account named '%s'.\n", account);
+        return r;
+}
+
 static int verb_token(const Config *config, int argc, char *argv[])
 {
         _cleanup_(db_closep) Db *db = NULL;
-        const char *verb = argc > 1 ? argv[1] : NULL;
-        int r;
+        _cleanup_(account_freep) Account *a = NULL;
+        const char *verb = argc > 1 ? argv[1] : NULL, *name = NULL, *account = NULL, *expires = NULL;
+        int first = 2, r;
+
+        if (streq_ptr(verb, "revoke") && argc > 2 && argv[2][0] != '-') {
+                name = argv[2];
+                first = 3;
+        }
+        for (int i = first; i < argc; i++) {
+                const char *v;
+                if ((v = option_value(argc, argv, &i, "--name")) && streq_ptr(verb, "create"))
+                        name = v;
+                else if ((v = option_value(argc, argv, &i, "--account")))
+                        account = v;
+                else if ((v = option_value(argc, argv, &i, "--expires-in")) && streq_ptr(verb, "create"))
+                        expires = v;
+                else {
+                        fprintf(stderr, "Unknown argument '%s'.\n" TOKEN_USAGE, argv[i]);
+                        return -EINVAL;
+                }
+        }
+        if (!STR_IN_SET(verb, "create", "list", "revoke") || (!streq(verb, "list") && !name)) {
+                fputs(TOKEN_USAGE, stderr);
+                return -EINVAL;
+        }
 
         r = open_state(config, &db);
         if (r < 0)
                 return r;
 
-        if (streq_ptr(verb, "create")) {
+        if (streq(verb, "create")) {
                 _cleanup_erase_free_ char *token = NULL;
-                const char *name = NULL;
+                uint64_t expires_at = 0, secs;
 
-                for (int i = 2; i < argc; i++) {
-                        if (streq(argv[i], "--name") && i + 1 < argc)
-                                name = argv[++i];
-                        else if (strncmp(argv[i], "--name=", 7) == 0)
-                                name = argv[i] + 7;
-                        else {
-                                fprintf(stderr, "Unknown argument '%s'. Usage: token create --name NAME\n", argv[i]);
-                                return -EINVAL;
-                        }
-                }
-                if (!name) {
-                        fprintf(stderr, "Usage: token create --name NAME\n");
-                        return -EINVAL;
-                }
                 if (!token_name_is_valid(name)) {
                         fprintf(stderr, "Invalid token name '%s': use 1-64 of A-Z a-z 0-9 _ . @ -\n", name);
                         return -EINVAL;
                 }
-                r = token_create(db, name, &token);
+                if (expires) {
+                        if (safe_atou64(expires, &secs) < 0 || secs == 0 || secs > 10 * 366 * 24 * 3600ULL) {
+                                fprintf(stderr, "Invalid --expires-in '%s': seconds, at most ten years.\n", expires);
+                                return -EINVAL;
+                        }
+                        expires_at = now_usec() + secs * USEC_PER_SEC;
+                }
+                r = token_account(db, account, name, true, &a);
+                if (r == -EINVAL) {
+                        fprintf(stderr, "'%s' cannot name an account; use --account.\n", name);
+                        return r;
+                }
+                if (r < 0)
+                        return r == -ENOENT ? r : log_error_errno(r, "Failed to find the token's account: %m");
+                r = token_create(db, a->id, name, expires_at, &token);
                 if (r == -EEXIST) {
-                        fprintf(stderr, "A token named '%s' already exists.\n", name);
+                        fprintf(stderr, "A token named '%s' already exists in account '%s'.\n", name, a->name);
                         return r;
                 }
                 if (r < 0)
                         return log_error_errno(r, "Failed to create token: %m");
                 /* The clear text exists only here; it is printed once and never logged. */
                 printf("%s\n", token);
-                log_struct(LOG_NOTICE, LOG_FIELDS("ACTOR", "cli", "ACTION", "token.create", "TOKEN_NAME", name),
-                           "API token '%s' created.", name);
+                AuditEntry e = { .actor = "cli", .action = "token.create", .target_kind = "token", .target = name,
+                                 .result = AUDIT_OK, .source = "cli" };
+                (void) audit_record(db, &e);
                 return 0;
         }
-        if (streq_ptr(verb, "list")) {
+        if (streq(verb, "list")) {
                 _cleanup_(json_decrefp) json_t *list = NULL;
                 json_t *t;
                 size_t i;
 
-                r = token_list(db, &list);
+                if (account) {
+                        r = token_account(db, account, NULL, false, &a);
+                        if (r < 0)
+                                return r == -ENOENT ? r : log_error_errno(r, "Failed to read account: %m");
+                }
+                r = token_list(db, a ? a->id : 0, &list);
                 if (r < 0)
                         return log_error_errno(r, "Failed to list tokens: %m");
-                printf("%-24s %-22s %-22s %s\n", "NAME", "CREATED", "LAST USED", "REVOKED");
+                printf("%-20s %-24s %-22s %-22s %-22s %s\n", "ACCOUNT", "NAME", "CREATED", "EXPIRES", "LAST USED",
+                       "REVOKED");
                 json_array_foreach(list, i, t)
-                        printf("%-24s %-22s %-22s %s\n", json_string_value(json_object_get(t, "name")),
+                        printf("%-20s %-24s %-22s %-22s %-22s %s\n", json_string_value(json_object_get(t, "account")),
+                               json_string_value(json_object_get(t, "name")),
                                json_string_value(json_object_get(t, "created_at")) ?: "-",
+                               json_string_value(json_object_get(t, "expires_at")) ?: "-",
                                json_string_value(json_object_get(t, "last_used_at")) ?: "-",
                                json_string_value(json_object_get(t, "revoked_at")) ?: "-");
                 return 0;
         }
-        if (streq_ptr(verb, "revoke") && argc == 3) {
-                r = token_revoke(db, argv[2]);
-                if (r == -ENOENT) {
-                        fprintf(stderr, "No active token named '%s'.\n", argv[2]);
-                        return r;
-                }
-                if (r < 0)
-                        return log_error_errno(r, "Failed to revoke token: %m");
-                log_struct(LOG_NOTICE, LOG_FIELDS("ACTOR", "cli", "ACTION", "token.revoke", "TOKEN_NAME", argv[2]),
-                           "API token '%s' revoked.", argv[2]);
-                return 0;
+        r = token_account(db, account, name, false, &a);
+        if (r == -ENOENT && !account) {
+                fprintf(stderr, "No active token named '%s'.\n", name);
+                return r;
         }
-        fprintf(stderr, "Usage: token create --name NAME | token list | token revoke NAME\n");
-        return -EINVAL;
+        if (r < 0)
+                return r == -ENOENT ? r : log_error_errno(r, "Failed to read account: %m");
+        r = token_revoke(db, a->id, name);
+        if (r == -ENOENT) {
+                fprintf(stderr, "No active token named '%s'.\n", name);
+                return r;
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to revoke token: %m");
+        AuditEntry e = { .actor = "cli", .action = "token.revoke", .target_kind = "token", .target = name,
+                         .result = AUDIT_OK, .source = "cli" };
+        (void) audit_record(db, &e);
+        return 0;
 }
 
 /* Prints, instead of applying, what a create task would put into the cluster for a new store. */
@@ -263,6 +484,8 @@ int main(int argc, char *argv[])
         }
 
         if (optind < argc) {
+                if (streq(argv[optind], "account"))
+                        return verb_account(config, argc - optind, argv + optind) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
                 if (streq(argv[optind], "token"))
                         return verb_token(config, argc - optind, argv + optind) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
                 if (streq(argv[optind], "render"))

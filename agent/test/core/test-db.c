@@ -2,8 +2,10 @@
 
 #include "basic/log.h"
 #include "basic/util.h"
+#include "core/account.h"
 #include "core/db.h"
 #include "core/store.h"
+#include "core/token.h"
 #include "tests.h"
 
 TEST(test_fresh)
@@ -62,6 +64,89 @@ TEST(test_upgrade_v1_file)
         db = db_close(db);
         ASSERT_EQ(db_open(path, &db), 0);
         ASSERT_EQ(db_schema_version(db), DB_SCHEMA_VERSION);
+}
+
+/*
+ * A database of the release before accounts (schema 3) with what a busy platform has in it: two
+ * tokens (one revoked), stores created through each token and one over D-Bus by root, their
+ * events, tasks, an idempotency key and a signed-in session. After the migration every token
+ * works as before and belongs to an admin account of its name, every store to the account named
+ * by its owner, and the first sign-in after it starts a new session.
+ */
+TEST(test_upgrade_v3_to_accounts)
+{
+        _cleanup_free_ char *dir = test_tmpdir(), *path = strjoin_path(dir, "v3.db");
+        _cleanup_(db_closep) Db *db = NULL;
+        _cleanup_(account_freep) Account *ops = NULL, *ci = NULL, *root = NULL;
+        _cleanup_(json_decrefp) json_t *tokens = NULL;
+        const char *clear = "sa_0123456789abcdefghijklmnopqrstuvwxyzABCD";
+        char hash[65], sql[4096];
+        sqlite3 *raw = NULL;
+        Caller c;
+
+        ASSERT_EQ(sha256_hex(clear, strlen(clear), hash), 0);
+        ASSERT_EQ(sqlite3_open(path, &raw), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, db_schema_v1, NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, db_schema_v2, NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, db_schema_v3, NULL, NULL, NULL), SQLITE_OK);
+        xsprintf(sql,
+                 "INSERT INTO api_tokens (id, name, hash, created_at, last_used_at) VALUES (1, 'ops', '%s', 100, 200);"
+                 "INSERT INTO api_tokens (id, name, hash, created_at, revoked_at) VALUES (2, 'ci', '%064d', 150, 300);"
+                 "INSERT INTO stores (id, name, engine, owner, status, created_at, updated_at, seq) VALUES "
+                 "  ('00000000000000a1', 'one', 'woocommerce', 'ops', 'READY', 1000, 1000, 1),"
+                 "  ('00000000000000a2', 'two', 'woocommerce', 'ci', 'FAILED', 2000, 2000, 2),"
+                 "  ('00000000000000a3', 'three', 'woocommerce', 'root', 'DELETED', 3000, 3000, 3);"
+                 "UPDATE stores SET deleted_at = 3500 WHERE id = '00000000000000a3';"
+                 "INSERT INTO events (store_id, time, actor, action) VALUES ('00000000000000a1', 1000, 'ops', 'store.create');"
+                 "INSERT INTO tasks (store_id, kind, state, created_at, updated_at, actor) VALUES "
+                 "  ('00000000000000a2', 'create', 'failed', 2000, 2000, 'ci');"
+                 "INSERT INTO idempotency_keys VALUES ('k1', 'ops', 'h', '00000000000000a1', 1000);"
+                 "INSERT INTO sessions VALUES ('%064d', 1, 'csrf', 100, 9999999999999999);"
+                 "PRAGMA user_version = 3;",
+                 hash, 7, 9);
+        ASSERT_EQ(sqlite3_exec(raw, sql, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(raw);
+
+        ASSERT_EQ(db_open(path, &db), 0);
+        ASSERT_EQ(db_schema_version(db), DB_SCHEMA_VERSION);
+
+        /* Every token's name is now an admin account; the D-Bus user who created a store too. */
+        ASSERT_EQ(account_get_by_name(db, "ops", &ops), 0);
+        ASSERT_EQ(account_get_by_name(db, "ci", &ci), 0);
+        ASSERT_EQ(account_get_by_name(db, "root", &root), 0);
+        ASSERT_EQ(ops->role, ACCOUNT_ADMIN);
+        ASSERT_EQ(ci->role, ACCOUNT_ADMIN);
+        ASSERT_EQ(root->role, ACCOUNT_ADMIN);
+
+        /* The live token still works, as a token of account ops; the revoked one stays revoked. */
+        ASSERT_EQ(token_verify(db, clear, &c), 0);
+        ASSERT_STREQ(c.account, "ops");
+        ASSERT_STREQ(c.token, "ops");
+        ASSERT_EQ(c.token_id, 1);
+        ASSERT_EQ(token_list(db, 0, &tokens), 0);
+        ASSERT_EQ(json_array_size(tokens), 2);
+        ASSERT_TRUE(json_is_string(json_object_get(json_array_get(tokens, 0), "revoked_at"))); /* ci, by name */
+
+        /* Each store belongs to its owner's account and keeps everything else. */
+        const struct { const char *id; int64_t account; StoreStatus status; } want[] = {
+                { "00000000000000a1", ops->id, STORE_READY },
+                { "00000000000000a2", ci->id, STORE_FAILED },
+                { "00000000000000a3", root->id, STORE_DELETED },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(want); i++) {
+                _cleanup_(store_freep) Store *s = NULL;
+                ASSERT_EQ(store_get(db, want[i].id, &s), 0);
+                ASSERT_EQ(s->account_id, want[i].account);
+                ASSERT_EQ(s->status, want[i].status);
+        }
+        uint64_t n;
+        ASSERT_EQ(store_count_active(db, ops->id, &n), 0);
+        ASSERT_EQ(n, 1);
+
+        /* Old sessions are gone (they pointed at the old table); new ones work. */
+        ASSERT_EQ(session_verify(db, "0000000000000000000000000000000000000000000000000000000000000009", &c, NULL),
+                  -EACCES);
+        ASSERT_EQ(db_exec(db, "SELECT count(*) FROM audit; SELECT count(*) FROM idempotency_keys;"), 0);
 }
 
 TEST(test_newer_schema_refused)

@@ -46,6 +46,12 @@ TEST(test_wire_names_kept)
                 { ERROR_KEY_REUSED, 422, "idempotency_key_reused", STOREAGENT_ERROR_INVALID_ARGUMENT },
                 { ERROR_TRY_AGAIN, 503, "busy", STOREAGENT_ERROR_TRY_AGAIN },
                 { ERROR_STORAGE_FULL, 507, "storage_full", "org.storeagent.Error.StorageFull" },
+                { ERROR_ACCOUNT_STORE_CAP, 429, "account_store_cap_reached", STOREAGENT_ERROR_LIMIT_REACHED },
+                { ERROR_FORBIDDEN, 403, "forbidden", STOREAGENT_ERROR_ACCESS_DENIED },
+                { ERROR_ACCOUNT_NOT_FOUND, 404, "account_not_found", STOREAGENT_ERROR_NOT_FOUND },
+                { ERROR_ACCOUNT_TAKEN, 409, "account_name_taken", STOREAGENT_ERROR_NAME_TAKEN },
+                { ERROR_TOKEN_NOT_FOUND, 404, "token_not_found", STOREAGENT_ERROR_NOT_FOUND },
+                { ERROR_TOKEN_TAKEN, 409, "token_name_taken", STOREAGENT_ERROR_NAME_TAKEN },
         };
 
         ASSERT_EQ(ELEMENTSOF(kept), _ERROR_MAX - 1);

@@ -4,10 +4,28 @@
 
 #include "basic/log.h"
 #include "basic/util.h"
+#include "core/account.h"
 #include "core/queue.h"
 #include "core/runner.h"
 #include "core/store.h"
 #include "tests.h"
+
+
+/* The admin account NAME as a caller (made on first use), as the REST and D-Bus front ends make them. */
+static const Caller *as(Db *db, const char *name)
+{
+        static Caller callers[8];
+        static unsigned n;
+        _cleanup_(account_freep) Account *a = NULL;
+
+        ASSERT_EQ(account_ensure_admin(db, name, &a), 0);
+        for (unsigned i = 0; i < n; i++)
+                if (callers[i].account_id == a->id)
+                        return &callers[i];
+        ASSERT_TRUE(n < ELEMENTSOF(callers));
+        caller_from_account(a, &callers[n]);
+        return &callers[n++];
+}
 
 static const StoreLimits limits = { .max_stores = 100, .creates_per_hour = 100, .max_pending_tasks = 100 };
 
@@ -26,7 +44,7 @@ static char *new_store(Db *db, const char *name)
 {
         _cleanup_(store_freep) Store *s = NULL;
         StoreError err = {};
-        ASSERT_EQ(store_create(db, &limits, "t", name, "woocommerce", NULL, NULL, &s, NULL, &err), 0);
+        ASSERT_EQ(store_create(db, &limits, as(db, "t"), name, "woocommerce", NULL, NULL, &s, NULL, &err), 0);
         return strdup(s->id);
 }
 

@@ -2,9 +2,27 @@
 
 #include "basic/log.h"
 #include "basic/util.h"
+#include "core/account.h"
 #include "core/queue.h"
 #include "core/store.h"
 #include "tests.h"
+
+
+/* The admin account NAME as a caller (made on first use), as the REST and D-Bus front ends make them. */
+static const Caller *as(Db *db, const char *name)
+{
+        static Caller callers[8];
+        static unsigned n;
+        _cleanup_(account_freep) Account *a = NULL;
+
+        ASSERT_EQ(account_ensure_admin(db, name, &a), 0);
+        for (unsigned i = 0; i < n; i++)
+                if (callers[i].account_id == a->id)
+                        return &callers[i];
+        ASSERT_TRUE(n < ELEMENTSOF(callers));
+        caller_from_account(a, &callers[n]);
+        return &callers[n++];
+}
 
 static const StoreLimits limits = { .max_stores = 3, .creates_per_hour = 100, .max_pending_tasks = 100 };
 
@@ -54,25 +72,25 @@ TEST(test_create_and_conflicts)
         bool replayed = true;
         json_t *events = NULL;
 
-        ASSERT_EQ(store_create(db, &limits, "alice", "shop1", "woocommerce", NULL, "key-1", &a, &replayed, &err), 0);
+        ASSERT_EQ(store_create(db, &limits, as(db, "alice"), "shop1", "woocommerce", NULL, "key-1", &a, &replayed, &err), 0);
         ASSERT_TRUE(!replayed);
         ASSERT_EQ(a->status, STORE_PROVISIONING);
         ASSERT_STREQ(a->owner, "alice");
         ASSERT_EQ(strlen(a->id), 16);
 
         /* Same Idempotency-Key, same request: the same store comes back. */
-        ASSERT_EQ(store_create(db, &limits, "alice", "shop1", "woocommerce", NULL, "key-1", &again, &replayed, &err), 0);
+        ASSERT_EQ(store_create(db, &limits, as(db, "alice"), "shop1", "woocommerce", NULL, "key-1", &again, &replayed, &err), 0);
         ASSERT_TRUE(replayed);
         ASSERT_STREQ(again->id, a->id);
         /* Same key, different request: refused. */
-        ASSERT_EQ(store_create(db, &limits, "alice", "shop2", "woocommerce", NULL, "key-1", &b, NULL, &err),
+        ASSERT_EQ(store_create(db, &limits, as(db, "alice"), "shop2", "woocommerce", NULL, "key-1", &b, NULL, &err),
                   ERROR_KEY_REUSED);
         /* Same name without a key: taken. */
         memset(&err, 0, sizeof err);
-        ASSERT_EQ(store_create(db, &limits, "bob", "shop1", "woocommerce", NULL, NULL, &dup, NULL, &err), ERROR_NAME_TAKEN);
+        ASSERT_EQ(store_create(db, &limits, as(db, "bob"), "shop1", "woocommerce", NULL, NULL, &dup, NULL, &err), ERROR_NAME_TAKEN);
         ASSERT_CONTAINS(err.message, "already exists");
-        ASSERT_EQ(store_create(db, &limits, "bob", "Bad", "woocommerce", NULL, NULL, &dup, NULL, &err), ERROR_INVALID_NAME);
-        ASSERT_EQ(store_create(db, &limits, "bob", "good", "magento", NULL, NULL, &dup, NULL, &err), ERROR_INVALID_ENGINE);
+        ASSERT_EQ(store_create(db, &limits, as(db, "bob"), "Bad", "woocommerce", NULL, NULL, &dup, NULL, &err), ERROR_INVALID_NAME);
+        ASSERT_EQ(store_create(db, &limits, as(db, "bob"), "good", "magento", NULL, NULL, &dup, NULL, &err), ERROR_INVALID_ENGINE);
         ASSERT_CONTAINS(err.message, "Unsupported engine");
 
         ASSERT_EQ(store_events(db, a->id, 100, 0, &events), 0);
@@ -93,25 +111,25 @@ TEST(test_caps)
         for (int i = 0; i < 2; i++) {
                 _cleanup_(store_freep) Store *s = NULL;
                 snprintf(name, sizeof name, "s%d", i);
-                ASSERT_EQ(store_create(db, &l, "alice", name, "woocommerce", NULL, NULL, &s, NULL, &err), 0);
+                ASSERT_EQ(store_create(db, &l, as(db, "alice"), name, "woocommerce", NULL, NULL, &s, NULL, &err), 0);
         }
         Store *s = NULL;
-        ASSERT_EQ(store_create(db, &l, "alice", "s9", "woocommerce", NULL, NULL, &s, NULL, &err), ERROR_STORE_CAP);
+        ASSERT_EQ(store_create(db, &l, as(db, "alice"), "s9", "woocommerce", NULL, NULL, &s, NULL, &err), ERROR_STORE_CAP);
         ASSERT_CONTAINS(err.message, "at most 2");
 
         l.max_stores = 100;
-        ASSERT_EQ(store_create(db, &l, "alice", "s2", "woocommerce", NULL, NULL, &s, NULL, &err), 0);
+        ASSERT_EQ(store_create(db, &l, as(db, "alice"), "s2", "woocommerce", NULL, NULL, &s, NULL, &err), 0);
         s = store_free(s);
         memset(&err, 0, sizeof err);
-        ASSERT_EQ(store_create(db, &l, "alice", "s3", "woocommerce", NULL, NULL, &s, NULL, &err), ERROR_CREATION_LIMITED);
+        ASSERT_EQ(store_create(db, &l, as(db, "alice"), "s3", "woocommerce", NULL, NULL, &s, NULL, &err), ERROR_CREATION_LIMITED);
         ASSERT_TRUE(err.retry_after_sec > 3500 && err.retry_after_sec <= 3600);
         ASSERT_CONTAINS(err.message, "3 stores per hour");
         /* The limit is per actor. */
-        ASSERT_EQ(store_create(db, &l, "bob", "s3", "woocommerce", NULL, NULL, &s, NULL, &err), 0);
+        ASSERT_EQ(store_create(db, &l, as(db, "bob"), "s3", "woocommerce", NULL, NULL, &s, NULL, &err), 0);
         s = store_free(s);
 
         l.max_pending_tasks = 4;
-        ASSERT_EQ(store_create(db, &l, "carol", "s4", "woocommerce", NULL, NULL, &s, NULL, &err), ERROR_TASK_CAP);
+        ASSERT_EQ(store_create(db, &l, as(db, "carol"), "s4", "woocommerce", NULL, NULL, &s, NULL, &err), ERROR_TASK_CAP);
 }
 
 TEST(test_operations)
@@ -123,13 +141,13 @@ TEST(test_operations)
         Task *task = NULL;
         StoreError err = {};
 
-        ASSERT_EQ(store_create(db, &limits, "alice", "shop", "woocommerce", NULL, NULL, &s, NULL, &err), 0);
+        ASSERT_EQ(store_create(db, &limits, as(db, "alice"), "shop", "woocommerce", NULL, NULL, &s, NULL, &err), 0);
 
         /* While the create is queued, upgrade and retry are refused. */
-        ASSERT_EQ(store_upgrade(db, &limits, "alice", s->id, "0.2.0", &t, &err), ERROR_BUSY);
-        ASSERT_EQ(store_retry(db, &limits, "alice", s->id, &t, &err), ERROR_INVALID_STATE);
-        ASSERT_EQ(store_upgrade(db, &limits, "alice", s->id, "bad", &t, &err), ERROR_INVALID_REQUEST);
-        ASSERT_EQ(store_rollback(db, &limits, "alice", s->id, 0, &t, &err), ERROR_INVALID_REQUEST);
+        ASSERT_EQ(store_upgrade(db, &limits, as(db, "alice"), s->id, "0.2.0", &t, &err), ERROR_BUSY);
+        ASSERT_EQ(store_retry(db, &limits, as(db, "alice"), s->id, &t, &err), ERROR_INVALID_STATE);
+        ASSERT_EQ(store_upgrade(db, &limits, as(db, "alice"), s->id, "bad", &t, &err), ERROR_INVALID_REQUEST);
+        ASSERT_EQ(store_rollback(db, &limits, as(db, "alice"), s->id, 0, &t, &err), ERROR_INVALID_REQUEST);
         ASSERT_EQ(store_get(db, "0000000000000000", &t), -ENOENT);
 
         /* The worker finishes the create and the store is READY. */
@@ -149,7 +167,7 @@ TEST(test_operations)
         /* A READY store can not jump back to PROVISIONING. */
         ASSERT_EQ(store_set_status(db, s->id, STORE_PROVISIONING, NULL), -EPERM);
 
-        ASSERT_EQ(store_upgrade(db, &limits, "alice", s->id, "0.2.0", &t, &err), 0);
+        ASSERT_EQ(store_upgrade(db, &limits, as(db, "alice"), s->id, "0.2.0", &t, &err), 0);
         ASSERT_EQ(t->status, STORE_UPGRADING);
         t = store_free(t);
         ASSERT_EQ(queue_lease(db, "w/0", 60 * USEC_PER_SEC, &task), 0);
@@ -157,7 +175,7 @@ TEST(test_operations)
         ASSERT_STREQ(json_string_value(json_object_get(task->payload, "chart_version")), "0.2.0");
 
         /* Delete while the upgrade runs: DELETING at once; the delete task waits for the running one. */
-        ASSERT_EQ(store_delete(db, "bob", s->id, &t, &err), 0);
+        ASSERT_EQ(store_delete(db, as(db, "bob"), s->id, &t, &err), 0);
         ASSERT_EQ(t->status, STORE_DELETING);
         t = store_free(t);
         Task *other = NULL;
@@ -167,7 +185,7 @@ TEST(test_operations)
         ASSERT_EQ(queue_lease(db, "w/1", 60 * USEC_PER_SEC, &other), 0);
         ASSERT_EQ(other->kind, TASK_DELETE);
         /* Deleting twice is fine and changes nothing. */
-        ASSERT_EQ(store_delete(db, "bob", s->id, &t, &err), 0);
+        ASSERT_EQ(store_delete(db, as(db, "bob"), s->id, &t, &err), 0);
         t = store_free(t);
         ASSERT_EQ(store_set_status(db, s->id, STORE_DELETED, NULL), 0);
         ASSERT_EQ(queue_complete(db, other->id, "w/1"), 0);
@@ -176,16 +194,16 @@ TEST(test_operations)
         /* The row stays for the audit trail, out of the default listing; the name is free again. */
         json_t *items = NULL;
         uint64_t total = 0;
-        ASSERT_EQ(store_list(db, -1, 50, 0, &items, &total), 0);
+        ASSERT_EQ(store_list(db, &caller_system, NULL, -1, 50, 0, &items, &total), 0);
         ASSERT_EQ(total, 0);
         json_decref(items);
-        ASSERT_EQ(store_list(db, STORE_DELETED, 50, 0, &items, &total), 0);
+        ASSERT_EQ(store_list(db, &caller_system, NULL, STORE_DELETED, 50, 0, &items, &total), 0);
         ASSERT_EQ(total, 1);
         json_decref(items);
         ASSERT_EQ(store_get(db, s->id, &t), 0);
         ASSERT_TRUE(t->deleted_at > 0);
         t = store_free(t);
-        ASSERT_EQ(store_create(db, &limits, "alice", "shop", "woocommerce", NULL, NULL, &t, NULL, &err), 0);
+        ASSERT_EQ(store_create(db, &limits, as(db, "alice"), "shop", "woocommerce", NULL, NULL, &t, NULL, &err), 0);
         t = store_free(t);
 }
 
@@ -198,12 +216,12 @@ TEST(test_retry_after_failed_delete)
         Task *task = NULL;
         StoreError err = {};
 
-        ASSERT_EQ(store_create(db, &limits, "alice", "shop", "woocommerce", NULL, NULL, &s, NULL, &err), 0);
+        ASSERT_EQ(store_create(db, &limits, as(db, "alice"), "shop", "woocommerce", NULL, NULL, &s, NULL, &err), 0);
         ASSERT_EQ(queue_lease(db, "w", 60 * USEC_PER_SEC, &task), 0);
         ASSERT_EQ(store_set_status(db, s->id, STORE_FAILED, "boom"), 0);
         ASSERT_EQ(queue_fail(db, task->id, "w", "boom"), 0);
         task = task_free(task);
-        ASSERT_EQ(store_retry(db, &limits, "alice", s->id, &t, &err), 0);
+        ASSERT_EQ(store_retry(db, &limits, as(db, "alice"), s->id, &t, &err), 0);
         ASSERT_EQ(t->status, STORE_PROVISIONING);
         ASSERT_TRUE(t->status_reason == NULL);
         t = store_free(t);
@@ -213,14 +231,14 @@ TEST(test_retry_after_failed_delete)
         task = task_free(task);
         ASSERT_EQ(store_set_status(db, s->id, STORE_READY, NULL), 0);
 
-        ASSERT_EQ(store_delete(db, "alice", s->id, &t, &err), 0);
+        ASSERT_EQ(store_delete(db, as(db, "alice"), s->id, &t, &err), 0);
         t = store_free(t);
         ASSERT_EQ(queue_lease(db, "w", 60 * USEC_PER_SEC, &task), 0);
         ASSERT_EQ(store_set_status(db, s->id, STORE_FAILED, "namespace stuck"), 0);
         ASSERT_EQ(queue_fail(db, task->id, "w", "stuck"), 0);
         task = task_free(task);
         /* A failed delete is retried as a delete. */
-        ASSERT_EQ(store_retry(db, &limits, "alice", s->id, &t, &err), 0);
+        ASSERT_EQ(store_retry(db, &limits, as(db, "alice"), s->id, &t, &err), 0);
         ASSERT_EQ(t->status, STORE_DELETING);
         t = store_free(t);
         ASSERT_EQ(queue_lease(db, "w", 60 * USEC_PER_SEC, &task), 0);
@@ -238,9 +256,9 @@ TEST(test_status_compare_and_set)
         Store *t = NULL;
         StoreError err = {};
 
-        ASSERT_EQ(store_create(db, &limits, "alice", "shop", "woocommerce", NULL, NULL, &s, NULL, &err), 0);
+        ASSERT_EQ(store_create(db, &limits, as(db, "alice"), "shop", "woocommerce", NULL, NULL, &s, NULL, &err), 0);
         ASSERT_EQ(s->status, STORE_PROVISIONING);
-        ASSERT_EQ(store_delete(db, "bob", s->id, &t, &err), 0);
+        ASSERT_EQ(store_delete(db, as(db, "bob"), s->id, &t, &err), 0);
         ASSERT_EQ(t->status, STORE_DELETING);
         t = store_free(t);
 
@@ -275,12 +293,12 @@ TEST(test_changes)
         int64_t seq = 0, max = 0;
         uint64_t seen = store_changed_counter();
 
-        ASSERT_EQ(store_create(db, &limits, "x", "one", "woocommerce", NULL, NULL, &a, NULL, &err), 0);
+        ASSERT_EQ(store_create(db, &limits, as(db, "x"), "one", "woocommerce", NULL, NULL, &a, NULL, &err), 0);
         ASSERT_TRUE(store_changed_wait(&seen, 1000));
         ASSERT_EQ(store_max_seq(db, &seq), 0);
-        ASSERT_EQ(store_create(db, &limits, "x", "two", "woocommerce", NULL, NULL, &b, NULL, &err), 0);
+        ASSERT_EQ(store_create(db, &limits, as(db, "x"), "two", "woocommerce", NULL, NULL, &b, NULL, &err), 0);
         ASSERT_EQ(store_set_progress(db, a->id, "step", 1, 2), 0);
-        ASSERT_EQ(store_changes_since(db, seq, &items, &max), 0);
+        ASSERT_EQ(store_changes_since(db, &caller_system, seq, &items, &max), 0);
         ASSERT_EQ(json_array_size(items), 2);
         ASSERT_STREQ(json_string_value(json_object_get(json_array_get(items, 0), "name")), "two");
         ASSERT_STREQ(json_string_value(json_object_get(json_array_get(items, 1), "name")), "one");
@@ -316,10 +334,10 @@ TEST(test_storage_full)
                 json_t *items = NULL;
                 StoreError err = {};
 
-                ASSERT_EQ(store_list(db, _STORE_STATUS_INVALID, 1, 0, &items, &total_before), 0);
+                ASSERT_EQ(store_list(db, &caller_system, NULL, _STORE_STATUS_INVALID, 1, 0, &items, &total_before), 0);
                 json_decref(items);
                 snprintf(name, sizeof name, "full%d", i);
-                r = store_create(db, &l, "alice", name, "woocommerce", NULL, NULL, &s, NULL, &err);
+                r = store_create(db, &l, as(db, "alice"), name, "woocommerce", NULL, NULL, &s, NULL, &err);
         }
         ASSERT_EQ(r, ERROR_STORAGE_FULL);
 
@@ -328,7 +346,7 @@ TEST(test_storage_full)
         json_t *items = NULL;
         uint64_t total = 0, pending = 0;
         ASSERT_EQ(store_get_by_name(db, name, &t), -ENOENT);
-        ASSERT_EQ(store_list(db, _STORE_STATUS_INVALID, 1, 0, &items, &total), 0);
+        ASSERT_EQ(store_list(db, &caller_system, NULL, _STORE_STATUS_INVALID, 1, 0, &items, &total), 0);
         json_decref(items);
         ASSERT_EQ(total, total_before);
         ASSERT_EQ(queue_count_active(db, &pending), 0);
