@@ -19,15 +19,13 @@ static void apply_limits(ApiServer *s, const Config *config)
 {
         pthread_mutex_lock(&s->limits_lock);
         s->limits = (ApiLimits){
-                .store = { .max_stores = config->max_stores,
-                           .creates_per_hour = config->creates_per_hour,
-                           .max_pending_tasks = config->max_pending_tasks },
                 .max_body_bytes = config->max_body_bytes,
                 .max_json_depth = config->max_json_depth,
                 .session_ttl_usec = config->session_ttl_sec * USEC_PER_SEC,
                 .requests_per_window = config->requests_per_window,
                 .window_sec = config->window_sec,
         };
+        store_limits_from_config(config, &s->limits.store);
         pthread_mutex_unlock(&s->limits_lock);
         ratelimit_configure(s->ratelimit, config->requests_per_window, config->window_sec * USEC_PER_SEC);
         /* ulfius truncates bodies at this size; one byte over the limit tells "too large" apart. */

@@ -23,11 +23,7 @@
 
 static void limits_from_config(StoreLimits *l, const Config *c)
 {
-        *l = (StoreLimits){
-                .max_stores = c->max_stores,
-                .creates_per_hour = c->creates_per_hour,
-                .max_pending_tasks = c->max_pending_tasks,
-        };
+        store_limits_from_config(c, l);
 }
 
 /* ---- change signals ---- */

@@ -62,6 +62,7 @@ static const ConfigKey config_keys[] = {
         U("limits.window", window_sec, "900", 1, 86400),
         U("limits.creates_per_hour", creates_per_hour, "5", 0, 100000),
         U("limits.max_stores", max_stores, "50", 0, 100000),
+        U("limits.tenant_max_stores", tenant_max_stores, "3", 0, 100000),
         U("limits.max_pending_tasks", max_pending_tasks, "10", 1, 100000),
         U("limits.max_body_bytes", max_body_bytes, "65536", 256, 16777216),
         U("limits.max_json_depth", max_json_depth, "16", 2, 256),

@@ -40,6 +40,7 @@ typedef struct Config {
         uint64_t window_sec;
         uint64_t creates_per_hour;
         uint64_t max_stores;
+        uint64_t tenant_max_stores;
         uint64_t max_pending_tasks;
         uint64_t max_body_bytes;
         uint64_t max_json_depth;

@@ -110,6 +110,19 @@ bool store_changed_wait(uint64_t *seen, uint64_t timeout_usec)
 
 /* ---- rows ---- */
 
+void store_limits_from_config(const Config *c, StoreLimits *ret)
+{
+        assert(c);
+        assert(ret);
+
+        *ret = (StoreLimits) {
+                .max_stores = c->max_stores,
+                .creates_per_hour = c->creates_per_hour,
+                .max_pending_tasks = c->max_pending_tasks,
+                .tenant_max_stores = c->tenant_max_stores,
+        };
+}
+
 Store *store_free(Store *s)
 {
         if (!s)

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "core/account.h"
+#include "core/config.h"
 #include "core/db.h"
 #include "core/error.h"
 
@@ -67,6 +68,9 @@ typedef struct StoreLimits {
         uint64_t max_pending_tasks; /* queued or running tasks on the platform */
         uint64_t tenant_max_stores; /* active stores of a tenant account, unless the account sets its own */
 } StoreLimits;
+
+/* The limits of a configuration. */
+void store_limits_from_config(const Config *c, StoreLimits *ret);
 
 /* Filled when an operation refuses a request (returns an Error). */
 typedef struct StoreError {
