@@ -30,8 +30,13 @@ def served_routes():
 
 
 SERVED_ROUTES = served_routes()
-ROUTES_NEEDING_TOKEN = [(m, p.replace("{id}", "0123456789abcdef")) for m, p in SERVED_ROUTES
-                        if (m, p) not in PUBLIC_ROUTES]
+
+def fill(path):
+    """A served route's pattern with its parameters filled in."""
+    return path.replace("{id}", "0123456789abcdef").replace("{name}", "someone").replace("{token}", "ci")
+
+
+ROUTES_NEEDING_TOKEN = [(m, fill(p)) for m, p in SERVED_ROUTES if (m, p) not in PUBLIC_ROUTES]
 
 
 def test_public_routes_are_served():
