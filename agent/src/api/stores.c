@@ -203,6 +203,10 @@ int h_store_upgrade(ApiServer *s, const struct _u_request *req, struct _u_respon
                 return 0;
         if (!chart_version_is_valid(version))
                 return api_error_of(resp, ERROR_INVALID_REQUEST, "chart_version must be a version such as 0.2.0.");
+        /* A store the caller cannot see is a 404 before anything is said about the version. */
+        if (load_store(s, c, resp, &store) < 0)
+                return 0;
+        store = store_free(store);
         if (s->hooks.chart_versions) {
                 _cleanup_(json_decrefp) json_t *versions = NULL;
                 json_t *v;
