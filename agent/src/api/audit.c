@@ -5,7 +5,6 @@
  * page), and an export as JSON lines. Admins read every record; a tenant its own account's.
  */
 
-#define _GNU_SOURCE 1 /* timegm */
 #include <inttypes.h>
 #include <time.h>
 
