@@ -133,3 +133,5 @@ API_HANDLER(h_session_create);
 API_HANDLER(h_session_get);
 API_HANDLER(h_session_delete);
 API_HANDLER(h_stream);
+API_HANDLER(h_store_credentials);
+API_HANDLER(h_store_credentials_rotate);
