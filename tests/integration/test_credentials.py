@@ -152,3 +152,41 @@ def test_credentials_read_and_rotate(cluster_daemon):
     for pw in (before["admin-password"], new):
         assert pw not in logs
         assert pw not in json.dumps(events(d, sid))
+
+
+def test_failed_rotation_keeps_the_old_password(cluster_daemon):
+    d = cluster_daemon()
+    r = d.request("POST", "/api/v1/stores", {"name": "keepshop", "engine": "woocommerce"})
+    assert r.status == 202, r
+    sid = r.json()["id"]
+    assert wait_status(d, sid, {"READY", "FAILED"})["status"] == "READY"
+    ns = "store-keepshop"
+    before = secret_data(ns)
+
+    # The Job never gets its pod, and is then deleted under the task: the password was not changed.
+    kubectl("patch", "resourcequota", "store-quota", "-n", ns, "--type=merge", "-p", '{"spec":{"hard":{"pods":"2"}}}')
+    assert d.request("POST", f"/api/v1/stores/{sid}/credentials/rotate").status == 202
+    job = d.wait_for(lambda: rotate_job(ns), timeout=60, what="the password Job")
+    name = job["metadata"]["name"]
+    kubectl("delete", "job", name, "-n", ns, "--wait=true")
+    d.wait_for(lambda: any(e["action"] == "credentials.rotate_failed" for e in events(d, sid)), timeout=60,
+               what="the rotation to fail")
+    s = d.request("GET", f"/api/v1/stores/{sid}").json()
+    assert s["status"] == "READY" and s["step"] is None, s
+    assert "The administrator password was not changed" in s["status_reason"], s
+    assert secret_data(ns) == before
+    r = d.request("GET", f"/api/v1/stores/{sid}/credentials")
+    assert r.status == 200 and r.json()["password"] == before["admin-password"]
+    # The new password it had made leaves the cluster with it.
+    assert kubectl("get", "secret", name, "-n", ns, check=False).returncode != 0
+    assert "credentials.rotated" not in [e["action"] for e in events(d, sid)]
+
+    # The store is free for the next attempt, which succeeds.
+    kubectl("patch", "resourcequota", "store-quota", "-n", ns, "--type=merge", "-p", '{"spec":{"hard":{"pods":"10"}}}')
+    assert d.request("POST", f"/api/v1/stores/{sid}/credentials/rotate").status == 202
+    d.wait_for(lambda: any(e["action"] == "credentials.rotated" for e in events(d, sid)), timeout=180,
+               what="the second rotation")
+    after = secret_data(ns)
+    assert after["admin-password"] != before["admin-password"]
+    assert after["mysql-password"] == before["mysql-password"]
+    assert d.request("GET", f"/api/v1/stores/{sid}").json()["status_reason"] is None

@@ -272,6 +272,22 @@ static int start_job(Job *j, const char *object, const char *admin_user)
         return 0;
 }
 
+/* After the Job succeeded the new password is WordPress's: until it is stored, the task keeps trying. */
+static int storing_error(Job *j, int r, const char *doing)
+{
+        _cleanup_free_ char *waiting = NULL;
+
+        if (r == -ECANCELED || r == -ENOMEM)
+                return r;
+        if (asprintf(&waiting, "The new administrator password is set in WordPress; %s: %s", doing,
+                     kube_client_last_error(j->kube)) < 0)
+                return -ENOMEM;
+        set_waiting_reason(j, waiting);
+        log_struct(LOG_WARNING, LOG_FIELDS("STORE_ID", j->store->id, "TASK_ID", j->task_id), "Store %s: %s",
+                   j->store->name, waiting);
+        return -EAGAIN;
+}
+
 /* Copies the applied password into the store's Secret: from now on it is the one the merchant reads. */
 static int store_new_password(Job *j, const char *object)
 {
@@ -287,10 +303,10 @@ static int store_new_password(Job *j, const char *object)
         if (r == -ENOENT)
                 return 0; /* an earlier attempt stored it and cleaned up */
         if (r < 0)
-                return rotation_error(j, r, NULL, "Reading the Secret of the new password failed");
+                return storing_error(j, r, "reading the Secret of the new password failed");
         r = secret_value(secret, "admin-password", &password);
         if (r < 0)
-                return rotation_failed(j, object, "the Secret of the new password has no admin-password");
+                return rotation_failed(j, NULL, "the Secret of the new password has no admin-password");
         /* Only this key changes: the database passwords stay as they are. */
         p = json_pack("{s:{s:s}}", "stringData", "admin-password", password);
         patch = p ? json_dumps(p, JSON_COMPACT) : NULL;
@@ -298,7 +314,7 @@ static int store_new_password(Job *j, const char *object)
                 return -ENOMEM;
         r = kube_request(j->kube, "PATCH", creds, "application/merge-patch+json", patch, NULL);
         if (r < 0)
-                return rotation_error(j, r, NULL, "Storing the new password in the credentials Secret failed");
+                return storing_error(j, r, "storing it in the credentials Secret failed");
         (void) kube_delete(j->kube, path, NULL);
         return 0;
 }
@@ -340,7 +356,7 @@ int task_rotate_credentials(Job *j)
         if (r == -ECONNABORTED)
                 return 0;
         if (r < 0)
-                return rotation_error(j, r, NULL, "Watching the password Job failed");
+                return rotation_error(j, r, object, "Watching the password Job failed");
         if (outcome == JOB_FAILED) {
                 snprintf(msg, sizeof msg, "Job %s failed: %s", object, why);
                 return rotation_failed(j, object, msg);
