@@ -129,12 +129,13 @@ export default function AccountsPage() {
                       <button
                         type="button"
                         className="btn-secondary h-8 text-xs"
+                        aria-label={`Manage ${a.name}`}
                         aria-expanded={a.name === selected}
                         aria-controls="account-panel"
                         onClick={() => setSelected(a.name === selected ? null : a.name)}
                         data-testid={`account-manage-${a.name}`}
                       >
-                        Manage<span className="sr-only"> {a.name}</span>
+                        Manage
                       </button>
                     </td>
                   </tr>
