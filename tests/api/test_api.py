@@ -30,8 +30,13 @@ def served_routes():
 
 
 SERVED_ROUTES = served_routes()
-ROUTES_NEEDING_TOKEN = [(m, p.replace("{id}", "0123456789abcdef")) for m, p in SERVED_ROUTES
-                        if (m, p) not in PUBLIC_ROUTES]
+
+def fill(path):
+    """A served route's pattern with its parameters filled in."""
+    return path.replace("{id}", "0123456789abcdef").replace("{name}", "someone").replace("{token}", "ci")
+
+
+ROUTES_NEEDING_TOKEN = [(m, fill(p)) for m, p in SERVED_ROUTES if (m, p) not in PUBLIC_ROUTES]
 
 
 def test_public_routes_are_served():
@@ -231,9 +236,9 @@ def test_rate_limit(daemon_factory):
     retry = int(r.header("Retry-After"))
     assert 1 <= retry <= 60
     assert f"{retry} seconds" in r.json()["error"]["message"]
-    # Health checks are never limited; another token has its own budget.
+    # Health checks are never limited; another account has its own budget.
     assert d.request("GET", "/healthz", auth=False).status == 200
-    other = d.create_token("other")
+    other = d.create_token("other")  # token "other" of admin account "other"
     assert d.request("GET", "/api/v1/stores", auth=other).status == 200
     # Unauthenticated guessing is limited by address.
     codes = [d.request("GET", "/api/v1/stores", auth="sa_wrong").status for _ in range(7)]

@@ -28,7 +28,16 @@ typedef struct ApiLimits {
         uint64_t session_ttl_usec;
         uint64_t requests_per_window;
         uint64_t window_sec;
+        uint64_t signin_failures; /* failed sign-ins per client address and window */
+        uint64_t signin_window_sec;
+        uint64_t streams_per_account;
 } ApiLimits;
+
+/* Live streams open per account, for the per-account cap. */
+typedef struct StreamCount {
+        int64_t account_id;
+        unsigned n;
+} StreamCount;
 
 struct ApiServer {
         struct _u_instance instance;
@@ -40,7 +49,12 @@ struct ApiServer {
         int web_root_fd;
         Runner *runner;
         ApiHooks hooks;
-        RateLimiter *ratelimit;
+        RateLimiter *ratelimit;        /* authenticated requests, per account */
+        RateLimiter *ratelimit_anon;   /* unauthenticated requests, per client address */
+        RateLimiter *signin_failures;  /* failed sign-ins, per client address */
+        pthread_mutex_t streams_lock;
+        StreamCount *stream_counts;
+        size_t n_stream_counts;
         Metrics *metrics;
         pthread_mutex_t limits_lock;
         ApiLimits limits;
@@ -95,15 +109,28 @@ int api_require_string(struct _u_response *resp, RequestContext *c, const char *
 int api_parse_query_u64(const struct _u_request *req, const char *key, uint64_t def, uint64_t max, uint64_t *ret,
                         struct _u_response *resp);
 
+/* The audit record of a request refused before or in its handler: who asked (or actor when nobody
+ * authenticated), the action, the error code; source and request id from the request. */
+void api_audit_denied(ApiServer *s, RequestContext *c, const char *actor, const char *action, const char *target_kind,
+                      const char *target, const char *error);
+/* The limiter key of an authenticated caller: its account, whichever token or session it uses. */
+void api_ratelimit_key(const Caller *caller, char *buf, size_t n);
+
 /* ---- routes.c ---- */
 bool api_route_match(const char *pattern, const char *path, RequestContext *c);
 
 /* ---- session.c ---- */
 /*
- * Establishes who is calling. 0: authenticated; -EACCES: no or bad credentials; -EPERM: CSRF
- * check failed; -EIO: the database cannot be opened.
+ * Establishes who is calling. 0: authenticated; -ENOKEY: no credentials; -EACCES: unknown or
+ * revoked token or session; -EKEYEXPIRED: expired token; -EPERM: the account is disabled;
+ * -EBADR: CSRF check failed; -EIO: the database cannot be opened.
  */
 int api_authenticate(ApiServer *s, const struct _u_request *req, RequestContext *c, bool mutating);
+/* The reason an api_authenticate() failure gives in the audit log and the 401's message. */
+const char *api_auth_reason(int r);
+const char *api_auth_message(int r);
+/* The session cookie's name. */
+#define API_SESSION_COOKIE "sa_session"
 
 /* ---- static.c ---- */
 int api_serve_static(ApiServer *s, const struct _u_request *req, struct _u_response *resp);
@@ -112,7 +139,7 @@ int api_serve_static(ApiServer *s, const struct _u_request *req, struct _u_respo
 /* ulfius's default endpoint: every request comes through here. */
 int api_on_request(const struct _u_request *req, struct _u_response *resp, void *userdata);
 
-/* ---- the handlers the route table names (status.c, stores.c, session.c, stream.c) ---- */
+/* ---- the handlers the route table names (status.c, stores.c, session.c, stream.c, accounts.c, tokens.c, audit.c) ---- */
 #define API_HANDLER(name)                                                                                    \
         int name(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
 API_HANDLER(h_healthz);
@@ -133,3 +160,15 @@ API_HANDLER(h_session_create);
 API_HANDLER(h_session_get);
 API_HANDLER(h_session_delete);
 API_HANDLER(h_stream);
+API_HANDLER(h_store_transfer);
+API_HANDLER(h_accounts_list);
+API_HANDLER(h_accounts_create);
+API_HANDLER(h_account_get);
+API_HANDLER(h_account_patch);
+API_HANDLER(h_account_tokens_list);
+API_HANDLER(h_account_tokens_create);
+API_HANDLER(h_account_token_revoke);
+API_HANDLER(h_tokens_list);
+API_HANDLER(h_tokens_create);
+API_HANDLER(h_token_revoke);
+API_HANDLER(h_audit);

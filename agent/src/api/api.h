@@ -45,6 +45,7 @@ typedef struct ApiRoute {
 enum {
         API_ROUTE_PUBLIC = 1u << 0,    /* no token needed (health checks, sign-in) */
         API_ROUTE_NO_RATELIMIT = 1u << 1,
+        API_ROUTE_ADMIN = 1u << 2, /* admins only: a tenant gets 403 forbidden before the handler runs */
 };
 
 extern const ApiRoute api_routes[];

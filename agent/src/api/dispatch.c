@@ -73,18 +73,27 @@ static int dispatch(ApiServer *s, const struct _u_request *req, struct _u_respon
 
         /*
          * Reads by a signed-in dashboard are not counted: the live view polls when its stream
-         * drops, and the session was itself created through the limited sign-in route.
+         * drops, and the session was itself created through the limited sign-in route. Sign-in
+         * has its own limit on failures (session.c), so it never waits behind anonymous traffic.
          */
-        bool exempt = (route->flags & API_ROUTE_NO_RATELIMIT) || (r >= 0 && c->via_session && !mutating);
+        bool signin = (route->flags & API_ROUTE_PUBLIC) && streq(method, "POST");
+        bool exempt = (route->flags & API_ROUTE_NO_RATELIMIT) || (r >= 0 && c->via_session && !mutating) ||
+                      (r < 0 && signin);
         if (!exempt) {
                 char key[96];
-                uint64_t retry = 0;
+                uint64_t retry = 0, used = 0;
+                RateLimiter *rl = r >= 0 ? s->ratelimit : s->ratelimit_anon;
 
+                /* The budget is the account's, whichever of its tokens asks; nobody's is per address. */
                 if (r >= 0)
-                        xsprintf(key, "token:%" PRIi64, c->token_id);
+                        api_ratelimit_key(&c->caller, key, sizeof key);
                 else
                         xsprintf(key, "addr:%s", c->client);
-                if (!ratelimit_hit(s->ratelimit, key, now_usec(), &retry, NULL)) {
+                if (!ratelimit_hit(rl, key, now_usec(), &retry, &used)) {
+                        /* One record per window and key: a flood must not become a flood of records. */
+                        if (used == lim.requests_per_window + 1)
+                                api_audit_denied(s, c, NULL, "request.rate_limited", "route", route->pattern,
+                                                 "rate_limited");
                         api_set_retry_after(resp, retry);
                         return api_error(resp, 429, "rate_limited",
                                          "Rate limit exceeded: %" PRIu64 " requests per %" PRIu64
@@ -94,18 +103,25 @@ static int dispatch(ApiServer *s, const struct _u_request *req, struct _u_respon
         }
 
         if (!(route->flags & API_ROUTE_PUBLIC)) {
-                if (r == -EPERM)
+                if (r == -EBADR) {
+                        api_audit_denied(s, c, NULL, "auth.failed", "route", route->pattern, "csrf_failed");
                         return api_error(resp, 403, "csrf_failed",
                                          "Missing or wrong X-CSRF-Token header for a session request.");
-                if (r < 0) {
-                        u_map_put(resp->map_header, "WWW-Authenticate", "Bearer realm=\"storeagent\"");
-                        return api_error(resp, 401, "unauthorized",
-                                         "Authentication required: send 'Authorization: Bearer <token>'.");
                 }
-        } else if (r == -EPERM && streq(method, "DELETE")) /* signing out of a session needs its CSRF token */
+                if (r < 0) {
+                        api_audit_denied(s, c, NULL, "auth.failed", "route", route->pattern, api_auth_reason(r));
+                        u_map_put(resp->map_header, "WWW-Authenticate", "Bearer realm=\"storeagent\"");
+                        return api_error(resp, 401, "unauthorized", "%s", api_auth_message(r));
+                }
+                if ((route->flags & API_ROUTE_ADMIN) && !caller_is_admin(&c->caller)) {
+                        api_audit_denied(s, c, NULL, "auth.forbidden", "route", route->pattern, "forbidden");
+                        return api_error_of(resp, ERROR_FORBIDDEN, "Only an admin may %s %s.", method,
+                                            route->pattern);
+                }
+        } else if (r == -EBADR && streq(method, "DELETE")) /* signing out of a session needs its CSRF token */
                 return api_error(resp, 403, "csrf_failed", "Missing or wrong X-CSRF-Token header.");
 
-        if (streq(method, "POST")) {
+        if (streq(method, "POST") || streq(method, "PATCH")) {
                 const char *ctype = u_map_get_case(req->map_header, "Content-Type");
                 const char *clen = u_map_get_case(req->map_header, "Content-Length");
                 uint64_t declared;
@@ -134,7 +150,7 @@ static int dispatch(ApiServer *s, const struct _u_request *req, struct _u_respon
                 }
         }
 
-        if (c->n_params > 0)
+        if (c->n_params > 0 && strncmp(route->pattern, "/api/v1/stores/", 15) == 0)
                 c->store_id = c->params[0];
         return route->handler(s, req, resp, c);
 }

@@ -13,6 +13,7 @@
 #include "api/api-internal.h"
 #include "basic/log.h"
 #include "basic/util.h"
+#include "core/audit.h"
 #include "core/error.h"
 
 /*
@@ -202,4 +203,27 @@ int api_parse_query_u64(const struct _u_request *req, const char *key, uint64_t 
         }
         *ret = n;
         return 0;
+}
+
+void api_audit_denied(ApiServer *s, RequestContext *c, const char *actor, const char *action, const char *target_kind,
+                      const char *target, const char *error)
+{
+        Db *db = api_db(s);
+
+        assert(c);
+        assert(action);
+        if (!db)
+                return;
+        (void) audit_record(db, &(AuditEntry) { .caller = c->caller.account_id > 0 ? &c->caller : NULL,
+                                                .actor = c->caller.account_id > 0 ? NULL : (actor ?: "anonymous"),
+                                                .action = action, .target_kind = target_kind, .target = target,
+                                                .store_id = c->store_id, .result = AUDIT_DENIED, .error = error,
+                                                .source = c->client, .request_id = c->request_id });
+}
+
+void api_ratelimit_key(const Caller *caller, char *buf, size_t n)
+{
+        assert(caller);
+        assert(buf);
+        (void) snprintf_ok(buf, n, "account:%" PRIi64, caller->account_id);
 }

@@ -122,9 +122,10 @@ bool ratelimit_hit(RateLimiter *rl, const char *key, uint64_t now, uint64_t *ret
                 b->count = 0;
         }
         allowed = b->count < rl->limit;
-        if (allowed)
+        /* Refused requests count too, so a caller can tell the first refusal of a window (limit + 1). */
+        if (b->count < UINT64_MAX)
                 b->count++;
-        else if (ret_retry_after_sec) {
+        if (!allowed && ret_retry_after_sec) {
                 uint64_t left = b->window_start + rl->window - now;
                 *ret_retry_after_sec = MAX((left + USEC_PER_SEC - 1) / USEC_PER_SEC, (uint64_t) 1);
         }

@@ -8,7 +8,7 @@
 const ApiRoute api_routes[] = {
         { "GET", "/healthz", API_ROUTE_PUBLIC | API_ROUTE_NO_RATELIMIT, h_healthz },
         { "GET", "/readyz", API_ROUTE_PUBLIC | API_ROUTE_NO_RATELIMIT, h_readyz },
-        { "GET", "/metrics", API_ROUTE_NO_RATELIMIT, h_metrics },
+        { "GET", "/metrics", API_ROUTE_NO_RATELIMIT | API_ROUTE_ADMIN, h_metrics },
         { "POST", "/api/v1/session", API_ROUTE_PUBLIC, h_session_create },
         { "GET", "/api/v1/session", 0, h_session_get },
         { "DELETE", "/api/v1/session", API_ROUTE_PUBLIC, h_session_delete },
@@ -21,13 +21,26 @@ const ApiRoute api_routes[] = {
         { "POST", "/api/v1/stores/{id}/retry", 0, h_store_retry },
         { "POST", "/api/v1/stores/{id}/upgrade", 0, h_store_upgrade },
         { "POST", "/api/v1/stores/{id}/rollback", 0, h_store_rollback },
+        { "POST", "/api/v1/stores/{id}/transfer", API_ROUTE_ADMIN, h_store_transfer },
+        /* The store credentials routes (owner or admin) go here. */
         { "GET", "/api/v1/charts", 0, h_charts },
         { "GET", "/api/v1/platform", 0, h_platform },
         { "GET", "/api/v1/stream", API_ROUTE_NO_RATELIMIT, h_stream },
+        { "GET", "/api/v1/accounts", API_ROUTE_ADMIN, h_accounts_list },
+        { "POST", "/api/v1/accounts", API_ROUTE_ADMIN, h_accounts_create },
+        { "GET", "/api/v1/accounts/{name}", API_ROUTE_ADMIN, h_account_get },
+        { "PATCH", "/api/v1/accounts/{name}", API_ROUTE_ADMIN, h_account_patch },
+        { "GET", "/api/v1/accounts/{name}/tokens", API_ROUTE_ADMIN, h_account_tokens_list },
+        { "POST", "/api/v1/accounts/{name}/tokens", API_ROUTE_ADMIN, h_account_tokens_create },
+        { "DELETE", "/api/v1/accounts/{name}/tokens/{token}", API_ROUTE_ADMIN, h_account_token_revoke },
+        { "GET", "/api/v1/tokens", 0, h_tokens_list },
+        { "POST", "/api/v1/tokens", 0, h_tokens_create },
+        { "DELETE", "/api/v1/tokens/{name}", 0, h_token_revoke },
+        { "GET", "/api/v1/audit", 0, h_audit },
 };
 const size_t api_routes_count = ELEMENTSOF(api_routes);
 
-/* Matches path against pattern; "{x}" matches one non-empty segment of id characters. */
+/* Matches path against pattern; "{x}" matches one non-empty segment of id (or name) characters. */
 bool api_route_match(const char *pattern, const char *path, RequestContext *c)
 {
         const char *p = pattern, *u = path;
@@ -39,8 +52,12 @@ bool api_route_match(const char *pattern, const char *path, RequestContext *c)
                         size_t len = strcspn(u, "/");
                         if (!end || len == 0 || len >= sizeof c->params[0] || n_params >= ELEMENTSOF(c->params))
                                 return false;
+                        /* Store ids are [a-z0-9-]; account and token names also have A-Z, '_', '.', '@'. */
+                        bool is_id = strncmp(p, "{id}", 4) == 0;
                         for (size_t i = 0; i < len; i++)
-                                if (!((u[i] >= 'a' && u[i] <= 'z') || (u[i] >= '0' && u[i] <= '9') || u[i] == '-'))
+                                if (!((u[i] >= 'a' && u[i] <= 'z') || (u[i] >= '0' && u[i] <= '9') || u[i] == '-' ||
+                                      (!is_id && ((u[i] >= 'A' && u[i] <= 'Z') || u[i] == '_' || u[i] == '.' ||
+                                                  u[i] == '@'))))
                                         return false;
                         memcpy(c->params[n_params], u, len);
                         c->params[n_params][len] = '\0';

@@ -24,10 +24,15 @@ static void apply_limits(ApiServer *s, const Config *config)
                 .session_ttl_usec = config->session_ttl_sec * USEC_PER_SEC,
                 .requests_per_window = config->requests_per_window,
                 .window_sec = config->window_sec,
+                .signin_failures = config->signin_failures,
+                .signin_window_sec = config->signin_window_sec,
+                .streams_per_account = config->streams_per_account,
         };
         store_limits_from_config(config, &s->limits.store);
         pthread_mutex_unlock(&s->limits_lock);
         ratelimit_configure(s->ratelimit, config->requests_per_window, config->window_sec * USEC_PER_SEC);
+        ratelimit_configure(s->ratelimit_anon, config->requests_per_window, config->window_sec * USEC_PER_SEC);
+        ratelimit_configure(s->signin_failures, config->signin_failures, config->signin_window_sec * USEC_PER_SEC);
         /* ulfius truncates bodies at this size; one byte over the limit tells "too large" apart. */
         if (s->instance_initialized)
                 s->instance.max_post_body_size = config->max_body_bytes + 1;
@@ -45,6 +50,7 @@ int api_server_new(ApiServer **ret, const Config *config, Runner *runner, const 
                 return -ENOMEM;
         s->web_root_fd = -EBADF;
         pthread_mutex_init(&s->limits_lock, NULL);
+        pthread_mutex_init(&s->streams_lock, NULL);
         if (pthread_key_create(&s->db_key, db_key_destroy) != 0)
                 return -ENOMEM;
         s->db_key_created = true;
@@ -61,6 +67,12 @@ int api_server_new(ApiServer **ret, const Config *config, Runner *runner, const 
         s->started_at = now_usec();
 
         r = ratelimit_new(&s->ratelimit, config->requests_per_window, config->window_sec * USEC_PER_SEC);
+        if (r < 0)
+                return r;
+        r = ratelimit_new(&s->ratelimit_anon, config->requests_per_window, config->window_sec * USEC_PER_SEC);
+        if (r < 0)
+                return r;
+        r = ratelimit_new(&s->signin_failures, config->signin_failures, config->signin_window_sec * USEC_PER_SEC);
         if (r < 0)
                 return r;
         r = metrics_new(&s->metrics);
@@ -167,6 +179,10 @@ ApiServer *api_server_free(ApiServer *s)
         if (s->instance_initialized)
                 ulfius_clean_instance(&s->instance);
         ratelimit_free(s->ratelimit);
+        ratelimit_free(s->ratelimit_anon);
+        ratelimit_free(s->signin_failures);
+        free(s->stream_counts);
+        pthread_mutex_destroy(&s->streams_lock);
         metrics_free(s->metrics);
         safe_close(s->web_root_fd);
         free(s->db_path);

@@ -5,16 +5,17 @@
  * guarded against cross-site requests by its CSRF token); and the sign-in and sign-out handlers.
  */
 
+#include <inttypes.h>
+
 #include "api/api-internal.h"
 #include "basic/log.h"
 #include "basic/util.h"
+#include "core/audit.h"
 #include "core/token.h"
-
-#define SESSION_COOKIE "sa_session"
 
 static void set_session_cookie(struct _u_response *resp, const char *value, unsigned max_age)
 {
-        ulfius_add_same_site_cookie_to_response(resp, SESSION_COOKIE, value, NULL, max_age, NULL, "/", 0, 1,
+        ulfius_add_same_site_cookie_to_response(resp, API_SESSION_COOKIE, value, NULL, max_age, NULL, "/", 0, 1,
                                                 U_COOKIE_SAME_SITE_STRICT);
 }
 
@@ -32,24 +33,48 @@ int h_session_create(ApiServer *s, const struct _u_request *req, struct _u_respo
         _cleanup_erase_free_ char *cookie = NULL;
         _cleanup_free_ char *csrf = NULL;
         const char *token;
+        char key[96];
         Caller t;
         ApiLimits lim;
+        uint64_t now = now_usec(), retry = 0;
         Db *db = api_db(s);
         int r;
 
         if (api_check_fields(resp, c->body, fields) < 0 || api_require_string(resp, c, "token", &token) < 0)
                 return 0;
+        api_limits_get(s, &lim);
+
+        /*
+         * Only failed sign-ins count, per client address: anonymous requests to other routes have
+         * their own limiter, so no flood of them can keep a valid token from signing in.
+         */
+        xsprintf(key, "addr:%s", c->client);
+        if (ratelimit_used(s->signin_failures, key, now) >= lim.signin_failures) {
+                (void) ratelimit_hit(s->signin_failures, key, now, &retry, NULL);
+                api_audit_denied(s, c, "anonymous", "session.create", NULL, NULL, "rate_limited");
+                api_set_retry_after(resp, retry);
+                return api_error(resp, 429, "rate_limited",
+                                 "Too many failed sign-ins from this address: %" PRIu64 " per %" PRIu64
+                                 " seconds; try again in %" PRIu64 " seconds.",
+                                 lim.signin_failures, lim.signin_window_sec, MAX(retry, (uint64_t) 1));
+        }
+
         r = token_verify(db, token, &t);
         if (r < 0) {
-                log_struct(LOG_NOTICE, LOG_FIELDS("REQUEST_ID", c->request_id, "CLIENT", c->client),
-                           "Sign-in with an unknown or revoked token refused.");
-                return api_error(resp, 401, "invalid_token", "That API token is not valid.");
+                (void) ratelimit_hit(s->signin_failures, key, now, NULL, NULL);
+                api_audit_denied(s, c, "anonymous", "session.create", NULL, NULL, api_auth_reason(r));
+                return api_error(resp, 401, "invalid_token", "That API token is not valid: %s",
+                                 api_auth_message(r));
         }
-        api_limits_get(s, &lim);
         r = session_create(db, &t, lim.session_ttl_usec, &cookie, &csrf);
         if (r < 0)
                 return api_error(resp, 500, "internal", "Creating the session failed.");
         xsprintf(c->actor, "%s", t.account);
+        t.source = c->client;
+        t.request_id = c->request_id;
+        (void) audit_record(db, &(AuditEntry) { .caller = &t, .action = "session.create", .target_kind = "token",
+                                                .target = t.token, .result = AUDIT_OK, .source = c->client,
+                                                .request_id = c->request_id });
         set_session_cookie(resp, cookie, (unsigned) (lim.session_ttl_usec / USEC_PER_SEC));
         api_set_json(resp, 200, whoami(&t, csrf));
         return 0;
@@ -60,7 +85,7 @@ int h_session_get(ApiServer *s, const struct _u_request *req, struct _u_response
         RequestContext *c = ctx;
         _cleanup_free_ char *csrf = NULL;
         Caller t;
-        const char *cookie = u_map_get(req->map_cookie, SESSION_COOKIE);
+        const char *cookie = u_map_get(req->map_cookie, API_SESSION_COOKIE);
         Db *db = api_db(s);
 
         if (!db || session_verify(db, cookie, &t, &csrf) < 0) {
@@ -78,7 +103,7 @@ int h_session_get(ApiServer *s, const struct _u_request *req, struct _u_response
 
 int h_session_delete(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
 {
-        const char *cookie = u_map_get(req->map_cookie, SESSION_COOKIE);
+        const char *cookie = u_map_get(req->map_cookie, API_SESSION_COOKIE);
         Db *db = api_db(s);
 
         if (db && cookie)
@@ -88,11 +113,41 @@ int h_session_delete(ApiServer *s, const struct _u_request *req, struct _u_respo
         return 0;
 }
 
-/* Establishes who is calling. 0: authenticated; -EACCES: no or bad credentials; -EPERM: CSRF check failed. */
+const char *api_auth_reason(int r)
+{
+        switch (r) {
+        case -ENOKEY:
+                return "no_credentials";
+        case -EKEYEXPIRED:
+                return "token_expired";
+        case -EPERM:
+                return "account_disabled";
+        case -EBADR:
+                return "csrf_failed";
+        default:
+                return "token_unknown_or_revoked";
+        }
+}
+
+const char *api_auth_message(int r)
+{
+        switch (r) {
+        case -ENOKEY:
+                return "Authentication required: send 'Authorization: Bearer <token>'.";
+        case -EKEYEXPIRED:
+                return "The token has expired.";
+        case -EPERM:
+                return "The account is disabled.";
+        default:
+                return "The token or session is unknown, revoked or signed out.";
+        }
+}
+
+/* Establishes who is calling; the errors are listed in api-internal.h. */
 int api_authenticate(ApiServer *s, const struct _u_request *req, RequestContext *c, bool mutating)
 {
         const char *auth = u_map_get_case(req->map_header, "Authorization");
-        const char *cookie = u_map_get(req->map_cookie, SESSION_COOKIE);
+        const char *cookie = u_map_get(req->map_cookie, API_SESSION_COOKIE);
         Caller t;
         Db *db = api_db(s);
         int r;
@@ -104,20 +159,20 @@ int api_authenticate(ApiServer *s, const struct _u_request *req, RequestContext 
                         return -EACCES;
                 r = token_verify(db, auth + 7, &t);
                 if (r < 0)
-                        return -EACCES;
+                        return r == -EKEYEXPIRED || r == -EPERM ? r : -EACCES;
         } else if (cookie) {
                 _cleanup_free_ char *csrf = NULL;
                 r = session_verify(db, cookie, &t, &csrf);
                 if (r < 0)
-                        return -EACCES;
+                        return r == -EKEYEXPIRED || r == -EPERM ? r : -EACCES;
                 if (mutating) {
                         const char *sent = u_map_get_case(req->map_header, "X-CSRF-Token");
                         if (!sent || strlen(sent) != strlen(csrf) || !memeq_consttime(sent, csrf, strlen(csrf)))
-                                return -EPERM;
+                                return -EBADR;
                 }
                 c->via_session = true;
         } else
-                return -EACCES;
+                return -ENOKEY;
 
         t.source = c->client;
         t.request_id = c->request_id;

@@ -101,36 +101,70 @@ int h_metrics(ApiServer *s, const struct _u_request *req, struct _u_response *re
         return 0;
 }
 
+static json_t *limit_json(uint64_t limit, uint64_t used)
+{
+        return json_pack("{s:o, s:I}", "limit", limit == UINT64_MAX ? json_null() : json_integer((json_int_t) limit),
+                         "used", (json_int_t) used);
+}
+
+/* The caller's own account: its limits and what it uses of them. */
+static json_t *account_usage(ApiServer *s, RequestContext *c, const ApiLimits *lim, uint64_t requests_used)
+{
+        _cleanup_(account_freep) Account *a = NULL;
+        uint64_t max_stores = UINT64_MAX, creates_per_hour = UINT64_MAX, active = 0, creates = 0;
+        Db *db = api_db(s);
+
+        if (account_get(db, c->caller.account_id, &a) >= 0)
+                store_account_limits(&lim->store, a, &max_stores, &creates_per_hour);
+        (void) store_count_active(db, c->caller.account_id, &active);
+        (void) store_creates_in_last_hour(db, c->caller.account_id, &creates);
+        return json_pack("{s:s, s:s, s:{s:o, s:o, s:o}}", "name", c->caller.account, "role",
+                         account_role_to_string(c->caller.role), "limits", "max_stores",
+                         limit_json(max_stores, active), "creates_per_hour", limit_json(creates_per_hour, creates),
+                         "requests_per_window", limit_json(lim->requests_per_window, requests_used));
+}
+
+/*
+ * What the dashboard shows: for everyone, the caller's own account, its limits and use; for
+ * admins also the platform's numbers. A tenant sees no platform-wide count, nor another
+ * account's: its stores_by_status counts its own stores.
+ */
 int h_platform(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
 {
         RequestContext *c = ctx;
-        json_t *by_status = NULL, *cluster = NULL;
+        json_t *by_status = NULL, *cluster = NULL, *body;
         uint64_t active = 0, creates = 0, pending = 0, used;
-        char key[64];
+        char key[96];
         ApiLimits lim;
         Db *db = api_db(s);
 
         api_limits_get(s, &lim);
         if (store_count_by_status(db, &c->caller, &by_status) < 0)
                 by_status = json_object();
-        (void) store_count_active(db, caller_is_admin(&c->caller) ? 0 : c->caller.account_id, &active);
-        (void) store_creates_in_last_hour(db, c->caller.account_id, &creates);
-        (void) queue_count_active(db, &pending);
-        xsprintf(key, "token:%" PRIi64, c->token_id);
-        used = ratelimit_used(s->ratelimit, key, now_usec());
+        api_ratelimit_key(&c->caller, key, sizeof key);
+        used = MIN(ratelimit_used(s->ratelimit, key, now_usec()), lim.requests_per_window);
 
         if (!s->hooks.cluster_status || s->hooks.cluster_status(s->hooks.userdata, &cluster) < 0)
                 cluster = json_pack("{s:b, s:s}", "reachable", 0, "detail", "no cluster connection configured");
 
-        api_set_json(resp, 200,
-                     json_pack("{s:s, s:o, s:{s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I, s:I}, s:{s:I, s:I}}, s:o}",
-                               "version", PACKAGE_VERSION, "stores_by_status", by_status, "limits", "max_stores",
-                               "limit", (json_int_t) lim.store.max_stores, "used", (json_int_t) active,
-                               "creates_per_hour", "limit", (json_int_t) lim.store.creates_per_hour, "used",
-                               (json_int_t) creates, "requests_per_window", "limit",
-                               (json_int_t) lim.requests_per_window, "used", (json_int_t) used, "window_seconds",
-                               (json_int_t) lim.window_sec, "max_pending_tasks", "limit",
-                               (json_int_t) lim.store.max_pending_tasks, "used", (json_int_t) pending, "cluster",
-                               cluster));
+        body = json_pack("{s:s, s:o, s:o, s:o}", "version", PACKAGE_VERSION, "stores_by_status", by_status, "cluster",
+                         cluster, "account", account_usage(s, c, &lim, used));
+        if (!body)
+                return api_error(resp, 500, "internal", "Out of memory.");
+        if (caller_is_admin(&c->caller)) {
+                (void) store_count_active(db, 0, &active);
+                (void) store_creates_in_last_hour(db, c->caller.account_id, &creates);
+                (void) queue_count_active(db, &pending);
+                json_object_set_new(
+                        body, "limits",
+                        json_pack("{s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I, s:I}, s:{s:I, s:I}}", "max_stores",
+                                  "limit", (json_int_t) lim.store.max_stores, "used", (json_int_t) active,
+                                  "creates_per_hour", "limit", (json_int_t) lim.store.creates_per_hour, "used",
+                                  (json_int_t) creates, "requests_per_window", "limit",
+                                  (json_int_t) lim.requests_per_window, "used", (json_int_t) used, "window_seconds",
+                                  (json_int_t) lim.window_sec, "max_pending_tasks", "limit",
+                                  (json_int_t) lim.store.max_pending_tasks, "used", (json_int_t) pending));
+        }
+        api_set_json(resp, 200, body);
         return 0;
 }

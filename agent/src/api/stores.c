@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 
-/* The store handlers: list, create, read, delete, retry, upgrade, roll back, and the chart versions. */
+/* The store handlers: list, create, read, delete, retry, upgrade, roll back, transfer, and the chart versions. */
 
 #include <inttypes.h>
 
@@ -83,7 +83,8 @@ static int load_store(ApiServer *s, RequestContext *c, struct _u_response *resp,
         Db *db = api_db(s);
         int r;
 
-        r = store_get(db, c->params[0], ret);
+        /* Another account's store is refused exactly as one that does not exist. */
+        r = store_get_visible(db, &c->caller, c->params[0], ret);
         if (r == -ENOENT)
                 return api_error_of(resp, ERROR_NOT_FOUND, "No store with id '%.40s'.", c->params[0]), r;
         if (r < 0)
@@ -202,6 +203,10 @@ int h_store_upgrade(ApiServer *s, const struct _u_request *req, struct _u_respon
                 return 0;
         if (!chart_version_is_valid(version))
                 return api_error_of(resp, ERROR_INVALID_REQUEST, "chart_version must be a version such as 0.2.0.");
+        /* A store the caller cannot see is a 404 before anything is said about the version. */
+        if (load_store(s, c, resp, &store) < 0)
+                return 0;
+        store = store_free(store);
         if (s->hooks.chart_versions) {
                 _cleanup_(json_decrefp) json_t *versions = NULL;
                 json_t *v;
@@ -241,6 +246,25 @@ int h_store_rollback(ApiServer *s, const struct _u_request *req, struct _u_respo
         api_limits_get(s, &lim);
         int r = store_rollback(db, &lim.store, &c->caller, c->params[0], json_integer_value(rev), &store, &err);
         return finish_operation(s, c, resp, r, store, &err, "store.rollback");
+}
+
+int h_store_transfer(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
+{
+        static const char *const fields[] = { "account", NULL };
+        RequestContext *c = ctx;
+        _cleanup_(store_freep) Store *store = NULL;
+        StoreError err = {};
+        const char *account;
+        Db *db = api_db(s);
+        int r;
+
+        if (api_check_fields(resp, c->body, fields) < 0 || api_require_string(resp, c, "account", &account) < 0)
+                return 0;
+        r = store_transfer(db, &c->caller, c->params[0], account, &store, &err);
+        if (r != 0)
+                return api_store_error(resp, r, &err);
+        api_set_json(resp, 200, store_to_json(store));
+        return 0;
 }
 
 int h_charts(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)

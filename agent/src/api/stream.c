@@ -1,17 +1,32 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 
-/* The live stream: server-sent events carrying every store change, with a ping when quiet. */
+/*
+ * The live stream: server-sent events carrying the changes of the stores the caller sees, with
+ * a ping when quiet. The stream checks its credential again every few seconds and on every
+ * wake-up (revoking a token and disabling an account wake every stream), and ends when the
+ * token is revoked or expired, the account disabled, or the session signed out or expired.
+ * Event ids count this stream's events: the store sequence numbers would show how busy other
+ * accounts are. Each account may hold limits.streams_per_account streams at once.
+ */
 
+#include <inttypes.h>
 #include <stdatomic.h>
 
 #include "api/api-internal.h"
 #include "basic/util.h"
+#include "core/token.h"
 
 #define STREAM_PING_USEC (15 * USEC_PER_SEC)
+#define STREAM_RECHECK_USEC (5 * USEC_PER_SEC)
 
 typedef struct Stream {
         ApiServer *server;
         Caller caller; /* whose view of the stores the stream carries */
+        char *credential; /* the bearer token or session cookie it was opened with, checked again */
+        bool via_session;
+        uint64_t checked_at;
+        uint64_t event_id;
+        bool ended;
         int64_t seq;
         uint64_t seen;
         char *pending;
@@ -19,12 +34,73 @@ typedef struct Stream {
         bool greeted;
 } Stream;
 
+/* Counts a stream of the account, unless it holds max already. */
+static bool stream_acquire(ApiServer *s, int64_t account_id, uint64_t max, unsigned *ret_open)
+{
+        StreamCount *slot = NULL;
+        bool ok = false;
+
+        pthread_mutex_lock(&s->streams_lock);
+        for (size_t i = 0; i < s->n_stream_counts && !slot; i++)
+                if (s->stream_counts[i].account_id == account_id)
+                        slot = &s->stream_counts[i];
+        if (!slot) {
+                StreamCount *n = reallocarray(s->stream_counts, s->n_stream_counts + 1, sizeof *n);
+                if (n) {
+                        s->stream_counts = n;
+                        slot = &n[s->n_stream_counts++];
+                        *slot = (StreamCount) { .account_id = account_id };
+                }
+        }
+        if (slot) {
+                ok = slot->n < max;
+                if (ok)
+                        slot->n++;
+                *ret_open = slot->n;
+        }
+        pthread_mutex_unlock(&s->streams_lock);
+        return ok;
+}
+
+static void stream_release(ApiServer *s, int64_t account_id)
+{
+        pthread_mutex_lock(&s->streams_lock);
+        for (size_t i = 0; i < s->n_stream_counts; i++)
+                if (s->stream_counts[i].account_id == account_id && s->stream_counts[i].n > 0) {
+                        s->stream_counts[i].n--;
+                        break;
+                }
+        pthread_mutex_unlock(&s->streams_lock);
+}
+
+/* Whether the stream's token or session still stands; the reason it ends otherwise. */
+static const char *stream_check(Stream *st, Db *db)
+{
+        Caller now;
+        int r;
+
+        st->checked_at = mono_usec();
+        if (!db)
+                return NULL; /* cannot tell now; the next check will */
+        r = st->via_session ? session_verify(db, st->credential, &now, NULL) : token_verify(db, st->credential, &now);
+        if (r == -ENOMEM || r == -EIO)
+                return NULL;
+        if (r < 0)
+                return r == -EKEYEXPIRED ? "token_expired"
+                       : r == -EPERM     ? "account_disabled"
+                       : st->via_session ? "signed_out"
+                                         : "token_revoked";
+        return NULL;
+}
+
 static void stream_free(void *p)
 {
         Stream *st = p;
         if (!st)
                 return;
         atomic_fetch_sub(&st->server->streams, 1);
+        stream_release(st->server, st->caller.account_id);
+        erase_and_freep(&st->credential);
         free(st->pending);
         free(st);
 }
@@ -39,35 +115,48 @@ static int stream_fill(Stream *st)
         f = open_memstream(&buf, &n);
         if (!f)
                 return -ENOMEM;
+        if (st->ended) {
+                fclose(f);
+                return -ECONNRESET;
+        }
         if (!st->greeted) {
                 fputs("retry: 3000\n: storeagent live stream\n\n", f);
                 st->greeted = true;
         } else {
                 uint64_t waited = 0;
                 bool changed = false;
+                const char *ended = NULL;
+                Db *db = api_db(s);
 
-                /* Wait in short slices so a stopping daemon ends the stream promptly. */
+                /* Wait in short slices so a stopping daemon, or a credential gone, ends the stream promptly. */
                 while (!atomic_load(&s->stopping) && waited < STREAM_PING_USEC) {
                         if (store_changed_wait(&st->seen, USEC_PER_SEC)) {
                                 changed = true;
                                 break;
                         }
                         waited += USEC_PER_SEC;
+                        if (mono_usec() - st->checked_at >= STREAM_RECHECK_USEC && (ended = stream_check(st, db)))
+                                break;
                 }
                 if (atomic_load(&s->stopping)) {
                         fclose(f);
                         return -ECANCELED;
                 }
-                if (changed) {
+                if (changed && !ended)
+                        ended = stream_check(st, db);
+                if (ended) {
+                        fprintf(f, "event: end\ndata: {\"reason\":\"%s\"}\n\n", ended);
+                        st->ended = true;
+                } else if (changed) {
                         json_t *items = NULL, *item;
                         size_t i;
-                        Db *db = api_db(s);
 
                         if (db && store_changes_since(db, &st->caller, st->seq, &items, &st->seq) >= 0) {
                                 json_array_foreach(items, i, item) {
                                         _cleanup_free_ char *data = json_dumps(item, JSON_COMPACT);
                                         if (data)
-                                                fprintf(f, "event: store\ndata: %s\n\n", data);
+                                                fprintf(f, "id: %" PRIu64 "\nevent: store\ndata: %s\n\n",
+                                                        ++st->event_id, data);
                                 }
                                 json_decref(items);
                         }
@@ -98,17 +187,37 @@ static ssize_t stream_read(void *p, uint64_t pos, char *out, size_t max)
 int h_stream(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
 {
         RequestContext *c = ctx;
+        const char *auth = u_map_get_case(req->map_header, "Authorization");
+        const char *cookie = u_map_get(req->map_cookie, API_SESSION_COOKIE);
         Stream *st;
+        ApiLimits lim;
+        unsigned open = 0;
         Db *db = api_db(s);
 
+        api_limits_get(s, &lim);
+        if (!stream_acquire(s, c->caller.account_id, lim.streams_per_account, &open)) {
+                api_audit_denied(s, c, NULL, "stream.open", NULL, NULL, "stream_limited");
+                api_set_retry_after(resp, STREAM_PING_USEC / USEC_PER_SEC);
+                return api_error(resp, 429, "stream_limited",
+                                 "This account has %u live streams open; limits.streams_per_account is %" PRIu64
+                                 ". Close one, or try again later.",
+                                 open, lim.streams_per_account);
+        }
         st = calloc(1, sizeof *st);
-        if (!st || !db) {
+        if (st)
+                st->credential = strdup(c->via_session ? strempty(cookie) : strempty(auth ? auth + 7 : NULL));
+        if (!st || !st->credential || !db) {
+                if (st)
+                        free(st->credential);
                 free(st);
+                stream_release(s, c->caller.account_id);
                 return api_error(resp, 503, "unavailable", "The live stream is not available.");
         }
         st->server = s;
         st->caller = c->caller;
         st->caller.source = st->caller.request_id = NULL; /* they live in the request, which ends first */
+        st->via_session = c->via_session;
+        st->checked_at = mono_usec();
         st->seen = store_changed_counter();
         if (store_max_seq(db, &st->seq) < 0)
                 st->seq = 0;

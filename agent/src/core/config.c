@@ -68,6 +68,9 @@ static const ConfigKey config_keys[] = {
         U("limits.max_json_depth", max_json_depth, "16", 2, 256),
         U("limits.max_header_bytes", max_header_bytes, "16384", 1024, 1048576),
         U("limits.session_ttl", session_ttl_sec, "43200", 60, 2592000),
+        U("limits.signin_failures", signin_failures, "10", 1, 1000000),
+        U("limits.signin_window", signin_window_sec, "900", 1, 86400),
+        U("limits.streams_per_account", streams_per_account, "4", 1, 10000),
 };
 
 #undef S

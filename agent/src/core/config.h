@@ -46,6 +46,9 @@ typedef struct Config {
         uint64_t max_json_depth;
         uint64_t max_header_bytes;
         uint64_t session_ttl_sec;
+        uint64_t signin_failures;     /* failed sign-ins per client address and signin_window */
+        uint64_t signin_window_sec;
+        uint64_t streams_per_account; /* live streams open at once per account */
 
         /* What each store's namespace gets. */
         char *quota_pods;

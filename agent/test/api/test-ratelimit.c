@@ -19,8 +19,11 @@ TEST(test_window)
         /* The fourth request in the window is refused until the window (opened at t0) closes. */
         ASSERT_TRUE(!ratelimit_hit(rl, "a", t0 + 30 * SEC, &retry, &used));
         ASSERT_EQ(retry, 870);
-        ASSERT_TRUE(!ratelimit_hit(rl, "a", t0 + 899 * SEC + 1, &retry, NULL));
+        /* Refusals count: the first one of a window is limit + 1, so it alone is audited. */
+        ASSERT_EQ(used, 4);
+        ASSERT_TRUE(!ratelimit_hit(rl, "a", t0 + 899 * SEC + 1, &retry, &used));
         ASSERT_EQ(retry, 1);
+        ASSERT_EQ(used, 5);
         /* Other clients have their own windows. */
         ASSERT_TRUE(ratelimit_hit(rl, "b", t0 + 30 * SEC, NULL, NULL));
         ASSERT_EQ(ratelimit_used(rl, "b", t0 + 31 * SEC), 1);
