@@ -172,3 +172,5 @@ API_HANDLER(h_tokens_list);
 API_HANDLER(h_tokens_create);
 API_HANDLER(h_token_revoke);
 API_HANDLER(h_audit);
+API_HANDLER(h_store_credentials);
+API_HANDLER(h_store_credentials_rotate);

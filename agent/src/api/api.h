@@ -32,6 +32,12 @@ typedef struct ApiHooks {
         int (*chart_versions)(void *userdata, json_t **ret);
         /* Namespaces labelled as ours without a store row, for /readyz. */
         int (*orphans)(void *userdata, json_t **ret);
+        /*
+         * A store's administrator credentials, read from the cluster now: {url, admin_url, username,
+         * password}. Called from any request thread. -ENOENT when the store has none; another negative
+         * errno when the cluster could not be asked. *ret is a secret: never logged.
+         */
+        int (*store_credentials)(void *userdata, const Store *s, json_t **ret);
         void *userdata;
 } ApiHooks;
 

@@ -37,6 +37,8 @@ static const ErrorInfo error_table[_ERROR_MAX] = {
         [ERROR_TOKEN_NOT_FOUND] = { 404, "token_not_found", STOREAGENT_ERROR_NOT_FOUND, "No such token." },
         [ERROR_TOKEN_TAKEN] = { 409, "token_name_taken", STOREAGENT_ERROR_NAME_TAKEN,
                                 "This account has a token of that name." },
+        [ERROR_CREDENTIALS_UNAVAILABLE] = { 409, "credentials_unavailable", STOREAGENT_ERROR_INVALID_STATE,
+                                            "The store has no credentials to show." },
 };
 
 const ErrorInfo *error_info(int e)

@@ -37,6 +37,7 @@ typedef enum Error {
         ERROR_ACCOUNT_TAKEN,    /* an account of that name exists */
         ERROR_TOKEN_NOT_FOUND,  /* no such live token */
         ERROR_TOKEN_TAKEN,      /* the account has a token of that name */
+        ERROR_CREDENTIALS_UNAVAILABLE, /* the store has no credentials to show (yet, or any more) */
         _ERROR_MAX,
 } Error;
 

@@ -18,6 +18,7 @@ typedef enum TaskKind {
         TASK_DELETE,
         TASK_UPGRADE,
         TASK_ROLLBACK,
+        TASK_ROTATE_CREDENTIALS,
         _TASK_KIND_MAX,
         _TASK_KIND_INVALID = -EINVAL,
 } TaskKind;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 
 /*
- * The operations users ask for: create, delete, retry, upgrade and roll back.
+ * The operations users ask for: create, delete, retry, upgrade, roll back and
+ * a new administrator password.
  * Each is one transaction that checks the request against the state machine
  * and the limits, records the intent, queues the task and writes the audit
  * event; a refusal is a domain error (core/error.h) and writes nothing.
@@ -503,6 +504,66 @@ int store_rollback(Db *db, const StoreLimits *limits, const Caller *caller, cons
                 return -ENOMEM;
         return store_operation(db, limits, caller, id, TASK_ROLLBACK, payload, STORE_UPGRADING, "store.rollback",
                                detail, ret, err);
+}
+
+int store_rotate_credentials(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, Store **ret,
+                             StoreError *err)
+{
+        static const char action[] = "credentials.rotate";
+        _cleanup_(store_freep) Store *cur = NULL;
+        bool busy;
+        int r;
+
+        assert(db);
+        assert(limits);
+        assert(caller);
+        assert(id);
+        assert(ret);
+
+        r = db_begin(db);
+        if (r < 0)
+                return refuse(db, caller, action, id, NULL, r, err);
+        r = get_for_operation(db, caller, id, &cur, err);
+        if (r != 0)
+                return refuse(db, caller, action, id, NULL, r, err);
+        r = store_has_active_task(db, id, &busy);
+        if (r < 0)
+                goto fail;
+        if (busy) {
+                r = fail(err, ERROR_BUSY, "Store '%s' is busy with another operation; wait until it is finished.",
+                         cur->name);
+                goto fail;
+        }
+        /* Only a running shop has an administrator whose password a Job can change. */
+        if (cur->status != STORE_READY) {
+                r = fail(err, ERROR_INVALID_STATE, "Store '%s' is %s; its password can be changed once it is READY.",
+                         cur->name, store_status_to_string(cur->status));
+                goto fail;
+        }
+        r = check_pending_cap(db, limits, err);
+        if (r != 0)
+                goto fail;
+        r = queue_enqueue(db, id, TASK_ROTATE_CREDENTIALS, NULL, caller->account, NULL);
+        if (r < 0)
+                goto fail;
+        /* The status stays READY: the shop keeps serving, and its old password stays valid until the new one is. */
+        r = store_set_progress(db, id, "queued", 0, 0);
+        if (r < 0)
+                goto fail;
+        r = store_add_event(db, id, caller->account, action, "A new administrator password was requested.");
+        if (r < 0)
+                goto fail;
+        r = audit_outcome(db, caller, action, cur->name, id, 0);
+        if (r < 0)
+                goto fail;
+        r = db_commit(db);
+        if (r < 0)
+                goto fail;
+        store_changed_notify();
+        return outcome(db, store_get(db, id, ret), err);
+
+fail:
+        return refuse(db, caller, action, cur->name, id, r, err);
 }
 
 int store_delete(Db *db, const Caller *caller, const char *id, Store **ret, StoreError *err)

@@ -94,6 +94,9 @@ int store_upgrade(Db *db, const StoreLimits *limits, const Caller *caller, const
                   Store **ret, StoreError *err);
 int store_rollback(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, int64_t revision,
                    Store **ret, StoreError *err);
+/* Queues a new WordPress admin password for a READY store; the store stays READY while a task applies it. */
+int store_rotate_credentials(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, Store **ret,
+                             StoreError *err);
 /* Gives a store to another account (admins only: ERROR_FORBIDDEN for a tenant). */
 int store_transfer(Db *db, const Caller *caller, const char *id, const char *account, Store **ret, StoreError *err);
 

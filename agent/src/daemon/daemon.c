@@ -260,6 +260,11 @@ static int hook_orphans(void *userdata, json_t **ret)
         return provisioner_orphans(userdata, ret);
 }
 
+static int hook_store_credentials(void *userdata, const Store *s, json_t **ret)
+{
+        return provisioner_store_credentials(userdata, s, ret);
+}
+
 int daemon_run(Config *config, const char *config_path, bool config_explicit)
 {
         assert(config);
@@ -326,6 +331,7 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
                 .release_history = hook_release_history,
                 .chart_versions = hook_chart_versions,
                 .orphans = hook_orphans,
+                .store_credentials = hook_store_credentials,
                 .userdata = d.provisioner,
         };
         r = api_server_new(&d.api, config, d.runner, &hooks);

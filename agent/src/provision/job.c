@@ -84,7 +84,7 @@ int fail_store(Job *j, const char *action, const char *reason)
         return -EIO;
 }
 
-static bool is_transient(int r)
+bool cluster_error_is_transient(int r)
 {
         return r == -ECONNREFUSED || r == -EHOSTUNREACH || r == -ETIMEDOUT || r == -EAGAIN || r == -ECONNRESET ||
                r == -ENETUNREACH || r == -EPROTO || r == -ENOTCONN || r == -EACCES || r == -EPERM;
@@ -98,7 +98,7 @@ int cluster_error(Job *j, int r, const char *doing)
                 return r;
         if (asprintf(&reason, "%s: %s", doing, j->kube ? kube_client_last_error(j->kube) : strerror(-r)) < 0)
                 return -ENOMEM;
-        if (is_transient(r)) {
+        if (cluster_error_is_transient(r)) {
                 if (asprintf(&waiting, "Waiting for the cluster: %s", reason) < 0)
                         return -ENOMEM;
                 set_waiting_reason(j, waiting);
@@ -216,6 +216,9 @@ int provisioner_run_task(Worker *w, Task *t, void *userdata)
                 break;
         case TASK_ROLLBACK:
                 r = task_rollback(&j);
+                break;
+        case TASK_ROTATE_CREDENTIALS:
+                r = task_rotate_credentials(&j);
                 break;
         default:
                 r = -EINVAL;

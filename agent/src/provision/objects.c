@@ -112,14 +112,14 @@ json_t *store_network_policies_new(const char *name, const char *id)
                           "from", "namespaceSelector", "matchExpressions", "key", "kubernetes.io/metadata.name",
                           "operator", "In", "values", "kube-system", "traefik", "ingress-nginx", "ports", "protocol",
                           "TCP", "port", "http"),
-                /* Only the web tier and the setup Job of this namespace may reach the database. */
-                json_pack("{s:s, s:s, s:o, s:{s:{s:{s:s}}, s:[s], s:[{s:[{s:{s:[{s:s, s:s, s:[s, s]}]}}], "
+                /* Only the web tier, the setup Job and the password Job of this namespace may reach the database. */
+                json_pack("{s:s, s:s, s:o, s:{s:{s:{s:s}}, s:[s], s:[{s:[{s:{s:[{s:s, s:s, s:[s, s, s]}]}}], "
                           "s:[{s:s, s:i}]}]}}",
                           "apiVersion", "networking.k8s.io/v1", "kind", "NetworkPolicy", "metadata",
                           store_metadata_new("allow-web-to-database", name, id), "spec", "podSelector", "matchLabels",
                           "app.kubernetes.io/component", "database", "policyTypes", "Ingress", "ingress", "from",
                           "podSelector", "matchExpressions", "key", "app.kubernetes.io/component", "operator", "In",
-                          "values", "web", "setup", "ports", "protocol", "TCP", "port", 3306));
+                          "values", "web", "setup", COMPONENT_CREDENTIALS, "ports", "protocol", "TCP", "port", 3306));
 }
 
 json_t *store_secret_new(const char *name, const char *id, const char *root_password, const char *user_password,
@@ -149,4 +149,211 @@ json_t *store_values_new(const ProvisionSettings *set, const char *name)
                          "enabled", streq(set->url_scheme, "https"), "credentials", "secretName", CREDENTIALS_SECRET,
                          "admin", "user", "admin", "email", email, "mysql", "persistence", "size", set->storage_mysql,
                          "wordpress", "persistence", "size", set->storage_wordpress);
+}
+
+/* ---- the administrator's credentials ---- */
+
+static int base64_value(char c)
+{
+        if (c >= 'A' && c <= 'Z')
+                return c - 'A';
+        if (c >= 'a' && c <= 'z')
+                return c - 'a' + 26;
+        if (c >= '0' && c <= '9')
+                return c - '0' + 52;
+        if (c == '+')
+                return 62;
+        if (c == '/')
+                return 63;
+        return -1;
+}
+
+/* Standard base64 with padding, as the API server writes a Secret's data. */
+static int base64_decode(const char *in, char **ret)
+{
+        size_t n = strlen(in), k = 0;
+        unsigned acc = 0;
+        int bits = 0, pad = 0;
+        char *out;
+
+        if (n % 4 != 0)
+                return -EBADMSG;
+        out = malloc(n / 4 * 3 + 1);
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                int v;
+                if (in[i] == '=') {
+                        /* Padding only at the end, at most two. */
+                        if (i < n - 2 || (i == n - 2 && in[n - 1] != '=')) {
+                                erase_and_freep(&out);
+                                return -EBADMSG;
+                        }
+                        pad++;
+                        continue;
+                }
+                v = base64_value(in[i]);
+                if (v < 0) {
+                        erase_and_freep(&out);
+                        return -EBADMSG;
+                }
+                acc = (acc << 6) | (unsigned) v;
+                bits += 6;
+                if (bits >= 8) {
+                        bits -= 8;
+                        out[k++] = (char) ((acc >> bits) & 0xff);
+                }
+        }
+        out[k] = '\0';
+        if (strlen(out) != k) { /* a NUL inside: not a password we could show */
+                erase_and_freep(&out);
+                return -EBADMSG;
+        }
+        *ret = out;
+        return 0;
+}
+
+int secret_value(json_t *secret, const char *key, char **ret)
+{
+        const char *v;
+
+        assert(key);
+        assert(ret);
+        v = json_string_value(json_object_get(json_object_get(secret, "data"), key));
+        if (!v)
+                return -ENOENT;
+        return base64_decode(v, ret);
+}
+
+int store_credentials_from_secret(json_t *secret, const char *url, json_t **ret)
+{
+        _cleanup_erase_free_ char *password = NULL;
+        _cleanup_free_ char *user = NULL, *admin_url = NULL;
+        json_t *o;
+        int r;
+
+        assert(secret);
+        assert(url);
+        assert(ret);
+        r = secret_value(secret, "admin-user", &user);
+        if (r < 0)
+                return r;
+        r = secret_value(secret, "admin-password", &password);
+        if (r < 0)
+                return r;
+        if (asprintf(&admin_url, "%s/wp-admin/", url) < 0)
+                return -ENOMEM;
+        o = json_pack("{s:s, s:s, s:s, s:s}", "url", url, "admin_url", admin_url, "username", user, "password",
+                      password);
+        if (!o)
+                return -ENOMEM;
+        *ret = o;
+        return 0;
+}
+
+json_t *store_rotate_secret_new(const char *name, const char *id, const char *object, const char *password)
+{
+        json_t *meta, *labels;
+
+        assert(name);
+        assert(id);
+        assert(object);
+        assert(password);
+        meta = store_metadata_new(object, name, id);
+        labels = json_object_get(meta, "labels");
+        if (!labels || json_object_set_new(labels, LABEL_COMPONENT, json_string(COMPONENT_CREDENTIALS)) < 0) {
+                json_decref(meta);
+                return NULL;
+        }
+        return json_pack("{s:s, s:s, s:o, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Secret", "metadata", meta,
+                         "type", "Opaque", "stringData", "admin-password", password);
+}
+
+/* The chart's environment that makes wp-config.php find the database (WORDPRESS_*), copied. */
+static json_t *wordpress_env(json_t *container)
+{
+        json_t *env = json_array(), *e;
+        size_t i;
+
+        if (!env)
+                return NULL;
+        json_array_foreach(json_object_get(container, "env"), i, e) {
+                const char *n = json_string_value(json_object_get(e, "name"));
+                if (n && strncmp(n, "WORDPRESS_", 10) == 0 && json_array_append_new(env, json_deep_copy(e)) < 0) {
+                        json_decref(env);
+                        return NULL;
+                }
+        }
+        return env;
+}
+
+/*
+ * The password reaches wp through its standard input, from the environment (printf is a shell
+ * builtin), so it is in no process's argv and in no field of the Job.
+ */
+#define ROTATE_SCRIPT                                                                                          \
+        "set -eu\n"                                                                                            \
+        "printf '%s\\n' \"$NEW_ADMIN_PASSWORD\" |\n"                                                            \
+        "  wp --path=/var/www/html user update \"$ADMIN_USER\" --prompt=user_pass --skip-email\n"              \
+        "echo \"password of $ADMIN_USER changed\"\n"
+
+json_t *store_rotate_job_new(const char *name, const char *id, const char *object, const char *admin_user,
+                             json_t *setup_job)
+{
+        _cleanup_(json_decrefp) json_t *meta = NULL, *env = NULL, *pod_labels = NULL;
+        json_t *pod, *container, *v, *job;
+        const char *image, *claim = NULL;
+        size_t i;
+
+        assert(name);
+        assert(id);
+        assert(object);
+        assert(admin_user);
+        pod = json_object_get(json_object_get(json_object_get(setup_job, "spec"), "template"), "spec");
+        container = json_array_get(json_object_get(pod, "containers"), 0);
+        image = json_string_value(json_object_get(container, "image"));
+        json_array_foreach(json_object_get(pod, "volumes"), i, v)
+                if (streq_ptr(json_string_value(json_object_get(v, "name")), "wordpress"))
+                        claim = json_string_value(
+                                json_object_get(json_object_get(v, "persistentVolumeClaim"), "claimName"));
+        if (!image || !claim)
+                return NULL;
+
+        meta = store_metadata_new(object, name, id);
+        pod_labels = store_labels_new(name, id);
+        env = wordpress_env(container);
+        if (!meta || !pod_labels || !env ||
+            json_object_set_new(json_object_get(meta, "labels"), LABEL_COMPONENT, json_string(COMPONENT_CREDENTIALS)) < 0 ||
+            json_object_set_new(pod_labels, LABEL_COMPONENT, json_string(COMPONENT_CREDENTIALS)) < 0 ||
+            json_array_append_new(env, json_pack("{s:s, s:s}", "name", "ADMIN_USER", "value", admin_user)) < 0 ||
+            json_array_append_new(env, json_pack("{s:s, s:{s:{s:s, s:s}}}", "name", "NEW_ADMIN_PASSWORD", "valueFrom",
+                                                 "secretKeyRef", "name", object, "key", "admin-password")) < 0 ||
+            json_array_append_new(env, json_pack("{s:s, s:s}", "name", "HOME", "value", "/tmp")) < 0)
+                return NULL;
+
+        job = json_pack(
+                "{s:s, s:s, s:O, s:{s:i, s:i, s:i, s:{s:{s:O}, s:{s:b, s:b, s:s, s:{s:b, s:i, s:i, s:i, s:{s:s}}, "
+                "s:[{s:s, s:s, s:s, s:[s, s, s], s:O, s:s, s:{s:{s:s, s:s}, s:{s:s, s:s}}, "
+                "s:{s:b, s:b, s:b, s:b, s:{s:[s]}, s:{s:s}}, s:[{s:s, s:s}, {s:s, s:s, s:b}, {s:s, s:s}]}], "
+                "s:[{s:s, s:{s:s}}, {s:s, s:{s:s, s:i, s:[{s:s, s:s}]}}, {s:s, s:{s:s}}]}}}}",
+                "apiVersion", "batch/v1", "kind", "Job", "metadata", meta, "spec",
+                /* One retry for a pod lost on its way; the old password stays valid whatever happens. */
+                "backoffLimit", 1, "activeDeadlineSeconds", ROTATE_JOB_DEADLINE_SEC, "ttlSecondsAfterFinished", 86400,
+                "template", "metadata", "labels", pod_labels, "spec", "automountServiceAccountToken", false,
+                "enableServiceLinks", false, "restartPolicy", "Never",
+                /* www-data, as the chart's setup Job: the owner of the WordPress files. */
+                "securityContext", "runAsNonRoot", true, "runAsUser", 33, "runAsGroup", 33, "fsGroup", 33,
+                "seccompProfile", "type", "RuntimeDefault", "containers", "name", "rotate", "image", image,
+                "imagePullPolicy", "IfNotPresent", "command", "bash", "-c", ROTATE_SCRIPT, "env", env,
+                "terminationMessagePolicy", "FallbackToLogsOnError",
+                /* Inside the LimitRange's max, and small beside the quota the store's pods leave. */
+                "resources", "requests", "cpu", "50m", "memory", "128Mi", "limits", "cpu", "500m", "memory", "384Mi",
+                "securityContext", "allowPrivilegeEscalation", false, "privileged", false, "readOnlyRootFilesystem",
+                true, "runAsNonRoot", true, "capabilities", "drop", "ALL", "seccompProfile", "type", "RuntimeDefault",
+                "volumeMounts", "name", "wordpress", "mountPath", "/var/www/html", "name", "credentials", "mountPath",
+                "/etc/storeagent/credentials", "readOnly", true, "name", "tmp", "mountPath", "/tmp", "volumes", "name",
+                "wordpress", "persistentVolumeClaim", "claimName", claim, "name", "credentials", "secret",
+                "secretName", CREDENTIALS_SECRET, "defaultMode", 0440, "items", "key", "mysql-password", "path",
+                "mysql-password", "name", "tmp", "emptyDir", "medium", "Memory");
+        return job;
 }

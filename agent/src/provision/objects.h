@@ -17,6 +17,11 @@
 #define LABEL_MANAGED_BY "app.kubernetes.io/managed-by"
 #define LABEL_STORE_ID "storeagent.io/store-id"
 #define LABEL_STORE_NAME "storeagent.io/store-name"
+#define LABEL_COMPONENT "app.kubernetes.io/component"
+/* The component of the Job that gives WordPress a new admin password, and of its pod. */
+#define COMPONENT_CREDENTIALS "credentials"
+/* How long the password Job may run, retries included. */
+#define ROTATE_JOB_DEADLINE_SEC 300
 
 /* "store-<name>"; returns -ENOMEM or 0. */
 int store_namespace_name(const char *name, char **ret);
@@ -36,3 +41,24 @@ json_t *store_secret_new(const char *name, const char *id, const char *root_pass
                          const char *admin_password);
 /* The Helm values file's content. */
 json_t *store_values_new(const ProvisionSettings *set, const char *name);
+
+/*
+ * What the merchant signs in with, from the store's credentials Secret (as the API server returns
+ * it: base64 "data"): {url, admin_url, username, password}. -ENOENT when the Secret lacks the admin
+ * keys, -EBADMSG when they are not base64, -ENOMEM.
+ */
+int store_credentials_from_secret(json_t *secret, const char *url, json_t **ret);
+/* The value of one key of a Secret's "data", decoded. -ENOENT when missing, -EBADMSG when not base64. */
+int secret_value(json_t *secret, const char *key, char **ret);
+
+/* The Secret that holds a new admin password while the Job applies it (name: the Job's). */
+json_t *store_rotate_secret_new(const char *name, const char *id, const char *object, const char *password);
+/*
+ * The Job that sets the WordPress admin user's password to the one in the Secret `object` (env, never
+ * argv): WP-CLI in the image of the release's setup Job, with its WORDPRESS_* environment and its
+ * WordPress volume, under the restricted Pod Security Standard and within the namespace's LimitRange.
+ * setup_job is the chart's setup Job as the API server returns it. NULL when setup_job lacks the image
+ * or the volume, or when out of memory.
+ */
+json_t *store_rotate_job_new(const char *name, const char *id, const char *object, const char *admin_user,
+                             json_t *setup_job);

@@ -34,6 +34,11 @@ struct Provisioner {
         KubeClient *status_client;
         uint64_t status_generation;
 
+        /* Credentials reads from the API's threads: one cached client, used by whoever takes creds_lock. */
+        pthread_mutex_t creds_lock;
+        KubeClient *creds_client;
+        uint64_t creds_generation;
+
         /* The reconciler thread: orphan namespaces, releases left pending with no task to repair them. */
         pthread_t reconciler;
         bool reconciler_started;
@@ -74,6 +79,8 @@ void set_waiting_reason(Job *j, const char *reason);
 bool superseded(Job *j, StoreStatus expected);
 /* Marks the store FAILED for reason (unless superseded); returns -EIO, or 0 when superseded. */
 int fail_store(Job *j, const char *action, const char *reason);
+/* Whether an error talking to the cluster may pass by itself (unreachable, timeout, throttled, refused for now). */
+bool cluster_error_is_transient(int r);
 /* Turns an error talking to the cluster into "wait and retry" (-EAGAIN) or "fail", and records why. */
 int cluster_error(Job *j, int r, const char *doing);
 int job_checkpoint(Job *j);
@@ -114,3 +121,4 @@ int task_create(Job *j);
 int task_delete(Job *j);
 int task_upgrade(Job *j);
 int task_rollback(Job *j);
+int task_rotate_credentials(Job *j);

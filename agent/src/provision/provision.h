@@ -31,5 +31,11 @@ int provisioner_cluster_status(Provisioner *p, json_t **ret);
 int provisioner_release_history(Provisioner *p, const Store *s, json_t **ret);
 /* [{"version": "0.1.0"}, ...] chart versions available for upgrades. */
 int provisioner_chart_versions(Provisioner *p, json_t **ret);
+/*
+ * The store's administrator credentials, read from its Secret now: {url, admin_url, username, password}.
+ * Safe from any thread. -ENOENT: no Secret (or no admin keys in it); a kube error (kube.h) when the
+ * cluster cannot be asked. The caller must not log *ret.
+ */
+int provisioner_store_credentials(Provisioner *p, const Store *s, json_t **ret);
 /* Namespaces labelled as ours without a store row. */
 int provisioner_orphans(Provisioner *p, json_t **ret);

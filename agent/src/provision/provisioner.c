@@ -48,6 +48,7 @@ int provisioner_new(Provisioner **ret, const Config *config)
         pthread_mutex_init(&p->lock, NULL);
         pthread_mutex_init(&p->status_lock, NULL);
         pthread_mutex_init(&p->probe_lock, NULL);
+        pthread_mutex_init(&p->creds_lock, NULL);
         r = settings_from_config(&p->set, config);
         if (r < 0) {
                 free(p);
@@ -68,11 +69,13 @@ Provisioner *provisioner_free(Provisioner *p)
         free(p->db_path);
         settings_done(&p->set);
         kube_client_free(p->status_client);
+        kube_client_free(p->creds_client);
         free(p->status_detail);
         json_decref(p->orphans);
         pthread_mutex_destroy(&p->lock);
         pthread_mutex_destroy(&p->status_lock);
         pthread_mutex_destroy(&p->probe_lock);
+        pthread_mutex_destroy(&p->creds_lock);
         free(p);
         return NULL;
 }

@@ -52,6 +52,7 @@ TEST(test_wire_names_kept)
                 { ERROR_ACCOUNT_TAKEN, 409, "account_name_taken", STOREAGENT_ERROR_NAME_TAKEN },
                 { ERROR_TOKEN_NOT_FOUND, 404, "token_not_found", STOREAGENT_ERROR_NOT_FOUND },
                 { ERROR_TOKEN_TAKEN, 409, "token_name_taken", STOREAGENT_ERROR_NAME_TAKEN },
+                { ERROR_CREDENTIALS_UNAVAILABLE, 409, "credentials_unavailable", STOREAGENT_ERROR_INVALID_STATE },
         };
 
         ASSERT_EQ(ELEMENTSOF(kept), _ERROR_MAX - 1);

@@ -154,16 +154,17 @@ TEST(test_network_policies)
         CHECK_STREQ(STR_AT(port, "port"), "http");
         CHECK_STREQ(STR_AT(port, "protocol"), "TCP");
 
-        /* Only web and setup pods reach the database, on 3306. */
+        /* Only web, setup and password Job pods reach the database, on 3306. */
         check_object(db, "networking.k8s.io/v1", "NetworkPolicy", "allow-web-to-database");
         CHECK_STREQ(STR_AT(db, "spec", "podSelector", "matchLabels", "app.kubernetes.io/component"), "database");
         from = json_array_get(at(json_array_get(at(db, "spec", "ingress", NULL), 0), "from", NULL), 0);
         CHECK(!at(from, "namespaceSelector", NULL));
         from = json_array_get(at(from, "podSelector", "matchExpressions", NULL), 0);
         CHECK_STREQ(STR_AT(from, "key"), "app.kubernetes.io/component");
-        CHECK((json_array_size(at(from, "values", NULL))) == (size_t) (2));
+        CHECK((json_array_size(at(from, "values", NULL))) == (size_t) (3));
         CHECK_STREQ(json_string_value(json_array_get(at(from, "values", NULL), 0)), "web");
         CHECK_STREQ(json_string_value(json_array_get(at(from, "values", NULL), 1)), "setup");
+        CHECK_STREQ(json_string_value(json_array_get(at(from, "values", NULL), 2)), "credentials");
         port = json_array_get(at(json_array_get(at(db, "spec", "ingress", NULL), 0), "ports", NULL), 0);
         CHECK(json_integer_value(at(port, "port", NULL)) == 3306);
 }
@@ -236,6 +237,138 @@ TEST(test_values)
         plain = store_values_new(&set, NAME);
         CHECK(json_is_false(at(plain, "ingress", "tls", "enabled", NULL)));
         settings_done(&set);
+}
+
+/* The Secret as the API server returns it: base64 data. */
+static json_t *secret_with(const char *user_b64, const char *password_b64)
+{
+        return json_pack("{s:{s:s?, s:s?, s:s}}", "data", "admin-user", user_b64, "admin-password", password_b64,
+                         "mysql-password", "ZGJwYXNz");
+}
+
+TEST(test_credentials_from_secret)
+{
+        _cleanup_(json_decrefp) json_t *good = secret_with("YWRtaW4=", "czNjcjN0UGFzc3dvcmQ="), *creds = NULL;
+        _cleanup_(json_decrefp) json_t *no_pw = secret_with("YWRtaW4=", NULL), *bad = secret_with("YWRtaW4=", "@@@=");
+        _cleanup_(json_decrefp) json_t *padded = secret_with("YQ==", "YWI=");
+        json_t *out = NULL;
+
+        ASSERT_EQ(store_credentials_from_secret(good, "http://shop1.shops.example", &creds), 0);
+        /* Exactly what the merchant signs in with, and nothing else of the Secret (no database password). */
+        CHECK(json_object_size(creds) == 4);
+        CHECK_STREQ(STR_AT(creds, "url"), "http://shop1.shops.example");
+        CHECK_STREQ(STR_AT(creds, "admin_url"), "http://shop1.shops.example/wp-admin/");
+        CHECK_STREQ(STR_AT(creds, "username"), "admin");
+        CHECK_STREQ(STR_AT(creds, "password"), "s3cr3tPassword");
+
+        CHECK(store_credentials_from_secret(no_pw, "http://x", &out) == -ENOENT);
+        CHECK(store_credentials_from_secret(bad, "http://x", &out) == -EBADMSG);
+        CHECK(!out);
+        ASSERT_EQ(store_credentials_from_secret(padded, "http://x", &out), 0);
+        CHECK_STREQ(STR_AT(out, "username"), "a");
+        CHECK_STREQ(STR_AT(out, "password"), "ab");
+        json_decref(out);
+}
+
+TEST(test_rotate_secret)
+{
+        _cleanup_(json_decrefp) json_t *s = store_rotate_secret_new(NAME, ID, "credentials-rotate-7", "NEWPW");
+
+        check_object(s, "v1", "Secret", "credentials-rotate-7");
+        CHECK_STREQ(STR_AT(s, "metadata", "labels", "app.kubernetes.io/component"), "credentials");
+        /* Only the new admin password: the database passwords are never part of a rotation. */
+        CHECK(json_object_size(at(s, "stringData", NULL)) == 1);
+        CHECK_STREQ(STR_AT(s, "stringData", "admin-password"), "NEWPW");
+}
+
+/* The chart's setup Job as the cluster has it, cut to what the password Job takes from it. */
+static json_t *setup_job_new(bool with_volume)
+{
+        return json_pack("{s:{s:{s:{s:[{s:s, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}], s:[{s:s, s:{s:s}}, {s:s, "
+                         "s:{s:s}}]}}}}",
+                         "spec", "template", "spec", "containers", "image", "wordpress:cli-2.12.0-php8.3", "env",
+                         "name", "WORDPRESS_DB_HOST", "value", "shop1-mysql", "name", "WORDPRESS_DB_PASSWORD_FILE",
+                         "value", "/etc/storeagent/credentials/mysql-password", "name", "STORE_TITLE", "value", "x",
+                         "volumes", "name", with_volume ? "wordpress" : "other", "persistentVolumeClaim",
+                         "claimName", "shop1-wordpress-data", "name", "scripts", "configMap", "name", "shop1-setup");
+}
+
+static json_t *env_named(json_t *env, const char *name)
+{
+        json_t *e;
+        size_t i;
+        json_array_foreach(env, i, e)
+                if (streq_ptr(STR_AT(e, "name"), name))
+                        return e;
+        return NULL;
+}
+
+TEST(test_rotate_job)
+{
+        _cleanup_(json_decrefp) json_t *setup = setup_job_new(true), *novol = setup_job_new(false), *job = NULL;
+        _cleanup_free_ char *text = NULL;
+        json_t *pod, *c, *env, *v;
+        size_t i;
+        bool claim = false;
+
+        job = store_rotate_job_new(NAME, ID, "credentials-rotate-7", "admin", setup);
+        ASSERT_TRUE(job);
+        check_object(job, "batch/v1", "Job", "credentials-rotate-7");
+        CHECK_STREQ(STR_AT(job, "metadata", "labels", "app.kubernetes.io/component"), "credentials");
+        /* Not one of the release's objects: readiness (app.kubernetes.io/instance) never counts it. */
+        CHECK(!at(job, "metadata", "labels", "app.kubernetes.io/instance", NULL));
+        CHECK(json_integer_value(at(job, "spec", "activeDeadlineSeconds", NULL)) == ROTATE_JOB_DEADLINE_SEC);
+        CHECK_STREQ(STR_AT(job, "spec", "template", "metadata", "labels", "app.kubernetes.io/component"), "credentials");
+
+        pod = at(job, "spec", "template", "spec", NULL);
+        CHECK_STREQ(STR_AT(pod, "restartPolicy"), "Never");
+        CHECK(json_is_false(at(pod, "automountServiceAccountToken", NULL)));
+        /* Restricted Pod Security. */
+        CHECK(json_is_true(at(pod, "securityContext", "runAsNonRoot", NULL)));
+        CHECK_STREQ(STR_AT(pod, "securityContext", "seccompProfile", "type"), "RuntimeDefault");
+        ASSERT_EQ(json_array_size(at(pod, "containers", NULL)), 1u);
+        c = json_array_get(at(pod, "containers", NULL), 0);
+        CHECK_STREQ(STR_AT(c, "image"), "wordpress:cli-2.12.0-php8.3");
+        CHECK(json_is_false(at(c, "securityContext", "allowPrivilegeEscalation", NULL)));
+        CHECK(json_is_true(at(c, "securityContext", "runAsNonRoot", NULL)));
+        CHECK_STREQ(json_string_value(json_array_get(at(c, "securityContext", "capabilities", "drop", NULL), 0)), "ALL");
+        CHECK_STREQ(STR_AT(c, "securityContext", "seccompProfile", "type"), "RuntimeDefault");
+        /* Within the namespace's LimitRange (max cpu 1, memory 1Gi), with requests of its own. */
+        CHECK_STREQ(STR_AT(c, "resources", "limits", "cpu"), "500m");
+        CHECK_STREQ(STR_AT(c, "resources", "limits", "memory"), "384Mi");
+        CHECK(json_is_string(at(c, "resources", "requests", "memory", NULL)));
+
+        /* The new password comes from the Secret through the environment; the rest of the chart's WORDPRESS_*. */
+        env = at(c, "env", NULL);
+        CHECK_STREQ(STR_AT(env_named(env, "NEW_ADMIN_PASSWORD"), "valueFrom", "secretKeyRef", "name"),
+                    "credentials-rotate-7");
+        CHECK_STREQ(STR_AT(env_named(env, "NEW_ADMIN_PASSWORD"), "valueFrom", "secretKeyRef", "key"), "admin-password");
+        CHECK(!at(env_named(env, "NEW_ADMIN_PASSWORD"), "value", NULL));
+        CHECK_STREQ(STR_AT(env_named(env, "ADMIN_USER"), "value"), "admin");
+        CHECK_STREQ(STR_AT(env_named(env, "WORDPRESS_DB_HOST"), "value"), "shop1-mysql");
+        CHECK(env_named(env, "WORDPRESS_DB_PASSWORD_FILE"));
+        CHECK(!env_named(env, "STORE_TITLE"));
+        /* Never on a command line: the script hands the variable to wp's standard input. */
+        text = json_dumps(at(c, "command", NULL), 0);
+        CHECK(!strstr(text, "--user_pass="));
+        CHECK_CONTAINS(text, "--prompt=user_pass");
+        CHECK_CONTAINS(text, "user update");
+
+        json_array_foreach(at(pod, "volumes", NULL), i, v) {
+                if (streq_ptr(STR_AT(v, "name"), "wordpress"))
+                        claim = streq_ptr(STR_AT(v, "persistentVolumeClaim", "claimName"), "shop1-wordpress-data");
+                if (streq_ptr(STR_AT(v, "name"), "credentials")) {
+                        /* Only the database password the WordPress config reads, not the admin password. */
+                        CHECK_STREQ(STR_AT(v, "secret", "secretName"), CREDENTIALS_SECRET);
+                        CHECK(json_array_size(at(v, "secret", "items", NULL)) == 1);
+                        CHECK_STREQ(STR_AT(json_array_get(at(v, "secret", "items", NULL), 0), "key"), "mysql-password");
+                }
+        }
+        CHECK(claim);
+
+        /* A setup Job without the WordPress volume gives no Job. */
+        CHECK(!store_rotate_job_new(NAME, ID, "credentials-rotate-7", "admin", novol));
+        CHECK(!store_rotate_job_new(NAME, ID, "credentials-rotate-7", "admin", NULL));
 }
 
 DEFINE_TEST_MAIN(LOG_ERR);
