@@ -205,6 +205,8 @@ async function signIn(p, token, who) {
     await p.getByTestId('store-count').filter({ hasNotText: 'Loading' }).waitFor();
 }
 
+const navLink = (p, name) => p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+
 async function navNames(p) {
     return p.getByRole('navigation', { name: 'Main' }).getByRole('link').allInnerTexts();
 }
@@ -413,7 +415,7 @@ await step('open the store detail with its timeline and Helm history', async () 
 // --- accounts: an admin and two tenants, side by side ----------------------
 
 await tenantStep('the admin sees its role and the admin pages', async () => {
-    await page.getByRole('link', { name: 'Stores' }).click();
+    await navLink(page, 'Stores').click();
     await page.getByTestId('create-form').waitFor();
     const role = (await page.getByTestId('user-role').innerText()).trim();
     if (role !== 'admin') fail(`the admin's shell says role "${role}"`);
@@ -431,7 +433,9 @@ await tenantStep(`tenant ${TENANT.name} signs in in a second browser and sees no
     if (await tenantPage.getByTestId(`store-row-${NAME}`).count()) fail(`the tenant sees the admin's store ${NAME}`);
     await tenantPage.getByTestId('account-quotas').waitFor();
     log(`  quotas: ${(await tenantPage.getByTestId('account-quotas').innerText()).replace(/\s+/g, ' ')}`);
-    if (await tenantPage.getByTestId('stores-by-status').count()) fail('the tenant sees platform-wide store counts');
+    if (await tenantPage.getByTestId('limit-max_stores').count()) fail('the tenant sees the platform-wide limits');
+    const counts = (await tenantPage.getByTestId('stores-by-status').innerText()).replace(/\s+/g, ' ');
+    if (!/Ready 0/.test(counts)) fail(`the tenant's stores by status count the admin's store: ${counts}`);
 });
 
 await tenantStep(`the tenant creates "${TNAME}" and its list shows only that store`, async () => {
@@ -499,7 +503,8 @@ await tenantStep(
 await tenantStep('the admin sees both stores with their owners, and filters by owner', async () => {
     await page.getByTestId(`store-row-${TNAME}`).waitFor();
     await page.getByTestId(`store-row-${NAME}`).waitFor();
-    const owner = (await page.getByTestId(`store-owner-${TNAME}`).innerText()).trim();
+    // The cell reads "Owner: NAME" to a screen reader; the label is visually hidden.
+    const owner = (await page.getByTestId(`store-owner-${TNAME}`).innerText()).replace(/^\s*Owner:\s*/, '').trim();
     if (owner !== TENANT.name) fail(`the owner column says "${owner}" for ${TNAME}`);
     await page.getByLabel('Owner').selectOption(TENANT.name);
     await page.getByTestId(`store-row-${NAME}`).waitFor({ state: 'detached' });
@@ -510,7 +515,7 @@ await tenantStep('the admin sees both stores with their owners, and filters by o
 });
 
 await tenantStep('the Accounts page lists the tenants with their stores', async () => {
-    await page.getByRole('link', { name: 'Accounts' }).click();
+    await navLink(page, 'Accounts').click();
     const row = page.getByTestId(`account-row-${TENANT.name}`);
     await row.waitFor();
     const cells = await row.getByRole('cell').allInnerTexts();
@@ -523,7 +528,7 @@ await tenantStep('the Accounts page lists the tenants with their stores', async 
 });
 
 await tenantStep("the Audit page lists the tenant's store creation", async () => {
-    await page.getByRole('link', { name: 'Audit' }).click();
+    await navLink(page, 'Audit').click();
     await page.getByLabel('Actor').fill(TENANT.name);
     await page.getByRole('button', { name: 'Apply filters' }).click();
     const rows = page.getByTestId('audit-row');
@@ -551,8 +556,10 @@ await tenantStep('the tenant deletes its store', async () => {
     ]);
     if (res.status() !== 202) fail(`DELETE answered ${res.status()}: ${await res.text()}`);
     tenantStoreId = null;
-    await page.getByRole('link', { name: 'Stores' }).click();
-    await page.getByTestId('create-form').waitFor();
+    // Back to the admin's own store page, where the next step deletes it.
+    await navLink(page, 'Stores').click();
+    await page.getByTestId(`store-link-${NAME}`).click();
+    await page.getByTestId('store-detail').waitFor();
 });
 
 await step('delete it, typing its name, and watch it leave the list', async () => {

@@ -11,7 +11,8 @@ const acct = (name, extra = {}) => ({
   max_stores: null,
   creates_per_hour: null,
   disabled: false,
-  created_at: '2026-11-27T19:00:00Z',
+  // Accounts carry Unix seconds (2026-11-27T19:00:00Z).
+  created_at: 1795806000,
   disabled_at: null,
   stores: 0,
   tokens: 0,
@@ -43,6 +44,7 @@ describe('Accounts page', () => {
     expect(cells.slice(0, 5)).toEqual(['tenant', 'Active', '2', '1', 'stores 5 · creates/h default']);
     expect(screen.getByTestId('account-row-mallory')).toHaveTextContent('Disabled');
     expect(screen.getByTestId('account-row-root')).toHaveTextContent('admin');
+    expect(within(alice).getByText(/2026/)).toHaveAttribute('datetime', '2026-11-27T19:00:00.000Z');
   });
 
   it('creates an account, then shows its panel to issue its first token once', async () => {

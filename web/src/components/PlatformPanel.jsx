@@ -57,9 +57,11 @@ export default function PlatformPanel() {
 
   const counts = data?.stores_by_status ?? {};
   const shown = STATUSES.filter((s) => counts[s] > 0 || s === 'READY');
-  // Tenants get only their own account's numbers, never platform-wide ones.
-  const platformWide = !data || data.stores_by_status !== undefined || data.limits !== undefined;
+  // Tenants get only their own account's numbers (their stores by status, their quotas),
+  // never the platform-wide limits.
+  const platformWide = !data || data.limits !== undefined;
   const account = data?.account;
+  const own = account && account.role !== 'admin';
 
   return (
     <section aria-labelledby="platform-title" className="card p-4 sm:p-5" data-testid="platform-panel">
@@ -89,7 +91,7 @@ export default function PlatformPanel() {
         </>
       ) : null}
 
-      {!platformWide && !data?.cluster ? null : (
+      {data && !data.cluster ? null : (
         <div className="mt-3 flex items-start gap-2 text-sm" data-testid="cluster-status">
           <span
             aria-hidden="true"
@@ -119,9 +121,11 @@ export default function PlatformPanel() {
         </div>
       )}
 
-      {platformWide ? (
+      {!data || data.stores_by_status ? (
         <>
-          <h3 className="mt-4 text-xs font-medium tracking-wide text-slate-500 uppercase">Stores by status</h3>
+          <h3 className="mt-4 text-xs font-medium tracking-wide text-slate-500 uppercase">
+            {own ? 'Your stores by status' : 'Stores by status'}
+          </h3>
           <ul className="mt-2 flex min-h-6 flex-wrap gap-2" data-testid="stores-by-status">
             {data
               ? shown.map((s) => (
@@ -132,7 +136,11 @@ export default function PlatformPanel() {
                 ))
               : null}
           </ul>
+        </>
+      ) : null}
 
+      {platformWide ? (
+        <>
           <h3 className="mt-4 text-xs font-medium tracking-wide text-slate-500 uppercase">Limits</h3>
           <ul className="mt-2 space-y-3">
             {LIMITS.map(([key, label]) => (

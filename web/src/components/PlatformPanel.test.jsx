@@ -36,6 +36,8 @@ describe('PlatformPanel for a tenant', () => {
     mockFetch({
       'GET /api/v1/platform': json(200, {
         version: '0.1.0',
+        stores_by_status: { READY: 2 },
+        cluster: { reachable: true, detail: 'v1.33.13' },
         account: {
           name: 'alice',
           role: 'tenant',
@@ -48,9 +50,11 @@ describe('PlatformPanel for a tenant', () => {
     expect(screen.getByTestId('limit-account-max_stores')).toHaveTextContent('Active stores:2 of 3');
     expect(screen.getByTestId('limit-account-creates_per_hour')).toHaveTextContent('1 of 5');
     expect(quotas.parentElement).toHaveTextContent('Your quotas (alice, tenant)');
-    expect(screen.queryByTestId('stores-by-status')).not.toBeInTheDocument();
+    // Its own stores by status; no platform-wide limits.
+    expect(screen.getByText('Your stores by status')).toBeInTheDocument();
+    expect(screen.getByTestId('stores-by-status')).toHaveTextContent('Ready2');
+    expect(screen.queryByTestId('limit-max_stores')).not.toBeInTheDocument();
     expect(screen.queryByTestId('limit-requests_per_window')).not.toBeInTheDocument();
-    expect(screen.queryByTestId('cluster-status')).not.toBeInTheDocument();
   });
 
   it('shows an admin without a cap as no limit', async () => {
