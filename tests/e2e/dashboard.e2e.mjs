@@ -12,6 +12,9 @@
 //   CHROMIUM           browser binary (default /usr/bin/chromium)
 //   E2E_STORE_NAME     name of the store to create (default e2e-<random>)
 //   E2E_REQUIRE_STREAM 0 to accept polling instead of the live event stream (default 1)
+//   STOREAGENT_TENANT_NAME, STOREAGENT_TENANT_TOKEN   a tenant account and its token (tests/e2e/run
+//   STOREAGENT_OTHER_NAME, STOREAGENT_OTHER_TOKEN     makes two); without them the tenant steps are skipped
+//   SCREENSHOTS_DIR    also save the Accounts page and the store admin card there (docs/screenshots)
 //
 // Exits 0 when every step passed, 1 when one failed, 2 on bad usage. The last
 // line reads "e2e: N passed, N failed, N skipped".
@@ -33,6 +36,11 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const REQUIRE_STREAM = process.env.E2E_REQUIRE_STREAM !== '0';
 const NAME =
     process.env.E2E_STORE_NAME || `e2e-${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
+const TENANT = { name: process.env.STOREAGENT_TENANT_NAME || '', token: process.env.STOREAGENT_TENANT_TOKEN || '' };
+const OTHER = { name: process.env.STOREAGENT_OTHER_NAME || '', token: process.env.STOREAGENT_OTHER_TOKEN || '' };
+const TENANTS = !!(TENANT.name && TENANT.token && OTHER.name && OTHER.token);
+const TNAME = `${NAME}-t`;
+const SCREENSHOTS = process.env.SCREENSHOTS_DIR ? path.resolve(process.env.SCREENSHOTS_DIR) : null;
 
 if (!BASE || !TOKEN || !(TIMEOUT_S > 0)) {
     console.error(
@@ -73,10 +81,15 @@ setTimeout(() => {
 }, OVERALL_S * 1000).unref();
 
 fs.mkdirSync(ARTIFACTS, { recursive: true });
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'storeagent-e2e-chromium-'));
+const profiles = [];
+const contexts = [];
+const pageErrors = [];
 
-const context = await chromium
-    .launchPersistentContext(profile, {
+// One browser context per account, each with its own profile (cookies), side by side.
+async function openBrowser(label) {
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'storeagent-e2e-chromium-'));
+    profiles.push(profile);
+    const ctx = await chromium.launchPersistentContext(profile, {
         executablePath: CHROMIUM,
         headless: true,
         args: [
@@ -90,20 +103,23 @@ const context = await chromium
             '--disable-sync',
         ],
         viewport: { width: 1280, height: 900 },
-    })
-    .catch((err) => {
-        console.error(`e2e: could not start ${CHROMIUM}: ${err.message}`);
-        console.log('e2e: 0 passed, 1 failed');
-        fs.rmSync(profile, { recursive: true, force: true });
-        process.exit(1);
     });
-context.setDefaultTimeout(UI_MS);
-const page = context.pages()[0] ?? (await context.newPage());
+    contexts.push(ctx);
+    ctx.setDefaultTimeout(UI_MS);
+    const p = ctx.pages()[0] ?? (await ctx.newPage());
+    p.on('pageerror', (err) => pageErrors.push(`${label}: ${err.message}`));
+    p.on('console', (msg) => {
+        if (msg.type() === 'error' && !/status of (4\d\d)/.test(msg.text()))
+            log(`browser console (${label}): ${msg.text()}`);
+    });
+    return p;
+}
 
-const pageErrors = [];
-page.on('pageerror', (err) => pageErrors.push(err.message));
-page.on('console', (msg) => {
-    if (msg.type() === 'error' && !/status of (4\d\d)/.test(msg.text())) log(`browser console: ${msg.text()}`);
+const page = await openBrowser('admin').catch((err) => {
+    console.error(`e2e: could not start ${CHROMIUM}: ${err.message}`);
+    console.log('e2e: 0 passed, 1 failed');
+    for (const p of profiles) fs.rmSync(p, { recursive: true, force: true });
+    process.exit(1);
 });
 
 const row = () => page.getByTestId(`store-row-${NAME}`);
@@ -117,11 +133,11 @@ const shot = async (file, opts = {}) => {
 // Accessibility findings from axe-core in the real browser (contrast included),
 // collected along the way and judged in a step of their own at the end.
 const a11y = [];
-async function axeCheck(screenName) {
+async function axeCheck(screenName, on = page) {
     // Evaluated through the devtools protocol, so the daemon's Content-Security-Policy
     // (which should forbid inline scripts) does not stop it and stays in force for the app.
-    await page.evaluate(axeSource);
-    const violations = await page.evaluate(async () => {
+    await on.evaluate(axeSource);
+    const violations = await on.evaluate(async () => {
         const r = await window.axe.run(document);
         return r.violations.map((v) => ({
             id: v.id,
@@ -137,6 +153,9 @@ async function axeCheck(screenName) {
 }
 
 let storeId = null;
+let tenantStoreId = null;
+let tenantPage = null;
+let otherPage = null;
 const results = [];
 let failed = false;
 
@@ -161,6 +180,62 @@ async function step(title, fn) {
 
 function fail(message) {
     throw new Error(message);
+}
+
+function tenantStep(title, fn) {
+    if (!TENANTS) {
+        results.push({ title, state: 'skipped' });
+        log(`- ${title}: skipped (no STOREAGENT_TENANT_* / STOREAGENT_OTHER_*)`);
+        return Promise.resolve();
+    }
+    return step(title, fn);
+}
+
+async function signIn(p, token, who) {
+    await p.goto(`${BASE}/`, { waitUntil: 'domcontentloaded' });
+    await p.getByLabel('API token').fill(token);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await Promise.race([
+        p.getByTestId('create-form').waitFor(),
+        p
+            .getByTestId('signin-error')
+            .waitFor()
+            .then(async () => fail(`${who}: sign-in refused: ${await p.getByTestId('signin-error').innerText()}`)),
+    ]);
+    await p.getByTestId('store-count').filter({ hasNotText: 'Loading' }).waitFor();
+}
+
+const navLink = (p, name) => p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+
+async function navNames(p) {
+    return p.getByRole('navigation', { name: 'Main' }).getByRole('link').allInnerTexts();
+}
+
+async function saveShot(locator, file) {
+    const p = path.join(ARTIFACTS, file);
+    await locator.screenshot({ path: p });
+    log(`screenshot ${path.relative(repo, p)}`);
+    if (SCREENSHOTS) {
+        fs.mkdirSync(SCREENSHOTS, { recursive: true });
+        fs.copyFileSync(p, path.join(SCREENSHOTS, file));
+    }
+}
+
+async function waitReady(p, name) {
+    try {
+        await p.waitForFunction(
+            (n) => {
+                const s = document.querySelector(`[data-testid="status-${n}"]`)?.getAttribute('data-status');
+                return s === 'READY' || s === 'FAILED';
+            },
+            name,
+            { timeout: TIMEOUT_MS, polling: 250 },
+        );
+    } catch {
+        fail(`store ${name} did not become READY within ${TIMEOUT_S} s`);
+    }
+    const s = await p.getByTestId(`status-${name}`).first().getAttribute('data-status');
+    if (s !== 'READY') fail(`store ${name} is ${s}, not READY`);
 }
 
 // --- the scenario ---------------------------------------------------------
@@ -337,6 +412,156 @@ await step('open the store detail with its timeline and Helm history', async () 
     await axeCheck('store detail');
 });
 
+// --- accounts: an admin and two tenants, side by side ----------------------
+
+await tenantStep('the admin sees its role and the admin pages', async () => {
+    await navLink(page, 'Stores').click();
+    await page.getByTestId('create-form').waitFor();
+    const role = (await page.getByTestId('user-role').innerText()).trim();
+    if (role !== 'admin') fail(`the admin's shell says role "${role}"`);
+    const nav = await navNames(page);
+    if (nav.join(',') !== 'Stores,Tokens,Accounts,Audit') fail(`the admin's navigation is ${nav.join(', ')}`);
+});
+
+await tenantStep(`tenant ${TENANT.name} signs in in a second browser and sees none of the admin's stores`, async () => {
+    tenantPage = await openBrowser(TENANT.name);
+    await signIn(tenantPage, TENANT.token, TENANT.name);
+    const role = (await tenantPage.getByTestId('user-role').innerText()).trim();
+    if (role !== 'tenant') fail(`the tenant's shell says role "${role}"`);
+    const nav = await navNames(tenantPage);
+    if (nav.join(',') !== 'Stores,Tokens') fail(`the tenant's navigation is ${nav.join(', ')}`);
+    if (await tenantPage.getByTestId(`store-row-${NAME}`).count()) fail(`the tenant sees the admin's store ${NAME}`);
+    await tenantPage.getByTestId('account-quotas').waitFor();
+    log(`  quotas: ${(await tenantPage.getByTestId('account-quotas').innerText()).replace(/\s+/g, ' ')}`);
+    if (await tenantPage.getByTestId('limit-max_stores').count()) fail('the tenant sees the platform-wide limits');
+    const counts = (await tenantPage.getByTestId('stores-by-status').innerText()).replace(/\s+/g, ' ');
+    if (!/Ready 0/.test(counts)) fail(`the tenant's stores by status count the admin's store: ${counts}`);
+});
+
+await tenantStep(`the tenant creates "${TNAME}" and its list shows only that store`, async () => {
+    await tenantPage.getByTestId('create-name').fill(TNAME);
+    const [res] = await Promise.all([
+        tenantPage.waitForResponse((r) => r.url().endsWith('/api/v1/stores') && r.request().method() === 'POST'),
+        tenantPage.getByTestId('create-submit').click(),
+    ]);
+    const body = await res.json().catch(() => null);
+    if (res.status() !== 202) fail(`POST /api/v1/stores answered ${res.status()}: ${JSON.stringify(body)}`);
+    tenantStoreId = body?.id ?? null;
+    if (body?.owner && body.owner !== TENANT.name) fail(`the new store belongs to ${body.owner}`);
+    await tenantPage.getByTestId(`store-row-${TNAME}`).waitFor();
+    const rows = await tenantPage
+        .locator('[data-testid^="store-row-"]')
+        .evaluateAll((els) => els.map((e) => e.dataset.testid.slice('store-row-'.length)));
+    if (rows.join(',') !== TNAME) fail(`the tenant's list shows ${rows.join(', ')}`);
+    await waitReady(tenantPage, TNAME);
+});
+
+await tenantStep('the tenant reveals the store admin password on its store page', async () => {
+    await tenantPage.getByTestId(`store-link-${TNAME}`).click();
+    const card = tenantPage.getByTestId('store-admin');
+    await card.waitFor();
+    const admin = await card.getByTestId('admin-url').innerText();
+    if (!/\/wp-admin\/?/.test(admin)) fail(`the admin URL reads "${admin}"`);
+    const [res] = await Promise.all([
+        tenantPage.waitForResponse((r) => r.url().endsWith('/credentials')),
+        card.getByTestId('admin-reveal').click(),
+    ]);
+    if (res.status() !== 200) fail(`GET credentials answered ${res.status()}: ${await res.text()}`);
+    if (!/no-store/.test(res.headers()['cache-control'] ?? '')) fail('the credentials answer may be cached');
+    const password = (await card.getByTestId('admin-password-value').innerText()).trim();
+    if (password.length < 8) fail(`the revealed password is "${password}"`);
+    await axeCheck('store page (tenant)', tenantPage);
+    // The screenshot shows the card with the password hidden again.
+    await card.getByTestId('admin-hide').click();
+    await saveShot(card, 'store-admin-card.png');
+});
+
+await tenantStep(
+    `tenant ${OTHER.name} opening that store's address gets the same "not found" as a missing store`,
+    async () => {
+        if (!tenantStoreId) fail('no store id from the creation');
+        otherPage = await openBrowser(OTHER.name);
+        await signIn(otherPage, OTHER.token, OTHER.name);
+        const read = async (id) => {
+            await otherPage.goto(`${BASE}/stores/${id}`, { waitUntil: 'domcontentloaded' });
+            const h = otherPage.getByRole('heading', { level: 1 });
+            await h.filter({ hasText: /not found|Could not load/ }).waitFor();
+            return {
+                heading: (await h.innerText()).trim(),
+                text: (await otherPage.locator('main').innerText()).replaceAll(id, '<id>').trim(),
+            };
+        };
+        const theirs = await read(tenantStoreId);
+        const missing = await read('0000000000000000');
+        log(`  another tenant's store: ${theirs.heading}; a missing store: ${missing.heading}`);
+        if (theirs.heading !== 'Store not found') fail(`the other tenant sees "${theirs.heading}"`);
+        if (theirs.text !== missing.text) fail(`the pages differ: "${theirs.text}" vs "${missing.text}"`);
+        if ((await otherPage.locator('main').innerText()).includes(TNAME)) fail('the not-found page names the store');
+    },
+);
+
+await tenantStep('the admin sees both stores with their owners, and filters by owner', async () => {
+    await page.getByTestId(`store-row-${TNAME}`).waitFor();
+    await page.getByTestId(`store-row-${NAME}`).waitFor();
+    // The cell reads "Owner: NAME" to a screen reader; the label is visually hidden.
+    const owner = (await page.getByTestId(`store-owner-${TNAME}`).innerText()).replace(/^\s*Owner:\s*/, '').trim();
+    if (owner !== TENANT.name) fail(`the owner column says "${owner}" for ${TNAME}`);
+    await page.getByLabel('Owner').selectOption(TENANT.name);
+    await page.getByTestId(`store-row-${NAME}`).waitFor({ state: 'detached' });
+    await page.getByTestId(`store-row-${TNAME}`).waitFor();
+    await page.getByLabel('Owner').selectOption('');
+    await page.getByTestId(`store-row-${NAME}`).waitFor();
+    await axeCheck('stores list (admin, with owners)');
+});
+
+await tenantStep('the Accounts page lists the tenants with their stores', async () => {
+    await navLink(page, 'Accounts').click();
+    const row = page.getByTestId(`account-row-${TENANT.name}`);
+    await row.waitFor();
+    const cells = await row.getByRole('cell').allInnerTexts();
+    log(`  ${TENANT.name}: ${cells.join(' | ')}`);
+    if (cells[0] !== 'tenant' || cells[1] !== 'Active' || cells[2] !== '1')
+        fail(`the row of ${TENANT.name} reads ${cells.join(' | ')}`);
+    await page.getByTestId(`account-row-${OTHER.name}`).waitFor();
+    await axeCheck('accounts');
+    await saveShot(page.getByTestId('accounts-page'), 'accounts.png');
+});
+
+await tenantStep("the Audit page lists the tenant's store creation", async () => {
+    await navLink(page, 'Audit').click();
+    await page.getByLabel('Actor').fill(TENANT.name);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    const rows = page.getByTestId('audit-row');
+    const created = rows.filter({ hasText: TNAME }).filter({ hasText: 'store.create' });
+    await created.first().waitFor();
+    const text = (await created.first().innerText()).replace(/\s+/g, ' ');
+    log(`  ${text}`);
+    const actors = await rows.evaluateAll((els) => els.map((e) => e.children[1]?.textContent ?? ''));
+    if (!actors.every((a) => a.startsWith(TENANT.name))) fail(`the actor filter let through: ${actors.join(', ')}`);
+    const href = await page.getByTestId('audit-export').getAttribute('href');
+    if (!href.includes('format=jsonl')) fail(`the export link is ${href}`);
+    const res = await page.request.get(new URL(href, BASE).toString());
+    const lines = (await res.text()).trim().split('\n').filter(Boolean);
+    if (!res.ok() || !lines.length) fail(`the export answered ${res.status()} with ${lines.length} lines`);
+    if (!lines.some((l) => JSON.parse(l).action === 'store.create')) fail('the export has no store.create line');
+    await axeCheck('audit');
+});
+
+await tenantStep('the tenant deletes its store', async () => {
+    await tenantPage.getByTestId('action-delete').click();
+    await tenantPage.getByTestId('delete-confirm-input').fill(TNAME);
+    const [res] = await Promise.all([
+        tenantPage.waitForResponse((r) => r.request().method() === 'DELETE'),
+        tenantPage.getByTestId('delete-confirm-submit').click(),
+    ]);
+    if (res.status() !== 202) fail(`DELETE answered ${res.status()}: ${await res.text()}`);
+    tenantStoreId = null;
+    // Back to the admin's own store page, where the next step deletes it.
+    await navLink(page, 'Stores').click();
+    await page.getByTestId(`store-link-${NAME}`).click();
+    await page.getByTestId('store-detail').waitFor();
+});
+
 await step('delete it, typing its name, and watch it leave the list', async () => {
     await page.getByTestId('action-delete').click();
     const input = page.getByTestId('delete-confirm-input');
@@ -406,23 +631,23 @@ if (failed) {
             .innerText()
             .catch(() => ''),
     );
-    if (storeId) {
-        // Leave nothing behind on the cluster for the next run.
+    // Leave nothing behind on the cluster for the next run (the admin may delete any store).
+    for (const id of [storeId, tenantStoreId].filter(Boolean)) {
         try {
             const s = await page.request.get(`${BASE}/api/v1/session`);
             const csrf = (await s.json()).csrf_token;
-            const r = await page.request.delete(`${BASE}/api/v1/stores/${storeId}`, {
+            const r = await page.request.delete(`${BASE}/api/v1/stores/${id}`, {
                 headers: { 'X-CSRF-Token': csrf },
             });
-            log(`cleanup: DELETE ${storeId} answered ${r.status()}`);
+            log(`cleanup: DELETE ${id} answered ${r.status()}`);
         } catch (err) {
             log(`cleanup failed: ${err.message}`);
         }
     }
 }
 
-await context.close().catch(() => {});
-fs.rmSync(profile, { recursive: true, force: true });
+for (const c of contexts) await c.close().catch(() => {});
+for (const p of profiles) fs.rmSync(p, { recursive: true, force: true });
 
 const count = (state) => results.filter((r) => r.state === state).length;
 for (const r of results.filter((x) => x.state === 'failed')) {

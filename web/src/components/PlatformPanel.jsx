@@ -7,6 +7,11 @@ import { STATUSES, STATUS_LABEL } from '../lib/status.js';
 import ErrorNotice from './ErrorNotice.jsx';
 import StatusBadge from './StatusBadge.jsx';
 
+const QUOTAS = [
+  ['max_stores', 'Active stores'],
+  ['creates_per_hour', 'Creates this hour'],
+];
+
 const LIMITS = [
   ['max_stores', 'Stores'],
   ['creates_per_hour', 'Creates this hour'],
@@ -52,6 +57,11 @@ export default function PlatformPanel() {
 
   const counts = data?.stores_by_status ?? {};
   const shown = STATUSES.filter((s) => counts[s] > 0 || s === 'READY');
+  // Tenants get only their own account's numbers (their stores by status, their quotas),
+  // never the platform-wide limits.
+  const platformWide = !data || data.limits !== undefined;
+  const account = data?.account;
+  const own = account && account.role !== 'admin';
 
   return (
     <section aria-labelledby="platform-title" className="card p-4 sm:p-5" data-testid="platform-panel">
@@ -64,57 +74,88 @@ export default function PlatformPanel() {
 
       {error && !data ? <ErrorNotice error={error} className="mt-3" /> : null}
 
-      <div className="mt-3 flex items-start gap-2 text-sm" data-testid="cluster-status">
-        <span
-          aria-hidden="true"
-          className={`mt-1.5 size-2 shrink-0 rounded-full ${
-            !data || error instanceof NetworkError
-              ? 'bg-slate-300'
-              : data.cluster?.reachable
-                ? 'bg-emerald-500'
-                : 'bg-red-500'
-          }`}
-        />
-        <p className="min-w-0">
-          <span className="font-medium text-slate-800">Cluster: </span>
-          {error instanceof NetworkError ? (
-            <span className="text-slate-500">unknown while the daemon is unreachable</span>
-          ) : !data ? (
-            <span className="text-slate-500">checking…</span>
-          ) : data.cluster?.reachable ? (
-            <span className="text-emerald-800">reachable</span>
-          ) : (
-            <span className="font-medium text-red-800">unreachable</span>
-          )}
-          {data?.cluster?.detail ? (
-            <span className="block break-words text-xs text-slate-600">{data.cluster.detail}</span>
-          ) : null}
-        </p>
-      </div>
+      {account ? (
+        <>
+          <h3 className="mt-3 text-xs font-medium tracking-wide text-slate-500 uppercase">
+            Your quotas
+            <span className="normal-case tracking-normal">
+              {' '}
+              ({account.name}, {account.role})
+            </span>
+          </h3>
+          <ul className="mt-2 space-y-3" data-testid="account-quotas">
+            {QUOTAS.map(([key, label]) => (
+              <LimitBar key={key} id={`account-${key}`} label={label} value={account.limits?.[key]} />
+            ))}
+          </ul>
+        </>
+      ) : null}
 
-      <h3 className="mt-4 text-xs font-medium tracking-wide text-slate-500 uppercase">Stores by status</h3>
-      <ul className="mt-2 flex min-h-6 flex-wrap gap-2" data-testid="stores-by-status">
-        {data
-          ? shown.map((s) => (
-              <li key={s} className="flex items-center gap-1 text-sm">
-                <StatusBadge status={s} />
-                <span className="tabular-nums text-slate-800">{counts[s] ?? 0}</span>
-              </li>
-            ))
-          : null}
-      </ul>
+      {data && !data.cluster ? null : (
+        <div className="mt-3 flex items-start gap-2 text-sm" data-testid="cluster-status">
+          <span
+            aria-hidden="true"
+            className={`mt-1.5 size-2 shrink-0 rounded-full ${
+              !data || error instanceof NetworkError
+                ? 'bg-slate-300'
+                : data.cluster?.reachable
+                  ? 'bg-emerald-500'
+                  : 'bg-red-500'
+            }`}
+          />
+          <p className="min-w-0">
+            <span className="font-medium text-slate-800">Cluster: </span>
+            {error instanceof NetworkError ? (
+              <span className="text-slate-500">unknown while the daemon is unreachable</span>
+            ) : !data ? (
+              <span className="text-slate-500">checking…</span>
+            ) : data.cluster?.reachable ? (
+              <span className="text-emerald-800">reachable</span>
+            ) : (
+              <span className="font-medium text-red-800">unreachable</span>
+            )}
+            {data?.cluster?.detail ? (
+              <span className="block break-words text-xs text-slate-600">{data.cluster.detail}</span>
+            ) : null}
+          </p>
+        </div>
+      )}
 
-      <h3 className="mt-4 text-xs font-medium tracking-wide text-slate-500 uppercase">Limits</h3>
-      <ul className="mt-2 space-y-3">
-        {LIMITS.map(([key, label]) => (
-          <LimitBar key={key} id={key} label={label} value={data?.limits?.[key]} />
-        ))}
-      </ul>
+      {!data || data.stores_by_status ? (
+        <>
+          <h3 className="mt-4 text-xs font-medium tracking-wide text-slate-500 uppercase">
+            {own ? 'Your stores by status' : 'Stores by status'}
+          </h3>
+          <ul className="mt-2 flex min-h-6 flex-wrap gap-2" data-testid="stores-by-status">
+            {data
+              ? shown.map((s) => (
+                  <li key={s} className="flex items-center gap-1 text-sm">
+                    <StatusBadge status={s} />
+                    <span className="tabular-nums text-slate-800">{counts[s] ?? 0}</span>
+                  </li>
+                ))
+              : null}
+          </ul>
+        </>
+      ) : null}
+
+      {platformWide ? (
+        <>
+          <h3 className="mt-4 text-xs font-medium tracking-wide text-slate-500 uppercase">Limits</h3>
+          <ul className="mt-2 space-y-3">
+            {LIMITS.map(([key, label]) => (
+              <LimitBar key={key} id={key} label={label} value={data?.limits?.[key]} />
+            ))}
+          </ul>
+        </>
+      ) : null}
     </section>
   );
 }
 
 function LimitBar({ id, label, value }) {
+  // A null limit is no limit (an admin's own quota).
+  const unlimited = value && value.limit == null;
   const limit = value?.limit ?? 0;
   const used = value?.used ?? 0;
   const pct = limit > 0 ? Math.min(100, Math.round((used / limit) * 100)) : 0;
@@ -128,7 +169,9 @@ function LimitBar({ id, label, value }) {
           {per}
           <span className="sr-only">:</span>
         </span>
-        <span className="tabular-nums text-slate-900">{value ? `${used} of ${limit}` : '–'}</span>
+        <span className="tabular-nums text-slate-900">
+          {!value ? '–' : unlimited ? `${used} (no limit)` : `${used} of ${limit}`}
+        </span>
       </div>
       <div aria-hidden="true" className="mt-1 h-1.5 overflow-hidden rounded-full bg-slate-200">
         <div className={`h-full rounded-full ${color}`} style={{ width: `${pct}%` }} />

@@ -30,3 +30,44 @@ describe('PlatformPanel', () => {
     expect(screen.getByTestId('limit-requests_per_window')).toHaveTextContent('12 of 100');
   });
 });
+
+describe('PlatformPanel for a tenant', () => {
+  it("shows the account's own quotas and no platform-wide numbers", async () => {
+    mockFetch({
+      'GET /api/v1/platform': json(200, {
+        version: '0.1.0',
+        stores_by_status: { READY: 2 },
+        cluster: { reachable: true, detail: 'v1.33.13' },
+        account: {
+          name: 'alice',
+          role: 'tenant',
+          limits: { max_stores: { limit: 3, used: 2 }, creates_per_hour: { limit: 5, used: 1 } },
+        },
+      }),
+    });
+    render(<PlatformPanel />);
+    const quotas = await screen.findByTestId('account-quotas');
+    expect(screen.getByTestId('limit-account-max_stores')).toHaveTextContent('Active stores:2 of 3');
+    expect(screen.getByTestId('limit-account-creates_per_hour')).toHaveTextContent('1 of 5');
+    expect(quotas.parentElement).toHaveTextContent('Your quotas (alice, tenant)');
+    // Its own stores by status; no platform-wide limits.
+    expect(screen.getByText('Your stores by status')).toBeInTheDocument();
+    expect(screen.getByTestId('stores-by-status')).toHaveTextContent('Ready2');
+    expect(screen.queryByTestId('limit-max_stores')).not.toBeInTheDocument();
+    expect(screen.queryByTestId('limit-requests_per_window')).not.toBeInTheDocument();
+  });
+
+  it('shows an admin without a cap as no limit', async () => {
+    mockFetch({
+      'GET /api/v1/platform': json(200, {
+        stores_by_status: { READY: 1 },
+        limits: {},
+        cluster: { reachable: true },
+        account: { name: 'root', role: 'admin', limits: { max_stores: { limit: null, used: 4 } } },
+      }),
+    });
+    render(<PlatformPanel />);
+    expect(await screen.findByTestId('limit-account-max_stores')).toHaveTextContent('4 (no limit)');
+    expect(screen.getByTestId('stores-by-status')).toBeInTheDocument();
+  });
+});

@@ -1,15 +1,28 @@
 // SPDX-License-Identifier: Apache-2.0
-import { useEffect, useRef } from 'react';
+import { Suspense, lazy, useEffect, useRef } from 'react';
 import { emit } from '../lib/bus.js';
 import { useAnnouncement } from '../lib/announce.js';
 import { useReachable } from '../lib/hooks.js';
 import { useLiveConnection } from '../lib/live.js';
 import { Link, hasNavigated, matchPath, useLocation } from '../lib/router.js';
+import { SessionContext, isAdmin } from '../lib/session.js';
 import CreateStoreForm from './CreateStoreForm.jsx';
 import PlatformPanel from './PlatformPanel.jsx';
 import { Logo } from './SignIn.jsx';
 import StoreDetail from './StoreDetail.jsx';
 import StoreList from './StoreList.jsx';
+
+// Loaded when first opened: most visits are the store list and a store.
+const TokensPage = lazy(() => import('./TokensPage.jsx'));
+const AccountsPage = lazy(() => import('./AccountsPage.jsx'));
+const AuditPage = lazy(() => import('./AuditPage.jsx'));
+
+// Pages besides the store list and a store; admin pages are left out of a tenant's shell.
+const PAGES = {
+  '/tokens': { title: 'Tokens', Page: TokensPage },
+  '/accounts': { title: 'Accounts', Page: AccountsPage, admin: true },
+  '/audit': { title: 'Audit', Page: AuditPage, admin: true },
+};
 
 export default function Shell({ session, onSignOut }) {
   const mode = useLiveConnection(true);
@@ -19,90 +32,138 @@ export default function Shell({ session, onSignOut }) {
 
   const detail = matchPath('/stores/:id', pathname);
   const home = pathname === '/' || pathname === '';
+  const admin = isAdmin(session);
+  const page = PAGES[pathname.replace(/\/+$/, '')];
+  const allowed = page && (!page.admin || admin) ? page : null;
 
   const homeHeading = useRef(null);
+  const missingHeading = useRef(null);
 
-  // The store page sets its own title and moves focus once its store is loaded.
+  // The store page and the other pages set their own title and move focus themselves.
   useEffect(() => {
-    if (detail) return;
+    if (detail || allowed) return;
     document.title = home ? 'Stores · storeagent' : 'Not found · storeagent';
-    if (home && hasNavigated()) homeHeading.current?.focus();
+    if (hasNavigated()) (home ? homeHeading : missingHeading).current?.focus();
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [pathname]);
 
+  const nav = [
+    ['/', 'Stores'],
+    ['/tokens', 'Tokens'],
+  ];
+  if (admin) nav.push(['/accounts', 'Accounts'], ['/audit', 'Audit']);
+  const current = detail ? '/' : home ? '/' : allowed ? pathname.replace(/\/+$/, '') : null;
+
   return (
-    <div className="min-h-dvh bg-slate-50 text-slate-900">
-      <a
-        href="#main"
-        className="sr-only focus:not-sr-only focus:absolute focus:top-2 focus:left-2 focus:z-50 btn-secondary"
-      >
-        Skip to content
-      </a>
-      <header className="border-b border-slate-200 bg-white">
-        <div className="mx-auto flex max-w-7xl items-center gap-3 px-4 py-3 sm:px-6">
-          <Link to="/" className="flex items-center gap-2 rounded font-semibold text-slate-900">
-            <Logo className="size-7" />
-            <span>storeagent</span>
-          </Link>
-          <ConnectionState mode={mode} reachable={reachable} />
-          <div className="ml-auto flex items-center gap-3">
-            <span className="hidden text-sm text-slate-600 sm:inline" data-testid="user-name">
-              {session.name}
-            </span>
-            <button type="button" className="btn-secondary" onClick={onSignOut} data-testid="sign-out">
-              Sign out
-            </button>
-          </div>
-        </div>
-      </header>
-
-      <main id="main" className="mx-auto max-w-7xl px-4 py-4 pb-24 sm:px-6 sm:py-6">
-        {detail ? (
-          <StoreDetail key={detail.id} id={detail.id} />
-        ) : home ? (
-          <div className="grid gap-4 lg:grid-cols-[minmax(0,1fr)_20rem]">
-            <div className="min-w-0 space-y-4">
-              <h1 ref={homeHeading} tabIndex={-1} className="sr-only">
-                Stores
-              </h1>
-              <CreateStoreForm onCreated={(s) => s?.id && emit('store', s)} />
-              <StoreList />
-            </div>
-            <aside className="min-w-0">
-              <PlatformPanel />
-            </aside>
-          </div>
-        ) : (
-          <div className="card p-6">
-            <h1 className="text-lg font-semibold">Page not found</h1>
-            <p className="mt-1 text-sm text-slate-600">
-              There is nothing at <code>{pathname}</code>.{' '}
-              <Link to="/" className="link">
-                Go to the stores
-              </Link>
-              .
-            </p>
-          </div>
-        )}
-      </main>
-
-      {!reachable ? (
-        <div
-          role="alert"
-          className="fixed inset-x-0 bottom-0 z-40 border-t border-red-300 bg-red-700 px-4 py-3 text-sm text-white shadow-lg"
-          data-testid="banner-unreachable"
+    <SessionContext.Provider value={session}>
+      <div className="min-h-dvh bg-slate-50 text-slate-900">
+        <a
+          href="#main"
+          className="sr-only focus:not-sr-only focus:absolute focus:top-2 focus:left-2 focus:z-50 btn-secondary"
         >
-          <div className="mx-auto max-w-7xl">
-            <strong>The daemon is unreachable.</strong> Changes will show again once storeagentd answers; retrying every
-            few seconds.
+          Skip to content
+        </a>
+        <header className="border-b border-slate-200 bg-white">
+          <div className="mx-auto flex max-w-7xl items-center gap-3 px-4 py-3 sm:px-6">
+            <Link to="/" className="flex items-center gap-2 rounded font-semibold text-slate-900">
+              <Logo className="size-7" />
+              <span>storeagent</span>
+            </Link>
+            <ConnectionState mode={mode} reachable={reachable} />
+            <div className="ml-auto flex items-center gap-3">
+              <span className="text-sm text-slate-700" data-testid="user-name">
+                <span className="sr-only">Signed in as </span>
+                <span className="hidden sm:inline">{session.name}</span>
+                <span
+                  className={`ml-1.5 rounded px-1.5 py-0.5 text-xs font-medium ${admin ? 'bg-violet-100 text-violet-900' : 'bg-slate-100 text-slate-700'}`}
+                  data-testid="user-role"
+                >
+                  {session.role ?? 'tenant'}
+                </span>
+              </span>
+              <button type="button" className="btn-secondary" onClick={onSignOut} data-testid="sign-out">
+                Sign out
+              </button>
+            </div>
           </div>
-        </div>
-      ) : null}
+          <nav aria-label="Main" className="mx-auto max-w-7xl px-4 sm:px-6" data-testid="main-nav">
+            <ul className="-mb-px flex gap-4 overflow-x-auto text-sm">
+              {nav.map(([to, label]) => (
+                <li key={to}>
+                  <Link
+                    to={to}
+                    aria-current={current === to ? 'page' : undefined}
+                    className={`inline-block border-b-2 px-1 py-2 font-medium ${current === to ? 'border-slate-900 text-slate-900' : 'border-transparent text-slate-600 hover:text-slate-900'}`}
+                    data-testid={`nav-${label.toLowerCase()}`}
+                  >
+                    {label}
+                  </Link>
+                </li>
+              ))}
+            </ul>
+          </nav>
+        </header>
 
-      <div aria-live="polite" aria-atomic="true" className="sr-only" data-testid="announcer">
-        <span key={seq}>{message}</span>
+        <main id="main" className="mx-auto max-w-7xl px-4 py-4 pb-24 sm:px-6 sm:py-6">
+          {detail ? (
+            <StoreDetail key={detail.id} id={detail.id} />
+          ) : allowed ? (
+            <Suspense
+              fallback={
+                <p className="text-sm text-slate-500" role="status">
+                  Loading…
+                </p>
+              }
+            >
+              <allowed.Page key={pathname} />
+            </Suspense>
+          ) : home ? (
+            <div className="grid gap-4 lg:grid-cols-[minmax(0,1fr)_20rem]">
+              <div className="min-w-0 space-y-4">
+                <h1 ref={homeHeading} tabIndex={-1} className="sr-only">
+                  Stores
+                </h1>
+                <CreateStoreForm onCreated={(s) => s?.id && emit('store', s)} />
+                <StoreList />
+              </div>
+              <aside className="min-w-0">
+                <PlatformPanel />
+              </aside>
+            </div>
+          ) : (
+            <div className="card p-6">
+              <h1 ref={missingHeading} tabIndex={-1} className="text-lg font-semibold focus:outline-none">
+                Page not found
+              </h1>
+              <p className="mt-1 text-sm text-slate-600">
+                There is nothing at <code>{pathname}</code>.{' '}
+                <Link to="/" className="link">
+                  Go to the stores
+                </Link>
+                .
+              </p>
+            </div>
+          )}
+        </main>
+
+        {!reachable ? (
+          <div
+            role="alert"
+            className="fixed inset-x-0 bottom-0 z-40 border-t border-red-300 bg-red-700 px-4 py-3 text-sm text-white shadow-lg"
+            data-testid="banner-unreachable"
+          >
+            <div className="mx-auto max-w-7xl">
+              <strong>The daemon is unreachable.</strong> Changes will show again once storeagentd answers; retrying
+              every few seconds.
+            </div>
+          </div>
+        ) : null}
+
+        <div aria-live="polite" aria-atomic="true" className="sr-only" data-testid="announcer">
+          <span key={seq}>{message}</span>
+        </div>
       </div>
-    </div>
+    </SessionContext.Provider>
   );
 }
 

@@ -5,11 +5,14 @@ import { announce } from '../lib/announce.js';
 import { formatDateTime, formatTime } from '../lib/format.js';
 import { useBus, useNow } from '../lib/hooks.js';
 import { Link, hasNavigated, navigate } from '../lib/router.js';
+import { isAdmin, useSession } from '../lib/session.js';
 import { BUSY, STATUS_LABEL } from '../lib/status.js';
 import ErrorNotice from './ErrorNotice.jsx';
 import Progress from './Progress.jsx';
 import StatusBadge from './StatusBadge.jsx';
+import StoreAdminCard from './StoreAdminCard.jsx';
 import Time from './Time.jsx';
+import TransferCard from './TransferCard.jsx';
 
 const newer = (a, b) => (a?.updated_at ?? '') > (b?.updated_at ?? '');
 
@@ -38,6 +41,7 @@ export default function StoreDetail({ id }) {
   storeRef.current = store;
   const eventsTimer = useRef(null);
   const now = useNow();
+  const admin = isAdmin(useSession());
 
   const loadStore = useCallback(async () => {
     try {
@@ -123,6 +127,8 @@ export default function StoreDetail({ id }) {
     eventsTimer.current = setTimeout(loadEvents, 500);
   }
 
+  // Another account's store answers 404 exactly like a missing one, so this page
+  // cannot tell them apart either: both read "Store not found".
   if (loadError && !store) {
     const notFound = loadError instanceof ApiError && loadError.status === 404;
     return (
@@ -226,6 +232,7 @@ export default function StoreDetail({ id }) {
           <Releases releases={releases} current={store.helm_revision} />
         </div>
         <div className="min-w-0 space-y-4">
+          {store.status !== 'DELETED' ? <StoreAdminCard store={store} onApplied={applied} /> : null}
           {store.status !== 'DELETED' ? (
             <Actions
               store={store}
@@ -233,6 +240,16 @@ export default function StoreDetail({ id }) {
               chartVersions={chartVersions}
               releases={releases?.items ?? []}
               onApplied={applied}
+            />
+          ) : null}
+          {admin && store.status !== 'DELETED' ? (
+            <TransferCard
+              store={store}
+              onTransferred={(s) => {
+                if (s?.id === id) setStore(s);
+                clearTimeout(eventsTimer.current);
+                eventsTimer.current = setTimeout(loadEvents, 500);
+              }}
             />
           ) : null}
           <section className="card p-4 sm:p-5" aria-labelledby="facts-title">

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { NetworkError, stores as storesApi } from '../lib/api.js';
+import { NetworkError, accounts as accountsApi, stores as storesApi } from '../lib/api.js';
 import { announce } from '../lib/announce.js';
 import { useBus, useNow } from '../lib/hooks.js';
 import { Link, navigate, useLocation } from '../lib/router.js';
+import { isAdmin, useSession } from '../lib/session.js';
 import { BUSY, STATUSES, STATUS_LABEL } from '../lib/status.js';
 import ErrorNotice from './ErrorNotice.jsx';
 import Progress from './Progress.jsx';
@@ -12,9 +13,20 @@ import Time from './Time.jsx';
 
 export const PAGE_SIZE = 50;
 
-function matches(store, filter) {
+function matches(store, filter, owner) {
+  if (owner && store.owner !== owner) return false;
   return filter ? store.status === filter : store.status !== 'DELETED';
 }
+
+// Admins get an owner column; the class names stay literal for Tailwind.
+const COLS = {
+  head: 'grid-cols-[minmax(0,1.2fr)_minmax(0,1.5fr)_minmax(0,1.3fr)_7rem_7rem]',
+  row: 'md:grid-cols-[minmax(0,1.2fr)_minmax(0,1.5fr)_minmax(0,1.3fr)_7rem_7rem]',
+};
+const COLS_OWNER = {
+  head: 'grid-cols-[minmax(0,1.2fr)_7rem_minmax(0,1.5fr)_minmax(0,1.3fr)_7rem_7rem]',
+  row: 'md:grid-cols-[minmax(0,1.2fr)_7rem_minmax(0,1.5fr)_minmax(0,1.3fr)_7rem_7rem]',
+};
 
 const newer = (a, b) => (a?.updated_at ?? '') > (b?.updated_at ?? '');
 
@@ -26,6 +38,11 @@ export default function StoreList() {
   const { search } = useLocation();
   const filter = STATUSES.includes(search.get('status')) ? search.get('status') : '';
   const offset = Math.max(0, Number.parseInt(search.get('offset') ?? '0', 10) || 0);
+  const admin = isAdmin(useSession());
+  // Tenants always get their own stores; the owner filter is for admins.
+  const owner = admin ? (search.get('owner') ?? '') : '';
+  const [owners, setOwners] = useState([]);
+  const cols = admin ? COLS_OWNER : COLS;
 
   const [state, setState] = useState({ items: [], total: 0, loaded: false });
   const [error, setError] = useState(null);
@@ -40,10 +57,15 @@ export default function StoreList() {
   const load = useCallback(async () => {
     const n = ++request.current;
     try {
-      const page = await storesApi.list({ status: filter || undefined, limit: PAGE_SIZE, offset });
+      const page = await storesApi.list({
+        status: filter || undefined,
+        owner: owner || undefined,
+        limit: PAGE_SIZE,
+        offset,
+      });
       if (n !== request.current) return;
       let items = (page?.items ?? []).map((s) => (newer(seen.current.get(s.id), s) ? seen.current.get(s.id) : s));
-      items = items.filter((s) => matches(s, filter)).sort(byCreatedDesc);
+      items = items.filter((s) => matches(s, filter, owner)).sort(byCreatedDesc);
       setState({ items, total: page?.total ?? items.length, loaded: true });
       setError(null);
     } catch (err) {
@@ -51,12 +73,20 @@ export default function StoreList() {
       setError(err);
       setState((s) => ({ ...s, loaded: true }));
     }
-  }, [filter, offset]);
+  }, [filter, owner, offset]);
 
   useEffect(() => {
     setState({ items: [], total: 0, loaded: false });
     load();
   }, [load]);
+
+  useEffect(() => {
+    if (!admin) return;
+    accountsApi
+      .list()
+      .then((r) => setOwners((r?.items ?? []).map((a) => a.name)))
+      .catch(() => setOwners([]));
+  }, [admin]);
 
   useBus('refresh', load);
 
@@ -76,7 +106,7 @@ export default function StoreList() {
       const i = s.items.findIndex((x) => x.id === store.id);
       const old = i >= 0 ? s.items[i] : null;
       if (old && newer(old, store)) return s;
-      if (matches(store, filter)) {
+      if (matches(store, filter, owner)) {
         if (old) {
           const items = s.items.slice();
           items[i] = store;
@@ -95,11 +125,13 @@ export default function StoreList() {
   function setQuery(next) {
     const q = new URLSearchParams();
     const status = next.status ?? filter;
+    const who = next.owner ?? owner;
     const off = next.offset ?? offset;
     if (status) q.set('status', status);
+    if (who) q.set('owner', who);
     if (off) q.set('offset', String(off));
     const qs = q.toString();
-    navigate(qs ? `/?${qs}` : '/', { replace: next.status !== undefined });
+    navigate(qs ? `/?${qs}` : '/', { replace: next.status !== undefined || next.owner !== undefined });
   }
 
   const { items, total, loaded } = state;
@@ -113,28 +145,51 @@ export default function StoreList() {
           </h2>
           <p className="text-sm text-slate-600" aria-live="polite" data-testid="store-count">
             {loaded
-              ? `${total} ${total === 1 ? 'store' : 'stores'}${filter ? ` ${STATUS_LABEL[filter].toLowerCase()}` : ''}`
+              ? `${total} ${total === 1 ? 'store' : 'stores'}${filter ? ` ${STATUS_LABEL[filter].toLowerCase()}` : ''}${owner ? ` of ${owner}` : ''}`
               : 'Loading…'}
           </p>
         </div>
-        <div>
-          <label htmlFor="status-filter" className="block text-xs font-medium text-slate-700">
-            Status
-          </label>
-          <select
-            id="status-filter"
-            className="field mt-0.5 h-9 w-44"
-            value={filter}
-            onChange={(e) => setQuery({ status: e.target.value, offset: 0 })}
-            data-testid="status-filter"
-          >
-            <option value="">All active</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {STATUS_LABEL[s]}
-              </option>
-            ))}
-          </select>
+        <div className="flex flex-wrap gap-3">
+          {admin ? (
+            <div>
+              <label htmlFor="owner-filter" className="block text-xs font-medium text-slate-700">
+                Owner
+              </label>
+              <select
+                id="owner-filter"
+                className="field mt-0.5 h-9 w-40"
+                value={owner}
+                onChange={(e) => setQuery({ owner: e.target.value, offset: 0 })}
+                data-testid="owner-filter"
+              >
+                <option value="">All accounts</option>
+                {(owners.includes(owner) || !owner ? owners : [owner, ...owners]).map((n) => (
+                  <option key={n} value={n}>
+                    {n}
+                  </option>
+                ))}
+              </select>
+            </div>
+          ) : null}
+          <div>
+            <label htmlFor="status-filter" className="block text-xs font-medium text-slate-700">
+              Status
+            </label>
+            <select
+              id="status-filter"
+              className="field mt-0.5 h-9 w-44"
+              value={filter}
+              onChange={(e) => setQuery({ status: e.target.value, offset: 0 })}
+              data-testid="status-filter"
+            >
+              <option value="">All active</option>
+              {STATUSES.map((s) => (
+                <option key={s} value={s}>
+                  {STATUS_LABEL[s]}
+                </option>
+              ))}
+            </select>
+          </div>
         </div>
       </div>
 
@@ -150,9 +205,10 @@ export default function StoreList() {
 
       <div
         aria-hidden="true"
-        className={`${loaded && items.length === 0 ? 'hidden' : 'hidden md:grid'} grid-cols-[minmax(0,1.2fr)_minmax(0,1.5fr)_minmax(0,1.3fr)_7rem_7rem] gap-4 border-b border-slate-100 px-5 py-2 text-xs font-medium tracking-wide text-slate-500 uppercase`}
+        className={`${loaded && items.length === 0 ? 'hidden' : 'hidden md:grid'} ${cols.head} gap-4 border-b border-slate-100 px-5 py-2 text-xs font-medium tracking-wide text-slate-500 uppercase`}
       >
         <span>Name</span>
+        {admin ? <span>Owner</span> : null}
         <span>Status</span>
         <span>URL</span>
         <span>Created</span>
@@ -173,7 +229,7 @@ export default function StoreList() {
       ) : (
         <ul className="divide-y divide-slate-100" data-testid="store-list">
           {items.map((s) => (
-            <StoreRow key={s.id} store={s} now={now} />
+            <StoreRow key={s.id} store={s} now={now} admin={admin} cols={cols.row} />
           ))}
         </ul>
       )}
@@ -210,13 +266,13 @@ export default function StoreList() {
   );
 }
 
-function StoreRow({ store: s, now }) {
+function StoreRow({ store: s, now, admin, cols }) {
   const busy = BUSY.has(s.status);
   return (
     <li
       data-testid={`store-row-${s.name}`}
       data-status={s.status}
-      className="grid grid-cols-[minmax(0,1fr)_auto] gap-x-4 gap-y-1 px-4 py-3 sm:px-5 md:grid-cols-[minmax(0,1.2fr)_minmax(0,1.5fr)_minmax(0,1.3fr)_7rem_7rem] md:items-start md:gap-y-0"
+      className={`grid grid-cols-[minmax(0,1fr)_auto] gap-x-4 gap-y-1 px-4 py-3 sm:px-5 ${cols} md:items-start md:gap-y-0`}
     >
       <div className="min-w-0">
         <Link
@@ -229,9 +285,19 @@ function StoreRow({ store: s, now }) {
         <p className="truncate text-xs text-slate-600">
           <span className="sr-only">Engine: </span>
           {s.engine === 'woocommerce' ? 'WooCommerce' : s.engine}
-          {s.owner ? <span className="text-slate-500"> · {s.owner}</span> : null}
+          {s.owner ? <span className={`text-slate-500 ${admin ? 'md:hidden' : ''}`}> · {s.owner}</span> : null}
         </p>
       </div>
+
+      {admin ? (
+        <div
+          className="hidden min-w-0 truncate text-sm text-slate-700 md:block md:pt-0.5"
+          data-testid={`store-owner-${s.name}`}
+        >
+          <span className="sr-only">Owner: </span>
+          {s.owner ?? '—'}
+        </div>
+      ) : null}
 
       <div className="row-span-1 min-w-0 justify-self-end md:justify-self-stretch">
         <span className="sr-only">Status: </span>

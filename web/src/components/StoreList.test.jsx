@@ -3,6 +3,7 @@ import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { emit } from '../lib/bus.js';
+import { SessionContext } from '../lib/session.js';
 import StoreList from './StoreList.jsx';
 import { apiError, json, mockFetch, store } from '../test/fetchMock.js';
 
@@ -146,5 +147,47 @@ describe('StoreList', () => {
     expect(screen.getByRole('alert')).toHaveTextContent(/try again in (30|29|28|27) s/);
     // The rows already shown stay.
     expect(screen.getByTestId('store-row-acme')).toBeInTheDocument();
+  });
+});
+
+describe('StoreList for admins', () => {
+  const asAdmin = (ui) => (
+    <SessionContext.Provider value={{ name: 'root', role: 'admin' }}>{ui}</SessionContext.Provider>
+  );
+
+  it('shows an owner column and filters by owner through the API', async () => {
+    const { calls } = mockFetch({
+      'GET /api/v1/stores': (call) => {
+        const owner = new URLSearchParams(call.search).get('owner');
+        const all = [
+          store({ id: 'a1', name: 'acme', owner: 'alice' }),
+          store({ id: 'b2', name: 'bakery', owner: 'bob' }),
+        ];
+        const items = owner ? all.filter((s) => s.owner === owner) : all;
+        return json(200, { items, total: items.length, limit: 50, offset: 0 })();
+      },
+      'GET /api/v1/accounts': json(200, { items: [{ name: 'alice' }, { name: 'bob' }] }),
+    });
+    render(asAdmin(<StoreList />));
+    expect(await screen.findByTestId('store-owner-acme')).toHaveTextContent('alice');
+    expect(screen.getByTestId('store-owner-bakery')).toHaveTextContent('bob');
+    const filter = screen.getByLabelText('Owner');
+    await waitFor(() => expect(within(filter).getAllByRole('option')).toHaveLength(3));
+    await userEvent.selectOptions(filter, 'bob');
+    await waitFor(() => expect(screen.queryByTestId('store-row-acme')).not.toBeInTheDocument());
+    expect(screen.getByTestId('store-row-bakery')).toBeInTheDocument();
+    expect(window.location.search).toBe('?owner=bob');
+    expect(new URLSearchParams(calls.filter((c) => c.path === '/api/v1/stores').at(-1).search).get('owner')).toBe(
+      'bob',
+    );
+    expect(screen.getByTestId('store-count')).toHaveTextContent('1 store of bob');
+  });
+
+  it('has no owner column for a tenant', async () => {
+    mockFetch({ 'GET /api/v1/stores': page([store({ id: 'a1', name: 'acme', owner: 'alice' })]) });
+    render(<StoreList />);
+    await screen.findByTestId('store-row-acme');
+    expect(screen.queryByTestId('store-owner-acme')).not.toBeInTheDocument();
+    expect(screen.queryByLabelText('Owner')).not.toBeInTheDocument();
   });
 });

@@ -130,9 +130,10 @@ export const session = {
 };
 
 export const stores = {
-  list: ({ status, limit = 50, offset = 0 } = {}, opts) => {
+  list: ({ status, owner, limit = 50, offset = 0 } = {}, opts) => {
     const q = new URLSearchParams();
     if (status) q.set('status', status);
+    if (owner) q.set('owner', owner);
     q.set('limit', String(limit));
     q.set('offset', String(offset));
     return api(`/stores?${q}`, opts);
@@ -146,6 +147,45 @@ export const stores = {
   rollback: (id, revision) => api(`/stores/${encodeURIComponent(id)}/rollback`, { method: 'POST', body: { revision } }),
   events: (id, opts) => api(`/stores/${encodeURIComponent(id)}/events?limit=100`, opts),
   releases: (id, opts) => api(`/stores/${encodeURIComponent(id)}/releases`, opts),
+  // The answer holds the WordPress admin password: callers keep it in component state only.
+  credentials: (id, opts) => api(`/stores/${encodeURIComponent(id)}/credentials`, opts),
+  rotateCredentials: (id) => api(`/stores/${encodeURIComponent(id)}/credentials/rotate`, { method: 'POST' }),
+  transfer: (id, account) => api(`/stores/${encodeURIComponent(id)}/transfer`, { method: 'POST', body: { account } }),
+};
+
+const acct = (name) => `/accounts/${encodeURIComponent(name)}`;
+
+export const accounts = {
+  list: (opts) => api('/accounts', opts),
+  get: (name, opts) => api(acct(name), opts),
+  create: (body) => api('/accounts', { method: 'POST', body }),
+  update: (name, body) => api(acct(name), { method: 'PATCH', body }),
+  tokens: (name, opts) => api(`${acct(name)}/tokens`, opts),
+  createToken: (name, body) => api(`${acct(name)}/tokens`, { method: 'POST', body }),
+  revokeToken: (name, token) => api(`${acct(name)}/tokens/${encodeURIComponent(token)}`, { method: 'DELETE' }),
+};
+
+/** The signed-in account's own tokens. */
+export const tokens = {
+  list: (opts) => api('/tokens', opts),
+  create: (body) => api('/tokens', { method: 'POST', body }),
+  revoke: (name) => api(`/tokens/${encodeURIComponent(name)}`, { method: 'DELETE' }),
+};
+
+const AUDIT_FILTERS = ['actor', 'action', 'store', 'result', 'since', 'until'];
+
+/** The query string for an audit filter: only the fields that are set. */
+export function auditQuery(filter = {}, extra = {}) {
+  const q = new URLSearchParams();
+  for (const k of AUDIT_FILTERS) if (filter[k]) q.set(k, filter[k]);
+  for (const [k, v] of Object.entries(extra)) if (v != null && v !== '') q.set(k, String(v));
+  return q.toString();
+}
+
+export const audit = {
+  list: (filter, { before, limit = 50 } = {}, opts) => api(`/audit?${auditQuery(filter, { before, limit })}`, opts),
+  /** A plain link: the browser downloads the JSON lines with the session cookie. */
+  exportUrl: (filter) => `${BASE}/audit?${auditQuery(filter, { format: 'jsonl' })}`,
 };
 
 export const charts = {

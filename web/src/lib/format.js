@@ -1,7 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 
-export function formatDateTime(iso) {
-  if (!iso) return '';
+/**
+ * Times come as ISO 8601 strings; an account's created_at/disabled_at come as Unix
+ * seconds. Both become an ISO string (anything else is passed through).
+ */
+export function toIso(value) {
+  if (typeof value !== 'number') return value;
+  const d = new Date(value * 1000);
+  return Number.isNaN(d.getTime()) ? String(value) : d.toISOString();
+}
+
+export function formatDateTime(value) {
+  if (!value) return '';
+  const iso = toIso(value);
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
   return d.toLocaleString(undefined, {
@@ -22,8 +33,9 @@ export function formatTime(iso) {
 }
 
 /** "just now", "5 min ago", "3 h ago", "2 days ago"; falls back to the date. */
-export function formatRelative(iso, now = Date.now()) {
-  if (!iso) return '';
+export function formatRelative(value, now = Date.now()) {
+  if (!value) return '';
+  const iso = toIso(value);
   const t = new Date(iso).getTime();
   if (Number.isNaN(t)) return iso;
   const s = Math.round((now - t) / 1000);
