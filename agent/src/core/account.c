@@ -63,13 +63,16 @@ static json_t *limit_json(int64_t v)
 
 json_t *account_to_json(const Account *a)
 {
+        char created[32], disabled[32];
+
         assert(a);
 
-        return json_pack("{s:s, s:s, s:o, s:o, s:b, s:I, s:o}", "name", a->name, "role",
+        return json_pack("{s:s, s:s, s:o, s:o, s:b, s:s, s:o}", "name", a->name, "role",
                          account_role_to_string(a->role), "max_stores", limit_json(a->max_stores),
                          "creates_per_hour", limit_json(a->creates_per_hour), "disabled", a->disabled_at > 0,
-                         "created_at", (json_int_t) (a->created_at / USEC_PER_SEC), "disabled_at",
-                         a->disabled_at > 0 ? json_integer((json_int_t) (a->disabled_at / USEC_PER_SEC)) : json_null());
+                         "created_at", format_timestamp(created, a->created_at, false), "disabled_at",
+                         a->disabled_at > 0 ? json_string(format_timestamp(disabled, a->disabled_at, false))
+                                            : json_null());
 }
 
 #define ACCOUNT_COLUMNS "id, name, role, coalesce(max_stores, -1), coalesce(creates_per_hour, -1), created_at, coalesce(disabled_at, 0)"
