@@ -178,7 +178,7 @@ static int base64_decode(const char *in, char **ret)
 
         if (n % 4 != 0)
                 return -EBADMSG;
-        out = malloc(n / 4 * 3 + 1);
+        out = calloc(1, n / 4 * 3 + 1); /* zeroed: erase_and_freep() on an early return reads up to a NUL */
         if (!out)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
