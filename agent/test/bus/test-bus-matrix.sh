@@ -267,4 +267,20 @@ grep -q "\"actor\":\"$O\",\"action\":\"credentials.read\",\"result\":\"denied\""
 grep -q "\"actor\":\"$S\",\"action\":\"bus.denied\"" "$tmp/daemon.log" &&
 	ok "the stranger's refusal is logged" || fail "no bus.denied for $S"
 
+# ---- storectl as a tenant: what it says ----
+as_tenant() { setpriv --reuid="$T" --regid="$T" --init-groups "$STORECTL" "$@" >"$tmp/out" 2>"$tmp/err"; rc=$?; }
+chmod 755 "$STORECTL" 2>/dev/null
+as_tenant account list
+[[ $rc == 5 ]] && grep -q "Permission denied: Only an admin" "$tmp/err" && ok "storectl account list as a tenant: exit 5, says why" ||
+	fail "storectl account list as a tenant: exit $rc: $(cat "$tmp/err")"
+as_tenant token create "own$sfx"
+[[ $rc == 0 ]] && grep -Eq '^sa_[A-Za-z0-9]{40}$' "$tmp/out" && ok "a tenant makes a token of its own with storectl" ||
+	fail "storectl token create as a tenant: exit $rc: $(cat "$tmp/err")"
+as_tenant --json token list
+[[ $(jq -r '[.[].account] | unique | join(",")' "$tmp/out") == "$T" ]] && ok "a tenant lists only its own tokens" ||
+	fail "storectl token list as a tenant: $(cat "$tmp/out")"
+setpriv --reuid="$S" --regid="$S" --init-groups "$STORECTL" list >"$tmp/out" 2>"$tmp/err"
+[[ $? == 5 ]] && grep -q "storeagent-tenant" "$tmp/err" && ok "storectl as a stranger: exit 5, names the groups" ||
+	fail "storectl as a stranger: $(cat "$tmp/err")"
+
 summary
