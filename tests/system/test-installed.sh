@@ -209,6 +209,7 @@ fi
 ok "apt installed the package and its dependencies ($(grep -oE '[0-9]+ newly installed' "$WORK/apt.log" | tail -n1))"
 check "user storeagent exists" C getent passwd storeagent
 check "group storeagent-admin exists" C getent group storeagent-admin
+check "group storeagent-tenant exists" C getent group storeagent-tenant
 [[ $(C systemctl is-enabled storeagent.socket) == enabled ]] && ok "storeagent.socket is enabled" ||
 	fail "storeagent.socket is not enabled"
 [[ $(unit_state storeagent.socket) == active ]] && ok "storeagent.socket is active after install" ||
@@ -308,6 +309,18 @@ C gpasswd -d alice storeagent-admin >/dev/null
 C systemctl reload dbus.service
 SC bob events systest-local
 [[ $rc == 0 ]] && ok "storectl events as bob" || fail "events as bob: $rc $err"
+# A local user mapped to a tenant account: the packaged D-Bus policy lets group storeagent-tenant in,
+# and the daemon shows it only its own stores.
+C useradd -m -s /bin/bash -G storeagent-tenant carol
+SC carol list
+[[ $rc == 5 && $err == *"no tenant account"* ]] && ok "a tenant-group user without an account is refused (exit 5)" ||
+	fail "carol without an account: exit $rc, $out $err"
+SC root account create carol
+SC carol list
+[[ $rc == 0 && $out != *systest-local* ]] && ok "a tenant-mapped user may use storectl and sees no other store" ||
+	fail "carol as a tenant: exit $rc, $out $err"
+SC carol account list
+[[ $rc == 5 ]] && ok "a tenant-mapped user is refused the admin's commands (exit 5)" || fail "carol account list: exit $rc"
 SC root create systest-local
 [[ $rc == 4 ]] && ok "a taken name is refused with exit 4" || fail "duplicate create: exit $rc"
 SC root status no-such-store

@@ -11,8 +11,10 @@
 #define STOREAGENT_BUS_PATH "/org/storeagent/Agent1"
 #define STOREAGENT_BUS_INTERFACE "org.storeagent.Agent1"
 
-/* The group whose members may call the interface (root always may); also named in the D-Bus policy. */
+/* The group whose members may call the interface as admins (root always may); also named in the D-Bus policy. */
 #define STOREAGENT_ADMIN_GROUP "storeagent-admin"
+/* The group whose members may call it as the tenant account of their user name, when an operator made one. */
+#define STOREAGENT_TENANT_GROUP "storeagent-tenant"
 
 #define STOREAGENT_ERROR_NAME_TAKEN "org.storeagent.Error.NameTaken"
 #define STOREAGENT_ERROR_NOT_FOUND "org.storeagent.Error.NotFound"

@@ -2,16 +2,21 @@
 #pragma once
 
 /*
- * What bus.c (connection, signals, lifecycle) and bus-method.c (the methods)
- * share. It does not include bus/bus.h, which only declares the type, so the
- * two modules do not include each other.
+ * What bus.c (connection, signals, lifecycle), bus-method.c (who calls, the
+ * store methods and the vtable) and bus-account.c (accounts, tokens, transfer,
+ * credentials) share. It does not include bus/bus.h, which only declares the
+ * type, so the two modules do not include each other.
  */
 
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "basic/macro.h"
+#include "bus/bus-hooks.h"
+#include "core/account.h"
 #include "core/db.h"
+#include "core/error.h"
 #include "core/store.h"
 
 /* Pages of stores read at a time, for ListStores and for the StoreChanged signals. */
@@ -27,6 +32,7 @@ struct Bus {
         uint64_t reconnect_delay;
         Db *db; /* the main thread's own connection */
         StoreLimits limits;
+        BusHooks hooks;
         void (*on_queued)(void *userdata);
         void *userdata;
         uint64_t seen_counter;
@@ -37,3 +43,40 @@ struct Bus {
 
 /* The org.storeagent.Agent1 interface: methods, the Version property and the StoreChanged signal. */
 extern const sd_bus_vtable bus_agent_vtable[];
+
+/*
+ * Who is calling, as an account (see bus_caller() in bus-method.c and storeagentd(8)): root, our own
+ * user and the admin group act as the account named after the user; members of the tenant group only
+ * as an existing tenant account of their name. Anyone else, and a disabled account, is refused with
+ * org.freedesktop.DBus.Error.AccessDenied.
+ */
+int bus_caller(Bus *b, sd_bus_message *m, Caller *ret, sd_bus_error *error);
+/* A tenant asking for an admin's method: records the refusal and answers org.storeagent.Error.AccessDenied. */
+int bus_refuse_tenant(Bus *b, const Caller *c, const char *action, const char *target_kind, const char *target,
+                      sd_bus_error *error);
+/* Records one audit entry of a D-Bus call: r is 0, a domain Error (denied) or a negative errno (failed). */
+void bus_audit(Bus *b, const Caller *c, const char *action, const char *target_kind, const char *target,
+               const char *store_id, int r);
+
+/* Answers a store-service result that is not 0 with the D-Bus error of core/error.h's table. */
+int bus_store_error(sd_bus_error *error, int r, const StoreError *err);
+/* Answers with a domain error's D-Bus name and a message about this call. */
+_printf_(3, 4) int bus_error_of(sd_bus_error *error, Error e, const char *fmt, ...);
+/* Replies with one JSON value as a string; takes the reference. */
+int bus_reply_json(sd_bus_message *m, json_t *v);
+/* The store id_or_name names, as the caller may see it; answers NotFound for another account's store. */
+int bus_resolve_store(Bus *b, const Caller *caller, const char *id_or_name, Store **ret, sd_bus_error *error);
+
+/* bus-account.c */
+int bus_method_list_accounts(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_create_account(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_set_account_limits(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_set_account_disabled(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_create_token(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_list_tokens(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_revoke_token(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_list_account_tokens(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_create_account_token(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_revoke_account_token(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_transfer_store(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_get_credentials(sd_bus_message *m, void *userdata, sd_bus_error *error);

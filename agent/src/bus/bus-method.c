@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 
 /*
- * The methods of org.storeagent.Agent1: who may call them, what they answer
- * (the store service's JSON, or a D-Bus error from core/error.h's table).
+ * The methods of org.storeagent.Agent1: who may call them, the store methods
+ * and what they answer (the store service's JSON, or a D-Bus error from
+ * core/error.h's table), and the vtable. Accounts, tokens, transfers and
+ * credentials are in bus-account.c.
  */
 
 #include <grp.h>
@@ -18,21 +20,21 @@
 #include "core/db.h"
 #include "core/error.h"
 #include "core/store.h"
-#include "core/token.h"
+#include "core/audit.h"
 
 #define EVENTS_MAX 1000
 #define EVENTS_DEFAULT 100
 
 /* ---- who is calling ---- */
 
-static int user_in_admin_group(const struct passwd *pw, bool *ret)
+static int user_in_group(const struct passwd *pw, const char *group, bool *ret)
 {
         struct group grp, *g = NULL;
         char buf[4096];
         gid_t groups[256];
         int n = (int) ELEMENTSOF(groups), r;
 
-        r = getgrnam_r(STOREAGENT_ADMIN_GROUP, &grp, buf, sizeof buf, &g);
+        r = getgrnam_r(group, &grp, buf, sizeof buf, &g);
         if (r != 0)
                 return -r;
         if (!g) {
@@ -50,24 +52,31 @@ static int user_in_admin_group(const struct passwd *pw, bool *ret)
         return 0;
 }
 
+typedef enum Peer {
+        PEER_ADMIN,  /* root, our own user, the admin group */
+        PEER_TENANT, /* the tenant group: only as an existing tenant account of the user's name */
+} Peer;
+
 /*
  * Identifies the caller from the bus credentials and decides whether it may
- * call us: root, our own user (tests on a private bus), or a member of the
- * admin group. The D-Bus policy already says the same; this holds when a
- * policy file is missing or too wide. The actor is the plain user name.
+ * call us at all: root, our own user (tests on a private bus), a member of the
+ * admin group, or a member of the tenant group. The D-Bus policy already says
+ * the same; this holds when a policy file is missing or too wide. The actor is
+ * the plain user name.
  */
-static int caller_authorize(sd_bus_message *m, char *ret_actor, size_t n, sd_bus_error *error)
+static int caller_authorize(sd_bus_message *m, char *ret_actor, size_t n, Peer *ret_peer, sd_bus_error *error)
 {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         struct passwd pw, *p = NULL;
         char buf[4096];
         uid_t uid;
-        bool admin = false;
+        bool admin = false, tenant = false;
         int r;
 
         assert(m);
         assert(ret_actor);
         assert(n >= 32);
+        assert(ret_peer);
 
         r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID, &creds);
         if (r < 0) {
@@ -96,53 +105,125 @@ static int caller_authorize(sd_bus_message *m, char *ret_actor, size_t n, sd_bus
         } else
                 strcpy(ret_actor, p->pw_name);
 
+        *ret_peer = PEER_ADMIN;
         if (uid == 0 || uid == geteuid())
                 return 0;
         if (p) {
-                r = user_in_admin_group(p, &admin);
+                r = user_in_group(p, STOREAGENT_ADMIN_GROUP, &admin);
                 if (r < 0)
                         log_warning_errno(r, "Failed to read the members of group '%s': %m", STOREAGENT_ADMIN_GROUP);
+                if (!admin) {
+                        r = user_in_group(p, STOREAGENT_TENANT_GROUP, &tenant);
+                        if (r < 0)
+                                log_warning_errno(r, "Failed to read the members of group '%s': %m",
+                                                  STOREAGENT_TENANT_GROUP);
+                }
         }
         if (admin)
                 return 0;
+        if (tenant) {
+                *ret_peer = PEER_TENANT;
+                return 0;
+        }
 
         log_struct(LOG_NOTICE, LOG_FIELDS("ACTOR", ret_actor, "ACTION", "bus.denied", "BUS_MEMBER",
                                           sd_bus_message_get_member(m)),
-                   "D-Bus call %s from %s refused: not root and not in group %s.", sd_bus_message_get_member(m),
-                   ret_actor, STOREAGENT_ADMIN_GROUP);
+                   "D-Bus call %s from %s refused: not root and not in group %s or %s.",
+                   sd_bus_message_get_member(m), ret_actor, STOREAGENT_ADMIN_GROUP, STOREAGENT_TENANT_GROUP);
         return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                 "Only root and members of group '%s' may manage stores.", STOREAGENT_ADMIN_GROUP);
+                                 "Only root and members of groups '%s' and '%s' may use storeagent.",
+                                 STOREAGENT_ADMIN_GROUP, STOREAGENT_TENANT_GROUP);
+}
+
+/* A caller the bus let in but who has no usable account; recorded like any refusal. */
+static int refuse_peer(Bus *b, const char *actor, const char *message, sd_bus_error *error)
+{
+        AuditEntry e = { .actor = actor, .action = "bus.denied", .target_kind = "account", .target = actor,
+                         .result = AUDIT_DENIED, .error = "forbidden", .source = "dbus" };
+
+        (void) audit_record(b->db, &e);
+        return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, message);
 }
 
 /*
- * The account a D-Bus caller acts as: the admin account named after its user (made on first
- * use; root and the admin group are admins, as the policy says). An operator may instead make
- * an account of that name a tenant (`storeagentd account create NAME --role tenant`): the
- * caller then acts as that tenant. A disabled account is refused.
+ * The account a D-Bus caller acts as. Root, our own user and the admin group act as the admin
+ * account named after the user (made on first use), unless an operator made an account of that
+ * name a tenant (`storeagentd account create NAME --role tenant`): then as that tenant. Members of
+ * the tenant group act only as an existing tenant account of their name: nothing is made for
+ * them, and an admin account of their name (one an old token left behind) is not theirs to use.
+ * A disabled account is refused.
  */
-static int bus_store_error(sd_bus_error *error, int r, const StoreError *err);
-
-static int bus_caller(Bus *b, sd_bus_message *m, Caller *ret, sd_bus_error *error)
+int bus_caller(Bus *b, sd_bus_message *m, Caller *ret, sd_bus_error *error)
 {
         _cleanup_(account_freep) Account *a = NULL;
-        char actor[128];
+        char actor[128], message[512];
+        Peer peer;
         int r;
 
-        r = caller_authorize(m, actor, sizeof actor, error);
+        assert(b);
+        assert(m);
+        assert(ret);
+
+        r = caller_authorize(m, actor, sizeof actor, &peer, error);
         if (r < 0)
                 return r;
-        r = account_ensure_admin(b->db, actor, &a);
+        if (peer == PEER_TENANT) {
+                r = account_name_is_valid(actor) ? account_get_by_name(b->db, actor, &a) : -ENOENT;
+                if (r == -ENOENT || (r >= 0 && a->role != ACCOUNT_TENANT)) {
+                        xsprintf(message,
+                                 "User '%s' has no tenant account; an operator makes one with "
+                                 "'storeagentd account create %s --role tenant'.",
+                                 actor, actor);
+                        return refuse_peer(b, actor, message, error);
+                }
+        } else
+                r = account_ensure_admin(b->db, actor, &a);
         if (r == -EINVAL)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                                          "User '%s' cannot have an account (its name is not a valid account name).",
                                          actor);
         if (r < 0)
                 return bus_store_error(error, r, NULL);
-        if (a->disabled_at > 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "Account '%s' is disabled.", a->name);
+        if (a->disabled_at > 0) {
+                xsprintf(message, "Account '%s' is disabled.", a->name);
+                return refuse_peer(b, actor, message, error);
+        }
         caller_from_account(a, ret);
         ret->source = "dbus";
         return 0;
+}
+
+int bus_refuse_tenant(Bus *b, const Caller *c, const char *action, const char *target_kind, const char *target,
+                      sd_bus_error *error)
+{
+        assert(b);
+        assert(c);
+        assert(action);
+
+        bus_audit(b, c, action, target_kind, target, NULL, ERROR_FORBIDDEN);
+        return bus_error_of(error, ERROR_FORBIDDEN, "Only an admin may do this (%s); account '%s' is a tenant.",
+                            action, c->account);
+}
+
+void bus_audit(Bus *b, const Caller *c, const char *action, const char *target_kind, const char *target,
+               const char *store_id, int r)
+{
+        const ErrorInfo *info = r > 0 ? error_info(error_from_errno(r)) : NULL;
+        AuditEntry e = {
+                .caller = c,
+                .action = action,
+                .target_kind = target_kind,
+                .target = target,
+                .store_id = store_id,
+                .result = r == 0 ? AUDIT_OK : r > 0 ? AUDIT_DENIED : AUDIT_FAILED,
+                .error = info ? info->code : r != 0 ? "internal_error" : NULL,
+                .source = "dbus",
+        };
+
+        assert(b);
+        assert(action);
+        /* A record that cannot be written is still in the journal (audit_record logs it). */
+        (void) audit_record(b->db, &e);
 }
 
 /* ---- answers ---- */
@@ -152,7 +233,7 @@ static int bus_caller(Bus *b, sd_bus_message *m, Caller *ret, sd_bus_error *erro
  * The database's own failures that callers can act on (full, locked) map the same way; anything
  * else is the daemon's fault, logged here and answered as Failed.
  */
-static int bus_store_error(sd_bus_error *error, int r, const StoreError *err)
+int bus_store_error(sd_bus_error *error, int r, const StoreError *err)
 {
         const ErrorInfo *e = error_info(error_from_errno(r));
 
@@ -165,7 +246,7 @@ static int bus_store_error(sd_bus_error *error, int r, const StoreError *err)
 }
 
 /* Answers with a domain error's D-Bus name and a message about this call. */
-_printf_(3, 4) static int bus_error_of(sd_bus_error *error, Error e, const char *fmt, ...)
+int bus_error_of(sd_bus_error *error, Error e, const char *fmt, ...)
 {
         va_list ap;
         int r;
@@ -178,7 +259,7 @@ _printf_(3, 4) static int bus_error_of(sd_bus_error *error, Error e, const char 
 }
 
 /* Replies with one JSON value as a string; takes the reference. */
-static int reply_json(sd_bus_message *m, json_t *v)
+int bus_reply_json(sd_bus_message *m, json_t *v)
 {
         _cleanup_free_ char *s = NULL;
 
@@ -192,7 +273,7 @@ static int reply_json(sd_bus_message *m, json_t *v)
 }
 
 /* Store ids come first; a name finds the newest store of that name. */
-static int resolve_store(Bus *b, const Caller *caller, const char *id_or_name, Store **ret, sd_bus_error *error)
+int bus_resolve_store(Bus *b, const Caller *caller, const char *id_or_name, Store **ret, sd_bus_error *error)
 {
         int r;
 
@@ -264,7 +345,7 @@ static int method_list_stores(sd_bus_message *m, void *userdata, sd_bus_error *e
                 if (json_array_size(page) < LIST_PAGE || offset + LIST_PAGE >= total)
                         break;
         }
-        return reply_json(m, TAKE_PTR(all));
+        return bus_reply_json(m, TAKE_PTR(all));
 }
 
 static int method_get_store(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -282,10 +363,10 @@ static int method_get_store(sd_bus_message *m, void *userdata, sd_bus_error *err
         r = sd_bus_message_read(m, "s", &id);
         if (r < 0)
                 return r;
-        r = resolve_store(b, &caller, id, &s, error);
+        r = bus_resolve_store(b, &caller, id, &s, error);
         if (r < 0)
                 return r;
-        return reply_json(m, store_to_json(s));
+        return bus_reply_json(m, store_to_json(s));
 }
 
 static int method_create_store(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -309,7 +390,7 @@ static int method_create_store(sd_bus_message *m, void *userdata, sd_bus_error *
         if (r != 0)
                 return bus_store_error(error, r, &err);
         queued(b, s, caller.account, "store.create");
-        return reply_json(m, store_to_json(s));
+        return bus_reply_json(m, store_to_json(s));
 }
 
 static int method_delete_store(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -328,7 +409,7 @@ static int method_delete_store(sd_bus_message *m, void *userdata, sd_bus_error *
         r = sd_bus_message_read(m, "s", &id);
         if (r < 0)
                 return r;
-        r = resolve_store(b, &caller, id, &cur, error);
+        r = bus_resolve_store(b, &caller, id, &cur, error);
         if (r < 0)
                 return r;
         r = store_delete(b->db, &caller, cur->id, &s, &err);
@@ -336,7 +417,7 @@ static int method_delete_store(sd_bus_message *m, void *userdata, sd_bus_error *
                 return bus_store_error(error, r, &err);
         if (cur->status != STORE_DELETED && cur->status != STORE_DELETING)
                 queued(b, s, caller.account, "store.delete");
-        return reply_json(m, store_to_json(s));
+        return bus_reply_json(m, store_to_json(s));
 }
 
 static int method_retry_store(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -355,14 +436,14 @@ static int method_retry_store(sd_bus_message *m, void *userdata, sd_bus_error *e
         r = sd_bus_message_read(m, "s", &id);
         if (r < 0)
                 return r;
-        r = resolve_store(b, &caller, id, &cur, error);
+        r = bus_resolve_store(b, &caller, id, &cur, error);
         if (r < 0)
                 return r;
         r = store_retry(b->db, &b->limits, &caller, cur->id, &s, &err);
         if (r != 0)
                 return bus_store_error(error, r, &err);
         queued(b, s, caller.account, "store.retry");
-        return reply_json(m, store_to_json(s));
+        return bus_reply_json(m, store_to_json(s));
 }
 
 static int method_upgrade_store(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -381,14 +462,14 @@ static int method_upgrade_store(sd_bus_message *m, void *userdata, sd_bus_error 
         r = sd_bus_message_read(m, "ss", &id, &version);
         if (r < 0)
                 return r;
-        r = resolve_store(b, &caller, id, &cur, error);
+        r = bus_resolve_store(b, &caller, id, &cur, error);
         if (r < 0)
                 return r;
         r = store_upgrade(b->db, &b->limits, &caller, cur->id, version, &s, &err);
         if (r != 0)
                 return bus_store_error(error, r, &err);
         queued(b, s, caller.account, "store.upgrade");
-        return reply_json(m, store_to_json(s));
+        return bus_reply_json(m, store_to_json(s));
 }
 
 static int method_rollback_store(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -408,14 +489,14 @@ static int method_rollback_store(sd_bus_message *m, void *userdata, sd_bus_error
         r = sd_bus_message_read(m, "sx", &id, &revision);
         if (r < 0)
                 return r;
-        r = resolve_store(b, &caller, id, &cur, error);
+        r = bus_resolve_store(b, &caller, id, &cur, error);
         if (r < 0)
                 return r;
         r = store_rollback(b->db, &b->limits, &caller, cur->id, revision, &s, &err);
         if (r != 0)
                 return bus_store_error(error, r, &err);
         queued(b, s, caller.account, "store.rollback");
-        return reply_json(m, store_to_json(s));
+        return bus_reply_json(m, store_to_json(s));
 }
 
 static int method_get_events(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -438,95 +519,13 @@ static int method_get_events(sd_bus_message *m, void *userdata, sd_bus_error *er
         if (limit > EVENTS_MAX)
                 return bus_error_of(error, ERROR_INVALID_REQUEST,
                                          "limit must be at most %d (0 means %d).", EVENTS_MAX, EVENTS_DEFAULT);
-        r = resolve_store(b, &caller, id, &s, error);
+        r = bus_resolve_store(b, &caller, id, &s, error);
         if (r < 0)
                 return r;
         r = store_events(b->db, s->id, limit > 0 ? limit : EVENTS_DEFAULT, 0, &items);
         if (r < 0)
                 return bus_store_error(error, r, NULL);
-        return reply_json(m, items);
-}
-
-static int method_create_token(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-        Bus *b = userdata;
-        _cleanup_erase_free_ char *token = NULL;
-        const char *name;
-        Caller caller;
-        int r;
-
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "s", &name);
-        if (r < 0)
-                return r;
-        if (!token_name_is_valid(name))
-                return bus_error_of(error, ERROR_INVALID_REQUEST,
-                                         "Invalid token name '%.64s': use 1-64 of A-Z a-z 0-9 _ . @ -", name);
-        {
-                /* As the command line's `token create --name NAME`: a token of the admin account NAME. */
-                _cleanup_(account_freep) Account *owner = NULL;
-                r = account_ensure_admin(b->db, name, &owner);
-                if (r >= 0)
-                        r = token_create(b->db, owner->id, name, 0, &token);
-        }
-        if (r == -EEXIST)
-                return bus_error_of(error, ERROR_NAME_TAKEN, "A token named '%s' already exists.",
-                                         name);
-        if (r < 0)
-                return bus_store_error(error, r, NULL);
-        /* The clear text goes to the caller once and is never logged. */
-        log_struct(LOG_NOTICE, LOG_FIELDS("ACTOR", caller.account, "ACTION", "token.create", "TOKEN_NAME", name, "VIA", "dbus"),
-                   "API token '%s' created by %s over D-Bus.", name, caller.account);
-        return sd_bus_reply_method_return(m, "s", token);
-}
-
-static int method_list_tokens(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-        Bus *b = userdata;
-        json_t *list = NULL;
-        Caller caller;
-        int r;
-
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = token_list(b->db, caller_is_admin(&caller) ? 0 : caller.account_id, &list);
-        if (r < 0)
-                return bus_store_error(error, r, NULL);
-        return reply_json(m, list);
-}
-
-static int method_revoke_token(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-        Bus *b = userdata;
-        const char *name;
-        Caller caller;
-        int r;
-
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "s", &name);
-        if (r < 0)
-                return r;
-        {
-                _cleanup_(account_freep) Account *owner = NULL;
-                r = account_get_by_name(b->db, name, &owner);
-                if (r >= 0)
-                        r = token_revoke(b->db, owner->id, name);
-        }
-        if (r == -ENOENT)
-                return bus_error_of(error, ERROR_NOT_FOUND, "No active token named '%.64s'.", name);
-        if (r < 0)
-                return bus_store_error(error, r, NULL);
-        log_struct(LOG_NOTICE, LOG_FIELDS("ACTOR", caller.account, "ACTION", "token.revoke", "TOKEN_NAME", name, "VIA", "dbus"),
-                   "API token '%s' revoked by %s over D-Bus.", name, caller.account);
-        return sd_bus_reply_method_return(m, NULL);
+        return bus_reply_json(m, items);
 }
 
 static int property_version(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -559,12 +558,35 @@ const sd_bus_vtable bus_agent_vtable[] = {
                                 SD_BUS_RESULT("s", store_json), method_rollback_store, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetEvents", SD_BUS_ARGS("s", id_or_name, "u", limit), SD_BUS_RESULT("s", events_json),
                                 method_get_events, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("CreateToken", SD_BUS_ARGS("s", name), SD_BUS_RESULT("s", token), method_create_token,
+        /* One argument: as `storeagentd token create --name NAME` for admins; see storeagentd(8). */
+        SD_BUS_METHOD_WITH_ARGS("CreateToken", SD_BUS_ARGS("s", name), SD_BUS_RESULT("s", token),
+                                bus_method_create_token, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListTokens", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", tokens_json),
+                                bus_method_list_tokens, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RevokeToken", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, bus_method_revoke_token,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("ListTokens", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", tokens_json), method_list_tokens,
+        /* Accounts and their tokens, as the REST API's /accounts and /tokens. */
+        SD_BUS_METHOD_WITH_ARGS("ListAccounts", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", accounts_json),
+                                bus_method_list_accounts, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CreateAccount", SD_BUS_ARGS("s", name, "s", role), SD_BUS_RESULT("s", account_json),
+                                bus_method_create_account, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetAccountLimits", SD_BUS_ARGS("s", name, "x", max_stores, "x", creates_per_hour),
+                                SD_BUS_RESULT("s", account_json), bus_method_set_account_limits,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("RevokeToken", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_revoke_token,
+        SD_BUS_METHOD_WITH_ARGS("SetAccountDisabled", SD_BUS_ARGS("s", name, "b", disabled),
+                                SD_BUS_RESULT("s", account_json), bus_method_set_account_disabled,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListAccountTokens", SD_BUS_ARGS("s", account), SD_BUS_RESULT("s", tokens_json),
+                                bus_method_list_account_tokens, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CreateAccountToken", SD_BUS_ARGS("s", account, "s", name, "t", expires_in_sec),
+                                SD_BUS_RESULT("s", token_json), bus_method_create_account_token,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RevokeAccountToken", SD_BUS_ARGS("s", account, "s", name), SD_BUS_NO_RESULT,
+                                bus_method_revoke_account_token, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("TransferStore", SD_BUS_ARGS("s", id_or_name, "s", account),
+                                SD_BUS_RESULT("s", store_json), bus_method_transfer_store, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetCredentials", SD_BUS_ARGS("s", id_or_name), SD_BUS_RESULT("s", credentials_json),
+                                bus_method_get_credentials, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("StoreChanged", SD_BUS_ARGS("s", id, "s", status), 0),
         SD_BUS_VTABLE_END,
 };

@@ -159,7 +159,8 @@ static int bus_connect(Bus *b)
         return 0;
 }
 
-int bus_new(Bus **ret, sd_event *event, const Config *config, void (*on_queued)(void *userdata), void *userdata)
+int bus_new(Bus **ret, sd_event *event, const Config *config, const BusHooks *hooks,
+            void (*on_queued)(void *userdata), void *userdata)
 {
         _cleanup_(bus_freep) Bus *b = NULL;
         int r;
@@ -173,6 +174,8 @@ int bus_new(Bus **ret, sd_event *event, const Config *config, void (*on_queued)(
                 return -ENOMEM;
         b->event = sd_event_ref(event);
         b->on_queued = on_queued;
+        if (hooks)
+                b->hooks = *hooks;
         b->userdata = userdata;
         limits_from_config(&b->limits, config);
 

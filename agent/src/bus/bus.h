@@ -12,6 +12,7 @@
 
 #include "basic/dbus-names.h"
 #include "basic/macro.h"
+#include "bus/bus-hooks.h"
 #include "core/config.h"
 
 typedef struct Bus Bus;
@@ -22,8 +23,10 @@ typedef struct Bus Bus;
  * let us own the name; the daemon then runs without D-Bus. A later disconnect
  * is survived: the connection is retried every few seconds.
  * on_queued is called after a method queued a task, so the runner wakes up at once.
+ * hooks may be NULL; it is copied.
  */
-int bus_new(Bus **ret, sd_event *event, const Config *config, void (*on_queued)(void *userdata), void *userdata);
+int bus_new(Bus **ret, sd_event *event, const Config *config, const BusHooks *hooks,
+            void (*on_queued)(void *userdata), void *userdata);
 Bus *bus_free(Bus *b);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Bus *, bus_free);
 /* Takes the limits of a reloaded configuration; config is only read during the call. */

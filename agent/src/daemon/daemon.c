@@ -371,7 +371,11 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
         if (r < 0)
                 return log_error_errno(r, "Failed to add the status timer: %m");
 
-        r = bus_new(&d.bus, event, config, on_task_queued, &d);
+        BusHooks bus_hooks = {
+                .store_credentials = hook_store_credentials,
+                .userdata = d.provisioner,
+        };
+        r = bus_new(&d.bus, event, config, &bus_hooks, on_task_queued, &d);
         if (r < 0)
                 log_warning_errno(r, "D-Bus interface unavailable (storectl will not work): %m");
 

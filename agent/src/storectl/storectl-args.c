@@ -16,8 +16,33 @@ const char *arg_status = NULL;
 const char *arg_engine = "woocommerce";
 uint32_t arg_limit = 0;
 uint64_t arg_timeout_sec = 1200;
+const char *arg_role = "tenant";
+int64_t arg_max_stores = LIMIT_UNSET;
+int64_t arg_creates_per_hour = LIMIT_UNSET;
+const char *arg_account = NULL;
+uint64_t arg_expires_in = 0;
 unsigned arg_given = 0;
 bool arg_color = false;
+
+/* A limit: a count up to a million, or "default" (-1). */
+static int parse_limit(const char *opt, const char *s, int64_t *ret)
+{
+        unsigned long long v;
+        char *end;
+
+        if (streq(s, "default")) {
+                *ret = -1;
+                return 0;
+        }
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno != 0 || end == s || *end || s[0] == '-' || v > 1000000) {
+                fprintf(stderr, "%s takes a number from 0 to 1000000, or 'default', not '%s'.\n", opt, s);
+                return -EINVAL;
+        }
+        *ret = (int64_t) v;
+        return 0;
+}
 
 int parse_argv(int argc, char *argv[])
 {
@@ -29,6 +54,11 @@ int parse_argv(int argc, char *argv[])
                 ARG_STATUS,
                 ARG_ENGINE,
                 ARG_VERSION,
+                ARG_ROLE,
+                ARG_MAX_STORES,
+                ARG_CREATES_PER_HOUR,
+                ARG_ACCOUNT,
+                ARG_EXPIRES_IN,
         };
         static const struct option options[] = {
                 { "json", no_argument, NULL, ARG_JSON },
@@ -42,6 +72,11 @@ int parse_argv(int argc, char *argv[])
                 { "limit", required_argument, NULL, 'n' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
+                { "role", required_argument, NULL, ARG_ROLE },
+                { "max-stores", required_argument, NULL, ARG_MAX_STORES },
+                { "creates-per-hour", required_argument, NULL, ARG_CREATES_PER_HOUR },
+                { "account", required_argument, NULL, ARG_ACCOUNT },
+                { "expires-in", required_argument, NULL, ARG_EXPIRES_IN },
                 {},
         };
         char *end;
@@ -98,6 +133,39 @@ int parse_argv(int argc, char *argv[])
                 }
                 case 'h':
                         arg_help = true;
+                        break;
+                case ARG_ROLE:
+                        if (!STR_IN_SET(optarg, "tenant", "admin")) {
+                                fprintf(stderr, "--role is tenant or admin, not '%s'.\n", optarg);
+                                return -EINVAL;
+                        }
+                        arg_role = optarg;
+                        arg_given |= OPT_ROLE;
+                        break;
+                case ARG_MAX_STORES:
+                        if (parse_limit("--max-stores", optarg, &arg_max_stores) < 0)
+                                return -EINVAL;
+                        arg_given |= OPT_LIMITS;
+                        break;
+                case ARG_CREATES_PER_HOUR:
+                        if (parse_limit("--creates-per-hour", optarg, &arg_creates_per_hour) < 0)
+                                return -EINVAL;
+                        arg_given |= OPT_LIMITS;
+                        break;
+                case ARG_ACCOUNT:
+                        arg_account = optarg;
+                        arg_given |= OPT_ACCOUNT;
+                        break;
+                case ARG_EXPIRES_IN:
+                        errno = 0;
+                        arg_expires_in = strtoull(optarg, &end, 10);
+                        if (errno != 0 || end == optarg || *end || optarg[0] == '-' || arg_expires_in == 0 ||
+                            arg_expires_in > UINT64_C(10) * 366 * 24 * 3600) {
+                                fprintf(stderr, "--expires-in takes seconds, from 1 to ten years, not '%s'.\n",
+                                        optarg);
+                                return -EINVAL;
+                        }
+                        arg_given |= OPT_EXPIRES;
                         break;
                 case ARG_VERSION:
                         printf("storectl %s\n", PACKAGE_VERSION);

@@ -27,7 +27,14 @@ enum {
         OPT_LIMIT = 1 << 2,
         OPT_ENGINE = 1 << 3,
         OPT_ALL = 1 << 4,
+        OPT_ROLE = 1 << 5,
+        OPT_LIMITS = 1 << 6,
+        OPT_ACCOUNT = 1 << 7,
+        OPT_EXPIRES = 1 << 8,
 };
+
+/* --max-stores and --creates-per-hour not given; -1 is "default" (the configured value). */
+#define LIMIT_UNSET INT64_MIN
 
 extern bool arg_json;
 extern bool arg_legend;
@@ -39,6 +46,11 @@ extern const char *arg_status;
 extern const char *arg_engine;
 extern uint32_t arg_limit;
 extern uint64_t arg_timeout_sec;
+extern const char *arg_role;
+extern int64_t arg_max_stores;
+extern int64_t arg_creates_per_hour;
+extern const char *arg_account;
+extern uint64_t arg_expires_in;
 extern unsigned arg_given; /* OPT_* of the options given, to refuse those a verb does not take */
 extern bool arg_color;
 

@@ -7,6 +7,7 @@
 #include "basic/dbus-names.h"
 #include "storectl/storectl-args.h"
 #include "storectl/storectl-bus.h"
+#include "storectl/storectl-table.h"
 
 int bus_connect(sd_bus **ret)
 {
@@ -39,7 +40,9 @@ int bus_connect(sd_bus **ret)
 /* Prints what went wrong, in words for a person, and returns the exit code that says it to a script. */
 int report_error(const sd_bus_error *e, int r)
 {
-        const char *m = e && e->message ? e->message : strerror(-r);
+        /* The daemon's messages quote names that users chose: no control characters reach the terminal. */
+        _cleanup_free_ char *copy = strdup(e && e->message ? e->message : strerror(-r));
+        const char *m = copy ? strip_control(copy) : "(out of memory)";
 
         if (sd_bus_error_has_name(e, STOREAGENT_ERROR_NOT_FOUND)) {
                 fprintf(stderr, "%s\n", m);
@@ -55,10 +58,19 @@ int report_error(const sd_bus_error *e, int r)
                 fprintf(stderr, "%s\n", m);
                 return EXIT_REFUSED;
         }
+        if (sd_bus_error_has_name(e, STOREAGENT_ERROR_ACCESS_DENIED)) {
+                fprintf(stderr, "Permission denied: %s\n", m);
+                return EXIT_DENIED;
+        }
         if (sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED) || r == -EACCES || r == -EPERM) {
-                fprintf(stderr,
-                        "Permission denied: only root and members of group '%s' may manage stores.\n",
-                        STOREAGENT_ADMIN_GROUP);
+                /* The daemon says why (no tenant account, account disabled); the bus's own refusal does not. */
+                if (e && e->message && strncmp(e->message, "Rejected", 8) != 0)
+                        fprintf(stderr, "Permission denied: %s\n", m);
+                else
+                        fprintf(stderr,
+                                "Permission denied: only root and members of groups '%s' and '%s' may use "
+                                "storeagent.\n",
+                                STOREAGENT_ADMIN_GROUP, STOREAGENT_TENANT_GROUP);
                 return EXIT_DENIED;
         }
         if (sd_bus_error_has_name(e, SD_BUS_ERROR_SERVICE_UNKNOWN) ||
@@ -73,6 +85,7 @@ int report_error(const sd_bus_error *e, int r)
         fprintf(stderr, "%s\n", m);
         return EXIT_FAIL;
 }
+
 
 /* Calls a method whose reply is one string. */
 int call_string(sd_bus *bus, const char *method, char **ret, sd_bus_error *error, const char *types, ...)

@@ -123,14 +123,21 @@ int print_store_table(const json_t *stores)
         return 0;
 }
 
-static void print_field(const char *label, const char *value, const char *color)
+void print_field(const char *label, const char *value, const char *color)
 {
+        _cleanup_free_ char *v = NULL;
+
+        assert(label);
         if (!value)
                 return;
+        v = strdup(value);
+        if (!v)
+                return;
+        strip_control(v);
         if (color && arg_color)
-                printf("%12s: %s%s%s\n", label, color, value, ANSI_RESET);
+                printf("%12s: %s%s%s\n", label, color, v, ANSI_RESET);
         else
-                printf("%12s: %s\n", label, value);
+                printf("%12s: %s\n", label, v);
 }
 
 void print_store(const json_t *s)

@@ -26,6 +26,8 @@ char *format_age(char buf[static 32], const char *iso);
 char *format_progress(char buf[static 128], const json_t *store);
 void print_json(const json_t *v);
 
+/* "       Label: value", the value stripped of control characters; nothing when value is NULL. */
+void print_field(const char *label, const char *value, const char *color);
 int print_store_table(const json_t *stores);
 void print_store(const json_t *s);
 int print_events_table(const json_t *events);

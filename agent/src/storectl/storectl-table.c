@@ -30,6 +30,25 @@ Table *table_free(Table *t)
         return NULL;
 }
 
+char *strip_control(char *s)
+{
+        char *w = s;
+
+        assert(s);
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                if (*p < 0x20 || *p == 0x7f)
+                        *w++ = '?';
+                else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+                        /* U+0080..U+009F in UTF-8: C1 controls such as CSI. */
+                        *w++ = '?';
+                        p++;
+                } else
+                        *w++ = (char) *p;
+        }
+        *w = '\0';
+        return s;
+}
+
 static int table_push(Table *t, const char *text, const char *color)
 {
         char *s;
@@ -49,6 +68,7 @@ static int table_push(Table *t, const char *text, const char *color)
         for (char *p = s; *p; p++)
                 if (*p == '\n' || *p == '\t' || *p == '\r')
                         *p = ' ';
+        strip_control(s);
         t->cells[t->n_cells++] = (Cell){ .text = s, .color = color };
         return 0;
 }

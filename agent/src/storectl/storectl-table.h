@@ -13,6 +13,13 @@
 
 typedef struct Table Table;
 
+/*
+ * Replaces, in place, what a terminal would obey instead of print (C0 and C1 control characters,
+ * DEL) with '?': names, reasons and credentials come from users and the cluster, and an escape
+ * sequence in one must not reach the terminal. Returns s.
+ */
+char *strip_control(char *s);
+
 int table_new(Table **ret, size_t n_columns, ...);
 Table *table_free(Table *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Table *, table_free);

@@ -12,6 +12,7 @@
 #include "storectl/storectl-output.h"
 #include "storectl/storectl-table.h"
 #include "storectl/storectl-verbs.h"
+#include "storectl/storectl-account.h"
 
 #define WAIT_POLL_USEC (5 * USEC_PER_SEC)
 #define STATUS_EVENTS 5
@@ -72,9 +73,10 @@ static int wait_for_store(sd_bus *bus, const char *id)
                             (!last || !streq_ptr(status, jstr(last, "status")) ||
                              !streq_ptr(format_progress(progress, s), format_progress(old_progress, last)))) {
                                 const char *p = format_progress(progress, s);
+                                _cleanup_free_ char *what = strdup(p ?: jstr(s, "status_reason") ?: "");
                                 printf("[%4" PRIu64 "s] %s%-12s%s %s\n", (now - start) / USEC_PER_SEC,
                                        arg_color ? status_color(status) : "", strna(status),
-                                       arg_color ? ANSI_RESET : "", p ?: jstr(s, "status_reason") ?: "");
+                                       arg_color ? ANSI_RESET : "", what ? strip_control(what) : "");
                                 fflush(stdout);
                         }
                         json_decref(last);
@@ -85,8 +87,10 @@ static int wait_for_store(sd_bus *bus, const char *id)
                                 else if (streq(status, "READY") && jstr(s, "url"))
                                         printf("Store '%s' is ready at %s\n", jstr(s, "name"), jstr(s, "url"));
                                 if (streq(status, "FAILED")) {
+                                        _cleanup_free_ char *why = strdup(jstr(s, "status_reason") ?:
+                                                                                  "no reason recorded");
                                         fprintf(stderr, "Store '%s' failed: %s\n", jstr(s, "name"),
-                                                jstr(s, "status_reason") ?: "no reason recorded");
+                                                why ? strip_control(why) : "");
                                         return EXIT_FAIL;
                                 }
                                 return EXIT_OK;
@@ -253,67 +257,6 @@ static int verb_events(sd_bus *bus, char **args)
         return print_events_table(events) < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
-static int verb_token_create(sd_bus *bus, char **args)
-{
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        _cleanup_erase_free_ char *token = NULL;
-        int r;
-
-        r = call_string(bus, "CreateToken", &token, &e, "s", args[0]);
-        if (r < 0)
-                return report_error(&e, r);
-        if (arg_json) {
-                _cleanup_(json_decrefp) json_t *o = json_pack("{s:s, s:s}", "name", args[0], "token", token);
-                print_json(o);
-        } else {
-                printf("%s\n", token);
-                if (isatty(STDOUT_FILENO))
-                        fprintf(stderr, "Keep this token now: it is shown once and cannot be read back.\n");
-        }
-        return EXIT_OK;
-}
-
-static int verb_token_list(sd_bus *bus, char **args)
-{
-        _cleanup_(json_decrefp) json_t *tokens = NULL;
-        _cleanup_(table_freep) Table *t = NULL;
-        json_t *tok;
-        size_t i;
-        int r;
-
-        r = CALL_JSON(bus, "ListTokens", &tokens, NULL);
-        if (r != EXIT_OK)
-                return r;
-        if (arg_json) {
-                print_json(tokens);
-                return EXIT_OK;
-        }
-        if (table_new(&t, 4, "NAME", "CREATED", "LAST USED", "REVOKED") < 0)
-                return EXIT_FAIL;
-        json_array_foreach(tokens, i, tok)
-                if (table_add(t, jstr(tok, "name")) < 0 || table_add(t, jstr(tok, "created_at")) < 0 ||
-                    table_add(t, jstr(tok, "last_used_at")) < 0 ||
-                    table_add_colored(t, jstr(tok, "revoked_at"), jstr(tok, "revoked_at") ? ANSI_GREY : NULL) < 0)
-                        return EXIT_FAIL;
-        table_print(t, stdout, arg_legend, arg_color);
-        return EXIT_OK;
-}
-
-static int verb_token_revoke(sd_bus *bus, char **args)
-{
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        int r;
-
-        r = call_string(bus, "RevokeToken", NULL, &e, "s", args[0]);
-        if (r < 0)
-                return report_error(&e, r);
-        if (arg_json) {
-                _cleanup_(json_decrefp) json_t *o = json_pack("{s:s, s:b}", "name", args[0], "revoked", 1);
-                print_json(o);
-        }
-        return EXIT_OK;
-}
-
 const Verb verbs[] = {
         { "list", "", 0, 0, OPT_STATUS | OPT_ALL, verb_list, "List stores",
           "Lists the stores that are not deleted: id, name, status, the step a store is at, its URL and age.\n"
@@ -340,13 +283,38 @@ const Verb verbs[] = {
         { "events", "ID|NAME", 1, 1, OPT_LIMIT, verb_events, "Show a store's event timeline",
           "Prints the audit trail and progress events of a store, oldest first: the newest --limit\n"
           "events (default 100, at most 1000).\n" },
-        { "token create", "NAME", 1, 1, 0, verb_token_create, "Create an API token",
-          "Creates a REST API token called NAME and prints it once; only its hash is stored.\n"
-          "NAME is 1-64 of A-Z a-z 0-9 _ . @ -\n" },
-        { "token list", "", 0, 0, 0, verb_token_list, "List API tokens",
-          "Lists API tokens by name with their creation, last use and revocation times.\n" },
-        { "token revoke", "NAME", 1, 1, 0, verb_token_revoke, "Revoke an API token",
-          "Revokes the API token called NAME; requests and dashboard sessions using it stop working.\n" },
+        { "transfer", "ID|NAME ACCOUNT", 2, 2, 0, verb_transfer, "Give a store to another account",
+          "Makes ACCOUNT the owner of the store (admins only): its tenant sees and manages it from now\n"
+          "on, the previous owner no longer does. The store's event timeline records the change.\n" },
+        { "credentials", "ID|NAME", 1, 1, 0, verb_credentials, "Show a store's URL and admin credentials",
+          "Prints the store's URL, its WordPress admin URL, user name and password, read from the\n"
+          "cluster now (for the store's owner and admins). The read is recorded in the audit log.\n" },
+        { "account list", "", 0, 0, 0, verb_account_list, "List accounts",
+          "Lists accounts (admins only): role, active stores, their limits ('default' is the configured\n"
+          "value), live tokens, and whether the account is disabled.\n" },
+        { "account create", "NAME", 1, 1, OPT_ROLE | OPT_LIMITS, verb_account_create, "Create an account",
+          "Creates an account (admins only), a tenant unless --role admin. A tenant sees and manages only\n"
+          "its own stores and tokens. A local user of the same name in group storeagent-tenant acts as it\n"
+          "over D-Bus. NAME is 1-64 of a-z 0-9 _ . @ -, starting with a letter or digit.\n" },
+        { "account set", "NAME", 1, 1, OPT_LIMITS, verb_account_set, "Set an account's limits",
+          "Sets the cap on the account's active stores and its store creations an hour (admins only).\n"
+          "'default' returns a limit to the configured value; a limit not given is left as it is.\n" },
+        { "account disable", "NAME", 1, 1, 0, verb_account_disable, "Disable an account",
+          "Disables an account (admins only): its tokens, dashboard sessions and live streams stop\n"
+          "working at once and its local user can no longer call storectl. Its stores keep running.\n" },
+        { "account enable", "NAME", 1, 1, 0, verb_account_enable, "Enable a disabled account",
+          "Enables a disabled account again (admins only); tokens that were not revoked work again.\n" },
+        { "token create", "NAME", 1, 1, OPT_ACCOUNT | OPT_EXPIRES, verb_token_create, "Create an API token",
+          "Creates a REST API token called NAME of your own account, or of --account (admins only), and\n"
+          "prints it once; only its hash is stored. --expires-in SECONDS makes it stop working after that\n"
+          "long. NAME is 1-64 of A-Z a-z 0-9 _ . @ -\n" },
+        { "token list", "", 0, 0, OPT_ACCOUNT, verb_token_list, "List API tokens",
+          "Lists API tokens with their account, creation, expiry, last use and revocation times: every\n"
+          "account's for admins, your own for tenants; --account lists one account's.\n" },
+        { "token revoke", "NAME", 1, 1, OPT_ACCOUNT, verb_token_revoke, "Revoke an API token",
+          "Revokes the API token called NAME of your own account, or of --account (admins only);\n"
+          "requests and dashboard sessions using it stop working. A token made before accounts existed\n"
+          "belongs to the account of its own name: 'storectl token revoke ci --account ci'.\n" },
 };
 
 const Verb *find_verb(int argc, char *argv[], int *ret_consumed)
@@ -358,8 +326,9 @@ const Verb *find_verb(int argc, char *argv[], int *ret_consumed)
         if (argc <= 0)
                 return NULL;
         /* A word too long to fit is no verb's name: every name is much shorter. */
-        if (!(streq(argv[0], "token") && argc >= 2 ? snprintf_ok(name, sizeof name, "token %s", argv[1])
-                                                   : snprintf_ok(name, sizeof name, "%s", argv[0])))
+        if (!(STR_IN_SET(argv[0], "token", "account") && argc >= 2
+                      ? snprintf_ok(name, sizeof name, "%s %s", argv[0], argv[1])
+                      : snprintf_ok(name, sizeof name, "%s", argv[0])))
                 return NULL;
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (streq(verbs[i].name, name)) {

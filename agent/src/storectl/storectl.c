@@ -35,6 +35,16 @@ static void help_verb(const Verb *v)
                 printf("  -a, --all              include deleted stores\n");
         if (v->options & OPT_LIMIT)
                 printf("  -n, --limit N          the newest N events (default 100, at most 1000)\n");
+        if (v->options & OPT_ROLE)
+                printf("      --role ROLE        tenant (the default) or admin\n");
+        if (v->options & OPT_LIMITS)
+                printf("      --max-stores N     the cap on the account's active stores, or 'default'\n"
+                       "      --creates-per-hour N\n"
+                       "                         the cap on its store creations an hour, or 'default'\n");
+        if (v->options & OPT_ACCOUNT)
+                printf("      --account ACCOUNT  another account's tokens (admins only)\n");
+        if (v->options & OPT_EXPIRES)
+                printf("      --expires-in SEC   the token stops working after SEC seconds (default: never)\n");
         printf("      --json             print the daemon's JSON instead of a table\n"
                "      --no-legend        leave out column headers and footers\n"
                "      --bus-address ADDR talk to the daemon on this D-Bus address instead of the system bus\n"
@@ -60,8 +70,9 @@ static void help(void)
                "                         or $DBUS_SYSTEM_BUS_ADDRESS)\n"
                "  -h, --help             this text; 'storectl COMMAND --help' explains one command\n"
                "      --version          print the version\n\n"
-               "Exit status: 0 success, 1 failure, 2 usage error or invalid argument, 3 no such store or\n"
-               "token, 4 refused (name taken, busy, wrong state, limit reached), 5 permission denied.\n"
+               "Exit status: 0 success, 1 failure, 2 usage error or invalid argument, 3 no such store,\n"
+               "account or token, 4 refused (name taken, busy, wrong state, limit reached), 5 permission\n"
+               "denied (not allowed to call, or an admin's command asked by a tenant).\n"
                "See storectl(1).\n",
                arg_timeout_sec);
 }
@@ -101,16 +112,22 @@ int main(int argc, char *argv[])
         }
         v = find_verb(n, argv + optind, &consumed);
         if (!v) {
-                if (streq(argv[optind], "token")) {
+                if (STR_IN_SET(argv[optind], "token", "account")) {
+                        size_t len = strlen(argv[optind]);
                         if (arg_help) {
                                 for (size_t i = 0; i < n_verbs; i++)
-                                        if (strncmp(verbs[i].name, "token ", 6) == 0) {
+                                        if (strncmp(verbs[i].name, argv[optind], len) == 0 &&
+                                            verbs[i].name[len] == ' ') {
                                                 help_verb(&verbs[i]);
                                                 printf("\n");
                                         }
                                 return EXIT_OK;
                         }
-                        fprintf(stderr, "Usage: storectl token create NAME | token list | token revoke NAME\n");
+                        if (streq(argv[optind], "token"))
+                                fprintf(stderr, "Usage: storectl token create NAME | token list | token revoke NAME\n");
+                        else
+                                fprintf(stderr, "Usage: storectl account list | account create NAME | account set NAME |\n"
+                                                "       account disable NAME | account enable NAME\n");
                 } else
                         fprintf(stderr, "Unknown command '%s'. See 'storectl --help'.\n", argv[optind]);
                 return EXIT_USAGE;
@@ -126,11 +143,15 @@ int main(int argc, char *argv[])
         }
         if (arg_given & ~v->options) {
                 fprintf(stderr, "'storectl %s' does not take %s. See 'storectl %s --help'.\n", v->name,
-                        arg_given & ~v->options & OPT_WAIT     ? "--wait or --timeout"
-                        : arg_given & ~v->options & OPT_STATUS ? "--status"
-                        : arg_given & ~v->options & OPT_ALL    ? "--all"
-                        : arg_given & ~v->options & OPT_LIMIT  ? "--limit"
-                                                               : "--engine",
+                        arg_given & ~v->options & OPT_WAIT      ? "--wait or --timeout"
+                        : arg_given & ~v->options & OPT_STATUS  ? "--status"
+                        : arg_given & ~v->options & OPT_ALL     ? "--all"
+                        : arg_given & ~v->options & OPT_LIMIT   ? "--limit"
+                        : arg_given & ~v->options & OPT_ROLE    ? "--role"
+                        : arg_given & ~v->options & OPT_LIMITS  ? "--max-stores or --creates-per-hour"
+                        : arg_given & ~v->options & OPT_ACCOUNT ? "--account"
+                        : arg_given & ~v->options & OPT_EXPIRES ? "--expires-in"
+                                                                : "--engine",
                         v->name);
                 return EXIT_USAGE;
         }

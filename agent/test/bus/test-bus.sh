@@ -153,6 +153,7 @@ if [[ $PART == who-may-call ]]; then
 	err=$(cat "$tmp/err")
 	expect 5 "an unprivileged user outside the admin group is refused"
 	contains "$err" "Permission denied" "the refusal says why"
+	contains "$err" "storeagent-tenant" "the refusal names the groups that may call"
 	grep -q '"action":"bus.denied"' "$tmp/daemon.log" && ok "the refusal is logged" || fail "no bus.denied in the log"
 	summary
 	exit
@@ -283,9 +284,92 @@ expect 3 "revoking twice: no such active token"
 sc token create 'bad name'
 expect 2 "invalid token name"
 
+# ---- accounts, their tokens, transfers, credentials ----
+sc account list
+expect 0 "account list"
+contains "$out" "$(id -un)" "account list shows the caller's own admin account"
+sc account create acme --max-stores 2
+expect 0 "account create with a limit"
+contains "$out" "tenant" "a new account is a tenant unless --role admin"
+sc --json account list
+[[ $(jq -r '.[] | select(.name == "acme") | "\(.role) \(.max_stores) \(.creates_per_hour)"' <<<"$out") == "tenant 2 null" ]] &&
+	ok "account list --json has the role and the limits" || fail "acme in account list --json: $out"
+sc account create acme
+expect 4 "account create of a taken name"
+sc account create 'Bad Name'
+expect 2 "account create with an invalid name"
+sc account create ops --role root
+expect 2 "account create with an unknown role"
+sc account set acme --creates-per-hour 7
+expect 0 "account set one limit"
+sc --json account list
+[[ $(jq -r '.[] | select(.name == "acme") | "\(.max_stores) \(.creates_per_hour)"' <<<"$out") == "2 7" ]] &&
+	ok "account set leaves the limit it was not given" || fail "acme after account set: $out"
+sc account set acme --max-stores default
+expect 0 "account set back to the default"
+sc account list --no-legend
+[[ $(awk '$1 == "acme" { print $4, $5 }' <<<"$out") == "default 7" ]] && ok "the table says default" ||
+	fail "acme row: $out"
+sc account set acme
+expect 2 "account set without a limit"
+sc account disable nobody-has-this
+expect 3 "disable an unknown account"
+sc account disable acme
+expect 0 "account disable"
+contains "$out" "disabled" "disable shows the account disabled"
+sc account enable acme
+expect 0 "account enable"
+
+sc token create deploy --account acme --expires-in 3600
+expect 0 "token create for another account, expiring"
+[[ $out =~ ^sa_[A-Za-z0-9]{40}$ ]] && ok "the token is printed once" || fail "token output '$out'"
+sc --json token list --account acme
+expect 0 "token list --account"
+[[ $(jq -r '.[0] | "\(.account) \(.name) \(.expires_at != null)"' <<<"$out") == "acme deploy true" ]] &&
+	ok "the token belongs to acme and expires" || fail "token list --account acme: $out"
+sc token list --account nobody-has-this
+expect 3 "token list of an unknown account"
+sc token revoke deploy
+expect 3 "revoking without --account looks in the caller's own account"
+sc token revoke deploy --account acme
+expect 0 "token revoke --account"
+sc token create x --expires-in 0
+expect 2 "--expires-in 0 is a usage error"
+sc list --account acme
+expect 2 "list does not take --account"
+
+sc create shop-two
+expect 0 "create shop-two"
+sc transfer shop-two acme
+expect 0 "transfer"
+contains "$out" "acme" "transfer names the new owner"
+sc --json status shop-two
+[[ $(jq -r .owner <<<"$out") == acme ]] && ok "the store's owner is acme" || fail "owner after transfer: $out"
+sc events shop-two
+contains "$out" "store.transfer" "the timeline records the transfer"
+sc transfer shop-two nobody-has-this
+expect 3 "transfer to an unknown account"
+sc transfer no-such-store acme
+expect 3 "transfer of an unknown store"
+sc credentials no-such-store
+expect 3 "credentials of an unknown store"
+sc credentials shop-two
+[[ $rc != 0 && $rc != 3 && $rc != 5 ]] && ok "credentials without a cluster fail, but are not refused (exit $rc)" ||
+	fail "credentials: exit $rc: $out $err"
+
+# Names a user typed come back in messages: escape sequences in them must not reach the terminal.
+sc status $'evil\e]0;owned\a\e[31m'
+expect 3 "status of a name with escape sequences"
+[[ $err != *$'\e'* && $err != *$'\a'* ]] && ok "the error message has no control characters" ||
+	fail "control characters in: $(printf %q "$err")"
+
 # ---- the daemon's log ----
 grep -q '"action":"store.create"' "$tmp/daemon.log" && ok "the daemon logs the creation with ACTION" ||
 	fail "no store.create line in the daemon log"
 grep -q '"via":"dbus"' "$tmp/daemon.log" && ok "the log says it came over D-Bus" || fail "no VIA=dbus field"
+grep -q "\"actor\":\"$(id -un)\",\"action\":\"account.disable\",\"result\":\"ok\"" "$tmp/daemon.log" &&
+	ok "disabling an account is audited" || fail "no account.disable audit line"
+grep -q '"action":"token.create".*"source":"dbus"' "$tmp/daemon.log" && ok "token changes are audited from dbus" ||
+	fail "no token.create audit line with source dbus"
 
 summary

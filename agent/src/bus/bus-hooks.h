@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* What the D-Bus side needs from the daemon, given to bus_new(); kept apart so bus-internal.h need not
+ * include bus/bus.h. */
+
+#include <jansson.h>
+
+#include "core/store.h"
+
+/* What the D-Bus side asks of the provisioning side, as ApiHooks does for the HTTP side. All optional. */
+typedef struct BusHooks {
+        /*
+         * {url, admin_url, username, password} of a store, read from the cluster at call time; never logged.
+         * -EOPNOTSUPP when this daemon cannot read them.
+         */
+        int (*store_credentials)(void *userdata, const Store *s, json_t **ret);
+        void *userdata;
+} BusHooks;
