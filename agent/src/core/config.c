@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <yaml.h>
@@ -13,7 +14,13 @@ typedef enum ConfigType {
         CONFIG_UINT,
         CONFIG_SIZE, /* Kubernetes quantity kept as text, checked with parse_size() */
         CONFIG_ENUM,
+        CONFIG_CIDRS,  /* list of IPv4 or IPv6 CIDRs */
+        CONFIG_CIDRS4, /* list of IPv4 CIDRs, none of them 0.0.0.0/0 */
+        CONFIG_PORTS,  /* list of port numbers */
 } ConfigType;
+
+/* A list key holds at most this many entries: each becomes a line of a NetworkPolicy. */
+#define CONFIG_LIST_MAX 64
 
 typedef struct ConfigKey {
         const char *key; /* dotted path */
@@ -32,6 +39,7 @@ static const char *const url_schemes[] = { "http", "https", NULL };
 #define U(k, f, d, lo, hi) { k, CONFIG_UINT, offsetof(Config, f), d, lo, hi, NULL }
 #define Z(k, f, d) { k, CONFIG_SIZE, offsetof(Config, f), d, 0, 0, NULL }
 #define E(k, f, d, c) { k, CONFIG_ENUM, offsetof(Config, f), d, 0, 0, c }
+#define L(k, t, f, d) { k, t, offsetof(Config, f), d, 0, 0, NULL }
 
 static const ConfigKey config_keys[] = {
         S("listen.address", listen_address, "127.0.0.1"),
@@ -53,6 +61,12 @@ static const ConfigKey config_keys[] = {
         Z("stores.storage.mysql", storage_mysql, "2Gi"),
         Z("stores.storage.wordpress", storage_wordpress, "2Gi"),
         U("stores.provision_timeout", provision_timeout_sec, "600", 10, 86400),
+        L("stores.egress.extra_cidrs", CONFIG_CIDRS, egress_extra_cidrs, ""),
+        /* Private, shared (CGNAT), link-local (cloud metadata), loopback, and k3s's pod and service networks. */
+        L("stores.egress.excluded_cidrs", CONFIG_CIDRS4, egress_excluded_cidrs,
+          "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,169.254.0.0/16,127.0.0.0/8,10.42.0.0/16,"
+          "10.43.0.0/16"),
+        L("stores.egress.ports", CONFIG_PORTS, egress_ports, "80,443"),
         U("workers", workers, "2", 1, 64),
         S("web_root", web_root, PKGDATADIR "/web"),
         U("idle_exit", idle_exit_sec, "0", 0, 86400),
@@ -77,6 +91,107 @@ static const ConfigKey config_keys[] = {
 #undef U
 #undef Z
 #undef E
+#undef L
+
+static bool config_type_is_list(ConfigType t)
+{
+        return t == CONFIG_CIDRS || t == CONFIG_CIDRS4 || t == CONFIG_PORTS;
+}
+
+_printf_(2, 3) static void set_why(char **ret_why, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(ret_why, fmt, ap) < 0)
+                *ret_why = NULL;
+        va_end(ap);
+}
+
+/*
+ * One CIDR, in the canonical form the API server keeps: "a.b.c.d/n" with the host bits clear (a
+ * NetworkPolicy with "10.0.0.1/8" is refused or silently widened, depending on the version).
+ */
+static int cidr_normalize(const char *s, bool v4_only, char **ret, char **ret_why)
+{
+        _cleanup_free_ char *addr = NULL;
+        const char *slash = strchr(s, '/');
+        uint8_t bytes[16];
+        char text[INET6_ADDRSTRLEN];
+        int family, bits, prefix;
+
+        if (!slash) {
+                set_why(ret_why, "'%s' is not a CIDR (address/prefix)", s);
+                return -EINVAL;
+        }
+        addr = strndup(s, slash - s);
+        if (!addr)
+                return -ENOMEM;
+        if (inet_pton(AF_INET, addr, bytes) == 1)
+                family = AF_INET, bits = 32;
+        else if (!v4_only && inet_pton(AF_INET6, addr, bytes) == 1)
+                family = AF_INET6, bits = 128;
+        else {
+                set_why(ret_why, "'%s' is not an %saddress", addr, v4_only ? "IPv4 " : "IP ");
+                return -EINVAL;
+        }
+        if (safe_atoi(slash + 1, &prefix) < 0 || prefix < (v4_only ? 1 : 0) || prefix > bits) {
+                set_why(ret_why, "'%s': prefix must be %d..%d", s, v4_only ? 1 : 0, bits);
+                return -EINVAL;
+        }
+        for (int b = prefix; b < bits; b++)
+                if (bytes[b / 8] & (0x80 >> (b % 8))) {
+                        set_why(ret_why, "'%s' has bits set past the prefix", s);
+                        return -EINVAL;
+                }
+        if (!inet_ntop(family, bytes, text, sizeof text) || asprintf(ret, "%s/%d", text, prefix) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* A list as a scalar ("80, 443") or joined from a YAML sequence: entries split on commas and blanks. */
+static int config_list_normalize(const ConfigKey *k, const char *value, char **ret, char **ret_why)
+{
+        _cleanup_free_ char *copy = strdup(value), *out = NULL;
+        size_t n = 0, count = 0;
+        char *save = NULL;
+        FILE *f;
+
+        if (!copy)
+                return -ENOMEM;
+        f = open_memstream(&out, &n);
+        if (!f)
+                return -ENOMEM;
+        for (char *e = strtok_r(copy, ", \t\n", &save); e; e = strtok_r(NULL, ", \t\n", &save)) {
+                _cleanup_free_ char *item = NULL;
+                int r;
+
+                if (++count > CONFIG_LIST_MAX) {
+                        set_why(ret_why, "more than %d entries", CONFIG_LIST_MAX);
+                        fclose(f);
+                        return -E2BIG;
+                }
+                if (k->type == CONFIG_PORTS) {
+                        uint64_t port;
+                        if (safe_atou64(e, &port) < 0 || port < 1 || port > 65535) {
+                                set_why(ret_why, "'%s' is not a port (1..65535)", e);
+                                fclose(f);
+                                return -EINVAL;
+                        }
+                        r = asprintf(&item, "%" PRIu64, port) < 0 ? -ENOMEM : 0;
+                } else
+                        r = cidr_normalize(e, k->type == CONFIG_CIDRS4, &item, ret_why);
+                if (r < 0) {
+                        fclose(f);
+                        return r;
+                }
+                fprintf(f, "%s%s", count > 1 ? "," : "", item);
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(out);
+        return 0;
+}
 
 static char **config_str(Config *c, const ConfigKey *k)
 {
@@ -143,6 +258,25 @@ static int config_set(Config *c, const ConfigKey *k, const char *value, char **r
                         return -EINVAL;
                 }
                 break;
+        }
+        case CONFIG_CIDRS:
+        case CONFIG_CIDRS4:
+        case CONFIG_PORTS: {
+                char *list = NULL;
+                int r;
+
+                *ret_why = NULL;
+                r = config_list_normalize(k, value, &list, ret_why);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        if (!*ret_why)
+                                *ret_why = strdup("invalid list");
+                        return -EINVAL;
+                }
+                free(*config_str(c, k));
+                *config_str(c, k) = list;
+                return 0;
         }
         case CONFIG_STRING:
                 if (strlen(value) > 4096) {
@@ -245,6 +379,51 @@ static const char *event_type_name(yaml_event_type_t t)
 
 static int parse_mapping(ConfigParser *p, const char *prefix);
 
+/* A list key given as a YAML sequence of scalars: joined with commas, then checked like a scalar list. */
+static int parse_list(ConfigParser *p, const ConfigKey *k, const char *path, size_t line)
+{
+        _cleanup_free_ char *joined = NULL, *why = NULL;
+        size_t n = 0;
+        bool first = true;
+        FILE *f;
+        int r;
+
+        f = open_memstream(&joined, &n);
+        if (!f)
+                return -ENOMEM;
+        for (;;) {
+                yaml_event_t ev;
+
+                r = parser_next(p, &ev);
+                if (r < 0) {
+                        fclose(f);
+                        return r;
+                }
+                if (ev.type == YAML_SEQUENCE_END_EVENT) {
+                        yaml_event_delete(&ev);
+                        break;
+                }
+                if (ev.type != YAML_SCALAR_EVENT) {
+                        r = parser_fail(p, ev.start_mark.line + 1, "key '%s': expected a list of scalars, got %s",
+                                        path, event_type_name(ev.type));
+                        yaml_event_delete(&ev);
+                        fclose(f);
+                        return r;
+                }
+                fprintf(f, "%s%s", first ? "" : ",", (const char *) ev.data.scalar.value);
+                first = false;
+                yaml_event_delete(&ev);
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        r = config_set(p->config, k, joined, &why);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return parser_fail(p, line, "key '%s': invalid value: %s", path, strna(why));
+        return 0;
+}
+
 static int parse_value(ConfigParser *p, const char *path, size_t key_line)
 {
         yaml_event_t ev;
@@ -255,6 +434,11 @@ static int parse_value(ConfigParser *p, const char *path, size_t key_line)
                 return r;
 
         const ConfigKey *k = config_key_find(path);
+        if (k && config_type_is_list(k->type) && ev.type == YAML_SEQUENCE_START_EVENT) {
+                size_t line = ev.start_mark.line + 1;
+                yaml_event_delete(&ev);
+                return parse_list(p, k, path, line);
+        }
         if (k) {
                 if (ev.type != YAML_SCALAR_EVENT) {
                         r = parser_fail(p, ev.start_mark.line + 1, "key '%s': expected a scalar, got %s", path,
@@ -442,7 +626,18 @@ void config_dump(const Config *c, FILE *f)
                 fprintf(f, "%*s%s: ", (int) (2 * (n - 1)), "", parts[n - 1]);
                 if (k->type == CONFIG_UINT)
                         fprintf(f, "%" PRIu64 "\n", *config_uint((Config *) c, k));
-                else
+                else if (config_type_is_list(k->type)) {
+                        /* A flow sequence, so the output loads back as the same configuration. */
+                        const char *v = *config_str((Config *) c, k);
+                        fputc('[', f);
+                        for (size_t o = 0; v[o];) {
+                                size_t len = strcspn(v + o, ",");
+                                const char *q = k->type == CONFIG_PORTS ? "" : "\"";
+                                fprintf(f, "%s%s%.*s%s", o ? ", " : "", q, (int) len, v + o, q);
+                                o += len + (v[o + len] == ',');
+                        }
+                        fputs("]\n", f);
+                } else
                         fprintf(f, "\"%s\"\n", *config_str((Config *) c, k));
         }
 }

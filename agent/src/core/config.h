@@ -56,6 +56,14 @@ typedef struct Config {
         char *quota_cpu;
         char *storage_mysql;
         char *storage_wordpress;
+
+        /*
+         * Where a store's pods may connect beyond the cluster's DNS and their own database. Lists are kept
+         * as one comma-separated string in canonical form ("10.0.0.0/8,172.16.0.0/12"), checked on load.
+         */
+        char *egress_extra_cidrs;    /* reachable on any port (an SMTP relay, an S3 endpoint) */
+        char *egress_excluded_cidrs; /* IPv4 ranges the internet rule leaves out */
+        char *egress_ports;          /* TCP ports of the internet rule ("80,443") */
 } Config;
 
 int config_new_default(Config **ret);

@@ -109,6 +109,39 @@ TEST(test_errors)
         expect_error("- a\n- b\n", "top level", NULL);
 }
 
+TEST(test_egress_lists)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *path = write_config("egress.yaml", "stores:\n"
+                                                                 "  egress:\n"
+                                                                 "    extra_cidrs: [10.1.2.3/32, \"2001:0db8::/32\"]\n"
+                                                                 "    excluded_cidrs: 169.254.0.0/16, 10.0.0.0/8\n"
+                                                                 "    ports: [443]\n");
+
+        ASSERT_EQ(config_new_default(&c), 0);
+        ASSERT_STREQ(c->egress_extra_cidrs, "");
+        ASSERT_STREQ(c->egress_ports, "80,443");
+        ASSERT_CONTAINS(c->egress_excluded_cidrs, "169.254.0.0/16");
+        ASSERT_CONTAINS(c->egress_excluded_cidrs, "10.42.0.0/16");
+        c = config_free(c);
+
+        /* A YAML list or a comma-separated scalar; addresses come back canonical. */
+        ASSERT_EQ(config_load(path, false, &c, NULL), 0);
+        ASSERT_STREQ(c->egress_extra_cidrs, "10.1.2.3/32,2001:db8::/32");
+        ASSERT_STREQ(c->egress_excluded_cidrs, "169.254.0.0/16,10.0.0.0/8");
+        ASSERT_STREQ(c->egress_ports, "443");
+
+        expect_error("stores:\n  egress:\n    extra_cidrs: [10.0.0.1]\n", ":3:", "not a CIDR");
+        expect_error("stores:\n  egress:\n    extra_cidrs: [10.0.0.1/8]\n", "stores.egress.extra_cidrs",
+                     "bits set past the prefix");
+        expect_error("stores:\n  egress:\n    extra_cidrs: [example.com/32]\n", ":3:", "not an IP address");
+        /* The internet rule is 0.0.0.0/0, so what it leaves out must be a smaller IPv4 range. */
+        expect_error("stores:\n  egress:\n    excluded_cidrs: [\"fd00::/8\"]\n", ":3:", "not an IPv4 address");
+        expect_error("stores:\n  egress:\n    excluded_cidrs: [0.0.0.0/0]\n", ":3:", "prefix must be 1..32");
+        expect_error("stores:\n  egress:\n    ports: [80, 0]\n", ":3:", "not a port");
+        expect_error("stores:\n  egress:\n    ports: [[80]]\n", ":3:", "expected a list of scalars");
+}
+
 TEST(test_dump_roundtrip)
 {
         _cleanup_(config_freep) Config *c = NULL, *d = NULL;
@@ -120,6 +153,8 @@ TEST(test_dump_roundtrip)
         free(c->base_domain);
         c->base_domain = strdup("example.org");
         c->listen_port = 1234;
+        free(c->egress_extra_cidrs);
+        c->egress_extra_cidrs = strdup("192.0.2.0/24,2001:db8::/32");
         f = open_memstream(&buf, &n);
         config_dump(c, f);
         fclose(f);
@@ -128,6 +163,8 @@ TEST(test_dump_roundtrip)
         ASSERT_EQ(config_load(path, false, &d, NULL), 0);
         ASSERT_STREQ(d->base_domain, "example.org");
         ASSERT_EQ(d->listen_port, 1234);
+        ASSERT_STREQ(d->egress_extra_cidrs, "192.0.2.0/24,2001:db8::/32");
+        ASSERT_STREQ(d->egress_ports, "80,443");
 }
 
 DEFINE_TEST_MAIN_WITH_INTRO(LOG_WARNING, intro)
