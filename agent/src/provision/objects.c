@@ -122,6 +122,129 @@ json_t *store_network_policies_new(const char *name, const char *id)
                           "values", "web", "setup", COMPONENT_CREDENTIALS, "ports", "protocol", "TCP", "port", 3306));
 }
 
+/* ---- what a store's pods may reach ---- */
+
+static json_t *json_decref_and_null(json_t *j)
+{
+        json_decref(j);
+        return NULL;
+}
+
+/* Pods whose component is one of the NULL-terminated list. */
+static json_t *components_selector_new(const char *const *components)
+{
+        json_t *values = json_array();
+
+        for (const char *const *c = components; values && *c; c++)
+                if (json_array_append_new(values, json_string(*c)) < 0)
+                        values = json_decref_and_null(values);
+        return json_pack("{s:[{s:s, s:s, s:o}]}", "matchExpressions", "key", LABEL_COMPONENT, "operator", "In",
+                         "values", values);
+}
+
+static json_t *egress_policy_new(const char *object, const char *name, const char *id, json_t *pod_selector,
+                                 json_t *egress)
+{
+        return json_pack("{s:s, s:s, s:o, s:{s:o, s:[s], s:o}}", "apiVersion", "networking.k8s.io/v1", "kind",
+                         "NetworkPolicy", "metadata", store_metadata_new(object, name, id), "spec", "podSelector",
+                         pod_selector, "policyTypes", "Egress", "egress", egress);
+}
+
+/* Each entry of a checked comma-separated list made into a JSON value by make(). */
+static json_t *list_map_new(const char *csv, json_t *(*make)(const char *item))
+{
+        _cleanup_free_ char *copy = strdup(csv);
+        json_t *a = json_array();
+        char *save = NULL;
+
+        if (!copy || !a)
+                return json_decref_and_null(a);
+        for (char *e = strtok_r(copy, ",", &save); e; e = strtok_r(NULL, ",", &save))
+                if (json_array_append_new(a, make(e)) < 0)
+                        return json_decref_and_null(a);
+        return a;
+}
+
+static json_t *tcp_port_new(const char *port)
+{
+        return json_pack("{s:s, s:i}", "protocol", "TCP", "port", atoi(port));
+}
+
+static json_t *ip_block_new(const char *cidr)
+{
+        return json_pack("{s:{s:s}}", "ipBlock", "cidr", cidr);
+}
+
+static json_t *string_new(const char *s)
+{
+        return json_string(s);
+}
+
+/* The internet rule: any IPv4 address but the excluded ranges, on the configured TCP ports. */
+static json_t *internet_egress_new(const ProvisionSettings *set)
+{
+        _cleanup_(json_decrefp) json_t *block = NULL;
+        json_t *ports;
+
+        /* No ports means no internet: a rule without ports would allow every port. */
+        if (isempty(set->egress_ports))
+                return json_array();
+        block = json_pack("{s:s}", "cidr", "0.0.0.0/0");
+        if (!block)
+                return NULL;
+        if (!isempty(set->egress_excluded_cidrs) &&
+            json_object_set_new(block, "except", list_map_new(set->egress_excluded_cidrs, string_new)) < 0)
+                return NULL;
+        ports = list_map_new(set->egress_ports, tcp_port_new);
+        return json_pack("[{s:[{s:O}], s:o}]", "to", "ipBlock", block, "ports", ports);
+}
+
+static json_t *extra_egress_new(const ProvisionSettings *set)
+{
+        if (isempty(set->egress_extra_cidrs))
+                return json_array();
+        return json_pack("[{s:o}]", "to", list_map_new(set->egress_extra_cidrs, ip_block_new));
+}
+
+json_t *store_egress_policies_new(const ProvisionSettings *set, const char *name, const char *id)
+{
+        static const char *const clients[] = { "web", "setup", COMPONENT_CREDENTIALS, NULL };
+        static const char *const online[] = { "web", "setup", NULL };
+
+        assert(set);
+        assert(name);
+        assert(id);
+        return json_pack(
+                "[o, o, o, o, o]",
+                /* Nothing leaves a store's pods unless a rule below lets it: MySQL never talks first. */
+                json_pack("{s:s, s:s, s:o, s:{s:{}, s:[s]}}", "apiVersion", "networking.k8s.io/v1", "kind",
+                          "NetworkPolicy", "metadata", store_metadata_new("default-deny-egress", name, id), "spec",
+                          "podSelector", "policyTypes", "Egress"),
+                /* The cluster's resolver, to find the database Service by name. */
+                egress_policy_new("allow-dns-egress", name, id, components_selector_new(clients),
+                                  json_pack("[{s:[{s:{s:{s:s}}, s:{s:{s:s}}}], s:[{s:s, s:i}, {s:s, s:i}]}]", "to",
+                                            "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name",
+                                            "kube-system", "podSelector", "matchLabels", "k8s-app", "kube-dns",
+                                            "ports", "protocol", "UDP", "port", 53, "protocol", "TCP", "port", 53)),
+                /* The store's own database, and no other store's. */
+                egress_policy_new("allow-egress-to-database", name, id, components_selector_new(clients),
+                                  json_pack("[{s:[{s:{s:{s:s}}}], s:[{s:s, s:i}]}]", "to", "podSelector",
+                                            "matchLabels", LABEL_COMPONENT, "database", "ports", "protocol", "TCP",
+                                            "port", 3306)),
+                /*
+                 * Plugins, updates and the WooCommerce download come from the internet; the node, the API
+                 * server, cloud metadata and every pod and Service of the cluster are in the excluded ranges.
+                 */
+                egress_policy_new("allow-egress-to-internet", name, id, components_selector_new(online),
+                                  internet_egress_new(set)),
+                /*
+                 * What the operator allows besides (stores.egress.extra_cidrs), on any port. Applied even
+                 * when empty, so a range taken out of the configuration leaves the policy on the next apply.
+                 */
+                egress_policy_new("allow-egress-to-extra", name, id, components_selector_new(online),
+                                  extra_egress_new(set)));
+}
+
 json_t *store_secret_new(const char *name, const char *id, const char *root_password, const char *user_password,
                          const char *admin_password)
 {

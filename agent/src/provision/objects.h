@@ -36,6 +36,12 @@ json_t *store_quota_new(const ProvisionSettings *set, const char *name, const ch
 json_t *store_limit_range_new(const char *name, const char *id);
 /* The three NetworkPolicies, as an array in the order they are applied. */
 json_t *store_network_policies_new(const char *name, const char *id);
+/*
+ * The five egress NetworkPolicies, as an array in the order they are applied: deny everything, then
+ * DNS, the store's database, the internet on stores.egress.ports minus stores.egress.excluded_cidrs,
+ * and stores.egress.extra_cidrs.
+ */
+json_t *store_egress_policies_new(const ProvisionSettings *set, const char *name, const char *id);
 /* The credentials Secret; the caller brings the passwords (random ones, or placeholders to show). */
 json_t *store_secret_new(const char *name, const char *id, const char *root_password, const char *user_password,
                          const char *admin_password);

@@ -27,6 +27,9 @@ int settings_copy(Provisioner *p, ProvisionSettings *ret, uint64_t *ret_generati
                 .quota_cpu = p->set.quota_cpu,
                 .storage_mysql = p->set.storage_mysql,
                 .storage_wordpress = p->set.storage_wordpress,
+                .egress_extra_cidrs = p->set.egress_extra_cidrs,
+                .egress_excluded_cidrs = p->set.egress_excluded_cidrs,
+                .egress_ports = p->set.egress_ports,
         };
         r = settings_from_config(ret, &c);
         if (ret_generation)

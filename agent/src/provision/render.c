@@ -70,6 +70,18 @@ int provision_render(const Config *config, const char *name, const char *id, FIL
                 if (r < 0)
                         goto out;
         }
+        json_decref(policies);
+        policies = store_egress_policies_new(&set, name, id);
+        if (!policies) {
+                r = -ENOMEM;
+                goto out;
+        }
+        json_array_foreach(policies, i, o) {
+                r = print_document(f, "what the store's pods may reach (stores.egress in the configuration)",
+                                   json_incref(o));
+                if (r < 0)
+                        goto out;
+        }
 
         r = print_document(f, "created once, never rotated; the chart reads these keys",
                            store_secret_new(name, id, RENDER_PLACEHOLDER, RENDER_PLACEHOLDER, RENDER_PLACEHOLDER));

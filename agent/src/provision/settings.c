@@ -18,6 +18,9 @@ void settings_done(ProvisionSettings *s)
         free(s->quota_cpu);
         free(s->storage_mysql);
         free(s->storage_wordpress);
+        free(s->egress_extra_cidrs);
+        free(s->egress_excluded_cidrs);
+        free(s->egress_ports);
         *s = (ProvisionSettings){};
 }
 
@@ -41,10 +44,14 @@ int settings_from_config(ProvisionSettings *s, const Config *c)
                 .quota_cpu = strdup(c->quota_cpu),
                 .storage_mysql = strdup(c->storage_mysql),
                 .storage_wordpress = strdup(c->storage_wordpress),
+                .egress_extra_cidrs = strdup(c->egress_extra_cidrs),
+                .egress_excluded_cidrs = strdup(c->egress_excluded_cidrs),
+                .egress_ports = strdup(c->egress_ports),
         };
         if (!s->kubeconfig || !s->chart_path || !s->chart_repository || !s->base_domain || !s->ingress_class ||
             !s->url_scheme || !s->helm_binary || !s->state_dir || !s->quota_pods || !s->quota_memory ||
-            !s->quota_cpu || !s->storage_mysql || !s->storage_wordpress) {
+            !s->quota_cpu || !s->storage_mysql || !s->storage_wordpress || !s->egress_extra_cidrs ||
+            !s->egress_excluded_cidrs || !s->egress_ports) {
                 settings_done(s);
                 return -ENOMEM;
         }

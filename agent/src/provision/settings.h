@@ -23,6 +23,7 @@ typedef struct ProvisionSettings {
         uint64_t provision_timeout_sec;
         char *quota_pods, *quota_memory, *quota_cpu;
         char *storage_mysql, *storage_wordpress;
+        char *egress_extra_cidrs, *egress_excluded_cidrs, *egress_ports; /* comma-separated, checked */
 } ProvisionSettings;
 
 /* Fills *s with copies of the config's strings; on failure *s holds nothing to free. */

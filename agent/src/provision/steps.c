@@ -98,11 +98,17 @@ int step_network_policies(Job *j)
                 "Applying the default-deny NetworkPolicy failed",
                 "Applying the ingress NetworkPolicy failed",
                 "Applying the database NetworkPolicy failed",
+                "Applying the default-deny egress NetworkPolicy failed",
+                "Applying the DNS egress NetworkPolicy failed",
+                "Applying the database egress NetworkPolicy failed",
+                "Applying the internet egress NetworkPolicy failed",
+                "Applying the extra egress NetworkPolicy failed",
         };
         _cleanup_(json_decrefp) json_t *policies = store_network_policies_new(j->store->name, j->store->id);
+        _cleanup_(json_decrefp) json_t *egress = store_egress_policies_new(&j->set, j->store->name, j->store->id);
         int r;
 
-        if (!policies)
+        if (!policies || !egress || json_array_extend(policies, egress) < 0)
                 return -ENOMEM;
         assert(json_array_size(policies) == ELEMENTSOF(what));
         for (size_t i = 0; i < ELEMENTSOF(what); i++) {

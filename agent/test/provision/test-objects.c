@@ -169,6 +169,127 @@ TEST(test_network_policies)
         CHECK(json_integer_value(at(port, "port", NULL)) == 3306);
 }
 
+/* Whether a policy's "component In [...]" pod selector picks the component. */
+static bool selects(json_t *policy, const char *component)
+{
+        json_t *e = json_array_get(at(policy, "spec", "podSelector", "matchExpressions", NULL), 0), *v;
+        size_t i;
+
+        ASSERT_TRUE(e);
+        ASSERT_STREQ(STR_AT(e, "key"), LABEL_COMPONENT);
+        ASSERT_STREQ(STR_AT(e, "operator"), "In");
+        json_array_foreach(at(e, "values", NULL), i, v)
+                if (streq(json_string_value(v), component))
+                        return true;
+        return false;
+}
+
+static json_t *rule(json_t *policy, size_t i)
+{
+        return json_array_get(at(policy, "spec", "egress", NULL), i);
+}
+
+TEST(test_egress_policies)
+{
+        _cleanup_(settings_done) ProvisionSettings set = {};
+        _cleanup_(json_decrefp) json_t *list = NULL;
+        json_t *deny, *dns, *db, *net, *extra, *to, *except;
+
+        settings_for_test(&set);
+        list = store_egress_policies_new(&set, NAME, ID);
+        ASSERT_EQ(json_array_size(list), 5u);
+        deny = json_array_get(list, 0);
+        dns = json_array_get(list, 1);
+        db = json_array_get(list, 2);
+        net = json_array_get(list, 3);
+        extra = json_array_get(list, 4);
+
+        /* Every pod, Egress, no rule: what no rule below names stays closed, MySQL's own connections too. */
+        check_object(deny, "networking.k8s.io/v1", "NetworkPolicy", "default-deny-egress");
+        CHECK(json_object_size(at(deny, "spec", "podSelector", NULL)) == 0);
+        CHECK_STREQ(json_string_value(json_array_get(at(deny, "spec", "policyTypes", NULL), 0)), "Egress");
+        CHECK(!at(deny, "spec", "egress", NULL));
+        for (size_t i = 1; i < 5; i++) {
+                json_t *p = json_array_get(list, i);
+                CHECK_STREQ(json_string_value(json_array_get(at(p, "spec", "policyTypes", NULL), 0)), "Egress");
+                CHECK(!selects(p, "database"));
+                CHECK(selects(p, "web"));
+                CHECK(selects(p, "setup"));
+        }
+
+        /* DNS: only kube-dns pods of kube-system, UDP and TCP 53. */
+        check_object(dns, "networking.k8s.io/v1", "NetworkPolicy", "allow-dns-egress");
+        CHECK(selects(dns, COMPONENT_CREDENTIALS));
+        to = json_array_get(at(rule(dns, 0), "to", NULL), 0);
+        CHECK_STREQ(STR_AT(to, "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name"), "kube-system");
+        CHECK_STREQ(STR_AT(to, "podSelector", "matchLabels", "k8s-app"), "kube-dns");
+        CHECK_STREQ(STR_AT(json_array_get(at(rule(dns, 0), "ports", NULL), 0), "protocol"), "UDP");
+        CHECK_STREQ(STR_AT(json_array_get(at(rule(dns, 0), "ports", NULL), 1), "protocol"), "TCP");
+        CHECK(json_integer_value(at(json_array_get(at(rule(dns, 0), "ports", NULL), 1), "port", NULL)) == 53);
+
+        /* The database of this namespace only (no namespaceSelector), on 3306. */
+        check_object(db, "networking.k8s.io/v1", "NetworkPolicy", "allow-egress-to-database");
+        CHECK(selects(db, COMPONENT_CREDENTIALS));
+        to = json_array_get(at(rule(db, 0), "to", NULL), 0);
+        CHECK(!at(to, "namespaceSelector", NULL));
+        CHECK_STREQ(STR_AT(to, "podSelector", "matchLabels", LABEL_COMPONENT), "database");
+        CHECK(json_integer_value(at(json_array_get(at(rule(db, 0), "ports", NULL), 0), "port", NULL)) == 3306);
+
+        /* The internet: 0.0.0.0/0 minus the default excluded ranges, TCP 80 and 443, for web and setup. */
+        check_object(net, "networking.k8s.io/v1", "NetworkPolicy", "allow-egress-to-internet");
+        CHECK(!selects(net, COMPONENT_CREDENTIALS));
+        to = json_array_get(at(rule(net, 0), "to", NULL), 0);
+        CHECK_STREQ(STR_AT(to, "ipBlock", "cidr"), "0.0.0.0/0");
+        except = at(to, "ipBlock", "except", NULL);
+        CHECK(json_array_size(except) == 8);
+        CHECK_STREQ(json_string_value(json_array_get(except, 4)), "169.254.0.0/16");
+        CHECK_STREQ(json_string_value(json_array_get(except, 7)), "10.43.0.0/16");
+        CHECK(json_array_size(at(rule(net, 0), "ports", NULL)) == 2);
+        CHECK(json_integer_value(at(json_array_get(at(rule(net, 0), "ports", NULL), 1), "port", NULL)) == 443);
+
+        /* Nothing extra by default, but the policy exists, with no rule. */
+        check_object(extra, "networking.k8s.io/v1", "NetworkPolicy", "allow-egress-to-extra");
+        CHECK(json_is_array(at(extra, "spec", "egress", NULL)));
+        CHECK(json_array_size(at(extra, "spec", "egress", NULL)) == 0);
+}
+
+TEST(test_egress_configured)
+{
+        _cleanup_(settings_done) ProvisionSettings set = {};
+        _cleanup_(json_decrefp) json_t *list = NULL;
+        json_t *net, *extra, *to;
+
+        settings_for_test(&set);
+        replace(&set.egress_extra_cidrs, "192.0.2.25/32,2001:db8::/32");
+        replace(&set.egress_excluded_cidrs, "169.254.0.0/16");
+        replace(&set.egress_ports, "443");
+        list = store_egress_policies_new(&set, NAME, ID);
+        net = json_array_get(list, 3);
+        extra = json_array_get(list, 4);
+
+        to = json_array_get(at(rule(net, 0), "to", NULL), 0);
+        CHECK(json_array_size(at(to, "ipBlock", "except", NULL)) == 1);
+        CHECK(json_array_size(at(rule(net, 0), "ports", NULL)) == 1);
+        CHECK(json_integer_value(at(json_array_get(at(rule(net, 0), "ports", NULL), 0), "port", NULL)) == 443);
+        /* Extra ranges: any port (a rule without ports). */
+        CHECK(json_array_size(at(rule(extra, 0), "to", NULL)) == 2);
+        CHECK_STREQ(STR_AT(json_array_get(at(rule(extra, 0), "to", NULL), 1), "ipBlock", "cidr"), "2001:db8::/32");
+        CHECK(!at(rule(extra, 0), "ports", NULL));
+
+        /* No ports: no internet rule at all, since a rule without ports would open every port. */
+        replace(&set.egress_ports, "");
+        replace(&set.egress_excluded_cidrs, "");
+        json_decref(list);
+        list = store_egress_policies_new(&set, NAME, ID);
+        net = json_array_get(list, 3);
+        CHECK(json_array_size(at(net, "spec", "egress", NULL)) == 0);
+        replace(&set.egress_ports, "80");
+        json_decref(list);
+        list = store_egress_policies_new(&set, NAME, ID);
+        to = json_array_get(at(rule(json_array_get(list, 3), 0), "to", NULL), 0);
+        CHECK(!at(to, "ipBlock", "except", NULL));
+}
+
 TEST(test_secret_shape)
 {
         static const char *const keys[] = { "mysql-root-password", "mysql-password", "admin-password",
