@@ -16,6 +16,7 @@ CLUSTER_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 K8S_VERSION=v1.33.13
 ETCD_VERSION=v3.5.21
 KWOK_VERSION=v0.7.0
+CYCLONUS_VERSION=v0.5.6
 HELM4_VERSION=v4.3.1
 HELM3_VERSION=v3.22.0
 HELM_MAJOR=${HELM_MAJOR:-4}
@@ -26,6 +27,8 @@ STATE_DIR=${STOREAGENT_CLUSTER_DIR:-/tmp/storeagent-cluster}
 
 K8S_BIN_DIR=$CACHE_DIR/bin-k8s-$K8S_VERSION
 KWOK_BIN=$CACHE_DIR/bin-kwok-$KWOK_VERSION/kwok
+# The NetworkPolicy analyzer tests/cluster/test-netpol.sh asks (the cluster enforces no policy).
+CYCLONUS_BIN=$CACHE_DIR/bin-cyclonus-$CYCLONUS_VERSION/cyclonus
 case $HELM_MAJOR in
 	4) HELM_VERSION=$HELM4_VERSION ;;
 	3) HELM_VERSION=$HELM3_VERSION ;;
