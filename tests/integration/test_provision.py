@@ -49,7 +49,9 @@ def test_three_stores_at_once(cluster_daemon):
         assert quota["spec"]["hard"]["pods"] == "10" and quota["spec"]["hard"]["limits.memory"] == "2Gi"
         assert kubectl_json("get", "limitrange", "store-limits", "-n", ns)["spec"]["limits"][0]["max"]["memory"] == "1Gi"
         policies = {p["metadata"]["name"] for p in kubectl_json("get", "networkpolicies", "-n", ns)["items"]}
-        assert policies == {"default-deny-ingress", "allow-ingress-controller-to-web", "allow-web-to-database"}
+        assert policies == {"default-deny-ingress", "allow-ingress-controller-to-web", "allow-web-to-database",
+                            "default-deny-egress", "allow-dns-egress", "allow-egress-to-database",
+                            "allow-egress-to-internet", "allow-egress-to-extra"}
         _, data = secret_data(ns)
         assert len(data["mysql-password"]) == 32 and len(data["admin-password"]) == 24
         st = helm("status", name, "-n", ns, "-o", "json").stdout
