@@ -13,6 +13,7 @@ typedef enum ConfigType {
         CONFIG_UINT,
         CONFIG_SIZE, /* Kubernetes quantity kept as text, checked with parse_size() */
         CONFIG_ENUM,
+        CONFIG_LIST, /* a YAML list (or one string) of words, kept space-separated */
 } ConfigType;
 
 typedef struct ConfigKey {
@@ -27,16 +28,21 @@ typedef struct ConfigKey {
 static const char *const log_formats[] = { "auto", "journal", "json", NULL };
 static const char *const log_levels[] = { "debug", "info", "notice", "warning", "error", NULL };
 static const char *const url_schemes[] = { "http", "https", NULL };
+static const char *const secure_cookie_modes[] = { "auto", "always", "never", NULL };
 
 #define S(k, f, d) { k, CONFIG_STRING, offsetof(Config, f), d, 0, 0, NULL }
 #define U(k, f, d, lo, hi) { k, CONFIG_UINT, offsetof(Config, f), d, lo, hi, NULL }
 #define Z(k, f, d) { k, CONFIG_SIZE, offsetof(Config, f), d, 0, 0, NULL }
 #define E(k, f, d, c) { k, CONFIG_ENUM, offsetof(Config, f), d, 0, 0, c }
+#define L(k, f, d) { k, CONFIG_LIST, offsetof(Config, f), d, 0, 0, NULL }
 
 static const ConfigKey config_keys[] = {
         S("listen.address", listen_address, "127.0.0.1"),
         U("listen.port", listen_port, "8080", 1, 65535),
         U("listen.max_connections", http_threads_max, "256", 4, 65536),
+        L("listen.hostnames", listen_hostnames, ""),
+        L("listen.trusted_proxies", trusted_proxies, "127.0.0.1 ::1"),
+        E("listen.secure_cookies", secure_cookies, "auto", secure_cookie_modes),
         S("database", database, LOCALSTATEDIR "/lib/storeagent/storeagent.db"),
         S("state_dir", state_dir, LOCALSTATEDIR "/lib/storeagent"),
         S("kubeconfig", kubeconfig, "/etc/rancher/k3s/k3s.yaml"),
@@ -77,6 +83,7 @@ static const ConfigKey config_keys[] = {
 #undef U
 #undef Z
 #undef E
+#undef L
 
 static char **config_str(Config *c, const ConfigKey *k)
 {
@@ -144,6 +151,18 @@ static int config_set(Config *c, const ConfigKey *k, const char *value, char **r
                 }
                 break;
         }
+        case CONFIG_LIST:
+                /* Words of printable characters; a list entry with a space or a quote is a typo, not a name. */
+                for (const char *p = value; *p; p++)
+                        if (*p != ' ' && ((unsigned char) *p < 0x21 || strchr("\"\\,#", *p))) {
+                                *ret_why = strdup("expected names or addresses, without spaces, quotes or commas");
+                                return -EINVAL;
+                        }
+                if (strlen(value) > 4096) {
+                        *ret_why = strdup("value too long");
+                        return -EINVAL;
+                }
+                break;
         case CONFIG_STRING:
                 if (strlen(value) > 4096) {
                         *ret_why = strdup("value too long");
@@ -245,6 +264,48 @@ static const char *event_type_name(yaml_event_type_t t)
 
 static int parse_mapping(ConfigParser *p, const char *prefix);
 
+/* A list key given as a YAML sequence of scalars: kept as one space-separated string. */
+static int parse_list(ConfigParser *p, const ConfigKey *k, const char *path)
+{
+        _cleanup_free_ char *joined = NULL, *why = NULL;
+        size_t n = 0;
+        FILE *f;
+        int r;
+
+        f = open_memstream(&joined, &n);
+        if (!f)
+                return -ENOMEM;
+        for (;;) {
+                yaml_event_t ev;
+
+                r = parser_next(p, &ev);
+                if (r < 0)
+                        break;
+                if (ev.type == YAML_SEQUENCE_END_EVENT) {
+                        yaml_event_delete(&ev);
+                        break;
+                }
+                if (ev.type != YAML_SCALAR_EVENT || ev.data.scalar.length == 0 ||
+                    strchr((const char *) ev.data.scalar.value, ' ')) {
+                        r = parser_fail(p, ev.start_mark.line + 1, "key '%s': expected a list of names", path);
+                        yaml_event_delete(&ev);
+                        break;
+                }
+                fprintf(f, "%s%s", ftell(f) > 0 ? " " : "", (const char *) ev.data.scalar.value);
+                yaml_event_delete(&ev);
+        }
+        if (fclose(f) != 0 && r >= 0)
+                r = -ENOMEM;
+        if (r < 0)
+                return r;
+        r = config_set(p->config, k, strempty(joined), &why);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return parser_fail(p, p->parser.mark.line + 1, "key '%s': %s", path, strna(why));
+        return 0;
+}
+
 static int parse_value(ConfigParser *p, const char *path, size_t key_line)
 {
         yaml_event_t ev;
@@ -255,6 +316,10 @@ static int parse_value(ConfigParser *p, const char *path, size_t key_line)
                 return r;
 
         const ConfigKey *k = config_key_find(path);
+        if (k && k->type == CONFIG_LIST && ev.type == YAML_SEQUENCE_START_EVENT) {
+                yaml_event_delete(&ev);
+                return parse_list(p, k, path);
+        }
         if (k) {
                 if (ev.type != YAML_SCALAR_EVENT) {
                         r = parser_fail(p, ev.start_mark.line + 1, "key '%s': expected a scalar, got %s", path,
@@ -442,6 +507,19 @@ void config_dump(const Config *c, FILE *f)
                 fprintf(f, "%*s%s: ", (int) (2 * (n - 1)), "", parts[n - 1]);
                 if (k->type == CONFIG_UINT)
                         fprintf(f, "%" PRIu64 "\n", *config_uint((Config *) c, k));
+                else if (k->type == CONFIG_LIST) {
+                        const char *v = *config_str((Config *) c, k);
+                        fputc('[', f);
+                        for (size_t at = 0, first = 1; v[at];) {
+                                size_t len = strcspn(v + at, " ");
+                                if (len > 0) {
+                                        fprintf(f, "%s\"%.*s\"", first ? "" : ", ", (int) len, v + at);
+                                        first = 0;
+                                }
+                                at += len + (v[at + len] == ' ');
+                        }
+                        fputs("]\n", f);
+                }
                 else
                         fprintf(f, "\"%s\"\n", *config_str((Config *) c, k));
         }
