@@ -71,7 +71,7 @@ class Stream:
     def __init__(self, d, headers):
         self.sock = socket.create_connection(("127.0.0.1", d.port), timeout=15)
         lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        self.sock.sendall(f"GET /api/v1/stream HTTP/1.1\r\nHost: x\r\n{lines}\r\n".encode())
+        self.sock.sendall(f"GET /api/v1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n{lines}\r\n".encode())
         self.buf = b""
         while b"\r\n\r\n" not in self.buf:
             chunk = self.sock.recv(4096)

@@ -482,8 +482,12 @@ curl -s -o /dev/null --max-time 3 "http://127.0.0.1:$PORT/healthz" && fail "port
 	ok "port $PORT is closed after removal"
 C test -f /var/lib/storeagent/storeagent.db && C test -f /etc/storeagent/storeagent.yaml &&
 	ok "remove keeps the database and the configuration" || fail "remove deleted state or configuration"
+# The agent's kubeconfig holds a cluster token; without a cluster above it was never written.
+C test -e /etc/storeagent/kubeconfig || C sh -c 'umask 027; echo "users: [{user: {token: t}}]" >/etc/storeagent/kubeconfig'
 C apt-get purge -y -q storeagent >>"$WORK/apt-remove.log" 2>&1
 C test -e /var/lib/storeagent && fail "purge left /var/lib/storeagent" || ok "purge removes /var/lib/storeagent"
+C test -e /etc/storeagent/kubeconfig && fail "purge left /etc/storeagent/kubeconfig (a cluster token)" ||
+	ok "purge removes /etc/storeagent/kubeconfig"
 
 echo
 echo "cold starts (request to first byte, service stopped): ${COLD_STARTS[*]} s"

@@ -31,6 +31,10 @@ typedef struct ApiLimits {
         uint64_t signin_failures; /* failed sign-ins per client address and window */
         uint64_t signin_window_sec;
         uint64_t streams_per_account;
+        /* Borrowed from the configuration, which the daemon keeps alive across reloads. */
+        const char *hostnames;       /* names (besides addresses and localhost) Host may give */
+        const char *trusted_proxies; /* peers whose X-Forwarded-Proto is believed */
+        const char *secure_cookies;  /* "auto", "always" or "never" */
 } ApiLimits;
 
 /* Live streams open per account, for the per-account cap. */
@@ -131,6 +135,16 @@ const char *api_auth_reason(int r);
 const char *api_auth_message(int r);
 /* The session cookie's name. */
 #define API_SESSION_COOKIE "sa_session"
+
+/* ---- origin.c ---- */
+/* MHD's URI log callback: remembers the peer's full address for this request's thread. */
+void *api_uri_logger(void *cls, const char *uri, struct MHD_Connection *connection);
+/* The full address of this thread's current peer ("127.0.0.1", "::1"; IPv4 for v4-mapped peers). */
+void api_peer_address(char *buf, size_t n);
+/* Whether the Host header names this daemon: an address, localhost, or a name in listen.hostnames. */
+bool api_host_allowed(const char *host, const ApiLimits *lim);
+/* Whether the browser reached us over HTTPS, per listen.secure_cookies and a trusted proxy's header. */
+bool api_request_is_https(const struct _u_request *req, const ApiLimits *lim);
 
 /* ---- static.c ---- */
 int api_serve_static(ApiServer *s, const struct _u_request *req, struct _u_response *resp);

@@ -180,7 +180,16 @@ int api_on_request(const struct _u_request *req, struct _u_response *resp, void 
         api_client_address(req, c.client, sizeof c.client);
         xsprintf(c.actor, "%s", "anonymous");
 
-        if (dispatch(s, req, resp, &c) < 0 && resp->status == 0)
+        ApiLimits lim;
+        api_limits_get(s, &lim);
+        const char *host = u_map_get_case(req->map_header, "Host");
+        if (!api_host_allowed(host, &lim))
+                /* Before any route, health checks too: nothing is answered to a name we do not serve. */
+                api_error(resp, 421, "misdirected_request",
+                          "This daemon does not serve the host '%.200s'. If that name is really this daemon's, "
+                          "add it to listen.hostnames in storeagent.yaml.",
+                          host);
+        else if (dispatch(s, req, resp, &c) < 0 && resp->status == 0)
                 api_error(resp, 500, "internal", "Internal error.");
         json_decref(c.body);
 

@@ -27,6 +27,9 @@ static void apply_limits(ApiServer *s, const Config *config)
                 .signin_failures = config->signin_failures,
                 .signin_window_sec = config->signin_window_sec,
                 .streams_per_account = config->streams_per_account,
+                .hostnames = config->listen_hostnames,
+                .trusted_proxies = config->trusted_proxies,
+                .secure_cookies = config->secure_cookies,
         };
         store_limits_from_config(config, &s->limits.store);
         pthread_mutex_unlock(&s->limits_lock);
@@ -105,7 +108,7 @@ int api_server_start(ApiServer *s, int fd)
 {
         struct MHD_OptionItem options[] = {
                 { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t) mhd_request_completed, NULL },
-                { MHD_OPTION_URI_LOG_CALLBACK, (intptr_t) ulfius_uri_logger, NULL },
+                { MHD_OPTION_URI_LOG_CALLBACK, (intptr_t) api_uri_logger, NULL },
                 { MHD_OPTION_LISTEN_SOCKET, fd, NULL },
                 { MHD_OPTION_CONNECTION_LIMIT, (intptr_t) s->max_connections, NULL },
                 { MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t) 0, NULL },

@@ -13,10 +13,16 @@
 #include "core/audit.h"
 #include "core/token.h"
 
-static void set_session_cookie(struct _u_response *resp, const char *value, unsigned max_age)
+/* Secure when the browser came over HTTPS (a trusted proxy says so, or listen.secure_cookies is
+ * "always"): over plain HTTP a Secure cookie would never be sent back. */
+static void set_session_cookie(ApiServer *s, const struct _u_request *req, struct _u_response *resp,
+                               const char *value, unsigned max_age)
 {
-        ulfius_add_same_site_cookie_to_response(resp, API_SESSION_COOKIE, value, NULL, max_age, NULL, "/", 0, 1,
-                                                U_COOKIE_SAME_SITE_STRICT);
+        ApiLimits lim;
+
+        api_limits_get(s, &lim);
+        ulfius_add_same_site_cookie_to_response(resp, API_SESSION_COOKIE, value, NULL, max_age, NULL, "/",
+                                                api_request_is_https(req, &lim), 1, U_COOKIE_SAME_SITE_STRICT);
 }
 
 /* Who a session or token is: {name (the account), role, token, csrf_token}. */
@@ -75,7 +81,7 @@ int h_session_create(ApiServer *s, const struct _u_request *req, struct _u_respo
         (void) audit_record(db, &(AuditEntry) { .caller = &t, .action = "session.create", .target_kind = "token",
                                                 .target = t.token, .result = AUDIT_OK, .source = c->client,
                                                 .request_id = c->request_id });
-        set_session_cookie(resp, cookie, (unsigned) (lim.session_ttl_usec / USEC_PER_SEC));
+        set_session_cookie(s, req, resp, cookie, (unsigned) (lim.session_ttl_usec / USEC_PER_SEC));
         api_set_json(resp, 200, whoami(&t, csrf));
         return 0;
 }
@@ -108,7 +114,7 @@ int h_session_delete(ApiServer *s, const struct _u_request *req, struct _u_respo
 
         if (db && cookie)
                 (void) session_delete(db, cookie);
-        set_session_cookie(resp, "", 0);
+        set_session_cookie(s, req, resp, "", 0);
         ulfius_set_empty_body_response(resp, 204);
         return 0;
 }

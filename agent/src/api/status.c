@@ -15,10 +15,17 @@ int h_healthz(ApiServer *s, const struct _u_request *req, struct _u_response *re
         return 0;
 }
 
+/*
+ * Anyone may ask whether the daemon is ready; only an admin learns why not. The details name
+ * the kubeconfig's path, the cluster's own error text and other merchants' store ids, none of
+ * which the internet or a tenant should read.
+ */
 int h_readyz(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
 {
+        RequestContext *c = ctx;
         json_t *checks = json_object(), *cluster = NULL, *orphans = NULL;
         bool ready = true;
+        bool details = c->token_id > 0 && caller_is_admin(&c->caller);
         Db *db = api_db(s);
 
         if (db && db_exec(db, "SELECT 1 FROM stores LIMIT 1") >= 0)
@@ -37,9 +44,14 @@ int h_readyz(ApiServer *s, const struct _u_request *req, struct _u_response *res
                                               json_object_get(cluster, "detail") ?: json_null()));
                 json_decref(cluster);
         }
-        if (s->hooks.orphans && s->hooks.orphans(s->hooks.userdata, &orphans) >= 0)
+        if (details && s->hooks.orphans && s->hooks.orphans(s->hooks.userdata, &orphans) >= 0)
                 json_object_set_new(checks, "orphan_namespaces", orphans);
 
+        if (!details) {
+                json_decref(checks);
+                api_set_json(resp, ready ? 200 : 503, json_pack("{s:s}", "status", ready ? "ready" : "not ready"));
+                return 0;
+        }
         api_set_json(resp, ready ? 200 : 503,
                      json_pack("{s:s, s:o}", "status", ready ? "ready" : "not ready", "checks", checks));
         return 0;

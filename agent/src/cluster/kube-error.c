@@ -101,7 +101,10 @@ void kube_set_http_error(KubeClient *c, long status, const char *body, size_t si
         free(c->last_reason);
         c->last_reason = reason ? strdup(reason) : NULL;
 
-        if (message)
+        /* The API server says only "Unauthorized"; what the operator needs is what to do about it. */
+        if (status == 401)
+                kube_set_error(c, "%s", KUBE_UNAUTHORIZED_MESSAGE);
+        else if (message)
                 kube_set_error(c, "HTTP %ld %s: %s", status, kube_http_reason_phrase(status), message);
         else if (size > 0) {
                 char text[201];

@@ -61,6 +61,10 @@ void kube_client_set_cancel(KubeClient *c, const atomic_bool *flag);
  * Valid until the next call on the client.
  */
 const char *kube_client_last_error(KubeClient *c);
+/* What kube_client_last_error() says after an HTTP 401: the credentials are no longer good. */
+#define KUBE_UNAUTHORIZED_MESSAGE                                                                            \
+        "The cluster refused the agent's credentials (HTTP 401): its token expired or was revoked; renew it " \
+        "with contrib/rbac/install --rotate"
 /* HTTP status of the last response (0 when none arrived). */
 long kube_client_last_status(KubeClient *c);
 /* Status.reason of the last failed response ("AlreadyExists", "Conflict", "Invalid", ...) or NULL. */

@@ -17,6 +17,7 @@ typedef enum ConfigType {
         CONFIG_CIDRS,  /* list of IPv4 or IPv6 CIDRs */
         CONFIG_CIDRS4, /* list of IPv4 CIDRs, none of them 0.0.0.0/0 */
         CONFIG_PORTS,  /* list of port numbers */
+        CONFIG_NAMES,  /* list of host names or addresses, kept space-separated */
 } ConfigType;
 
 /* A list key holds at most this many entries: each becomes a line of a NetworkPolicy. */
@@ -34,6 +35,7 @@ typedef struct ConfigKey {
 static const char *const log_formats[] = { "auto", "journal", "json", NULL };
 static const char *const log_levels[] = { "debug", "info", "notice", "warning", "error", NULL };
 static const char *const url_schemes[] = { "http", "https", NULL };
+static const char *const secure_cookie_modes[] = { "auto", "always", "never", NULL };
 
 #define S(k, f, d) { k, CONFIG_STRING, offsetof(Config, f), d, 0, 0, NULL }
 #define U(k, f, d, lo, hi) { k, CONFIG_UINT, offsetof(Config, f), d, lo, hi, NULL }
@@ -45,6 +47,9 @@ static const ConfigKey config_keys[] = {
         S("listen.address", listen_address, "127.0.0.1"),
         U("listen.port", listen_port, "8080", 1, 65535),
         U("listen.max_connections", http_threads_max, "256", 4, 65536),
+        L("listen.hostnames", CONFIG_NAMES, listen_hostnames, ""),
+        L("listen.trusted_proxies", CONFIG_NAMES, trusted_proxies, "127.0.0.1 ::1"),
+        E("listen.secure_cookies", secure_cookies, "auto", secure_cookie_modes),
         S("database", database, LOCALSTATEDIR "/lib/storeagent/storeagent.db"),
         S("state_dir", state_dir, LOCALSTATEDIR "/lib/storeagent"),
         S("kubeconfig", kubeconfig, "/etc/rancher/k3s/k3s.yaml"),
@@ -95,7 +100,13 @@ static const ConfigKey config_keys[] = {
 
 static bool config_type_is_list(ConfigType t)
 {
-        return t == CONFIG_CIDRS || t == CONFIG_CIDRS4 || t == CONFIG_PORTS;
+        return t == CONFIG_CIDRS || t == CONFIG_CIDRS4 || t == CONFIG_PORTS || t == CONFIG_NAMES;
+}
+
+/* What separates a list's entries where it is kept: names as the HTTP side reads them, the rest by commas. */
+static char config_list_separator(ConfigType t)
+{
+        return t == CONFIG_NAMES ? ' ' : ',';
 }
 
 _printf_(2, 3) static void set_why(char **ret_why, const char *fmt, ...)
@@ -171,7 +182,16 @@ static int config_list_normalize(const ConfigKey *k, const char *value, char **r
                         fclose(f);
                         return -E2BIG;
                 }
-                if (k->type == CONFIG_PORTS) {
+                if (k->type == CONFIG_NAMES) {
+                        /* Printable words; an entry with a quote or a backslash is a typo, not a name. */
+                        for (const char *p = e; *p; p++)
+                                if ((unsigned char) *p < 0x21 || (unsigned char) *p > 0x7e || strchr("\"'\\#", *p)) {
+                                        set_why(ret_why, "'%s' is not a host name or address", e);
+                                        fclose(f);
+                                        return -EINVAL;
+                                }
+                        r = (item = strdup(e)) ? 0 : -ENOMEM;
+                } else if (k->type == CONFIG_PORTS) {
                         uint64_t port;
                         if (safe_atou64(e, &port) < 0 || port < 1 || port > 65535) {
                                 set_why(ret_why, "'%s' is not a port (1..65535)", e);
@@ -185,7 +205,9 @@ static int config_list_normalize(const ConfigKey *k, const char *value, char **r
                         fclose(f);
                         return r;
                 }
-                fprintf(f, "%s%s", count > 1 ? "," : "", item);
+                if (count > 1)
+                        fputc(config_list_separator(k->type), f);
+                fputs(item, f);
         }
         if (fclose(f) != 0)
                 return -ENOMEM;
@@ -261,7 +283,8 @@ static int config_set(Config *c, const ConfigKey *k, const char *value, char **r
         }
         case CONFIG_CIDRS:
         case CONFIG_CIDRS4:
-        case CONFIG_PORTS: {
+        case CONFIG_PORTS:
+        case CONFIG_NAMES: {
                 char *list = NULL;
                 int r;
 
@@ -631,10 +654,11 @@ void config_dump(const Config *c, FILE *f)
                         const char *v = *config_str((Config *) c, k);
                         fputc('[', f);
                         for (size_t o = 0; v[o];) {
-                                size_t len = strcspn(v + o, ",");
+                                char sep[2] = { config_list_separator(k->type), '\0' };
+                                size_t len = strcspn(v + o, sep);
                                 const char *q = k->type == CONFIG_PORTS ? "" : "\"";
                                 fprintf(f, "%s%s%.*s%s", o ? ", " : "", q, (int) len, v + o, q);
-                                o += len + (v[o + len] == ',');
+                                o += len + (v[o + len] == sep[0]);
                         }
                         fputs("]\n", f);
                 } else

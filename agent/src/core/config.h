@@ -18,6 +18,9 @@ typedef struct Config {
         char *listen_address;
         uint64_t listen_port;
         uint64_t http_threads_max; /* connection limit; one thread per connection */
+        char *listen_hostnames;    /* space-separated host names the daemon answers to, besides addresses */
+        char *trusted_proxies;     /* space-separated peer addresses whose X-Forwarded-Proto is believed */
+        char *secure_cookies;      /* "auto", "always" or "never" */
         char *database;
         char *kubeconfig;
         char *chart_path;

@@ -87,7 +87,20 @@ int fail_store(Job *j, const char *action, const char *reason)
 bool cluster_error_is_transient(int r)
 {
         return r == -ECONNREFUSED || r == -EHOSTUNREACH || r == -ETIMEDOUT || r == -EAGAIN || r == -ECONNRESET ||
-               r == -ENETUNREACH || r == -EPROTO || r == -ENOTCONN || r == -EACCES || r == -EPERM;
+               r == -ENETUNREACH || r == -EPROTO || r == -ENOTCONN;
+}
+
+/*
+ * A refusal (403) is for good: the agent's identity lacks a right, and waiting would only hold
+ * a task slot until the pending-task cap refuses every create. Two refusals pass by themselves:
+ * a namespace being terminated, and the first moments after the task bound the store role in a
+ * new namespace, before the API server's authorizer has seen the binding (the first attempt is
+ * retried once, two seconds later).
+ */
+static bool refusal_is_transient(Job *j)
+{
+        const char *text = j->kube ? kube_client_last_error(j->kube) : "";
+        return strstr(text, "because it is being terminated") || j->t->attempts <= 1;
 }
 
 int cluster_error(Job *j, int r, const char *doing)
@@ -96,9 +109,18 @@ int cluster_error(Job *j, int r, const char *doing)
 
         if (r == -ECANCELED)
                 return r;
+        if (r == -EACCES)
+                /* Expired or revoked credentials do not come back by waiting: fail and say what to do. */
+                return fail_store(j, "cluster.unauthorized", KUBE_UNAUTHORIZED_MESSAGE ".");
         if (asprintf(&reason, "%s: %s", doing, j->kube ? kube_client_last_error(j->kube) : strerror(-r)) < 0)
                 return -ENOMEM;
-        if (cluster_error_is_transient(r)) {
+        if (r == -EPERM && !refusal_is_transient(j)) {
+                _cleanup_free_ char *refused = NULL;
+                if (asprintf(&refused, "The cluster refused the agent (HTTP 403): %s", reason) < 0)
+                        return -ENOMEM;
+                return fail_store(j, "cluster.forbidden", refused);
+        }
+        if (cluster_error_is_transient(r) || r == -EPERM) {
                 if (asprintf(&waiting, "Waiting for the cluster: %s", reason) < 0)
                         return -ENOMEM;
                 set_waiting_reason(j, waiting);

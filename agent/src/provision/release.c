@@ -73,6 +73,10 @@ void helm_reason(const HelmResult *res, char *buf, size_t n)
 bool helm_output_transient(const HelmResult *res)
 {
         const char *out = res->output ?: "";
+        /* "Kubernetes cluster unreachable: the server has asked for the client to provide credentials":
+         * a token the cluster no longer takes, which no retry mends. */
+        if (strstr(out, "provide credentials") || strstr(out, "Unauthorized"))
+                return false;
         return strstr(out, "connection refused") || strstr(out, "i/o timeout") || strstr(out, "no such host") ||
                strstr(out, "Kubernetes cluster unreachable") || strstr(out, "TLS handshake timeout") ||
                strstr(out, "another operation (install/upgrade/rollback) is in progress") ||
