@@ -433,6 +433,14 @@ static int parse_list(ConfigParser *p, const ConfigKey *k, const char *path, siz
                         fclose(f);
                         return r;
                 }
+                /* One entry per item: an item that would split into several is a mistake, not a list. */
+                if (ev.data.scalar.length == 0 || strpbrk((const char *) ev.data.scalar.value, ", \t\n")) {
+                        r = parser_fail(p, ev.start_mark.line + 1, "key '%s': list entry '%s' is empty or has a space or a comma",
+                                        path, (const char *) ev.data.scalar.value);
+                        yaml_event_delete(&ev);
+                        fclose(f);
+                        return r;
+                }
                 fprintf(f, "%s%s", first ? "" : ",", (const char *) ev.data.scalar.value);
                 first = false;
                 yaml_event_delete(&ev);
