@@ -79,14 +79,23 @@ def test_create_on_full_disk_is_507_and_changes_nothing(daemon_factory, small_tm
 
         filler = fill(small_tmpfs)
 
-        r = d.request("POST", STORES, {"name": "on-full-disk", "engine": "woocommerce"})
+        # SQLite may still have room inside files it already holds (a write-ahead log it reuses after a
+        # checkpoint, free pages): a few creates can fit before one needs the disk to grow. The first
+        # that needs it is refused; a bounded number of tries finds it.
+        accepted = []
+        for i in range(40):
+            r = d.request("POST", STORES, {"name": f"fill-{i}", "engine": "woocommerce"})
+            if r.status != 202:
+                break
+            accepted.append(f"fill-{i}")
         assert r.status == 507, r
         assert error_of(r) == "storage_full"
         assert r.header("Retry-After") is None, "a full disk is not a limit that clears in a second"
+        refused = f"fill-{len(accepted)}"
 
         # Nothing of the refused create is visible: not in the list, not by name.
-        assert names(d) == before
-        assert "on-full-disk" not in names(d)
+        assert names(d) == sorted(before + accepted)
+        assert refused not in names(d)
 
         # The log says which database could not grow, once, as an error.
         full = [rec for rec in d.log_records()
@@ -98,7 +107,7 @@ def test_create_on_full_disk_is_507_and_changes_nothing(daemon_factory, small_tm
         os.unlink(filler)
         r = d.request("POST", STORES, {"name": "on-full-disk", "engine": "woocommerce"})
         assert r.status == 202, r
-        assert names(d) == sorted(before + ["on-full-disk"])
+        assert names(d) == sorted(before + accepted + ["on-full-disk"])
     finally:
         # The daemon holds the database open; it must be gone before the tmpfs is unmounted.
         d.stop()
