@@ -34,6 +34,11 @@ int task_upgrade(Job *j)
         r = repair_pending_release(j, &repaired);
         if (r < 0)
                 return r;
+        /* The guardrails follow the agent: a store made by an older agent gets today's network policies
+         * (egress included) when it is next upgraded, and a changed stores.egress.* applies then too. */
+        r = step_network_policies(j);
+        if (r < 0)
+                return r;
         r = read_release(j, &old_revision, &old_version);
         if (r < 0 && r != -ENOENT)
                 return -EAGAIN;
