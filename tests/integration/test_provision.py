@@ -136,11 +136,15 @@ def test_upgrade_then_rollback_keeps_secrets(cluster_daemon):
     rv_before, data_before = secret_data("store-evolve")
     charts = d.request("GET", "/api/v1/charts").json()["items"]
     assert {"version": "0.2.0"} in charts
+    # As a store made before the egress policies existed: the upgrade must bring them back.
+    kubectl("delete", "networkpolicy", "default-deny-egress", "allow-egress-to-internet", "-n", "store-evolve")
 
     r = d.request("POST", f"/api/v1/stores/{s['id']}/upgrade", {"chart_version": "0.2.0"})
     assert r.status == 202 and r.json()["status"] == "UPGRADING"
     s = wait_status(d, s["id"], {"READY", "FAILED"})
     assert s["status"] == "READY" and s["helm_revision"] == 2 and s["chart_version"] == "0.2.0", s
+    policies = {p["metadata"]["name"] for p in kubectl_json("get", "networkpolicy", "-n", "store-evolve")["items"]}
+    assert {"default-deny-egress", "allow-egress-to-internet"} <= policies, policies
 
     r = d.request("POST", f"/api/v1/stores/{s['id']}/rollback", {"revision": 1})
     assert r.status == 202
