@@ -248,6 +248,24 @@ def test_rate_limits_key_on_accounts_and_spare_sign_in(daemon_factory):
     assert limited and all(i["source"] == "127.0.0.1" for i in limited)
 
 
+def test_failed_sign_ins_with_an_accounts_old_token_count_against_that_account(daemon_factory):
+    d = daemon_factory({"limits": {"signin_failures": 3}})
+    alice, bob = tenant(d, "alice"), tenant(d, "bob")
+    old = make_token(d, "alice", "old")
+    assert d.request("DELETE", "/api/v1/accounts/alice/tokens/old").status == 204
+    codes = [d.request("POST", "/api/v1/session", {"token": old}, auth=False).status for _ in range(4)]
+    assert codes == [401, 401, 401, 429], codes
+    # alice's sign-ins wait out the window, even with her valid token ...
+    r = d.request("POST", "/api/v1/session", {"token": alice}, auth=False)
+    assert r.status == 429 and "account 'alice'" in r.json()["error"]["message"] and r.header("Retry-After"), r
+    # ... while bob signs in from the same address: the failures were aimed at alice, not at it.
+    assert d.request("POST", "/api/v1/session", {"token": bob}, auth=False).status == 200
+    # alice sees the attempts on her own audit trail; bob does not.
+    mine = d.request("GET", "/api/v1/audit?action=session.create&result=denied", auth=alice).json()["items"]
+    assert len(mine) == 5 and {i["actor"] for i in mine} == {"alice"}
+    assert d.request("GET", "/api/v1/audit?action=session.create&result=denied", auth=bob).json()["items"] == []
+
+
 def test_account_and_token_admin_routes(daemon):
     r = daemon.request("POST", "/api/v1/accounts", {"name": "shop-co", "role": "tenant", "max_stores": 7})
     assert r.status == 201

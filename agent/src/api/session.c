@@ -51,14 +51,33 @@ int h_session_create(ApiServer *s, const struct _u_request *req, struct _u_respo
         api_limits_get(s, &lim);
 
         /*
-         * Only failed sign-ins count, per client address: anonymous requests to other routes have
-         * their own limiter, so no flood of them can keep a valid token from signing in.
+         * Only failed sign-ins count, and against whom they were aimed: a token the daemon knows
+         * (revoked, expired, of a disabled account) counts against its account, so guessing from many
+         * addresses gains nothing; anything else against the client's address. Anonymous requests to
+         * other routes have their own limiter, so no flood of them keeps a valid token from signing in.
          */
-        xsprintf(key, "addr:%s", c->client);
+        Caller target = { .role = ACCOUNT_TENANT, .source = c->client, .request_id = c->request_id };
+        bool known = token_owner(db, token, &target.account_id, target.account) >= 0;
+        if (known)
+                xsprintf(key, "account:%" PRIi64, target.account_id);
+        else
+                xsprintf(key, "addr:%s", c->client);
         if (ratelimit_used(s->signin_failures, key, now) >= lim.signin_failures) {
                 (void) ratelimit_hit(s->signin_failures, key, now, &retry, NULL);
-                api_audit_denied(s, c, "anonymous", "session.create", NULL, NULL, "rate_limited");
+                if (known)
+                        (void) audit_record(db, &(AuditEntry) { .caller = &target, .action = "session.create",
+                                                                .target_kind = "account", .target = target.account,
+                                                                .result = AUDIT_DENIED, .error = "rate_limited",
+                                                                .source = c->client, .request_id = c->request_id });
+                else
+                        api_audit_denied(s, c, "anonymous", "session.create", NULL, NULL, "rate_limited");
                 api_set_retry_after(resp, retry);
+                if (known)
+                        return api_error(resp, 429, "rate_limited",
+                                         "Too many failed sign-ins for account '%s': %" PRIu64 " per %" PRIu64
+                                         " seconds; try again in %" PRIu64 " seconds.",
+                                         target.account, lim.signin_failures, lim.signin_window_sec,
+                                         MAX(retry, (uint64_t) 1));
                 return api_error(resp, 429, "rate_limited",
                                  "Too many failed sign-ins from this address: %" PRIu64 " per %" PRIu64
                                  " seconds; try again in %" PRIu64 " seconds.",
@@ -68,7 +87,13 @@ int h_session_create(ApiServer *s, const struct _u_request *req, struct _u_respo
         r = token_verify(db, token, &t);
         if (r < 0) {
                 (void) ratelimit_hit(s->signin_failures, key, now, NULL, NULL);
-                api_audit_denied(s, c, "anonymous", "session.create", NULL, NULL, api_auth_reason(r));
+                if (known) /* on the account's own audit trail: someone tried one of its old tokens */
+                        (void) audit_record(db, &(AuditEntry) { .caller = &target, .action = "session.create",
+                                                                .target_kind = "account", .target = target.account,
+                                                                .result = AUDIT_DENIED, .error = api_auth_reason(r),
+                                                                .source = c->client, .request_id = c->request_id });
+                else
+                        api_audit_denied(s, c, "anonymous", "session.create", NULL, NULL, api_auth_reason(r));
                 return api_error(resp, 401, "invalid_token", "That API token is not valid: %s",
                                  api_auth_message(r));
         }

@@ -130,6 +130,33 @@ int token_verify(Db *db, const char *token, Caller *ret)
         return 0;
 }
 
+int token_owner(Db *db, const char *token, int64_t *ret_account_id, char ret_account[static ACCOUNT_NAME_MAX + 1])
+{
+        assert(db);
+        assert(ret_account_id);
+        assert(ret_account);
+
+        _cleanup_stmt_ sqlite3_stmt *s = NULL;
+        char hash[65];
+        int r;
+
+        if (isempty(token) || strncmp(token, TOKEN_PREFIX, strlen(TOKEN_PREFIX)) != 0 || strlen(token) > 256)
+                return -ENOENT;
+        r = sha256_hex(token, strlen(token), hash);
+        if (r < 0)
+                return r;
+        r = db_prepare(db, "SELECT a.id, a.name FROM tokens t JOIN accounts a ON a.id = t.account_id WHERE t.hash = ?", &s);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(s) != SQLITE_ROW)
+                return -ENOENT;
+        if (!snprintf_ok(ret_account, ACCOUNT_NAME_MAX + 1, "%s", (const char *) sqlite3_column_text(s, 1)))
+                return -EBADMSG;
+        *ret_account_id = sqlite3_column_int64(s, 0);
+        return 0;
+}
+
 int token_revoke(Db *db, int64_t account_id, const char *name)
 {
         assert(db);

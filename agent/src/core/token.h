@@ -30,6 +30,11 @@ int token_create(Db *db, int64_t account_id, const char *name, uint64_t expires_
  * -EACCES unknown or revoked, -EKEYEXPIRED expired, -EPERM its account is disabled.
  */
 int token_verify(Db *db, const char *token, Caller *ret);
+/*
+ * The account a clear-text token belongs to, whatever its state (revoked, expired, disabled
+ * account): who a failed sign-in was aimed at. -ENOENT for a token that never existed.
+ */
+int token_owner(Db *db, const char *token, int64_t *ret_account_id, char ret_account[static ACCOUNT_NAME_MAX + 1]);
 /* Revokes the token of an account by name and ends its sessions; -ENOENT when there is no live one. */
 int token_revoke(Db *db, int64_t account_id, const char *name);
 /* [{account, name, created_at, expires_at, last_used_at, revoked_at, expired}] of one account, or of every
