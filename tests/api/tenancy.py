@@ -109,5 +109,32 @@ class Stream:
                 return
             self.buf += chunk
 
+    def events(self):
+        """The complete server-sent events received so far, as dicts of their fields, after undoing the
+        HTTP chunked framing (a chunk may end anywhere in an event); an event still arriving is left out."""
+        head, _, rest = self.buf.partition(b"\r\n\r\n")
+        body = b""
+        while True:
+            size_line, sep, after = rest.partition(b"\r\n")
+            if not sep:
+                break
+            size = int(size_line.split(b";")[0] or b"0", 16)
+            if size == 0 or len(after) < size + 2:
+                break
+            body += after[:size]
+            rest = after[size + 2:]
+        text = body.decode()
+        complete = text[:text.rfind("\n\n") + 2] if "\n\n" in text else ""
+        out = []
+        for block in complete.split("\n\n"):
+            fields = {}
+            for line in block.splitlines():
+                if line and not line.startswith(":") and ": " in line:
+                    k, v = line.split(": ", 1)
+                    fields[k] = v
+            if fields:
+                out.append(fields)
+        return out
+
     def close(self):
         self.sock.close()

@@ -168,8 +168,8 @@ def test_stream_carries_only_the_callers_view(daemon_factory):
     assert s.read_until(mine.encode())
     assert hidden.encode() not in s.buf and b"alices" not in s.buf
     # Event ids count this stream's events (1, 2, ... without gaps), not the platform's changes.
-    ids = [int(line[4:]) for line in s.buf.decode().splitlines() if line.startswith("id: ")]
-    assert ids == list(range(1, s.buf.count(b"event: store") + 1)), s.buf
+    stored = [e for e in s.events() if e.get("event") == "store"]
+    assert stored and [int(e["id"]) for e in stored] == list(range(1, len(stored) + 1)), s.buf
     s.close()
 
 
