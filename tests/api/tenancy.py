@@ -136,5 +136,21 @@ class Stream:
                 out.append(fields)
         return out
 
+    def wait_event(self, pred, what, timeout=15):
+        """Reads until a complete event satisfies pred; returns it (an AssertionError names what)."""
+        deadline = time.time() + timeout
+        while True:
+            found = [e for e in self.events() if pred(e)]
+            if found:
+                return found[0]
+            self.sock.settimeout(max(0.1, deadline - time.time()))
+            try:
+                chunk = self.sock.recv(4096)
+            except socket.timeout:
+                raise AssertionError(f"no {what} within {timeout} s: {self.buf[-500:]!r}")
+            if not chunk:
+                raise AssertionError(f"the stream closed before {what}: {self.buf[-500:]!r}")
+            self.buf += chunk
+
     def close(self):
         self.sock.close()
