@@ -103,6 +103,27 @@ static int get_for_operation(Db *db, const Caller *caller, const char *id, Store
         return r;
 }
 
+/*
+ * The end every accepted operation shares, inside its transaction: the store's timeline event and
+ * the audit record, the commit, the wake-up of live views, and the store as it now is. A failure
+ * on the way rolls all of it back and is answered as the operation's refusal.
+ */
+static int commit_operation(Db *db, const Caller *caller, const Store *cur, const char *action,
+                            const char *detail, Store **ret, StoreError *err)
+{
+        int r;
+
+        r = store_add_event(db, cur->id, caller->account, action, detail);
+        if (r >= 0)
+                r = audit_outcome(db, caller, action, cur->name, cur->id, 0);
+        if (r >= 0)
+                r = db_commit(db);
+        if (r < 0)
+                return refuse(db, caller, action, cur->name, cur->id, r, err);
+        store_changed_notify();
+        return outcome(db, store_get(db, cur->id, ret), err);
+}
+
 /* Checks the caps that bound what the cluster is asked to do. Called inside the write transaction. */
 static int check_pending_cap(Db *db, const StoreLimits *limits, StoreError *err)
 {
@@ -405,17 +426,7 @@ static int store_operation(Db *db, const StoreLimits *limits, const Caller *call
         r = store_set_progress(db, id, "queued", 0, 0);
         if (r < 0)
                 goto fail;
-        r = store_add_event(db, id, caller->account, action, detail);
-        if (r < 0)
-                goto fail;
-        r = audit_outcome(db, caller, action, cur->name, id, 0);
-        if (r < 0)
-                goto fail;
-        r = db_commit(db);
-        if (r < 0)
-                goto fail;
-        store_changed_notify();
-        return outcome(db, store_get(db, id, ret), err);
+        return commit_operation(db, caller, cur, action, detail, ret, err);
 
 fail:
         return refuse(db, caller, action, cur->name, id, r, err);
@@ -550,17 +561,7 @@ int store_rotate_credentials(Db *db, const StoreLimits *limits, const Caller *ca
         r = store_set_progress(db, id, "queued", 0, 0);
         if (r < 0)
                 goto fail;
-        r = store_add_event(db, id, caller->account, action, "A new administrator password was requested.");
-        if (r < 0)
-                goto fail;
-        r = audit_outcome(db, caller, action, cur->name, id, 0);
-        if (r < 0)
-                goto fail;
-        r = db_commit(db);
-        if (r < 0)
-                goto fail;
-        store_changed_notify();
-        return outcome(db, store_get(db, id, ret), err);
+        return commit_operation(db, caller, cur, action, "A new administrator password was requested.", ret, err);
 
 fail:
         return refuse(db, caller, action, cur->name, id, r, err);
@@ -610,17 +611,7 @@ int store_delete(Db *db, const Caller *caller, const char *id, Store **ret, Stor
         r = store_set_progress(db, id, "queued", 0, 0);
         if (r < 0)
                 goto fail;
-        r = store_add_event(db, id, caller->account, "store.delete", "Delete requested.");
-        if (r < 0)
-                goto fail;
-        r = audit_outcome(db, caller, "store.delete", cur->name, id, 0);
-        if (r < 0)
-                goto fail;
-        r = db_commit(db);
-        if (r < 0)
-                goto fail;
-        store_changed_notify();
-        return outcome(db, store_get(db, id, ret), err);
+        return commit_operation(db, caller, cur, "store.delete", "Delete requested.", ret, err);
 
 fail:
         return refuse(db, caller, "store.delete", cur->name, id, r, err);
@@ -675,17 +666,7 @@ int store_transfer(Db *db, const Caller *caller, const char *id, const char *acc
                 r = -ENOMEM;
                 goto fail;
         }
-        r = store_add_event(db, id, caller->account, "store.transfer", detail);
-        if (r < 0)
-                goto fail;
-        r = audit_outcome(db, caller, "store.transfer", cur->name, id, 0);
-        if (r < 0)
-                goto fail;
-        r = db_commit(db);
-        if (r < 0)
-                goto fail;
-        store_changed_notify();
-        return outcome(db, store_get(db, id, ret), err);
+        return commit_operation(db, caller, cur, "store.transfer", detail, ret, err);
 
 fail:
         return refuse(db, caller, "store.transfer", cur->name, id, r, err);
