@@ -280,14 +280,8 @@ int bus_resolve_store(Bus *b, const Caller *caller, const char *id_or_name, Stor
         if (isempty(id_or_name) || strlen(id_or_name) > 128)
                 return bus_error_of(error, ERROR_INVALID_REQUEST, "A store id or name is required.");
         r = store_get_visible(b->db, caller, id_or_name, ret);
-        if (r == -ENOENT) {
-                _cleanup_(store_freep) Store *byname = NULL;
-                r = store_get_by_name(b->db, id_or_name, &byname);
-                if (r >= 0 && caller_is_admin(caller) == false && byname->account_id != caller->account_id)
-                        r = -ENOENT;
-                if (r >= 0)
-                        *ret = TAKE_PTR(byname);
-        }
+        if (r == -ENOENT)
+                r = store_get_visible_by_name(b->db, caller, id_or_name, ret);
         if (r == -ENOENT)
                 return bus_error_of(error, ERROR_NOT_FOUND, "No store with id or name '%s'.", id_or_name);
         if (r < 0)

@@ -50,10 +50,20 @@ int store_get_by_name(Db *db, const char *name, Store **ret)
         return store_from_row(q, ret);
 }
 
+/* Hands *st over to *ret when the caller may see it; -ENOENT (and *st kept for its cleanup) otherwise. */
+static int hand_over_if_visible(const Caller *caller, Store **st, Store **ret)
+{
+        int64_t visible = store_visible_account(caller);
+
+        if (visible != 0 && (*st)->account_id != visible)
+                return -ENOENT;
+        *ret = TAKE_PTR(*st);
+        return 0;
+}
+
 int store_get_visible(Db *db, const Caller *caller, const char *id, Store **ret)
 {
         _cleanup_(store_freep) Store *st = NULL;
-        int64_t visible;
         int r;
 
         assert(db);
@@ -64,11 +74,23 @@ int store_get_visible(Db *db, const Caller *caller, const char *id, Store **ret)
         r = store_get(db, id, &st);
         if (r < 0)
                 return r;
-        visible = store_visible_account(caller);
-        if (visible != 0 && st->account_id != visible)
-                return -ENOENT;
-        *ret = TAKE_PTR(st);
-        return 0;
+        return hand_over_if_visible(caller, &st, ret);
+}
+
+int store_get_visible_by_name(Db *db, const Caller *caller, const char *name, Store **ret)
+{
+        _cleanup_(store_freep) Store *st = NULL;
+        int r;
+
+        assert(db);
+        assert(caller);
+        assert(name);
+        assert(ret);
+
+        r = store_get_by_name(db, name, &st);
+        if (r < 0)
+                return r;
+        return hand_over_if_visible(caller, &st, ret);
 }
 
 /* The account whose stores a list shows: the tenant's own, an admin's owner filter (-1: no such

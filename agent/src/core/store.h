@@ -105,6 +105,8 @@ int store_get(Db *db, const char *id, Store **ret);
 int store_get_by_name(Db *db, const char *name, Store **ret);
 /* A store as the caller may see it: -ENOENT when there is none or it is another account's. */
 int store_get_visible(Db *db, const Caller *caller, const char *id, Store **ret);
+/* The same by name: the active store of that name, else the newest deleted one. */
+int store_get_visible_by_name(Db *db, const Caller *caller, const char *name, Store **ret);
 /* status < 0: every status but DELETED. owner: an account name to list only its stores (admins; a tenant
  * always gets its own). */
 int store_list(Db *db, const Caller *caller, const char *owner, StoreStatus status, uint64_t limit, uint64_t offset,
