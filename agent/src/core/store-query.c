@@ -114,7 +114,8 @@ static int list_account(Db *db, const Caller *caller, const char *owner, int64_t
         return 0;
 }
 
-static int rows_to_json(sqlite3_stmt *q, json_t *items, int64_t *max_seq)
+/* Rows to JSON; with visible != 0, only that account's rows, though max_seq counts every row read. */
+static int rows_to_json(sqlite3_stmt *q, json_t *items, int64_t visible, int64_t *max_seq)
 {
         int rc;
 
@@ -125,6 +126,8 @@ static int rows_to_json(sqlite3_stmt *q, json_t *items, int64_t *max_seq)
                         return r;
                 if (max_seq && s->seq > *max_seq)
                         *max_seq = s->seq;
+                if (visible != 0 && s->account_id != visible)
+                        continue;
                 if (json_array_append_new(items, store_to_json(s)) < 0)
                         return -ENOMEM;
         }
@@ -168,7 +171,7 @@ int store_list(Db *db, const Caller *caller, const char *owner, StoreStatus stat
         items = json_array();
         if (!items)
                 return -ENOMEM;
-        r = rows_to_json(q, items, NULL);
+        r = rows_to_json(q, items, 0, NULL);
         if (r < 0)
                 return r;
         if (sqlite3_step(c) != SQLITE_ROW)
@@ -191,39 +194,22 @@ int store_changes_since(Db *db, const Caller *caller, int64_t seq, json_t **ret_
         assert(ret_max_seq);
 
         /*
-         * At most 500 changes a call, the newest bound first so that a tenant's next call starts past what it
-         * cannot see as well; the rows it may see in that window are returned.
+         * At most 500 changes a call. One statement reads the window, so the end of the window and the rows in it
+         * come from the same snapshot: a tenant's next call starts past what it cannot see, and never past a
+         * change of its own that was written between two reads.
          */
         visible = store_visible_account(caller);
-        r = db_prepare(db,
-                       "WITH w AS (SELECT seq FROM stores WHERE seq > ?1 ORDER BY seq LIMIT 500) "
-                       "SELECT " STORE_COLUMNS " FROM stores "
-                       "WHERE seq IN (SELECT seq FROM w) AND (?2 = 0 OR coalesce(account_id, 0) = ?2) ORDER BY seq",
-                       &q);
+        r = db_prepare(db, "SELECT " STORE_COLUMNS " FROM stores WHERE seq > ? ORDER BY seq LIMIT 500", &q);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(q, 1, seq);
-        sqlite3_bind_int64(q, 2, visible);
         items = json_array();
         if (!items)
                 return -ENOMEM;
-        r = rows_to_json(q, items, &max);
+        r = rows_to_json(q, items, visible, &max);
         if (r < 0) {
                 json_decref(items);
                 return r;
-        }
-        if (visible != 0) {
-                /* The rows above may all be another account's: the window's end is one more read. */
-                _cleanup_stmt_ sqlite3_stmt *m = NULL;
-                r = db_prepare(db, "SELECT max(seq) FROM (SELECT seq FROM stores WHERE seq > ? ORDER BY seq LIMIT 500)",
-                               &m);
-                if (r < 0) {
-                        json_decref(items);
-                        return r;
-                }
-                sqlite3_bind_int64(m, 1, seq);
-                if (sqlite3_step(m) == SQLITE_ROW && sqlite3_column_type(m, 0) != SQLITE_NULL)
-                        max = MAX(max, (int64_t) sqlite3_column_int64(m, 0));
         }
         *ret_items = items;
         *ret_max_seq = max;

@@ -24,7 +24,9 @@ static const Caller *as(Db *db, const char *name)
         return &callers[n++];
 }
 
-static const StoreLimits limits = { .max_stores = 3, .creates_per_hour = 100, .max_pending_tasks = 100 };
+static const StoreLimits limits = {
+        .max_stores = 3, .creates_per_hour = 100, .max_pending_tasks = 100, .tenant_max_stores = 3
+};
 
 static Db *open_db(char **ret_dir)
 {
@@ -307,6 +309,81 @@ TEST(test_changes)
         /* Nothing new: the wait times out. */
         seen = store_changed_counter();
         ASSERT_TRUE(!store_changed_wait(&seen, 10 * USEC_PER_MSEC));
+}
+
+/* The writer's side of test_changes_race: one write from a second connection as the reader's nth statement starts. */
+typedef struct RaceWriter {
+        Db *db;
+        const char *store_id;
+        unsigned fire_at, started;
+} RaceWriter;
+
+static int race_write(unsigned type, void *userdata, void *p, void *x)
+{
+        RaceWriter *w = userdata;
+
+        if (type == SQLITE_TRACE_STMT && ++w->started == w->fire_at)
+                ASSERT_EQ(store_set_status_if(w->db, w->store_id, STORE_PROVISIONING, STORE_READY, NULL), 0);
+        return 0;
+}
+
+static bool saw_status(json_t *items, const char *status)
+{
+        json_t *item;
+        size_t i;
+
+        json_array_foreach(items, i, item)
+                if (streq(json_string_value(json_object_get(item, "status")), status))
+                        return true;
+        return false;
+}
+
+/*
+ * A tenant's live stream must not step past a change of its own written while it reads. The window's end
+ * was once read by a second statement, and a store that became READY between the two reads was never
+ * streamed (the dashboard then waited for it forever). Here the write lands as the reader's first, then
+ * second statement starts (or after the read, when it takes fewer statements); the next read must carry it.
+ */
+TEST(test_changes_race)
+{
+        for (unsigned fire_at = 1; fire_at <= 2; fire_at++) {
+                _cleanup_free_ char *dir = NULL;
+                _cleanup_(db_closep) Db *db = open_db(&dir);
+                _cleanup_(db_closep) Db *writer = NULL;
+                _cleanup_free_ char *path = strjoin_path(dir, "state.db");
+                _cleanup_(account_freep) Account *t = NULL;
+                _cleanup_(store_freep) Store *mine = NULL, *other = NULL;
+                StoreError err = {};
+                Caller tenant;
+                RaceWriter w;
+                json_t *items = NULL;
+                int64_t seq = 0;
+                bool ready = false;
+
+                ASSERT_EQ(db_open(path, &writer), 0);
+                ASSERT_EQ(account_create(db, "tenant-r", ACCOUNT_TENANT, &t), 0);
+                caller_from_account(t, &tenant);
+                ASSERT_EQ(store_create(db, &limits, &tenant, "mine", "woocommerce", NULL, NULL, &mine, NULL, &err), 0);
+                ASSERT_EQ(store_create(db, &limits, as(db, "admin-r"), "other", "woocommerce", NULL, NULL, &other, NULL,
+                                       &err),
+                          0);
+                w = (RaceWriter) { .db = writer, .store_id = mine->id, .fire_at = fire_at };
+
+                sqlite3_trace_v2(db_handle(db), SQLITE_TRACE_STMT, race_write, &w);
+                ASSERT_EQ(store_changes_since(db, &tenant, seq, &items, &seq), 0);
+                sqlite3_trace_v2(db_handle(db), 0, NULL, NULL);
+                ready = saw_status(items, "READY");
+                json_decref(items);
+                if (w.started < fire_at)
+                        ASSERT_EQ(store_set_status_if(writer, mine->id, STORE_PROVISIONING, STORE_READY, NULL), 0);
+
+                ASSERT_EQ(store_changes_since(db, &tenant, seq, &items, &seq), 0);
+                ready = ready || saw_status(items, "READY");
+                json_decref(items);
+                if (!ready)
+                        log_error("fire_at %u: the READY of the tenant's store was never returned", fire_at);
+                ASSERT_TRUE(ready);
+        }
 }
 
 /*
