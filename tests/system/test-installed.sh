@@ -438,6 +438,17 @@ if [[ -f $CLUSTER_ENV ]] && "$SRC/tests/cluster/status" >/dev/null 2>&1; then
 	C chmod 0640 /etc/storeagent/kubeconfig
 	install -m 0755 "$WORK/helm" "$WORK/root/usr/local/bin/helm"
 	C systemctl restart storeagent.service
+	# StoreChanged names every store, whoever owns it: the packaged bus policy lets only root and
+	# storeagent-admin receive it. Each user listens with an ordinary match rule (dbus-monitor falls back
+	# to one when it may not become a monitor); NameAcquired, printed once the rule is in, says it listens.
+	for u in bob carol alice; do
+		C runuser -u "$u" -- timeout 900 stdbuf -oL dbus-monitor --system \
+			"type='signal',interface='org.storeagent.Agent1'" >"$WORK/monitor-$u.log" 2>&1 &
+	done
+	for u in bob carol alice; do
+		for _ in $(seq 100); do grep -q NameAcquired "$WORK/monitor-$u.log" && break; sleep 0.1; done
+		grep -q NameAcquired "$WORK/monitor-$u.log" || fail "dbus-monitor as $u did not start: $(head -c 300 "$WORK/monitor-$u.log")"
+	done
 	name=systest-$$
 	SC root create "$name" --wait --timeout 600
 	if [[ $rc == 0 ]]; then
@@ -449,6 +460,18 @@ if [[ -f $CLUSTER_ENV ]] && "$SRC/tests/cluster/status" >/dev/null 2>&1; then
 		SC root events "$name" --limit 30
 		echo "$out" | sed 's/^/    /'
 	fi
+	grep -q "member=StoreChanged" "$WORK/monitor-bob.log" &&
+		ok "a member of storeagent-admin receives StoreChanged ($(grep -c 'member=StoreChanged' "$WORK/monitor-bob.log") signals)" ||
+		fail "bob (storeagent-admin) received no StoreChanged: $(head -c 300 "$WORK/monitor-bob.log")"
+	# The bus sent each signal to every matching listener at once: what bob got, the others would have had.
+	for u in carol alice; do
+		if grep -q "member=StoreChanged" "$WORK/monitor-$u.log"; then
+			fail "$u received StoreChanged, which names other accounts' stores"
+		else
+			ok "$u ($([[ $u == carol ]] && echo "a tenant-mapped user" || echo "outside the storeagent groups")) receives no StoreChanged"
+		fi
+	done
+	C sh -c 'kill $(pidof dbus-monitor) 2>/dev/null'
 	for s in "$name" systest-local; do
 		SC root delete "$s" --wait --timeout 300
 		if [[ $rc == 0 ]]; then ok "store $s deleted (DELETED)"; else
