@@ -31,6 +31,7 @@ typedef struct ApiLimits {
         uint64_t signin_failures; /* failed sign-ins per client address and window */
         uint64_t signin_window_sec;
         uint64_t streams_per_account;
+        uint64_t max_streams; /* live streams open at once on the platform */
         /* Borrowed from the configuration, which the daemon keeps alive across reloads. */
         const char *hostnames;       /* names (besides addresses and localhost) Host may give */
         const char *trusted_proxies; /* peers whose X-Forwarded-Proto is believed */

@@ -27,6 +27,7 @@ static void apply_limits(ApiServer *s, const Config *config)
                 .signin_failures = config->signin_failures,
                 .signin_window_sec = config->signin_window_sec,
                 .streams_per_account = config->streams_per_account,
+                .max_streams = config->max_streams,
                 .hostnames = config->listen_hostnames,
                 .trusted_proxies = config->trusted_proxies,
                 .secure_cookies = config->secure_cookies,
