@@ -31,11 +31,15 @@ typedef struct ApiLimits {
         uint64_t signin_failures; /* failed sign-ins per client address and window */
         uint64_t signin_window_sec;
         uint64_t streams_per_account;
+        uint64_t max_streams; /* live streams open at once on the platform */
         /* Borrowed from the configuration, which the daemon keeps alive across reloads. */
         const char *hostnames;       /* names (besides addresses and localhost) Host may give */
         const char *trusted_proxies; /* peers whose X-Forwarded-Proto is believed */
         const char *secure_cookies;  /* "auto", "always" or "never" */
 } ApiLimits;
+
+/* A connection, as conn.c tracks it for the per-address and total caps and the request deadline. */
+typedef struct ApiConn ApiConn;
 
 /* Live streams open per account, for the per-account cap. */
 typedef struct StreamCount {
@@ -69,8 +73,23 @@ struct ApiServer {
         atomic_bool stopping;
         uint64_t started_at;
         size_t connection_memory;
-        unsigned max_connections;
         bool db_key_created;
+
+        /* conn.c: the connections libmicrohttpd holds, and the watchdog that enforces their deadlines. */
+        unsigned max_connections;         /* beyond this, requests are answered 503 */
+        unsigned connections_per_address; /* beyond this, an address's requests are answered 429 */
+        uint64_t request_timeout_usec;
+        unsigned idle_timeout_sec;
+        bool conns_initialized;
+        pthread_mutex_t conns_lock;
+        ApiConn *conns;
+        unsigned n_conns;
+        unsigned conns_refused; /* since the watchdog last logged */
+        char *timeout_reply;    /* the 408 a connection cut mid-request gets */
+        pthread_t watchdog;
+        pthread_cond_t watchdog_cond;
+        bool watchdog_started;
+        bool watchdog_stop;
 };
 
 /* Per-request state shared by the dispatcher and handlers. */
@@ -145,6 +164,26 @@ void api_peer_address(char *buf, size_t n);
 bool api_host_allowed(const char *host, const ApiLimits *lim);
 /* Whether the browser reached us over HTTPS, per listen.secure_cookies and a trusted proxy's header. */
 bool api_request_is_https(const struct _u_request *req, const ApiLimits *lim);
+
+/* ---- conn.c ---- */
+int api_conn_init(ApiServer *s, const Config *config);
+void api_conn_done(ApiServer *s);
+int api_conn_watchdog_start(ApiServer *s);
+void api_conn_watchdog_stop(ApiServer *s);
+/* MHD_OPTION_NOTIFY_CONNECTION: counts a connection in, marks it refused when over a limit, counts it out. */
+void api_conn_notify(void *cls, struct MHD_Connection *connection, void **socket_context,
+                     enum MHD_ConnectionNotificationCode code);
+/* MHD_OPTION_NOTIFY_COMPLETED (wraps ulfius's): the connection idles until its next request's first byte. */
+void api_request_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
+                           enum MHD_RequestTerminationCode toe);
+/* From the URI log callback: notes this thread's connection for api_conn_admit(). */
+void api_conn_request_started(struct MHD_Connection *connection);
+/*
+ * The request has arrived: its deadline no longer applies. Returns 0, or the status a connection
+ * over a limit gets (429 per address, 503 overall) with the count of connections open that it
+ * was measured against.
+ */
+int api_conn_admit(ApiServer *s, unsigned *ret_open);
 
 /* ---- static.c ---- */
 int api_serve_static(ApiServer *s, const struct _u_request *req, struct _u_response *resp);

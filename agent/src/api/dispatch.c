@@ -183,7 +183,22 @@ int api_on_request(const struct _u_request *req, struct _u_response *resp, void 
         ApiLimits lim;
         api_limits_get(s, &lim);
         const char *host = u_map_get_case(req->map_header, "Host");
-        if (!api_host_allowed(host, &lim))
+        unsigned open = 0;
+        int refused = api_conn_admit(s, &open);
+        if (refused != 0) {
+                /* Let in over a limit only to say so; the connection closes with the answer. */
+                if (refused == 429)
+                        api_error(resp, 429, "too_many_connections",
+                                  "This address holds %u connections; listen.connections_per_address is %u. Close "
+                                  "some, or try again later.",
+                                  open, s->connections_per_address);
+                else
+                        api_error(resp, 503, "too_many_connections",
+                                  "The daemon holds %u connections; listen.max_connections is %u. Try again later.",
+                                  open, s->max_connections);
+                api_set_retry_after(resp, 1);
+                u_map_put(resp->map_header, "Connection", "close");
+        } else if (!api_host_allowed(host, &lim))
                 /* Before any route, health checks too: nothing is answered to a name we do not serve. */
                 api_error(resp, 421, "misdirected_request",
                           "This daemon does not serve the host '%.200s'. If that name is really this daemon's, "

@@ -29,6 +29,7 @@ void *api_uri_logger(void *cls, const char *uri, struct MHD_Connection *connecti
                                                                        MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         const struct sockaddr *sa = info ? info->client_addr : NULL;
 
+        api_conn_request_started(connection);
         request_peer_set = false;
         if (sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
                 memcpy(&request_peer, sa,

@@ -27,6 +27,7 @@ static void apply_limits(ApiServer *s, const Config *config)
                 .signin_failures = config->signin_failures,
                 .signin_window_sec = config->signin_window_sec,
                 .streams_per_account = config->streams_per_account,
+                .max_streams = config->max_streams,
                 .hostnames = config->listen_hostnames,
                 .trusted_proxies = config->trusted_proxies,
                 .secure_cookies = config->secure_cookies,
@@ -64,7 +65,9 @@ int api_server_new(ApiServer **ret, const Config *config, Runner *runner, const 
         s->runner = runner;
         /* Headers plus MHD's read and write buffers; never below what a normal request needs. */
         s->connection_memory = MAX((size_t) config->max_header_bytes * 2, (size_t) 32 * 1024);
-        s->max_connections = (unsigned) config->http_threads_max;
+        r = api_conn_init(s, config);
+        if (r < 0)
+                return r;
         if (hooks)
                 s->hooks = *hooks;
         s->started_at = now_usec();
@@ -104,15 +107,27 @@ int api_server_new(ApiServer **ret, const Config *config, Runner *runner, const 
         return 0;
 }
 
+/*
+ * Connections over listen.max_connections or listen.connections_per_address are let in, a few
+ * at a time, to be answered 503 or 429 (conn.c); beyond these spares libmicrohttpd closes them
+ * at accept, before they cost a thread, and no HTTP answer is possible.
+ */
+#define CONNECTIONS_SPARE 16
+#define CONNECTIONS_PER_ADDRESS_SPARE 4
+
 int api_server_start(ApiServer *s, int fd)
 {
+        int r;
         struct MHD_OptionItem options[] = {
-                { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t) mhd_request_completed, NULL },
+                { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t) api_request_completed, s },
+                { MHD_OPTION_NOTIFY_CONNECTION, (intptr_t) api_conn_notify, s },
                 { MHD_OPTION_URI_LOG_CALLBACK, (intptr_t) api_uri_logger, NULL },
                 { MHD_OPTION_LISTEN_SOCKET, fd, NULL },
-                { MHD_OPTION_CONNECTION_LIMIT, (intptr_t) s->max_connections, NULL },
-                { MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t) 0, NULL },
-                { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t) 60, NULL },
+                { MHD_OPTION_CONNECTION_LIMIT, (intptr_t) (s->max_connections + CONNECTIONS_SPARE), NULL },
+                { MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                  (intptr_t) (s->connections_per_address + CONNECTIONS_PER_ADDRESS_SPARE), NULL },
+                /* Restarted by every byte, so it only ends silent connections; conn.c bounds a request's time. */
+                { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t) s->idle_timeout_sec, NULL },
                 /* The per-connection pool holds the request line and headers: this is the header limit. */
                 { MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t) s->connection_memory, NULL },
                 { MHD_OPTION_END, 0, NULL },
@@ -120,6 +135,9 @@ int api_server_start(ApiServer *s, int fd)
 
         assert(fd >= 0);
 
+        r = api_conn_watchdog_start(s);
+        if (r < 0)
+                return r;
         /*
          * One thread per connection: the live stream blocks its reader while it
          * waits for changes, which would stall every other connection sharing a
@@ -130,8 +148,10 @@ int api_server_start(ApiServer *s, int fd)
                                                     MHD_USE_INTERNAL_POLLING_THREAD |
                                                             MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC |
                                                             MHD_USE_POLL | MHD_USE_ERROR_LOG,
-                                                    options) != U_OK)
+                                                    options) != U_OK) {
+                api_conn_watchdog_stop(s);
                 return -EIO;
+        }
         s->started = true;
         return 0;
 }
@@ -146,6 +166,7 @@ void api_server_stop(ApiServer *s)
                 (void) MHD_quiesce_daemon(s->instance.mhd_daemon);
         store_changed_notify();
         ulfius_stop_framework(&s->instance);
+        api_conn_watchdog_stop(s);
         s->started = false;
 }
 
@@ -181,6 +202,7 @@ ApiServer *api_server_free(ApiServer *s)
         api_server_stop(s);
         if (s->instance_initialized)
                 ulfius_clean_instance(&s->instance);
+        api_conn_done(s);
         ratelimit_free(s->ratelimit);
         ratelimit_free(s->ratelimit_anon);
         ratelimit_free(s->signin_failures);

@@ -6,7 +6,8 @@
  * wake-up (revoking a token and disabling an account wake every stream), and ends when the
  * token is revoked or expired, the account disabled, or the session signed out or expired.
  * Event ids count this stream's events: the store sequence numbers would show how busy other
- * accounts are. Each account may hold limits.streams_per_account streams at once.
+ * accounts are. Each account may hold limits.streams_per_account streams at once, the platform
+ * limits.max_streams.
  */
 
 #include <inttypes.h>
@@ -34,16 +35,24 @@ typedef struct Stream {
         bool greeted;
 } Stream;
 
-/* Counts a stream of the account, unless it holds max already. */
-static bool stream_acquire(ApiServer *s, int64_t account_id, uint64_t max, unsigned *ret_open)
+/*
+ * Counts a stream of the account, unless the account holds per_account already (-EDQUOT) or
+ * the platform max_total (-EUSERS): every stream holds a connection and its thread, and
+ * without a platform cap many accounts' streams could take every one of them.
+ */
+static int stream_acquire(ApiServer *s, int64_t account_id, uint64_t per_account, uint64_t max_total,
+                          unsigned *ret_open)
 {
         StreamCount *slot = NULL;
-        bool ok = false;
+        unsigned total = 0;
+        int r;
 
         pthread_mutex_lock(&s->streams_lock);
-        for (size_t i = 0; i < s->n_stream_counts && !slot; i++)
+        for (size_t i = 0; i < s->n_stream_counts; i++) {
+                total += s->stream_counts[i].n;
                 if (s->stream_counts[i].account_id == account_id)
                         slot = &s->stream_counts[i];
+        }
         if (!slot) {
                 StreamCount *n = reallocarray(s->stream_counts, s->n_stream_counts + 1, sizeof *n);
                 if (n) {
@@ -52,14 +61,21 @@ static bool stream_acquire(ApiServer *s, int64_t account_id, uint64_t max, unsig
                         *slot = (StreamCount) { .account_id = account_id };
                 }
         }
-        if (slot) {
-                ok = slot->n < max;
-                if (ok)
-                        slot->n++;
+        if (!slot) {
+                r = -ENOMEM;
+                *ret_open = total;
+        } else if (slot->n >= per_account) {
+                r = -EDQUOT;
                 *ret_open = slot->n;
+        } else if (total >= max_total) {
+                r = -EUSERS;
+                *ret_open = total;
+        } else {
+                slot->n++;
+                r = 0;
         }
         pthread_mutex_unlock(&s->streams_lock);
-        return ok;
+        return r;
 }
 
 static void stream_release(ApiServer *s, int64_t account_id)
@@ -193,9 +209,11 @@ int h_stream(ApiServer *s, const struct _u_request *req, struct _u_response *res
         ApiLimits lim;
         unsigned open = 0;
         Db *db = api_db(s);
+        int r;
 
         api_limits_get(s, &lim);
-        if (!stream_acquire(s, c->caller.account_id, lim.streams_per_account, &open)) {
+        r = stream_acquire(s, c->caller.account_id, lim.streams_per_account, lim.max_streams, &open);
+        if (r == -EDQUOT) {
                 api_audit_denied(s, c, NULL, "stream.open", NULL, NULL, "stream_limited");
                 api_set_retry_after(resp, STREAM_PING_USEC / USEC_PER_SEC);
                 return api_error(resp, 429, "stream_limited",
@@ -203,6 +221,15 @@ int h_stream(ApiServer *s, const struct _u_request *req, struct _u_response *res
                                  ". Close one, or try again later.",
                                  open, lim.streams_per_account);
         }
+        if (r == -EUSERS) {
+                api_set_retry_after(resp, STREAM_PING_USEC / USEC_PER_SEC);
+                return api_error(resp, 503, "streams_full",
+                                 "%u live streams are open on this platform; limits.max_streams is %" PRIu64
+                                 ". Try again later.",
+                                 open, lim.max_streams);
+        }
+        if (r < 0)
+                return api_error(resp, 503, "unavailable", "The live stream is not available.");
         st = calloc(1, sizeof *st);
         if (st)
                 st->credential = strdup(c->via_session ? strempty(cookie) : strempty(auth ? auth + 7 : NULL));

@@ -47,6 +47,9 @@ static const ConfigKey config_keys[] = {
         S("listen.address", listen_address, "127.0.0.1"),
         U("listen.port", listen_port, "8080", 1, 65535),
         U("listen.max_connections", http_threads_max, "256", 4, 65536),
+        U("listen.connections_per_address", connections_per_address, "128", 1, 65536),
+        U("listen.request_timeout", request_timeout_sec, "10", 1, 3600),
+        U("listen.idle_timeout", idle_timeout_sec, "60", 5, 86400),
         L("listen.hostnames", CONFIG_NAMES, listen_hostnames, ""),
         L("listen.trusted_proxies", CONFIG_NAMES, trusted_proxies, "127.0.0.1 ::1"),
         E("listen.secure_cookies", secure_cookies, "auto", secure_cookie_modes),
@@ -90,6 +93,7 @@ static const ConfigKey config_keys[] = {
         U("limits.signin_failures", signin_failures, "10", 1, 1000000),
         U("limits.signin_window", signin_window_sec, "900", 1, 86400),
         U("limits.streams_per_account", streams_per_account, "4", 1, 10000),
+        U("limits.max_streams", max_streams, "64", 1, 65536),
 };
 
 #undef S

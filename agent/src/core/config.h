@@ -18,6 +18,9 @@ typedef struct Config {
         char *listen_address;
         uint64_t listen_port;
         uint64_t http_threads_max; /* connection limit; one thread per connection */
+        uint64_t connections_per_address; /* connections one client address may hold open */
+        uint64_t request_timeout_sec;     /* to receive one request's headers and body, however it trickles */
+        uint64_t idle_timeout_sec;        /* a connection with no traffic at all is closed after this */
         char *listen_hostnames;    /* space-separated host names the daemon answers to, besides addresses */
         char *trusted_proxies;     /* space-separated peer addresses whose X-Forwarded-Proto is believed */
         char *secure_cookies;      /* "auto", "always" or "never" */
@@ -52,6 +55,7 @@ typedef struct Config {
         uint64_t signin_failures;     /* failed sign-ins per client address and signin_window */
         uint64_t signin_window_sec;
         uint64_t streams_per_account; /* live streams open at once per account */
+        uint64_t max_streams;         /* live streams open at once on the platform */
 
         /* What each store's namespace gets. */
         char *quota_pods;
