@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "basic/utf8.h"
 #include "basic/util.h"
 #include "cluster/helm.h"
 
@@ -76,9 +77,13 @@ static int capture_take(Capture *c, char **ret)
                         return -ENOMEM;
         } else {
                 size_t head = c->max / 2;
+                const char *tail = c->data + head;
 
-                if (asprintf(&s, "%.*s\n[... %zu bytes omitted ...]\n%s", (int) head, c->data, c->omitted,
-                             c->data + head) < 0)
+                /* Both cuts were made at byte counts: the head ends before, the tail starts after, a cut character. */
+                for (unsigned i = 0; i < 3 && ((uint8_t) *tail & 0xc0) == 0x80; i++)
+                        tail++;
+                if (asprintf(&s, "%.*s\n[... %zu bytes omitted ...]\n%s", UTF8_PREFIX(c->data, head), c->omitted,
+                             tail) < 0)
                         return -ENOMEM;
         }
         capture_done(c);
@@ -411,6 +416,20 @@ int helm_run(const HelmContext *h, char *const *args, HelmResult *ret)
                         capture_done(&combined);
                         capture_done(&out);
                         return r;
+                }
+                /*
+                 * The output is for people, and ends up in a store's reason and timeline: bytes that are
+                 * not UTF-8 (a chart's Latin-1 message, binary noise) are shown as U+FFFD. stdout alone
+                 * is for the JSON parser, which judges it itself.
+                 */
+                if (!utf8_is_valid(res.output)) {
+                        char *t = utf8_escape_invalid(res.output);
+                        if (!t) {
+                                helm_result_done(&res);
+                                return -ENOMEM;
+                        }
+                        free(res.output);
+                        res.output = t;
                 }
                 *ret = res;
                 res = (HelmResult){};
