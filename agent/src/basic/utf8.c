@@ -69,6 +69,21 @@ size_t utf8_prefix_len(const char *s, size_t max)
         return i;
 }
 
+const char *utf8_suffix(const char *s, size_t max)
+{
+        size_t n;
+
+        assert(s);
+        n = strlen(s);
+        if (n <= max)
+                return s;
+        s += n - max;
+        /* At most three continuation bytes follow a lead byte; more are invalid, and start nothing. */
+        for (unsigned i = 0; i < 3 && ((uint8_t) *s & 0xc0) == 0x80; i++)
+                s++;
+        return s;
+}
+
 char *utf8_truncate(char *s, size_t max)
 {
         assert(s);

@@ -23,6 +23,9 @@
  */
 size_t utf8_prefix_len(const char *s, size_t max);
 
+/* The longest end of s of at most max bytes that starts on a character boundary (the end of a long output). */
+const char *utf8_suffix(const char *s, size_t max);
+
 /* Cuts s in place to at most max bytes, on a character boundary; returns s. */
 char *utf8_truncate(char *s, size_t max);
 

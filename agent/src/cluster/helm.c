@@ -77,13 +77,10 @@ static int capture_take(Capture *c, char **ret)
                         return -ENOMEM;
         } else {
                 size_t head = c->max / 2;
-                const char *tail = c->data + head;
 
-                /* Both cuts were made at byte counts: the head ends before, the tail starts after, a cut character. */
-                for (unsigned i = 0; i < 3 && ((uint8_t) *tail & 0xc0) == 0x80; i++)
-                        tail++;
+                /* Both halves were kept by byte count: each is shown from and to a character boundary. */
                 if (asprintf(&s, "%.*s\n[... %zu bytes omitted ...]\n%s", UTF8_PREFIX(c->data, head), c->omitted,
-                             tail) < 0)
+                             utf8_suffix(c->data, c->size - head)) < 0)
                         return -ENOMEM;
         }
         capture_done(c);

@@ -41,6 +41,18 @@ TEST(test_truncate)
         ASSERT_STREQ(utf8_truncate(buf, 0), "");
 }
 
+TEST(test_suffix)
+{
+        const char *s = "aéé€";
+
+        ASSERT_STREQ(utf8_suffix(s, 100), s);
+        ASSERT_STREQ(utf8_suffix(s, 3), "€");
+        ASSERT_STREQ(utf8_suffix(s, 4), "€");
+        ASSERT_STREQ(utf8_suffix(s, 5), "é€");
+        ASSERT_STREQ(utf8_suffix(s, 2), "");
+        ASSERT_STREQ(utf8_suffix("abc", 0), "");
+}
+
 TEST(test_prefix_format)
 {
         char buf[64];
