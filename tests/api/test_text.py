@@ -186,6 +186,12 @@ def test_error_replies_quoting_non_ascii_input_have_a_body(daemon):
             wrong.append(("GET", raw[:40], status, body[:100]))
     assert not wrong, "\n".join(map(repr, wrong))
 
+    # The access log quoted those paths: every line of the JSON log is still UTF-8 and JSON.
+    with open(daemon.log_path, "rb") as f:
+        for line in f.read().decode("utf-8").splitlines():
+            if line.startswith("{"):
+                json.loads(line)
+
 
 def raw_get(d, raw_path):
     """GET with a path sent byte for byte; the status and the body."""
