@@ -8,6 +8,7 @@
 #include <inttypes.h>
 
 #include "api/api-internal.h"
+#include "basic/utf8.h"
 #include "basic/util.h"
 #include "core/audit.h"
 
@@ -136,7 +137,7 @@ int h_account_get(ApiServer *s, const struct _u_request *req, struct _u_response
 
         r = account_json(api_db(s), c->params[0], &body);
         if (r == -ENOENT)
-                return api_error_of(resp, ERROR_ACCOUNT_NOT_FOUND, "No account named '%.64s'.", c->params[0]);
+                return api_error_of(resp, ERROR_ACCOUNT_NOT_FOUND, "No account named '%.*s'.", UTF8_PREFIX(c->params[0], 64));
         if (r < 0)
                 return api_error(resp, 500, "internal", "Reading the account failed.");
         api_set_json(resp, 200, body);
@@ -163,7 +164,7 @@ int h_account_patch(ApiServer *s, const struct _u_request *req, struct _u_respon
 
         r = account_get_by_name(db, c->params[0], &a);
         if (r == -ENOENT)
-                return api_error_of(resp, ERROR_ACCOUNT_NOT_FOUND, "No account named '%.64s'.", c->params[0]);
+                return api_error_of(resp, ERROR_ACCOUNT_NOT_FOUND, "No account named '%.*s'.", UTF8_PREFIX(c->params[0], 64));
         if (r < 0)
                 return api_error(resp, 500, "internal", "Reading the account failed.");
         max_stores = a->max_stores;

@@ -8,6 +8,7 @@
 
 #include "api/api-internal.h"
 #include "basic/log.h"
+#include "basic/utf8.h"
 #include "basic/util.h"
 #include "core/audit.h"
 #include "core/error.h"
@@ -39,7 +40,7 @@ int h_store_credentials(ApiServer *s, const struct _u_request *req, struct _u_re
         r = store_get_visible(api_db(s), &c->caller, c->params[0], &store);
         if (r == -ENOENT) {
                 audit_read(s, c, NULL, AUDIT_DENIED, error_info(ERROR_NOT_FOUND)->code);
-                return api_error_of(resp, ERROR_NOT_FOUND, "No store with id '%.40s'.", c->params[0]);
+                return api_error_of(resp, ERROR_NOT_FOUND, "No store with id '%.*s'.", UTF8_PREFIX(c->params[0], 40));
         }
         if (r < 0) {
                 audit_read(s, c, NULL, AUDIT_FAILED, "internal");

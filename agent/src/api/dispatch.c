@@ -11,6 +11,7 @@
 #include "api/api-internal.h"
 #include "api/ratelimit.h"
 #include "basic/log.h"
+#include "basic/utf8.h"
 #include "basic/util.h"
 
 static void security_headers(struct _u_response *resp)
@@ -58,7 +59,7 @@ static int dispatch(ApiServer *s, const struct _u_request *req, struct _u_respon
                                          method, allow);
                 }
                 if (strncmp(path, "/api/", 5) == 0 || streq(path, "/api"))
-                        return api_error(resp, 404, "not_found", "No such API endpoint: %.200s", path);
+                        return api_error(resp, 404, "not_found", "No such API endpoint: %.*s", UTF8_PREFIX(path, 200));
                 return api_serve_static(s, req, resp);
         }
 
@@ -201,9 +202,9 @@ int api_on_request(const struct _u_request *req, struct _u_response *resp, void 
         } else if (!api_host_allowed(host, &lim))
                 /* Before any route, health checks too: nothing is answered to a name we do not serve. */
                 api_error(resp, 421, "misdirected_request",
-                          "This daemon does not serve the host '%.200s'. If that name is really this daemon's, "
+                          "This daemon does not serve the host '%.*s'. If that name is really this daemon's, "
                           "add it to listen.hostnames in storeagent.yaml.",
-                          host);
+                          UTF8_PREFIX(host, 200));
         else if (dispatch(s, req, resp, &c) < 0 && resp->status == 0)
                 api_error(resp, 500, "internal", "Internal error.");
         json_decref(c.body);

@@ -12,6 +12,7 @@
 
 #include "api/api-internal.h"
 #include "basic/log.h"
+#include "basic/utf8.h"
 #include "basic/util.h"
 #include "core/audit.h"
 #include "core/error.h"
@@ -39,9 +40,20 @@ void api_limits_get(ApiServer *s, ApiLimits *ret)
         pthread_mutex_unlock(&s->limits_lock);
 }
 
+/* Said when a reply could not be built; plain ASCII, so it always serialises. */
+#define SERIALISATION_FAILED_BODY                                                                            \
+        "{\"error\":{\"code\":\"internal\",\"message\":\"The reply could not be built; see the daemon log.\"}}"
+
 void api_set_json(struct _u_response *resp, int status, json_t *body)
 {
-        ulfius_set_json_body_response(resp, (unsigned) status, body);
+        /*
+         * A body that could not be built (jansson refuses a string that is not UTF-8, or memory ran
+         * out) is a 500 with an error body, never the status meant for the body with nothing in it.
+         */
+        if (!body || ulfius_set_json_body_response(resp, (unsigned) status, body) != U_OK) {
+                log_error("Failed to serialise the reply to HTTP %d; answering 500.", status);
+                ulfius_set_string_body_response(resp, 500, SERIALISATION_FAILED_BODY);
+        }
         u_map_put(resp->map_header, "Content-Type", "application/json");
         json_decref(body);
 }
@@ -57,9 +69,15 @@ _printf_(4, 5) int api_error(struct _u_response *resp, int status, const char *c
         va_start(ap, fmt);
         r = vasprintf(&message, fmt, ap);
         va_end(ap);
+        /* A message that quotes the request may hold bytes that are not UTF-8; show them as U+FFFD. */
+        if (r >= 0 && !utf8_is_valid(message)) {
+                char *t = utf8_escape_invalid(message);
+                free(message);
+                message = t;
+        }
         /* Out of memory: the code alone still tells the client what happened. */
         api_set_json(resp, status,
-                     json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", r >= 0 ? message : code));
+                     json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", r >= 0 && message ? message : code));
         return 0;
 }
 
@@ -166,7 +184,7 @@ int api_check_fields(struct _u_response *resp, json_t *body, const char *const *
                 for (const char *const *a = allowed; *a; a++)
                         ok = ok || streq(*a, key);
                 if (!ok) {
-                        api_error(resp, 400, "unknown_field", "Unknown field '%.100s'.", key);
+                        api_error(resp, 400, "unknown_field", "Unknown field '%.*s'.", UTF8_PREFIX(key, 100));
                         return -EINVAL;
                 }
         }

@@ -7,6 +7,7 @@
 #include "api/api-internal.h"
 #include "basic/log.h"
 #include "basic/names.h"
+#include "basic/utf8.h"
 #include "basic/util.h"
 #include "core/error.h"
 
@@ -24,9 +25,9 @@ int h_stores_list(ApiServer *s, const struct _u_request *req, struct _u_response
                 status = store_status_from_string(st);
                 if (status < 0)
                         return api_error(resp, 400, "invalid_parameter",
-                                         "Unknown status '%.40s'; use PROVISIONING, READY, FAILED, UPGRADING, "
+                                         "Unknown status '%.*s'; use PROVISIONING, READY, FAILED, UPGRADING, "
                                          "DELETING or DELETED.",
-                                         st);
+                                         UTF8_PREFIX(st, 40));
         }
         if (api_parse_query_u64(req, "limit", 50, 500, &limit, resp) < 0 ||
             api_parse_query_u64(req, "offset", 0, UINT32_MAX, &offset, resp) < 0)
@@ -86,7 +87,7 @@ static int load_store(ApiServer *s, RequestContext *c, struct _u_response *resp,
         /* Another account's store is refused exactly as one that does not exist. */
         r = store_get_visible(db, &c->caller, c->params[0], ret);
         if (r == -ENOENT)
-                return api_error_of(resp, ERROR_NOT_FOUND, "No store with id '%.40s'.", c->params[0]), r;
+                return api_error_of(resp, ERROR_NOT_FOUND, "No store with id '%.*s'.", UTF8_PREFIX(c->params[0], 40)), r;
         if (r < 0)
                 return api_error(resp, 500, "internal", "Reading the store failed."), r;
         return 0;

@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 
 #include "api/api-internal.h"
+#include "basic/log.h"
 #include "basic/util.h"
 #include "core/token.h"
 
@@ -33,6 +34,7 @@ typedef struct Stream {
         char *pending;
         size_t pending_len, pending_off;
         bool greeted;
+        bool read_failing; /* the last read of changes failed: said once, and tried again at the next change */
 } Stream;
 
 /*
@@ -166,8 +168,12 @@ static int stream_fill(Stream *st)
                 } else if (changed) {
                         json_t *items = NULL, *item;
                         size_t i;
+                        int r = db ? store_changes_since(db, &st->caller, st->seq, &items, &st->seq) : -ENOTCONN;
 
-                        if (db && store_changes_since(db, &st->caller, st->seq, &items, &st->seq) >= 0) {
+                        if (r < 0 && !st->read_failing)
+                                log_warning_errno(r, "Live stream: failed to read store changes, retrying: %m");
+                        st->read_failing = r < 0;
+                        if (r >= 0) {
                                 json_array_foreach(items, i, item) {
                                         _cleanup_free_ char *data = json_dumps(item, JSON_COMPACT);
                                         if (data)

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 
 #include "api/api-internal.h"
+#include "basic/utf8.h"
 #include "basic/util.h"
 #include "core/audit.h"
 #include "core/token.h"
@@ -33,7 +34,7 @@ static int named_account(ApiServer *s, RequestContext *c, struct _u_response *re
 {
         int r = account_get_by_name(api_db(s), c->params[0], ret);
         if (r == -ENOENT)
-                return api_error_of(resp, ERROR_ACCOUNT_NOT_FOUND, "No account named '%.64s'.", c->params[0]), r;
+                return api_error_of(resp, ERROR_ACCOUNT_NOT_FOUND, "No account named '%.*s'.", UTF8_PREFIX(c->params[0], 64)), r;
         if (r < 0)
                 return api_error(resp, 500, "internal", "Reading the account failed."), r;
         return 0;
@@ -97,7 +98,7 @@ static int revoke_token(ApiServer *s, RequestContext *c, struct _u_response *res
         if (r == -ENOENT) {
                 audit_token(s, c, "token.revoke", account, name, AUDIT_DENIED,
                             error_info(ERROR_TOKEN_NOT_FOUND)->code);
-                return api_error_of(resp, ERROR_TOKEN_NOT_FOUND, "No live token named '%.64s'.", name);
+                return api_error_of(resp, ERROR_TOKEN_NOT_FOUND, "No live token named '%.*s'.", UTF8_PREFIX(name, 64));
         }
         if (r < 0)
                 return api_error(resp, 500, "internal", "Revoking the token failed.");

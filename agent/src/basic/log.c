@@ -11,6 +11,7 @@
 #include <systemd/sd-journal.h>
 
 #include "basic/log.h"
+#include "basic/utf8.h"
 
 static LogTarget log_target = LOG_TARGET_JSON;
 static atomic_int log_max_level = LOG_INFO;
@@ -93,6 +94,13 @@ LogTarget log_get_target(void)
 
 static void json_escape(FILE *f, const char *s)
 {
+        _cleanup_free_ char *valid = NULL;
+
+        /* A JSON line must be UTF-8 for whoever reads it; what a client or helm sent need not be. */
+        if (!utf8_is_valid(s)) {
+                valid = utf8_escape_invalid(s);
+                s = valid ?: "(not UTF-8)";
+        }
         fputc('"', f);
         for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
                 switch (*p) {
@@ -218,8 +226,10 @@ int log_internalv(int level, int error, const char *file, int line, const char *
         if (error != 0)
                 errno = error < 0 ? -error : error;
         r = vsnprintf(message, sizeof message, format, ap);
-        if (r >= (int) sizeof message) /* cut short: say so rather than end mid-word */
-                memcpy(message + sizeof message - 4, "...", 4);
+        if (r >= (int) sizeof message) { /* cut short: say so rather than end mid-word, or mid-character */
+                utf8_truncate(message, sizeof message - 4);
+                strcat(message, "...");
+        }
 
         if (log_target != LOG_TARGET_JOURNAL ||
             log_write_journal(level, error, file, line, fields, message) < 0)

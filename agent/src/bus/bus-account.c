@@ -15,6 +15,7 @@
 
 #include "basic/dbus-names.h"
 #include "basic/log.h"
+#include "basic/utf8.h"
 #include "basic/util.h"
 #include "bus/bus-internal.h"
 #include "core/audit.h"
@@ -36,7 +37,7 @@ static int admin_account(Bus *b, const Caller *c, const char *name, const char *
         r = account_name_is_valid(name) ? account_get_by_name(b->db, name, ret) : -ENOENT;
         if (r == -ENOENT) {
                 bus_audit(b, c, action, "account", name, NULL, ERROR_ACCOUNT_NOT_FOUND);
-                return bus_error_of(error, ERROR_ACCOUNT_NOT_FOUND, "No account named '%.64s'.", name);
+                return bus_error_of(error, ERROR_ACCOUNT_NOT_FOUND, "No account named '%.*s'.", UTF8_PREFIX(name, 64));
         }
         if (r < 0)
                 return bus_store_error(error, r, NULL);
@@ -112,13 +113,13 @@ int bus_method_create_account(sd_bus_message *m, void *userdata, sd_bus_error *e
         /* A new account is a tenant unless asked otherwise: the safe default. */
         role = isempty(role_name) ? ACCOUNT_TENANT : account_role_from_string(role_name);
         if (role < 0)
-                return bus_error_of(error, ERROR_INVALID_REQUEST, "Unknown role '%.32s': use tenant or admin.",
-                                    role_name);
+                return bus_error_of(error, ERROR_INVALID_REQUEST, "Unknown role '%.*s': use tenant or admin.",
+                                    UTF8_PREFIX(role_name, 32));
         if (!account_name_is_valid(name))
                 return bus_error_of(error, ERROR_INVALID_REQUEST,
-                                    "Invalid account name '%.64s': use 1-64 of a-z 0-9 _ . @ -, starting with a "
+                                    "Invalid account name '%.*s': use 1-64 of a-z 0-9 _ . @ -, starting with a "
                                     "letter or digit.",
-                                    name);
+                                    UTF8_PREFIX(name, 64));
         r = account_create(b->db, name, role, &a);
         if (r == -EEXIST) {
                 bus_audit(b, &caller, "account.create", "account", name, NULL, ERROR_ACCOUNT_TAKEN);
@@ -248,8 +249,8 @@ static int revoke_token(Bus *b, sd_bus_message *m, const Caller *caller, const A
         r = token_revoke(b->db, owner->id, name);
         if (r == -ENOENT) {
                 bus_audit(b, caller, "token.revoke", "token", name, NULL, ERROR_TOKEN_NOT_FOUND);
-                return bus_error_of(error, ERROR_TOKEN_NOT_FOUND, "Account '%s' has no active token named '%.64s'.",
-                                    owner->name, name);
+                return bus_error_of(error, ERROR_TOKEN_NOT_FOUND, "Account '%s' has no active token named '%.*s'.",
+                                    owner->name, UTF8_PREFIX(name, 64));
         }
         bus_audit(b, caller, "token.revoke", "token", name, NULL, r);
         if (r < 0)
@@ -283,7 +284,8 @@ int bus_method_create_token(sd_bus_message *m, void *userdata, sd_bus_error *err
                 return r;
         if (!token_name_is_valid(name))
                 return bus_error_of(error, ERROR_INVALID_REQUEST,
-                                    "Invalid token name '%.64s': use 1-64 of A-Z a-z 0-9 _ . @ -", name);
+                                    "Invalid token name '%.*s': use 1-64 of A-Z a-z 0-9 _ . @ -",
+                                    UTF8_PREFIX(name, 64));
         r = caller_is_admin(&caller) ? account_ensure_admin(b->db, name, &owner)
                                      : account_get(b->db, caller.account_id, &owner);
         if (r == -EINVAL)
@@ -313,7 +315,7 @@ int bus_method_revoke_token(sd_bus_message *m, void *userdata, sd_bus_error *err
                                      : account_get(b->db, caller.account_id, &owner);
         if (r == -ENOENT) {
                 bus_audit(b, &caller, "token.revoke", "token", name, NULL, ERROR_TOKEN_NOT_FOUND);
-                return bus_error_of(error, ERROR_TOKEN_NOT_FOUND, "No active token named '%.64s'.", name);
+                return bus_error_of(error, ERROR_TOKEN_NOT_FOUND, "No active token named '%.*s'.", UTF8_PREFIX(name, 64));
         }
         if (r < 0)
                 return bus_store_error(error, r, NULL);
@@ -389,7 +391,8 @@ int bus_method_create_account_token(sd_bus_message *m, void *userdata, sd_bus_er
                 return r;
         if (!token_name_is_valid(name))
                 return bus_error_of(error, ERROR_INVALID_REQUEST,
-                                    "Invalid token name '%.64s': use 1-64 of A-Z a-z 0-9 _ . @ -", name);
+                                    "Invalid token name '%.*s': use 1-64 of A-Z a-z 0-9 _ . @ -",
+                                    UTF8_PREFIX(name, 64));
         if (expires_in > EXPIRES_IN_MAX)
                 return bus_error_of(error, ERROR_INVALID_REQUEST,
                                     "expires_in_sec is at most %" PRIu64 " (ten years); 0 means never.",

@@ -37,6 +37,7 @@ struct Bus {
         void *userdata;
         uint64_t seen_counter;
         int64_t last_seq;
+        bool changes_failing; /* reading changes failed last time: said once, not every poll */
         uint64_t calls;
         uint64_t calls_reported;
 };

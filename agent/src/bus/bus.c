@@ -66,10 +66,17 @@ static int on_change_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
         if (c != b->seen_counter) {
                 r = emit_changes(b);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to read store changes for D-Bus signals: %m");
-                else
+                if (r < 0) {
+                        /* Tried again every poll until it works; one line says so, not four a second. */
+                        if (!b->changes_failing)
+                                log_warning_errno(r, "Failed to read store changes for D-Bus signals, retrying: %m");
+                        b->changes_failing = true;
+                } else {
+                        if (b->changes_failing)
+                                log_info("Store changes for D-Bus signals are read again.");
+                        b->changes_failing = false;
                         b->seen_counter = c;
+                }
         }
         /* A time source is one-shot: it is switched off before this runs, so arm it again. */
         r = sd_event_source_set_time(s, usec + CHANGE_POLL_USEC);

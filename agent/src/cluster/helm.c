@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "basic/utf8.h"
 #include "basic/util.h"
 #include "cluster/helm.h"
 
@@ -77,8 +78,9 @@ static int capture_take(Capture *c, char **ret)
         } else {
                 size_t head = c->max / 2;
 
-                if (asprintf(&s, "%.*s\n[... %zu bytes omitted ...]\n%s", (int) head, c->data, c->omitted,
-                             c->data + head) < 0)
+                /* Both halves were kept by byte count: each is shown from and to a character boundary. */
+                if (asprintf(&s, "%.*s\n[... %zu bytes omitted ...]\n%s", UTF8_PREFIX(c->data, head), c->omitted,
+                             utf8_suffix(c->data, c->size - head)) < 0)
                         return -ENOMEM;
         }
         capture_done(c);
@@ -411,6 +413,20 @@ int helm_run(const HelmContext *h, char *const *args, HelmResult *ret)
                         capture_done(&combined);
                         capture_done(&out);
                         return r;
+                }
+                /*
+                 * The output is for people, and ends up in a store's reason and timeline: bytes that are
+                 * not UTF-8 (a chart's Latin-1 message, binary noise) are shown as U+FFFD. stdout alone
+                 * is for the JSON parser, which judges it itself.
+                 */
+                if (!utf8_is_valid(res.output)) {
+                        char *t = utf8_escape_invalid(res.output);
+                        if (!t) {
+                                helm_result_done(&res);
+                                return -ENOMEM;
+                        }
+                        free(res.output);
+                        res.output = t;
                 }
                 *ret = res;
                 res = (HelmResult){};

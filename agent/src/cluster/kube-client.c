@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include "basic/log.h"
+#include "basic/utf8.h"
 #include "basic/util.h"
 #include "cluster/kube-internal.h"
 #include "storeagent-build.h"
@@ -301,6 +302,12 @@ _printf_(2, 3) void kube_set_error(KubeClient *c, const char *format, ...)
         if (vasprintf(&s, format, ap) < 0)
                 s = NULL;
         va_end(ap);
+        /* It quotes the API server, a proxy or curl, and becomes a store's reason: keep it UTF-8. */
+        if (s && !utf8_is_valid(s)) {
+                char *t = utf8_escape_invalid(s);
+                free(s);
+                s = t;
+        }
         free(c->last_error);
         c->last_error = s;
 }

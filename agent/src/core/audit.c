@@ -6,6 +6,9 @@
 #include "basic/util.h"
 #include "core/audit.h"
 
+/* Targets and errors may quote a request (a name that was refused): kept short and valid UTF-8. */
+#define AUDIT_TEXT_MAX 256
+
 static const char *const audit_result_table[_AUDIT_RESULT_MAX] = {
         [AUDIT_OK] = "ok",
         [AUDIT_DENIED] = "denied",
@@ -64,10 +67,14 @@ int audit_record(Db *db, const AuditEntry *e)
         sqlite3_bind_text(q, 4, token, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(q, 5, e->action, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(q, 6, e->target_kind, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(q, 7, e->target, -1, SQLITE_TRANSIENT);
+        r = db_bind_text_utf8(q, 7, e->target, AUDIT_TEXT_MAX);
+        if (r < 0)
+                return r;
         sqlite3_bind_text(q, 8, e->store_id, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(q, 9, result, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 10, e->error, -1, SQLITE_TRANSIENT);
+        r = db_bind_text_utf8(q, 10, e->error, AUDIT_TEXT_MAX);
+        if (r < 0)
+                return r;
         sqlite3_bind_text(q, 11, e->source, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(q, 12, e->request_id, -1, SQLITE_TRANSIENT);
         rc = sqlite3_step(q);
@@ -78,8 +85,7 @@ int audit_record(Db *db, const AuditEntry *e)
 
 static json_t *text_or_null(sqlite3_stmt *q, int col)
 {
-        const unsigned char *t = sqlite3_column_text(q, col);
-        return t ? json_string((const char *) t) : json_null();
+        return db_column_json_string(q, col);
 }
 
 int audit_query(Db *db, const AuditFilter *f, json_t **ret_items, int64_t *ret_next)

@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include "basic/log.h"
+#include "basic/utf8.h"
 #include "core/db.h"
 
 struct Db {
@@ -263,6 +264,44 @@ char *db_column_strdup(sqlite3_stmt *s, int col)
 
         const unsigned char *t = sqlite3_column_text(s, col);
         return t ? strdup((const char *) t) : NULL;
+}
+
+char *db_column_strdup_utf8(sqlite3_stmt *s, int col)
+{
+        const char *t;
+
+        assert(s);
+        t = (const char *) sqlite3_column_text(s, col);
+        if (!t)
+                return NULL;
+        return utf8_is_valid(t) ? strdup(t) : utf8_escape_invalid(t);
+}
+
+json_t *db_column_json_string(sqlite3_stmt *s, int col)
+{
+        _cleanup_free_ char *t = NULL;
+
+        assert(s);
+        if (sqlite3_column_type(s, col) == SQLITE_NULL)
+                return json_null();
+        t = db_column_strdup_utf8(s, col);
+        return t ? json_string(t) : NULL;
+}
+
+int db_bind_text_utf8(sqlite3_stmt *s, int i, const char *text, size_t max)
+{
+        char *t;
+        int rc;
+
+        assert(s);
+        if (!text)
+                return 0; /* a parameter never bound is NULL */
+        t = utf8_strndup_valid(text, max);
+        if (!t)
+                return -ENOMEM;
+        /* SQLite frees t, also when binding fails. */
+        rc = sqlite3_bind_text(s, i, t, -1, free);
+        return rc == SQLITE_OK ? 0 : rc == SQLITE_NOMEM ? -ENOMEM : -EINVAL;
 }
 
 int db_schema_version(Db *db)

@@ -7,6 +7,7 @@
  * connection; db_open() on an up-to-date file only sets the pragmas.
  */
 
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stdint.h>
 
@@ -37,6 +38,22 @@ int db_errno(int rc);
 
 /* The text columns of the current row; NULL stays NULL. */
 char *db_column_strdup(sqlite3_stmt *s, int col);
+
+/*
+ * Text as it leaves the database for a JSON reply, a D-Bus reply or the live stream: a
+ * column's text, with invalid UTF-8 (a row an older agent wrote) replaced by U+FFFD, so
+ * one bad row can never fail the whole reply. NULL stays NULL; NULL also when out of memory.
+ */
+char *db_column_strdup_utf8(sqlite3_stmt *s, int col);
+/* The same as a JSON string (null for NULL); NULL only when out of memory. */
+json_t *db_column_json_string(sqlite3_stmt *s, int col);
+
+/*
+ * Binds text people read (reasons, steps, event details, errors) to parameter i: at most
+ * max bytes of it, cut on a character boundary, invalid UTF-8 replaced by U+FFFD; NULL binds
+ * NULL (by leaving it unbound). Everything written through here reads back into JSON.
+ */
+int db_bind_text_utf8(sqlite3_stmt *s, int i, const char *text, size_t max);
 
 static inline void sqlite3_finalizep(sqlite3_stmt **s)
 {

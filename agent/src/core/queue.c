@@ -145,8 +145,9 @@ static int update_owned(Db *db, uint64_t now, const char *sql, int64_t id, const
         sqlite3_bind_text(q, 2, owner, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(q, 3, (sqlite3_int64) now);
         sqlite3_bind_int64(q, 4, a);
-        if (text)
-                sqlite3_bind_text(q, 5, text, (int) MIN(strlen(text), (size_t) 4096), SQLITE_TRANSIENT);
+        r = db_bind_text_utf8(q, 5, text, 4096);
+        if (r < 0)
+                return r;
         rc = sqlite3_step(q);
         if (rc != SQLITE_DONE)
                 return db_errno(rc);

@@ -30,6 +30,7 @@ int store_from_row(sqlite3_stmt *q, Store **ret);
 /* One number from sql, with an optional text first and integer second parameter (0: not bound). */
 int store_query_u64(Db *db, const char *sql, const char *arg, uint64_t arg2, uint64_t *ret);
 
+/* Every Store string is valid UTF-8 (store_from_row() repairs what is not), so this never fails for text. */
 static inline json_t *json_string_or_null(const char *s)
 {
         return s ? json_string(s) : json_null();

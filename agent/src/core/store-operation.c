@@ -13,6 +13,7 @@
 
 #include "basic/log.h"
 #include "basic/names.h"
+#include "basic/utf8.h"
 #include "basic/util.h"
 #include "core/audit.h"
 #include "core/error.h"
@@ -30,11 +31,19 @@ _printf_(3, 4) static int fail(StoreError *err, Error e, const char *fmt, ...)
                 va_start(ap, fmt);
                 /*
                  * Every message bounds what the caller sent (names are validated, other input is cut
-                 * with %.Ns), so it fits; the assert says so in the tests.
+                 * with UTF8_PREFIX()), so it fits; the assert says so in the tests.
                  */
                 int n = vsnprintf(err->message, sizeof err->message, fmt, ap);
                 assert(n >= 0 && (size_t) n < sizeof err->message);
                 va_end(ap);
+                /* What the caller sent need not be UTF-8 (a path segment is any bytes); the reply must be. */
+                if (!utf8_is_valid(err->message)) {
+                        _cleanup_free_ char *t = utf8_strndup_valid(err->message, sizeof err->message - 1);
+                        if (t)
+                                strcpy(err->message, t);
+                        else
+                                utf8_snprintf(err->message, sizeof err->message, "%s", error_info(e)->message);
+                }
         }
         return (int) e;
 }
@@ -99,7 +108,7 @@ static int get_for_operation(Db *db, const Caller *caller, const char *id, Store
 {
         int r = store_get_visible(db, caller, id, ret);
         if (r == -ENOENT)
-                return fail(err, ERROR_NOT_FOUND, "No store with id '%.64s'.", id);
+                return fail(err, ERROR_NOT_FOUND, "No store with id '%.*s'.", UTF8_PREFIX(id, 64));
         return r;
 }
 
@@ -167,7 +176,7 @@ static int idempotency_lookup(Db *db, const char *key, const char *actor, const 
                 return db_errno(rc);
         if (!streq_ptr((const char *) sqlite3_column_text(q, 1), request_hash))
                 return fail(err, ERROR_KEY_REUSED,
-                            "Idempotency-Key '%.128s' was already used for a different request.", key);
+                            "Idempotency-Key '%.*s' was already used for a different request.", UTF8_PREFIX(key, 128));
         *ret_store_id = db_column_strdup(q, 0);
         return *ret_store_id ? 0 : -ENOMEM;
 }
@@ -238,8 +247,8 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
         if (store_name_validate(name, &why) < 0)
                 return fail(err, ERROR_INVALID_NAME, "%s", why);
         if (!streq_ptr(engine, "woocommerce"))
-                return fail(err, ERROR_INVALID_ENGINE, "Unsupported engine '%.64s'; supported engines: woocommerce.",
-                            strna(engine));
+                return fail(err, ERROR_INVALID_ENGINE, "Unsupported engine '%.*s'; supported engines: woocommerce.",
+                            UTF8_PREFIX(strna(engine), 64));
 
         if (asprintf(&request, "%s\n%s", name, engine) < 0)
                 return -ENOMEM;
@@ -448,7 +457,7 @@ int store_retry(Db *db, const StoreLimits *limits, const Caller *caller, const c
 
         r = store_get_visible(db, caller, id, &cur);
         if (r == -ENOENT)
-                r = fail(err, ERROR_NOT_FOUND, "No store with id '%.64s'.", id);
+                r = fail(err, ERROR_NOT_FOUND, "No store with id '%.*s'.", UTF8_PREFIX(id, 64));
         if (r != 0)
                 return refuse(db, caller, "store.retry", id, NULL, r, err);
         if (cur->status != STORE_FAILED) {
@@ -642,7 +651,7 @@ int store_transfer(Db *db, const Caller *caller, const char *id, const char *acc
                 return refuse(db, caller, "store.transfer", id, NULL, r, err);
         r = account_get_by_name(db, account, &to);
         if (r == -ENOENT)
-                r = fail(err, ERROR_ACCOUNT_NOT_FOUND, "No account named '%.64s'.", account);
+                r = fail(err, ERROR_ACCOUNT_NOT_FOUND, "No account named '%.*s'.", UTF8_PREFIX(account, 64));
         if (r != 0)
                 goto fail;
         if (cur->status == STORE_DELETED) {

@@ -361,7 +361,7 @@ int store_events(Db *db, const char *id, uint64_t limit, int64_t after_id, json_
                                          "time",
                                          format_timestamp(buf, (uint64_t) sqlite3_column_int64(q, 1), true),
                                          "actor", sqlite3_column_text(q, 2), "action", sqlite3_column_text(q, 3),
-                                         "detail", json_string_or_null((const char *) sqlite3_column_text(q, 4))));
+                                         "detail", db_column_json_string(q, 4)));
         }
         if (rc != SQLITE_DONE) {
                 json_decref(items);

@@ -146,19 +146,19 @@ int store_from_row(sqlite3_stmt *q, Store **ret)
         s = calloc(1, sizeof *s);
         if (!s)
                 return -ENOMEM;
-        s->id = db_column_strdup(q, 0);
-        s->name = db_column_strdup(q, 1);
-        s->engine = db_column_strdup(q, 2);
-        s->owner = db_column_strdup(q, 3);
+        s->id = db_column_strdup_utf8(q, 0);
+        s->name = db_column_strdup_utf8(q, 1);
+        s->engine = db_column_strdup_utf8(q, 2);
+        s->owner = db_column_strdup_utf8(q, 3);
         if (!s->id || !s->name || !s->engine || !s->owner)
                 return -ENOMEM;
         s->status = store_status_from_string((const char *) sqlite3_column_text(q, 4));
-        s->status_reason = db_column_strdup(q, 5);
-        s->step = db_column_strdup(q, 6);
+        s->status_reason = db_column_strdup_utf8(q, 5);
+        s->step = db_column_strdup_utf8(q, 6);
         s->progress_current = sqlite3_column_int(q, 7);
         s->progress_total = sqlite3_column_int(q, 8);
-        s->url = db_column_strdup(q, 9);
-        s->chart_version = db_column_strdup(q, 10);
+        s->url = db_column_strdup_utf8(q, 9);
+        s->chart_version = db_column_strdup_utf8(q, 10);
         s->helm_revision = sqlite3_column_int64(q, 11);
         s->created_at = (uint64_t) sqlite3_column_int64(q, 12);
         s->updated_at = (uint64_t) sqlite3_column_int64(q, 13);
@@ -214,8 +214,9 @@ int store_add_event(Db *db, const char *id, const char *actor, const char *actio
         sqlite3_bind_int64(q, 2, (sqlite3_int64) now_usec());
         sqlite3_bind_text(q, 3, actor, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(q, 4, action, -1, SQLITE_TRANSIENT);
-        if (detail)
-                sqlite3_bind_text(q, 5, detail, (int) MIN(strlen(detail), (size_t) 8192), SQLITE_TRANSIENT);
+        r = db_bind_text_utf8(q, 5, detail, STORE_EVENT_DETAIL_MAX);
+        if (r < 0)
+                return r;
         rc = sqlite3_step(q);
         return rc == SQLITE_DONE ? 0 : db_errno(rc);
 }
@@ -263,8 +264,9 @@ int store_set_status_if(Db *db, const char *id, StoreStatus expected, StoreStatu
         uint64_t now = now_usec();
         const char *st = store_status_to_string(status);
         sqlite3_bind_text(q, 1, st, -1, SQLITE_STATIC);
-        if (reason)
-                sqlite3_bind_text(q, 2, reason, (int) MIN(strlen(reason), (size_t) 1024), SQLITE_TRANSIENT);
+        r = db_bind_text_utf8(q, 2, reason, STORE_REASON_MAX);
+        if (r < 0)
+                return r;
         sqlite3_bind_int64(q, 3, (sqlite3_int64) now);
         sqlite3_bind_text(q, 4, st, -1, SQLITE_STATIC);
         sqlite3_bind_int64(q, 5, (sqlite3_int64) now);
@@ -301,12 +303,15 @@ int store_set_progress(Db *db, const char *id, const char *step, int current, in
                        &q);
         if (r < 0)
                 return r;
-        sqlite3_bind_text(q, 1, step, -1, SQLITE_TRANSIENT);
+        r = db_bind_text_utf8(q, 1, step, STORE_STEP_MAX);
+        if (r >= 0)
+                r = db_bind_text_utf8(q, 6, step, STORE_STEP_MAX);
+        if (r < 0)
+                return r;
         sqlite3_bind_int(q, 2, current);
         sqlite3_bind_int(q, 3, total);
         sqlite3_bind_int64(q, 4, (sqlite3_int64) now_usec());
         sqlite3_bind_text(q, 5, id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(q, 6, step, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int(q, 7, current);
         sqlite3_bind_int(q, 8, total);
         rc = sqlite3_step(q);
@@ -329,10 +334,14 @@ int store_set_reason(Db *db, const char *id, const char *reason)
                        &q);
         if (r < 0)
                 return r;
-        sqlite3_bind_text(q, 1, reason, -1, SQLITE_TRANSIENT);
+        /* Bound twice the same way, so a reason that only differs past the limit is no change. */
+        r = db_bind_text_utf8(q, 1, reason, STORE_REASON_MAX);
+        if (r >= 0)
+                r = db_bind_text_utf8(q, 4, reason, STORE_REASON_MAX);
+        if (r < 0)
+                return r;
         sqlite3_bind_int64(q, 2, (sqlite3_int64) now_usec());
         sqlite3_bind_text(q, 3, id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(q, 4, reason, -1, SQLITE_TRANSIENT);
         rc = sqlite3_step(q);
         if (rc != SQLITE_DONE)
                 return db_errno(rc);
@@ -356,12 +365,13 @@ int store_set_release(Db *db, const char *id, const char *chart_version, int64_t
                        &q);
         if (r < 0)
                 return r;
-        if (chart_version)
-                sqlite3_bind_text(q, 1, chart_version, -1, SQLITE_TRANSIENT);
+        r = db_bind_text_utf8(q, 1, chart_version, STORE_STEP_MAX);
+        if (r >= 0)
+                r = db_bind_text_utf8(q, 4, url, STORE_REASON_MAX);
+        if (r < 0)
+                return r;
         sqlite3_bind_int64(q, 2, revision);
         sqlite3_bind_int64(q, 3, revision);
-        if (url)
-                sqlite3_bind_text(q, 4, url, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(q, 5, (sqlite3_int64) now_usec());
         sqlite3_bind_text(q, 6, id, -1, SQLITE_TRANSIENT);
         rc = sqlite3_step(q);

@@ -128,7 +128,15 @@ void store_account_limits(const StoreLimits *limits, const Account *a, uint64_t 
 /* Whether a task of this store is queued or running. */
 int store_has_active_task(Db *db, const char *id, bool *ret);
 
-/* Used by the task runner while it works. These do not validate actors. */
+/*
+ * Used by the task runner while it works. These do not validate actors. The text they
+ * store comes from helm and the cluster: it is kept to these many bytes, cut on a character
+ * boundary, with invalid UTF-8 replaced by U+FFFD, so every row reads back into JSON.
+ */
+#define STORE_REASON_MAX 1024
+#define STORE_STEP_MAX 256
+#define STORE_EVENT_DETAIL_MAX 8192
+
 int store_set_status(Db *db, const char *id, StoreStatus status, const char *reason);
 /* Compare and set: moves the store to status only while it is still in expected. -ESTALE (nothing
  * written) when it has moved on, -EPERM when expected -> status is not a transition the machine has. */

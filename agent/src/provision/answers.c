@@ -6,6 +6,7 @@
 #include <inttypes.h>
 
 #include "basic/log.h"
+#include "basic/utf8.h"
 #include "basic/util.h"
 #include "core/store.h"
 #include "provision/provision-internal.h"
@@ -49,10 +50,10 @@ int provisioner_cluster_status(Provisioner *p, json_t **ret)
                 }
                 if (r >= 0)
                         detail = TAKE_PTR(version);
-                else if (asprintf(&detail, "%s",
-                                  error ?: (p->status_client ? kube_client_last_error(p->status_client)
-                                                             : strerror(-r))) < 0)
-                        detail = NULL;
+                else /* it may quote a kubeconfig path, any bytes; the answer is JSON */
+                        detail = utf8_escape_invalid(error ?: (p->status_client
+                                                                       ? kube_client_last_error(p->status_client)
+                                                                       : strerror(-r)));
 
                 pthread_mutex_lock(&p->status_lock);
                 p->reachable = r >= 0;

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 
 #include "basic/log.h"
+#include "basic/utf8.h"
 #include "basic/util.h"
 #include "core/store.h"
 #include "provision/provision-internal.h"
@@ -167,7 +168,7 @@ static JobOutcome job_outcome(json_t *job, char *why, size_t n)
                 if (streq_ptr(type, "Complete"))
                         return JOB_SUCCEEDED;
                 if (streq_ptr(type, "Failed")) {
-                        snprintf(why, n, "%s", strna(json_string_value(json_object_get(c, "message"))));
+                        utf8_snprintf(why, n, "%s", strna(json_string_value(json_object_get(c, "message"))));
                         return JOB_FAILED;
                 }
         }
@@ -205,7 +206,8 @@ static int wait_for_job(Job *j, const char *object, JobOutcome *ret, char *why, 
                 if (*ret != JOB_RUNNING)
                         return 0;
                 if (mono_usec() > deadline) {
-                        snprintf(why, n, "Job %s did not finish within %d s", object, ROTATE_JOB_DEADLINE_SEC + 60);
+                        utf8_snprintf(why, n, "Job %s did not finish within %d s", object,
+                                      ROTATE_JOB_DEADLINE_SEC + 60);
                         *ret = JOB_FAILED;
                         return 0;
                 }
@@ -358,7 +360,7 @@ int task_rotate_credentials(Job *j)
         if (r < 0)
                 return rotation_error(j, r, object, "Watching the password Job failed");
         if (outcome == JOB_FAILED) {
-                snprintf(msg, sizeof msg, "Job %s failed: %s", object, why);
+                utf8_snprintf(msg, sizeof msg, "Job %s failed: %s", object, why);
                 return rotation_failed(j, object, msg);
         }
 
@@ -367,7 +369,8 @@ int task_rotate_credentials(Job *j)
         if (r < 0)
                 return r;
 
-        snprintf(msg, sizeof msg, "The administrator password of user %s was changed (Job %s).", admin_user, object);
+        utf8_snprintf(msg, sizeof msg, "The administrator password of user %s was changed (Job %s).",
+                      admin_user, object);
         (void) store_add_event(j->db, j->store->id, "system", "credentials.rotated", msg);
         (void) store_set_reason(j->db, j->store->id, NULL);
         (void) store_set_progress(j->db, j->store->id, NULL, 0, 0);

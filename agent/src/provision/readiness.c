@@ -5,6 +5,7 @@
 #include <inttypes.h>
 
 #include "basic/log.h"
+#include "basic/utf8.h"
 #include "basic/util.h"
 #include "core/store.h"
 #include "provision/provision-internal.h"
@@ -65,8 +66,9 @@ static void check_workloads(json_t *list, const char *kind, Readiness *rd)
                                         ok = true;
                                 if (streq_ptr(type, "Failed") && is_true) {
                                         rd->job_failed = true;
-                                        snprintf(rd->failure, sizeof rd->failure, "Setup Job %s failed: %s", strna(name),
-                                                 strna(json_string_value(json_object_get(c, "message"))));
+                                        utf8_snprintf(rd->failure, sizeof rd->failure,
+                                                      "Setup Job %s failed: %s", strna(name),
+                                                      strna(json_string_value(json_object_get(c, "message"))));
                                 }
                         }
                         if (json_integer_value(json_object_get(status, "succeeded")) > 0)
@@ -76,7 +78,7 @@ static void check_workloads(json_t *list, const char *kind, Readiness *rd)
                 if (ok)
                         rd->ready++;
                 else if (!rd->waiting_on[0])
-                        snprintf(rd->waiting_on, sizeof rd->waiting_on, "%s %s", kind, strna(name));
+                        utf8_snprintf(rd->waiting_on, sizeof rd->waiting_on, "%s %s", kind, strna(name));
         }
 }
 
@@ -102,13 +104,14 @@ static void collect_events(Job *j, char *last_warning, size_t n)
                 if (!uid)
                         continue;
                 snprintf(key, sizeof key, "%s/%" JSON_INTEGER_FORMAT, uid, count);
-                snprintf(detail, sizeof detail, "%s %s/%s: %s: %s", strna(type),
-                         strna(json_string_value(json_object_get(obj, "kind"))),
-                         strna(json_string_value(json_object_get(obj, "name"))), strna(reason), strna(message));
+                utf8_snprintf(detail, sizeof detail, "%s %s/%s: %s: %s", strna(type),
+                              strna(json_string_value(json_object_get(obj, "kind"))),
+                              strna(json_string_value(json_object_get(obj, "name"))), strna(reason), strna(message));
                 if (streq_ptr(type, "Warning") && last_warning)
-                        snprintf(last_warning, n, "%s/%s: %s: %s", strna(json_string_value(json_object_get(obj, "kind"))),
-                                 strna(json_string_value(json_object_get(obj, "name"))), strna(reason),
-                                 strna(message));
+                        utf8_snprintf(last_warning, n, "%s/%s: %s: %s",
+                                      strna(json_string_value(json_object_get(obj, "kind"))),
+                                      strna(json_string_value(json_object_get(obj, "name"))), strna(reason),
+                                      strna(message));
                 if (json_object_get(j->seen_events, key) || json_object_size(j->seen_events) > 500)
                         continue;
                 json_object_set_new(j->seen_events, key, json_true());
@@ -197,7 +200,8 @@ int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t reason
                 if (rd.job_failed) {
                         char detail[400] = "";
                         job_pod_message(j, selector, detail, sizeof detail);
-                        snprintf(reason, reason_len, "%s%s%s", rd.failure, detail[0] ? ": " : "", detail);
+                        utf8_snprintf(reason, reason_len, "%s%s%s", rd.failure, detail[0] ? ": " : "",
+                                      detail);
                         return -EIO;
                 }
                 if (rd.total > 0 && rd.ready == rd.total)
@@ -207,10 +211,10 @@ int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t reason
                          rd.waiting_on[0] ? ", waiting on " : "", rd.waiting_on);
 
                 if (mono_usec() > deadline) {
-                        snprintf(reason, reason_len, "Not ready after %" PRIu64 " s: %s%s%s",
-                                 j->set.provision_timeout_sec, rd.waiting_on[0] ? rd.waiting_on : "no workloads found",
-                                 last_warning[0] ? " is not ready; last cluster warning: " : " is not ready",
-                                 last_warning);
+                        utf8_snprintf(reason, reason_len, "Not ready after %" PRIu64 " s: %s%s%s",
+                                      j->set.provision_timeout_sec, rd.waiting_on[0] ? rd.waiting_on : "no workloads found",
+                                      last_warning[0] ? " is not ready; last cluster warning: " : " is not ready",
+                                      last_warning);
                         return -ETIMEDOUT;
                 }
 

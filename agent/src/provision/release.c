@@ -5,6 +5,7 @@
 #include <inttypes.h>
 
 #include "basic/log.h"
+#include "basic/utf8.h"
 #include "basic/util.h"
 #include "core/store.h"
 #include "provision/provision-internal.h"
@@ -16,8 +17,8 @@ void add_helm_event(Db *db, const char *store_id, const char *what, const HelmRe
         size_t n = strlen(out);
         char detail[2300];
 
-        snprintf(detail, sizeof detail, "%s (exit %d)%s%s", what, res->exit_status, n ? ": " : "",
-                 n > 2000 ? out + n - 2000 : out);
+        utf8_snprintf(detail, sizeof detail, "%s (exit %d)%s%s", what, res->exit_status, n ? ": " : "",
+                           utf8_suffix(out, 2000));
         (void) store_add_event(db, store_id, "helm", "helm", detail);
 }
 
@@ -31,7 +32,7 @@ void last_line(const char *text, char *buf, size_t n)
         start = end;
         while (start > text && start[-1] != '\n')
                 start--;
-        snprintf(buf, n, "%.*s", (int) (end - start), start);
+        utf8_snprintf(buf, n, "%.*s", (int) (end - start), start);
 }
 
 /* The line of helm's output that says what went wrong. */
@@ -43,7 +44,7 @@ void helm_reason(const HelmResult *res, char *buf, size_t n)
         if (!e)
                 e = strstr(out, "error: ");
         if (res->timed_out) {
-                snprintf(buf, n, "helm timed out");
+                utf8_snprintf(buf, n, "helm timed out");
                 return;
         }
         if (!e) {
@@ -61,7 +62,7 @@ void helm_reason(const HelmResult *res, char *buf, size_t n)
         }
         while (len > 0 && (e[len - 1] == '\n' || e[len - 1] == ' '))
                 len--;
-        snprintf(buf, n, "%.*s", (int) MIN(len, n - 1), e);
+        utf8_snprintf(buf, n, "%.*s", (int) len, e);
         for (char *p = buf; *p; p++)
                 if (*p == '\n')
                         *p = ' ';
@@ -119,11 +120,12 @@ int repair_release(Db *db, const HelmContext *h, const Store *s, const char *ns,
         }
 
         if (streq_ptr(st, "pending-install") || last_good == 0) {
-                snprintf(detail, sizeof detail, "Release was left %s %s; uninstalling it.", st, found);
+                utf8_snprintf(detail, sizeof detail, "Release was left %s %s; uninstalling it.", st, found);
                 r = helm_uninstall(h, s->name, ns, &res);
         } else {
-                snprintf(detail, sizeof detail, "Release was left %s %s; rolling back to revision %d.", st, found,
-                         last_good);
+                utf8_snprintf(detail, sizeof detail, "Release was left %s %s; rolling back to revision %d.",
+                              st, found,
+                              last_good);
                 r = helm_rollback(h, s->name, ns, last_good, &res);
         }
         (void) store_add_event(db, s->id, "system", "helm.repair", detail);
@@ -213,7 +215,8 @@ int run_helm_install(Job *j, const char *chart, char *reason, size_t reason_len)
                 return r;
         r = write_values(j);
         if (r < 0) {
-                snprintf(reason, reason_len, "writing the values file %s failed: %s", j->values_path, strerror(-r));
+                utf8_snprintf(reason, reason_len, "writing the values file %s failed: %s", j->values_path,
+                              strerror(-r));
                 return -EIO;
         }
 
@@ -224,7 +227,8 @@ int run_helm_install(Job *j, const char *chart, char *reason, size_t reason_len)
         }
         if (r < 0 && r != -ETIME) {
                 helm_result_done(&res);
-                snprintf(reason, reason_len, "helm could not be run (%s): %s", j->set.helm_binary, strerror(-r));
+                utf8_snprintf(reason, reason_len, "helm could not be run (%s): %s", j->set.helm_binary,
+                              strerror(-r));
                 return -ENOEXEC;
         }
         add_helm_event(j->db, j->store->id, "helm upgrade --install", &res);

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 
 #include "basic/log.h"
+#include "basic/utf8.h"
 #include "basic/util.h"
 #include "core/store.h"
 #include "provision/provision-internal.h"
@@ -62,7 +63,7 @@ int task_create(Job *j)
         r = run_helm_install(j, chart, reason, sizeof reason);
         if (r == -EAGAIN) {
                 char waiting[800];
-                snprintf(waiting, sizeof waiting, "helm install will be retried: %s", reason);
+                utf8_snprintf(waiting, sizeof waiting, "helm install will be retried: %s", reason);
                 set_waiting_reason(j, waiting);
                 return r;
         }
@@ -70,7 +71,7 @@ int task_create(Job *j)
                 return r;
         if (r < 0) {
                 char msg[800];
-                snprintf(msg, sizeof msg, "helm install failed: %s", reason);
+                utf8_snprintf(msg, sizeof msg, "helm install failed: %s", reason);
                 return fail_store(j, "store.failed", msg);
         }
         {

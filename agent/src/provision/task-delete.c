@@ -5,6 +5,7 @@
 #include <inttypes.h>
 
 #include "basic/log.h"
+#include "basic/utf8.h"
 #include "basic/util.h"
 #include "core/store.h"
 #include "provision/provision-internal.h"
@@ -94,8 +95,9 @@ int task_delete(Job *j)
                         json_array_foreach(conds, i, c)
                                 if (streq_ptr(json_string_value(json_object_get(c, "status")), "True"))
                                         why = json_string_value(json_object_get(c, "message"));
-                        snprintf(reason, sizeof reason, "Namespace %s did not go away within %" PRIu64 " s%s%s", j->ns,
-                                 DELETE_TIMEOUT_USEC / USEC_PER_SEC, why ? ": " : "", strna(why));
+                        utf8_snprintf(reason, sizeof reason,
+                                      "Namespace %s did not go away within %" PRIu64 " s%s%s", j->ns,
+                                      DELETE_TIMEOUT_USEC / USEC_PER_SEC, why ? ": " : "", strna(why));
                         return fail_store(j, "store.delete_failed", reason);
                 }
                 r = worker_sleep(j->w, USEC_PER_SEC);

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 
 #include "basic/log.h"
+#include "basic/utf8.h"
 #include "basic/util.h"
 #include "core/store.h"
 #include "provision/provision-internal.h"
@@ -25,8 +26,8 @@ int task_upgrade(Job *j)
         begin_step(j, "preparing upgrade");
         r = find_chart(j, version, &chart);
         if (r < 0) {
-                snprintf(msg, sizeof msg, "Chart version %s is not available in %s.", strna(version),
-                         j->set.chart_repository);
+                utf8_snprintf(msg, sizeof msg, "Chart version %s is not available in %s.", strna(version),
+                              j->set.chart_repository);
                 (void) store_add_event(j->db, j->store->id, "system", "store.upgrade_failed", msg);
                 (void) store_set_status(j->db, j->store->id, STORE_READY, msg);
                 return 0;
@@ -54,7 +55,7 @@ int task_upgrade(Job *j)
                 if (stop <= 0)
                         return stop;
                 if (r >= 0) {
-                        snprintf(msg, sizeof msg, "Upgraded to chart version %s.", version);
+                        utf8_snprintf(msg, sizeof msg, "Upgraded to chart version %s.", version);
                         mark_ready(j, "store.upgraded", msg, NULL);
                         return 0;
                 }
@@ -62,7 +63,7 @@ int task_upgrade(Job *j)
 
         /* The upgrade failed: go back to what worked, and say so. */
         if (old_revision <= 0) {
-                snprintf(msg, sizeof msg, "Upgrade to %s failed: %s", version, reason);
+                utf8_snprintf(msg, sizeof msg, "Upgrade to %s failed: %s", version, reason);
                 return fail_store(j, "store.upgrade_failed", msg);
         }
         char rb_reason[600] = "";
@@ -76,12 +77,14 @@ int task_upgrade(Job *j)
         if (stop <= 0)
                 return stop;
         if (r < 0) {
-                snprintf(msg, sizeof msg, "Upgrade to %s failed (%s) and the rollback to revision %" PRIi64 " failed too: %s",
-                         version, reason, old_revision, rb_reason);
+                utf8_snprintf(msg, sizeof msg,
+                              "Upgrade to %s failed (%s) and the rollback to revision %" PRIi64 " failed too: %s",
+                              version, reason, old_revision, rb_reason);
                 return fail_store(j, "store.upgrade_failed", msg);
         }
-        snprintf(msg, sizeof msg, "Upgrade to %s failed: %s; rolled back to revision %" PRIi64 " (chart %s).", version,
-                 reason, old_revision, strna(old_version));
+        utf8_snprintf(msg, sizeof msg,
+                      "Upgrade to %s failed: %s; rolled back to revision %" PRIi64 " (chart %s).", version,
+                      reason, old_revision, strna(old_version));
         mark_ready(j, "store.upgrade_failed", msg, msg);
         return 0;
 }
@@ -106,7 +109,8 @@ int task_rollback(Job *j)
                 return r;
         if (r < 0) {
                 /* A rollback helm refused (no such revision) leaves the release as it was. */
-                snprintf(msg, sizeof msg, "Rollback to revision %" JSON_INTEGER_FORMAT " failed: %s", revision, reason);
+                utf8_snprintf(msg, sizeof msg, "Rollback to revision %" JSON_INTEGER_FORMAT " failed: %s",
+                              revision, reason);
                 mark_ready(j, "store.rollback_failed", msg, msg);
                 return 0;
         }
@@ -116,11 +120,12 @@ int task_rollback(Job *j)
         if (stop <= 0)
                 return stop;
         if (r < 0) {
-                snprintf(msg, sizeof msg, "Rollback to revision %" JSON_INTEGER_FORMAT " did not become ready: %s",
-                         revision, reason);
+                utf8_snprintf(msg, sizeof msg,
+                              "Rollback to revision %" JSON_INTEGER_FORMAT " did not become ready: %s",
+                              revision, reason);
                 return fail_store(j, "store.failed", msg);
         }
-        snprintf(msg, sizeof msg, "Rolled back to revision %" JSON_INTEGER_FORMAT ".", revision);
+        utf8_snprintf(msg, sizeof msg, "Rolled back to revision %" JSON_INTEGER_FORMAT ".", revision);
         mark_ready(j, "store.rolled_back", msg, NULL);
         return 0;
 }

@@ -363,6 +363,20 @@ expect 3 "status of a name with escape sequences"
 [[ $err != *$'\e'* && $err != *$'\a'* ]] && ok "the error message has no control characters" ||
 	fail "control characters in: $(printf %q "$err")"
 
+# A row whose text is not UTF-8 (written by an older agent, cut inside a character): sd-bus and jansson
+# refuse such a string, which used to fail the whole listing. It reads back with U+FFFD instead.
+if command -v sqlite3 >/dev/null; then
+	sqlite3 "$tmp/state/storeagent.db" \
+		"UPDATE stores SET status_reason = CAST(X'636166E920C3' AS TEXT) WHERE name = 'shop-two'" ||
+		fail "could not write the bad row"
+	sc --json list
+	expect 0 "list with a row that is not UTF-8"
+	[[ $(jq -r '.[] | select(.name == "shop-two") | .status_reason' <<<"$out") == $'caf\xef\xbf\xbd \xef\xbf\xbd' ]] &&
+		ok "the bad bytes are listed as U+FFFD" || fail "list with a bad row: $out $err"
+	sc status shop-two
+	expect 0 "status of the store with the bad row"
+fi
+
 # ---- the daemon's log ----
 grep -q '"action":"store.create"' "$tmp/daemon.log" && ok "the daemon logs the creation with ACTION" ||
 	fail "no store.create line in the daemon log"

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "basic/utf8.h"
 #include "basic/util.h"
 #include "cluster/helm.h"
 #include "cluster/kube.h"
@@ -155,6 +156,24 @@ TEST(test_output_and_status)
         CHECK_CONTAINS(res.output, "bytes omitted ...]");
         CHECK_CONTAINS(res.output, "Error: the end\n");
         CHECK(res.stdout_data && strlen(res.stdout_data) == 6 + 300000 + 1);
+        helm_result_done(&res);
+
+        /* What people read is UTF-8: bytes that are not become U+FFFD, and the two cuts of long output
+         * (here inside three-byte characters) fall on character boundaries; stdout stays as it came. */
+        CHECK_HELM(helm_run(&h,
+                            (char *const[]){ (char *) "-c",
+                                             (char *) "printf 'caf\\351 \\377\\n'; "
+                                                      "e=$(printf '\\342\\202\\254'); yes \"$e\" | head -c 200000 | tr -d '\\n'; "
+                                                      "echo; echo 'Error: the end' >&2",
+                                             NULL },
+                            &res),
+                   0, &res);
+        CHECK(res.output && utf8_is_valid(res.output));
+        CHECK(res.output && strncmp(res.output, "caf" UTF8_REPLACEMENT " " UTF8_REPLACEMENT "\n", 3 + 3 + 1 + 3 + 1) == 0);
+        CHECK_CONTAINS(res.output, "\xe2\x82\xac\n[... ");
+        CHECK_CONTAINS(res.output, "omitted ...]\n\xe2\x82\xac");
+        CHECK_CONTAINS(res.output, "Error: the end\n");
+        CHECK(res.stdout_data && strncmp(res.stdout_data, "caf\351 \377\n", 7) == 0);
         helm_result_done(&res);
 
         /* Dying of a signal is reported as the shell would. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 
 #include "basic/log.h"
+#include "basic/utf8.h"
 #include "basic/util.h"
 #include "core/account.h"
 #include "core/queue.h"
@@ -283,6 +284,54 @@ TEST(test_status_compare_and_set)
         ASSERT_EQ(store_get(db, s->id, &t), 0);
         ASSERT_EQ(t->status, STORE_FAILED);
         t = store_free(t);
+}
+
+/* Text from helm and the cluster: kept on a character boundary, invalid bytes as U+FFFD, and every
+ * row, however it was written, still becomes JSON (a row jansson refused failed the whole list). */
+TEST(test_text_is_kept_valid)
+{
+        _cleanup_free_ char *dir = NULL, *reason = NULL, *dumped = NULL;
+        _cleanup_(db_closep) Db *db = open_db(&dir);
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_(json_decrefp) json_t *items = NULL, *events = NULL;
+        Store *t = NULL;
+        StoreError err = {};
+        uint64_t total;
+        size_t n = 0;
+
+        ASSERT_EQ(store_create(db, &limits, as(db, "alice"), "shop", "woocommerce", NULL, NULL, &s, NULL, &err), 0);
+
+        /* "x" and 700 two-byte characters: the limit falls inside one. */
+        reason = malloc(1 + 1400 + 1);
+        ASSERT_TRUE(reason);
+        reason[n++] = 'x';
+        for (int i = 0; i < 700; i++) {
+                reason[n++] = '\xc3';
+                reason[n++] = '\xa9';
+        }
+        reason[n] = '\0';
+        ASSERT_EQ(store_set_reason(db, s->id, reason), 0);
+        ASSERT_EQ(store_get(db, s->id, &t), 0);
+        ASSERT_EQ(strlen(t->status_reason), STORE_REASON_MAX - 1);
+        ASSERT_TRUE(utf8_is_valid(t->status_reason));
+        t = store_free(t);
+
+        ASSERT_EQ(store_set_status_if(db, s->id, STORE_PROVISIONING, STORE_FAILED, "helm: caf\xe9 \xff"), 0);
+        ASSERT_EQ(store_add_event(db, s->id, "helm", "helm", "\xa9tail of output"), 0);
+        ASSERT_EQ(store_get(db, s->id, &t), 0);
+        ASSERT_STREQ(t->status_reason, "helm: caf" UTF8_REPLACEMENT " " UTF8_REPLACEMENT);
+        t = store_free(t);
+
+        /* A row an older agent wrote with bytes that are not UTF-8 is repaired as it is read. */
+        _cleanup_free_ char *sql = NULL;
+        ASSERT_TRUE(asprintf(&sql, "UPDATE stores SET step = 'half \xc3' WHERE id = '%s'", s->id) > 0);
+        ASSERT_EQ(db_exec(db, sql), 0);
+        ASSERT_EQ(store_list(db, as(db, "alice"), NULL, -1, 50, 0, &items, &total), 0);
+        ASSERT_EQ(json_array_size(items), 1);
+        ASSERT_STREQ(json_string_value(json_object_get(json_array_get(items, 0), "step")), "half " UTF8_REPLACEMENT);
+        ASSERT_EQ(store_events(db, s->id, 50, 0, &events), 0);
+        dumped = json_dumps(events, JSON_COMPACT);
+        ASSERT_CONTAINS(dumped, UTF8_REPLACEMENT "tail of output");
 }
 
 TEST(test_changes)
