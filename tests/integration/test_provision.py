@@ -197,3 +197,22 @@ def test_failed_upgrade_rolls_back(cluster_daemon, tmp_path):
     assert s["status"] == "READY", s
     assert "Upgrade to 0.3.0 failed" in s["status_reason"] and "rolled back to revision 1" in s["status_reason"]
     assert s["chart_version"] == "0.1.0"
+
+
+def test_release_history_starts_no_helm(cluster_daemon, tmp_path):
+    """GET .../releases answers from what the store's last task kept, ready the moment the store is
+    READY: reading it, however often, starts no helm process."""
+    calls = tmp_path / "helm-calls"
+    wrapper = tmp_path / "helm"
+    wrapper.write_text(f'#!/bin/sh\necho "$1" >> {calls}\nexec {env()["HELM"]} "$@"\n')
+    wrapper.chmod(0o755)
+    d = cluster_daemon(config={"helm": {"binary": str(wrapper)}})
+    s = create(d, "history")
+    s = wait_status(d, s["id"], {"READY", "FAILED"})
+    assert s["status"] == "READY", s
+    before = calls.read_text().split()
+    assert "history" in before  # the task read it once, as it ended
+    for _ in range(20):
+        items = d.request("GET", f"/api/v1/stores/{s['id']}/releases").json()["items"]
+        assert [(x["revision"], x["status"]) for x in items] == [(1, "deployed")], items
+    assert calls.read_text().split() == before, "reading the release history started helm"

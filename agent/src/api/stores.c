@@ -125,17 +125,24 @@ int h_store_releases(ApiServer *s, const struct _u_request *req, struct _u_respo
 {
         _cleanup_(store_freep) Store *store = NULL;
         json_t *items = NULL;
+        Db *db = api_db(s);
         int r;
 
         if (load_store(s, ctx, resp, &store) < 0)
                 return 0;
-        if (!s->hooks.release_history)
-                return api_error(resp, 503, "cluster_unavailable", "Release history needs the cluster connection.");
-        r = s->hooks.release_history(s->hooks.userdata, store, &items);
-        if (r == -ENOENT)
-                items = json_array();
-        else if (r < 0)
-                return api_error(resp, 502, "helm_failed", "Reading the Helm history failed: %s", strerror(-r));
+        /* Kept by the task that last ran on the store; read with helm only for a store that predates that. */
+        r = store_get_releases(db, store->id, &items);
+        if (r == -ENODATA) {
+                if (!s->hooks.release_history)
+                        return api_error(resp, 503, "cluster_unavailable",
+                                         "Release history needs the cluster connection.");
+                r = s->hooks.release_history(s->hooks.userdata, store, &items);
+                if (r < 0)
+                        return api_error(resp, 502, "helm_failed", "Reading the Helm history failed: %s",
+                                         strerror(-r));
+                (void) store_set_releases(db, store->id, items);
+        } else if (r < 0)
+                return api_error(resp, 500, "internal", "Reading the release history failed.");
         api_set_json(resp, 200, json_pack("{s:o}", "items", items));
         return 0;
 }

@@ -157,11 +157,19 @@ static const char db_schema_v4[] =
         "CREATE INDEX audit_time ON audit(time);"
         "CREATE INDEX audit_account ON audit(account_id, id);";
 
+/*
+ * Version 5: a store's Helm release history as the agent last read it, when a task on the store
+ * ended (a JSON array; NULL: never read). GET /stores/{id}/releases answers from it, so reading
+ * the history never starts helm.
+ */
+static const char db_schema_v5[] = "ALTER TABLE stores ADD COLUMN releases TEXT;";
+
 static const char *const migrations[DB_SCHEMA_VERSION] = {
         db_schema_v1,
         db_schema_v2,
         db_schema_v3,
         db_schema_v4,
+        db_schema_v5,
 };
 
 int db_errno(int rc)

@@ -15,7 +15,7 @@
 
 typedef struct Db Db;
 
-#define DB_SCHEMA_VERSION 4
+#define DB_SCHEMA_VERSION 5
 
 int db_open(const char *path, Db **ret);
 Db *db_close(Db *db);

@@ -312,7 +312,8 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
 
         r = db_prepare(db,
                        "INSERT INTO stores (id, name, engine, owner, status, chart_version, created_at, updated_at, "
-                       "seq, step, account_id) VALUES (?, ?, ?, ?, 'PROVISIONING', ?, ?, ?, " SEQ_NEXT ", 'queued', ?)",
+                       "seq, step, account_id, releases) VALUES (?, ?, ?, ?, 'PROVISIONING', ?, ?, ?, " SEQ_NEXT ", 'queued', ?, "
+                       "'[]')",
                        &q);
         if (r < 0)
                 goto fail;

@@ -350,6 +350,60 @@ int store_set_reason(Db *db, const char *id, const char *reason)
         return 0;
 }
 
+int store_set_releases(Db *db, const char *id, json_t *items)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        _cleanup_free_ char *text = NULL;
+        int r, rc;
+
+        assert(db);
+        assert(id);
+        assert(items);
+        text = json_dumps(items, JSON_COMPACT);
+        if (!text)
+                return -EINVAL; /* not representable as JSON text (invalid UTF-8 from helm, say) */
+        r = db_prepare(db, "UPDATE stores SET releases = ? WHERE id = ?", &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(q, 1, text, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(q, 2, id, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(q);
+        if (rc != SQLITE_DONE)
+                return db_errno(rc);
+        return sqlite3_changes(db_handle(db)) > 0 ? 0 : -ENOENT;
+}
+
+int store_get_releases(Db *db, const char *id, json_t **ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        const char *text;
+        json_t *items;
+        int r, rc;
+
+        assert(db);
+        assert(id);
+        assert(ret);
+        r = db_prepare(db, "SELECT releases FROM stores WHERE id = ?", &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(q);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return db_errno(rc);
+        text = (const char *) sqlite3_column_text(q, 0);
+        if (!text)
+                return -ENODATA;
+        items = json_loads(text, 0, NULL);
+        if (!json_is_array(items)) {
+                json_decref(items);
+                return -ENODATA; /* unreadable: as if never read, so the next read replaces it */
+        }
+        *ret = items;
+        return 0;
+}
+
 int store_set_release(Db *db, const char *id, const char *chart_version, int64_t revision, const char *url)
 {
         _cleanup_stmt_ sqlite3_stmt *q = NULL;

@@ -144,6 +144,14 @@ int store_set_status_if(Db *db, const char *id, StoreStatus expected, StoreStatu
 int store_set_progress(Db *db, const char *id, const char *step, int current, int total);
 /* The reason shown on the store, without a change of status (a task that keeps trying says why). */
 int store_set_reason(Db *db, const char *id, const char *reason);
+
+/*
+ * The store's Helm release history as a task last read it: [{revision, status, chart, app_version,
+ * updated, description}]. store_get_releases() returns -ENODATA for a store whose history was
+ * never read (made before the history was kept), -ENOENT for no such store.
+ */
+int store_set_releases(Db *db, const char *id, json_t *items);
+int store_get_releases(Db *db, const char *id, json_t **ret);
 int store_set_release(Db *db, const char *id, const char *chart_version, int64_t revision, const char *url);
 int store_add_event(Db *db, const char *id, const char *actor, const char *action, const char *detail);
 

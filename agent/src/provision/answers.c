@@ -71,13 +71,41 @@ int provisioner_cluster_status(Provisioner *p, json_t **ret)
         return *ret ? 0 : -ENOMEM;
 }
 
-int provisioner_release_history(Provisioner *p, const Store *s, json_t **ret)
+int release_history_read(const HelmContext *h, const char *release, const char *namespace, json_t **ret)
 {
         _cleanup_(json_decrefp) json_t *history = NULL;
+        json_t *items, *e;
+        size_t i;
+        int r;
+
+        assert(h);
+        assert(ret);
+        r = helm_history(h, release, namespace, &history, NULL);
+        if (r == -ENOENT) {
+                *ret = json_array();
+                return *ret ? 0 : -ENOMEM;
+        }
+        if (r < 0)
+                return r;
+        items = json_array();
+        if (!items)
+                return -ENOMEM;
+        json_array_foreach(history, i, e)
+                json_array_append_new(items, json_pack("{s:O, s:O, s:O, s:O, s:O, s:O}", "revision",
+                                                       json_object_get(e, "revision") ?: json_null(), "status",
+                                                       json_object_get(e, "status") ?: json_null(), "chart",
+                                                       json_object_get(e, "chart") ?: json_null(), "app_version",
+                                                       json_object_get(e, "app_version") ?: json_null(), "updated",
+                                                       json_object_get(e, "updated") ?: json_null(), "description",
+                                                       json_object_get(e, "description") ?: json_null()));
+        *ret = items;
+        return 0;
+}
+
+int provisioner_release_history(Provisioner *p, const Store *s, json_t **ret)
+{
         _cleanup_free_ char *ns = NULL, *helm_dir = NULL;
         ProvisionSettings set;
-        json_t *items, *h;
-        size_t i;
         int r;
 
         assert(p);
@@ -94,21 +122,9 @@ int provisioner_release_history(Provisioner *p, const Store *s, json_t **ret)
                 return -ENOMEM;
         }
         HelmContext h_ctx = { .binary = set.helm_binary, .kubeconfig = set.kubeconfig, .state_dir = helm_dir, .timeout_sec = 30 };
-        r = helm_history(&h_ctx, s->name, ns, &history, NULL);
+        r = release_history_read(&h_ctx, s->name, ns, ret);
         settings_done(&set);
-        if (r < 0)
-                return r;
-        items = json_array();
-        json_array_foreach(history, i, h)
-                json_array_append_new(items, json_pack("{s:O, s:O, s:O, s:O, s:O, s:O}", "revision",
-                                                       json_object_get(h, "revision") ?: json_null(), "status",
-                                                       json_object_get(h, "status") ?: json_null(), "chart",
-                                                       json_object_get(h, "chart") ?: json_null(), "app_version",
-                                                       json_object_get(h, "app_version") ?: json_null(), "updated",
-                                                       json_object_get(h, "updated") ?: json_null(), "description",
-                                                       json_object_get(h, "description") ?: json_null()));
-        *ret = items;
-        return 0;
+        return r;
 }
 
 static int add_version(json_t *list, const char *v)

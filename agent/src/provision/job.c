@@ -67,8 +67,25 @@ bool superseded(Job *j, StoreStatus expected)
         return store_get(j->db, j->store->id, &cur) >= 0 && cur->status != expected;
 }
 
+void job_record_releases(Job *j)
+{
+        _cleanup_(json_decrefp) json_t *items = NULL;
+        HelmContext h = j->helm;
+        int r;
+
+        h.timeout_sec = MIN(h.timeout_sec, 30u);
+        r = release_history_read(&h, j->store->name, j->ns, &items);
+        if (r >= 0)
+                r = store_set_releases(j->db, j->store->id, items);
+        if (r < 0)
+                log_struct_errno(LOG_NOTICE, r, LOG_FIELDS("STORE_ID", j->store->id),
+                                 "Could not keep the release history of store '%s' (the previous one is served): %m",
+                                 j->store->name);
+}
+
 int fail_store(Job *j, const char *action, const char *reason)
 {
+        job_record_releases(j);
         /* Written only while the store is still in the status this task works under: a delete asked for
          * meanwhile (even between a check and this write) wins, and the failure of the work it replaces
          * is moot. */

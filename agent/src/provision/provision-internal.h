@@ -85,6 +85,15 @@ bool cluster_error_is_transient(int r);
 int cluster_error(Job *j, int r, const char *doing);
 int job_checkpoint(Job *j);
 
+/*
+ * Keeps the release's Helm history with the store, for GET .../releases to serve without starting helm;
+ * called as a task ends on the store (READY or FAILED), before the status says so.
+ */
+void job_record_releases(Job *j);
+
+/* The release's Helm history, in the shape the API serves; an absent release is an empty array. */
+int release_history_read(const HelmContext *h, const char *release, const char *namespace, json_t **ret);
+
 /* ---- steps.c: the namespace and what goes into it before helm ---- */
 
 int step_namespace(Job *j);

@@ -27,7 +27,10 @@ int provisioner_run_task(Worker *w, Task *t, void *userdata);
 /* What the API asks of the cluster side (the daemon wires these into ApiHooks). */
 /* {"reachable": bool, "detail": "..."}; answers from a cache, quickly. */
 int provisioner_cluster_status(Provisioner *p, json_t **ret);
-/* Helm revision history of a store: [{revision, status, chart, app_version, updated, description}]. */
+/*
+ * Helm revision history of a store: [{revision, status, chart, app_version, updated, description}], read
+ * with helm now. Only for stores whose history was never kept; tasks keep it (store_set_releases()).
+ */
 int provisioner_release_history(Provisioner *p, const Store *s, json_t **ret);
 /* [{"version": "0.1.0"}, ...] chart versions available for upgrades. */
 int provisioner_chart_versions(Provisioner *p, json_t **ret);

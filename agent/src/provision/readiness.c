@@ -281,6 +281,7 @@ void mark_ready(Job *j, const char *action, const char *detail, const char *reas
                 url = NULL;
         (void) read_release(j, &revision, &version);
         (void) store_set_release(j->db, j->store->id, version, revision, url);
+        job_record_releases(j);
         (void) store_add_event(j->db, j->store->id, "system", action, detail);
         (void) store_set_status(j->db, j->store->id, STORE_READY, reason);
         char rev[24];
