@@ -15,7 +15,12 @@
 typedef struct Db Db;
 
 #define DB_SCHEMA_VERSION 4
+#define DB_BUSY_TIMEOUT_MS_DEFAULT 5000U
 
+/*
+ * Opens (creating and migrating) the database. A file SQLite may only read is -EROFS, one that
+ * is not a database or is damaged in its header -EBADMSG, a lock held past the busy timeout -EAGAIN.
+ */
 int db_open(const char *path, Db **ret);
 Db *db_close(Db *db);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Db *, db_close);
@@ -23,6 +28,18 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Db *, db_close);
 sqlite3 *db_handle(Db *db);
 const char *db_path(Db *db);
 int db_schema_version(Db *db);
+
+/* The busy timeout of connections opened from now on (the configuration's database_busy_timeout_ms). */
+void db_set_busy_timeout(unsigned ms);
+
+/*
+ * Reads the whole file once (PRAGMA quick_check): 0 when it is sound, -EBADMSG with SQLite's first
+ * finding in *ret_problem (when given) when it is not. Run once at start, not per connection.
+ */
+int db_check(Db *db, char **ret_problem);
+
+/* What r from db_open() or db_check() means for an operator, or NULL when %m says it. */
+const char *db_strerror(int r);
 
 /* Writers take the lock up front (BEGIN IMMEDIATE) so they never deadlock on upgrade. */
 int db_begin(Db *db);

@@ -41,8 +41,8 @@ _printf_(3, 4) static int fail(StoreError *err, Error e, const char *fmt, ...)
 
 /*
  * What an operation returns for r: domain errors (> 0) as they are, and the database's failures the
- * caller can act on turned into theirs (error_from_errno). A full disk is logged here, once, with the
- * file that could not grow: only this layer knows it, and the callers above just answer.
+ * caller can act on turned into theirs (error_from_errno). A full or read-only disk is logged here, once,
+ * with the file that could not be written: only this layer knows it, and the callers above just answer.
  */
 static int outcome(Db *db, int r, StoreError *err)
 {
@@ -54,6 +54,10 @@ static int outcome(Db *db, int r, StoreError *err)
         if (e == ERROR_STORAGE_FULL)
                 log_struct_errno(LOG_ERR, r, LOG_FIELDS("DATABASE", db_path(db)),
                                  "Database '%s' has no space left, request refused: %m", db_path(db));
+        else if (e == ERROR_STORAGE_READ_ONLY)
+                log_struct_errno(LOG_ERR, r, LOG_FIELDS("DATABASE", db_path(db)),
+                                 "Database '%s' cannot be written (its file system is read-only), request refused: %m",
+                                 db_path(db));
         else if (e == ERROR_TRY_AGAIN && err)
                 err->retry_after_sec = 1;
         return e;

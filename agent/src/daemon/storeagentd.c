@@ -116,9 +116,10 @@ static int open_state(const Config *config, Db **ret)
         r = mkdir_p(dirname(dir), 0750);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the database directory for '%s': %m", config->database);
+        db_set_busy_timeout((unsigned) config->database_busy_timeout_ms);
         r = db_open(config->database, ret);
         if (r < 0)
-                return log_error_errno(r, "Failed to open database '%s': %m", config->database);
+                return daemon_log_database_error(config->database, r, NULL);
         return 0;
 }
 
