@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/stat.h>
 
 #include "basic/log.h"
 #include "core/db.h"
@@ -355,30 +356,44 @@ static int db_migrate(Db *db)
         return 0;
 }
 
-int db_check(Db *db, char **ret_problem)
+int db_check(const char *path, char **ret_problem)
 {
-        assert(db);
+        assert(path);
 
         _cleanup_stmt_ sqlite3_stmt *s = NULL;
+        sqlite3 *handle = NULL;
+        struct stat st;
         const char *first;
-        int rc, r;
+        int rc, r = 0;
 
-        /* quick_check reads every page once (not the indexes against the tables): O(file), seconds at most. */
-        r = db_prepare(db, "PRAGMA quick_check(1)", &s);
-        if (r < 0)
-                return r;
-        rc = sqlite3_step(s);
-        if (rc != SQLITE_ROW) {
-                if (ret_problem)
-                        *ret_problem = strdup(sqlite3_errmsg(db->handle));
-                return db_handle_errno(db, rc);
-        }
-        first = (const char *) sqlite3_column_text(s, 0);
-        if (first && streq(first, "ok"))
+        /* Nothing there yet: db_open() makes a new database. */
+        if (stat(path, &st) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (st.st_size == 0)
                 return 0;
-        if (ret_problem)
-                *ret_problem = strdup(strna(first));
-        return -EBADMSG;
+
+        /* Read-only, so that a file this refuses is left exactly as it was found. */
+        rc = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);
+        if (rc == SQLITE_OK)
+                /* quick_check reads every page once (not the indexes against the tables): O(file). */
+                rc = sqlite3_prepare_v2(handle, "PRAGMA quick_check(1)", -1, &s, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+                first = (const char *) sqlite3_column_text(s, 0);
+                if (!first || !streq(first, "ok")) {
+                        r = -EBADMSG;
+                        if (ret_problem)
+                                *ret_problem = strdup(strna(first));
+                }
+        } else {
+                r = db_errno(rc);
+                if (ret_problem && handle)
+                        *ret_problem = strdup(sqlite3_errmsg(handle));
+        }
+        sqlite3_finalize(TAKE_PTR(s));
+        sqlite3_close_v2(handle);
+        return r;
 }
 
 const char *db_strerror(int r)

@@ -33,10 +33,11 @@ int db_schema_version(Db *db);
 void db_set_busy_timeout(unsigned ms);
 
 /*
- * Reads the whole file once (PRAGMA quick_check): 0 when it is sound, -EBADMSG with SQLite's first
- * finding in *ret_problem (when given) when it is not. Run once at start, not per connection.
+ * Reads the whole file at path once, without writing anything (PRAGMA quick_check on a read-only
+ * connection): 0 when it is sound or not there yet, -EBADMSG with SQLite's first finding in
+ * *ret_problem (when given) when it is damaged. Run once at start, before db_open().
  */
-int db_check(Db *db, char **ret_problem);
+int db_check(const char *path, char **ret_problem);
 
 /* What r from db_open() or db_check() means for an operator, or NULL when %m says it. */
 const char *db_strerror(int r);

@@ -310,14 +310,14 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
         if (flock(lock_fd, LOCK_EX | LOCK_NB) < 0)
                 return log_error_errno(-errno, "Another storeagentd is using database '%s'.", config->database);
 
+        /* A damaged page deep in the file would otherwise surface later, as 500s on some stores only. */
+        r = db_check(config->database, &problem);
+        if (r < 0)
+                return daemon_log_database_error(config->database, r, problem);
         db_set_busy_timeout((unsigned) config->database_busy_timeout_ms);
         r = db_open(config->database, &db);
         if (r < 0)
                 return daemon_log_database_error(config->database, r, NULL);
-        /* A damaged page deep in the file would otherwise surface later, as 500s on some stores only. */
-        r = db_check(db, &problem);
-        if (r < 0)
-                return daemon_log_database_error(config->database, r, problem);
         d.db = db;
 
         r = random_hex(6, &rid);
