@@ -468,6 +468,12 @@ int store_retry(Db *db, const StoreLimits *limits, const Caller *caller, const c
         sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
         if (sqlite3_step(q) == SQLITE_ROW)
                 last_kind = db_column_strdup(q, 0);
+        /*
+         * Finished before the operation's transaction: a statement left on its row holds a read
+         * snapshot, and SQLite answers BEGIN IMMEDIATE on such a connection with SQLITE_BUSY at once,
+         * without waiting (it could deadlock), so a retry that met another writer was 503 busy.
+         */
+        sqlite3_finalize(TAKE_PTR(q));
 
         if (streq_ptr(last_kind, "delete"))
                 return store_operation(db, limits, caller, id, TASK_DELETE, NULL, STORE_DELETING, "store.retry",
