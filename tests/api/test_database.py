@@ -85,6 +85,14 @@ def test_every_shipped_schema_is_served_by_today(daemon_factory, version):
     listed = d.request("GET", f"{STORES}?limit=500").json()["items"]
     assert {s["name"] for s in listed} >= {s[1] for s in stores if s[3] != "DELETED"}
 
+    # Every store belongs to the account of its owner (schema 4 made them from token names and owners),
+    # which counts its active stores and live tokens.
+    accounts = {a["name"]: a for a in d.request("GET", "/api/v1/accounts").json()["items"]}
+    want = {"ops": ("admin", 2, 1), "ci": ("admin", 1, 0), "root": ("admin", 0, 0)}
+    if version >= 4:
+        want["acme"] = ("tenant", 1, 1)
+    assert {n: (a["role"], a["stores"], a["tokens"]) for n, a in accounts.items()} == want, accounts
+
     # Tokens: the live one works (it did above), the revoked one stays revoked.
     assert d.request("GET", STORES, auth=H.TOKEN_CI).status == 401
     if version >= 2:
