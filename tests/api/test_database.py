@@ -14,6 +14,7 @@ import signal
 import sqlite3
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -331,6 +332,11 @@ def test_file_system_gone_read_only_refuses_writes_and_keeps_what_was_committed(
         assert r.status in (200, 507), r
         if r.status == 507:
             assert error_of(r) == "storage_read_only", r
+        # The workers do not spin on a task whose lease they cannot record: over two seconds the queued
+        # create (waiting for a cluster, with backoff) starts at most once or twice, not thousands of times.
+        mark = d.logs().count(" started (attempt ")
+        time.sleep(2)
+        assert d.logs().count(" started (attempt ") - mark <= 2, d.logs()[-2000:]
         # The log names the database, as an error, for each refusal; no other error is logged.
         errors = [rec for rec in d.log_records() if rec.get("level") == "error"]
         assert errors and all(rec.get("database") == db_path for rec in errors), d.logs()[-3000:]
