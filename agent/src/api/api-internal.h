@@ -114,6 +114,8 @@ typedef struct RequestContext {
  * handler runs, so handlers may use it without checking.
  */
 Db *api_db(ApiServer *s);
+/* Why api_db() last failed on this thread (negative errno), 0 when it did not. */
+int api_db_open_error(void);
 void api_limits_get(ApiServer *s, ApiLimits *ret);
 /* Sets a JSON body and status; takes the reference to body. */
 void api_set_json(struct _u_response *resp, int status, json_t *body);

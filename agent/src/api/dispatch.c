@@ -69,8 +69,16 @@ static int dispatch(ApiServer *s, const struct _u_request *req, struct _u_respon
 
         /* Who is calling: a token, a session, or (for public routes) possibly nobody. */
         r = api_authenticate(s, req, c, mutating);
-        if (r == -EIO)
+        if (r == -EIO) {
+                /* A disk gone read-only or full is said as such (507, as the operations say it); else 503. */
+                Error e = error_from_errno(api_db_open_error());
+                if (error_info(e)) {
+                        if (error_info(e)->retry_after)
+                                api_set_retry_after(resp, 1);
+                        return api_error_of(resp, e, "%s", error_info(e)->message);
+                }
                 return api_error(resp, 503, "database_unavailable", "The database cannot be opened.");
+        }
 
         /*
          * Reads by a signed-in dashboard are not counted: the live view polls when its stream

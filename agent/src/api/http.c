@@ -21,15 +21,31 @@
  * This thread's connection. dispatch() opens it (answering 503 when it cannot) before any
  * handler runs, so handlers may use it without checking.
  */
+static _Thread_local int db_open_error;
+
 Db *api_db(ApiServer *s)
 {
         Db *db = pthread_getspecific(s->db_key);
+        int r;
+
         if (db)
                 return db;
-        if (db_open(s->db_path, &db) < 0)
+        r = db_open(s->db_path, &db);
+        if (r < 0) {
+                if (r != db_open_error) /* a thread serves a connection's requests: once per connection and cause */
+                        log_struct_errno(LOG_ERR, r, LOG_FIELDS("DATABASE", s->db_path),
+                                         "Failed to open database '%s' for a request: %m", s->db_path);
+                db_open_error = r;
                 return NULL;
+        }
+        db_open_error = 0;
         pthread_setspecific(s->db_key, db);
         return db;
+}
+
+int api_db_open_error(void)
+{
+        return db_open_error;
 }
 
 

@@ -26,5 +26,6 @@
 #define STOREAGENT_ERROR_TRY_AGAIN "org.storeagent.Error.TryAgain"
 /* The daemon's storage (its database's file system) is full; nothing was changed until space is freed. */
 #define STOREAGENT_ERROR_STORAGE_FULL "org.storeagent.Error.StorageFull"
+#define STOREAGENT_ERROR_STORAGE_READ_ONLY "org.storeagent.Error.StorageReadOnly"
 /* A tenant asked for what only an admin may do. */
 #define STOREAGENT_ERROR_ACCESS_DENIED "org.storeagent.Error.AccessDenied"

@@ -54,6 +54,7 @@ static const ConfigKey config_keys[] = {
         L("listen.trusted_proxies", CONFIG_NAMES, trusted_proxies, "127.0.0.1 ::1"),
         E("listen.secure_cookies", secure_cookies, "auto", secure_cookie_modes),
         S("database", database, LOCALSTATEDIR "/lib/storeagent/storeagent.db"),
+        U("database_busy_timeout_ms", database_busy_timeout_ms, "5000", 10, 600000),
         S("state_dir", state_dir, LOCALSTATEDIR "/lib/storeagent"),
         S("kubeconfig", kubeconfig, "/etc/rancher/k3s/k3s.yaml"),
         S("chart.path", chart_path, PKGDATADIR "/charts/store-woocommerce"),

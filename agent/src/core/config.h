@@ -25,6 +25,7 @@ typedef struct Config {
         char *trusted_proxies;     /* space-separated peer addresses whose X-Forwarded-Proto is believed */
         char *secure_cookies;      /* "auto", "always" or "never" */
         char *database;
+        uint64_t database_busy_timeout_ms; /* how long a write waits for another's lock before "busy" */
         char *kubeconfig;
         char *chart_path;
         char *chart_repository; /* directory of packaged chart versions for upgrades */

@@ -16,7 +16,12 @@
 typedef struct Db Db;
 
 #define DB_SCHEMA_VERSION 5
+#define DB_BUSY_TIMEOUT_MS_DEFAULT 5000U
 
+/*
+ * Opens (creating and migrating) the database. A file SQLite may only read is -EROFS, one that
+ * is not a database or is damaged in its header -EBADMSG, a lock held past the busy timeout -EAGAIN.
+ */
 int db_open(const char *path, Db **ret);
 Db *db_close(Db *db);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Db *, db_close);
@@ -24,6 +29,19 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Db *, db_close);
 sqlite3 *db_handle(Db *db);
 const char *db_path(Db *db);
 int db_schema_version(Db *db);
+
+/* The busy timeout of connections opened from now on (the configuration's database_busy_timeout_ms). */
+void db_set_busy_timeout(unsigned ms);
+
+/*
+ * Reads the whole file at path once, without writing anything (PRAGMA quick_check on a read-only
+ * connection): 0 when it is sound or not there yet, -EBADMSG with SQLite's first finding in
+ * *ret_problem (when given) when it is damaged. Run once at start, before db_open().
+ */
+int db_check(const char *path, char **ret_problem);
+
+/* What r from db_open() or db_check() means for an operator, or NULL when %m says it. */
+const char *db_strerror(int r);
 
 /* Writers take the lock up front (BEGIN IMMEDIATE) so they never deadlock on upgrade. */
 int db_begin(Db *db);

@@ -39,6 +39,9 @@ static const ErrorInfo error_table[_ERROR_MAX] = {
                                 "This account has a token of that name." },
         [ERROR_CREDENTIALS_UNAVAILABLE] = { 409, "credentials_unavailable", STOREAGENT_ERROR_INVALID_STATE,
                                             "The store has no credentials to show." },
+        [ERROR_STORAGE_READ_ONLY] = { 507, "storage_read_only", STOREAGENT_ERROR_STORAGE_READ_ONLY,
+                                      "The agent's storage is read-only; nothing was changed. An operator must "
+                                      "repair it." },
 };
 
 const ErrorInfo *error_info(int e)
@@ -53,6 +56,8 @@ int error_from_errno(int r)
         switch (r) {
         case -ENOSPC:
                 return ERROR_STORAGE_FULL;
+        case -EROFS:
+                return ERROR_STORAGE_READ_ONLY;
         case -EAGAIN:
                 return ERROR_TRY_AGAIN;
         default:

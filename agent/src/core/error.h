@@ -38,6 +38,7 @@ typedef enum Error {
         ERROR_TOKEN_NOT_FOUND,  /* no such live token */
         ERROR_TOKEN_TAKEN,      /* the account has a token of that name */
         ERROR_CREDENTIALS_UNAVAILABLE, /* the store has no credentials to show (yet, or any more) */
+        ERROR_STORAGE_READ_ONLY, /* the database's file system went read-only; nothing changed */
         _ERROR_MAX,
 } Error;
 
@@ -54,7 +55,7 @@ const ErrorInfo *error_info(int e);
 
 /*
  * The system errors of the database that have a meaning for the caller: a full
- * file system (SQLITE_FULL, -ENOSPC) and a lock held past the busy timeout
- * (-EAGAIN). Returns the domain error for those and r itself for anything else.
+ * file system (SQLITE_FULL, -ENOSPC), a read-only one (-EROFS) and a lock held
+ * past the busy timeout (-EAGAIN). Returns the domain error for those and r itself for anything else.
  */
 int error_from_errno(int r);

@@ -123,9 +123,11 @@ int queue_lease_at(Db *db, uint64_t now, const char *owner, uint64_t lease_usec,
         t->created_at = (uint64_t) sqlite3_column_int64(q, 6);
         if (!t->store_id || !t->actor)
                 return -ENOMEM;
-        /* Let the statement finish so the row update commits. */
-        while (sqlite3_step(q) == SQLITE_ROW)
+        /* Let the statement finish so the row update commits; a commit that fails (a read-only or full disk) is no lease. */
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW)
                 ;
+        if (rc != SQLITE_DONE)
+                return db_errno(rc);
         *ret = TAKE_PTR(t);
         return 0;
 }

@@ -50,8 +50,8 @@ _printf_(3, 4) static int fail(StoreError *err, Error e, const char *fmt, ...)
 
 /*
  * What an operation returns for r: domain errors (> 0) as they are, and the database's failures the
- * caller can act on turned into theirs (error_from_errno). A full disk is logged here, once, with the
- * file that could not grow: only this layer knows it, and the callers above just answer.
+ * caller can act on turned into theirs (error_from_errno). A full or read-only disk is logged here, once,
+ * with the file that could not be written: only this layer knows it, and the callers above just answer.
  */
 static int outcome(Db *db, int r, StoreError *err)
 {
@@ -63,6 +63,10 @@ static int outcome(Db *db, int r, StoreError *err)
         if (e == ERROR_STORAGE_FULL)
                 log_struct_errno(LOG_ERR, r, LOG_FIELDS("DATABASE", db_path(db)),
                                  "Database '%s' has no space left, request refused: %m", db_path(db));
+        else if (e == ERROR_STORAGE_READ_ONLY)
+                log_struct_errno(LOG_ERR, r, LOG_FIELDS("DATABASE", db_path(db)),
+                                 "Database '%s' cannot be written (its file system is read-only), request refused: %m",
+                                 db_path(db));
         else if (e == ERROR_TRY_AGAIN && err)
                 err->retry_after_sec = 1;
         return e;
@@ -474,6 +478,12 @@ int store_retry(Db *db, const StoreLimits *limits, const Caller *caller, const c
         sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
         if (sqlite3_step(q) == SQLITE_ROW)
                 last_kind = db_column_strdup(q, 0);
+        /*
+         * Finished before the operation's transaction: a statement left on its row holds a read
+         * snapshot, and SQLite answers BEGIN IMMEDIATE on such a connection with SQLITE_BUSY at once,
+         * without waiting (it could deadlock), so a retry that met another writer was 503 busy.
+         */
+        sqlite3_finalize(TAKE_PTR(q));
 
         if (streq_ptr(last_kind, "delete"))
                 return store_operation(db, limits, caller, id, TASK_DELETE, NULL, STORE_DELETING, "store.retry",

@@ -45,6 +45,20 @@ typedef struct Daemon {
         size_t n_loaded;
 } Daemon;
 
+int daemon_log_database_error(const char *path, int r, const char *detail)
+{
+        const char *why = db_strerror(r);
+
+        assert(path);
+        assert(r < 0);
+        if (!why)
+                return log_struct_errno(LOG_ERR, r, LOG_FIELDS("DATABASE", path), "Failed to open database '%s': %m%s%s",
+                                        path, detail ? ": " : "", strempty(detail));
+        return log_struct_errno(LOG_ERR, r, LOG_FIELDS("DATABASE", path),
+                                "Refusing to use database '%s': %s%s%s%s.", path, why, detail ? " (" : "",
+                                strempty(detail), detail ? ")" : "");
+}
+
 static int make_listen_socket(const Config *c, int *ret)
 {
         _cleanup_close_ int fd = -EBADF;
@@ -272,7 +286,7 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         _cleanup_(db_closep) Db *db = NULL;
         _cleanup_close_ int lock_fd = -EBADF;
-        _cleanup_free_ char *lock_path = NULL, *dir = NULL, *rid = NULL;
+        _cleanup_free_ char *lock_path = NULL, *dir = NULL, *rid = NULL, *problem = NULL;
         Daemon d = { .config = config, .config_path = config_path, .config_explicit = config_explicit,
                      .listen_fd = -EBADF };
         ApiHooks hooks = {};
@@ -289,14 +303,21 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
         if (asprintf(&lock_path, "%s.lock", config->database) < 0)
                 return log_oom();
         lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (lock_fd < 0 && (errno == EROFS || errno == EACCES))
+                return daemon_log_database_error(config->database, -errno, lock_path);
         if (lock_fd < 0)
                 return log_error_errno(-errno, "Failed to open lock file '%s': %m", lock_path);
         if (flock(lock_fd, LOCK_EX | LOCK_NB) < 0)
                 return log_error_errno(-errno, "Another storeagentd is using database '%s'.", config->database);
 
+        /* A damaged page deep in the file would otherwise surface later, as 500s on some stores only. */
+        r = db_check(config->database, &problem);
+        if (r < 0)
+                return daemon_log_database_error(config->database, r, problem);
+        db_set_busy_timeout((unsigned) config->database_busy_timeout_ms);
         r = db_open(config->database, &db);
         if (r < 0)
-                return log_error_errno(r, "Failed to open database '%s': %m", config->database);
+                return daemon_log_database_error(config->database, r, NULL);
         d.db = db;
 
         r = random_hex(6, &rid);

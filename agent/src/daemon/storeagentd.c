@@ -108,7 +108,7 @@ static int load_config(Config **ret)
 
 static int open_state(const Config *config, Db **ret)
 {
-        _cleanup_free_ char *dir = strdup(config->database);
+        _cleanup_free_ char *dir = strdup(config->database), *problem = NULL;
         int r;
 
         if (!dir)
@@ -116,9 +116,13 @@ static int open_state(const Config *config, Db **ret)
         r = mkdir_p(dirname(dir), 0750);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the database directory for '%s': %m", config->database);
+        r = db_check(config->database, &problem);
+        if (r < 0)
+                return daemon_log_database_error(config->database, r, problem);
+        db_set_busy_timeout((unsigned) config->database_busy_timeout_ms);
         r = db_open(config->database, ret);
         if (r < 0)
-                return log_error_errno(r, "Failed to open database '%s': %m", config->database);
+                return daemon_log_database_error(config->database, r, NULL);
         return 0;
 }
 

@@ -53,6 +53,7 @@ TEST(test_wire_names_kept)
                 { ERROR_TOKEN_NOT_FOUND, 404, "token_not_found", STOREAGENT_ERROR_NOT_FOUND },
                 { ERROR_TOKEN_TAKEN, 409, "token_name_taken", STOREAGENT_ERROR_NAME_TAKEN },
                 { ERROR_CREDENTIALS_UNAVAILABLE, 409, "credentials_unavailable", STOREAGENT_ERROR_INVALID_STATE },
+                { ERROR_STORAGE_READ_ONLY, 507, "storage_read_only", "org.storeagent.Error.StorageReadOnly" },
         };
 
         ASSERT_EQ(ELEMENTSOF(kept), _ERROR_MAX - 1);
@@ -68,6 +69,7 @@ TEST(test_wire_names_kept)
         CHECK(error_info(ERROR_TASK_CAP)->retry_after);
         CHECK(error_info(ERROR_TRY_AGAIN)->retry_after);
         CHECK(!error_info(ERROR_STORAGE_FULL)->retry_after);
+        CHECK(!error_info(ERROR_STORAGE_READ_ONLY)->retry_after);
         CHECK(!error_info(ERROR_NAME_TAKEN)->retry_after);
 }
 
@@ -76,6 +78,7 @@ TEST(test_from_errno)
 {
         ASSERT_EQ(error_from_errno(-ENOSPC), ERROR_STORAGE_FULL);
         ASSERT_EQ(error_from_errno(-EAGAIN), ERROR_TRY_AGAIN);
+        ASSERT_EQ(error_from_errno(-EROFS), ERROR_STORAGE_READ_ONLY);
         ASSERT_EQ(error_from_errno(-EIO), -EIO);
         ASSERT_EQ(error_from_errno(-ENOMEM), -ENOMEM);
         ASSERT_EQ(error_from_errno(0), 0);
