@@ -14,7 +14,7 @@
 
 typedef struct Db Db;
 
-#define DB_SCHEMA_VERSION 4
+#define DB_SCHEMA_VERSION 5
 
 int db_open(const char *path, Db **ret);
 Db *db_close(Db *db);
@@ -50,3 +50,5 @@ static inline void sqlite3_finalizep(sqlite3_stmt **s)
 extern const char db_schema_v1[];
 extern const char db_schema_v2[];
 extern const char db_schema_v3[];
+extern const char db_schema_v4[];
+extern const char db_schema_v5[];
