@@ -239,7 +239,6 @@ static void run_one(Worker *w, Task *t)
         w->task = t;
         w->lease_renewed = mono_usec();
         atomic_store(&w->lost, false);
-        /* runner_stop() raises cancel before each worker's stop: a stop asked for now is not lost. */
         atomic_store(&w->stop, atomic_load(&r->cancel));
         pthread_mutex_unlock(&r->lock);
         atomic_fetch_add(&r->busy, 1);
@@ -435,9 +434,12 @@ void runner_stop(Runner *r)
         assert(r);
         if (!r || !r->workers)
                 return;
+        /* Under the lock run_one() takes to reset a worker's stop flag, so the reset cannot undo this. */
+        pthread_mutex_lock(&r->lock);
         atomic_store(&r->cancel, true);
         for (unsigned i = 0; i < r->o.n_workers; i++)
                 atomic_store(&r->workers[i].stop, true);
+        pthread_mutex_unlock(&r->lock);
         runner_wake(r);
         for (unsigned i = 0; i < r->o.n_workers; i++)
                 if (r->workers[i].started) {
