@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "basic/process.h"
 #include "basic/utf8.h"
 #include "basic/util.h"
 #include "cluster/helm.h"
@@ -309,11 +310,23 @@ int helm_run(const HelmContext *h, char *const *args, HelmResult *ret)
         if (fcntl(out_r, F_SETFL, O_NONBLOCK) < 0 || fcntl(err_r, F_SETFL, O_NONBLOCK) < 0)
                 return -errno;
 
+        if (h->may_start) {
+                r = h->may_start(h->userdata);
+                if (r < 0)
+                        return r;
+        }
         r = spawn(h, args, out_w, err_w, &pid);
         if (r < 0)
                 return r;
         out_w = safe_close(out_w);
         err_w = safe_close(err_w);
+        if (h->child) {
+                uint64_t started = 0;
+
+                /* helm cannot have been reaped yet, so its /proc entry is there. */
+                (void) process_start_time(pid, &started);
+                h->child(h->userdata, pid, started);
+        }
 
         start = mono_usec();
         deadline = start + (uint64_t) timeout_sec * USEC_PER_SEC;
@@ -384,12 +397,14 @@ int helm_run(const HelmContext *h, char *const *args, HelmResult *ret)
                 r = 0;
         }
 
-        if (r < 0) {
+        if (r < 0 && !reaped) {
                 /* Out of memory or a poll failure: do not leave helm running behind us. */
-                if (!reaped) {
-                        (void) kill(-pid, SIGKILL);
-                        (void) waitpid(pid, NULL, 0);
-                }
+                (void) kill(-pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+        }
+        if (h->child)
+                h->child(h->userdata, 0, 0);
+        if (r < 0) {
                 capture_done(&combined);
                 capture_done(&out);
                 return r;

@@ -24,6 +24,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include <sys/types.h>
+
 #include "basic/macro.h"
 
 #define HELM_KILL_GRACE_SEC 5U
@@ -40,6 +42,14 @@ typedef struct HelmContext {
                                     * <StateDirectory>/helm (created 0700 when missing) */
         unsigned timeout_sec;      /* 0 picks 300 */
         const atomic_bool *cancel; /* may be NULL */
+        /* May be NULL. Asked right before helm starts: a negative errno keeps it from starting and is
+         * returned as is. The task's fencing check: a worker that lost its lease runs no helm. */
+        int (*may_start)(void *userdata);
+        /* May be NULL. Told the pid and start time (clock ticks after boot) once helm runs, and pid 0
+         * once it is reaped: the task records them, so that a helm that outlives the daemon can be
+         * found by the next start. */
+        void (*child)(void *userdata, pid_t pid, uint64_t start_time);
+        void *userdata;
 } HelmContext;
 
 typedef struct HelmResult {

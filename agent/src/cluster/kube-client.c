@@ -267,6 +267,13 @@ void kube_client_set_cancel(KubeClient *c, const atomic_bool *flag)
         c->cancel = flag;
 }
 
+void kube_client_set_fence(KubeClient *c, int (*fence)(void *userdata), void *userdata)
+{
+        assert(c);
+        c->fence = fence;
+        c->fence_userdata = userdata;
+}
+
 const char *kube_client_last_error(KubeClient *c)
 {
         assert(c);

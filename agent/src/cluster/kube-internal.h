@@ -44,6 +44,8 @@ struct KubeClient {
         KubePemFile ca, cert, key;
         unsigned timeout_sec;
         const atomic_bool *cancel;
+        int (*fence)(void *userdata);
+        void *fence_userdata;
 
         long last_status;
         char *last_error;

@@ -172,6 +172,13 @@ int kube_request(KubeClient *c, const char *method, const char *path, const char
                 kube_set_error(c, "invalid API path '%s'", strna(path));
                 return r;
         }
+        if (c->fence && !streq(method, "GET")) {
+                r = c->fence(c->fence_userdata);
+                if (r < 0) {
+                        kube_set_error(c, "%s %s: refused, the task is no longer ours", method, url);
+                        return r;
+                }
+        }
         deadline = mono_usec() + (uint64_t) c->timeout_sec * USEC_PER_SEC;
 
         for (unsigned attempt = 1;; attempt++) {

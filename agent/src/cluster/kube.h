@@ -53,6 +53,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(KubeClient *, kube_client_free);
  * or the retry backoff next wakes. NULL clears it. The flag must outlive the client.
  */
 void kube_client_set_cancel(KubeClient *c, const atomic_bool *flag);
+/*
+ * fence (may be NULL) is asked before every request that is not a GET; a negative errno
+ * refuses the request and is returned as is. A task's worker checks there that it still
+ * holds the task's lease, so a worker that lost it changes nothing in the cluster.
+ */
+void kube_client_set_fence(KubeClient *c, int (*fence)(void *userdata), void *userdata);
 
 /*
  * The last failure in words, e.g. "HTTP 403 Forbidden: namespaces is forbidden:

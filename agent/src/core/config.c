@@ -77,6 +77,7 @@ static const ConfigKey config_keys[] = {
           "10.43.0.0/16"),
         L("stores.egress.ports", CONFIG_PORTS, egress_ports, "80,443"),
         U("workers", workers, "2", 1, 64),
+        U("tasks.lease", task_lease_sec, "60", 2, 3600),
         S("web_root", web_root, PKGDATADIR "/web"),
         U("idle_exit", idle_exit_sec, "0", 0, 86400),
         E("log.format", log_format, "auto", log_formats),

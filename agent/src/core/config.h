@@ -36,6 +36,7 @@ typedef struct Config {
         char *state_dir;
         char *web_root;
         uint64_t workers;
+        uint64_t task_lease_sec;
         uint64_t helm_timeout_sec;
         uint64_t provision_timeout_sec;
         uint64_t idle_exit_sec;

@@ -110,7 +110,7 @@ const char db_schema_v3[] =
  * now, which needs a new table; sessions point at it, so they are dropped (a signed-in
  * dashboard signs in again once).
  */
-static const char db_schema_v4[] =
+const char db_schema_v4[] =
         "CREATE TABLE accounts ("
         "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
         "  name TEXT NOT NULL UNIQUE,"
@@ -172,7 +172,19 @@ static const char db_schema_v4[] =
  * ended (a JSON array; NULL: never read). GET /stores/{id}/releases answers from it, so reading
  * the history never starts helm.
  */
-static const char db_schema_v5[] = "ALTER TABLE stores ADD COLUMN releases TEXT;";
+const char db_schema_v5[] = "ALTER TABLE stores ADD COLUMN releases TEXT;";
+
+/*
+ * Version 6: fencing and orphaned helm children. Every lease gets a new token, and a worker's
+ * writes compare it, so a worker whose lease ran out and was handed on cannot act as the owner
+ * even when the new lease went to a worker of the same name. The helm child a task runs is
+ * recorded (pid and start time, the pair that names a process for good) so that the next start
+ * can find one that outlived a killed daemon.
+ */
+const char db_schema_v6[] =
+        "ALTER TABLE tasks ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE tasks ADD COLUMN child_pid INTEGER;"
+        "ALTER TABLE tasks ADD COLUMN child_start INTEGER;";
 
 static const char *const migrations[DB_SCHEMA_VERSION] = {
         db_schema_v1,
@@ -180,6 +192,7 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
         db_schema_v3,
         db_schema_v4,
         db_schema_v5,
+        db_schema_v6,
 };
 
 int db_errno(int rc)

@@ -15,7 +15,7 @@
 
 typedef struct Db Db;
 
-#define DB_SCHEMA_VERSION 5
+#define DB_SCHEMA_VERSION 6
 #define DB_BUSY_TIMEOUT_MS_DEFAULT 5000U
 
 /*
@@ -85,3 +85,6 @@ static inline void sqlite3_finalizep(sqlite3_stmt **s)
 extern const char db_schema_v1[];
 extern const char db_schema_v2[];
 extern const char db_schema_v3[];
+extern const char db_schema_v4[];
+extern const char db_schema_v5[];
+extern const char db_schema_v6[];

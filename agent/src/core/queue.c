@@ -88,6 +88,7 @@ int queue_lease_at(Db *db, uint64_t now, const char *owner, uint64_t lease_usec,
          */
         r = db_prepare(db,
                        "UPDATE tasks SET state = 'running', lease_owner = ?1, lease_expires_at = ?2, "
+                       "lease_token = lease_token + 1, "
                        "attempts = attempts + 1, started_at = coalesce(started_at, ?3), updated_at = ?3 "
                        "WHERE id = (SELECT t.id FROM tasks t "
                        "  WHERE ((t.state = 'queued' AND t.not_before <= ?3) "
@@ -97,7 +98,7 @@ int queue_lease_at(Db *db, uint64_t now, const char *owner, uint64_t lease_usec,
                        "    AND NOT EXISTS (SELECT 1 FROM tasks o WHERE o.store_id = t.store_id AND o.id < t.id "
                        "                    AND o.state IN ('queued', 'running')) "
                        "  ORDER BY t.id LIMIT 1) "
-                       "RETURNING id, store_id, kind, payload, actor, attempts, created_at",
+                       "RETURNING id, store_id, kind, payload, actor, attempts, created_at, lease_token, child_pid, child_start",
                        &q);
         if (r < 0)
                 return r;
@@ -121,6 +122,9 @@ int queue_lease_at(Db *db, uint64_t now, const char *owner, uint64_t lease_usec,
         t->actor = db_column_strdup(q, 4);
         t->attempts = sqlite3_column_int(q, 5);
         t->created_at = (uint64_t) sqlite3_column_int64(q, 6);
+        t->lease_token = sqlite3_column_int64(q, 7);
+        t->child_pid = sqlite3_column_int(q, 8);
+        t->child_start = (uint64_t) sqlite3_column_int64(q, 9);
         if (!t->store_id || !t->actor)
                 return -ENOMEM;
         /* Let the statement finish so the row update commits; a commit that fails (a read-only or full disk) is no lease. */
@@ -132,64 +136,96 @@ int queue_lease_at(Db *db, uint64_t now, const char *owner, uint64_t lease_usec,
         return 0;
 }
 
-static int update_owned(Db *db, uint64_t now, const char *sql, int64_t id, const char *owner, int64_t a,
+/*
+ * Every write of a worker names the lease it holds: the owner and the token this lease got.
+ * A worker whose lease ran out and went to someone else (even a worker of the same name, which
+ * leased the task again later) matches neither and gets -ESTALE.
+ */
+static int update_owned(Db *db, uint64_t now, const char *sql, const Task *t, const char *owner, int64_t a,
                         const char *text)
 {
         _cleanup_stmt_ sqlite3_stmt *q = NULL;
         int r, rc;
 
         assert(db);
+        assert(t);
         assert(owner);
         r = db_prepare(db, sql, &q);
         if (r < 0)
                 return r;
-        sqlite3_bind_int64(q, 1, id);
+        sqlite3_bind_int64(q, 1, t->id);
         sqlite3_bind_text(q, 2, owner, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(q, 3, (sqlite3_int64) now);
         sqlite3_bind_int64(q, 4, a);
         r = db_bind_text_utf8(q, 5, text, 4096);
         if (r < 0)
                 return r;
+        sqlite3_bind_int64(q, 6, t->lease_token);
         rc = sqlite3_step(q);
         if (rc != SQLITE_DONE)
                 return db_errno(rc);
         return sqlite3_changes(db_handle(db)) > 0 ? 0 : -ESTALE;
 }
 
-int queue_heartbeat_at(Db *db, uint64_t now, int64_t id, const char *owner, uint64_t lease_usec)
+#define OWNED "id = ?1 AND lease_owner = ?2 AND lease_token = ?6 AND state = 'running'"
+
+int queue_heartbeat_at(Db *db, uint64_t now, const Task *t, const char *owner, uint64_t lease_usec)
 {
+        /* A lease that ran out but was not taken yet may be extended: taking it changes the token. */
         return update_owned(db, now,
                             "UPDATE tasks SET lease_expires_at = ?3 + ?4, updated_at = ?3 "
-                            "WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
-                            id, owner, (int64_t) lease_usec, NULL);
+                            "WHERE " OWNED,
+                            t, owner, (int64_t) lease_usec, NULL);
 }
 
-int queue_complete_at(Db *db, uint64_t now, int64_t id, const char *owner)
+int queue_complete_at(Db *db, uint64_t now, const Task *t, const char *owner)
 {
         return update_owned(db, now,
                             "UPDATE tasks SET state = 'done', lease_owner = NULL, lease_expires_at = NULL, "
                             "finished_at = ?3, updated_at = ?3, last_error = NULL "
-                            "WHERE id = ?1 AND lease_owner = ?2 AND state = 'running' AND ?4 = ?4",
-                            id, owner, 0, NULL);
+                            "WHERE " OWNED,
+                            t, owner, 0, NULL);
 }
 
-int queue_fail_at(Db *db, uint64_t now, int64_t id, const char *owner, const char *error)
+int queue_fail_at(Db *db, uint64_t now, const Task *t, const char *owner, const char *error)
 {
         return update_owned(db, now,
                             "UPDATE tasks SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL, "
                             "finished_at = ?3, updated_at = ?3, last_error = ?5 "
-                            "WHERE id = ?1 AND lease_owner = ?2 AND state = 'running' AND ?4 = ?4",
-                            id, owner, 0, error);
+                            "WHERE " OWNED,
+                            t, owner, 0, error);
 }
 
-int queue_retry_later_at(Db *db, uint64_t now, int64_t id, const char *owner, uint64_t delay_usec,
+int queue_retry_later_at(Db *db, uint64_t now, const Task *t, const char *owner, uint64_t delay_usec,
                          const char *error)
 {
         return update_owned(db, now,
                             "UPDATE tasks SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, "
                             "not_before = ?3 + ?4, updated_at = ?3, last_error = ?5 "
-                            "WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
-                            id, owner, (int64_t) delay_usec, error);
+                            "WHERE " OWNED,
+                            t, owner, (int64_t) delay_usec, error);
+}
+
+int queue_set_child(Db *db, const Task *t, const char *owner, int pid, uint64_t start_time)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        int r, rc;
+
+        assert(db);
+        assert(t);
+        assert(owner);
+        /* Not fenced by the lease: a child we started is ours to record (and clear) whoever holds the
+         * task now, or a later start could not find it. */
+        r = db_prepare(db, "UPDATE tasks SET child_pid = ?2, child_start = ?3 WHERE id = ?1", &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(q, 1, t->id);
+        if (pid > 0) {
+                sqlite3_bind_int(q, 2, pid);
+                sqlite3_bind_int64(q, 3, (sqlite3_int64) start_time);
+        }
+        rc = sqlite3_step(q);
+        return rc == SQLITE_DONE ? 0 : db_errno(rc);
 }
 
 /* The real clock, for the daemon; tests call the _at() forms with a clock of their own. */
@@ -199,24 +235,24 @@ int queue_lease(Db *db, const char *owner, uint64_t lease_usec, Task **ret)
         return queue_lease_at(db, now_usec(), owner, lease_usec, ret);
 }
 
-int queue_heartbeat(Db *db, int64_t id, const char *owner, uint64_t lease_usec)
+int queue_heartbeat(Db *db, const Task *t, const char *owner, uint64_t lease_usec)
 {
-        return queue_heartbeat_at(db, now_usec(), id, owner, lease_usec);
+        return queue_heartbeat_at(db, now_usec(), t, owner, lease_usec);
 }
 
-int queue_complete(Db *db, int64_t id, const char *owner)
+int queue_complete(Db *db, const Task *t, const char *owner)
 {
-        return queue_complete_at(db, now_usec(), id, owner);
+        return queue_complete_at(db, now_usec(), t, owner);
 }
 
-int queue_fail(Db *db, int64_t id, const char *owner, const char *error)
+int queue_fail(Db *db, const Task *t, const char *owner, const char *error)
 {
-        return queue_fail_at(db, now_usec(), id, owner, error);
+        return queue_fail_at(db, now_usec(), t, owner, error);
 }
 
-int queue_retry_later(Db *db, int64_t id, const char *owner, uint64_t delay_usec, const char *error)
+int queue_retry_later(Db *db, const Task *t, const char *owner, uint64_t delay_usec, const char *error)
 {
-        return queue_retry_later_at(db, now_usec(), id, owner, delay_usec, error);
+        return queue_retry_later_at(db, now_usec(), t, owner, delay_usec, error);
 }
 
 int queue_cancel_queued(Db *db, const char *store_id)

@@ -3,8 +3,8 @@
 
 /*
  * The durable task queue: a task is a row in SQLite. A worker leases one with
- * an expiry and extends the lease while it works; a crash leaves the lease to
- * run out and another worker resumes the task. Only one task per store runs at
+ * an expiry and a new token, and extends the lease while it works; a crash leaves
+ * the lease to run out and another worker resumes the task. Only one task per store runs at
  * a time: a store with a live lease is skipped.
  */
 
@@ -34,6 +34,9 @@ typedef struct Task {
         char *actor;
         int attempts;
         uint64_t created_at;
+        int64_t lease_token; /* new with every lease; the worker's writes compare it */
+        int child_pid;        /* a helm child an earlier attempt recorded and did not clear, or 0 */
+        uint64_t child_start; /* its start time in clock ticks after boot (/proc/PID/stat field 22) */
 } Task;
 
 Task *task_free(Task *t);
@@ -43,12 +46,18 @@ int queue_enqueue(Db *db, const char *store_id, TaskKind kind, json_t *payload, 
 
 /* Leases the oldest runnable task; -EAGAIN when there is none. */
 int queue_lease(Db *db, const char *owner, uint64_t lease_usec, Task **ret);
-/* Extends a lease we hold to now + lease_usec; -ESTALE if it is no longer ours. */
-int queue_heartbeat(Db *db, int64_t id, const char *owner, uint64_t lease_usec);
-int queue_complete(Db *db, int64_t id, const char *owner);
-int queue_fail(Db *db, int64_t id, const char *owner, const char *error);
+/*
+ * Extends a lease we hold to now + lease_usec; -ESTALE if it is no longer ours (another worker
+ * took it over, or it was handed back). Doubles as the fencing check before a
+ * step that changes the cluster.
+ */
+int queue_heartbeat(Db *db, const Task *t, const char *owner, uint64_t lease_usec);
+int queue_complete(Db *db, const Task *t, const char *owner);
+int queue_fail(Db *db, const Task *t, const char *owner, const char *error);
 /* Gives the task back to the queue, runnable again after delay. */
-int queue_retry_later(Db *db, int64_t id, const char *owner, uint64_t delay_usec, const char *error);
+int queue_retry_later(Db *db, const Task *t, const char *owner, uint64_t delay_usec, const char *error);
+/* Records the child process the task runs now (pid and start time), or clears it (pid 0). */
+int queue_set_child(Db *db, const Task *t, const char *owner, int pid, uint64_t start_time);
 
 /*
  * The same at a given time (now_usec()'s clock, CLOCK_REALTIME): the calls
@@ -56,10 +65,10 @@ int queue_retry_later(Db *db, int64_t id, const char *owner, uint64_t delay_usec
  * lease or a delay can run out without the test waiting for it.
  */
 int queue_lease_at(Db *db, uint64_t now, const char *owner, uint64_t lease_usec, Task **ret);
-int queue_heartbeat_at(Db *db, uint64_t now, int64_t id, const char *owner, uint64_t lease_usec);
-int queue_complete_at(Db *db, uint64_t now, int64_t id, const char *owner);
-int queue_fail_at(Db *db, uint64_t now, int64_t id, const char *owner, const char *error);
-int queue_retry_later_at(Db *db, uint64_t now, int64_t id, const char *owner, uint64_t delay_usec,
+int queue_heartbeat_at(Db *db, uint64_t now, const Task *t, const char *owner, uint64_t lease_usec);
+int queue_complete_at(Db *db, uint64_t now, const Task *t, const char *owner);
+int queue_fail_at(Db *db, uint64_t now, const Task *t, const char *owner, const char *error);
+int queue_retry_later_at(Db *db, uint64_t now, const Task *t, const char *owner, uint64_t delay_usec,
                          const char *error);
 
 /* Marks queued (not running) tasks of a store cancelled. */

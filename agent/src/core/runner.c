@@ -17,8 +17,12 @@ struct Worker {
         bool started;
         Db *db;
         char owner[128];
+        /* The task and when its lease was last renewed (CLOCK_MONOTONIC): the heartbeat reads them, under runner->lock. */
         Task *task;
         uint64_t lease_renewed;
+        /* Raised when the daemon stops or the lease is lost: helm and the Kubernetes client stop on it. */
+        atomic_bool stop;
+        atomic_bool lost;
         void *data;
         WorkerDataFree data_free;
 };
@@ -35,6 +39,11 @@ struct Runner {
         pthread_cond_t cond;
         uint64_t wake_counter;
         RunnerStats stats;
+        /* Renews the leases of running tasks whatever their workers are doing (a helm run, a request). */
+        pthread_t heartbeat;
+        bool heartbeat_started;
+        bool heartbeat_stop; /* under lock */
+        pthread_cond_t heartbeat_cond;
 };
 
 int runner_new(Runner **ret, const RunnerOptions *o)
@@ -58,6 +67,7 @@ int runner_new(Runner **ret, const RunnerOptions *o)
         r->o.instance_id = r->instance_id;
         pthread_mutex_init(&r->lock, NULL);
         pthread_cond_init(&r->cond, NULL);
+        pthread_cond_init(&r->heartbeat_cond, NULL);
         *ret = r;
         return 0;
 }
@@ -77,13 +87,33 @@ const char *worker_owner(Worker *w)
 const atomic_bool *worker_cancel_flag(Worker *w)
 {
         assert(w);
-        return &w->runner->cancel;
+        return &w->stop;
 }
 
 bool worker_cancelled(Worker *w)
 {
         assert(w);
-        return atomic_load(&w->runner->cancel);
+        return atomic_load(&w->stop);
+}
+
+bool worker_lost_lease(Worker *w)
+{
+        assert(w);
+        return atomic_load(&w->lost);
+}
+
+/* Stops the worker's task for good: it no longer owns it. Logged once, where it is noticed. */
+static void worker_mark_lost(Worker *w, const Task *t, int error)
+{
+        char task_id[32];
+
+        if (atomic_exchange(&w->lost, true))
+                return;
+        atomic_store(&w->stop, true);
+        xsprintf(task_id, "%" PRIi64, t->id);
+        log_struct_errno(LOG_WARNING, error, LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id),
+                         "Task %s lost its lease (%m); worker %u stops it, ends its helm and leaves the task to "
+                         "its new owner.", task_id, w->index);
 }
 
 void *worker_get_data(Worker *w)
@@ -103,20 +133,36 @@ void worker_set_data(Worker *w, void *data, WorkerDataFree free_func)
 
 int worker_checkpoint(Worker *w)
 {
+        assert(w);
+        if (atomic_load(&w->lost))
+                return -ESTALE;
+        if (atomic_load(&w->stop))
+                return -ECANCELED;
+        return 0;
+}
+
+int worker_fence(Worker *w)
+{
         Runner *r;
-        uint64_t now = mono_usec();
         int k;
 
         assert(w);
         r = w->runner;
-        if (atomic_load(&r->cancel))
+        if (atomic_load(&w->lost))
                 return -ECANCELED;
-        if (!w->task || now - w->lease_renewed < r->o.lease_usec / 3)
+        if (!w->task)
                 return 0;
-        k = queue_heartbeat(w->db, w->task->id, w->owner, r->o.lease_usec);
+        /* Renewing is the check: the UPDATE matches only while our owner name and token are on the row. */
+        k = queue_heartbeat(w->db, w->task, w->owner, r->o.lease_usec);
+        if (k == -ESTALE) {
+                worker_mark_lost(w, w->task, k);
+                return -ECANCELED;
+        }
         if (k < 0)
-                return k;
-        w->lease_renewed = now;
+                return k; /* the database is busy (-EAGAIN): the step is tried again later */
+        pthread_mutex_lock(&r->lock);
+        w->lease_renewed = mono_usec();
+        pthread_mutex_unlock(&r->lock);
         return 0;
 }
 
@@ -127,7 +173,7 @@ int worker_sleep(Worker *w, uint64_t usec)
 
         assert(w);
         r = w->runner;
-        /* Short naps keep both the lease and the reaction to SIGTERM fresh. */
+        /* Short naps keep the reaction to SIGTERM and to a lost lease quick. */
         while (mono_usec() < end) {
                 int k = worker_checkpoint(w);
                 if (k < 0)
@@ -189,34 +235,44 @@ static void run_one(Worker *w, Task *t)
                    "Task %s %s for store %s started (attempt %d).", task_id, task_kind_to_string(t->kind),
                    t->store_id, t->attempts);
 
+        pthread_mutex_lock(&r->lock);
         w->task = t;
         w->lease_renewed = mono_usec();
+        atomic_store(&w->lost, false);
+        atomic_store(&w->stop, atomic_load(&r->cancel));
+        pthread_mutex_unlock(&r->lock);
         atomic_fetch_add(&r->busy, 1);
         k = r->o.handler(w, t, r->o.userdata);
         atomic_fetch_sub(&r->busy, 1);
+        pthread_mutex_lock(&r->lock);
         w->task = NULL;
+        pthread_mutex_unlock(&r->lock);
 
         double seconds = (double) (mono_usec() - start) / (double) USEC_PER_SEC;
-        if (k >= 0) {
-                k = queue_complete(w->db, t->id, w->owner);
+        if (atomic_load(&w->lost)) {
+                /* Whatever the handler returned, the task is someone else's now: leave its row alone. */
+                log_struct(LOG_NOTICE, LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id),
+                           "Task %s stopped after %.1f s without its lease.", task_id, seconds);
+        } else if (k >= 0) {
+                k = queue_complete(w->db, t, w->owner);
                 record_duration(r, t->kind, seconds, false);
                 log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id),
                            "Task %s finished in %.1f s.", task_id, seconds);
         } else if (k == -ECANCELED) {
                 /* Stopping: hand the task back so the next start resumes it at once. */
-                (void) queue_retry_later(w->db, t->id, w->owner, 0, "interrupted by shutdown");
+                (void) queue_retry_later(w->db, t, w->owner, 0, "interrupted by shutdown");
                 log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id),
                            "Task %s interrupted by shutdown; it resumes on the next start.", task_id);
         } else if (k == -EAGAIN) {
                 uint64_t delay = backoff_usec(r, t->attempts);
-                (void) queue_retry_later(w->db, t->id, w->owner, delay, "transient failure");
+                (void) queue_retry_later(w->db, t, w->owner, delay, "transient failure");
                 log_struct(LOG_NOTICE, LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id),
                            "Task %s will be retried in %" PRIu64 " s.", task_id, delay / USEC_PER_SEC);
         } else if (k == -ESTALE) {
                 log_struct(LOG_WARNING, LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id),
                            "Task %s lost its lease; another worker owns it now.", task_id);
         } else {
-                (void) queue_fail(w->db, t->id, w->owner, strerror(-k));
+                (void) queue_fail(w->db, t, w->owner, strerror(-k));
                 record_duration(r, t->kind, seconds, true);
                 log_struct_errno(LOG_WARNING, k, LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id),
                                  "Task %s failed: %m", task_id);
@@ -269,12 +325,87 @@ static void *worker_main(void *p)
         return NULL;
 }
 
-int runner_start(Runner *r)
+/*
+ * Renews the lease of every running task four times per lease, on a connection of its own, so
+ * a lease outlives any single step however long (a slow helm, a request retried for its whole
+ * timeout). A renewal refused (-ESTALE: another worker took the task) or not achieved for three
+ * quarters of a lease (the database unusable: the lease may run out before we can prove it is
+ * ours) stops the worker: its helm is ended and it writes nothing more.
+ */
+static void heartbeat_once(Runner *r, Db *db)
 {
-        assert(r);
         for (unsigned i = 0; i < r->o.n_workers; i++) {
                 Worker *w = &r->workers[i];
+                Task copy;
+                uint64_t renewed;
                 int k;
+
+                pthread_mutex_lock(&r->lock);
+                if (!w->task || atomic_load(&w->lost)) {
+                        pthread_mutex_unlock(&r->lock);
+                        continue;
+                }
+                copy = (Task){ .id = w->task->id, .lease_token = w->task->lease_token };
+                pthread_mutex_unlock(&r->lock);
+
+                k = queue_heartbeat(db, &copy, w->owner, r->o.lease_usec);
+
+                pthread_mutex_lock(&r->lock);
+                /* The worker may have finished (and completed the row) meanwhile: then nothing is lost. */
+                if (w->task && w->task->id == copy.id && w->task->lease_token == copy.lease_token) {
+                        if (k >= 0)
+                                w->lease_renewed = mono_usec();
+                        renewed = w->lease_renewed;
+                        if (k == -ESTALE || (k < 0 && mono_usec() - renewed > r->o.lease_usec / 4 * 3))
+                                worker_mark_lost(w, w->task, k);
+                        else if (k < 0)
+                                log_warning_errno(k, "Failed to renew the lease of task %" PRIi64 ": %m", copy.id);
+                }
+                pthread_mutex_unlock(&r->lock);
+        }
+}
+
+static void *heartbeat_main(void *p)
+{
+        Runner *r = p;
+        _cleanup_(db_closep) Db *db = NULL;
+        uint64_t interval = MAX(r->o.lease_usec / 4, 50 * USEC_PER_MSEC);
+        int k;
+
+        k = db_open(r->o.db_path, &db);
+        if (k < 0) {
+                log_error_errno(k, "The lease heartbeat failed to open database '%s': %m", r->o.db_path);
+                return NULL;
+        }
+        pthread_mutex_lock(&r->lock);
+        while (!r->heartbeat_stop) {
+                struct timespec deadline;
+                uint64_t at = now_usec() + interval;
+
+                deadline = (struct timespec){ .tv_sec = (time_t) (at / USEC_PER_SEC),
+                                              .tv_nsec = (long) (at % USEC_PER_SEC) * 1000 };
+                (void) pthread_cond_timedwait(&r->heartbeat_cond, &r->lock, &deadline);
+                if (r->heartbeat_stop)
+                        break;
+                pthread_mutex_unlock(&r->lock);
+                heartbeat_once(r, db);
+                pthread_mutex_lock(&r->lock);
+        }
+        pthread_mutex_unlock(&r->lock);
+        return NULL;
+}
+
+int runner_start(Runner *r)
+{
+        int k;
+
+        assert(r);
+        k = pthread_create(&r->heartbeat, NULL, heartbeat_main, r);
+        if (k != 0)
+                return -k;
+        r->heartbeat_started = true;
+        for (unsigned i = 0; i < r->o.n_workers; i++) {
+                Worker *w = &r->workers[i];
 
                 w->runner = r;
                 w->index = i;
@@ -303,13 +434,27 @@ void runner_stop(Runner *r)
         assert(r);
         if (!r || !r->workers)
                 return;
+        /* Under the lock run_one() takes to reset a worker's stop flag, so the reset cannot undo this. */
+        pthread_mutex_lock(&r->lock);
         atomic_store(&r->cancel, true);
+        for (unsigned i = 0; i < r->o.n_workers; i++)
+                atomic_store(&r->workers[i].stop, true);
+        pthread_mutex_unlock(&r->lock);
         runner_wake(r);
         for (unsigned i = 0; i < r->o.n_workers; i++)
                 if (r->workers[i].started) {
                         pthread_join(r->workers[i].thread, NULL);
                         r->workers[i].started = false;
                 }
+        /* Last: tasks still being handed back keep their leases until their workers are done. */
+        if (r->heartbeat_started) {
+                pthread_mutex_lock(&r->lock);
+                r->heartbeat_stop = true;
+                pthread_cond_broadcast(&r->heartbeat_cond);
+                pthread_mutex_unlock(&r->lock);
+                pthread_join(r->heartbeat, NULL);
+                r->heartbeat_started = false;
+        }
 }
 
 unsigned runner_busy(Runner *r)
@@ -334,6 +479,7 @@ Runner *runner_free(Runner *r)
         free(r->instance_id);
         pthread_mutex_destroy(&r->lock);
         pthread_cond_destroy(&r->cond);
+        pthread_cond_destroy(&r->heartbeat_cond);
         free(r);
         return NULL;
 }

@@ -3,7 +3,8 @@
 
 /*
  * The task runner: worker threads that lease tasks from the durable queue and
- * hand them to a TaskHandler. Each worker owns its own database connection
+ * hand them to a TaskHandler, and a heartbeat thread that renews the leases of
+ * running tasks while their handlers work. Each worker owns its own database connection
  * (and, through worker_set_data(), whatever per-thread client the handler
  * needs). Handlers return:
  *   0            done
@@ -49,10 +50,20 @@ uint64_t runner_finished(Runner *r);
 
 Db *worker_db(Worker *w);
 const char *worker_owner(Worker *w);
+/* Raised when the daemon stops or the task's lease is lost; for helm and the Kubernetes client. */
 const atomic_bool *worker_cancel_flag(Worker *w);
 bool worker_cancelled(Worker *w);
-/* Extends the lease when due. -ECANCELED when stopping, -ESTALE when the lease was lost. */
+/* True once the running task's lease went to someone else: the handler must change nothing more. */
+bool worker_lost_lease(Worker *w);
+/* -ECANCELED when stopping, -ESTALE when the lease was lost; the heartbeat renews the lease. */
 int worker_checkpoint(Worker *w);
+/*
+ * The fencing check before a step that changes the cluster or the store: renews the lease in
+ * the database, matching our owner name and lease token. 0 when the task is still ours;
+ * -ECANCELED when it is not (the worker is marked lost and stopped); -EAGAIN when the database
+ * could not be asked.
+ */
+int worker_fence(Worker *w);
 /* Sleeps up to usec, returning early with -ECANCELED when the daemon stops. */
 int worker_sleep(Worker *w, uint64_t usec);
 void *worker_get_data(Worker *w);

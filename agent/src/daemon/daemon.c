@@ -336,8 +336,8 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
         RunnerOptions ro = {
                 .db_path = config->database,
                 .n_workers = (unsigned) config->workers,
-                /* Longer than the longest helm run: a lease must never run out under a live worker. */
-                .lease_usec = (config->helm_timeout_sec + 60) * USEC_PER_SEC,
+                /* Renewed while the task runs (helm runs included), so it needs to outlast no single step. */
+                .lease_usec = config->task_lease_sec * USEC_PER_SEC,
                 .max_backoff_usec = 60 * USEC_PER_SEC,
                 .instance_id = d.instance_id,
                 .handler = provisioner_run_task,

@@ -85,7 +85,12 @@ int provisioner_store_credentials(Provisioner *p, const Store *s, json_t **ret)
 static int rotation_failed(Job *j, const char *object, const char *reason)
 {
         _cleanup_free_ char *path = NULL, *msg = NULL;
+        int r;
 
+        /* A worker that lost the task's lease leaves the store and the cluster to the task's new owner. */
+        r = worker_fence(j->w);
+        if (r < 0)
+                return r;
         /* The new password is of no use now; it leaves the cluster (the Job, kept for its record, names it only). */
         if (object && kube_path(&path, "v1", "secrets", j->ns, object) >= 0)
                 (void) kube_delete(j->kube, path, NULL);

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 
 #include "basic/log.h"
+#include "basic/process.h"
 #include "basic/util.h"
 #include "core/store.h"
 #include "provision/provision-internal.h"
@@ -85,6 +86,13 @@ void job_record_releases(Job *j)
 
 int fail_store(Job *j, const char *action, const char *reason)
 {
+        int r;
+
+        /* A worker that lost the task's lease leaves the store to the task's new owner. */
+        r = worker_fence(j->w);
+        if (r < 0)
+                return r;
+
         job_record_releases(j);
         /* Written only while the store is still in the status this task works under: a delete asked for
          * meanwhile (even between a check and this write) wins, and the failure of the work it replaces
@@ -152,6 +160,76 @@ int job_checkpoint(Job *j)
         return worker_checkpoint(j->w);
 }
 
+static int fence(void *userdata)
+{
+        return worker_fence(userdata);
+}
+
+static int fence_job(void *userdata)
+{
+        Job *j = userdata;
+        return worker_fence(j->w);
+}
+
+/* Every helm the task runs is on its row while it runs: a start after a crash finds one that outlived us. */
+static void record_child(void *userdata, pid_t pid, uint64_t start_time)
+{
+        Job *j = userdata;
+        int r;
+
+        r = queue_set_child(j->db, j->t, worker_owner(j->w), pid, start_time);
+        if (r < 0)
+                log_struct_errno(LOG_WARNING, r, LOG_FIELDS("STORE_ID", j->store->id, "TASK_ID", j->task_id),
+                                 "Failed to record helm (pid %d) with the task: %m", (int) pid);
+}
+
+/*
+ * An earlier attempt of this task recorded a helm it never saw end: the daemon was killed and
+ * the helm was not (a helm run by hand, a unit that does not kill its whole control group).
+ * While that helm runs, any helm of ours on the release races it ("release: already exists",
+ * "another operation is in progress"), and a repair would uninstall what it is installing. So
+ * it is waited for until the end of its own timeout (helm marks the release failed itself
+ * then), and ended past that; the release is repaired by the task's usual path afterwards.
+ */
+static int settle_orphan(Job *j)
+{
+        uint64_t age = 0, limit = (uint64_t) j->set.helm_timeout_sec * USEC_PER_SEC, wait;
+        ProcessSettled how;
+        char detail[300];
+        int r;
+
+        if (j->t->child_pid <= 0)
+                return 0;
+        (void) process_age(j->t->child_start, &age);
+        wait = age < limit ? limit - age : 0;
+        log_struct(LOG_NOTICE, LOG_FIELDS("STORE_ID", j->store->id, "TASK_ID", j->task_id),
+                   "Task %s: looking for helm (pid %d) of an earlier attempt; waiting up to %" PRIu64 " s for it.",
+                   j->task_id, j->t->child_pid, wait / USEC_PER_SEC);
+        r = process_settle(j->t->child_pid, j->t->child_start, wait, HELM_KILL_GRACE_SEC * USEC_PER_SEC,
+                           worker_cancel_flag(j->w), &how);
+        if (r == -ECANCELED)
+                return worker_checkpoint(j->w);
+        if (r < 0) {
+                log_struct_errno(LOG_WARNING, r, LOG_FIELDS("STORE_ID", j->store->id, "TASK_ID", j->task_id),
+                                 "Task %s: could not end helm (pid %d) of an earlier attempt: %m", j->task_id,
+                                 j->t->child_pid);
+                return -EAGAIN;
+        }
+        if (how != PROCESS_GONE) {
+                snprintf(detail, sizeof detail,
+                         "helm (pid %d) started by an earlier run of the daemon was still running; %s.",
+                         j->t->child_pid,
+                         how == PROCESS_EXITED ? "waited for it to finish" : "it ran past its timeout and was ended");
+                (void) store_add_event(j->db, j->store->id, "system", "helm.orphan", detail);
+                log_struct(LOG_NOTICE, LOG_FIELDS("STORE_ID", j->store->id, "TASK_ID", j->task_id), "%s", detail);
+        }
+        r = queue_set_child(j->db, j->t, worker_owner(j->w), 0, 0);
+        if (r < 0)
+                return -EAGAIN;
+        j->t->child_pid = 0;
+        return 0;
+}
+
 static int ensure_client(Job *j, uint64_t generation)
 {
         WorkerState *ws = worker_get_data(j->w);
@@ -180,6 +258,7 @@ static int ensure_client(Job *j, uint64_t generation)
                 return -EAGAIN;
         }
         kube_client_set_cancel(ws->kube, worker_cancel_flag(j->w));
+        kube_client_set_fence(ws->kube, fence, j->w);
         ws->generation = generation;
         j->kube = ws->kube;
         return 0;
@@ -215,6 +294,9 @@ static int job_init(Job *j, Provisioner *p, Worker *w, Task *t)
                 .state_dir = j->helm_dir,
                 .timeout_sec = (unsigned) j->set.helm_timeout_sec,
                 .cancel = worker_cancel_flag(w),
+                .may_start = fence_job,
+                .child = record_child,
+                .userdata = j,
         };
         j->seen_events = json_object();
         if (!j->seen_events)
@@ -242,6 +324,9 @@ int provisioner_run_task(Worker *w, Task *t, void *userdata)
                 r = 0;
                 goto done;
         }
+        r = settle_orphan(&j);
+        if (r < 0)
+                goto done;
 
         switch (t->kind) {
         case TASK_CREATE:

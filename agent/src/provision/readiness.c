@@ -277,6 +277,9 @@ void mark_ready(Job *j, const char *action, const char *detail, const char *reas
         _cleanup_free_ char *url = NULL, *version = NULL;
         int64_t revision = 0;
 
+        /* A worker that lost the task's lease leaves the store to the task's new owner. */
+        if (worker_fence(j->w) < 0)
+                return;
         if (asprintf(&url, "%s://%s.%s", j->set.url_scheme, j->store->name, j->set.base_domain) < 0)
                 url = NULL;
         (void) read_release(j, &revision, &version);

@@ -105,6 +105,9 @@ int task_delete(Job *j)
                         return r;
         }
 
+        r = worker_fence(j->w);
+        if (r < 0)
+                return r;
         (void) unlink(j->values_path);
         (void) store_add_event(j->db, j->store->id, "system", "store.deleted",
                                "Release uninstalled and namespace gone.");

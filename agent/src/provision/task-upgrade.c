@@ -28,6 +28,9 @@ int task_upgrade(Job *j)
         if (r < 0) {
                 utf8_snprintf(msg, sizeof msg, "Chart version %s is not available in %s.", strna(version),
                               j->set.chart_repository);
+                r = worker_fence(j->w);
+                if (r < 0)
+                        return r;
                 (void) store_add_event(j->db, j->store->id, "system", "store.upgrade_failed", msg);
                 (void) store_set_status(j->db, j->store->id, STORE_READY, msg);
                 return 0;

@@ -191,6 +191,57 @@ TEST(test_output_and_status)
         CHECK(helm_run(&h, NULL, &res) == -ENOENT);
 }
 
+/* What a task hears of its helm: the child's pid and start time while it runs, pid 0 once reaped. */
+typedef struct Seen {
+        int refuse;
+        unsigned asked;
+        pid_t pids[4];
+        uint64_t starts[4];
+        bool alive[4];
+        unsigned n;
+} Seen;
+
+static int seen_may_start(void *userdata)
+{
+        Seen *s = userdata;
+        s->asked++;
+        return s->refuse;
+}
+
+static void seen_child(void *userdata, pid_t pid, uint64_t start_time)
+{
+        Seen *s = userdata;
+        char path[64];
+        if (s->n >= ELEMENTSOF(s->pids))
+                return;
+        xsprintf(path, "/proc/%d", (int) pid);
+        s->alive[s->n] = pid > 0 && access(path, F_OK) == 0;
+        s->pids[s->n] = pid;
+        s->starts[s->n++] = start_time;
+}
+
+TEST(test_fence_and_child)
+{
+        _cleanup_free_ char *state = test_path(dir, "state-fence");
+        HelmContext h = context("sleep", state, 10);
+        HelmResult res = {};
+        Seen seen = { .refuse = -ECANCELED };
+
+        h.may_start = seen_may_start;
+        h.child = seen_child;
+        h.userdata = &seen;
+        /* Refused: nothing runs, the refusal comes back as is. */
+        CHECK(helm_run(&h, (char *const *) (const char *[]){ "0.1", NULL }, &res) == -ECANCELED);
+        CHECK(seen.asked == 1 && seen.n == 0);
+        seen.refuse = 0;
+        CHECK_HELM(helm_run(&h, (char *const *) (const char *[]){ "0.1", NULL }, &res), 0, &res);
+        helm_result_done(&res);
+        CHECK(seen.asked == 2);
+        CHECK(seen.n == 2);
+        CHECK(seen.pids[0] > 0 && seen.starts[0] > 0 && seen.alive[0]);
+        CHECK(seen.pids[1] == 0 && !seen.alive[1]);
+}
+
 TEST(test_timeout_and_cancel)
 {
         _cleanup_free_ char *state = test_path(dir, "state");

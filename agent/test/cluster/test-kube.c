@@ -269,6 +269,40 @@ TEST(test_post_not_repeated)
         fake_server_stop(&s);
 }
 
+/* A worker that lost its task's lease: every request but a GET is refused before it is sent. */
+static int refuse_writes(void *userdata)
+{
+        atomic_int *asked = userdata;
+        atomic_fetch_add(asked, 1);
+        return -ECANCELED;
+}
+
+TEST(test_fence_refuses_writes)
+{
+        static const FakeResponse script[] = {
+                { .status = 200, .body = "{\"kind\":\"Namespace\"}" },
+        };
+        _cleanup_(kube_client_freep) KubeClient *c = NULL;
+        atomic_int asked = 0;
+        FakeServer s;
+
+        fake_server_start(&s, script, ELEMENTSOF(script));
+        c = fake_client(&s, 10);
+        kube_client_set_fence(c, refuse_writes, &asked);
+        CHECK_R(kube_request(c, "POST", "/api/v1/namespaces", "application/json", "{}", NULL), -ECANCELED);
+        CHECK_R(kube_request(c, "PATCH", "/api/v1/namespaces/x", "application/merge-patch+json", "{}", NULL),
+                -ECANCELED);
+        CHECK_R(kube_delete(c, "/api/v1/namespaces/x", NULL), -ECANCELED);
+        CHECK(atomic_load(&asked) == 3);
+        CHECK(atomic_load(&s.served) == 0);
+        CHECK_CONTAINS(kube_client_last_error(c), "no longer ours");
+        /* Reading is not acting: a GET goes through without asking. */
+        CHECK_R(kube_get(c, "/api/v1/namespaces/x", NULL), 0);
+        CHECK(atomic_load(&asked) == 3);
+        CHECK(atomic_load(&s.served) == 1);
+        fake_server_stop(&s);
+}
+
 TEST(test_error_mapping)
 {
         static const FakeResponse script[] = {

@@ -4,6 +4,7 @@
 #include "basic/util.h"
 #include "core/account.h"
 #include "core/db.h"
+#include "core/queue.h"
 #include "core/store.h"
 #include "core/token.h"
 #include "tests.h"
@@ -147,6 +148,58 @@ TEST(test_upgrade_v3_to_accounts)
         ASSERT_EQ(session_verify(db, "0000000000000000000000000000000000000000000000000000000000000009", &c, NULL),
                   -EACCES);
         ASSERT_EQ(db_exec(db, "SELECT count(*) FROM audit; SELECT count(*) FROM idempotency_keys;"), 0);
+}
+
+/*
+ * A database of the release before fencing (schema 4) with a task running when it was stopped:
+ * the task keeps its lease, gets token 0 and no child, and is leased again with a new token.
+ */
+TEST(test_upgrade_v4_tasks_get_tokens)
+{
+        _cleanup_free_ char *dir = test_tmpdir(), *path = strjoin_path(dir, "v4.db");
+        _cleanup_(db_closep) Db *db = NULL;
+        _cleanup_(task_freep) Task *t = NULL;
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        sqlite3 *raw = NULL;
+
+        ASSERT_EQ(sqlite3_open(path, &raw), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, db_schema_v1, NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, db_schema_v2, NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, db_schema_v3, NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, db_schema_v4, NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw,
+                               "INSERT INTO accounts (id, name, role, created_at) VALUES (1, 'ops', 'admin', 1);"
+                               "INSERT INTO stores (id, name, engine, owner, status, created_at, updated_at, seq, "
+                               "  account_id) VALUES ('00000000000000b1', 'busy', 'woocommerce', 'ops', "
+                               "  'PROVISIONING', 1000, 1000, 1, 1);"
+                               "INSERT INTO tasks (store_id, kind, state, attempts, lease_owner, lease_expires_at, "
+                               "  created_at, updated_at, actor) VALUES ('00000000000000b1', 'create', 'running', 1, "
+                               "  'old-1/0', 99999999999999999, 1000, 1000, 'ops');"
+                               "INSERT INTO tasks (store_id, kind, state, created_at, updated_at, actor) VALUES "
+                               "  ('00000000000000b1', 'delete', 'queued', 2000, 2000, 'ops');"
+                               "PRAGMA user_version = 4;",
+                               NULL, NULL, NULL),
+                  SQLITE_OK);
+        sqlite3_close(raw);
+
+        ASSERT_EQ(db_open(path, &db), 0);
+        ASSERT_EQ(db_schema_version(db), DB_SCHEMA_VERSION);
+        ASSERT_EQ(db_prepare(db, "SELECT lease_owner, lease_token, child_pid IS NULL FROM tasks ORDER BY id", &q), 0);
+        ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+        ASSERT_STREQ((const char *) sqlite3_column_text(q, 0), "old-1/0");
+        ASSERT_EQ(sqlite3_column_int(q, 1), 0);
+        ASSERT_EQ(sqlite3_column_int(q, 2), 1);
+        ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+        ASSERT_EQ(sqlite3_column_int(q, 1), 0);
+
+        /* The next start takes the running task back and leases it with a new token. */
+        ASSERT_EQ(queue_release_stale(db, "new-2"), 1);
+        ASSERT_EQ(queue_lease(db, "new-2/0", 60 * USEC_PER_SEC, &t), 0);
+        ASSERT_EQ(t->kind, TASK_CREATE);
+        ASSERT_EQ(t->attempts, 2);
+        ASSERT_EQ(t->lease_token, 1);
+        ASSERT_EQ(t->child_pid, 0);
+        ASSERT_EQ(queue_complete(db, t, "new-2/0"), 0);
 }
 
 TEST(test_newer_schema_refused)

@@ -80,15 +80,15 @@ TEST(test_lease_and_expiry)
         ASSERT_EQ(t3->id, t1->id);
         ASSERT_EQ(t3->attempts, 2);
         /* The old owner's lease is gone: it can neither heartbeat nor complete. */
-        ASSERT_EQ(queue_heartbeat_at(db, now, t1->id, "w/1", USEC_PER_SEC), -ESTALE);
-        ASSERT_EQ(queue_complete_at(db, now, t1->id, "w/1"), -ESTALE);
+        ASSERT_EQ(queue_heartbeat_at(db, now, t1, "w/1", USEC_PER_SEC), -ESTALE);
+        ASSERT_EQ(queue_complete_at(db, now, t1, "w/1"), -ESTALE);
 
         /* A heartbeat counts from its own time: 20 s in, the lease now lasts until 50 s. */
         now += 20 * USEC_PER_SEC;
-        ASSERT_EQ(queue_heartbeat_at(db, now, t3->id, "w/3", 30 * USEC_PER_SEC), 0);
+        ASSERT_EQ(queue_heartbeat_at(db, now, t3, "w/3", 30 * USEC_PER_SEC), 0);
         now += 20 * USEC_PER_SEC;
         ASSERT_EQ(queue_lease_at(db, now, "w/4", 60 * USEC_PER_SEC, &t4), -EAGAIN);
-        ASSERT_EQ(queue_complete_at(db, now, t3->id, "w/3"), 0);
+        ASSERT_EQ(queue_complete_at(db, now, t3, "w/3"), 0);
 }
 
 TEST(test_retry_later_and_one_per_store)
@@ -104,7 +104,7 @@ TEST(test_retry_later_and_one_per_store)
         ASSERT_EQ(queue_enqueue(db, a, TASK_DELETE, NULL, "t", NULL), 0);
         ASSERT_EQ(queue_lease_at(db, now, "w2", 60 * USEC_PER_SEC, &u), -EAGAIN);
         /* Handing the first back with a delay keeps order: still nothing runnable. */
-        ASSERT_EQ(queue_retry_later_at(db, now, t->id, "w", 30 * USEC_PER_SEC, "cluster down"), 0);
+        ASSERT_EQ(queue_retry_later_at(db, now, t, "w", 30 * USEC_PER_SEC, "cluster down"), 0);
         ASSERT_EQ(queue_lease_at(db, now, "w2", 60 * USEC_PER_SEC, &u), -EAGAIN);
         /* The delete is due but blocked behind the older task of its store. */
         ASSERT_EQ(queue_next_due_at(db, now, &due), 0);
@@ -116,7 +116,7 @@ TEST(test_retry_later_and_one_per_store)
         ASSERT_EQ(queue_lease_at(db, now, "w2", 60 * USEC_PER_SEC, &u), 0);
         ASSERT_EQ(u->id, t->id);
         ASSERT_EQ(u->attempts, 2);
-        ASSERT_EQ(queue_fail_at(db, now, u->id, "w2", "gave up"), 0);
+        ASSERT_EQ(queue_fail_at(db, now, u, "w2", "gave up"), 0);
         u = task_free(u);
         ASSERT_EQ(queue_lease_at(db, now, "w2", 60 * USEC_PER_SEC, &u), 0);
         ASSERT_EQ(u->kind, TASK_DELETE);
@@ -132,7 +132,7 @@ TEST(test_next_due)
 
         ASSERT_EQ(queue_lease_at(db, now, "w", 60 * USEC_PER_SEC, &t), 0);
         ASSERT_EQ(queue_next_due_at(db, now, &due), -ENODATA);
-        ASSERT_EQ(queue_retry_later_at(db, now, t->id, "w", 30 * USEC_PER_SEC, "cluster down"), 0);
+        ASSERT_EQ(queue_retry_later_at(db, now, t, "w", 30 * USEC_PER_SEC, "cluster down"), 0);
         ASSERT_EQ(queue_next_due_at(db, now + 10 * USEC_PER_SEC, &due), 0);
         ASSERT_EQ(due, 20 * USEC_PER_SEC);
         ASSERT_EQ(queue_next_due_at(db, now + 40 * USEC_PER_SEC, &due), 0);
@@ -152,6 +152,52 @@ TEST(test_release_stale_on_start)
         ASSERT_EQ(queue_release_stale(db, "new-2"), 1);
         ASSERT_EQ(queue_lease_at(db, now, "new-2/0", 60 * USEC_PER_SEC, &u), 0);
         ASSERT_EQ(u->id, t->id);
+}
+
+/*
+ * A worker whose lease ran out and went to another worker, then back to a worker of the same
+ * name, cannot act on the task with its old lease: the token differs.
+ */
+TEST(test_token_fences_a_stale_lease)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_(db_closep) Db *db = open_db(&path);
+        _cleanup_free_ char *a = new_store(db, "a");
+        _cleanup_(task_freep) Task *t1 = NULL, *t2 = NULL;
+        uint64_t now = now_usec();
+
+        ASSERT_EQ(queue_lease_at(db, now, "w/0", 10 * USEC_PER_SEC, &t1), 0);
+        now += 11 * USEC_PER_SEC;
+        ASSERT_EQ(queue_lease_at(db, now, "w/0", 10 * USEC_PER_SEC, &t2), 0);
+        ASSERT_EQ(t2->id, t1->id);
+        ASSERT_TRUE(t2->lease_token > t1->lease_token);
+        ASSERT_EQ(queue_heartbeat_at(db, now, t1, "w/0", USEC_PER_SEC), -ESTALE);
+        ASSERT_EQ(queue_fail_at(db, now, t1, "w/0", "stale"), -ESTALE);
+        ASSERT_EQ(queue_retry_later_at(db, now, t1, "w/0", 0, "stale"), -ESTALE);
+        ASSERT_EQ(queue_heartbeat_at(db, now, t2, "w/0", USEC_PER_SEC), 0);
+        ASSERT_EQ(queue_complete_at(db, now, t2, "w/0"), 0);
+}
+
+/* The helm child a task runs is on its row, and the next lease of the task (after a crash) sees it. */
+TEST(test_child_recorded_with_the_task)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_(db_closep) Db *db = open_db(&path);
+        _cleanup_free_ char *a = new_store(db, "a");
+        _cleanup_(task_freep) Task *t = NULL, *u = NULL;
+        uint64_t now = now_usec();
+
+        ASSERT_EQ(queue_lease_at(db, now, "old/0", 60 * USEC_PER_SEC, &t), 0);
+        ASSERT_EQ(t->child_pid, 0);
+        ASSERT_EQ(queue_set_child(db, t, "old/0", 4242, 987654), 0);
+        ASSERT_EQ(queue_release_stale(db, "new"), 1);
+        ASSERT_EQ(queue_lease_at(db, now, "new/0", 60 * USEC_PER_SEC, &u), 0);
+        ASSERT_EQ(u->id, t->id);
+        ASSERT_EQ(u->child_pid, 4242);
+        ASSERT_EQ(u->child_start, 987654u);
+        ASSERT_EQ(queue_set_child(db, u, "new/0", 0, 0), 0);
+        u = task_free(u);
+        ASSERT_EQ(queue_retry_later_at(db, now, t, "old/0", 0, NULL), -ESTALE);
 }
 
 /* The runner end to end: a handler that fails transiently once, then succeeds. */
@@ -191,6 +237,100 @@ TEST(test_runner)
         RunnerStats st;
         runner_get_stats(r, &st);
         ASSERT_EQ(st.count[TASK_CREATE], 1);
+}
+
+/*
+ * A handler that blocks far longer than the lease without one checkpoint, as a worker does
+ * while helm runs: the heartbeat keeps the lease, so the other worker never starts the task
+ * a second time. Without it the second worker leases the task after 300 ms.
+ */
+static atomic_int slow_calls;
+static int slow_handler(Worker *w, Task *t, void *userdata)
+{
+        atomic_fetch_add(&slow_calls, 1);
+        sleep_msec(1500);
+        return store_set_status(worker_db(w), t->store_id, STORE_READY, NULL);
+}
+
+static StoreStatus wait_status(Db *db, const char *id, StoreStatus want)
+{
+        StoreStatus st = _STORE_STATUS_INVALID;
+        for (int i = 0; i < 200; i++) {
+                _cleanup_(store_freep) Store *s = NULL;
+                ASSERT_EQ(store_get(db, id, &s), 0);
+                st = s->status;
+                if (st == want)
+                        break;
+                sleep_msec(50);
+        }
+        return st;
+}
+
+TEST(test_heartbeat_keeps_the_lease_while_a_step_blocks)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_(db_closep) Db *db = open_db(&path);
+        _cleanup_free_ char *a = new_store(db, "a");
+        _cleanup_(runner_freep) Runner *r = NULL;
+        RunnerOptions o = { .db_path = path, .n_workers = 2, .lease_usec = 300 * USEC_PER_MSEC,
+                            .max_backoff_usec = 100 * USEC_PER_MSEC, .instance_id = "test", .handler = slow_handler };
+
+        ASSERT_EQ(runner_new(&r, &o), 0);
+        ASSERT_EQ(runner_start(r), 0);
+        ASSERT_EQ(wait_status(db, a, STORE_READY), STORE_READY);
+        runner_stop(r);
+        ASSERT_EQ(atomic_load(&slow_calls), 1);
+}
+
+/*
+ * Someone takes the lease away (simulated in the database, as another worker's lease would
+ * after an expiry): the worker's stop flag rises, which ends its helm, the handler's fenced
+ * write is refused, and the row stays the new owner's.
+ */
+static atomic_bool stolen_seen, stolen_write_refused, handler_entered;
+static int stolen_handler(Worker *w, Task *t, void *userdata)
+{
+        atomic_store(&handler_entered, true);
+        for (int i = 0; i < 200 && !atomic_load(worker_cancel_flag(w)); i++)
+                sleep_msec(50);
+        atomic_store(&stolen_seen, worker_lost_lease(w));
+        atomic_store(&stolen_write_refused, worker_fence(w) == -ECANCELED);
+        return 0;
+}
+
+TEST(test_stolen_lease_stops_the_worker)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_(db_closep) Db *db = open_db(&path);
+        _cleanup_free_ char *a = new_store(db, "a");
+        _cleanup_(runner_freep) Runner *r = NULL;
+        RunnerOptions o = { .db_path = path, .n_workers = 1, .lease_usec = 400 * USEC_PER_MSEC,
+                            .max_backoff_usec = 100 * USEC_PER_MSEC, .instance_id = "test",
+                            .handler = stolen_handler };
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        uint64_t began;
+
+        ASSERT_EQ(runner_new(&r, &o), 0);
+        ASSERT_EQ(runner_start(r), 0);
+        for (int i = 0; i < 200 && !atomic_load(&handler_entered); i++)
+                sleep_msec(20);
+        ASSERT_TRUE(atomic_load(&handler_entered));
+        began = mono_usec();
+        ASSERT_EQ(db_exec(db, "UPDATE tasks SET lease_owner = 'thief', lease_token = lease_token + 1, "
+                              "lease_expires_at = lease_expires_at + 3600000000"),
+                  0);
+        while (runner_finished(r) == 0 && mono_usec() - began < 10 * USEC_PER_SEC)
+                sleep_msec(20);
+        ASSERT_EQ(runner_finished(r), 1u);
+        /* Noticed by the heartbeat within about a quarter of the lease. */
+        ASSERT_TRUE(mono_usec() - began < 2 * USEC_PER_SEC);
+        ASSERT_TRUE(atomic_load(&stolen_seen));
+        ASSERT_TRUE(atomic_load(&stolen_write_refused));
+        runner_stop(r);
+        ASSERT_EQ(db_prepare(db, "SELECT state, lease_owner FROM tasks", &q), 0);
+        ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+        ASSERT_STREQ((const char *) sqlite3_column_text(q, 0), "running");
+        ASSERT_STREQ((const char *) sqlite3_column_text(q, 1), "thief");
 }
 
 DEFINE_TEST_MAIN(LOG_ERR)

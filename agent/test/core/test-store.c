@@ -162,7 +162,7 @@ TEST(test_operations)
         ASSERT_EQ(t->progress_current, 6);
         t = store_free(t);
         ASSERT_EQ(store_set_status(db, s->id, STORE_READY, NULL), 0);
-        ASSERT_EQ(queue_complete(db, task->id, "w/0"), 0);
+        ASSERT_EQ(queue_complete(db, task, "w/0"), 0);
         task = task_free(task);
         ASSERT_EQ(store_get(db, s->id, &t), 0);
         ASSERT_TRUE(t->step == NULL); /* progress clears when the store settles */
@@ -183,7 +183,7 @@ TEST(test_operations)
         t = store_free(t);
         Task *other = NULL;
         ASSERT_EQ(queue_lease(db, "w/1", 60 * USEC_PER_SEC, &other), -EAGAIN);
-        ASSERT_EQ(queue_complete(db, task->id, "w/0"), 0);
+        ASSERT_EQ(queue_complete(db, task, "w/0"), 0);
         task = task_free(task);
         ASSERT_EQ(queue_lease(db, "w/1", 60 * USEC_PER_SEC, &other), 0);
         ASSERT_EQ(other->kind, TASK_DELETE);
@@ -191,7 +191,7 @@ TEST(test_operations)
         ASSERT_EQ(store_delete(db, as(db, "bob"), s->id, &t, &err), 0);
         t = store_free(t);
         ASSERT_EQ(store_set_status(db, s->id, STORE_DELETED, NULL), 0);
-        ASSERT_EQ(queue_complete(db, other->id, "w/1"), 0);
+        ASSERT_EQ(queue_complete(db, other, "w/1"), 0);
         other = task_free(other);
 
         /* The row stays for the audit trail, out of the default listing; the name is free again. */
@@ -222,7 +222,7 @@ TEST(test_retry_after_failed_delete)
         ASSERT_EQ(store_create(db, &limits, as(db, "alice"), "shop", "woocommerce", NULL, NULL, &s, NULL, &err), 0);
         ASSERT_EQ(queue_lease(db, "w", 60 * USEC_PER_SEC, &task), 0);
         ASSERT_EQ(store_set_status(db, s->id, STORE_FAILED, "boom"), 0);
-        ASSERT_EQ(queue_fail(db, task->id, "w", "boom"), 0);
+        ASSERT_EQ(queue_fail(db, task, "w", "boom"), 0);
         task = task_free(task);
         ASSERT_EQ(store_retry(db, &limits, as(db, "alice"), s->id, &t, &err), 0);
         ASSERT_EQ(t->status, STORE_PROVISIONING);
@@ -230,7 +230,7 @@ TEST(test_retry_after_failed_delete)
         t = store_free(t);
         ASSERT_EQ(queue_lease(db, "w", 60 * USEC_PER_SEC, &task), 0);
         ASSERT_EQ(task->kind, TASK_CREATE);
-        ASSERT_EQ(queue_complete(db, task->id, "w"), 0);
+        ASSERT_EQ(queue_complete(db, task, "w"), 0);
         task = task_free(task);
         ASSERT_EQ(store_set_status(db, s->id, STORE_READY, NULL), 0);
 
@@ -238,7 +238,7 @@ TEST(test_retry_after_failed_delete)
         t = store_free(t);
         ASSERT_EQ(queue_lease(db, "w", 60 * USEC_PER_SEC, &task), 0);
         ASSERT_EQ(store_set_status(db, s->id, STORE_FAILED, "namespace stuck"), 0);
-        ASSERT_EQ(queue_fail(db, task->id, "w", "stuck"), 0);
+        ASSERT_EQ(queue_fail(db, task, "w", "stuck"), 0);
         task = task_free(task);
         /* A failed delete is retried as a delete. */
         ASSERT_EQ(store_retry(db, &limits, as(db, "alice"), s->id, &t, &err), 0);
