@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,16 +59,34 @@ static inline void fuzz_log_setup(void)
         log_setup(LOG_TARGET_JSON, LOG_DEBUG);
 }
 
-/* A directory of this process's own for the inputs that must be files; made once. */
+/*
+ * A directory of this process's own for the inputs that must be files (and fuzz-request's
+ * database); made once, in memory where /dev/shm exists, since every input writes there.
+ */
+static char fuzz_scratch[64];
+
+static inline int fuzz_scratch_remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+        (void) remove(path);
+        return 0;
+}
+
+/* Memory in /dev/shm outlives the process: leave nothing behind on a normal exit. */
+static inline void fuzz_scratch_remove(void)
+{
+        (void) nftw(fuzz_scratch, fuzz_scratch_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static inline const char *fuzz_scratch_dir(void)
 {
-        static char dir[] = "/tmp/storeagent-fuzz-XXXXXX";
-        static bool made = false;
+        char *dir = fuzz_scratch;
 
-        if (!made) {
+        if (!dir[0]) {
+                snprintf(dir, sizeof fuzz_scratch, "%s/storeagent-fuzz-XXXXXX",
+                         access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
                 if (!mkdtemp(dir))
                         abort();
-                made = true;
+                atexit(fuzz_scratch_remove);
         }
         return dir;
 }
