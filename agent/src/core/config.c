@@ -624,28 +624,6 @@ int config_load(const char *path, bool missing_ok, Config **ret, char **ret_erro
         return 0;
 }
 
-/* A string as a double-quoted YAML scalar and a newline; it loads back as the same bytes, since
- * quotes, backslashes and all YAML would fold or refuse (controls, NEL, LS, PS) are escaped. */
-static void dump_quoted_line(FILE *f, const char *s)
-{
-        fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-                if (*p == '"' || *p == '\\')
-                        fprintf(f, "\\%c", *p);
-                else if (*p < 0x20 || *p == 0x7f)
-                        fprintf(f, "\\x%02x", *p);
-                else if (p[0] == 0xc2 && p[1] == 0x85) {
-                        fputs("\\N", f);
-                        p++;
-                } else if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
-                        fputs(p[2] == 0xa8 ? "\\L" : "\\P", f);
-                        p += 2;
-                } else
-                        fputc(*p, f);
-        }
-        fputs("\"\n", f);
-}
-
 void config_dump(const Config *c, FILE *f)
 {
         assert(c);
@@ -691,7 +669,9 @@ void config_dump(const Config *c, FILE *f)
                                 o += len + (v[o + len] == sep[0]);
                         }
                         fputs("]\n", f);
-                } else
-                        dump_quoted_line(f, *config_str((Config *) c, k));
+                } else {
+                        fputs_yaml_quoted(*config_str((Config *) c, k), f);
+                        fputc('\n', f);
+                }
         }
 }
