@@ -32,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         /* The field lists of store create, account create and token create. */
         static const char *const store_fields[] = { "name", "engine", NULL };
-        static const char *const account_fields[] = { "name", "role", "max_stores", "creates_per_hour", NULL };
+        static const char *const account_fields[] = { "name", "role", "max_stores", "creates_per_hour",
+                                                      NULL };
         static const char *const token_fields[] = { "name", "expires_in", NULL };
         static const char *const *const lists[] = { store_fields, account_fields, token_fields };
         _cleanup_(json_decrefp) json_t *body = NULL;

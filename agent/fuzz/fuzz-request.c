@@ -14,11 +14,11 @@
  *   <empty line>
  *   body
  *
- * In the path and the header values, "$ADMIN" and "$TENANT" stand for the tokens of an admin and
- * of a tenant account made at start, "$SESSION" and "$CSRF" for a session of the tenant's, and
- * "$STORE" for the id of a store of the tenant's, so that the fuzzer gets past authentication and
- * finds a store. The live stream is left out: it waits for store changes by design and would hold
- * the fuzzer.
+ * In the path, the header values and a text body, "$ADMIN" and "$TENANT" stand for the tokens of
+ * an admin and of a tenant account made at start, "$SESSION" and "$CSRF" for a session of the
+ * tenant's, and "$STORE" for the id of a store of the tenant's, so that the fuzzer gets past
+ * authentication and finds a store. The live stream is left out: it waits for store changes by
+ * design and would hold the fuzzer.
  */
 
 #include "api/api-internal.h"
@@ -96,7 +96,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         FUZZ_SETUP(session_create(db, &tenant, 3600 * USEC_PER_SEC, &session_cookie, &session_csrf) >= 0);
         /* A store of the tenant's, so that the store routes find one. */
         store_limits_from_config(config, &limits);
-        FUZZ_SETUP(store_create(db, &limits, &tenant, "fuzzshop", "woocommerce", NULL, NULL, &store, &replayed, &err) == 0);
+        FUZZ_SETUP(store_create(db, &limits, &tenant, "fuzzshop", "woocommerce", NULL, NULL, &store, &replayed,
+                                &err) == 0);
         store_id = strdup(store->id);
         if (!store_id)
                 abort();
@@ -212,7 +213,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 } else
                         u_map_put(req.map_header, line, v);
         }
-        if (body_len > 0) {
+        if (body_len > 0 && !memchr(body, 0, body_len)) {
+                /* A text body may name the test credentials too ({"token": "$TENANT"} signs in). */
+                req.binary_body = substitute(body);
+                if (!req.binary_body)
+                        abort();
+                req.binary_body_length = strlen(req.binary_body);
+        } else if (body_len > 0) {
                 req.binary_body = malloc(body_len);
                 if (!req.binary_body)
                         abort();
