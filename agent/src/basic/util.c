@@ -357,8 +357,8 @@ void fputs_yaml_quoted(const char *s, FILE *f)
                 size_t n = *p < 0x80 ? 1 : utf8_decode(p, &cp);
 
                 if (n == 0) /* not UTF-8: no YAML string holds it; the byte as a character is closest */
-                        n = 1;
-                if (cp == '"' || cp == '\\')
+                        fprintf(f, "\\x%02x", *p++);
+                else if (cp == '"' || cp == '\\')
                         fprintf(f, "\\%c", (char) cp);
                 else if (yaml_plain_char(cp))
                         fwrite(p, 1, n, f);
