@@ -128,6 +128,8 @@ int api_store_error(struct _u_response *resp, int r, const StoreError *err);
 void api_set_retry_after(struct _u_response *resp, uint64_t sec);
 void api_client_address(const struct _u_request *req, char *buf, size_t n);
 size_t api_json_depth(const char *p, size_t n, size_t max);
+/* Checks and parses a request body into a JSON object: -ELOOP too deep, -EBADMSG not JSON, -EINVAL not an object. */
+int api_body_parse(const void *data, size_t n, uint64_t max_depth, json_t **ret, json_error_t *ret_error);
 /* These answer 400 themselves and return -EINVAL when the input is refused. */
 int api_check_fields(struct _u_response *resp, json_t *body, const char *const *allowed);
 int api_require_string(struct _u_response *resp, RequestContext *c, const char *key, const char **ret);
@@ -188,6 +190,8 @@ void api_conn_request_started(struct MHD_Connection *connection);
 int api_conn_admit(ApiServer *s, unsigned *ret_open);
 
 /* ---- static.c ---- */
+/* Decodes a request path into out (n bytes): -EINVAL when malformed, -EPERM for a '.' or '..' segment. */
+int api_static_path(const char *url_path, char *out, size_t n);
 int api_serve_static(ApiServer *s, const struct _u_request *req, struct _u_response *resp);
 
 /* ---- dispatch.c ---- */

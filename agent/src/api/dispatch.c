@@ -145,16 +145,15 @@ static int dispatch(ApiServer *s, const struct _u_request *req, struct _u_respon
                         if (!ctype || strncasecmp(ctype, "application/json", 16) != 0)
                                 return api_error(resp, 415, "unsupported_media_type",
                                                  "Send the body as 'Content-Type: application/json'.");
-                        if (api_json_depth(req->binary_body, req->binary_body_length, lim.max_json_depth) >
-                            lim.max_json_depth)
+                        r = api_body_parse(req->binary_body, req->binary_body_length, lim.max_json_depth, &c->body,
+                                           &jerr);
+                        if (r == -ELOOP)
                                 return api_error(resp, 400, "json_too_deep",
                                                  "JSON nested deeper than %" PRIu64 " levels.", lim.max_json_depth);
-                        c->body = json_loadb(req->binary_body, req->binary_body_length, JSON_REJECT_DUPLICATES,
-                                             &jerr);
-                        if (!c->body)
+                        if (r == -EBADMSG)
                                 return api_error(resp, 400, "invalid_json", "Invalid JSON at line %d: %s", jerr.line,
                                                  jerr.text);
-                        if (!json_is_object(c->body))
+                        if (r < 0)
                                 return api_error(resp, 400, "invalid_json", "The body must be a JSON object.");
                 }
         }

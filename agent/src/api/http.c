@@ -189,6 +189,29 @@ size_t api_json_depth(const char *p, size_t n, size_t max)
         return deepest;
 }
 
+/*
+ * A request body as the handlers get it: nested at most max_depth deep (counted before jansson
+ * recurses into it), valid JSON without duplicate keys, and an object. -ELOOP: too deep;
+ * -EBADMSG: not JSON (*ret_error says where); -EINVAL: not an object.
+ */
+int api_body_parse(const void *data, size_t n, uint64_t max_depth, json_t **ret, json_error_t *ret_error)
+{
+        _cleanup_(json_decrefp) json_t *body = NULL;
+
+        assert(data || n == 0);
+        assert(ret);
+        assert(ret_error);
+        if (api_json_depth(data, n, max_depth) > max_depth)
+                return -ELOOP;
+        body = json_loadb(data, n, JSON_REJECT_DUPLICATES, ret_error);
+        if (!body)
+                return -EBADMSG;
+        if (!json_is_object(body))
+                return -EINVAL;
+        *ret = TAKE_PTR(body);
+        return 0;
+}
+
 /* Rejects members the route does not know; allowed is NULL-terminated. */
 int api_check_fields(struct _u_response *resp, json_t *body, const char *const *allowed)
 {

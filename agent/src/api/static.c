@@ -143,6 +143,32 @@ static int percent_decode(const char *in, char *out, size_t n)
         return 0;
 }
 
+/*
+ * The request path as a file name beneath the web root. Decoded first, so "%2e%2e" is seen for
+ * what it is; then every dot segment is refused. Pure, so it can be fuzzed on its own.
+ */
+int api_static_path(const char *url_path, char *out, size_t n)
+{
+        int r;
+
+        assert(url_path);
+        assert(out);
+        r = percent_decode(url_path, out, n);
+        if (r < 0)
+                return r;
+        for (const char *seg = out; *seg;) {
+                while (*seg == '/')
+                        seg++;
+                size_t len = strcspn(seg, "/");
+                if ((len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
+                        return -EPERM;
+                seg += len;
+        }
+        if (strchr(out, '\\') || strlen(out) > 1024)
+                return -EINVAL;
+        return 0;
+}
+
 int api_serve_static(ApiServer *s, const struct _u_request *req, struct _u_response *resp)
 {
         char path[1100];
@@ -155,18 +181,10 @@ int api_serve_static(ApiServer *s, const struct _u_request *req, struct _u_respo
                 return api_error(resp, 405, "method_not_allowed", "Only GET and HEAD are served here.");
         }
 
-        /* Decode first, so "%2e%2e" is seen for what it is; then refuse every dot segment. */
-        if (percent_decode(req->url_path, path, sizeof path) < 0)
-                return api_error(resp, 400, "invalid_path", "Invalid path.");
-        for (const char *seg = path; seg && *seg;) {
-                while (*seg == '/')
-                        seg++;
-                size_t len = strcspn(seg, "/");
-                if ((len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
-                        return api_error(resp, 400, "invalid_path", "Path segments '.' and '..' are not allowed.");
-                seg += len;
-        }
-        if (strchr(path, '\\') || strlen(path) > 1024)
+        r = api_static_path(req->url_path, path, sizeof path);
+        if (r == -EPERM)
+                return api_error(resp, 400, "invalid_path", "Path segments '.' and '..' are not allowed.");
+        if (r < 0)
                 return api_error(resp, 400, "invalid_path", "Invalid path.");
 
         if (s->web_root_fd < 0)

@@ -315,3 +315,58 @@ char *strjoin_path(const char *a, const char *b)
                 return NULL;
         return s;
 }
+
+/* The length of the UTF-8 sequence at p and its code point, or 0 when it is not one. */
+static size_t utf8_decode(const unsigned char *p, uint32_t *ret)
+{
+        size_t n = p[0] > 0xf4 ? 0 : p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+        uint32_t cp;
+
+        if (n == 0)
+                return 0;
+        cp = p[0] & (0x7f >> n);
+        for (size_t i = 1; i < n; i++) {
+                if ((p[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        /* Overlong forms and surrogates are not UTF-8. */
+        if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        *ret = cp;
+        return n;
+}
+
+/*
+ * What YAML takes as it is inside double quotes (its "printable" set), less the line breaks NEL,
+ * LS and PS, which it would fold, and the byte order mark.
+ */
+static bool yaml_plain_char(uint32_t cp)
+{
+        return (cp >= 0x20 && cp <= 0x7e) || (cp >= 0xa0 && cp <= 0xd7ff && cp != 0x2028 && cp != 0x2029) ||
+               (cp >= 0xe000 && cp <= 0xfffd && cp != 0xfeff) || cp >= 0x10000;
+}
+
+void fputs_yaml_quoted(const char *s, FILE *f)
+{
+        assert(s);
+        assert(f);
+        fputc('"', f);
+        for (const unsigned char *p = (const unsigned char *) s; *p;) {
+                uint32_t cp = *p;
+                size_t n = *p < 0x80 ? 1 : utf8_decode(p, &cp);
+
+                if (n == 0) /* not UTF-8: no YAML string holds it; the byte as a character is closest */
+                        fprintf(f, "\\x%02x", *p++);
+                else if (cp == '"' || cp == '\\')
+                        fprintf(f, "\\%c", (char) cp);
+                else if (yaml_plain_char(cp))
+                        fwrite(p, 1, n, f);
+                else if (cp <= 0xff)
+                        fprintf(f, "\\x%02x", (unsigned) cp);
+                else
+                        fprintf(f, "\\u%04x", (unsigned) cp); /* everything escaped above 0xff is below 0x10000 */
+                p += n;
+        }
+        fputc('"', f);
+}

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "basic/macro.h"
@@ -40,3 +41,6 @@ int write_file_atomic(const char *path, const char *data, size_t n, mode_t mode)
 int read_file(const char *path, size_t max, char **ret, size_t *ret_size);
 
 char *strjoin_path(const char *a, const char *b);
+
+/* Writes s as a double-quoted YAML scalar that a YAML parser reads back as the same string. */
+void fputs_yaml_quoted(const char *s, FILE *f);

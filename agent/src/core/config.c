@@ -675,7 +675,9 @@ void config_dump(const Config *c, FILE *f)
                                 o += len + (v[o + len] == sep[0]);
                         }
                         fputs("]\n", f);
-                } else
-                        fprintf(f, "\"%s\"\n", *config_str((Config *) c, k));
+                } else {
+                        fputs_yaml_quoted(*config_str((Config *) c, k), f);
+                        fputc('\n', f);
+                }
         }
 }

@@ -167,4 +167,31 @@ TEST(test_dump_roundtrip)
         ASSERT_STREQ(d->egress_ports, "80,443");
 }
 
+/* Strings YAML would cut, fold or refuse inside double quotes come back as they were (fuzz-config
+ * found them: agent/fuzz/regressions/fuzz-config). */
+TEST(test_dump_roundtrip_escapes)
+{
+        static const char *const values[] = {
+                "/srv/it's \"quoted\"\\dir", "tab\tnew\nline\x01\x7f", "nel\xc2\x85" "c1\xc2\x8c" "ls\xe2\x80\xa8",
+                "bom\xef\xbb\xbf" "caf\xc3\xa9 \xf0\x9f\x9b\x92",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(values); i++) {
+                _cleanup_(config_freep) Config *c = NULL, *d = NULL;
+                _cleanup_free_ char *buf = NULL, *path = NULL;
+                size_t n = 0;
+                FILE *f;
+
+                ASSERT_EQ(config_new_default(&c), 0);
+                free(c->database);
+                c->database = strdup(values[i]);
+                f = open_memstream(&buf, &n);
+                config_dump(c, f);
+                fclose(f);
+                path = write_config("dump-escapes.yaml", buf);
+                ASSERT_EQ(config_load(path, false, &d, NULL), 0);
+                ASSERT_STREQ(d->database, values[i]);
+        }
+}
+
 DEFINE_TEST_MAIN_WITH_INTRO(LOG_WARNING, intro)
