@@ -151,8 +151,8 @@ bool api_host_allowed(const char *host, const ApiLimits *lim)
                 return true;
         len = strlen(host);
         /* Strip ":port" (after the "]" of an IPv6 address); the port plays no part in rebinding. */
-        const char *colon = strrchr(host, ':');
-        if (colon && (host[0] != '[' || colon > strchr(host, ']'))) {
+        const char *colon = strrchr(host, ':'), *bracket = host[0] == '[' ? strchr(host, ']') : NULL;
+        if (colon && (host[0] != '[' || (bracket && colon > bracket))) {
                 for (const char *p = colon + 1; *p; p++)
                         if (!isdigit((unsigned char) *p))
                                 return false;
