@@ -15,6 +15,7 @@
 #include "core/db.h"
 #include "provision/objects.h"
 #include "provision/provision.h"
+#include "provision/quota.h"
 #include "provision/settings.h"
 
 #define KUBE_TIMEOUT_SEC 15
@@ -116,15 +117,6 @@ int wait_interrupted(int r);
 
 /* ---- nudge.c: waking controllers that back off from refused pod creations ---- */
 
-/* The latest pod creation a ResourceQuota refused, as the namespace's Events tell it. */
-typedef struct QuotaRefusal {
-        char seen[160];      /* the Event (uid/count) that told of it */
-        char acted[160];     /* the Event the last nudge answered */
-        char requested[256]; /* what the pod asked for: "limits.memory=512Mi,requests.cpu=250m" */
-} QuotaRefusal;
-
-/* Notes a FailedCreate Event that says "exceeded quota"; other Events are ignored. */
-void quota_refusal_note(QuotaRefusal *q, const char *key, const char *reason, const char *message);
 /* When a refusal is pending that every quota of the namespace now admits, nudges the workloads
  * that lack pods and records it in the timeline. Returns how many were nudged. */
 int nudge_if_quota_admits(Job *j, QuotaRefusal *q);
