@@ -117,3 +117,59 @@ pick_kubectl() {
 	KUBECTL=$KUBECTL_BUILT_BIN
 	return 1
 }
+
+# start NAME BINARY ARGS...: run detached in its own session (so `down` can
+# signal the whole process group), log to logs/NAME.log, record the pid.
+# The pid is written by the process itself just before it execs the binary.
+# `$!` alone is racy: it names a forked copy of this script that has not yet
+# exec'd setsid and the binary, so for a moment /proc/PID/cmdline is still
+# ours and `alive` calls the component dead ("etcd exited while waiting for
+# kube-apiserver /readyz"; a read made at once still saw the shell in 18 of 200
+# tries). And with job control on, setsid(1) would fork, making `$!` the pid
+# of a process that exits at once.
+start() {
+	local name=$1 pidfile=$PID_DIR/$1.pid i
+	shift
+	rm -f "$pidfile"
+	echo "$1" >"$PID_DIR/$name.marker"
+	# The command line, so that start-component can start it again as it was.
+	printf '%s\0' "$@" >"$PID_DIR/$name.argv"
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	setsid bash -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' "$pidfile" "$@" \
+		</dev/null >>"$LOG_DIR/$name.log" 2>&1 &
+	for ((i = 0; i < 250; i++)); do
+		[[ -s $pidfile ]] && break
+		sleep 0.02
+	done
+	[[ -s $pidfile ]] || fail_with_logs "$name did not start (no pid file after 5s)"
+	say "started $name (pid $(pid_of "$name"), log $LOG_DIR/$name.log)"
+}
+
+# fail_with_logs MESSAGE: print the tails of the logs and fail.
+fail_with_logs() {
+	"$CLUSTER_SRC/logs" -n 30 >&2 || true
+	die "$1 (the processes are left running for inspection: tests/cluster/status; clean up with tests/cluster/down)"
+}
+
+# wait_until SECONDS WHAT COMMAND...: poll every 0.2s; fail early, with the
+# logs, when one of the components we started has died.
+wait_until() {
+	local secs=$1 what=$2 deadline c
+	shift 2
+	deadline=$(( $(now_ms) + secs * 1000 ))
+	until "$@" >/dev/null 2>&1; do
+		for c in "${COMPONENTS[@]}"; do
+			if [[ -e $PID_DIR/$c.pid ]] && ! alive "$c"; then
+				fail_with_logs "$c exited while waiting for $what"
+			fi
+		done
+		(( $(now_ms) < deadline )) || fail_with_logs "timed out after ${secs}s waiting for $what"
+		sleep 0.2
+	done
+}
+
+curl_api() {
+	curl -fsS --max-time 2 --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
+		"https://127.0.0.1:$APISERVER_PORT$1"
+}
+readyz_ok() { [[ $(curl_api /readyz) == ok ]]; }

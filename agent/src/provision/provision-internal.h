@@ -15,6 +15,7 @@
 #include "core/db.h"
 #include "provision/objects.h"
 #include "provision/provision.h"
+#include "provision/quota.h"
 #include "provision/settings.h"
 
 #define KUBE_TIMEOUT_SEC 15
@@ -120,9 +121,17 @@ int rollback_to(Job *j, int revision, char *reason, size_t reason_len);
 /* ---- readiness.c ---- */
 
 int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t reason_len);
-void nudge_workloads(Job *j);
 void mark_ready(Job *j, const char *action, const char *detail, const char *reason);
 int wait_interrupted(int r);
+
+/* ---- nudge.c: waking controllers that back off from refused pod creations ---- */
+
+/* When a refusal is pending that every quota of the namespace now admits, nudges the workloads
+ * that lack pods and records it in the timeline. Returns how many were nudged. */
+int nudge_if_quota_admits(Job *j, QuotaRefusal *q);
+/* Nudges the release's StatefulSets, ReplicaSets and Jobs that lack pods; names them in
+ * ret_names when given. Returns how many were nudged. */
+int nudge_workloads(Job *j, char *ret_names, size_t n);
 
 /* ---- the task kinds ---- */
 

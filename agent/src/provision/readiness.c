@@ -83,7 +83,7 @@ static void check_workloads(json_t *list, const char *kind, Readiness *rd)
 }
 
 /* Copies new cluster Events of the namespace into the store's timeline; remembers the latest warning. */
-static void collect_events(Job *j, char *last_warning, size_t n)
+static void collect_events(Job *j, char *last_warning, size_t n, QuotaRefusal *refusal)
 {
         _cleanup_(json_decrefp) json_t *list = NULL;
         _cleanup_free_ char *path = NULL;
@@ -104,6 +104,8 @@ static void collect_events(Job *j, char *last_warning, size_t n)
                 if (!uid)
                         continue;
                 snprintf(key, sizeof key, "%s/%" JSON_INTEGER_FORMAT, uid, count);
+                if (streq_ptr(type, "Warning"))
+                        quota_refusal_note(refusal, key, reason, message);
                 utf8_snprintf(detail, sizeof detail, "%s %s/%s: %s: %s", strna(type),
                               strna(json_string_value(json_object_get(obj, "kind"))),
                               strna(json_string_value(json_object_get(obj, "name"))), strna(reason), strna(message));
@@ -166,7 +168,9 @@ int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t reason
 {
         _cleanup_free_ char *deploy = NULL, *sts = NULL, *jobs = NULL, *pods = NULL, *selector = NULL;
         char last_warning[512] = "";
+        QuotaRefusal refusal = {};
         uint64_t deadline = mono_usec() + j->set.provision_timeout_sec * USEC_PER_SEC;
+        bool unreachable = false;
         int r;
 
         if (instance_selector(j, &selector) < 0 || kube_path(&deploy, "apps/v1", "deployments", j->ns, NULL) < 0 ||
@@ -189,13 +193,31 @@ int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t reason
                         r = kube_list(j->kube, sts, selector, &s);
                 if (r >= 0)
                         r = kube_list(j->kube, jobs, selector, &jb);
-                if (r < 0)
+                if (r < 0 && (!cluster_error_is_transient(r) || mono_usec() > deadline))
                         return cluster_error(j, r, "Reading the store's workloads failed");
+                if (r < 0) {
+                        /* The API server is away (restarting, or etcd is): keep watching here rather
+                         * than go back to the queue, whose backoff would add to the wait after it
+                         * returns. Said once per outage, in the timeline and as the reason. */
+                        if (!unreachable)
+                                (void) cluster_error(j, r, "Reading the store's workloads failed");
+                        unreachable = true;
+                        r = worker_sleep(j->w, USEC_PER_SEC);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (unreachable) {
+                        unreachable = false;
+                        set_waiting_reason(j, NULL);
+                        (void) store_add_event(j->db, j->store->id, "system", "cluster.reachable",
+                                               "The cluster answers again; still waiting for the workloads.");
+                }
 
                 check_workloads(d, "Deployment", &rd);
                 check_workloads(s, "StatefulSet", &rd);
                 check_workloads(jb, "Job", &rd);
-                collect_events(j, last_warning, sizeof last_warning);
+                collect_events(j, last_warning, sizeof last_warning, &refusal);
 
                 if (rd.job_failed) {
                         char detail[400] = "";
@@ -206,6 +228,9 @@ int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t reason
                 }
                 if (rd.total > 0 && rd.ready == rd.total)
                         return 0;
+
+                /* Pods a quota refused, that it admits now: the controllers may be backing off. */
+                (void) nudge_if_quota_admits(j, &refusal);
 
                 progress(j, "waiting for workloads: %d of %d ready%s%s", rd.ready, rd.total,
                          rd.waiting_on[0] ? ", waiting on " : "", rd.waiting_on);
@@ -228,47 +253,6 @@ int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t reason
                         return r;
                 if (r < 0 && r != -ESTALE)
                         (void) worker_sleep(j->w, USEC_PER_SEC);
-        }
-}
-
-/*
- * A retry after pods were refused (a quota too small, say): the StatefulSet and ReplicaSet
- * controllers retry a refused pod creation with exponential backoff, so by the time the
- * cause is fixed their next try may be minutes away, past the retry's own timeout. Any
- * update to the object queues it at once; an annotation with the time is that update.
- * Only the workloads that lack pods are touched; running pods are left alone.
- */
-void nudge_workloads(Job *j)
-{
-        static const char *const resources[] = { "statefulsets", "replicasets" };
-        _cleanup_free_ char *selector = NULL, *body = NULL;
-        uint64_t now = now_usec() / USEC_PER_SEC;
-
-        if (instance_selector(j, &selector) < 0 ||
-            asprintf(&body, "{\"metadata\":{\"annotations\":{\"storeagent.io/nudged-at\":\"%" PRIu64 "\"}}}",
-                     now) < 0)
-                return; /* out of memory: the workloads' own backoff still applies */
-        for (size_t k = 0; k < ELEMENTSOF(resources); k++) {
-                _cleanup_free_ char *path = NULL;
-                _cleanup_(json_decrefp) json_t *list = NULL;
-                json_t *o;
-                size_t i;
-
-                if (kube_path(&path, "apps/v1", resources[k], j->ns, NULL) < 0 ||
-                    kube_list(j->kube, path, selector, &list) < 0)
-                        continue;
-                json_array_foreach(json_object_get(list, "items"), i, o) {
-                        _cleanup_free_ char *item = NULL;
-                        const char *name = json_string_value(json_object_get(json_object_get(o, "metadata"), "name"));
-                        json_int_t have = json_integer_value(
-                                json_object_get(json_object_get(o, "status"), "replicas"));
-
-                        if (!name || spec_replicas(o) <= have || kube_path(&item, "apps/v1", resources[k], j->ns, name) < 0)
-                                continue;
-                        if (kube_request(j->kube, "PATCH", item, "application/merge-patch+json", body, NULL) < 0)
-                                log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", j->store->id, "TASK_ID", j->task_id),
-                                           "Could not nudge %s: %s", item, kube_client_last_error(j->kube));
-                }
         }
 }
 

@@ -80,7 +80,7 @@ int task_create(Job *j)
                 if (read_release(j, &revision, &version) >= 0)
                         (void) store_set_release(j->db, j->store->id, version, revision, NULL);
                 if (revision > 1) /* the release was there before: a retry */
-                        nudge_workloads(j);
+                        (void) nudge_workloads(j, NULL, 0);
         }
 
         begin_step(j, "waiting for workloads");
