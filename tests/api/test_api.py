@@ -409,3 +409,18 @@ def test_account_names_with_a_colon_are_reachable(daemon):
     assert daemon.request("POST", "/api/v1/accounts/team:a/tokens", {"name": "t"}).status == 201
     assert daemon.request("DELETE", "/api/v1/accounts/team:a/tokens/t").status == 204
 
+
+
+@pytest.mark.parametrize("value,status", [
+    ("1714564800", 200),
+    ("2024-05-01T12:00:00Z", 200),
+    ("2024-05-01T12:00:00.250Z", 200),
+    # What strptime() alone let through, and the spec's AuditTime pattern does not.
+    ("2024-5-1T12:00:00Z", 400),
+    ("%202024-05-01T12:00:00Z", 400),
+    ("2024-05-01T12:00:00.Z", 400),
+    ("12345678901234", 400),
+])
+def test_audit_times_are_what_the_spec_says(daemon, value, status):
+    r = daemon.request("GET", f"/api/v1/audit?since={value}")
+    assert r.status == status, r
