@@ -204,3 +204,36 @@ def test_stream_events_are_the_documented_ones(daemon):
     assert json.loads(ev["data"]) == {"reason": "token_revoked"}
     conn.close()
 
+
+
+def test_a_deleted_store_answers_as_the_spec_says(daemon_factory):
+    """What docs/api/openapi.yaml says of a DELETED store: read as 200 with status DELETED and
+    deleted_at, its timeline still readable, operations on it 409 invalid_state, a second delete 202.
+    (The test daemon has no cluster, so a delete never finishes: the store comes from a database of
+    the last shipped schema, as tests/api/test_database.py loads them.)"""
+    import sqlite3
+
+    import schema_history as H
+
+    d = daemon_factory(token=False, start=False)
+    db_path = d.config["database"]
+    os.makedirs(os.path.dirname(db_path), exist_ok=True)
+    db = sqlite3.connect(db_path)
+    db.executescript(open(H.fixture_path(H.VERSIONS[-1])).read())
+    db.close()
+    d.token = H.TOKEN_OPS
+    d.start()
+    sid = next(s[0] for s in H.STORES if s[3] == "DELETED")
+    spec = yaml.safe_load(open(SPEC))
+    required = set(spec["components"]["schemas"]["Store"]["required"])
+
+    r = d.request("GET", f"/api/v1/stores/{sid}")
+    assert r.status == 200, r
+    assert set(r.json()) == required and r.json()["status"] == "DELETED" and r.json()["deleted_at"], r.json()
+    assert d.request("GET", f"/api/v1/stores/{sid}/events").status == 200
+    for method, path, body in [("POST", "retry", None), ("POST", "rollback", {"revision": 1}),
+                               ("GET", "credentials", None), ("POST", "credentials/rotate", None)]:
+        r = d.request(method, f"/api/v1/stores/{sid}/{path}", body)
+        assert (r.status, r.json()["error"]["code"]) == (409, "invalid_state"), (path, r)
+    r = d.request("DELETE", f"/api/v1/stores/{sid}")
+    assert r.status == 202 and r.json()["status"] == "DELETED", r
