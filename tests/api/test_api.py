@@ -397,3 +397,30 @@ def test_sigterm_stops_promptly(daemon):
     assert daemon.stop() == 0
     assert time.time() - t0 < 10
     assert "storeagentd stopped." in daemon.logs()
+
+
+def test_account_names_with_a_colon_are_reachable(daemon):
+    """POST /api/v1/accounts takes ':' in a name (account_name_is_valid); the route matcher used to
+    refuse it in the path, so such an account could never be read, changed or given a token."""
+    assert daemon.request("POST", "/api/v1/accounts", {"name": "team:a", "role": "tenant"}).status == 201
+    r = daemon.request("GET", "/api/v1/accounts/team:a")
+    assert r.status == 200 and r.json()["name"] == "team:a", r
+    assert daemon.request("PATCH", "/api/v1/accounts/team:a", {"max_stores": 3}).json()["max_stores"] == 3
+    assert daemon.request("POST", "/api/v1/accounts/team:a/tokens", {"name": "t"}).status == 201
+    assert daemon.request("DELETE", "/api/v1/accounts/team:a/tokens/t").status == 204
+
+
+
+@pytest.mark.parametrize("value,status", [
+    ("1714564800", 200),
+    ("2024-05-01T12:00:00Z", 200),
+    ("2024-05-01T12:00:00.250Z", 200),
+    # What strptime() alone let through, and the spec's AuditTime pattern does not.
+    ("2024-5-1T12:00:00Z", 400),
+    ("%202024-05-01T12:00:00Z", 400),
+    ("2024-05-01T12:00:00.Z", 400),
+    ("12345678901234", 400),
+])
+def test_audit_times_are_what_the_spec_says(daemon, value, status):
+    r = daemon.request("GET", f"/api/v1/audit?since={value}")
+    assert r.status == status, r

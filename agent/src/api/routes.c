@@ -53,12 +53,16 @@ bool api_route_match(const char *pattern, const char *path, RequestContext *c)
                         size_t len = strcspn(u, "/");
                         if (!end || len == 0 || len >= sizeof c->params[0] || n_params >= ELEMENTSOF(c->params))
                                 return false;
-                        /* Store ids are [a-z0-9-]; account and token names also have A-Z, '_', '.', '@'. */
+                        /*
+                         * Store ids are [a-z0-9-]; account and token names also have A-Z, '_', '.', '@', and
+                         * account names ':' (account_name_is_valid), or an account made by POST could not be
+                         * read, changed or given tokens by name.
+                         */
                         bool is_id = strncmp(p, "{id}", 4) == 0;
                         for (size_t i = 0; i < len; i++)
                                 if (!((u[i] >= 'a' && u[i] <= 'z') || (u[i] >= '0' && u[i] <= '9') || u[i] == '-' ||
                                       (!is_id && ((u[i] >= 'A' && u[i] <= 'Z') || u[i] == '_' || u[i] == '.' ||
-                                                  u[i] == '@'))))
+                                                  u[i] == '@' || u[i] == ':'))))
                                         return false;
                         memcpy(c->params[n_params], u, len);
                         c->params[n_params][len] = '\0';
