@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
                         FUZZ_ASSERT(len > 0 && len < sizeof c.params[k]);
                         FUZZ_ASSERT(strspn(c.params[k], "abcdefghijklmnopqrstuvwxyz0123456789-"
-                                                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ_.@") == len);
+                                                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ_.@:") == len);
                 }
         }
         return 0;
