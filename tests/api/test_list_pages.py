@@ -28,6 +28,7 @@ def walk(d, query, token=None, between=None):
         body = page(d, dict(query, **({"cursor": cursor} if cursor else {})), token)
         assert len(body["items"]) <= query["limit"]
         ids += [s["id"] for s in body["items"]]
+        assert len(ids) < 1000, "the cursor does not move on"
         cursor = body["next_cursor"]
         if cursor is None:
             return ids, body["total"]
