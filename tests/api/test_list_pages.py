@@ -2,11 +2,17 @@
 """Pages of GET /api/v1/stores along next_cursor: the whole list once, while it changes; a tenant's
 cursor stays in its own stores; a cursor the daemon did not make is a 400."""
 
+import os
+import re
 import urllib.parse
 
 import pytest
+import yaml
 
 from tenancy import create_store, error_of, tenant
+
+SPEC = yaml.safe_load(open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "api", "openapi.yaml")))
+CURSOR = re.compile(SPEC["components"]["schemas"]["ListCursor"]["pattern"])
 
 LIMITS = {"limits": {"requests_per_window": 100000, "tenant_max_stores": 1000, "creates_per_hour": 1000,
                      "max_stores": 1000, "max_pending_tasks": 100000}}
@@ -17,6 +23,7 @@ def page(d, query, token=None):
     assert r.status == 200, r
     body = r.json()
     assert set(body) == {"items", "total", "limit", "offset", "next_cursor"}, body
+    assert body["next_cursor"] is None or CURSOR.match(body["next_cursor"]), body  # as the spec says
     return body
 
 
