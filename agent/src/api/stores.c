@@ -14,30 +14,46 @@
 int h_stores_list(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
 {
         RequestContext *c = ctx;
-        const char *st = u_map_get(req->map_url, "status");
-        StoreStatus status = _STORE_STATUS_INVALID;
-        uint64_t limit, offset, total;
+        const char *st = u_map_get(req->map_url, "status"), *cur = u_map_get(req->map_url, "cursor");
+        char buf[STORE_CURSOR_MAX + 1];
+        StoreCursor cursor, next;
+        StoreListQuery q = {
+                .owner = u_map_get(req->map_url, "owner"),
+                .status = _STORE_STATUS_INVALID,
+        };
+        uint64_t total;
         json_t *items;
-        Db *db = api_db(s);
+        bool more;
         int r;
 
         if (st) {
-                status = store_status_from_string(st);
-                if (status < 0)
+                q.status = store_status_from_string(st);
+                if (q.status < 0)
                         return api_error(resp, 400, "invalid_parameter",
                                          "Unknown status '%.*s'; use PROVISIONING, READY, FAILED, UPGRADING, "
                                          "DELETING or DELETED.",
                                          UTF8_PREFIX(st, 40));
         }
-        if (api_parse_query_u64(req, "limit", 50, 500, &limit, resp) < 0 ||
-            api_parse_query_u64(req, "offset", 0, UINT32_MAX, &offset, resp) < 0)
+        if (api_parse_query_u64(req, "limit", 50, 500, &q.limit, resp) < 0 ||
+            api_parse_query_u64(req, "offset", 0, UINT32_MAX, &q.offset, resp) < 0)
                 return 0;
-        r = store_list(db, &c->caller, u_map_get(req->map_url, "owner"), status, limit, offset, &items, &total);
+        if (cur) {
+                if (store_cursor_parse(cur, &cursor) < 0)
+                        return api_error(resp, 400, "invalid_parameter",
+                                         "Query parameter 'cursor' must be a next_cursor of an earlier page of this "
+                                         "list, unchanged.");
+                if (q.offset > 0)
+                        return api_error(resp, 400, "invalid_parameter",
+                                         "Query parameters 'cursor' and 'offset' cannot be used together.");
+                q.cursor = &cursor;
+        }
+        r = store_list(api_db(s), &c->caller, &q, &items, &total, &next, &more);
         if (r < 0)
                 return api_error(resp, 500, "internal", "Listing stores failed.");
         api_set_json(resp, 200,
-                     json_pack("{s:o, s:I, s:I, s:I}", "items", items, "total", (json_int_t) total, "limit",
-                               (json_int_t) limit, "offset", (json_int_t) offset));
+                     json_pack("{s:o, s:I, s:I, s:I, s:o}", "items", items, "total", (json_int_t) total, "limit",
+                               (json_int_t) q.limit, "offset", (json_int_t) q.offset, "next_cursor",
+                               more ? json_string(store_cursor_format(&next, buf)) : json_null()));
         return 0;
 }
 

@@ -328,15 +328,20 @@ static int method_list_stores(sd_bus_message *m, void *userdata, sd_bus_error *e
         all = json_array();
         if (!all)
                 return -ENOMEM;
-        for (uint64_t offset = 0;; offset += LIST_PAGE) {
+        /* Page by page along the cursor: a store changed in between is neither listed twice nor missed. */
+        for (StoreCursor cursor = {};;) {
                 _cleanup_(json_decrefp) json_t *page = NULL;
+                StoreListQuery q = { .status = status, .limit = LIST_PAGE };
+                bool more;
 
-                r = store_list(b->db, &caller, NULL, status, LIST_PAGE, offset, &page, &total);
+                if (json_array_size(all) > 0)
+                        q.cursor = &cursor;
+                r = store_list(b->db, &caller, &q, &page, &total, &cursor, &more);
                 if (r < 0)
                         return bus_store_error(error, r, NULL);
                 if (json_array_extend(all, page) < 0)
                         return -ENOMEM;
-                if (json_array_size(page) < LIST_PAGE || offset + LIST_PAGE >= total)
+                if (!more)
                         break;
         }
         return bus_reply_json(m, TAKE_PTR(all));

@@ -195,6 +195,95 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
         db_schema_v6,
 };
 
+/*
+ * What the store list needs to cost the same at any size: an index for each filter in the list's
+ * order (newest first), and a count per account and status kept by triggers, so a page and its
+ * total read a few dozen rows whatever the table holds. Not a schema version: every statement is
+ * idempotent and is applied at open after the migrations, so a later migration (one that rebuilds
+ * the stores table, say) and this step do not have to know about each other; the triggers missing
+ * is the sign that the counts must be taken again.
+ */
+static const char db_list_indexes[] =
+        /* The default list (everything but DELETED): an admin's, and a tenant's or an owner's. */
+        "CREATE INDEX IF NOT EXISTS stores_list ON stores(created_at, id) WHERE status <> 'DELETED';"
+        "CREATE INDEX IF NOT EXISTS stores_list_account ON stores(account_id, created_at, id) "
+        "  WHERE status <> 'DELETED';"
+        /* One status: an admin's, and a tenant's or an owner's. */
+        "CREATE INDEX IF NOT EXISTS stores_list_status ON stores(status, created_at, id);"
+        "CREATE INDEX IF NOT EXISTS stores_list_account_status ON stores(account_id, status, created_at, id);";
+
+static const char db_list_counts[] =
+        "CREATE TABLE IF NOT EXISTS store_counts ("
+        "  account_id INTEGER NOT NULL," /* 0: the stores of no account */
+        "  status TEXT NOT NULL,"
+        "  n INTEGER NOT NULL,"
+        "  PRIMARY KEY (account_id, status)"
+        ") WITHOUT ROWID;"
+        "DELETE FROM store_counts;"
+        "INSERT INTO store_counts SELECT coalesce(account_id, 0), status, count(*) FROM stores GROUP BY 1, 2;"
+        "CREATE TRIGGER IF NOT EXISTS store_counts_insert AFTER INSERT ON stores BEGIN"
+        "  INSERT INTO store_counts VALUES (coalesce(new.account_id, 0), new.status, 1)"
+        "    ON CONFLICT DO UPDATE SET n = n + 1;"
+        " END;"
+        "CREATE TRIGGER IF NOT EXISTS store_counts_update AFTER UPDATE OF status, account_id ON stores"
+        "  WHEN old.status IS NOT new.status OR old.account_id IS NOT new.account_id BEGIN"
+        "  UPDATE store_counts SET n = n - 1 WHERE account_id = coalesce(old.account_id, 0) AND status = old.status;"
+        "  INSERT INTO store_counts VALUES (coalesce(new.account_id, 0), new.status, 1)"
+        "    ON CONFLICT DO UPDATE SET n = n + 1;"
+        " END;"
+        "CREATE TRIGGER IF NOT EXISTS store_counts_delete AFTER DELETE ON stores BEGIN"
+        "  UPDATE store_counts SET n = n - 1 WHERE account_id = coalesce(old.account_id, 0) AND status = old.status;"
+        " END;";
+
+#define DB_LIST_OBJECTS                                                                                      \
+        "SELECT count(*) FROM sqlite_master WHERE name IN ('stores_list', 'stores_list_account', "        \
+        "'stores_list_status', 'stores_list_account_status', 'store_counts', 'store_counts_insert', "     \
+        "'store_counts_update', 'store_counts_delete')"
+#define DB_LIST_OBJECTS_N 8
+#define DB_LIST_TRIGGERS                                                                                     \
+        "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN ('store_counts_insert', "  \
+        "'store_counts_update', 'store_counts_delete')"
+
+static int db_count(Db *db, const char *sql)
+{
+        _cleanup_stmt_ sqlite3_stmt *s = NULL;
+        int r;
+
+        r = db_prepare(db, sql, &s);
+        if (r < 0)
+                return r;
+        if (sqlite3_step(s) != SQLITE_ROW)
+                return db_errno(sqlite3_errcode(db->handle));
+        return sqlite3_column_int(s, 0);
+}
+
+static int db_ensure_list_support(Db *db)
+{
+        int n, r;
+
+        /* As for the migrations: a file that has it all needs no write lock. */
+        n = db_count(db, DB_LIST_OBJECTS);
+        if (n < 0)
+                return n;
+        if (n == DB_LIST_OBJECTS_N)
+                return 0;
+
+        r = db_begin(db);
+        if (r < 0)
+                return r;
+        r = db_exec(db, db_list_indexes);
+        if (r >= 0) {
+                n = db_count(db, DB_LIST_TRIGGERS);
+                r = n < 0 ? n : n == 3 ? 0 : db_exec(db, db_list_counts);
+        }
+        if (r < 0) {
+                db_rollback(db);
+                return log_error_errno(r, "Failed to add the store list's indexes and counts to '%s': %s", db->path,
+                                       sqlite3_errmsg(db->handle));
+        }
+        return db_commit(db);
+}
+
 int db_errno(int rc)
 {
         /* Uniqueness is the only constraint callers branch on; other violations are bugs or bad input. */
@@ -541,6 +630,9 @@ int db_open(const char *path, Db **ret)
                 return r;
 
         r = db_migrate(db);
+        if (r < 0)
+                return r;
+        r = db_ensure_list_support(db);
         if (r < 0)
                 return r;
 

@@ -2,6 +2,8 @@
 
 /* The store service's reads: one store, pages of them, changes since a sequence number, counts, events. */
 
+#include <inttypes.h>
+
 #include "basic/util.h"
 #include "core/store-internal.h"
 #include "core/store.h"
@@ -134,49 +136,136 @@ static int rows_to_json(sqlite3_stmt *q, json_t *items, int64_t visible, int64_t
         return rc == SQLITE_DONE ? 0 : db_errno(rc);
 }
 
-int store_list(Db *db, const Caller *caller, const char *owner, StoreStatus status, uint64_t limit, uint64_t offset,
-               json_t **ret_items, uint64_t *ret_total)
+int store_cursor_parse(const char *s, StoreCursor *ret)
 {
-        _cleanup_stmt_ sqlite3_stmt *q = NULL, *c = NULL;
-        _cleanup_(json_decrefp) json_t *items = NULL;
-        const char *st = status >= 0 ? store_status_to_string(status) : NULL;
-        int64_t account;
+        size_t n;
+
+        assert(ret);
+
+        /* Strict, so that a cursor that is not ours is a clear 400 rather than a page from somewhere. */
+        if (!s || s[0] != '1')
+                return -EINVAL;
+        n = strlen(s);
+        if (n < 1 + 16 + 1 || n > STORE_CURSOR_MAX || strspn(s + 1, "0123456789abcdef") != n - 1)
+                return -EINVAL;
+        ret->created_at = 0;
+        for (size_t i = 1; i < 1 + 16; i++)
+                ret->created_at = ret->created_at << 4 | (uint64_t) (s[i] <= '9' ? s[i] - '0' : s[i] - 'a' + 10);
+        if (ret->created_at > INT64_MAX)
+                return -EINVAL;
+        memcpy(ret->id, s + 1 + 16, n - 1 - 16 + 1);
+        return 0;
+}
+
+char *store_cursor_format(const StoreCursor *c, char buf[static STORE_CURSOR_MAX + 1])
+{
+        assert(c);
+        assert(buf);
+
+        snprintf(buf, STORE_CURSOR_MAX + 1, "1%016" PRIx64 "%.64s", c->created_at, c->id);
+        return buf;
+}
+
+/*
+ * The page's statement, one per combination of filters, so that each is a plain condition the planner
+ * matches with its index from db.c (a "?1 = 0 OR ..." would make every list a scan of the whole table).
+ * Parameters: ?1 account, ?2 status, ?3 ?4 the cursor, ?5 limit, ?6 offset.
+ */
+static int list_prepare(Db *db, bool account, bool status, bool cursor, const char *what, const char *tail,
+                        sqlite3_stmt **ret)
+{
+        char sql[512];
+        int n;
+
+        n = snprintf(sql, sizeof sql, "SELECT %s FROM stores WHERE %s%s%s%s", what,
+                     account ? "account_id = ?1 AND " : "", status ? "status = ?2" : "status <> 'DELETED'",
+                     cursor ? " AND (created_at, id) < (?3, ?4)" : "", tail);
+        assert(n > 0 && (size_t) n < sizeof sql);
+        return db_prepare(db, sql, ret);
+}
+
+/* The total from the counts the triggers keep: a row per account and status, whatever the table holds. */
+static int list_total(Db *db, int64_t account, const char *status, uint64_t *ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *c = NULL;
         int r;
+
+        r = db_prepare(db,
+                       "SELECT coalesce(sum(n), 0) FROM store_counts WHERE (?1 = 0 OR account_id = ?1) AND "
+                       "(?2 IS NULL AND status <> 'DELETED' OR status = ?2)",
+                       &c);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(c, 1, account);
+        sqlite3_bind_text(c, 2, status, -1, SQLITE_STATIC);
+        if (sqlite3_step(c) != SQLITE_ROW)
+                return db_errno(sqlite3_errcode(db_handle(db)));
+        *ret = (uint64_t) sqlite3_column_int64(c, 0);
+        return 0;
+}
+
+int store_list(Db *db, const Caller *caller, const StoreListQuery *query, json_t **ret_items, uint64_t *ret_total,
+               StoreCursor *ret_next, bool *ret_has_next)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        _cleanup_(json_decrefp) json_t *items = NULL;
+        const char *st = query->status >= 0 ? store_status_to_string(query->status) : NULL;
+        StoreCursor next = {};
+        uint64_t n = 0;
+        int64_t account;
+        bool more = false;
+        int r, rc;
 
         assert(db);
         assert(caller);
+        assert(query);
         assert(ret_items);
         assert(ret_total);
 
-        r = list_account(db, caller, owner, &account);
+        r = list_account(db, caller, query->owner, &account);
         if (r < 0)
                 return r;
-#define LIST_WHERE                                                                                           \
-        " FROM stores WHERE (?1 = 0 OR coalesce(account_id, 0) = ?1) AND "                                   \
-        "(?2 IS NULL AND status <> 'DELETED' OR status = ?2)"
-        r = db_prepare(db, "SELECT " STORE_COLUMNS LIST_WHERE " ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4",
-                       &q);
-        if (r >= 0)
-                r = db_prepare(db, "SELECT count(*)" LIST_WHERE, &c);
-#undef LIST_WHERE
+        /* One row more than asked for says whether there is a next page. */
+        r = list_prepare(db, account != 0, st, query->cursor, STORE_COLUMNS,
+                         " ORDER BY created_at DESC, id DESC LIMIT ?5 OFFSET ?6", &q);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(q, 1, account);
-        sqlite3_bind_int64(c, 1, account);
         sqlite3_bind_text(q, 2, st, -1, SQLITE_STATIC);
-        sqlite3_bind_text(c, 2, st, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 3, (sqlite3_int64) limit);
-        sqlite3_bind_int64(q, 4, (sqlite3_int64) offset);
+        if (query->cursor) {
+                sqlite3_bind_int64(q, 3, (sqlite3_int64) query->cursor->created_at);
+                sqlite3_bind_text(q, 4, query->cursor->id, -1, SQLITE_STATIC);
+        }
+        sqlite3_bind_int64(q, 5, (sqlite3_int64) MIN(query->limit, (uint64_t) INT64_MAX - 1) + 1);
+        sqlite3_bind_int64(q, 6, (sqlite3_int64) MIN(query->offset, (uint64_t) INT64_MAX));
 
         items = json_array();
         if (!items)
                 return -ENOMEM;
-        r = rows_to_json(q, items, 0, NULL);
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+                _cleanup_(store_freep) Store *s = NULL;
+
+                if (n++ == query->limit) {
+                        more = true;
+                        break;
+                }
+                r = store_from_row(q, &s);
+                if (r < 0)
+                        return r;
+                next.created_at = s->created_at;
+                snprintf(next.id, sizeof next.id, "%s", s->id);
+                if (json_array_append_new(items, store_to_json(s)) < 0)
+                        return -ENOMEM;
+        }
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+                return db_errno(rc);
+        r = list_total(db, account, st, ret_total);
         if (r < 0)
                 return r;
-        if (sqlite3_step(c) != SQLITE_ROW)
-                return -EIO;
-        *ret_total = (uint64_t) sqlite3_column_int64(c, 0);
+        if (ret_next)
+                *ret_next = next;
+        if (ret_has_next)
+                *ret_has_next = more && query->limit > 0;
         *ret_items = TAKE_PTR(items);
         return 0;
 }
@@ -309,8 +398,7 @@ int store_count_by_status(Db *db, const Caller *caller, json_t **ret)
         assert(ret);
 
         r = db_prepare(db,
-                       "SELECT status, count(*) FROM stores WHERE (?1 = 0 OR coalesce(account_id, 0) = ?1) "
-                       "GROUP BY status",
+                       "SELECT status, sum(n) FROM store_counts WHERE (?1 = 0 OR account_id = ?1) GROUP BY status",
                        &q);
         if (r < 0)
                 return r;

@@ -107,10 +107,35 @@ int store_get_by_name(Db *db, const char *name, Store **ret);
 int store_get_visible(Db *db, const Caller *caller, const char *id, Store **ret);
 /* The same by name: the active store of that name, else the newest deleted one. */
 int store_get_visible_by_name(Db *db, const Caller *caller, const char *name, Store **ret);
-/* status < 0: every status but DELETED. owner: an account name to list only its stores (admins; a tenant
- * always gets its own). */
-int store_list(Db *db, const Caller *caller, const char *owner, StoreStatus status, uint64_t limit, uint64_t offset,
-               json_t **ret_items, uint64_t *ret_total);
+/*
+ * Where a page of the store list starts: after the store created at created_at with this id, in the
+ * list's order (newest first, then the larger id). Clients see it as an opaque string: "1", created_at as 16
+ * hex digits, the id (1 to 64 characters of [0-9a-f]).
+ */
+#define STORE_CURSOR_MAX (1 + 16 + 64)
+typedef struct StoreCursor {
+        uint64_t created_at;
+        char id[64 + 1];
+} StoreCursor;
+/* -EINVAL for anything store_cursor_format() does not make. */
+int store_cursor_parse(const char *s, StoreCursor *ret);
+char *store_cursor_format(const StoreCursor *c, char buf[static STORE_CURSOR_MAX + 1]);
+
+typedef struct StoreListQuery {
+        const char *owner;          /* an account name to list only its stores (admins; a tenant always gets its own) */
+        StoreStatus status;         /* < 0: every status but DELETED */
+        uint64_t limit;
+        uint64_t offset;            /* rows skipped after the cursor (or the newest): costs as many index steps */
+        const StoreCursor *cursor;  /* NULL: from the newest */
+} StoreListQuery;
+
+/*
+ * A page of the stores the caller sees, newest first. *ret_total counts every store that matches the
+ * filters (not only those after the cursor), from counts kept per account and status. ret_next (may be NULL)
+ * is where the next page starts, and *ret_has_next false when this page is the last.
+ */
+int store_list(Db *db, const Caller *caller, const StoreListQuery *query, json_t **ret_items, uint64_t *ret_total,
+               StoreCursor *ret_next, bool *ret_has_next);
 /* Stores the caller sees changed after seq, oldest change first; *ret_max_seq is the newest change of any
  * store (so a tenant's next call starts past other accounts' changes too). */
 int store_changes_since(Db *db, const Caller *caller, int64_t seq, json_t **ret_items, int64_t *ret_max_seq);

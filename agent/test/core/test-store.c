@@ -197,10 +197,14 @@ TEST(test_operations)
         /* The row stays for the audit trail, out of the default listing; the name is free again. */
         json_t *items = NULL;
         uint64_t total = 0;
-        ASSERT_EQ(store_list(db, &caller_system, NULL, -1, 50, 0, &items, &total), 0);
+        ASSERT_EQ(store_list(db, &caller_system, &(StoreListQuery) { .status = -1, .limit = 50 }, &items, &total,
+                             NULL, NULL),
+                  0);
         ASSERT_EQ(total, 0);
         json_decref(items);
-        ASSERT_EQ(store_list(db, &caller_system, NULL, STORE_DELETED, 50, 0, &items, &total), 0);
+        ASSERT_EQ(store_list(db, &caller_system, &(StoreListQuery) { .status = STORE_DELETED, .limit = 50 }, &items,
+                             &total, NULL, NULL),
+                  0);
         ASSERT_EQ(total, 1);
         json_decref(items);
         ASSERT_EQ(store_get(db, s->id, &t), 0);
@@ -326,7 +330,9 @@ TEST(test_text_is_kept_valid)
         _cleanup_free_ char *sql = NULL;
         ASSERT_TRUE(asprintf(&sql, "UPDATE stores SET step = 'half \xc3' WHERE id = '%s'", s->id) > 0);
         ASSERT_EQ(db_exec(db, sql), 0);
-        ASSERT_EQ(store_list(db, as(db, "alice"), NULL, -1, 50, 0, &items, &total), 0);
+        ASSERT_EQ(store_list(db, as(db, "alice"), &(StoreListQuery) { .status = -1, .limit = 50 }, &items, &total, NULL,
+                             NULL),
+                  0);
         ASSERT_EQ(json_array_size(items), 1);
         ASSERT_STREQ(json_string_value(json_object_get(json_array_get(items, 0), "step")), "half " UTF8_REPLACEMENT);
         ASSERT_EQ(store_events(db, s->id, 50, 0, &events), 0);
@@ -460,7 +466,9 @@ TEST(test_storage_full)
                 json_t *items = NULL;
                 StoreError err = {};
 
-                ASSERT_EQ(store_list(db, &caller_system, NULL, _STORE_STATUS_INVALID, 1, 0, &items, &total_before), 0);
+                ASSERT_EQ(store_list(db, &caller_system, &(StoreListQuery) { .status = _STORE_STATUS_INVALID, .limit = 1 },
+                                     &items, &total_before, NULL, NULL),
+                          0);
                 json_decref(items);
                 snprintf(name, sizeof name, "full%d", i);
                 r = store_create(db, &l, as(db, "alice"), name, "woocommerce", NULL, NULL, &s, NULL, &err);
@@ -472,7 +480,9 @@ TEST(test_storage_full)
         json_t *items = NULL;
         uint64_t total = 0, pending = 0;
         ASSERT_EQ(store_get_by_name(db, name, &t), -ENOENT);
-        ASSERT_EQ(store_list(db, &caller_system, NULL, _STORE_STATUS_INVALID, 1, 0, &items, &total), 0);
+        ASSERT_EQ(store_list(db, &caller_system, &(StoreListQuery) { .status = _STORE_STATUS_INVALID, .limit = 1 },
+                             &items, &total, NULL, NULL),
+                  0);
         json_decref(items);
         ASSERT_EQ(total, total_before);
         ASSERT_EQ(queue_count_active(db, &pending), 0);
