@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <fcntl.h>
 
 #include "api/api-internal.h"
 #include "basic/log.h"
@@ -32,7 +33,7 @@ Db *api_db(ApiServer *s)
                 return db;
         r = db_open(s->db_path, &db);
         if (r < 0) {
-                if (r != db_open_error) /* a thread serves a connection's requests: once per connection and cause */
+                if (r != db_open_error) /* once per thread and cause: a flood of refusals is not a flood of lines */
                         log_struct_errno(LOG_ERR, r, LOG_FIELDS("DATABASE", s->db_path),
                                          "Failed to open database '%s' for a request: %m", s->db_path);
                 db_open_error = r;
@@ -41,6 +42,29 @@ Db *api_db(ApiServer *s)
         db_open_error = 0;
         pthread_setspecific(s->db_key, db);
         return db;
+}
+
+/*
+ * A pool thread keeps its connection to the database for every client it serves. On a file
+ * system gone read-only since it was opened, a write through it fails with a bare EIO, where
+ * opening the database says "read-only". Before a write, a read-only file system closes this
+ * thread's connection, so the request opens it again and is refused as such (507).
+ */
+void api_db_check_writable(ApiServer *s)
+{
+        Db *db = pthread_getspecific(s->db_key);
+        int fd;
+
+        if (!db)
+                return;
+        /* Opened, not statvfs(): ext4 after an error refuses writers (emergency_ro) before ST_RDONLY shows. */
+        fd = open(s->db_path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (fd >= 0 || errno != EROFS) {
+                safe_close(fd);
+                return;
+        }
+        (void) pthread_setspecific(s->db_key, NULL);
+        db_close(db);
 }
 
 int api_db_open_error(void)
