@@ -12,6 +12,7 @@
 #include <fcntl.h>
 
 #include "api/api-internal.h"
+#include "api/json-out.h"
 #include "basic/log.h"
 #include "basic/utf8.h"
 #include "basic/util.h"
@@ -90,9 +91,18 @@ void api_set_json(struct _u_response *resp, int status, json_t *body)
          * A body that could not be built (jansson refuses a string that is not UTF-8, or memory ran
          * out) is a 500 with an error body, never the status meant for the body with nothing in it.
          */
-        if (!body || ulfius_set_json_body_response(resp, (unsigned) status, body) != U_OK) {
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+
+        if (!body || json_out_compact(body, &text, &len) < 0) {
                 log_error("Failed to serialise the reply to HTTP %d; answering 500.", status);
                 ulfius_set_string_body_response(resp, 500, SERIALISATION_FAILED_BODY);
+        } else {
+                /* Handed over rather than copied (ulfius_set_binary_body_response() copies); ulfius frees it. */
+                free(resp->binary_body);
+                resp->binary_body = TAKE_PTR(text);
+                resp->binary_body_length = len;
+                resp->status = status;
         }
         u_map_put(resp->map_header, "Content-Type", "application/json");
         json_decref(body);
