@@ -250,7 +250,7 @@ static void conn_cut(ApiServer *s, ApiConn *c, bool started)
          */
         if (started)
                 (void) send(c->fd, s->timeout_reply, strlen(s->timeout_reply), MSG_DONTWAIT | MSG_NOSIGNAL);
-        /* Wakes the connection's thread, which reads the end of input and closes the connection itself. */
+        /* Its pool thread sees the end of input and closes the connection itself. */
         (void) shutdown(c->fd, SHUT_RDWR);
         c->cut = true;
 }
