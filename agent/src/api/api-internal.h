@@ -47,6 +47,9 @@ typedef struct StreamCount {
         unsigned n;
 } StreamCount;
 
+/* A live stream (stream.c). */
+typedef struct Stream Stream;
+
 struct ApiServer {
         struct _u_instance instance;
         bool instance_initialized;
@@ -90,6 +93,14 @@ struct ApiServer {
         pthread_cond_t watchdog_cond;
         bool watchdog_started;
         bool watchdog_stop;
+
+        /* stream.c: live streams with nothing to send, their connections suspended off the pool threads. */
+        pthread_mutex_t parked_lock;
+        Stream *parked;
+        bool streams_closing; /* no stream parks any more: the server is stopping */
+        pthread_t stream_waker;
+        bool stream_waker_started;
+        bool stream_waker_stop;
 };
 
 /* Per-request state shared by the dispatcher and handlers. */
@@ -116,6 +127,8 @@ typedef struct RequestContext {
 Db *api_db(ApiServer *s);
 /* Why api_db() last failed on this thread (negative errno), 0 when it did not. */
 int api_db_open_error(void);
+/* Before a write: drops this thread's database connection if its file system went read-only. */
+void api_db_check_writable(ApiServer *s);
 void api_limits_get(ApiServer *s, ApiLimits *ret);
 /* Sets a JSON body and status; takes the reference to body. */
 void api_set_json(struct _u_response *resp, int status, json_t *body);
@@ -180,8 +193,14 @@ void api_conn_notify(void *cls, struct MHD_Connection *connection, void **socket
 /* MHD_OPTION_NOTIFY_COMPLETED (wraps ulfius's): the connection idles until its next request's first byte. */
 void api_request_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
                            enum MHD_RequestTerminationCode toe);
-/* From the URI log callback: notes this thread's connection for api_conn_admit(). */
+/* From the URI log callback: notes the connection whose request line this thread just parsed. */
 void api_conn_request_started(struct MHD_Connection *connection);
+/* Finds the connection of the request this thread runs, for what follows until api_conn_leave(). */
+void api_conn_enter(ApiServer *s, const struct _u_request *req);
+void api_conn_leave(void);
+/* The running request's connection (NULL if untracked), and its peer's full address. */
+struct MHD_Connection *api_conn_current(void);
+bool api_conn_peer(struct sockaddr_storage *ret);
 /*
  * The request has arrived: its deadline no longer applies. Returns 0, or the status a connection
  * over a limit gets (429 per address, 503 overall) with the count of connections open that it
@@ -219,6 +238,11 @@ API_HANDLER(h_session_create);
 API_HANDLER(h_session_get);
 API_HANDLER(h_session_delete);
 API_HANDLER(h_stream);
+/* The thread that resumes parked live streams when stores change or their time comes. */
+int api_streams_start(ApiServer *s);
+/* Resumes every parked stream to end, and keeps new ones from parking: before libmicrohttpd stops. */
+void api_streams_close(ApiServer *s);
+void api_streams_stop(ApiServer *s);
 API_HANDLER(h_store_transfer);
 API_HANDLER(h_accounts_list);
 API_HANDLER(h_accounts_create);

@@ -2,11 +2,11 @@
 
 /*
  * Connections before their requests reach dispatch: how many one client address and everybody
- * together may hold, and how long a request may take to arrive. Every connection has a thread
- * of its own (see api_server_start()), and libmicrohttpd's timeout restarts with every byte, so
- * a client sending a byte a second would hold a thread for as long as it likes. Here a watchdog
- * thread gives each request a deadline from its first byte that no trickle moves, and ends the
- * connections that miss it; a connection over a limit is let in only to be told so.
+ * together may hold, and how long a request may take to arrive. libmicrohttpd's timeout restarts
+ * with every byte, so a client sending a byte a second would hold a connection (and the memory
+ * behind it) for as long as it likes. Here a watchdog thread gives each request a deadline from
+ * its first byte that no trickle moves, and ends the connections that miss it; a connection over
+ * a limit is let in only to be told so.
  */
 
 #include <arpa/inet.h>
@@ -29,6 +29,8 @@
 
 struct ApiConn {
         ApiConn *prev, *next;
+        struct MHD_Connection *connection;
+        struct sockaddr_storage peer; /* as libmicrohttpd gives it; family 0 when unknown */
         int fd;
         uint8_t addr[16]; /* IPv4 as v4-mapped IPv6, so a peer counts once whichever family it uses */
         uint64_t deadline;   /* monotonic; 0 while idle between requests (listen.idle_timeout applies) */
@@ -38,8 +40,14 @@ struct ApiConn {
         int refuse; /* 0, or the status its request gets: 429 (its address is over), 503 (all are) */
 };
 
-/* The connection of this thread's request: MHD runs one connection per thread. */
+/*
+ * The connection of the request this thread is running (api_conn_enter() to api_conn_leave()).
+ * A pool thread serves many connections, and ulfius does not hand the connection to the
+ * request callback; the URI log callback sees it, but another connection's request line may be
+ * parsed on the same thread before this request's headers are complete, so that is only a hint.
+ */
 static _Thread_local ApiConn *current_conn;
+static _Thread_local struct MHD_Connection *hint_connection;
 
 static void address_key(const struct sockaddr *sa, uint8_t key[static 16])
 {
@@ -104,8 +112,13 @@ void api_conn_notify(void *cls, struct MHD_Connection *connection, void **socket
         c = calloc(1, sizeof *c);
         if (!c)
                 return; /* untracked: libmicrohttpd's own limits and idle timeout still hold */
+        c->connection = connection;
         c->fd = fdi ? fdi->connect_fd : -EBADF;
         address_key(ai ? ai->client_addr : NULL, c->addr);
+        if (ai && ai->client_addr && ai->client_addr->sa_family == AF_INET)
+                memcpy(&c->peer, ai->client_addr, sizeof(struct sockaddr_in));
+        else if (ai && ai->client_addr && ai->client_addr->sa_family == AF_INET6)
+                memcpy(&c->peer, ai->client_addr, sizeof(struct sockaddr_in6));
 
         pthread_mutex_lock(&s->conns_lock);
         for (ApiConn *o = s->conns; o; o = o->next)
@@ -126,9 +139,55 @@ void api_conn_notify(void *cls, struct MHD_Connection *connection, void **socket
 
 void api_conn_request_started(struct MHD_Connection *connection)
 {
-        const union MHD_ConnectionInfo *i = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        hint_connection = connection;
+}
 
-        current_conn = i ? i->socket_context : NULL;
+void api_conn_enter(ApiServer *s, const struct _u_request *req)
+{
+        const struct sockaddr *sa = req->client_address;
+        ApiConn *found = NULL;
+        unsigned matches = 0;
+
+        current_conn = NULL;
+        if (!sa)
+                return;
+        /*
+         * ulfius copies the first sizeof(struct sockaddr) bytes of the peer's address: for IPv4 the
+         * whole address and port, which only one open connection has; for IPv6 the port and the
+         * first half of the address, which two peers of one network could share. Then the URI
+         * log's hint decides, and without it the request goes untracked (as before a connection's
+         * record could be allocated): libmicrohttpd's own limits still hold.
+         */
+        pthread_mutex_lock(&s->conns_lock);
+        for (ApiConn *o = s->conns; o; o = o->next) {
+                if (memcmp(&o->peer, sa, sizeof(struct sockaddr)) != 0)
+                        continue;
+                if (matches++ == 0 || o->connection == hint_connection)
+                        found = o;
+        }
+        if (matches > 1 && found && found->connection != hint_connection)
+                found = NULL;
+        pthread_mutex_unlock(&s->conns_lock);
+        current_conn = found;
+}
+
+void api_conn_leave(void)
+{
+        current_conn = NULL;
+}
+
+struct MHD_Connection *api_conn_current(void)
+{
+        return current_conn ? current_conn->connection : NULL;
+}
+
+bool api_conn_peer(struct sockaddr_storage *ret)
+{
+        /* The peer never changes while the connection lives, and its request is running here. */
+        if (!current_conn || current_conn->peer.ss_family == 0)
+                return false;
+        *ret = current_conn->peer;
+        return true;
 }
 
 int api_conn_admit(ApiServer *s, unsigned *ret_open)
@@ -191,7 +250,7 @@ static void conn_cut(ApiServer *s, ApiConn *c, bool started)
          */
         if (started)
                 (void) send(c->fd, s->timeout_reply, strlen(s->timeout_reply), MSG_DONTWAIT | MSG_NOSIGNAL);
-        /* Wakes the connection's thread, which reads the end of input and closes the connection itself. */
+        /* Its pool thread sees the end of input and closes the connection itself. */
         (void) shutdown(c->fd, SHUT_RDWR);
         c->cut = true;
 }

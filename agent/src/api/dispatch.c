@@ -66,6 +66,8 @@ static int dispatch(ApiServer *s, const struct _u_request *req, struct _u_respon
         const ApiRoute *route = c->route;
         bool mutating = !streq(route->method, "GET");
         api_limits_get(s, &lim);
+        if (mutating)
+                api_db_check_writable(s);
 
         /* Who is calling: a token, a session, or (for public routes) possibly nobody. */
         r = api_authenticate(s, req, c, mutating);
@@ -173,6 +175,7 @@ int api_on_request(const struct _u_request *req, struct _u_response *resp, void 
 
         atomic_fetch_add(&s->in_flight, 1);
         atomic_fetch_add(&s->requests_total, 1);
+        api_conn_enter(s, req);
 
         /* A caller's request id is kept when it is short and plain; otherwise we make one. */
         bool rid_ok = rid && strlen(rid) >= 8 && strlen(rid) <= 16;
@@ -231,6 +234,7 @@ int api_on_request(const struct _u_request *req, struct _u_response *resp, void 
                               "STORE_ID", c.store_id, "CLIENT", c.client),
                    "%s %s -> %ld (%s ms)", req->http_verb, req->url_path, resp->status, ms_buf);
 
+        api_conn_leave();
         atomic_fetch_sub(&s->in_flight, 1);
         return U_CALLBACK_COMPLETE;
 }

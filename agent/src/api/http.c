@@ -9,8 +9,10 @@
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <fcntl.h>
 
 #include "api/api-internal.h"
+#include "api/json-out.h"
 #include "basic/log.h"
 #include "basic/utf8.h"
 #include "basic/util.h"
@@ -32,7 +34,7 @@ Db *api_db(ApiServer *s)
                 return db;
         r = db_open(s->db_path, &db);
         if (r < 0) {
-                if (r != db_open_error) /* a thread serves a connection's requests: once per connection and cause */
+                if (r != db_open_error) /* once per thread and cause: a flood of refusals is not a flood of lines */
                         log_struct_errno(LOG_ERR, r, LOG_FIELDS("DATABASE", s->db_path),
                                          "Failed to open database '%s' for a request: %m", s->db_path);
                 db_open_error = r;
@@ -41,6 +43,29 @@ Db *api_db(ApiServer *s)
         db_open_error = 0;
         pthread_setspecific(s->db_key, db);
         return db;
+}
+
+/*
+ * A pool thread keeps its connection to the database for every client it serves. On a file
+ * system gone read-only since it was opened, a write through it fails with a bare EIO, where
+ * opening the database says "read-only". Before a write, a read-only file system closes this
+ * thread's connection, so the request opens it again and is refused as such (507).
+ */
+void api_db_check_writable(ApiServer *s)
+{
+        Db *db = pthread_getspecific(s->db_key);
+        int fd;
+
+        if (!db)
+                return;
+        /* Opened, not statvfs(): ext4 after an error refuses writers (emergency_ro) before ST_RDONLY shows. */
+        fd = open(s->db_path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (fd >= 0 || errno != EROFS) {
+                safe_close(fd);
+                return;
+        }
+        (void) pthread_setspecific(s->db_key, NULL);
+        db_close(db);
 }
 
 int api_db_open_error(void)
@@ -66,9 +91,18 @@ void api_set_json(struct _u_response *resp, int status, json_t *body)
          * A body that could not be built (jansson refuses a string that is not UTF-8, or memory ran
          * out) is a 500 with an error body, never the status meant for the body with nothing in it.
          */
-        if (!body || ulfius_set_json_body_response(resp, (unsigned) status, body) != U_OK) {
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+
+        if (!body || json_out_compact(body, &text, &len) < 0) {
                 log_error("Failed to serialise the reply to HTTP %d; answering 500.", status);
                 ulfius_set_string_body_response(resp, 500, SERIALISATION_FAILED_BODY);
+        } else {
+                /* Handed over rather than copied (ulfius_set_binary_body_response() copies); ulfius frees it. */
+                free(resp->binary_body);
+                resp->binary_body = TAKE_PTR(text);
+                resp->binary_body_length = len;
+                resp->status = status;
         }
         u_map_put(resp->map_header, "Content-Type", "application/json");
         json_decref(body);

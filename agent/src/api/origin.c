@@ -15,39 +15,26 @@
 
 /*
  * ulfius keeps only sizeof(struct sockaddr) of the peer's address: half of an IPv6 address,
- * which cannot tell ::1 from a v4-mapped peer on a dual-stack socket. MHD hands the URI log
- * callback the connection at the start of every request, in the connection's own thread (one
- * thread per connection, see api_server_start()), and the request callback runs in that same
- * thread: the full address is kept here in between.
+ * which cannot tell ::1 from a v4-mapped peer on a dual-stack socket. The full address is kept
+ * with the connection (conn.c); the URI log callback, which MHD hands the connection, tells
+ * conn.c which connection's request line this thread parsed last.
  */
-static _Thread_local struct sockaddr_storage request_peer;
-static _Thread_local bool request_peer_set;
-
 void *api_uri_logger(void *cls, const char *uri, struct MHD_Connection *connection)
 {
-        const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection,
-                                                                       MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        const struct sockaddr *sa = info ? info->client_addr : NULL;
-
         api_conn_request_started(connection);
-        request_peer_set = false;
-        if (sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
-                memcpy(&request_peer, sa,
-                       sa->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
-                request_peer_set = true;
-        }
         return ulfius_uri_logger(cls, uri);
 }
 
 void api_peer_address(char *buf, size_t n)
 {
+        struct sockaddr_storage request_peer;
         const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *) &request_peer;
         const struct sockaddr_in *a4 = (const struct sockaddr_in *) &request_peer;
 
         assert(buf);
         assert(n >= INET6_ADDRSTRLEN);
         snprintf(buf, n, "unknown");
-        if (!request_peer_set)
+        if (!api_conn_peer(&request_peer))
                 return;
         if (request_peer.ss_family == AF_INET)
                 (void) inet_ntop(AF_INET, &a4->sin_addr, buf, (socklen_t) n);

@@ -3,6 +3,7 @@
 /* The server's lifecycle: build it from the configuration, start, quiesce and stop, reload limits. */
 
 #include <fcntl.h>
+#include <unistd.h>
 #include <stdatomic.h>
 
 #include "api/api-internal.h"
@@ -55,6 +56,7 @@ int api_server_new(ApiServer **ret, const Config *config, Runner *runner, const 
         s->web_root_fd = -EBADF;
         pthread_mutex_init(&s->limits_lock, NULL);
         pthread_mutex_init(&s->streams_lock, NULL);
+        pthread_mutex_init(&s->parked_lock, NULL);
         if (pthread_key_create(&s->db_key, db_key_destroy) != 0)
                 return -ENOMEM;
         s->db_key_created = true;
@@ -115,6 +117,17 @@ int api_server_new(ApiServer **ret, const Config *config, Runner *runner, const 
 #define CONNECTIONS_SPARE 16
 #define CONNECTIONS_PER_ADDRESS_SPARE 4
 
+/*
+ * The HTTP threads: one per core, at least four, so that a handler waiting on the database or the
+ * cluster (credentials are read from a Secret) stalls only the connections of its own thread.
+ */
+static unsigned pool_threads(void)
+{
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+        return (unsigned) MIN(MAX(n, 4L), 16L);
+}
+
 int api_server_start(ApiServer *s, int fd)
 {
         int r;
@@ -130,6 +143,7 @@ int api_server_start(ApiServer *s, int fd)
                 { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t) s->idle_timeout_sec, NULL },
                 /* The per-connection pool holds the request line and headers: this is the header limit. */
                 { MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t) s->connection_memory, NULL },
+                { MHD_OPTION_THREAD_POOL_SIZE, (intptr_t) pool_threads(), NULL },
                 { MHD_OPTION_END, 0, NULL },
         };
 
@@ -138,17 +152,24 @@ int api_server_start(ApiServer *s, int fd)
         r = api_conn_watchdog_start(s);
         if (r < 0)
                 return r;
+        r = api_streams_start(s);
+        if (r < 0) {
+                api_conn_watchdog_stop(s);
+                return r;
+        }
         /*
-         * One thread per connection: the live stream blocks its reader while it
-         * waits for changes, which would stall every other connection sharing a
-         * pool thread. MHD_USE_ITC lets us quiesce (stop accepting without
-         * shutting the socket systemd owns) before stopping.
+         * A small pool of threads, each polling its share of the connections: a thread per
+         * connection cost a stack, an allocator arena and a SQLite connection for every client,
+         * and the switching between them. Live streams do not wait in a thread; they suspend
+         * their connections (MHD_ALLOW_SUSPEND_RESUME, stream.c). MHD_USE_ITC lets us quiesce
+         * (stop accepting without shutting the socket systemd owns) before stopping.
          */
         if (ulfius_start_framework_with_mhd_options(&s->instance,
-                                                    MHD_USE_INTERNAL_POLLING_THREAD |
-                                                            MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC |
-                                                            MHD_USE_POLL | MHD_USE_ERROR_LOG,
+                                                    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                                                            MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+                                                            MHD_USE_ERROR_LOG,
                                                     options) != U_OK) {
+                api_streams_stop(s);
                 api_conn_watchdog_stop(s);
                 return -EIO;
         }
@@ -164,8 +185,10 @@ void api_server_stop(ApiServer *s)
         /* Quiesce first: MHD gives the listening socket back instead of shutting it down. */
         if (s->instance.mhd_daemon)
                 (void) MHD_quiesce_daemon(s->instance.mhd_daemon);
+        api_streams_close(s);
         store_changed_notify();
         ulfius_stop_framework(&s->instance);
+        api_streams_stop(s);
         api_conn_watchdog_stop(s);
         s->started = false;
 }
@@ -208,6 +231,7 @@ ApiServer *api_server_free(ApiServer *s)
         ratelimit_free(s->signin_failures);
         free(s->stream_counts);
         pthread_mutex_destroy(&s->streams_lock);
+        pthread_mutex_destroy(&s->parked_lock);
         metrics_free(s->metrics);
         safe_close(s->web_root_fd);
         free(s->db_path);

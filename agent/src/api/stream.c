@@ -8,6 +8,11 @@
  * Event ids count this stream's events: the store sequence numbers would show how busy other
  * accounts are. Each account may hold limits.streams_per_account streams at once, the platform
  * limits.max_streams.
+ *
+ * A stream with nothing to send does not hold a thread: its connection is suspended (parked)
+ * and the waker thread resumes it when a store changes, when its credential is due for a check
+ * or its ping for sending, and when the daemon stops. The HTTP threads are a small pool shared
+ * by every connection (api_server_start()), so a stream that waited in one would stall them.
  */
 
 #include <inttypes.h>
@@ -20,9 +25,16 @@
 
 #define STREAM_PING_USEC (15 * USEC_PER_SEC)
 #define STREAM_RECHECK_USEC (5 * USEC_PER_SEC)
+/* How often the waker looks at parked streams when nothing changes: pings and checks hold to within this. */
+#define STREAM_WAKER_TICK_USEC (250 * USEC_PER_MSEC)
 
-typedef struct Stream {
+struct Stream {
         ApiServer *server;
+        struct MHD_Connection *connection;
+        Stream *parked_prev, *parked_next;
+        bool parked;
+        uint64_t wake_at;    /* monotonic: when a parked stream is resumed even if nothing changed */
+        uint64_t sent_at;    /* monotonic: the last time it sent anything, for the ping */
         Caller caller; /* whose view of the stores the stream carries */
         char *credential; /* the bearer token or session cookie it was opened with, checked again */
         bool via_session;
@@ -35,12 +47,12 @@ typedef struct Stream {
         size_t pending_len, pending_off;
         bool greeted;
         bool read_failing; /* the last read of changes failed: said once, and tried again at the next change */
-} Stream;
+};
 
 /*
  * Counts a stream of the account, unless the account holds per_account already (-EDQUOT) or
- * the platform max_total (-EUSERS): every stream holds a connection and its thread, and
- * without a platform cap many accounts' streams could take every one of them.
+ * the platform max_total (-EUSERS): every stream holds a connection, and without a platform
+ * cap many accounts' streams could take every one of them.
  */
 static int stream_acquire(ApiServer *s, int64_t account_id, uint64_t per_account, uint64_t max_total,
                           unsigned *ret_open)
@@ -111,11 +123,28 @@ static const char *stream_check(Stream *st, Db *db)
         return NULL;
 }
 
+/* Called with parked_lock held. */
+static void stream_unpark(ApiServer *s, Stream *st)
+{
+        if (st->parked_prev)
+                st->parked_prev->parked_next = st->parked_next;
+        else
+                s->parked = st->parked_next;
+        if (st->parked_next)
+                st->parked_next->parked_prev = st->parked_prev;
+        st->parked_prev = st->parked_next = NULL;
+        st->parked = false;
+}
+
 static void stream_free(void *p)
 {
         Stream *st = p;
         if (!st)
                 return;
+        pthread_mutex_lock(&st->server->parked_lock);
+        if (st->parked)
+                stream_unpark(st->server, st);
+        pthread_mutex_unlock(&st->server->parked_lock);
         atomic_fetch_sub(&st->server->streams, 1);
         stream_release(st->server, st->caller.account_id);
         erase_and_freep(&st->credential);
@@ -123,44 +152,33 @@ static void stream_free(void *p)
         free(st);
 }
 
+/* Fills st->pending with what is due now: > 0 something, 0 nothing yet (park), < 0 the end. */
 static int stream_fill(Stream *st)
 {
         ApiServer *s = st->server;
         _cleanup_free_ char *buf = NULL;
         size_t n = 0;
+        uint64_t now = mono_usec();
         FILE *f;
 
+        if (st->ended)
+                return -ECONNRESET;
+        if (atomic_load(&s->stopping))
+                return -ECANCELED;
         f = open_memstream(&buf, &n);
         if (!f)
                 return -ENOMEM;
-        if (st->ended) {
-                fclose(f);
-                return -ECONNRESET;
-        }
         if (!st->greeted) {
                 fputs("retry: 3000\n: storeagent live stream\n\n", f);
                 st->greeted = true;
         } else {
-                uint64_t waited = 0;
-                bool changed = false;
+                uint64_t counter = store_changed_counter();
+                bool changed = counter != st->seen;
                 const char *ended = NULL;
                 Db *db = api_db(s);
 
-                /* Wait in short slices so a stopping daemon, or a credential gone, ends the stream promptly. */
-                while (!atomic_load(&s->stopping) && waited < STREAM_PING_USEC) {
-                        if (store_changed_wait(&st->seen, USEC_PER_SEC)) {
-                                changed = true;
-                                break;
-                        }
-                        waited += USEC_PER_SEC;
-                        if (mono_usec() - st->checked_at >= STREAM_RECHECK_USEC && (ended = stream_check(st, db)))
-                                break;
-                }
-                if (atomic_load(&s->stopping)) {
-                        fclose(f);
-                        return -ECANCELED;
-                }
-                if (changed && !ended)
+                st->seen = counter;
+                if (changed || now - st->checked_at >= STREAM_RECHECK_USEC)
                         ended = stream_check(st, db);
                 if (ended) {
                         fprintf(f, "event: end\ndata: {\"reason\":\"%s\"}\n\n", ended);
@@ -183,14 +201,40 @@ static int stream_fill(Stream *st)
                                 json_decref(items);
                         }
                 }
-                if (ftell(f) == 0)
+                if (ftell(f) == 0 && now - st->sent_at >= STREAM_PING_USEC)
                         fputs("event: ping\ndata: {}\n\n", f);
         }
         fclose(f);
+        if (n == 0)
+                return 0;
+        st->sent_at = now;
         free(st->pending);
         st->pending = TAKE_PTR(buf);
         st->pending_len = n;
         st->pending_off = 0;
+        return 1;
+}
+
+/* Suspends the stream's connection until the waker resumes it; from the content reader, as libmicrohttpd allows. */
+static int stream_park(Stream *st)
+{
+        ApiServer *s = st->server;
+
+        pthread_mutex_lock(&s->parked_lock);
+        if (s->streams_closing) {
+                pthread_mutex_unlock(&s->parked_lock);
+                return -ECANCELED;
+        }
+        st->wake_at = MIN(st->sent_at + STREAM_PING_USEC, st->checked_at + STREAM_RECHECK_USEC);
+        st->parked_prev = NULL;
+        st->parked_next = s->parked;
+        if (s->parked)
+                s->parked->parked_prev = st;
+        s->parked = st;
+        st->parked = true;
+        /* Under the lock, so the waker cannot resume it before it is suspended. */
+        MHD_suspend_connection(st->connection);
+        pthread_mutex_unlock(&s->parked_lock);
         return 0;
 }
 
@@ -198,12 +242,87 @@ static ssize_t stream_read(void *p, uint64_t pos, char *out, size_t max)
 {
         Stream *st = p;
 
-        if (st->pending_off >= st->pending_len && stream_fill(st) < 0)
-                return U_STREAM_END;
+        if (st->pending_off >= st->pending_len) {
+                int r = stream_fill(st);
+                if (r < 0)
+                        return U_STREAM_END;
+                if (r == 0)
+                        /* Nothing to send: libmicrohttpd asks again once the connection is resumed. */
+                        return stream_park(st) < 0 ? U_STREAM_END : 0;
+        }
         size_t k = MIN(max, st->pending_len - st->pending_off);
         memcpy(out, st->pending + st->pending_off, k);
         st->pending_off += k;
         return (ssize_t) k;
+}
+
+static void *stream_waker_main(void *p)
+{
+        ApiServer *s = p;
+        uint64_t seen = store_changed_counter();
+
+        for (;;) {
+                uint64_t now, counter;
+
+                (void) store_changed_wait(&seen, STREAM_WAKER_TICK_USEC);
+                now = mono_usec();
+                counter = store_changed_counter();
+                pthread_mutex_lock(&s->parked_lock);
+                if (s->stream_waker_stop) {
+                        pthread_mutex_unlock(&s->parked_lock);
+                        break;
+                }
+                for (Stream *st = s->parked, *next; st; st = next) {
+                        next = st->parked_next;
+                        /* A stream's own counter: a change between its last look and parking still wakes it. */
+                        if (counter == st->seen && now < st->wake_at)
+                                continue;
+                        stream_unpark(s, st);
+                        MHD_resume_connection(st->connection);
+                }
+                pthread_mutex_unlock(&s->parked_lock);
+        }
+        return NULL;
+}
+
+int api_streams_start(ApiServer *s)
+{
+        int r;
+
+        assert(s);
+        s->streams_closing = s->stream_waker_stop = false;
+        r = pthread_create(&s->stream_waker, NULL, stream_waker_main, s);
+        if (r != 0)
+                return -r;
+        s->stream_waker_started = true;
+        return 0;
+}
+
+void api_streams_close(ApiServer *s)
+{
+        assert(s);
+        pthread_mutex_lock(&s->parked_lock);
+        s->streams_closing = true;
+        /* libmicrohttpd refuses to stop while a connection is suspended; resumed, each reads its end. */
+        while (s->parked) {
+                Stream *st = s->parked;
+                stream_unpark(s, st);
+                MHD_resume_connection(st->connection);
+        }
+        pthread_mutex_unlock(&s->parked_lock);
+}
+
+void api_streams_stop(ApiServer *s)
+{
+        assert(s);
+        if (!s->stream_waker_started)
+                return;
+        pthread_mutex_lock(&s->parked_lock);
+        s->stream_waker_stop = true;
+        pthread_mutex_unlock(&s->parked_lock);
+        store_changed_notify();
+        (void) pthread_join(s->stream_waker, NULL);
+        s->stream_waker_started = false;
 }
 
 int h_stream(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
@@ -215,9 +334,13 @@ int h_stream(ApiServer *s, const struct _u_request *req, struct _u_response *res
         ApiLimits lim;
         unsigned open = 0;
         Db *db = api_db(s);
+        struct MHD_Connection *connection = api_conn_current();
         int r;
 
         api_limits_get(s, &lim);
+        /* A stream must be able to park (its connection known) rather than hold a pool thread. */
+        if (!connection)
+                return api_error(resp, 503, "unavailable", "The live stream is not available.");
         r = stream_acquire(s, c->caller.account_id, lim.streams_per_account, lim.max_streams, &open);
         if (r == -EDQUOT) {
                 api_audit_denied(s, c, NULL, "stream.open", NULL, NULL, "stream_limited");
@@ -247,6 +370,7 @@ int h_stream(ApiServer *s, const struct _u_request *req, struct _u_response *res
                 return api_error(resp, 503, "unavailable", "The live stream is not available.");
         }
         st->server = s;
+        st->connection = connection;
         st->caller = c->caller;
         st->caller.source = st->caller.request_id = NULL; /* they live in the request, which ends first */
         st->via_session = c->via_session;
