@@ -30,7 +30,12 @@ def fill(directory):
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         if st.f_bavail:
-            os.posix_fallocate(fd, 0, st.f_bavail * st.f_frsize)
+            try:
+                os.posix_fallocate(fd, 0, st.f_bavail * st.f_frsize)
+            except OSError as e:
+                # The daemon wrote (its log, the WAL) since statvfs(): the loop below takes the rest.
+                if e.errno != errno.ENOSPC:
+                    raise
         # Whatever fallocate left (rounding, metadata) goes one page at a time.
         os.lseek(fd, 0, os.SEEK_END)
         while True:
