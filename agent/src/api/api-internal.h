@@ -71,6 +71,8 @@ struct ApiServer {
         ApiLimits limits;
         pthread_key_t db_key;
         atomic_uint in_flight;
+        atomic_uint cluster_reads;    /* handlers waiting on the cluster or helm now */
+        unsigned cluster_reads_max;   /* half the HTTP threads: the rest keep answering */
         atomic_uint_fast64_t requests_total;
         atomic_uint_fast64_t streams;
         atomic_bool stopping;
@@ -138,6 +140,14 @@ _printf_(4, 5) int api_error(struct _u_response *resp, int status, const char *c
 _printf_(3, 4) int api_error_of(struct _u_response *resp, Error e, const char *fmt, ...);
 /* Answers a store operation that did not return 0: its domain error from the table, or 500. */
 int api_store_error(struct _u_response *resp, int r, const StoreError *err);
+/*
+ * A handler that waits on the cluster or helm (a Secret read, a release history) holds its HTTP thread
+ * and every connection that thread serves. At most cluster_reads_max of them wait at once; the next is
+ * refused (false: answer 503 with Retry-After), so a slow cluster cannot take every thread.
+ */
+bool api_cluster_read_begin(ApiServer *s);
+void api_cluster_read_end(ApiServer *s);
+
 void api_set_retry_after(struct _u_response *resp, uint64_t sec);
 void api_client_address(const struct _u_request *req, char *buf, size_t n);
 size_t api_json_depth(const char *p, size_t n, size_t max);

@@ -57,7 +57,14 @@ int h_store_credentials(ApiServer *s, const struct _u_request *req, struct _u_re
                 return api_error(resp, 503, "cluster_unavailable", "Reading credentials needs the cluster connection.");
         }
 
+        if (!api_cluster_read_begin(s)) {
+                audit_read(s, c, store, AUDIT_FAILED, "cluster_unavailable");
+                api_set_retry_after(resp, 1);
+                return api_error(resp, 503, "cluster_unavailable",
+                                 "Too many requests are waiting on the cluster; try again in a second.");
+        }
         r = s->hooks.store_credentials(s->hooks.userdata, store, &creds);
+        api_cluster_read_end(s);
         if (r == -ENOENT) {
                 audit_read(s, c, store, AUDIT_FAILED, error_info(ERROR_CREDENTIALS_UNAVAILABLE)->code);
                 return api_error_of(resp, ERROR_CREDENTIALS_UNAVAILABLE,

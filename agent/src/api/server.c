@@ -118,18 +118,36 @@ int api_server_new(ApiServer **ret, const Config *config, Runner *runner, const 
 #define CONNECTIONS_PER_ADDRESS_SPARE 4
 
 /*
- * The HTTP threads: one per core, at least four, so that a handler waiting on the database or the
- * cluster (credentials are read from a Secret) stalls only the connections of its own thread.
+ * The HTTP threads: two per core, at least eight. A handler that waits (credentials are read from a
+ * Secret in the cluster, a write may wait out the database's busy timeout) stalls the connections of
+ * its own thread; api_cluster_read_begin() keeps half of the threads free of cluster waits. More
+ * threads cost memory under load (each opens its own SQLite connection) and buy no throughput.
  */
 static unsigned pool_threads(void)
 {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
 
-        return (unsigned) MIN(MAX(n, 4L), 16L);
+        return (unsigned) MIN(MAX(2 * n, 8L), 64L);
+}
+
+bool api_cluster_read_begin(ApiServer *s)
+{
+        unsigned n = atomic_fetch_add(&s->cluster_reads, 1);
+
+        if (n < s->cluster_reads_max)
+                return true;
+        atomic_fetch_sub(&s->cluster_reads, 1);
+        return false;
+}
+
+void api_cluster_read_end(ApiServer *s)
+{
+        atomic_fetch_sub(&s->cluster_reads, 1);
 }
 
 int api_server_start(ApiServer *s, int fd)
 {
+        unsigned threads = pool_threads();
         int r;
         struct MHD_OptionItem options[] = {
                 { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t) api_request_completed, s },
@@ -143,12 +161,13 @@ int api_server_start(ApiServer *s, int fd)
                 { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t) s->idle_timeout_sec, NULL },
                 /* The per-connection pool holds the request line and headers: this is the header limit. */
                 { MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t) s->connection_memory, NULL },
-                { MHD_OPTION_THREAD_POOL_SIZE, (intptr_t) pool_threads(), NULL },
+                { MHD_OPTION_THREAD_POOL_SIZE, (intptr_t) threads, NULL },
                 { MHD_OPTION_END, 0, NULL },
         };
 
         assert(fd >= 0);
 
+        s->cluster_reads_max = MAX(threads / 2, 1u);
         r = api_conn_watchdog_start(s);
         if (r < 0)
                 return r;

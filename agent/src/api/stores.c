@@ -152,7 +152,13 @@ int h_store_releases(ApiServer *s, const struct _u_request *req, struct _u_respo
                 if (!s->hooks.release_history)
                         return api_error(resp, 503, "cluster_unavailable",
                                          "Release history needs the cluster connection.");
+                if (!api_cluster_read_begin(s)) {
+                        api_set_retry_after(resp, 1);
+                        return api_error(resp, 503, "cluster_unavailable",
+                                         "Too many requests are waiting on the cluster; try again in a second.");
+                }
                 r = s->hooks.release_history(s->hooks.userdata, store, &items);
+                api_cluster_read_end(s);
                 if (r < 0)
                         return api_error(resp, 502, "helm_failed", "Reading the Helm history failed: %s",
                                          strerror(-r));
