@@ -11,8 +11,6 @@ import sqlite3
 import threading
 import time
 
-from daemon import BUILD  # noqa: F401  (the daemon under test comes from the build, as everywhere here)
-
 
 def test_a_hung_cluster_takes_at_most_half_the_threads(daemon_factory, tmp_path):
     hung = tmp_path / "helm-that-hangs"
