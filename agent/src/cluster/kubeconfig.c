@@ -183,6 +183,17 @@ static int base64_decode_string(const char *in, char **ret)
         return 0;
 }
 
+/* Whether an http(s) URL has a host after its scheme, and nothing a URL cannot hold. */
+static bool server_has_host(const char *url)
+{
+        const char *host = strstr(url, "://") + 3;
+
+        for (const char *p = url; *p; p++)
+                if ((unsigned char) *p <= ' ' || *p == 0x7f)
+                        return false;
+        return strcspn(host, "/?#") > 0 && host[0] != ':';
+}
+
 static int resolve_path(const char *dir, const char *p, char **ret)
 {
         char *s = p[0] == '/' ? strdup(p) : strjoin_path(dir, p);
@@ -333,6 +344,9 @@ static int parse(const char *path, const char *text, size_t size, const char *co
         if (strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0)
                 return fail(err, -EINVAL, "kubeconfig %s: cluster '%s': server '%s' is not an http(s) URL",
                             path, cluster_name, s);
+        if (!server_has_host(s))
+                return fail(err, -EINVAL, "kubeconfig %s: cluster '%s': server '%s' names no host", path,
+                            cluster_name, s);
         c->server = strdup(s);
         if (!c->server)
                 return -ENOMEM;

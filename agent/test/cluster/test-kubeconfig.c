@@ -292,6 +292,25 @@ TEST(test_broken)
         CHECK_ERROR(-EINVAL, "is not an http(s) URL");
         error = mfree_str(error);
 
+        /* A scheme and nothing else: the trailing slashes the parser strips would leave "https:". */
+        free(path);
+        path = kubeconfig("nohost.yaml", "ctx1", "    server: https://\n", "    token: t\n");
+        r = kubeconfig_load_full(path, NULL, &c, &error);
+        CHECK_ERROR(-EINVAL, "server 'https://' names no host");
+        error = mfree_str(error);
+
+        free(path);
+        path = kubeconfig("porthost.yaml", "ctx1", "    server: \"http://:6443/\"\n", "    token: t\n");
+        r = kubeconfig_load_full(path, NULL, &c, &error);
+        CHECK_ERROR(-EINVAL, "names no host");
+        error = mfree_str(error);
+
+        free(path);
+        path = kubeconfig("spacehost.yaml", "ctx1", "    server: \"https://k 6443\"\n", "    token: t\n");
+        r = kubeconfig_load_full(path, NULL, &c, &error);
+        CHECK_ERROR(-EINVAL, "names no host");
+        error = mfree_str(error);
+
         free(path);
         path = kubeconfig(
                 "exec.yaml", "ctx1", "    server: https://k:6443\n",
