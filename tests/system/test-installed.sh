@@ -244,7 +244,7 @@ else
 fi
 warm=$(curl -s -o /dev/null -w '%{time_starttransfer}' "http://127.0.0.1:$PORT/healthz")
 info "warm request to first byte: ${warm}s"
-if dpkg-deb -c "$DEB" | grep -q 'usr/share/storeagent/web/index.html'; then
+if dpkg-deb -c "$DEB" | grep 'usr/share/storeagent/web/index.html' >/dev/null; then
 	code=$(curl -s -o "$WORK/body" -w '%{http_code} %{content_type}' "http://127.0.0.1:$PORT/")
 	[[ $code == "200 text/html"* ]] && ok "the packaged dashboard is served at /" || fail "GET /: $code"
 else
@@ -379,10 +379,18 @@ SC root list
 
 before=$(main_pid)
 C systemctl reload storeagent.service
-sleep 0.5
-[[ $(unit_state storeagent.service) == active && $(main_pid) == "$before" ]] &&
-	C journalctl -u storeagent.service --no-pager | grep -q "Configuration reloaded" &&
-	ok "systemctl reload rereads the configuration in the same process" || fail "reload"
+# The reload's log line reaches the journal after systemctl returns: wait for it (10 s at most).
+reloaded=no
+for _ in $(seq 100); do
+	if C journalctl -u storeagent.service --no-pager | grep "Configuration reloaded" >/dev/null; then
+		reloaded=yes
+		break
+	fi
+	sleep 0.1
+done
+[[ $reloaded == yes && $(unit_state storeagent.service) == active && $(main_pid) == "$before" ]] &&
+	ok "systemctl reload rereads the configuration in the same process" ||
+	fail "reload: logged: $reloaded, service $(unit_state storeagent.service), pid $(main_pid) (was $before)"
 
 # ---- upgrade ----
 echo "== upgrade"
