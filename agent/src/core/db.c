@@ -6,12 +6,8 @@
 
 #include "basic/log.h"
 #include "basic/utf8.h"
+#include "core/db-internal.h"
 #include "core/db.h"
-
-struct Db {
-        sqlite3 *handle;
-        char *path;
-};
 
 /* How long a connection waits for another's write lock; one setting for every thread's connection. */
 static atomic_uint busy_timeout_ms = DB_BUSY_TIMEOUT_MS_DEFAULT;
@@ -363,20 +359,6 @@ int db_exec(Db *db, const char *sql)
         return 0;
 }
 
-int db_prepare(Db *db, const char *sql, sqlite3_stmt **ret)
-{
-        assert(db);
-        assert(sql);
-        assert(ret);
-
-        int rc = sqlite3_prepare_v2(db->handle, sql, -1, ret, NULL);
-        if (rc != SQLITE_OK) {
-                log_error("Failed to prepare SQL '%s': %s", sql, sqlite3_errmsg(db->handle));
-                return db_errno(rc);
-        }
-        return 0;
-}
-
 int db_begin(Db *db)
 {
         assert(db);
@@ -569,6 +551,14 @@ Db *db_close(Db *db)
 {
         if (!db)
                 return NULL;
+        if (db->handle)
+                db_unregister(db);
+        for (unsigned i = 0; i < db->n_cache; i++) {
+                /* A statement still handed out at close is a caller's bug; close_v2 then waits for it. */
+                if (!db->cache[i].busy)
+                        sqlite3_finalize(db->cache[i].stmt);
+                free(db->cache[i].sql);
+        }
         sqlite3_close_v2(db->handle);
         free(db->path);
         free(db);
@@ -614,6 +604,7 @@ int db_open(const char *path, Db **ret)
         if (sqlite3_db_readonly(db->handle, "main") > 0)
                 return -EROFS;
 
+        db_register(db);
         sqlite3_busy_timeout(db->handle, (int) atomic_load(&busy_timeout_ms));
         sqlite3_extended_result_codes(db->handle, 1);
 

@@ -73,12 +73,17 @@ json_t *db_column_json_string(sqlite3_stmt *s, int col);
  */
 int db_bind_text_utf8(sqlite3_stmt *s, int i, const char *text, size_t max);
 
-static inline void sqlite3_finalizep(sqlite3_stmt **s)
+/*
+ * Gives back a statement from db_prepare(): a kept one is reset (its read snapshot ends, its
+ * bindings are cleared) for the next db_prepare() of the same SQL, any other is finalized.
+ */
+void db_stmt_release(sqlite3_stmt *s);
+
+static inline void db_stmt_releasep(sqlite3_stmt **s)
 {
-        if (*s)
-                sqlite3_finalize(*s);
+        db_stmt_release(*s);
 }
-#define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
+#define _cleanup_stmt_ _cleanup_(db_stmt_releasep)
 
 /* The SQL of schema version 1, exported so tests can build an old database file. */
 /* The migrations, in order (tests build old files with them). */

@@ -483,7 +483,7 @@ int store_retry(Db *db, const StoreLimits *limits, const Caller *caller, const c
          * snapshot, and SQLite answers BEGIN IMMEDIATE on such a connection with SQLITE_BUSY at once,
          * without waiting (it could deadlock), so a retry that met another writer was 503 busy.
          */
-        sqlite3_finalize(TAKE_PTR(q));
+        db_stmt_release(TAKE_PTR(q));
 
         if (streq_ptr(last_kind, "delete"))
                 return store_operation(db, limits, caller, id, TASK_DELETE, NULL, STORE_DELETING, "store.retry",

@@ -20,13 +20,56 @@ TEST(test_fresh)
         ASSERT_EQ(db_prepare(db, "PRAGMA journal_mode", &s), 0);
         ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
         ASSERT_STREQ((const char *) sqlite3_column_text(s, 0), "wal");
-        sqlite3_finalize(s);
+        db_stmt_release(s);
         ASSERT_EQ(db_prepare(db, "PRAGMA foreign_keys", &s), 0);
         ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
         ASSERT_EQ(sqlite3_column_int(s, 0), 1);
-        sqlite3_finalize(s);
+        db_stmt_release(s);
         /* Foreign keys hold: an event for a store that does not exist is refused. */
         ASSERT_TRUE(db_exec(db, "INSERT INTO events (store_id, time, actor, action) VALUES ('nope', 1, 'x', 'y')") < 0);
+}
+
+/*
+ * db_prepare() hands out a kept statement again once it is released, reset and with its bindings
+ * cleared; SQL whose statement is in use (a nested query) gets a statement of its own; a released
+ * statement holds no read snapshot, so another connection's write is seen at once.
+ */
+TEST(test_statement_cache)
+{
+        _cleanup_free_ char *dir = test_tmpdir(), *path = strjoin_path(dir, "cache.db");
+        _cleanup_(db_closep) Db *db = NULL, *other = NULL;
+        sqlite3_stmt *a = NULL, *b = NULL, *c = NULL;
+        const char *sql = "SELECT count(*), ? FROM stores";
+
+        ASSERT_EQ(db_open(path, &db), 0);
+        ASSERT_EQ(db_open(path, &other), 0);
+
+        ASSERT_EQ(db_prepare(db, sql, &a), 0);
+        ASSERT_EQ(sqlite3_bind_int(a, 1, 7), SQLITE_OK);
+        ASSERT_EQ(sqlite3_step(a), SQLITE_ROW);
+        ASSERT_EQ(sqlite3_column_int(a, 0), 0);
+        ASSERT_EQ(sqlite3_column_int(a, 1), 7);
+
+        /* In use: the same SQL gets another statement. */
+        ASSERT_EQ(db_prepare(db, sql, &b), 0);
+        ASSERT_TRUE(a != b);
+        db_stmt_release(b);
+
+        /* Released while on its row: the snapshot ends, so the other connection's store is counted. */
+        db_stmt_release(a);
+        ASSERT_EQ(db_exec(other, "INSERT INTO stores (id, name, engine, owner, status, created_at, updated_at) "
+                                 "VALUES ('s1', 'one', 'woocommerce', 'x', 'READY', 1, 1)"), 0);
+        ASSERT_EQ(db_prepare(db, sql, &c), 0);
+        ASSERT_TRUE(c == a || c == b);
+        ASSERT_EQ(sqlite3_step(c), SQLITE_ROW);
+        ASSERT_EQ(sqlite3_column_int(c, 0), 1);
+        /* The binding of the earlier use was cleared. */
+        ASSERT_EQ(sqlite3_column_type(c, 1), SQLITE_NULL);
+        db_stmt_release(c);
+
+        /* A write transaction right after: no statement of this connection holds a read snapshot. */
+        ASSERT_EQ(db_begin(db), 0);
+        ASSERT_EQ(db_commit(db), 0);
 }
 
 TEST(test_upgrade_v1_file)

@@ -64,7 +64,7 @@ TEST(test_tokens)
         char hash[65];
         ASSERT_EQ(sha256_hex(tok, strlen(tok), hash), 0);
         ASSERT_STREQ((const char *) sqlite3_column_text(s, 0), hash);
-        sqlite3_finalize(s);
+        db_stmt_release(s);
         ASSERT_TRUE(db_files_contain(path, hash));
         ASSERT_TRUE(!db_files_contain(path, tok + 3));
 
