@@ -54,8 +54,12 @@ app.get('/api/v1/stores', authenticate, (req, res) => {
   const offset = req.query.offset === undefined ? 0 : Number(req.query.offset);
   if (!Number.isInteger(limit) || limit < 1 || limit > 500 || !Number.isInteger(offset) || offset < 0)
     return res.status(400).json({ error: { code: 'invalid_parameter', message: 'Bad limit or offset.' } });
-  const items = page.all({ account: req.account, status: null, limit, offset }).map(store);
+  // One row more than asked for says whether there is a next page (keyset cursor, as the daemon's).
+  const rows = page.all({ account: req.account, status: null, limit: limit + 1, offset });
+  const last = rows.length > limit ? rows[limit - 1] : null;
+  const items = rows.slice(0, limit).map(store);
   const total = count.get({ account: req.account, status: null }).n;
-  res.json({ items, total, limit, offset });
+  const next_cursor = last ? '1' + BigInt(last.created_at).toString(16).padStart(16, '0') + last.id : null;
+  res.json({ items, total, limit, offset, next_cursor });
 });
 app.listen(Number(port), '127.0.0.1');
