@@ -334,3 +334,44 @@ int queue_next_due(Db *db, uint64_t *ret_usec)
 {
         return queue_next_due_at(db, now_usec(), ret_usec);
 }
+
+int queue_count_waiting_for_cluster(Db *db, uint64_t now, uint64_t *ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        int r, rc;
+
+        assert(db);
+        assert(ret);
+        r = db_prepare(db, "SELECT count(*) FROM tasks WHERE state = 'queued' AND not_before > ? AND last_error = ?",
+                       &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(q, 1, (sqlite3_int64) now);
+        sqlite3_bind_text(q, 2, QUEUE_WAITING_FOR_CLUSTER, -1, SQLITE_STATIC);
+        rc = sqlite3_step(q);
+        if (rc != SQLITE_ROW)
+                return db_errno(rc);
+        *ret = (uint64_t) sqlite3_column_int64(q, 0);
+        return 0;
+}
+
+int queue_wake_waiting_for_cluster(Db *db, uint64_t now, uint64_t *ret_woken)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        int r, rc;
+
+        assert(db);
+        r = db_prepare(db,
+                       "UPDATE tasks SET not_before = ?1 WHERE state = 'queued' AND not_before > ?1 AND last_error = ?2",
+                       &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(q, 1, (sqlite3_int64) now);
+        sqlite3_bind_text(q, 2, QUEUE_WAITING_FOR_CLUSTER, -1, SQLITE_STATIC);
+        rc = sqlite3_step(q);
+        if (rc != SQLITE_DONE)
+                return db_errno(rc);
+        if (ret_woken)
+                *ret_woken = (uint64_t) sqlite3_changes(db_handle(db));
+        return 0;
+}

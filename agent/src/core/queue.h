@@ -79,5 +79,16 @@ int queue_release_stale(Db *db, const char *owner_prefix_to_keep);
 int queue_count_active(Db *db, uint64_t *ret);
 /* Microseconds until the next queued task becomes runnable (0 if one is runnable now, -ENODATA if none). */
 int queue_next_due(Db *db, uint64_t *ret_usec);
+
+/*
+ * The last_error of a task handed back because the cluster could not be reached
+ * (worker_wait_for_cluster()). Such tasks need not sit out their backoff once the cluster
+ * answers again: the runner probes it and makes them due at once.
+ */
+#define QUEUE_WAITING_FOR_CLUSTER "waiting for the cluster"
+/* How many tasks wait for the cluster with their next attempt still ahead. */
+int queue_count_waiting_for_cluster(Db *db, uint64_t now, uint64_t *ret);
+/* Makes every task that waits for the cluster due now; *ret_woken (may be NULL) says how many. */
+int queue_wake_waiting_for_cluster(Db *db, uint64_t now, uint64_t *ret_woken);
 /* The same, seen at now. */
 int queue_next_due_at(Db *db, uint64_t now, uint64_t *ret_usec);

@@ -23,6 +23,7 @@ struct Worker {
         /* Raised when the daemon stops or the lease is lost: helm and the Kubernetes client stop on it. */
         atomic_bool stop;
         atomic_bool lost;
+        bool waits_for_cluster; /* this task's -EAGAIN is the cluster's absence */
         void *data;
         WorkerDataFree data_free;
 };
@@ -44,6 +45,8 @@ struct Runner {
         bool heartbeat_started;
         bool heartbeat_stop; /* under lock */
         pthread_cond_t heartbeat_cond;
+        /* When the cluster may next be probed for tasks that wait for it (CLOCK_MONOTONIC). */
+        atomic_uint_fast64_t next_probe;
 };
 
 int runner_new(Runner **ret, const RunnerOptions *o)
@@ -56,6 +59,8 @@ int runner_new(Runner **ret, const RunnerOptions *o)
         if (!r)
                 return -ENOMEM;
         r->o = *o;
+        if (r->o.probe_interval_usec == 0)
+                r->o.probe_interval_usec = 2 * USEC_PER_SEC;
         r->db_path = strdup(o->db_path);
         r->instance_id = strdup(o->instance_id);
         r->workers = calloc(o->n_workers, sizeof(Worker));
@@ -139,6 +144,12 @@ int worker_checkpoint(Worker *w)
         if (atomic_load(&w->stop))
                 return -ECANCELED;
         return 0;
+}
+
+void worker_wait_for_cluster(Worker *w)
+{
+        assert(w);
+        w->waits_for_cluster = true;
 }
 
 int worker_fence(Worker *w)
@@ -237,6 +248,7 @@ static void run_one(Worker *w, Task *t)
 
         pthread_mutex_lock(&r->lock);
         w->task = t;
+        w->waits_for_cluster = false;
         w->lease_renewed = mono_usec();
         atomic_store(&w->lost, false);
         atomic_store(&w->stop, atomic_load(&r->cancel));
@@ -265,7 +277,8 @@ static void run_one(Worker *w, Task *t)
                            "Task %s interrupted by shutdown; it resumes on the next start.", task_id);
         } else if (k == -EAGAIN) {
                 uint64_t delay = backoff_usec(r, t->attempts);
-                (void) queue_retry_later(w->db, t, w->owner, delay, "transient failure");
+                (void) queue_retry_later(w->db, t, w->owner, delay,
+                                         w->waits_for_cluster ? QUEUE_WAITING_FOR_CLUSTER : "transient failure");
                 log_struct(LOG_NOTICE, LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id),
                            "Task %s will be retried in %" PRIu64 " s.", task_id, delay / USEC_PER_SEC);
         } else if (k == -ESTALE) {
@@ -279,6 +292,36 @@ static void run_one(Worker *w, Task *t)
         }
         atomic_fetch_add(&r->finished, 1);
         store_changed_notify();
+}
+
+/*
+ * From an idle worker: when tasks wait for the cluster and it answers again, make them due at
+ * once. One worker probes at a time, at most every probe_interval_usec.
+ */
+static void probe_for_waiting_tasks(Worker *w)
+{
+        Runner *r = w->runner;
+        uint64_t now = mono_usec(), next = atomic_load(&r->next_probe), waiting = 0, woken = 0;
+        int k;
+
+        if (!r->o.cluster_probe || now < next)
+                return;
+        if (!atomic_compare_exchange_strong(&r->next_probe, &next, now + r->o.probe_interval_usec))
+                return; /* another worker probes */
+        k = queue_count_waiting_for_cluster(w->db, now_usec(), &waiting);
+        if (k < 0 || waiting == 0)
+                return;
+        if (r->o.cluster_probe(r->o.userdata) < 0)
+                return;
+        k = queue_wake_waiting_for_cluster(w->db, now_usec(), &woken);
+        if (k < 0) {
+                log_warning_errno(k, "Failed to wake the tasks that wait for the cluster: %m");
+                return;
+        }
+        if (woken > 0) {
+                log_info("The cluster answers again: %" PRIu64 " task(s) that waited for it are due now.", woken);
+                runner_wake(r);
+        }
 }
 
 static void *worker_main(void *p)
@@ -308,6 +351,7 @@ static void *worker_main(void *p)
                 }
                 if (k != -EAGAIN)
                         log_warning_errno(k, "Worker %u failed to lease a task: %m", w->index);
+                probe_for_waiting_tasks(w);
 
                 /* Nothing to do: sleep until woken, or a second passes (backoffs come due). */
                 struct timespec deadline;

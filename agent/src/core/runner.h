@@ -33,6 +33,13 @@ typedef struct RunnerOptions {
         const char *instance_id; /* lease owners are "<instance_id>/<n>" */
         TaskHandler handler;
         void *userdata;
+        /*
+         * Optional: whether the cluster answers (0) or not (a negative errno). While tasks wait for
+         * the cluster (worker_wait_for_cluster()), an idle worker asks every probe_interval_usec
+         * (default 2 s) and, when it answers, makes them due at once instead of after their backoff.
+         */
+        int (*cluster_probe)(void *userdata);
+        uint64_t probe_interval_usec;
 } RunnerOptions;
 
 int runner_new(Runner **ret, const RunnerOptions *o);
@@ -57,6 +64,12 @@ bool worker_cancelled(Worker *w);
 bool worker_lost_lease(Worker *w);
 /* -ECANCELED when stopping, -ESTALE when the lease was lost; the heartbeat renews the lease. */
 int worker_checkpoint(Worker *w);
+/*
+ * Says that the task the handler is about to hand back (-EAGAIN) failed because the cluster
+ * could not be reached: it is queued as QUEUE_WAITING_FOR_CLUSTER, and woken when the cluster
+ * probe answers.
+ */
+void worker_wait_for_cluster(Worker *w);
 /*
  * The fencing check before a step that changes the cluster or the store: renews the lease in
  * the database, matching our owner name and lease token. 0 when the task is still ours;

@@ -342,6 +342,7 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
                 .instance_id = d.instance_id,
                 .handler = provisioner_run_task,
                 .userdata = d.provisioner,
+                .cluster_probe = provisioner_probe_cluster,
         };
         r = runner_new(&d.runner, &ro);
         if (r < 0)

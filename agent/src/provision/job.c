@@ -149,6 +149,8 @@ int cluster_error(Job *j, int r, const char *doing)
                 if (asprintf(&waiting, "Waiting for the cluster: %s", reason) < 0)
                         return -ENOMEM;
                 set_waiting_reason(j, waiting);
+                if (r != -EPERM)
+                        worker_wait_for_cluster(j->w); /* woken when it answers, not after the backoff */
                 (void) store_add_event(j->db, j->store->id, "system", "cluster.unreachable", reason);
                 return -EAGAIN;
         }

@@ -23,6 +23,8 @@ int provisioner_start(Provisioner *p, const char *db_path);
 
 /* TaskHandler for the runner; userdata is the Provisioner. */
 int provisioner_run_task(Worker *w, Task *t, void *userdata);
+/* The runner's cluster_probe: 0 when the API server answers /readyz with 200, within 2 s. */
+int provisioner_probe_cluster(void *userdata);
 
 /* What the API asks of the cluster side (the daemon wires these into ApiHooks). */
 /* {"reachable": bool, "detail": "..."}; answers from a cache, quickly. */

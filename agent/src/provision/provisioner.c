@@ -108,3 +108,28 @@ int make_client(const char *kubeconfig, KubeClient **ret, char **ret_error)
                 return r;
         return kube_client_new(ret, kc, KUBE_TIMEOUT_SEC);
 }
+
+int provisioner_probe_cluster(void *userdata)
+{
+        Provisioner *p = userdata;
+        _cleanup_(kubeconfig_freep) KubeConfig *kc = NULL;
+        _cleanup_(kube_client_freep) KubeClient *c = NULL;
+        _cleanup_free_ char *kubeconfig = NULL;
+        int r;
+
+        assert(p);
+        pthread_mutex_lock(&p->lock);
+        kubeconfig = strdup(p->set.kubeconfig);
+        pthread_mutex_unlock(&p->lock);
+        if (!kubeconfig)
+                return -ENOMEM;
+        r = kubeconfig_load_full(kubeconfig, NULL, &kc, NULL);
+        if (r < 0)
+                return r;
+        /* Short: an idle worker asks, and a cluster that is down refuses the connection at once. */
+        r = kube_client_new(&c, kc, 2);
+        if (r < 0)
+                return r;
+        kube_client_set_cancel(c, &p->stopping);
+        return kube_request(c, "GET", "/readyz", NULL, NULL, NULL);
+}

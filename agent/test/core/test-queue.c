@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 
+#include <inttypes.h>
 #include <pthread.h>
 
 #include "basic/log.h"
@@ -237,6 +238,96 @@ TEST(test_runner)
         RunnerStats st;
         runner_get_stats(r, &st);
         ASSERT_EQ(st.count[TASK_CREATE], 1);
+}
+
+/*
+ * Tasks handed back because the cluster could not be reached wait out no backoff once it
+ * answers: an idle worker probes it and makes them due. A task that failed for another reason
+ * keeps its backoff. The test pushes both tasks' next attempt an hour away, so only the wake can
+ * bring the first one back.
+ */
+static atomic_bool cluster_up;
+static atomic_int probes;
+static char *plain_store;
+static int cluster_handler(Worker *w, Task *t, void *userdata)
+{
+        if (streq(t->store_id, plain_store))
+                return -EAGAIN;
+        if (!atomic_load(&cluster_up)) {
+                worker_wait_for_cluster(w);
+                return -EAGAIN;
+        }
+        return store_set_status(worker_db(w), t->store_id, STORE_READY, NULL);
+}
+
+static int cluster_probe(void *userdata)
+{
+        atomic_fetch_add(&probes, 1);
+        return atomic_load(&cluster_up) ? 0 : -ECONNREFUSED;
+}
+
+static int64_t task_column(Db *db, const char *store_id, const char *sql)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+
+        ASSERT_EQ(db_prepare(db, sql, &q), 0);
+        sqlite3_bind_text(q, 1, store_id, -1, SQLITE_TRANSIENT);
+        ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+        return sqlite3_column_int64(q, 0);
+}
+
+TEST(test_tasks_waiting_for_the_cluster_wake_when_it_answers)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_(db_closep) Db *db = open_db(&path);
+        _cleanup_free_ char *a = new_store(db, "waits-for-cluster");
+        _cleanup_(runner_freep) Runner *r = NULL;
+        RunnerOptions o = { .db_path = path, .n_workers = 2, .lease_usec = 30 * USEC_PER_SEC,
+                            .max_backoff_usec = 60 * USEC_PER_SEC, .instance_id = "test", .handler = cluster_handler,
+                            .cluster_probe = cluster_probe, .probe_interval_usec = 50 * USEC_PER_MSEC };
+        const char *waiting = "SELECT count(*) FROM tasks WHERE store_id = ? AND state = 'queued' AND "
+                              "last_error = '" QUEUE_WAITING_FOR_CLUSTER "'";
+        const char *plain_waiting = "SELECT count(*) FROM tasks WHERE store_id = ? AND state = 'queued' AND "
+                                    "last_error = 'transient failure'";
+        int64_t later = (int64_t) (now_usec() + 3600 * USEC_PER_SEC);
+        Store *s = NULL;
+
+        plain_store = new_store(db, "plain-failure");
+        ASSERT_EQ(runner_new(&r, &o), 0);
+        ASSERT_EQ(runner_start(r), 0);
+        for (int i = 0; i < 200 && (task_column(db, a, waiting) == 0 || task_column(db, plain_store, plain_waiting) == 0);
+             i++)
+                usleep(50 * 1000);
+        ASSERT_EQ(task_column(db, a, waiting), 1);
+        ASSERT_EQ(task_column(db, plain_store, plain_waiting), 1);
+
+        /* Both an hour away; while the cluster refuses, the probe asks and nothing is woken. */
+        _cleanup_free_ char *sql = NULL;
+        ASSERT_TRUE(asprintf(&sql, "UPDATE tasks SET not_before = %" PRIi64 " WHERE state = 'queued'", later) > 0);
+        ASSERT_EQ(db_exec(db, sql), 0);
+        int seen = atomic_load(&probes);
+        for (int i = 0; i < 200 && atomic_load(&probes) < seen + 2; i++)
+                usleep(50 * 1000);
+        ASSERT_TRUE(atomic_load(&probes) >= seen + 2);
+        ASSERT_EQ(task_column(db, a, "SELECT max(not_before) FROM tasks WHERE store_id = ?"), later);
+
+        /* The cluster answers: the waiting task runs at once, the other keeps its hour. */
+        atomic_store(&cluster_up, true);
+        for (int i = 0; i < 200; i++) {
+                ASSERT_EQ(store_get(db, a, &s), 0);
+                bool ready = s->status == STORE_READY;
+                s = store_free(s);
+                if (ready)
+                        break;
+                usleep(50 * 1000);
+        }
+        ASSERT_EQ(store_get(db, a, &s), 0);
+        ASSERT_EQ(s->status, STORE_READY);
+        s = store_free(s);
+        ASSERT_EQ(task_column(db, plain_store, "SELECT max(not_before) FROM tasks WHERE store_id = ?"), later);
+        runner_stop(r);
+        free(plain_store);
+        plain_store = NULL;
 }
 
 /*
