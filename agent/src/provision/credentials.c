@@ -118,7 +118,8 @@ static int rotation_error(Job *j, int r, const char *object, const char *doing)
                 if (asprintf(&waiting, "Waiting for the cluster to change the administrator password: %s", reason) < 0)
                         return -ENOMEM;
                 set_waiting_reason(j, waiting);
-                worker_wait_for_cluster(j->w);
+                if (cluster_error_is_unreachable(r))
+                        worker_wait_for_cluster(j->w);
                 (void) store_add_event(j->db, j->store->id, "system", "cluster.unreachable", reason);
                 return -EAGAIN;
         }

@@ -116,6 +116,16 @@ bool cluster_error_is_transient(int r)
 }
 
 /*
+ * The API server was not reached at all (as opposed to answering with an error): once its
+ * /readyz answers, another attempt is worth making at once.
+ */
+bool cluster_error_is_unreachable(int r)
+{
+        return r == -ECONNREFUSED || r == -EHOSTUNREACH || r == -ENETUNREACH || r == -ETIMEDOUT ||
+               r == -ECONNRESET || r == -ENOTCONN;
+}
+
+/*
  * A refusal (403) is for good: the agent's identity lacks a right, and waiting would only hold
  * a task slot until the pending-task cap refuses every create. Two refusals pass by themselves:
  * a namespace being terminated, and the first moments after the task bound the store role in a
@@ -149,7 +159,7 @@ int cluster_error(Job *j, int r, const char *doing)
                 if (asprintf(&waiting, "Waiting for the cluster: %s", reason) < 0)
                         return -ENOMEM;
                 set_waiting_reason(j, waiting);
-                if (r != -EPERM)
+                if (cluster_error_is_unreachable(r))
                         worker_wait_for_cluster(j->w); /* woken when it answers, not after the backoff */
                 (void) store_add_event(j->db, j->store->id, "system", "cluster.unreachable", reason);
                 return -EAGAIN;
