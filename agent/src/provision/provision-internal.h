@@ -82,6 +82,7 @@ bool superseded(Job *j, StoreStatus expected);
 int fail_store(Job *j, const char *action, const char *reason);
 /* Whether an error talking to the cluster may pass by itself (unreachable, timeout, throttled, refused for now). */
 bool cluster_error_is_transient(int r);
+/* Whether the API server was not reached at all (the runner then probes it and wakes the task). */
 bool cluster_error_is_unreachable(int r);
 /* Turns an error talking to the cluster into "wait and retry" (-EAGAIN) or "fail", and records why. */
 int cluster_error(Job *j, int r, const char *doing);
