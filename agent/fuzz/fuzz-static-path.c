@@ -2,7 +2,9 @@
 
 /*
  * The static-file path decoder (api/static.c): percent escapes, dot segments, backslashes, length.
- * Whatever it accepts must be a path that stays beneath the web root.
+ * Whatever it accepts must be a path that stays beneath the web root. The same input, read as an
+ * Accept-Encoding header, goes to api_accepts_encoding(): a coding the header does not name (nor
+ * "*") is never taken.
  */
 
 #include "api/api-internal.h"
@@ -13,6 +15,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         _cleanup_free_ char *url = fuzz_strndup(data, size);
         char out[1100];
         int r;
+
+        /* Neither "gzip" nor "br" nor "*" in it, in any case: neither coding may be taken. */
+        if (!strcasestr(url, "gzip") && !strchr(url, '*'))
+                FUZZ_ASSERT(!api_accepts_encoding(url, "gzip"));
+        if (!strcasestr(url, "br") && !strchr(url, '*'))
+                FUZZ_ASSERT(!api_accepts_encoding(url, "br"));
+        (void) api_accepts_encoding(url, "gzip");
 
         r = api_static_path(url, out, sizeof out);
         if (r < 0) {

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The REST API, exercised over real HTTP against the real daemon and a real SQLite file."""
 
+import gzip
 import json
 import os
 import socket
@@ -389,6 +390,50 @@ def test_static_files_and_traversal(daemon_factory, tmp_path):
         assert r.status in (400, 404) or b"<title>storeagent" in r.body, (evil, r)
     r = d.request("GET", "/%2e%2e/secret.txt", auth=False)
     assert r.status == 400
+
+
+def test_static_files_compressed_for_clients_that_take_them(daemon_factory):
+    """The dashboard's build writes .gz and .br copies of its text files (web/build-dist.sh); the
+    daemon serves the copy a client's Accept-Encoding admits, with Content-Encoding and Vary, and the
+    file itself to a client that takes neither."""
+    d = daemon_factory(start=False)
+    web = d.config["web_root"]
+    os.makedirs(os.path.join(web, "assets"))
+    js = ("export const stores = [" + ",".join(f'"store-{i}"' for i in range(400)) + "];\n").encode()
+    path = os.path.join(web, "assets", "app-9f8e7d.js")
+    with open(path, "wb") as f:
+        f.write(js)
+    with open(path + ".gz", "wb") as f:
+        f.write(gzip.compress(js, mtime=0))
+    subprocess.run(["brotli", "-k", "-f", path], check=True)
+    with open(os.path.join(web, "index.html"), "w") as f:
+        f.write("<!doctype html><title>storeagent</title>")
+    d.start()
+
+    def get(accept):
+        return d.request("GET", "/assets/app-9f8e7d.js", auth=False,
+                         headers={"Accept-Encoding": accept} if accept is not None else {})
+
+    r = get("gzip, deflate, br")
+    assert r.status == 200 and r.header("Content-Encoding") == "br", r
+    assert subprocess.run(["brotli", "-d", "-c"], input=r.body, capture_output=True, check=True).stdout == js
+    assert r.header("Content-Type").startswith("text/javascript")
+    assert r.header("Vary") == "Accept-Encoding" and "immutable" in r.header("Cache-Control")
+    assert len(r.body) < len(js) // 3
+
+    r = get("gzip")
+    assert r.header("Content-Encoding") == "gzip" and gzip.decompress(r.body) == js
+    r = get("br;q=0, gzip;q=0.5")
+    assert r.header("Content-Encoding") == "gzip" and gzip.decompress(r.body) == js
+    for accept in (None, "identity", "gzip;q=0, br;q=0.0", "deflate"):
+        r = get(accept)
+        assert r.status == 200 and r.header("Content-Encoding") is None and r.body == js, accept
+        assert r.header("Vary") == "Accept-Encoding"
+    r = get("*")
+    assert r.header("Content-Encoding") == "br"
+    # No copy of index.html: the file itself, whatever the client takes.
+    r = d.request("GET", "/", auth=False, headers={"Accept-Encoding": "gzip, br"})
+    assert r.status == 200 and r.header("Content-Encoding") is None and b"<title>storeagent" in r.body
 
 
 def test_sigterm_stops_promptly(daemon):

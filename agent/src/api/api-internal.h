@@ -221,6 +221,7 @@ int api_conn_admit(ApiServer *s, unsigned *ret_open);
 /* ---- static.c ---- */
 /* Decodes a request path into out (n bytes): -EINVAL when malformed, -EPERM for a '.' or '..' segment. */
 int api_static_path(const char *url_path, char *out, size_t n);
+bool api_accepts_encoding(const char *header, const char *coding);
 int api_serve_static(ApiServer *s, const struct _u_request *req, struct _u_response *resp);
 
 /* ---- dispatch.c ---- */

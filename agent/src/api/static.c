@@ -89,7 +89,8 @@ static int open_beneath(int dirfd, const char *rel)
         }
 }
 
-static int serve_file(struct _u_response *resp, int fd, const char *name, bool immutable)
+static int serve_file(struct _u_response *resp, int fd, const char *name, bool immutable,
+                      const char *encoding)
 {
         _cleanup_free_ char *buf = NULL;
         size_t size = 0, cap = 0;
@@ -117,7 +118,88 @@ static int serve_file(struct _u_response *resp, int fd, const char *name, bool i
         ulfius_set_binary_body_response(resp, 200, buf, size);
         u_map_put(resp->map_header, "Content-Type", mime_type(name));
         u_map_put(resp->map_header, "Cache-Control", immutable ? "public, max-age=31536000, immutable" : "no-cache");
+        /* The answer depends on Accept-Encoding whenever a compressed copy may exist. */
+        u_map_put(resp->map_header, "Vary", "Accept-Encoding");
+        if (encoding)
+                u_map_put(resp->map_header, "Content-Encoding", encoding);
         return 0;
+}
+
+/*
+ * Whether an Accept-Encoding header admits coding: named with a q above 0, or "*" with a q
+ * above 0 and coding not named. Codings are case-insensitive. Pure, so it can be fuzzed.
+ */
+bool api_accepts_encoding(const char *header, const char *coding)
+{
+        bool named = false, star = false;
+        size_t n;
+
+        if (!header || !coding)
+                return false;
+        n = strlen(coding);
+        for (const char *p = header; *p;) {
+                size_t len, tok;
+                bool ok = true;
+
+                p += strspn(p, " \t,");
+                len = strcspn(p, ",");
+                tok = strcspn(p, ";, \t");
+                if (tok > len)
+                        tok = len;
+                /* A parameter "q=0", "q=0.0", ... refuses the coding; any other q accepts it. */
+                for (size_t i = tok; i < len; i++) {
+                        const char *v;
+
+                        if (p[i] != ';')
+                                continue;
+                        v = p + i + 1;
+                        v += strspn(v, " \t");
+                        if (v >= p + len || (v[0] != 'q' && v[0] != 'Q') || v + 1 >= p + len || v[1] != '=')
+                                continue;
+                        ok = false;
+                        for (v += 2; v < p + len && strchr("0123456789.", *v); v++)
+                                if (*v >= '1' && *v <= '9')
+                                        ok = true;
+                }
+                if (tok == n && strncasecmp(p, coding, n) == 0) {
+                        if (!ok)
+                                return false;
+                        named = true;
+                } else if (tok == 1 && p[0] == '*')
+                        star = ok;
+                p += len;
+        }
+        return named || star;
+}
+
+/* The file at rel, or its .br or .gz copy when the client takes it (written at build time). */
+static int serve_path(ApiServer *s, const struct _u_request *req, struct _u_response *resp, const char *rel,
+                      bool immutable)
+{
+        static const char *const encodings[] = { "br", "gzip" }, *const suffixes[] = { ".br", ".gz" };
+        const char *accept = u_map_get_case(req->map_header, "Accept-Encoding");
+        _cleanup_close_ int fd = -EBADF;
+
+        for (size_t i = 0; i < ELEMENTSOF(encodings); i++) {
+                char zpath[1200];
+                int zfd;
+
+                if (!api_accepts_encoding(accept, encodings[i]))
+                        continue;
+                if ((size_t) snprintf(zpath, sizeof zpath, "%s%s", rel, suffixes[i]) >= sizeof zpath)
+                        continue;
+                zfd = open_beneath(s->web_root_fd, zpath);
+                if (zfd < 0)
+                        continue;
+                fd = zfd;
+                if (serve_file(resp, fd, rel, immutable, encodings[i]) >= 0)
+                        return 0;
+                fd = safe_close(fd);
+        }
+        fd = open_beneath(s->web_root_fd, rel);
+        if (fd < 0)
+                return fd;
+        return serve_file(resp, fd, rel, immutable, NULL);
 }
 
 /* Decodes %XX escapes; refuses malformed escapes and NUL bytes. */
@@ -172,7 +254,6 @@ int api_static_path(const char *url_path, char *out, size_t n)
 int api_serve_static(ApiServer *s, const struct _u_request *req, struct _u_response *resp)
 {
         char path[1100];
-        _cleanup_close_ int fd = -EBADF;
         const char *rel;
         int r;
 
@@ -198,21 +279,14 @@ int api_serve_static(ApiServer *s, const struct _u_request *req, struct _u_respo
         if (*rel == '\0')
                 rel = "index.html";
 
-        fd = open_beneath(s->web_root_fd, rel);
-        if (fd >= 0) {
-                r = serve_file(resp, fd, rel, strncmp(rel, "assets/", 7) == 0);
-                if (r >= 0)
-                        return 0;
-        }
+        if (serve_path(s, req, resp, rel, strncmp(rel, "assets/", 7) == 0) >= 0)
+                return 0;
 
         /* Client-side routes get the app shell; missing assets stay 404. */
         const char *last = strrchr(rel, '/');
         last = last ? last + 1 : rel;
-        if (strncmp(rel, "assets/", 7) != 0 && !strchr(last, '.')) {
-                safe_close(fd);
-                fd = open_beneath(s->web_root_fd, "index.html");
-                if (fd >= 0 && serve_file(resp, fd, "index.html", false) >= 0)
-                        return 0;
-        }
+        if (strncmp(rel, "assets/", 7) != 0 && !strchr(last, '.') &&
+            serve_path(s, req, resp, "index.html", false) >= 0)
+                return 0;
         return api_error(resp, 404, "not_found", "Not found.");
 }
