@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * kube-exec: runs a command in a pod's container through the API server (pods/exec), over the
+ * WebSocket protocol the API server speaks (subprotocols v5.channel.k8s.io, falling back to
+ * v4.channel.k8s.io). Every WebSocket message carries one channel byte first: 0 stdin, 1 stdout,
+ * 2 stderr, 3 the command's status (a metav1.Status in JSON), 255 close of a stream (v5).
+ *
+ * Standard output goes to a callback as it arrives, in pieces of at most one read (64 KiB):
+ * nothing of it is held in memory. The tail of standard error (KUBE_EXEC_STDERR_MAX bytes) is
+ * kept for the caller to show.
+ *
+ * Errors: as kube_request() for the upgrade (-EPERM when RBAC refuses pods/exec, -ENOENT for a
+ * missing pod, -EINVAL for a missing container, ...); -EPROTO for a broken WebSocket stream or
+ * upgrade; -ETIMEDOUT when timeout_sec passes; -ECANCELED when the client's cancel flag is raised;
+ * -ECONNRESET when the stream ends without a status; the output callback's own error. A command
+ * that ran and failed is not an error: its exit code is in the result.
+ */
+
+#include <stdint.h>
+
+#include "cluster/kube.h"
+
+#define KUBE_EXEC_STDERR_MAX 4096U
+
+/* Called with each piece of standard output; a negative return aborts the exec with it. */
+typedef int (*KubeExecOutputFunc)(const void *p, size_t n, void *userdata);
+
+typedef struct KubeExecResult {
+        /* exit code of the command (0 on success), or -1 when it did not run (see message) */
+        int exit_code;
+        /* the status's message ("command terminated with non-zero exit code: ...") or NULL */
+        char *message;
+        /* the last KUBE_EXEC_STDERR_MAX bytes of standard error, NUL-terminated */
+        char *stderr_tail;
+        uint64_t stdout_bytes;
+        char protocol[24]; /* the subprotocol the server chose */
+} KubeExecResult;
+
+void kube_exec_result_done(KubeExecResult *r);
+
+/*
+ * Runs argv (NULL-terminated, no shell unless argv names one) in container (NULL: the pod's
+ * only or default container) of namespace/pod, without stdin or a terminal, for at most
+ * timeout_sec (0: the client's timeout). On 0 *ret is filled; the caller frees it with
+ * kube_exec_result_done().
+ */
+int kube_exec(KubeClient *c, const char *namespace, const char *pod, const char *container,
+              char *const *argv, unsigned timeout_sec, KubeExecOutputFunc out, void *userdata,
+              KubeExecResult *ret);
+
+/*
+ * The WebSocket stream after the upgrade, as kube_exec() reads it: exposed for the unit test and
+ * the fuzzer, which feed it bytes. ex_feed() returns 0, >0 once the status arrived (the caller
+ * may stop reading), or a negative error.
+ */
+typedef struct KubeExecStream KubeExecStream;
+int kube_exec_stream_new(KubeExecStream **ret, KubeExecOutputFunc out, void *userdata);
+KubeExecStream *kube_exec_stream_free(KubeExecStream *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(KubeExecStream *, kube_exec_stream_free);
+int kube_exec_stream_feed(KubeExecStream *s, const void *p, size_t n);
+/* true once a close frame arrived: the server wants no more. */
+bool kube_exec_stream_closed(KubeExecStream *s);
+/* Moves what the stream learnt (status, stderr tail, byte count) into *ret; -ECONNRESET without a status. */
+int kube_exec_stream_result(KubeExecStream *s, KubeExecResult *ret);
