@@ -19,6 +19,7 @@ typedef enum TaskKind {
         TASK_UPGRADE,
         TASK_ROLLBACK,
         TASK_ROTATE_CREDENTIALS,
+        TASK_BACKUP,
         _TASK_KIND_MAX,
         _TASK_KIND_INVALID = -EINVAL,
 } TaskKind;

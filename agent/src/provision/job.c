@@ -344,6 +344,9 @@ int provisioner_run_task(Worker *w, Task *t, void *userdata)
         case TASK_ROTATE_CREDENTIALS:
                 r = task_rotate_credentials(&j);
                 break;
+        case TASK_BACKUP:
+                r = task_backup(&j);
+                break;
         default:
                 r = -EINVAL;
         }

@@ -140,3 +140,4 @@ int task_delete(Job *j);
 int task_upgrade(Job *j);
 int task_rollback(Job *j);
 int task_rotate_credentials(Job *j);
+int task_backup(Job *j);

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+/*
+ * The backups table: the request (one transaction with its task, timeline event and audit
+ * record), the reads the API serves, and the writes of the task that takes the backup.
+ */
+
+#include "basic/log.h"
+#include "basic/utf8.h"
+#include "basic/util.h"
+#include "core/backup.h"
+#include "core/queue.h"
+#include "core/store-internal.h"
+
+#define BACKUP_COLUMNS "id, store_id, status, actor, created_at, finished_at, path, size_bytes, manifest, reason"
+#define BACKUP_REASON_MAX 1024
+
+static json_t *json_time_or_null(sqlite3_stmt *q, int col)
+{
+        char buf[32];
+
+        if (sqlite3_column_type(q, col) == SQLITE_NULL)
+                return json_null();
+        return json_string(format_timestamp(buf, (uint64_t) sqlite3_column_int64(q, col), false));
+}
+
+static json_t *row_to_json(sqlite3_stmt *q)
+{
+        _cleanup_free_ char *manifest = db_column_strdup(q, 8);
+        json_t *m = manifest ? json_loads(manifest, 0, NULL) : NULL;
+
+        return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o}", "id", db_column_json_string(q, 0),
+                         "store_id", db_column_json_string(q, 1), "status", db_column_json_string(q, 2), "actor",
+                         db_column_json_string(q, 3), "created_at", json_time_or_null(q, 4), "finished_at",
+                         json_time_or_null(q, 5), "path", db_column_json_string(q, 6), "size_bytes",
+                         (json_int_t) sqlite3_column_int64(q, 7), "manifest", m ?: json_null(), "reason",
+                         db_column_json_string(q, 9));
+}
+
+static int select_one(Db *db, const char *sql, const char *a, const char *b, json_t **ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        json_t *j;
+        int r, rc;
+
+        r = db_prepare(db, sql, &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(q, 1, a, -1, SQLITE_TRANSIENT);
+        if (b)
+                sqlite3_bind_text(q, 2, b, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(q);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return db_errno(rc);
+        j = row_to_json(q);
+        if (!j)
+                return -ENOMEM;
+        *ret = j;
+        return 0;
+}
+
+int backup_request(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, json_t **ret,
+                   StoreError *err)
+{
+        static const char action[] = "backup.create";
+        _cleanup_(store_freep) Store *cur = NULL;
+        _cleanup_(json_decrefp) json_t *payload = NULL;
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        _cleanup_free_ char *backup_id = NULL, *detail = NULL;
+        int64_t task_id = 0;
+        bool busy;
+        int r, rc;
+
+        assert(db);
+        assert(limits);
+        assert(caller);
+        assert(id);
+        assert(ret);
+
+        r = db_begin(db);
+        if (r < 0)
+                return op_refuse(db, caller, action, id, NULL, r, err);
+        r = op_get_store(db, caller, id, &cur, err);
+        if (r != 0)
+                return op_refuse(db, caller, action, id, NULL, r, err);
+        r = store_has_active_task(db, id, &busy);
+        if (r < 0)
+                goto fail;
+        if (busy) {
+                r = op_fail(err, ERROR_BUSY, "Store '%s' is busy with another operation; wait until it is finished.",
+                            cur->name);
+                goto fail;
+        }
+        /* A backup is taken from the running pods. */
+        if (cur->status != STORE_READY) {
+                r = op_fail(err, ERROR_INVALID_STATE, "Store '%s' is %s; it can be backed up once it is READY.",
+                            cur->name, store_status_to_string(cur->status));
+                goto fail;
+        }
+        r = op_check_pending_cap(db, limits, err);
+        if (r != 0)
+                goto fail;
+
+        r = random_hex(8, &backup_id);
+        if (r < 0)
+                goto fail;
+        payload = json_pack("{s:s}", "backup", backup_id);
+        if (!payload) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = queue_enqueue(db, id, TASK_BACKUP, payload, caller->account, &task_id);
+        if (r < 0)
+                goto fail;
+        r = db_prepare(db,
+                       "INSERT INTO backups (id, store_id, task_id, status, actor, created_at) "
+                       "VALUES (?, ?, ?, 'queued', ?, ?)",
+                       &q);
+        if (r < 0)
+                goto fail;
+        sqlite3_bind_text(q, 1, backup_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(q, 2, id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 3, task_id);
+        sqlite3_bind_text(q, 4, caller->account, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 5, (sqlite3_int64) now_usec());
+        rc = sqlite3_step(q);
+        if (rc != SQLITE_DONE) {
+                r = db_errno(rc);
+                goto fail;
+        }
+        if (asprintf(&detail, "Backup %s requested.", backup_id) < 0) {
+                detail = NULL;
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = store_add_event(db, cur->id, caller->account, action, detail);
+        if (r >= 0)
+                r = op_audit(db, caller, action, cur->name, cur->id, 0);
+        if (r >= 0)
+                r = db_commit(db);
+        if (r < 0)
+                goto fail;
+        store_changed_notify();
+        return op_outcome(db, backup_get_row(db, backup_id, ret), err);
+
+fail:
+        return op_refuse(db, caller, action, cur->name, id, r, err);
+}
+
+int backup_list(Db *db, const Caller *caller, const char *id, json_t **ret, StoreError *err)
+{
+        _cleanup_(store_freep) Store *store = NULL;
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        _cleanup_(json_decrefp) json_t *items = NULL;
+        int r, rc;
+
+        assert(db);
+        assert(caller);
+        assert(id);
+        assert(ret);
+
+        r = op_get_store(db, caller, id, &store, err);
+        if (r != 0)
+                return op_outcome(db, r, err);
+        r = db_prepare(db,
+                       "SELECT " BACKUP_COLUMNS " FROM backups WHERE store_id = ? "
+                       "ORDER BY created_at DESC, id DESC LIMIT 100",
+                       &q);
+        if (r < 0)
+                return op_outcome(db, r, err);
+        sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
+        items = json_array();
+        if (!items)
+                return -ENOMEM;
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+                if (json_array_append_new(items, row_to_json(q)) < 0)
+                        return -ENOMEM;
+        if (rc != SQLITE_DONE)
+                return op_outcome(db, db_errno(rc), err);
+        *ret = json_pack("{s:O}", "items", items);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int backup_get(Db *db, const Caller *caller, const char *id, const char *backup_id, json_t **ret, StoreError *err)
+{
+        _cleanup_(store_freep) Store *store = NULL;
+        int r;
+
+        assert(db);
+        assert(caller);
+        assert(id);
+        assert(backup_id);
+        assert(ret);
+
+        r = op_get_store(db, caller, id, &store, err);
+        if (r != 0)
+                return op_outcome(db, r, err);
+        r = select_one(db, "SELECT " BACKUP_COLUMNS " FROM backups WHERE id = ? AND store_id = ?", backup_id, id,
+                       ret);
+        if (r == -ENOENT)
+                return op_fail(err, ERROR_NOT_FOUND, "Store '%s' has no backup '%.*s'.", store->name,
+                               UTF8_PREFIX(backup_id, 64));
+        return op_outcome(db, r, err);
+}
+
+int backup_get_row(Db *db, const char *backup_id, json_t **ret)
+{
+        assert(db);
+        assert(backup_id);
+        assert(ret);
+        return select_one(db, "SELECT " BACKUP_COLUMNS " FROM backups WHERE id = ?", backup_id, NULL, ret);
+}
+
+static int update(Db *db, const char *sql, const char *backup_id, const char *text, int64_t number)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        int r, rc;
+
+        r = db_prepare(db, sql, &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(q, 1, backup_id, -1, SQLITE_TRANSIENT);
+        r = db_bind_text_utf8(q, 2, text, BACKUP_REASON_MAX);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(q, 3, number);
+        sqlite3_bind_int64(q, 4, (sqlite3_int64) now_usec());
+        rc = sqlite3_step(q);
+        if (rc != SQLITE_DONE)
+                return db_errno(rc);
+        store_changed_notify();
+        return sqlite3_changes(db_handle(db)) > 0 ? 0 : -ENOENT;
+}
+
+int backup_set_running(Db *db, const char *backup_id, const char *path)
+{
+        assert(db);
+        assert(backup_id);
+        return update(db,
+                      "UPDATE backups SET status = 'running', path = ?2 "
+                      "WHERE id = ?1 AND status IN ('queued', 'running') AND ?3 = ?3 AND ?4 = ?4",
+                      backup_id, path, 0);
+}
+
+int backup_set_succeeded(Db *db, const char *backup_id, uint64_t size, const char *manifest)
+{
+        assert(db);
+        assert(backup_id);
+        assert(manifest);
+        /* The manifest is JSON the task wrote; it is not cut like a reason. */
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        int r, rc;
+
+        r = db_prepare(db,
+                       "UPDATE backups SET status = 'succeeded', manifest = ?2, size_bytes = ?3, finished_at = ?4, "
+                       "reason = NULL WHERE id = ?1 AND status = 'running'",
+                       &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(q, 1, backup_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(q, 2, manifest, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 3, (sqlite3_int64) size);
+        sqlite3_bind_int64(q, 4, (sqlite3_int64) now_usec());
+        rc = sqlite3_step(q);
+        if (rc != SQLITE_DONE)
+                return db_errno(rc);
+        store_changed_notify();
+        return sqlite3_changes(db_handle(db)) > 0 ? 0 : -ENOENT;
+}
+
+int backup_set_failed(Db *db, const char *backup_id, const char *reason)
+{
+        assert(db);
+        assert(backup_id);
+        return update(db,
+                      "UPDATE backups SET status = 'failed', reason = ?2, path = NULL, size_bytes = ?3, "
+                      "finished_at = ?4 WHERE id = ?1 AND status IN ('queued', 'running')",
+                      backup_id, reason, 0);
+}
