@@ -38,6 +38,8 @@ EXPECTATIONS = {
     ("POST", "/api/v1/stores/{id}/transfer"): "admin",
     ("GET", "/api/v1/stores/{id}/credentials"): "store",
     ("POST", "/api/v1/stores/{id}/credentials/rotate"): "store",
+    ("GET", "/api/v1/stores/{id}/backups"): "store",
+    ("POST", "/api/v1/stores/{id}/backups"): "store",
     ("GET", "/api/v1/charts"): "own",
     ("GET", "/api/v1/platform"): "own",
     ("GET", "/api/v1/stream"): "own",

@@ -115,7 +115,8 @@ def sha256(path):
 
 def wait_backup(d, sid, bid, auth=True):
     def done():
-        b = d.request("GET", f"/api/v1/stores/{sid}/backups/{bid}", auth=auth).json()
+        items = d.request("GET", f"/api/v1/stores/{sid}/backups", auth=auth).json()["items"]
+        b = next(i for i in items if i["id"] == bid)
         return b if b["status"] in ("succeeded", "failed") else None
     return d.wait_for(done, timeout=120, interval=0.3, what=f"backup {bid} finished")
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 
 /*
- * A store's backups: POST queues one (202, the backup as queued), GET lists them newest first,
- * GET .../backups/{backup} shows one. The store service decides who may: the owner and admins;
- * another account's store answers as one that does not exist.
+ * A store's backups: POST queues one (202, the backup as queued), GET lists them newest first.
+ * The store service decides who may: the owner and admins; another account's store answers as
+ * one that does not exist.
  */
 
 #include "api/api-internal.h"
@@ -47,19 +47,5 @@ int h_store_backups_list(ApiServer *s, const struct _u_request *req, struct _u_r
         if (r != 0)
                 return api_store_error(resp, r, &err);
         api_set_json(resp, 200, list);
-        return 0;
-}
-
-int h_store_backup_get(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
-{
-        RequestContext *c = ctx;
-        json_t *backup = NULL;
-        StoreError err = {};
-        int r;
-
-        r = backup_get(api_db(s), &c->caller, c->params[0], c->params[1], &backup, &err);
-        if (r != 0)
-                return api_store_error(resp, r, &err);
-        api_set_json(resp, 200, backup);
         return 0;
 }

@@ -26,7 +26,6 @@ const ApiRoute api_routes[] = {
         { "POST", "/api/v1/stores/{id}/credentials/rotate", 0, h_store_credentials_rotate },
         { "GET", "/api/v1/stores/{id}/backups", 0, h_store_backups_list },
         { "POST", "/api/v1/stores/{id}/backups", 0, h_store_backups_create },
-        { "GET", "/api/v1/stores/{id}/backups/{backup}", 0, h_store_backup_get },
         { "GET", "/api/v1/charts", 0, h_charts },
         { "GET", "/api/v1/platform", 0, h_platform },
         { "GET", "/api/v1/stream", API_ROUTE_NO_RATELIMIT, h_stream },

@@ -183,28 +183,6 @@ int backup_list(Db *db, const Caller *caller, const char *id, json_t **ret, Stor
         return *ret ? 0 : -ENOMEM;
 }
 
-int backup_get(Db *db, const Caller *caller, const char *id, const char *backup_id, json_t **ret, StoreError *err)
-{
-        _cleanup_(store_freep) Store *store = NULL;
-        int r;
-
-        assert(db);
-        assert(caller);
-        assert(id);
-        assert(backup_id);
-        assert(ret);
-
-        r = op_get_store(db, caller, id, &store, err);
-        if (r != 0)
-                return op_outcome(db, r, err);
-        r = select_one(db, "SELECT " BACKUP_COLUMNS " FROM backups WHERE id = ? AND store_id = ?", backup_id, id,
-                       ret);
-        if (r == -ENOENT)
-                return op_fail(err, ERROR_NOT_FOUND, "Store '%s' has no backup '%.*s'.", store->name,
-                               UTF8_PREFIX(backup_id, 64));
-        return op_outcome(db, r, err);
-}
-
 int backup_get_row(Db *db, const char *backup_id, json_t **ret)
 {
         assert(db);

@@ -25,8 +25,6 @@ int backup_request(Db *db, const StoreLimits *limits, const Caller *caller, cons
                    StoreError *err);
 /* The store's backups, newest first (at most BACKUP_LIST_MAX), as {"items": [...]}. */
 int backup_list(Db *db, const Caller *caller, const char *id, json_t **ret, StoreError *err);
-/* One backup of the store; ERROR_NOT_FOUND for another store's or none. */
-int backup_get(Db *db, const Caller *caller, const char *id, const char *backup_id, json_t **ret, StoreError *err);
 
 /* ---- the task's writes (no caller checks) ---- */
 
