@@ -22,6 +22,7 @@ import time
 import pytest
 
 from conftest import env, kubectl_json, wait_status
+from test_races import STORECTL, private_bus  # noqa: F401 (a fixture: the daemon's D-Bus for storectl)
 
 ROOT_PASSWORD = "backup-test-root-pw"
 PRODUCTS = [(1, "Blue mug", 1200), (2, "Red scarf", 2500), (3, "Green hat \u00e9t\u00e9", 900)]
@@ -121,8 +122,9 @@ def wait_backup(d, sid, bid, auth=True):
     return d.wait_for(done, timeout=120, interval=0.3, what=f"backup {bid} finished")
 
 
-def test_backup_of_a_store_and_a_failing_dump(cluster_daemon, mariadb, tmp_path):
-    d = cluster_daemon(start=False)
+def test_backup_of_a_store_and_a_failing_dump(cluster_daemon, mariadb, private_bus, tmp_path):
+    bus_env = {"DBUS_SYSTEM_BUS_ADDRESS": private_bus}
+    d = cluster_daemon(start=False, env=bus_env)
     d.cli("account", "create", "acme", "--role", "tenant")
     d.cli("account", "create", "globex", "--role", "tenant")
     acme = d.cli("token", "create", "--name", "laptop", "--account", "acme").stdout.strip()
@@ -206,13 +208,19 @@ def test_backup_of_a_store_and_a_failing_dump(cluster_daemon, mariadb, tmp_path)
     assert d.request("GET", f"/api/v1/stores/{sid}").json()["status"] == "READY"
     assert ROOT_PASSWORD not in d.logs()
 
-    # A dump that fails (the pod's password file says something else): a failed backup with the
-    # dump's own words, no files, and the store as it was.
+    # A dump that fails (the pod's password file says something else), asked for with storectl: a
+    # failed backup with the dump's own words, no files, and the store as it was.
     password_file.write_text("not-the-password")
-    r = d.request("POST", f"/api/v1/stores/{sid}/backups", auth=acme)
-    assert r.status == 202, r
-    failed = wait_backup(d, sid, r.json()["id"], auth=acme)
-    assert failed["status"] == "failed", failed
+    run_env = dict(os.environ, **bus_env)
+    p = subprocess.run([STORECTL, "backup", "bakshop", "--wait"], capture_output=True, text=True, env=run_env,
+                       timeout=120)
+    assert p.returncode == 1 and "failed" in p.stdout and "Access denied" in p.stdout, (p.stdout, p.stderr)
+    p = subprocess.run([STORECTL, "backups", "bakshop", "--json"], capture_output=True, text=True, env=run_env,
+                       timeout=30)
+    assert p.returncode == 0, p.stderr
+    listed = json.loads(p.stdout)
+    assert [i["status"] for i in listed] == ["failed", "succeeded"] and listed[1]["id"] == b["id"]
+    failed = listed[0]
     assert "mysqldump" in failed["reason"] and "Access denied" in failed["reason"], failed
     assert failed["path"] is None and failed["manifest"] is None and failed["size_bytes"] == 0
     assert sorted(os.listdir(os.path.dirname(bdir))) == [os.path.basename(bdir)]
