@@ -10,6 +10,7 @@
 #include "basic/util.h"
 #include "core/backup.h"
 #include "core/queue.h"
+#include "core/operation.h"
 #include "core/store-internal.h"
 
 #define BACKUP_COLUMNS "id, store_id, status, actor, created_at, finished_at, path, size_bytes, manifest, reason"

@@ -18,6 +18,7 @@
 #include "core/audit.h"
 #include "core/error.h"
 #include "core/queue.h"
+#include "core/operation.h"
 #include "core/store-internal.h"
 #include "core/store.h"
 
