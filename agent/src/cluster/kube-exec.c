@@ -20,6 +20,7 @@
 #define EXEC_STATUS_MAX (64U * 1024U)
 #define EXEC_READ_CHUNK (64U * 1024U)
 #define EXEC_POLL_SLICE_MSEC 1000
+#define EXEC_STDIN_CHUNK (32U * 1024U)
 
 enum {
         CHANNEL_STDIN = 0,
@@ -409,15 +410,70 @@ static void read_error_body(ExecConn *x, KubeBuffer *b, const char *head, long s
         kube_set_http_error(x->client, status, b->data, b->size);
 }
 
+/* Sends one chunk of standard input as a masked binary frame on channel 0; 0 at its end (then closed). */
+static int send_stdin_chunk(ExecConn *x, KubeExecInputFunc in, void *userdata, uint8_t *frame, bool v5,
+                            bool *ret_done)
+{
+        uint8_t mask[4], head[WS_HEADER_MAX];
+        uint8_t *payload = frame + WS_HEADER_MAX;
+        ssize_t k;
+        size_t h;
+        int r;
+
+        k = in(payload + 1, EXEC_STDIN_CHUNK, userdata);
+        if (k < 0)
+                return (int) k;
+        r = random_bytes(mask, sizeof mask);
+        if (r < 0)
+                return r;
+        if (k == 0 && !v5) {
+                *ret_done = true;
+                return 0;
+        }
+        if (k == 0) {
+                /* v5: a message on channel 255 naming the stream closes it; the command sees EOF. */
+                payload[0] = CHANNEL_CLOSE;
+                payload[1] = CHANNEL_STDIN;
+                k = 1;
+                *ret_done = true;
+        } else
+                payload[0] = CHANNEL_STDIN;
+        h = ws_frame_header(head, true, WS_OP_BINARY, (uint64_t) k + 1, mask);
+        ws_mask_apply(payload, (size_t) k + 1, mask, 0);
+        memcpy(payload - h, head, h);
+        return conn_send(x, payload - h, h + (size_t) k + 1);
+}
+
+/* Receives what is there without waiting: >0 bytes, 0 none for now, <0 error or the end (-ECONNRESET). */
+static ssize_t conn_recv_now(ExecConn *x, void *p, size_t n)
+{
+        size_t got = 0;
+        CURLcode code = curl_easy_recv(x->curl, p, n, &got);
+
+        if (code == CURLE_AGAIN)
+                return 0;
+        if (code != CURLE_OK || got == 0)
+                return -ECONNRESET;
+        return (ssize_t) got;
+}
+
 int kube_exec(KubeClient *c, const char *namespace, const char *pod, const char *container,
               char *const *argv, unsigned timeout_sec, KubeExecOutputFunc out, void *userdata,
               KubeExecResult *ret)
 {
+        return kube_exec_stdin(c, namespace, pod, container, argv, timeout_sec, NULL, out, userdata, ret);
+}
+
+int kube_exec_stdin(KubeClient *c, const char *namespace, const char *pod, const char *container,
+                    char *const *argv, unsigned timeout_sec, KubeExecInputFunc in, KubeExecOutputFunc out,
+                    void *userdata, KubeExecResult *ret)
+{
         _cleanup_(curl_easy_cleanupp) CURL *curl = NULL;
         _cleanup_(kube_exec_stream_freep) KubeExecStream *s = NULL;
         _cleanup_free_ char *path = NULL, *url = NULL, *host = NULL, *request = NULL;
-        _cleanup_free_ uint8_t *buf = NULL;
+        _cleanup_free_ uint8_t *buf = NULL, *frame = NULL;
         _cleanup_(kube_buffer_done) KubeBuffer head = {};
+        bool stdin_done = !in;
         uint8_t key_raw[16];
         char key[32], accept_want[29], value[256];
         const char *target, *body;
@@ -447,6 +503,11 @@ int kube_exec(KubeClient *c, const char *namespace, const char *pod, const char 
         }
         if (container) {
                 r = kube_url_add_query(&url, "container", container);
+                if (r < 0)
+                        return r;
+        }
+        if (in) {
+                r = kube_url_add_query(&url, "stdin", "true");
                 if (r < 0)
                         return r;
         }
@@ -575,10 +636,35 @@ int kube_exec(KubeClient *c, const char *namespace, const char *pod, const char 
                 return -EPROTO;
         }
 
+        if (in) {
+                frame = malloc(WS_HEADER_MAX + 1 + EXEC_STDIN_CHUNK);
+                if (!frame)
+                        return -ENOMEM;
+        }
+
         r = kube_exec_stream_new(&s, out, userdata);
         if (r < 0)
                 return r;
         r = kube_exec_stream_feed(s, body, head.size - (size_t) (body - head.data));
+        /* While there is input: a chunk out, then whatever came in meanwhile, without waiting for it. */
+        while (r == 0 && !s->closed && !stdin_done) {
+                ssize_t k;
+
+                r = send_stdin_chunk(&x, in, userdata, frame, streq(value, "v5.channel.k8s.io"), &stdin_done);
+                if (r < 0)
+                        break;
+                while (r == 0 && (k = conn_recv_now(&x, buf, EXEC_READ_CHUNK)) != 0) {
+                        if (k < 0) {
+                                r = (int) k;
+                                break;
+                        }
+                        r = kube_exec_stream_feed(s, buf, (size_t) k);
+                }
+                if (r == 0 && s->pong_pending) {
+                        s->pong_pending = false;
+                        r = conn_send_frame(&x, WS_OP_PONG, s->pong, s->pong_size);
+                }
+        }
         while (r == 0 && !s->closed) {
                 ssize_t k;
 

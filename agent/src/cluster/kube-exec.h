@@ -19,6 +19,7 @@
  */
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "cluster/kube.h"
 
@@ -26,6 +27,8 @@
 
 /* Called with each piece of standard output; a negative return aborts the exec with it. */
 typedef int (*KubeExecOutputFunc)(const void *p, size_t n, void *userdata);
+/* Fills buf with up to n bytes of standard input: the count, 0 at its end, or a negative error. */
+typedef ssize_t (*KubeExecInputFunc)(void *buf, size_t n, void *userdata);
 
 typedef struct KubeExecResult {
         /* exit code of the command (0 on success), or -1 when it did not run (see message) */
@@ -49,6 +52,15 @@ void kube_exec_result_done(KubeExecResult *r);
 int kube_exec(KubeClient *c, const char *namespace, const char *pod, const char *container,
               char *const *argv, unsigned timeout_sec, KubeExecOutputFunc out, void *userdata,
               KubeExecResult *ret);
+/*
+ * kube_exec() with standard input read from in (userdata is passed to both callbacks): sent in
+ * frames of at most 32 KiB, then closed where the protocol can say so (v5.channel.k8s.io). Not every
+ * server passes the close on to the command (v4 cannot say it; some kubelets drop it), so a
+ * command should read a length it is told (`head -c N | ...`) rather than wait for the end.
+ */
+int kube_exec_stdin(KubeClient *c, const char *namespace, const char *pod, const char *container,
+                    char *const *argv, unsigned timeout_sec, KubeExecInputFunc in, KubeExecOutputFunc out,
+                    void *userdata, KubeExecResult *ret);
 
 /*
  * The WebSocket stream after the upgrade, as kube_exec() reads it: exposed for the unit test and
