@@ -122,7 +122,19 @@ def wait_backup(d, sid, bid, auth=True):
     return d.wait_for(done, timeout=120, interval=0.3, what=f"backup {bid} finished")
 
 
-def test_backup_of_a_store_and_a_failing_dump(cluster_daemon, mariadb, private_bus, tmp_path):
+def products(db):
+    rows = db.sql("SELECT id, title, price_cents FROM wordpress.wp_products ORDER BY id").splitlines()
+    return [(int(i), t, int(p)) for i, t, p in (r.split("\t") for r in rows)]
+
+
+def wait_event(d, sid, actions, after=0):
+    def seen():
+        items = d.request("GET", f"/api/v1/stores/{sid}/events?limit=1000&after={after}").json()["items"]
+        return next((e for e in items if e["action"] in actions), None)
+    return d.wait_for(seen, timeout=120, interval=0.3, what=f"one of {actions}")
+
+
+def test_backup_restore_and_failures(cluster_daemon, mariadb, private_bus, tmp_path):
     bus_env = {"DBUS_SYSTEM_BUS_ADDRESS": private_bus}
     d = cluster_daemon(start=False, env=bus_env)
     d.cli("account", "create", "acme", "--role", "tenant")
@@ -227,3 +239,43 @@ def test_backup_of_a_store_and_a_failing_dump(cluster_daemon, mariadb, private_b
     assert d.request("GET", f"/api/v1/stores/{sid}").json()["status"] == "READY"
     events = d.request("GET", f"/api/v1/stores/{sid}/events?limit=1000").json()["items"]
     assert any(e["action"] == "backup.failed" and "Access denied" in e["detail"] for e in events)
+    password_file.write_text(ROOT_PASSWORD)
+
+    # Restore: the shop changes after the backup (a product sold out and deleted, a new one, an
+    # upload gone, a file added), and the restore puts it back as it was, byte for byte, after a
+    # safety backup of the changed shop.
+    mariadb.sql("DELETE FROM wordpress.wp_products WHERE id = 2; "
+                "INSERT INTO wordpress.wp_products VALUES (4, 'After the backup', 100)")
+    (html / "wp-content" / "uploads" / "2026" / "mug.jpg").unlink()
+    (html / "wp-content" / "themes" / "new.css").write_text("/* after */\n")
+    r = d.request("POST", f"/api/v1/stores/{sid}/restore", {"backup": b["id"]}, auth=acme)
+    assert r.status == 202, r
+    safety_id = r.json()["safety_backup"]["id"]
+    assert r.json()["restore_of"] == b["id"]
+    outcome = wait_event(d, sid, ("backup.restored", "backup.restore_failed"))
+    assert outcome["action"] == "backup.restored", outcome
+    assert products(mariadb) == PRODUCTS
+    assert ((html / "wp-content" / "uploads" / "2026" / "mug.jpg").read_bytes() ==
+            tarfile.open(os.path.join(bdir, "wp-content.tar.gz")).extractfile("wp-content/uploads/2026/mug.jpg").read())
+    assert not (html / "wp-content" / "themes" / "new.css").exists()
+    assert sorted(os.listdir(html)) == ["wp-config.php", "wp-content"]
+    safety = next(i for i in d.request("GET", f"/api/v1/stores/{sid}/backups", auth=acme).json()["items"]
+                  if i["id"] == safety_id)
+    assert safety["status"] == "succeeded", safety
+    sdump = gzip.open(os.path.join(d.config["state_dir"], "backups", safety["path"], "database.sql.gz")).read()
+    assert b"'After the backup'" in sdump
+    assert d.request("GET", f"/api/v1/stores/{sid}").json()["status"] == "READY"
+
+    # A damaged backup (one byte of its archive changed) is refused before anything changes.
+    mariadb.sql("INSERT INTO wordpress.wp_products VALUES (5, 'Kept', 1)")
+    archive = os.path.join(bdir, "wp-content.tar.gz")
+    data = bytearray(open(archive, "rb").read())
+    data[len(data) // 2] ^= 0xFF
+    open(archive, "wb").write(bytes(data))
+    r = d.request("POST", f"/api/v1/stores/{sid}/restore", {"backup": b["id"]}, auth=acme)
+    assert r.status == 202, r
+    outcome = wait_event(d, sid, ("backup.restored", "backup.restore_failed"), after=outcome["id"])
+    assert outcome["action"] == "backup.restore_failed", outcome
+    assert "wp-content.tar.gz" in outcome["detail"] and "SHA-256" in outcome["detail"], outcome
+    assert products(mariadb) == PRODUCTS + [(5, "Kept", 1)]
+    assert d.request("GET", f"/api/v1/stores/{sid}").json()["status"] == "READY"

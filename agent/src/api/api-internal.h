@@ -269,3 +269,4 @@ API_HANDLER(h_store_credentials);
 API_HANDLER(h_store_credentials_rotate);
 API_HANDLER(h_store_backups_list);
 API_HANDLER(h_store_backups_create);
+API_HANDLER(h_store_restore);

@@ -62,17 +62,63 @@ static int select_one(Db *db, const char *sql, const char *a, const char *b, jso
         return 0;
 }
 
+static int insert_row(Db *db, const char *backup_id, const char *store_id, int64_t task_id, const char *actor)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        int r, rc;
+
+        r = db_prepare(db,
+                       "INSERT INTO backups (id, store_id, task_id, status, actor, created_at) "
+                       "VALUES (?, ?, ?, 'queued', ?, ?)",
+                       &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(q, 1, backup_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(q, 2, store_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 3, task_id);
+        sqlite3_bind_text(q, 4, actor, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 5, (sqlite3_int64) now_usec());
+        rc = sqlite3_step(q);
+        return rc == SQLITE_DONE ? 0 : db_errno(rc);
+}
+
+/* The checks every backup operation makes inside its transaction: the store, idle, READY, the cap. */
+static int check_operation(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, Store **ret,
+                           StoreError *err)
+{
+        _cleanup_(store_freep) Store *cur = NULL;
+        bool busy;
+        int r;
+
+        r = op_get_store(db, caller, id, &cur, err);
+        if (r != 0)
+                return r;
+        r = store_has_active_task(db, id, &busy);
+        if (r < 0)
+                return r;
+        if (busy)
+                return op_fail(err, ERROR_BUSY, "Store '%s' is busy with another operation; wait until it is finished.",
+                               cur->name);
+        /* Backups are taken from, and restored into, the running pods. */
+        if (cur->status != STORE_READY)
+                return op_fail(err, ERROR_INVALID_STATE, "Store '%s' is %s; backups need it READY.", cur->name,
+                               store_status_to_string(cur->status));
+        r = op_check_pending_cap(db, limits, err);
+        if (r != 0)
+                return r;
+        *ret = TAKE_PTR(cur);
+        return 0;
+}
+
 int backup_request(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, json_t **ret,
                    StoreError *err)
 {
         static const char action[] = "backup.create";
         _cleanup_(store_freep) Store *cur = NULL;
         _cleanup_(json_decrefp) json_t *payload = NULL;
-        _cleanup_stmt_ sqlite3_stmt *q = NULL;
         _cleanup_free_ char *backup_id = NULL, *detail = NULL;
         int64_t task_id = 0;
-        bool busy;
-        int r, rc;
+        int r;
 
         assert(db);
         assert(limits);
@@ -83,26 +129,9 @@ int backup_request(Db *db, const StoreLimits *limits, const Caller *caller, cons
         r = db_begin(db);
         if (r < 0)
                 return op_refuse(db, caller, action, id, NULL, r, err);
-        r = op_get_store(db, caller, id, &cur, err);
+        r = check_operation(db, limits, caller, id, &cur, err);
         if (r != 0)
-                return op_refuse(db, caller, action, id, NULL, r, err);
-        r = store_has_active_task(db, id, &busy);
-        if (r < 0)
-                goto fail;
-        if (busy) {
-                r = op_fail(err, ERROR_BUSY, "Store '%s' is busy with another operation; wait until it is finished.",
-                            cur->name);
-                goto fail;
-        }
-        /* A backup is taken from the running pods. */
-        if (cur->status != STORE_READY) {
-                r = op_fail(err, ERROR_INVALID_STATE, "Store '%s' is %s; it can be backed up once it is READY.",
-                            cur->name, store_status_to_string(cur->status));
-                goto fail;
-        }
-        r = op_check_pending_cap(db, limits, err);
-        if (r != 0)
-                goto fail;
+                return op_refuse(db, caller, action, cur ? cur->name : id, cur ? id : NULL, r, err);
 
         r = random_hex(8, &backup_id);
         if (r < 0)
@@ -115,22 +144,9 @@ int backup_request(Db *db, const StoreLimits *limits, const Caller *caller, cons
         r = queue_enqueue(db, id, TASK_BACKUP, payload, caller->account, &task_id);
         if (r < 0)
                 goto fail;
-        r = db_prepare(db,
-                       "INSERT INTO backups (id, store_id, task_id, status, actor, created_at) "
-                       "VALUES (?, ?, ?, 'queued', ?, ?)",
-                       &q);
+        r = insert_row(db, backup_id, id, task_id, caller->account);
         if (r < 0)
                 goto fail;
-        sqlite3_bind_text(q, 1, backup_id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(q, 2, id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(q, 3, task_id);
-        sqlite3_bind_text(q, 4, caller->account, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(q, 5, (sqlite3_int64) now_usec());
-        rc = sqlite3_step(q);
-        if (rc != SQLITE_DONE) {
-                r = db_errno(rc);
-                goto fail;
-        }
         if (asprintf(&detail, "Backup %s requested.", backup_id) < 0) {
                 detail = NULL;
                 r = -ENOMEM;
@@ -145,6 +161,83 @@ int backup_request(Db *db, const StoreLimits *limits, const Caller *caller, cons
                 goto fail;
         store_changed_notify();
         return op_outcome(db, backup_get_row(db, backup_id, ret), err);
+
+fail:
+        return op_refuse(db, caller, action, cur->name, id, r, err);
+}
+
+int backup_restore_request(Db *db, const StoreLimits *limits, const Caller *caller, const char *id,
+                           const char *backup_id, json_t **ret, StoreError *err)
+{
+        static const char action[] = "backup.restore";
+        _cleanup_(store_freep) Store *cur = NULL;
+        _cleanup_(json_decrefp) json_t *payload = NULL, *target = NULL, *safety = NULL;
+        _cleanup_free_ char *safety_id = NULL, *detail = NULL;
+        const char *status, *store_of;
+        int64_t task_id = 0;
+        int r;
+
+        assert(db);
+        assert(limits);
+        assert(caller);
+        assert(id);
+        assert(backup_id);
+        assert(ret);
+
+        r = db_begin(db);
+        if (r < 0)
+                return op_refuse(db, caller, action, id, NULL, r, err);
+        r = check_operation(db, limits, caller, id, &cur, err);
+        if (r != 0)
+                return op_refuse(db, caller, action, cur ? cur->name : id, cur ? id : NULL, r, err);
+        r = backup_get_row(db, backup_id, &target);
+        store_of = json_string_value(json_object_get(target, "store_id"));
+        if (r == -ENOENT || (r >= 0 && !streq_ptr(store_of, id))) {
+                /* The store is there: the request names a backup it does not have. */
+                r = op_fail(err, ERROR_INVALID_REQUEST, "Store '%s' has no backup '%.*s'.", cur->name,
+                            UTF8_PREFIX(backup_id, 64));
+                goto fail;
+        }
+        if (r < 0)
+                goto fail;
+        status = json_string_value(json_object_get(target, "status"));
+        if (!streq_ptr(status, "succeeded")) {
+                r = op_fail(err, ERROR_INVALID_STATE, "Backup '%s' is %s; only a succeeded backup can be restored.",
+                            backup_id, strna(status));
+                goto fail;
+        }
+
+        /* The store as it is now is kept first: the restore returns to it when it fails. */
+        r = random_hex(8, &safety_id);
+        if (r < 0)
+                goto fail;
+        payload = json_pack("{s:s, s:s}", "backup", backup_id, "safety", safety_id);
+        if (!payload) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = queue_enqueue(db, id, TASK_RESTORE, payload, caller->account, &task_id);
+        if (r >= 0)
+                r = insert_row(db, safety_id, id, task_id, caller->account);
+        if (r >= 0 && asprintf(&detail, "Restore of backup %s requested; safety backup %s first.", backup_id,
+                               safety_id) < 0) {
+                detail = NULL;
+                r = -ENOMEM;
+        }
+        if (r >= 0)
+                r = store_add_event(db, cur->id, caller->account, action, detail);
+        if (r >= 0)
+                r = op_audit(db, caller, action, cur->name, cur->id, 0);
+        if (r >= 0)
+                r = db_commit(db);
+        if (r < 0)
+                goto fail;
+        store_changed_notify();
+        r = backup_get_row(db, safety_id, &safety);
+        if (r < 0)
+                return op_outcome(db, r, err);
+        *ret = json_pack("{s:s, s:O}", "restore_of", backup_id, "safety_backup", safety);
+        return *ret ? 0 : -ENOMEM;
 
 fail:
         return op_refuse(db, caller, action, cur->name, id, r, err);

@@ -23,6 +23,13 @@
 /* Queues a backup of store id. On 0, *ret is the backup as the API shows it. */
 int backup_request(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, json_t **ret,
                    StoreError *err);
+/*
+ * Queues a restore of backup_id into store id (same rules as a backup; the backup must be the
+ * store's and have succeeded). The task first takes a safety backup (a new row, queued now) and
+ * returns to it if the restore fails. On 0, *ret is {"restore_of": id, "safety_backup": {...}}.
+ */
+int backup_restore_request(Db *db, const StoreLimits *limits, const Caller *caller, const char *id,
+                           const char *backup_id, json_t **ret, StoreError *err);
 /* The store's backups, newest first (at most BACKUP_LIST_MAX), as {"items": [...]}. */
 int backup_list(Db *db, const Caller *caller, const char *id, json_t **ret, StoreError *err);
 

@@ -11,6 +11,7 @@ static const char *const task_kind_table[_TASK_KIND_MAX] = {
         [TASK_ROLLBACK] = "rollback",
         [TASK_ROTATE_CREDENTIALS] = "rotate-credentials",
         [TASK_BACKUP] = "backup",
+        [TASK_RESTORE] = "restore",
 };
 
 const char *task_kind_to_string(TaskKind k)

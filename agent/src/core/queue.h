@@ -20,6 +20,7 @@ typedef enum TaskKind {
         TASK_ROLLBACK,
         TASK_ROTATE_CREDENTIALS,
         TASK_BACKUP,
+        TASK_RESTORE,
         _TASK_KIND_MAX,
         _TASK_KIND_INVALID = -EINVAL,
 } TaskKind;

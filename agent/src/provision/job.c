@@ -347,6 +347,9 @@ int provisioner_run_task(Worker *w, Task *t, void *userdata)
         case TASK_BACKUP:
                 r = task_backup(&j);
                 break;
+        case TASK_RESTORE:
+                r = task_restore(&j);
+                break;
         default:
                 r = -EINVAL;
         }

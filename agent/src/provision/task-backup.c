@@ -167,7 +167,7 @@ static void sink_done(Sink *s)
 }
 
 /* Removes a directory of regular files (a backup's own, never anything else). */
-static void remove_backup_dir(const char *path)
+void backup_remove_dir(const char *path)
 {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 
@@ -209,7 +209,7 @@ static int write_file_at(int dir_fd, const char *name, const char *data, size_t 
 }
 
 /* A Running pod of the release's component, not being deleted. */
-static int find_pod(Job *j, const char *component, char **ret)
+int backup_find_pod(Job *j, const char *component, char **ret)
 {
         _cleanup_(json_decrefp) json_t *list = NULL;
         _cleanup_free_ char *path = NULL, *selector = NULL;
@@ -247,7 +247,7 @@ static int backup_failed(Job *j, const char *backup_id, const char *dir, const c
         if (r < 0)
                 return r;
         if (dir)
-                remove_backup_dir(dir);
+                backup_remove_dir(dir);
         if (asprintf(&msg, "Backup %s failed: %s", backup_id, reason) < 0)
                 return -ENOMEM;
         (void) backup_set_failed(j->db, backup_id, reason);
@@ -272,7 +272,7 @@ static int backup_cluster_error(Job *j, const char *backup_id, const char *dir, 
                 _cleanup_free_ char *waiting = NULL;
 
                 if (dir)
-                        remove_backup_dir(dir);
+                        backup_remove_dir(dir);
                 if (asprintf(&waiting, "Backup %s waits for the cluster: %s", backup_id, reason) < 0)
                         return -ENOMEM;
                 set_waiting_reason(j, waiting);
@@ -292,7 +292,7 @@ static int take_part(Job *j, const Part *part, int dir_fd, json_t **ret_entry, c
         Sink s;
         int r;
 
-        r = find_pod(j, part->component, &pod);
+        r = backup_find_pod(j, part->component, &pod);
         if (r == -ENOENT) {
                 utf8_snprintf(reason, n, "no running %s pod", part->component);
                 return 1;
@@ -363,24 +363,20 @@ static char *release_app_version(Job *j)
         return v ? strdup(v) : NULL;
 }
 
-int task_backup(Job *j)
+/* Takes backup backup_id of the job's store: 0 once its row says succeeded or failed. */
+int backup_take(Job *j, const char *backup_id)
 {
         _cleanup_(json_decrefp) json_t *row = NULL, *manifest = NULL, *entries = NULL;
         _cleanup_free_ char *store_dir = NULL, *final = NULL, *partial = NULL, *text = NULL, *app = NULL;
         _cleanup_free_ char *rel = NULL, *msg = NULL;
         _cleanup_close_ int dir_fd = -EBADF;
-        const char *backup_id, *status;
+        const char *status;
         char stamp[32], reason[1024] = "", when[32];
         uint64_t total = 0, now = now_usec();
         time_t secs = (time_t) (now / USEC_PER_SEC);
         struct tm tm;
         int r;
 
-        j->steps = 3;
-        j->expected = STORE_READY;
-        backup_id = json_string_value(json_object_get(j->t->payload, "backup"));
-        if (!backup_id)
-                return -EINVAL;
         r = backup_get_row(j->db, backup_id, &row);
         if (r == -ENOENT)
                 return 0;
@@ -407,7 +403,7 @@ int task_backup(Job *j)
                 if (asprintf(&old, "%s/backups/%s.partial", j->set.state_dir,
                              json_string_value(json_object_get(row, "path"))) < 0)
                         return -ENOMEM;
-                remove_backup_dir(old);
+                backup_remove_dir(old);
         }
         r = mkdir_p(store_dir, 0700);
         if (r >= 0 && mkdir(partial, 0700) < 0 && errno != EEXIST)
@@ -480,4 +476,15 @@ int task_backup(Job *j)
         log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", j->store->id, "TASK_ID", j->task_id, "ACTION", "backup.succeeded"),
                    "Store %s: %s", j->store->name, msg);
         return 0;
+}
+
+int task_backup(Job *j)
+{
+        const char *backup_id = json_string_value(json_object_get(j->t->payload, "backup"));
+
+        j->steps = 3;
+        j->expected = STORE_READY;
+        if (!backup_id)
+                return -EINVAL;
+        return backup_take(j, backup_id);
 }
