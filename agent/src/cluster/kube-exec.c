@@ -3,7 +3,7 @@
 /*
  * pods/exec over WebSocket: the HTTP/1.1 upgrade done by hand over curl's CONNECT_ONLY
  * connection (curl brings TLS, the client certificate and the CA; the token goes into the
- * request), then the channel stream of the API server read with websocket.c.
+ * request), standard input sent in frames, and the channel stream read by kube-exec-stream.c.
  */
 
 #include <inttypes.h>
@@ -17,239 +17,9 @@
 
 #define EXEC_HEAD_MAX (16U * 1024U)
 #define EXEC_ERROR_BODY_MAX (64U * 1024U)
-#define EXEC_STATUS_MAX (64U * 1024U)
 #define EXEC_READ_CHUNK (64U * 1024U)
 #define EXEC_POLL_SLICE_MSEC 1000
 #define EXEC_STDIN_CHUNK (32U * 1024U)
-
-enum {
-        CHANNEL_STDIN = 0,
-        CHANNEL_STDOUT = 1,
-        CHANNEL_STDERR = 2,
-        CHANNEL_STATUS = 3,
-        CHANNEL_RESIZE = 4,
-        CHANNEL_CLOSE = 255,
-};
-
-struct KubeExecStream {
-        WsParser parser;
-        KubeExecOutputFunc out;
-        void *userdata;
-
-        int channel; /* of the message being read; -1 before its first byte */
-        uint64_t stdout_bytes;
-        /* the tail of stderr, a ring */
-        char err[KUBE_EXEC_STDERR_MAX];
-        size_t err_start, err_size;
-        KubeBuffer status;
-        bool have_status;
-        bool closed;
-        /* a ping's payload to answer */
-        uint8_t pong[WS_CONTROL_MAX];
-        size_t pong_size;
-        bool pong_pending;
-};
-
-void kube_exec_result_done(KubeExecResult *r)
-{
-        if (!r)
-                return;
-        free(r->message);
-        free(r->stderr_tail);
-        *r = (KubeExecResult){};
-}
-
-static void err_append(KubeExecStream *s, const uint8_t *p, size_t n)
-{
-        if (n >= sizeof s->err) {
-                p += n - sizeof s->err;
-                n = sizeof s->err;
-        }
-        for (size_t i = 0; i < n; i++) {
-                size_t at = (s->err_start + s->err_size) % sizeof s->err;
-
-                s->err[at] = (char) p[i];
-                if (s->err_size < sizeof s->err)
-                        s->err_size++;
-                else
-                        s->err_start = (s->err_start + 1) % sizeof s->err;
-        }
-}
-
-static int on_data(uint8_t opcode, bool first, bool last, const uint8_t *p, size_t n, void *userdata)
-{
-        KubeExecStream *s = userdata;
-        int r;
-
-        if (first) {
-                if (n == 0) {
-                        s->channel = last ? -1 : s->channel; /* an empty message: nothing */
-                        if (last)
-                                return 0;
-                        return -EPROTO; /* cannot happen: a first piece with no byte is also the last */
-                }
-                s->channel = p[0];
-                p++;
-                n--;
-                if (s->channel == CHANNEL_STATUS)
-                        kube_buffer_reset(&s->status, EXEC_STATUS_MAX);
-        }
-
-        switch (s->channel) {
-        case CHANNEL_STDOUT:
-                if (n > 0 && s->out) {
-                        r = s->out(p, n, s->userdata);
-                        if (r < 0)
-                                return r;
-                }
-                s->stdout_bytes += n;
-                break;
-        case CHANNEL_STDERR:
-                err_append(s, p, n);
-                break;
-        case CHANNEL_STATUS:
-                if (n > 0 && !kube_buffer_append(&s->status, (const char *) p, n))
-                        return s->status.overflow ? -EPROTO : -ENOMEM;
-                if (last) {
-                        /* The command's end: what may follow is not ours to read. */
-                        s->have_status = true;
-                        s->channel = -1;
-                        return 1;
-                }
-                break;
-        default:
-                /* stdin echo, resize, close of a stream (v5): nothing for us */
-                break;
-        }
-        if (last)
-                s->channel = -1;
-        return 0;
-}
-
-static int on_control(uint8_t opcode, const uint8_t *p, size_t n, void *userdata)
-{
-        KubeExecStream *s = userdata;
-
-        if (opcode == WS_OP_CLOSE)
-                s->closed = true;
-        else if (opcode == WS_OP_PING) {
-                memcpy(s->pong, p, n);
-                s->pong_size = n;
-                s->pong_pending = true;
-        }
-        return 0;
-}
-
-int kube_exec_stream_new(KubeExecStream **ret, KubeExecOutputFunc out, void *userdata)
-{
-        KubeExecStream *s;
-
-        assert(ret);
-        s = calloc(1, sizeof(*s));
-        if (!s)
-                return -ENOMEM;
-        s->out = out;
-        s->userdata = userdata;
-        s->channel = -1;
-        ws_parser_init(&s->parser, on_data, on_control, s);
-        *ret = s;
-        return 0;
-}
-
-KubeExecStream *kube_exec_stream_free(KubeExecStream *s)
-{
-        if (!s)
-                return NULL;
-        kube_buffer_done(&s->status);
-        free(s);
-        return NULL;
-}
-
-int kube_exec_stream_feed(KubeExecStream *s, const void *p, size_t n)
-{
-        int r;
-
-        assert(s);
-        r = ws_parser_feed(&s->parser, p, n);
-        if (r < 0)
-                return r;
-        return s->have_status ? 1 : 0;
-}
-
-bool kube_exec_stream_closed(KubeExecStream *s)
-{
-        assert(s);
-        return s->closed;
-}
-
-/*
- * The status: {"status":"Success"}, or {"status":"Failure","reason":"NonZeroExitCode",
- * "message":"...","details":{"causes":[{"reason":"ExitCode","message":"3"}]}}, or another
- * Failure (the command could not start) with its message.
- */
-static int parse_status(const char *data, size_t n, KubeExecResult *ret)
-{
-        _cleanup_(json_decrefp) json_t *j = NULL;
-        const char *status, *message;
-        json_t *causes, *cause;
-        size_t i;
-
-        j = json_loadb(data, n, 0, NULL);
-        if (!json_is_object(j))
-                return -EBADMSG;
-        status = json_string_value(json_object_get(j, "status"));
-        if (!status)
-                return -EBADMSG;
-        message = json_string_value(json_object_get(j, "message"));
-        if (message) {
-                ret->message = strdup(message);
-                if (!ret->message)
-                        return -ENOMEM;
-        }
-        if (streq(status, "Success")) {
-                ret->exit_code = 0;
-                return 0;
-        }
-        ret->exit_code = -1;
-        causes = json_object_get(json_object_get(j, "details"), "causes");
-        json_array_foreach(causes, i, cause) {
-                const char *reason = json_string_value(json_object_get(cause, "reason"));
-                const char *m = json_string_value(json_object_get(cause, "message"));
-                int code;
-
-                if (reason && m && streq(reason, "ExitCode") && safe_atoi(m, &code) >= 0 && code >= 0 &&
-                    code <= 255)
-                        ret->exit_code = code;
-        }
-        return 0;
-}
-
-int kube_exec_stream_result(KubeExecStream *s, KubeExecResult *ret)
-{
-        KubeExecResult res = { .exit_code = -1 };
-        int r;
-
-        assert(s);
-        assert(ret);
-        if (!s->have_status)
-                return -ECONNRESET;
-        r = parse_status(s->status.data ?: "", s->status.size, &res);
-        if (r < 0) {
-                kube_exec_result_done(&res);
-                return r;
-        }
-        res.stderr_tail = malloc(s->err_size + 1);
-        if (!res.stderr_tail) {
-                kube_exec_result_done(&res);
-                return -ENOMEM;
-        }
-        for (size_t i = 0; i < s->err_size; i++)
-                res.stderr_tail[i] = s->err[(s->err_start + i) % sizeof s->err];
-        res.stderr_tail[s->err_size] = '\0';
-        res.stdout_bytes = s->stdout_bytes;
-        *ret = res;
-        return 0;
-}
 
 /* ---------------------------------------------------------------- the connection */
 
@@ -432,12 +202,12 @@ static int send_stdin_chunk(ExecConn *x, KubeExecInputFunc in, void *userdata, u
         }
         if (k == 0) {
                 /* v5: a message on channel 255 naming the stream closes it; the command sees EOF. */
-                payload[0] = CHANNEL_CLOSE;
-                payload[1] = CHANNEL_STDIN;
+                payload[0] = KUBE_EXEC_CHANNEL_CLOSE;
+                payload[1] = KUBE_EXEC_CHANNEL_STDIN;
                 k = 1;
                 *ret_done = true;
         } else
-                payload[0] = CHANNEL_STDIN;
+                payload[0] = KUBE_EXEC_CHANNEL_STDIN;
         h = ws_frame_header(head, true, WS_OP_BINARY, (uint64_t) k + 1, mask);
         ws_mask_apply(payload, (size_t) k + 1, mask, 0);
         memcpy(payload - h, head, h);
@@ -474,6 +244,8 @@ int kube_exec_stdin(KubeClient *c, const char *namespace, const char *pod, const
         _cleanup_free_ uint8_t *buf = NULL, *frame = NULL;
         _cleanup_(kube_buffer_done) KubeBuffer head = {};
         bool stdin_done = !in;
+        uint8_t pong[WS_CONTROL_MAX];
+        size_t pong_size = 0;
         uint8_t key_raw[16];
         char key[32], accept_want[29], value[256];
         const char *target, *body;
@@ -647,7 +419,7 @@ int kube_exec_stdin(KubeClient *c, const char *namespace, const char *pod, const
                 return r;
         r = kube_exec_stream_feed(s, body, head.size - (size_t) (body - head.data));
         /* While there is input: a chunk out, then whatever came in meanwhile, without waiting for it. */
-        while (r == 0 && !s->closed && !stdin_done) {
+        while (r == 0 && !kube_exec_stream_closed(s) && !stdin_done) {
                 ssize_t k;
 
                 r = send_stdin_chunk(&x, in, userdata, frame, streq(value, "v5.channel.k8s.io"), &stdin_done);
@@ -660,17 +432,14 @@ int kube_exec_stdin(KubeClient *c, const char *namespace, const char *pod, const
                         }
                         r = kube_exec_stream_feed(s, buf, (size_t) k);
                 }
-                if (r == 0 && s->pong_pending) {
-                        s->pong_pending = false;
-                        r = conn_send_frame(&x, WS_OP_PONG, s->pong, s->pong_size);
-                }
+                if (r == 0 && kube_exec_stream_take_ping(s, pong, &pong_size))
+                        r = conn_send_frame(&x, WS_OP_PONG, pong, pong_size);
         }
-        while (r == 0 && !s->closed) {
+        while (r == 0 && !kube_exec_stream_closed(s)) {
                 ssize_t k;
 
-                if (s->pong_pending) {
-                        s->pong_pending = false;
-                        r = conn_send_frame(&x, WS_OP_PONG, s->pong, s->pong_size);
+                if (kube_exec_stream_take_ping(s, pong, &pong_size)) {
+                        r = conn_send_frame(&x, WS_OP_PONG, pong, pong_size);
                         if (r < 0)
                                 break;
                 }

@@ -25,6 +25,15 @@
 
 #define KUBE_EXEC_STDERR_MAX 4096U
 
+enum {
+        KUBE_EXEC_CHANNEL_STDIN = 0,
+        KUBE_EXEC_CHANNEL_STDOUT = 1,
+        KUBE_EXEC_CHANNEL_STDERR = 2,
+        KUBE_EXEC_CHANNEL_STATUS = 3,
+        KUBE_EXEC_CHANNEL_RESIZE = 4,
+        KUBE_EXEC_CHANNEL_CLOSE = 255, /* v5: a message naming a stream closes it */
+};
+
 /* Called with each piece of standard output; a negative return aborts the exec with it. */
 typedef int (*KubeExecOutputFunc)(const void *p, size_t n, void *userdata);
 /* Fills buf with up to n bytes of standard input: the count, 0 at its end, or a negative error. */
@@ -74,5 +83,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(KubeExecStream *, kube_exec_stream_free);
 int kube_exec_stream_feed(KubeExecStream *s, const void *p, size_t n);
 /* true once a close frame arrived: the server wants no more. */
 bool kube_exec_stream_closed(KubeExecStream *s);
+/* A ping's payload (at most 125 bytes) to answer with a pong, once; false when none is due. */
+bool kube_exec_stream_take_ping(KubeExecStream *s, uint8_t buf[static 125], size_t *ret_size);
 /* Moves what the stream learnt (status, stderr tail, byte count) into *ret; -ECONNRESET without a status. */
 int kube_exec_stream_result(KubeExecStream *s, KubeExecResult *ret);

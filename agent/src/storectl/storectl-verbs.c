@@ -311,6 +311,23 @@ static int verb_backup(sd_bus *bus, char **args)
         return EXIT_OK;
 }
 
+static int verb_restore(sd_bus *bus, char **args)
+{
+        _cleanup_(json_decrefp) json_t *answer = NULL;
+        int r;
+
+        r = CALL_JSON(bus, "RestoreStore", &answer, "ss", args[0], args[1]);
+        if (r != EXIT_OK)
+                return r;
+        if (arg_json)
+                print_json(answer);
+        else
+                printf("Restore of backup %s into store '%s' queued, after safety backup %s. Follow it with "
+                       "'storectl events %s'.\n",
+                       args[1], args[0], strna(jstr(json_object_get(answer, "safety_backup"), "id")), args[0]);
+        return EXIT_OK;
+}
+
 static int verb_backups(sd_bus *bus, char **args)
 {
         _cleanup_(table_freep) Table *t = NULL;
@@ -368,6 +385,11 @@ const Verb verbs[] = {
           "Queues a backup of a READY store: a dump of its database and an archive of its wp-content,\n"
           "written under the agent's state directory (backups/NAME/TIME-ID/) with a manifest of sizes and\n"
           "SHA-256 sums. With --wait, follows it until it succeeded (exit 0) or failed (exit 1).\n" },
+        { "restore", "ID|NAME BACKUP", 2, 2, 0, verb_restore, "Put a backup back into its store",
+          "Queues a restore of backup BACKUP (an id from 'storectl backups') into the store: the backup's\n"
+          "SHA-256 sums are checked, a safety backup of the store is taken, then the database and\n"
+          "wp-content are replaced; if that fails the store returns to the safety backup. The events\n"
+          "end with backup.restored or backup.restore_failed.\n" },
         { "backups", "ID|NAME", 1, 1, 0, verb_backups, "List a store's backups",
           "Lists the store's backups, newest first: id, status, time, size, and the directory (or why it\n"
           "failed).\n" },
