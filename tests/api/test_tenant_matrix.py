@@ -38,6 +38,9 @@ EXPECTATIONS = {
     ("POST", "/api/v1/stores/{id}/transfer"): "admin",
     ("GET", "/api/v1/stores/{id}/credentials"): "store",
     ("POST", "/api/v1/stores/{id}/credentials/rotate"): "store",
+    ("GET", "/api/v1/stores/{id}/backups"): "store",
+    ("POST", "/api/v1/stores/{id}/backups"): "store",
+    ("POST", "/api/v1/stores/{id}/restore"): "store",
     ("GET", "/api/v1/charts"): "own",
     ("GET", "/api/v1/platform"): "own",
     ("GET", "/api/v1/stream"): "own",
@@ -110,6 +113,8 @@ class World:
             body = {"chart_version": "0.1.0"}
         elif pattern.endswith("/rollback"):
             body = {"revision": 1}
+        elif pattern.endswith("/restore"):
+            body = {"backup": "0000000000000000"}
         elif pattern.endswith("/transfer"):
             body = {"account": "bob"}
         elif pattern == "/api/v1/accounts" and method == "POST":

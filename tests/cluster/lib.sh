@@ -46,6 +46,8 @@ ETCD_CLIENT_PORT=$((PORT_BASE + 1))
 ETCD_PEER_PORT=$((PORT_BASE + 2))
 KCM_PORT=$((PORT_BASE + 3))
 SCHEDULER_PORT=$((PORT_BASE + 4))
+# kwok's kubelet API (exec into pods, mapped to local commands by Exec/ClusterExec objects)
+KWOK_PORT=$((PORT_BASE + 5))
 
 # Networks, the same ranges k3s uses by default.
 SERVICE_CIDR=10.43.0.0/16

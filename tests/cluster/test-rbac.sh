@@ -205,10 +205,20 @@ metadata: {name: rbac-evil}
 webhooks: []
 EOF
 refused "creating pods directly in its namespace" "forbidden" ag -n "$NS" run direct --image=busybox
-for sub in pods/exec pods/attach pods/portforward; do
-	[[ $(ag auth can-i create "$sub" -n "$NS" 2>/dev/null || true) == no ]] || fail "the agent may create $sub in $NS"
+# (`can-i create pods/exec` would ask about a pod named "exec": subresources go by --subresource.)
+for sub in attach portforward; do
+	[[ $(ag auth can-i create pods --subresource="$sub" -n "$NS" 2>/dev/null || true) == no ]] ||
+		fail "the agent may create pods/$sub in $NS"
 done
-ok "no exec, attach or port-forward into store pods"
+ok "no attach or port-forward into store pods"
+# exec (backups run mysqldump and tar in a store's pods) only where the agent bound its role.
+[[ $(ag auth can-i create pods --subresource=exec -n "$NS" 2>/dev/null || true) == yes ]] ||
+	fail "the agent may not exec in $NS"
+for ns in kube-system default "$FOREIGN"; do
+	[[ $(ag auth can-i create pods --subresource=exec -n "$ns" 2>/dev/null || true) == no ]] ||
+		fail "the agent may exec in $ns"
+done
+ok "exec into store pods only, not into kube-system, default or $FOREIGN"
 refused "reading nodes" "forbidden" ag get nodes
 refused "reading its own namespace's Secrets (storeagent)" "forbidden" ag -n storeagent get secrets
 refused "requesting a token for another ServiceAccount" "forbidden" ag -n kube-system create token default

@@ -268,3 +268,6 @@ API_HANDLER(h_token_revoke);
 API_HANDLER(h_audit);
 API_HANDLER(h_store_credentials);
 API_HANDLER(h_store_credentials_rotate);
+API_HANDLER(h_store_backups_list);
+API_HANDLER(h_store_backups_create);
+API_HANDLER(h_store_restore);

@@ -17,6 +17,7 @@
 #include "basic/dbus-names.h"
 #include "basic/log.h"
 #include "bus/bus-internal.h"
+#include "core/backup.h"
 #include "core/db.h"
 #include "core/error.h"
 #include "core/store.h"
@@ -527,6 +528,86 @@ static int method_get_events(sd_bus_message *m, void *userdata, sd_bus_error *er
         return bus_reply_json(m, items);
 }
 
+static int method_backup_store(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        Bus *b = userdata;
+        _cleanup_(store_freep) Store *cur = NULL;
+        json_t *backup = NULL;
+        const char *id;
+        StoreError err = {};
+        Caller caller;
+        int r;
+
+        b->calls++;
+        r = bus_caller(b, m, &caller, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "s", &id);
+        if (r < 0)
+                return r;
+        r = bus_resolve_store(b, &caller, id, &cur, error);
+        if (r < 0)
+                return r;
+        r = backup_request(b->db, &b->limits, &caller, cur->id, &backup, &err);
+        if (r != 0)
+                return bus_store_error(error, r, &err);
+        queued(b, cur, caller.account, "backup.create");
+        return bus_reply_json(m, backup);
+}
+
+static int method_restore_store(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        Bus *b = userdata;
+        _cleanup_(store_freep) Store *cur = NULL;
+        json_t *answer = NULL;
+        const char *id, *backup;
+        StoreError err = {};
+        Caller caller;
+        int r;
+
+        b->calls++;
+        r = bus_caller(b, m, &caller, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "ss", &id, &backup);
+        if (r < 0)
+                return r;
+        r = bus_resolve_store(b, &caller, id, &cur, error);
+        if (r < 0)
+                return r;
+        r = backup_restore_request(b->db, &b->limits, &caller, cur->id, backup, &answer, &err);
+        if (r != 0)
+                return bus_store_error(error, r, &err);
+        queued(b, cur, caller.account, "backup.restore");
+        return bus_reply_json(m, answer);
+}
+
+static int method_list_backups(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        Bus *b = userdata;
+        _cleanup_(store_freep) Store *cur = NULL;
+        _cleanup_(json_decrefp) json_t *list = NULL;
+        const char *id;
+        StoreError err = {};
+        Caller caller;
+        int r;
+
+        b->calls++;
+        r = bus_caller(b, m, &caller, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "s", &id);
+        if (r < 0)
+                return r;
+        r = bus_resolve_store(b, &caller, id, &cur, error);
+        if (r < 0)
+                return r;
+        r = backup_list(b->db, &caller, cur->id, &list, &err);
+        if (r != 0)
+                return bus_store_error(error, r, &err);
+        return bus_reply_json(m, json_incref(json_object_get(list, "items")));
+}
+
 static int property_version(sd_bus *bus, const char *path, const char *interface, const char *property,
                             sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
@@ -557,6 +638,12 @@ const sd_bus_vtable bus_agent_vtable[] = {
                                 SD_BUS_RESULT("s", store_json), method_rollback_store, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetEvents", SD_BUS_ARGS("s", id_or_name, "u", limit), SD_BUS_RESULT("s", events_json),
                                 method_get_events, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("BackupStore", SD_BUS_ARGS("s", id_or_name), SD_BUS_RESULT("s", backup_json),
+                                method_backup_store, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListBackups", SD_BUS_ARGS("s", id_or_name), SD_BUS_RESULT("s", backups_json),
+                                method_list_backups, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RestoreStore", SD_BUS_ARGS("s", id_or_name, "s", backup),
+                                SD_BUS_RESULT("s", restore_json), method_restore_store, SD_BUS_VTABLE_UNPRIVILEGED),
         /* One argument: as `storeagentd token create --name NAME` for admins; see storeagentd(8). */
         SD_BUS_METHOD_WITH_ARGS("CreateToken", SD_BUS_ARGS("s", name), SD_BUS_RESULT("s", token),
                                 bus_method_create_token, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -11,6 +11,8 @@
  *   kube-request.c  URLs, one request with retries
  *   kube-object.c   paths, apply, get, list, delete, /version
  *   kube-watch.c    watch streams
+ *   kube-exec.c     pods/exec: the upgrade, standard input, the loop
+ *   kube-exec-stream.c  the exec's channels and status over the WebSocket stream
  *
  * (The client is not in kube.c: kube.c and kube.h would be one module, and
  * this header, which needs kube.h, would make it use itself.)

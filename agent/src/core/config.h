@@ -39,6 +39,7 @@ typedef struct Config {
         uint64_t task_lease_sec;
         uint64_t helm_timeout_sec;
         uint64_t provision_timeout_sec;
+        uint64_t backup_timeout_sec; /* for each part of a backup (the dump, the files) */
         uint64_t idle_exit_sec;
         char *log_format;
         char *log_level;

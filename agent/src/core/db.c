@@ -182,6 +182,26 @@ const char db_schema_v6[] =
         "ALTER TABLE tasks ADD COLUMN child_pid INTEGER;"
         "ALTER TABLE tasks ADD COLUMN child_start INTEGER;";
 
+/*
+ * Backups of stores: one row per backup asked for, from queued to succeeded or failed. The files
+ * are under the state directory (path, relative to its backups/); a failed backup keeps no files,
+ * only its reason.
+ */
+const char db_schema_v7[] =
+        "CREATE TABLE backups ("
+        " id TEXT PRIMARY KEY,"
+        " store_id TEXT NOT NULL REFERENCES stores(id),"
+        " task_id INTEGER,"
+        " status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed')),"
+        " actor TEXT NOT NULL,"
+        " created_at INTEGER NOT NULL,"
+        " finished_at INTEGER,"
+        " path TEXT,"
+        " size_bytes INTEGER NOT NULL DEFAULT 0,"
+        " manifest TEXT,"
+        " reason TEXT);"
+        "CREATE INDEX backups_store ON backups(store_id, created_at DESC, id DESC);";
+
 static const char *const migrations[DB_SCHEMA_VERSION] = {
         db_schema_v1,
         db_schema_v2,
@@ -189,6 +209,7 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
         db_schema_v4,
         db_schema_v5,
         db_schema_v6,
+        db_schema_v7,
 };
 
 /*

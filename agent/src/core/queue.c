@@ -10,6 +10,8 @@ static const char *const task_kind_table[_TASK_KIND_MAX] = {
         [TASK_UPGRADE] = "upgrade",
         [TASK_ROLLBACK] = "rollback",
         [TASK_ROTATE_CREDENTIALS] = "rotate-credentials",
+        [TASK_BACKUP] = "backup",
+        [TASK_RESTORE] = "restore",
 };
 
 const char *task_kind_to_string(TaskKind k)

@@ -19,6 +19,8 @@ typedef enum TaskKind {
         TASK_UPGRADE,
         TASK_ROLLBACK,
         TASK_ROTATE_CREDENTIALS,
+        TASK_BACKUP,
+        TASK_RESTORE,
         _TASK_KIND_MAX,
         _TASK_KIND_INVALID = -EINVAL,
 } TaskKind;

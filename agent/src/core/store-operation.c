@@ -18,144 +18,10 @@
 #include "core/audit.h"
 #include "core/error.h"
 #include "core/queue.h"
+#include "core/operation.h"
 #include "core/store-internal.h"
 #include "core/store.h"
 
-/* Refuses a request: returns the domain error e with the message the caller shows. */
-_printf_(3, 4) static int fail(StoreError *err, Error e, const char *fmt, ...)
-{
-        va_list ap;
-
-        assert(e > 0);
-        if (err) {
-                va_start(ap, fmt);
-                /*
-                 * Every message bounds what the caller sent (names are validated, other input is cut
-                 * with UTF8_PREFIX()), so it fits; the assert says so in the tests.
-                 */
-                int n = vsnprintf(err->message, sizeof err->message, fmt, ap);
-                assert(n >= 0 && (size_t) n < sizeof err->message);
-                va_end(ap);
-                /* What the caller sent need not be UTF-8 (a path segment is any bytes); the reply must be. */
-                if (!utf8_is_valid(err->message)) {
-                        _cleanup_free_ char *t = utf8_strndup_valid(err->message, sizeof err->message - 1);
-                        if (t)
-                                strcpy(err->message, t);
-                        else
-                                utf8_snprintf(err->message, sizeof err->message, "%s", error_info(e)->message);
-                }
-        }
-        return (int) e;
-}
-
-/*
- * What an operation returns for r: domain errors (> 0) as they are, and the database's failures the
- * caller can act on turned into theirs (error_from_errno). A full or read-only disk is logged here, once,
- * with the file that could not be written: only this layer knows it, and the callers above just answer.
- */
-static int outcome(Db *db, int r, StoreError *err)
-{
-        int e;
-
-        if (r >= 0)
-                return r;
-        e = error_from_errno(r);
-        if (e == ERROR_STORAGE_FULL)
-                log_struct_errno(LOG_ERR, r, LOG_FIELDS("DATABASE", db_path(db)),
-                                 "Database '%s' has no space left, request refused: %m", db_path(db));
-        else if (e == ERROR_STORAGE_READ_ONLY)
-                log_struct_errno(LOG_ERR, r, LOG_FIELDS("DATABASE", db_path(db)),
-                                 "Database '%s' cannot be written (its file system is read-only), request refused: %m",
-                                 db_path(db));
-        else if (e == ERROR_TRY_AGAIN && err)
-                err->retry_after_sec = 1;
-        return e;
-}
-
-/*
- * The audit record of an operation's outcome r (0, a domain error, or a system error). A success is
- * recorded inside the operation's transaction, so that it stands or falls with the change; a refusal
- * after the rollback, in a write of its own (which may itself fail on a full disk: then the journal
- * still has it).
- */
-static int audit_outcome(Db *db, const Caller *caller, const char *action, const char *target, const char *store_id,
-                         int r)
-{
-        const ErrorInfo *info = r > 0 ? error_info(r) : NULL;
-        AuditEntry e = {
-                .caller = caller,
-                .action = action,
-                .target_kind = "store",
-                .target = target,
-                .store_id = store_id,
-                .result = r == 0 ? AUDIT_OK : r > 0 ? AUDIT_DENIED : AUDIT_FAILED,
-                .error = info ? info->code : r < 0 ? "internal_error" : NULL,
-                .source = caller->source,
-                .request_id = caller->request_id,
-        };
-        return audit_record(db, &e);
-}
-
-/* Ends a refused or failed operation: rolls back, records the refusal, returns what the caller sees. */
-static int refuse(Db *db, const Caller *caller, const char *action, const char *target, const char *store_id, int r,
-                  StoreError *err)
-{
-        db_rollback(db);
-        r = outcome(db, r, err);
-        (void) audit_outcome(db, caller, action, target, store_id, r);
-        return r;
-}
-
-/* A store the caller may see, inside the operation's transaction; ERROR_NOT_FOUND otherwise, the same
- * words for one that does not exist and one of another account. */
-static int get_for_operation(Db *db, const Caller *caller, const char *id, Store **ret, StoreError *err)
-{
-        int r = store_get_visible(db, caller, id, ret);
-        if (r == -ENOENT)
-                return fail(err, ERROR_NOT_FOUND, "No store with id '%.*s'.", UTF8_PREFIX(id, 64));
-        return r;
-}
-
-/*
- * The end every accepted operation shares, inside its transaction: the store's timeline event and
- * the audit record, the commit, the wake-up of live views, and the store as it now is. A failure
- * on the way rolls all of it back and is answered as the operation's refusal.
- */
-static int commit_operation(Db *db, const Caller *caller, const Store *cur, const char *action,
-                            const char *detail, Store **ret, StoreError *err)
-{
-        int r;
-
-        r = store_add_event(db, cur->id, caller->account, action, detail);
-        if (r >= 0)
-                r = audit_outcome(db, caller, action, cur->name, cur->id, 0);
-        if (r >= 0)
-                r = db_commit(db);
-        if (r < 0)
-                return refuse(db, caller, action, cur->name, cur->id, r, err);
-        store_changed_notify();
-        return outcome(db, store_get(db, cur->id, ret), err);
-}
-
-/* Checks the caps that bound what the cluster is asked to do. Called inside the write transaction. */
-static int check_pending_cap(Db *db, const StoreLimits *limits, StoreError *err)
-{
-        uint64_t pending;
-        int r;
-
-        r = queue_count_active(db, &pending);
-        if (r < 0)
-                return r;
-        if (pending >= limits->max_pending_tasks) {
-                if (err)
-                        err->retry_after_sec = 30;
-                return fail(err, ERROR_TASK_CAP,
-                            "Too many operations are queued (%" PRIu64 " of %" PRIu64
-                            " allowed); try again when some have finished.",
-                            pending, limits->max_pending_tasks);
-        }
-        return 0;
-}
 static int write_status_in_tx(Db *db, const char *id, StoreStatus status, const char *reason)
 {
         return store_set_status(db, id, status, reason);
@@ -179,7 +45,7 @@ static int idempotency_lookup(Db *db, const char *key, const char *actor, const 
         if (rc != SQLITE_ROW)
                 return db_errno(rc);
         if (!streq_ptr((const char *) sqlite3_column_text(q, 1), request_hash))
-                return fail(err, ERROR_KEY_REUSED,
+                return op_fail(err, ERROR_KEY_REUSED,
                             "Idempotency-Key '%.*s' was already used for a different request.", UTF8_PREFIX(key, 128));
         *ret_store_id = db_column_strdup(q, 0);
         return *ret_store_id ? 0 : -ENOMEM;
@@ -205,7 +71,7 @@ static int check_account_caps(Db *db, const StoreLimits *limits, const Caller *c
         if (n >= max_stores) {
                 if (err)
                         err->retry_after_sec = 3600;
-                return fail(err, ERROR_ACCOUNT_STORE_CAP,
+                return op_fail(err, ERROR_ACCOUNT_STORE_CAP,
                             "Account '%s' already has %" PRIu64 " of at most %" PRIu64
                             " active stores; delete one before creating another.",
                             a->name, n, max_stores);
@@ -229,7 +95,7 @@ static int check_account_caps(Db *db, const StoreLimits *limits, const Caller *c
                 uint64_t wait = oldest + 3600 * USEC_PER_SEC > now ? oldest + 3600 * USEC_PER_SEC - now : 0;
                 if (err)
                         err->retry_after_sec = MAX((wait + USEC_PER_SEC - 1) / USEC_PER_SEC, (uint64_t) 1);
-                return fail(err, ERROR_CREATION_LIMITED,
+                return op_fail(err, ERROR_CREATION_LIMITED,
                             "Creation limit reached: %" PRIu64 " stores per hour for account '%s'; try again in %" PRIu64
                             " seconds.",
                             per_hour, a->name, err ? err->retry_after_sec : 0);
@@ -249,9 +115,9 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
         int r, rc;
 
         if (store_name_validate(name, &why) < 0)
-                return fail(err, ERROR_INVALID_NAME, "%s", why);
+                return op_fail(err, ERROR_INVALID_NAME, "%s", why);
         if (!streq_ptr(engine, "woocommerce"))
-                return fail(err, ERROR_INVALID_ENGINE, "Unsupported engine '%.*s'; supported engines: woocommerce.",
+                return op_fail(err, ERROR_INVALID_ENGINE, "Unsupported engine '%.*s'; supported engines: woocommerce.",
                             UTF8_PREFIX(strna(engine), 64));
 
         if (asprintf(&request, "%s\n%s", name, engine) < 0)
@@ -262,7 +128,7 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
 
         r = db_begin(db);
         if (r < 0)
-                return outcome(db, r, err);
+                return op_outcome(db, r, err);
 
         if (idempotency_key) {
                 r = idempotency_lookup(db, idempotency_key, actor, request_hash, &existing, err);
@@ -272,7 +138,7 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
                         db_rollback(db);
                         if (ret_replayed)
                                 *ret_replayed = true;
-                        return outcome(db, store_get(db, existing, ret), err);
+                        return op_outcome(db, store_get(db, existing, ret), err);
                 }
         }
 
@@ -280,7 +146,7 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
         if (r < 0)
                 goto fail;
         if (n > 0) {
-                r = fail(err, ERROR_NAME_TAKEN, "A store named '%s' already exists.", name);
+                r = op_fail(err, ERROR_NAME_TAKEN, "A store named '%s' already exists.", name);
                 goto fail;
         }
 
@@ -292,12 +158,12 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
                         err->retry_after_sec = 3600;
                 /* Only an admin learns how many stores the platform runs. */
                 if (caller_is_admin(caller))
-                        r = fail(err, ERROR_STORE_CAP,
+                        r = op_fail(err, ERROR_STORE_CAP,
                                  "This platform already runs %" PRIu64 " of at most %" PRIu64
                                  " stores; delete one before creating another.",
                                  n, limits->max_stores);
                 else
-                        r = fail(err, ERROR_STORE_CAP,
+                        r = op_fail(err, ERROR_STORE_CAP,
                                  "This platform runs as many stores as it may; try again later or ask its operator.");
                 goto fail;
         }
@@ -306,7 +172,7 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
         if (r != 0)
                 goto fail;
 
-        r = check_pending_cap(db, limits, err);
+        r = op_check_pending_cap(db, limits, err);
         if (r != 0)
                 goto fail;
 
@@ -363,7 +229,7 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
         r = store_add_event(db, id, actor, "store.create", "Store requested (engine woocommerce).");
         if (r < 0)
                 goto fail;
-        r = audit_outcome(db, caller, "store.create", name, id, 0);
+        r = op_audit(db, caller, "store.create", name, id, 0);
         if (r < 0)
                 goto fail;
         r = db_commit(db);
@@ -373,7 +239,7 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
         store_changed_notify();
         if (ret_replayed)
                 *ret_replayed = false;
-        return outcome(db, store_get(db, id, ret), err);
+        return op_outcome(db, store_get(db, id, ret), err);
 
 fail:
         db_rollback(db);
@@ -394,8 +260,8 @@ int store_create(Db *db, const StoreLimits *limits, const Caller *caller, const 
 
         r = create(db, limits, caller, name, engine, chart_version, idempotency_key, ret, ret_replayed, err);
         if (r != 0) {
-                r = outcome(db, r, err);
-                (void) audit_outcome(db, caller, "store.create", name, NULL, r);
+                r = op_outcome(db, r, err);
+                (void) op_audit(db, caller, "store.create", name, NULL, r);
         }
         return r;
 }
@@ -411,24 +277,24 @@ static int store_operation(Db *db, const StoreLimits *limits, const Caller *call
 
         r = db_begin(db);
         if (r < 0)
-                return refuse(db, caller, action, id, NULL, r, err);
-        r = get_for_operation(db, caller, id, &cur, err);
+                return op_refuse(db, caller, action, id, NULL, r, err);
+        r = op_get_store(db, caller, id, &cur, err);
         if (r != 0)
-                return refuse(db, caller, action, id, NULL, r, err);
+                return op_refuse(db, caller, action, id, NULL, r, err);
         r = store_has_active_task(db, id, &busy);
         if (r < 0)
                 goto fail;
         if (busy) {
-                r = fail(err, ERROR_BUSY, "Store '%s' is busy with another operation; wait until it is %s.", cur->name,
+                r = op_fail(err, ERROR_BUSY, "Store '%s' is busy with another operation; wait until it is %s.", cur->name,
                          "finished");
                 goto fail;
         }
         if (!store_status_transition_allowed(cur->status, to) || cur->status == to) {
-                r = fail(err, ERROR_INVALID_STATE, "Store '%s' is %s; %s is not possible now.", cur->name,
+                r = op_fail(err, ERROR_INVALID_STATE, "Store '%s' is %s; %s is not possible now.", cur->name,
                          store_status_to_string(cur->status), action);
                 goto fail;
         }
-        r = check_pending_cap(db, limits, err);
+        r = op_check_pending_cap(db, limits, err);
         if (r != 0)
                 goto fail;
         r = queue_enqueue(db, id, kind, payload, caller->account, NULL);
@@ -440,10 +306,10 @@ static int store_operation(Db *db, const StoreLimits *limits, const Caller *call
         r = store_set_progress(db, id, "queued", 0, 0);
         if (r < 0)
                 goto fail;
-        return commit_operation(db, caller, cur, action, detail, ret, err);
+        return op_commit(db, caller, cur, action, detail, ret, err);
 
 fail:
-        return refuse(db, caller, action, cur->name, id, r, err);
+        return op_refuse(db, caller, action, cur->name, id, r, err);
 }
 
 int store_retry(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, Store **ret,
@@ -462,19 +328,19 @@ int store_retry(Db *db, const StoreLimits *limits, const Caller *caller, const c
 
         r = store_get_visible(db, caller, id, &cur);
         if (r == -ENOENT)
-                r = fail(err, ERROR_NOT_FOUND, "No store with id '%.*s'.", UTF8_PREFIX(id, 64));
+                r = op_fail(err, ERROR_NOT_FOUND, "No store with id '%.*s'.", UTF8_PREFIX(id, 64));
         if (r != 0)
-                return refuse(db, caller, "store.retry", id, NULL, r, err);
+                return op_refuse(db, caller, "store.retry", id, NULL, r, err);
         if (cur->status != STORE_FAILED) {
-                r = fail(err, ERROR_INVALID_STATE, "Store '%s' is %s; only a FAILED store can be retried.", cur->name,
+                r = op_fail(err, ERROR_INVALID_STATE, "Store '%s' is %s; only a FAILED store can be retried.", cur->name,
                          store_status_to_string(cur->status));
-                return refuse(db, caller, "store.retry", cur->name, id, r, err);
+                return op_refuse(db, caller, "store.retry", cur->name, id, r, err);
         }
 
         /* A failed delete is retried as a delete; anything else provisions again. */
         r = db_prepare(db, "SELECT kind FROM tasks WHERE store_id = ? ORDER BY id DESC LIMIT 1", &q);
         if (r < 0)
-                return outcome(db, r, err);
+                return op_outcome(db, r, err);
         sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
         if (sqlite3_step(q) == SQLITE_ROW)
                 last_kind = db_column_strdup(q, 0);
@@ -505,8 +371,8 @@ int store_upgrade(Db *db, const StoreLimits *limits, const Caller *caller, const
         assert(ret);
 
         if (!chart_version_is_valid(chart_version))
-                return refuse(db, caller, "store.upgrade", id, NULL,
-                              fail(err, ERROR_INVALID_REQUEST, "chart_version must be a version such as 0.2.0."), err);
+                return op_refuse(db, caller, "store.upgrade", id, NULL,
+                              op_fail(err, ERROR_INVALID_REQUEST, "chart_version must be a version such as 0.2.0."), err);
         payload = json_pack("{s:s}", "chart_version", chart_version);
         if (!payload || asprintf(&detail, "Upgrade to chart version %s requested.", chart_version) < 0)
                 return -ENOMEM;
@@ -527,8 +393,8 @@ int store_rollback(Db *db, const StoreLimits *limits, const Caller *caller, cons
         assert(ret);
 
         if (revision < 1 || revision > 1000000)
-                return refuse(db, caller, "store.rollback", id, NULL,
-                              fail(err, ERROR_INVALID_REQUEST, "revision must be a positive Helm revision number."),
+                return op_refuse(db, caller, "store.rollback", id, NULL,
+                              op_fail(err, ERROR_INVALID_REQUEST, "revision must be a positive Helm revision number."),
                               err);
         payload = json_pack("{s:I}", "revision", (json_int_t) revision);
         if (!payload || asprintf(&detail, "Rollback to revision %" PRIi64 " requested.", revision) < 0)
@@ -553,25 +419,25 @@ int store_rotate_credentials(Db *db, const StoreLimits *limits, const Caller *ca
 
         r = db_begin(db);
         if (r < 0)
-                return refuse(db, caller, action, id, NULL, r, err);
-        r = get_for_operation(db, caller, id, &cur, err);
+                return op_refuse(db, caller, action, id, NULL, r, err);
+        r = op_get_store(db, caller, id, &cur, err);
         if (r != 0)
-                return refuse(db, caller, action, id, NULL, r, err);
+                return op_refuse(db, caller, action, id, NULL, r, err);
         r = store_has_active_task(db, id, &busy);
         if (r < 0)
                 goto fail;
         if (busy) {
-                r = fail(err, ERROR_BUSY, "Store '%s' is busy with another operation; wait until it is finished.",
+                r = op_fail(err, ERROR_BUSY, "Store '%s' is busy with another operation; wait until it is finished.",
                          cur->name);
                 goto fail;
         }
         /* Only a running shop has an administrator whose password a Job can change. */
         if (cur->status != STORE_READY) {
-                r = fail(err, ERROR_INVALID_STATE, "Store '%s' is %s; its password can be changed once it is READY.",
+                r = op_fail(err, ERROR_INVALID_STATE, "Store '%s' is %s; its password can be changed once it is READY.",
                          cur->name, store_status_to_string(cur->status));
                 goto fail;
         }
-        r = check_pending_cap(db, limits, err);
+        r = op_check_pending_cap(db, limits, err);
         if (r != 0)
                 goto fail;
         r = queue_enqueue(db, id, TASK_ROTATE_CREDENTIALS, NULL, caller->account, NULL);
@@ -581,10 +447,10 @@ int store_rotate_credentials(Db *db, const StoreLimits *limits, const Caller *ca
         r = store_set_progress(db, id, "queued", 0, 0);
         if (r < 0)
                 goto fail;
-        return commit_operation(db, caller, cur, action, "A new administrator password was requested.", ret, err);
+        return op_commit(db, caller, cur, action, "A new administrator password was requested.", ret, err);
 
 fail:
-        return refuse(db, caller, action, cur->name, id, r, err);
+        return op_refuse(db, caller, action, cur->name, id, r, err);
 }
 
 int store_delete(Db *db, const Caller *caller, const char *id, Store **ret, StoreError *err)
@@ -600,10 +466,10 @@ int store_delete(Db *db, const Caller *caller, const char *id, Store **ret, Stor
 
         r = db_begin(db);
         if (r < 0)
-                return refuse(db, caller, "store.delete", id, NULL, r, err);
-        r = get_for_operation(db, caller, id, &cur, err);
+                return op_refuse(db, caller, "store.delete", id, NULL, r, err);
+        r = op_get_store(db, caller, id, &cur, err);
         if (r != 0)
-                return refuse(db, caller, "store.delete", id, NULL, r, err);
+                return op_refuse(db, caller, "store.delete", id, NULL, r, err);
         if (cur->status == STORE_DELETED || cur->status == STORE_DELETING) {
                 /* Deleting twice is not an error: the caller gets the store as it is. */
                 db_rollback(db);
@@ -631,10 +497,10 @@ int store_delete(Db *db, const Caller *caller, const char *id, Store **ret, Stor
         r = store_set_progress(db, id, "queued", 0, 0);
         if (r < 0)
                 goto fail;
-        return commit_operation(db, caller, cur, "store.delete", "Delete requested.", ret, err);
+        return op_commit(db, caller, cur, "store.delete", "Delete requested.", ret, err);
 
 fail:
-        return refuse(db, caller, "store.delete", cur->name, id, r, err);
+        return op_refuse(db, caller, "store.delete", cur->name, id, r, err);
 }
 
 int store_transfer(Db *db, const Caller *caller, const char *id, const char *account, Store **ret, StoreError *err)
@@ -652,21 +518,21 @@ int store_transfer(Db *db, const Caller *caller, const char *id, const char *acc
         assert(ret);
 
         if (!caller_is_admin(caller))
-                return refuse(db, caller, "store.transfer", id, NULL,
-                              fail(err, ERROR_FORBIDDEN, "Only an admin may give a store to another account."), err);
+                return op_refuse(db, caller, "store.transfer", id, NULL,
+                              op_fail(err, ERROR_FORBIDDEN, "Only an admin may give a store to another account."), err);
         r = db_begin(db);
         if (r < 0)
-                return refuse(db, caller, "store.transfer", id, NULL, r, err);
-        r = get_for_operation(db, caller, id, &cur, err);
+                return op_refuse(db, caller, "store.transfer", id, NULL, r, err);
+        r = op_get_store(db, caller, id, &cur, err);
         if (r != 0)
-                return refuse(db, caller, "store.transfer", id, NULL, r, err);
+                return op_refuse(db, caller, "store.transfer", id, NULL, r, err);
         r = account_get_by_name(db, account, &to);
         if (r == -ENOENT)
-                r = fail(err, ERROR_ACCOUNT_NOT_FOUND, "No account named '%.*s'.", UTF8_PREFIX(account, 64));
+                r = op_fail(err, ERROR_ACCOUNT_NOT_FOUND, "No account named '%.*s'.", UTF8_PREFIX(account, 64));
         if (r != 0)
                 goto fail;
         if (cur->status == STORE_DELETED) {
-                r = fail(err, ERROR_INVALID_STATE, "Store '%s' is DELETED; it cannot change hands.", cur->name);
+                r = op_fail(err, ERROR_INVALID_STATE, "Store '%s' is DELETED; it cannot change hands.", cur->name);
                 goto fail;
         }
         r = db_prepare(db, "UPDATE stores SET account_id = ?, owner = ?, updated_at = ?, seq = " SEQ_NEXT " WHERE id = ?",
@@ -686,8 +552,8 @@ int store_transfer(Db *db, const Caller *caller, const char *id, const char *acc
                 r = -ENOMEM;
                 goto fail;
         }
-        return commit_operation(db, caller, cur, "store.transfer", detail, ret, err);
+        return op_commit(db, caller, cur, "store.transfer", detail, ret, err);
 
 fail:
-        return refuse(db, caller, "store.transfer", cur->name, id, r, err);
+        return op_refuse(db, caller, "store.transfer", cur->name, id, r, err);
 }

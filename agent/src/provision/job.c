@@ -356,6 +356,12 @@ int provisioner_run_task(Worker *w, Task *t, void *userdata)
         case TASK_ROTATE_CREDENTIALS:
                 r = task_rotate_credentials(&j);
                 break;
+        case TASK_BACKUP:
+                r = task_backup(&j);
+                break;
+        case TASK_RESTORE:
+                r = task_restore(&j);
+                break;
         default:
                 r = -EINVAL;
         }

@@ -142,3 +142,14 @@ int task_delete(Job *j);
 int task_upgrade(Job *j);
 int task_rollback(Job *j);
 int task_rotate_credentials(Job *j);
+int task_backup(Job *j);
+int task_restore(Job *j);
+
+/* ---- task-backup.c, shared with task-restore.c ---- */
+
+/* Takes backup backup_id (a queued or running row) of the job's store; 0 once its row is final. */
+int backup_take(Job *j, const char *backup_id);
+/* A Running pod of the release's component, not being deleted; -ENOENT when none. */
+int backup_find_pod(Job *j, const char *component, char **ret);
+/* Removes a backup's directory and the files a backup puts there. */
+void backup_remove_dir(const char *path);

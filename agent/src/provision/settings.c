@@ -38,6 +38,7 @@ int settings_from_config(ProvisionSettings *s, const Config *c)
                 .helm_binary = strdup(c->helm_binary),
                 .state_dir = strdup(c->state_dir),
                 .helm_timeout_sec = c->helm_timeout_sec,
+                .backup_timeout_sec = c->backup_timeout_sec,
                 .provision_timeout_sec = c->provision_timeout_sec,
                 .quota_pods = strdup(c->quota_pods),
                 .quota_memory = strdup(c->quota_memory),

@@ -21,6 +21,7 @@ typedef struct ProvisionSettings {
         char *state_dir;
         uint64_t helm_timeout_sec;
         uint64_t provision_timeout_sec;
+        uint64_t backup_timeout_sec;
         char *quota_pods, *quota_memory, *quota_cpu;
         char *storage_mysql, *storage_wordpress;
         char *egress_extra_cidrs, *egress_excluded_cidrs, *egress_ports; /* comma-separated, checked */

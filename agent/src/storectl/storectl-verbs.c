@@ -15,6 +15,7 @@
 #include "storectl/storectl-account.h"
 
 #define WAIT_POLL_USEC (5 * USEC_PER_SEC)
+#define BACKUP_POLL_USEC USEC_PER_SEC
 #define STATUS_EVENTS 5
 
 static uint64_t now_mono(void)
@@ -257,6 +258,109 @@ static int verb_events(sd_bus *bus, char **args)
         return print_events_table(events) < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
+/* Follows a backup until it succeeded (EXIT_OK) or failed (EXIT_FAIL), by asking once a poll interval. */
+static int wait_for_backup(sd_bus *bus, const char *store, const char *id)
+{
+        uint64_t deadline = now_mono() + arg_timeout_sec * USEC_PER_SEC;
+
+        for (;;) {
+                _cleanup_(json_decrefp) json_t *items = NULL;
+                const json_t *found = NULL, *b;
+                size_t i;
+                int r;
+
+                r = CALL_JSON(bus, "ListBackups", &items, "s", store);
+                if (r != EXIT_OK)
+                        return r;
+                json_array_foreach(items, i, b)
+                        if (streq_ptr(jstr(b, "id"), id))
+                                found = b;
+                if (found && STR_IN_SET(strempty(jstr(found, "status")), "succeeded", "failed")) {
+                        if (arg_json)
+                                print_json(found);
+                        else if (streq(jstr(found, "status"), "succeeded"))
+                                printf("Backup %s succeeded: %" JSON_INTEGER_FORMAT " bytes in %s.\n", id,
+                                       json_integer_value(json_object_get(found, "size_bytes")), jstr(found, "path"));
+                        else
+                                printf("Backup %s failed: %s\n", id, strna(jstr(found, "reason")));
+                        return streq(jstr(found, "status"), "succeeded") ? EXIT_OK : EXIT_FAIL;
+                }
+                if (now_mono() >= deadline) {
+                        fprintf(stderr, "Backup %s did not finish within %" PRIu64 " s.\n", id, arg_timeout_sec);
+                        return EXIT_FAIL;
+                }
+                (void) usleep(BACKUP_POLL_USEC);
+        }
+}
+
+static int verb_backup(sd_bus *bus, char **args)
+{
+        _cleanup_(json_decrefp) json_t *backup = NULL;
+        int r;
+
+        r = CALL_JSON(bus, "BackupStore", &backup, "s", args[0]);
+        if (r != EXIT_OK)
+                return r;
+        if (arg_wait)
+                return wait_for_backup(bus, args[0], jstr(backup, "id"));
+        if (arg_json)
+                print_json(backup);
+        else
+                printf("Backup %s of store '%s' queued. Follow it with 'storectl backups %s' or use --wait.\n",
+                       jstr(backup, "id"), args[0], args[0]);
+        return EXIT_OK;
+}
+
+static int verb_restore(sd_bus *bus, char **args)
+{
+        _cleanup_(json_decrefp) json_t *answer = NULL;
+        int r;
+
+        r = CALL_JSON(bus, "RestoreStore", &answer, "ss", args[0], args[1]);
+        if (r != EXIT_OK)
+                return r;
+        if (arg_json)
+                print_json(answer);
+        else
+                printf("Restore of backup %s into store '%s' queued, after safety backup %s. Follow it with "
+                       "'storectl events %s'.\n",
+                       args[1], args[0], strna(jstr(json_object_get(answer, "safety_backup"), "id")), args[0]);
+        return EXIT_OK;
+}
+
+static int verb_backups(sd_bus *bus, char **args)
+{
+        _cleanup_(table_freep) Table *t = NULL;
+        _cleanup_(json_decrefp) json_t *items = NULL;
+        json_t *b;
+        size_t i;
+        int r;
+
+        r = CALL_JSON(bus, "ListBackups", &items, "s", args[0]);
+        if (r != EXIT_OK)
+                return r;
+        if (arg_json) {
+                print_json(items);
+                return EXIT_OK;
+        }
+        if (table_new(&t, 5, "ID", "STATUS", "CREATED", "SIZE", "PATH/REASON") < 0)
+                return EXIT_FAIL;
+        json_array_foreach(items, i, b) {
+                char size[32];
+                const char *status = jstr(b, "status");
+
+                xsprintf(size, "%" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(b, "size_bytes")));
+                if (table_add(t, jstr(b, "id")) < 0 ||
+                    table_add_colored(t, status, streq_ptr(status, "failed") ? ANSI_RED
+                                                 : streq_ptr(status, "succeeded") ? ANSI_GREEN : "") < 0 ||
+                    table_add(t, jstr(b, "created_at")) < 0 || table_add(t, size) < 0 ||
+                    table_add(t, jstr(b, "path") ?: jstr(b, "reason")) < 0)
+                        return EXIT_FAIL;
+        }
+        table_print(t, stdout, arg_legend, arg_color);
+        return EXIT_OK;
+}
+
 const Verb verbs[] = {
         { "list", "", 0, 0, OPT_STATUS | OPT_ALL, verb_list, "List stores",
           "Lists the stores that are not deleted: id, name, status, the step a store is at, its URL and age.\n"
@@ -277,6 +381,18 @@ const Verb verbs[] = {
         { "upgrade", "ID|NAME VERSION", 2, 2, OPT_WAIT, verb_upgrade, "Upgrade a store to a chart version",
           "Queues a Helm upgrade of the store to chart VERSION (such as 0.2.0). Passwords are kept.\n"
           "With --wait, follows the store until it is READY or FAILED.\n" },
+        { "backup", "ID|NAME", 1, 1, OPT_WAIT, verb_backup, "Take a backup of a store",
+          "Queues a backup of a READY store: a dump of its database and an archive of its wp-content,\n"
+          "written under the agent's state directory (backups/NAME/TIME-ID/) with a manifest of sizes and\n"
+          "SHA-256 sums. With --wait, follows it until it succeeded (exit 0) or failed (exit 1).\n" },
+        { "restore", "ID|NAME BACKUP", 2, 2, 0, verb_restore, "Put a backup back into its store",
+          "Queues a restore of backup BACKUP (an id from 'storectl backups') into the store: the backup's\n"
+          "SHA-256 sums are checked, a safety backup of the store is taken, then the database and\n"
+          "wp-content are replaced; if that fails the store returns to the safety backup. The events\n"
+          "end with backup.restored or backup.restore_failed.\n" },
+        { "backups", "ID|NAME", 1, 1, 0, verb_backups, "List a store's backups",
+          "Lists the store's backups, newest first: id, status, time, size, and the directory (or why it\n"
+          "failed).\n" },
         { "rollback", "ID|NAME REVISION", 2, 2, OPT_WAIT, verb_rollback, "Roll a store back to a Helm revision",
           "Queues a Helm rollback of the store to REVISION (see 'storectl status' for the current one).\n"
           "With --wait, follows the store until it is READY or FAILED.\n" },

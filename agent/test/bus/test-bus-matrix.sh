@@ -48,6 +48,9 @@ UpgradeStore        allowed allowed      NotFound     Refused  Refused  Refused 
 RollbackStore       allowed allowed      NotFound     Refused  Refused  Refused   string:@A@ int64:1
 RetryStore          allowed allowed      NotFound     Refused  Refused  Refused   string:@A@
 GetCredentials      allowed allowed      NotFound     Refused  Refused  Refused   string:@A@
+BackupStore         allowed allowed      NotFound     Refused  Refused  Refused   string:@A@
+ListBackups         ok      ok           NotFound     Refused  Refused  Refused   string:@A@
+RestoreStore        allowed allowed      NotFound     Refused  Refused  Refused   string:@A@ string:0000000000000000
 TransferStore       ok      AccessDenied AccessDenied Refused  Refused  Refused   string:@R@ string:@O@
 ListAccounts        ok      AccessDenied AccessDenied Refused  Refused  Refused
 CreateAccount       ok      AccessDenied AccessDenied Refused  Refused  Refused   string:@ACCT@ string:tenant

@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+/*
+ * The backups table: the request (one transaction with its task, timeline event and audit
+ * record), the reads the API serves, and the writes of the task that takes the backup.
+ */
+
+#include "basic/log.h"
+#include "basic/utf8.h"
+#include "basic/util.h"
+#include "core/backup.h"
+#include "core/queue.h"
+#include "core/operation.h"
+#include "core/store-internal.h"
+
+#define BACKUP_COLUMNS "id, store_id, status, actor, created_at, finished_at, path, size_bytes, manifest, reason"
+#define BACKUP_REASON_MAX 1024
+
+static json_t *json_time_or_null(sqlite3_stmt *q, int col)
+{
+        char buf[32];
+
+        if (sqlite3_column_type(q, col) == SQLITE_NULL)
+                return json_null();
+        return json_string(format_timestamp(buf, (uint64_t) sqlite3_column_int64(q, col), false));
+}
+
+static json_t *row_to_json(sqlite3_stmt *q)
+{
+        _cleanup_free_ char *manifest = db_column_strdup(q, 8);
+        json_t *m = manifest ? json_loads(manifest, 0, NULL) : NULL;
+
+        return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o}", "id", db_column_json_string(q, 0),
+                         "store_id", db_column_json_string(q, 1), "status", db_column_json_string(q, 2), "actor",
+                         db_column_json_string(q, 3), "created_at", json_time_or_null(q, 4), "finished_at",
+                         json_time_or_null(q, 5), "path", db_column_json_string(q, 6), "size_bytes",
+                         (json_int_t) sqlite3_column_int64(q, 7), "manifest", m ?: json_null(), "reason",
+                         db_column_json_string(q, 9));
+}
+
+static int select_one(Db *db, const char *sql, const char *a, const char *b, json_t **ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        json_t *j;
+        int r, rc;
+
+        r = db_prepare(db, sql, &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(q, 1, a, -1, SQLITE_TRANSIENT);
+        if (b)
+                sqlite3_bind_text(q, 2, b, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(q);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return db_errno(rc);
+        j = row_to_json(q);
+        if (!j)
+                return -ENOMEM;
+        *ret = j;
+        return 0;
+}
+
+static int insert_row(Db *db, const char *backup_id, const char *store_id, int64_t task_id, const char *actor)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        int r, rc;
+
+        r = db_prepare(db,
+                       "INSERT INTO backups (id, store_id, task_id, status, actor, created_at) "
+                       "VALUES (?, ?, ?, 'queued', ?, ?)",
+                       &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(q, 1, backup_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(q, 2, store_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 3, task_id);
+        sqlite3_bind_text(q, 4, actor, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 5, (sqlite3_int64) now_usec());
+        rc = sqlite3_step(q);
+        return rc == SQLITE_DONE ? 0 : db_errno(rc);
+}
+
+/* The checks every backup operation makes inside its transaction: the store, idle, READY, the cap. */
+static int check_operation(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, Store **ret,
+                           StoreError *err)
+{
+        _cleanup_(store_freep) Store *cur = NULL;
+        bool busy;
+        int r;
+
+        r = op_get_store(db, caller, id, &cur, err);
+        if (r != 0)
+                return r;
+        r = store_has_active_task(db, id, &busy);
+        if (r < 0)
+                return r;
+        if (busy)
+                return op_fail(err, ERROR_BUSY, "Store '%s' is busy with another operation; wait until it is finished.",
+                               cur->name);
+        /* Backups are taken from, and restored into, the running pods. */
+        if (cur->status != STORE_READY)
+                return op_fail(err, ERROR_INVALID_STATE, "Store '%s' is %s; backups need it READY.", cur->name,
+                               store_status_to_string(cur->status));
+        r = op_check_pending_cap(db, limits, err);
+        if (r != 0)
+                return r;
+        *ret = TAKE_PTR(cur);
+        return 0;
+}
+
+int backup_request(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, json_t **ret,
+                   StoreError *err)
+{
+        static const char action[] = "backup.create";
+        _cleanup_(store_freep) Store *cur = NULL;
+        _cleanup_(json_decrefp) json_t *payload = NULL;
+        _cleanup_free_ char *backup_id = NULL, *detail = NULL;
+        int64_t task_id = 0;
+        int r;
+
+        assert(db);
+        assert(limits);
+        assert(caller);
+        assert(id);
+        assert(ret);
+
+        r = db_begin(db);
+        if (r < 0)
+                return op_refuse(db, caller, action, id, NULL, r, err);
+        r = check_operation(db, limits, caller, id, &cur, err);
+        if (r != 0)
+                return op_refuse(db, caller, action, cur ? cur->name : id, cur ? id : NULL, r, err);
+
+        r = random_hex(8, &backup_id);
+        if (r < 0)
+                goto fail;
+        payload = json_pack("{s:s}", "backup", backup_id);
+        if (!payload) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = queue_enqueue(db, id, TASK_BACKUP, payload, caller->account, &task_id);
+        if (r < 0)
+                goto fail;
+        r = insert_row(db, backup_id, id, task_id, caller->account);
+        if (r < 0)
+                goto fail;
+        if (asprintf(&detail, "Backup %s requested.", backup_id) < 0) {
+                detail = NULL;
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = store_add_event(db, cur->id, caller->account, action, detail);
+        if (r >= 0)
+                r = op_audit(db, caller, action, cur->name, cur->id, 0);
+        if (r >= 0)
+                r = db_commit(db);
+        if (r < 0)
+                goto fail;
+        store_changed_notify();
+        return op_outcome(db, backup_get_row(db, backup_id, ret), err);
+
+fail:
+        return op_refuse(db, caller, action, cur->name, id, r, err);
+}
+
+int backup_restore_request(Db *db, const StoreLimits *limits, const Caller *caller, const char *id,
+                           const char *backup_id, json_t **ret, StoreError *err)
+{
+        static const char action[] = "backup.restore";
+        _cleanup_(store_freep) Store *cur = NULL;
+        _cleanup_(json_decrefp) json_t *payload = NULL, *target = NULL, *safety = NULL;
+        _cleanup_free_ char *safety_id = NULL, *detail = NULL;
+        const char *status, *store_of;
+        int64_t task_id = 0;
+        int r;
+
+        assert(db);
+        assert(limits);
+        assert(caller);
+        assert(id);
+        assert(backup_id);
+        assert(ret);
+
+        r = db_begin(db);
+        if (r < 0)
+                return op_refuse(db, caller, action, id, NULL, r, err);
+        r = check_operation(db, limits, caller, id, &cur, err);
+        if (r != 0)
+                return op_refuse(db, caller, action, cur ? cur->name : id, cur ? id : NULL, r, err);
+        r = backup_get_row(db, backup_id, &target);
+        store_of = json_string_value(json_object_get(target, "store_id"));
+        if (r == -ENOENT || (r >= 0 && !streq_ptr(store_of, id))) {
+                /* The store is there: the request names a backup it does not have. */
+                r = op_fail(err, ERROR_INVALID_REQUEST, "Store '%s' has no backup '%.*s'.", cur->name,
+                            UTF8_PREFIX(backup_id, 64));
+                goto fail;
+        }
+        if (r < 0)
+                goto fail;
+        status = json_string_value(json_object_get(target, "status"));
+        if (!streq_ptr(status, "succeeded")) {
+                r = op_fail(err, ERROR_INVALID_STATE, "Backup '%s' is %s; only a succeeded backup can be restored.",
+                            backup_id, strna(status));
+                goto fail;
+        }
+
+        /* The store as it is now is kept first: the restore returns to it when it fails. */
+        r = random_hex(8, &safety_id);
+        if (r < 0)
+                goto fail;
+        payload = json_pack("{s:s, s:s}", "backup", backup_id, "safety", safety_id);
+        if (!payload) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = queue_enqueue(db, id, TASK_RESTORE, payload, caller->account, &task_id);
+        if (r >= 0)
+                r = insert_row(db, safety_id, id, task_id, caller->account);
+        if (r >= 0 && asprintf(&detail, "Restore of backup %s requested; safety backup %s first.", backup_id,
+                               safety_id) < 0) {
+                detail = NULL;
+                r = -ENOMEM;
+        }
+        if (r >= 0)
+                r = store_add_event(db, cur->id, caller->account, action, detail);
+        if (r >= 0)
+                r = op_audit(db, caller, action, cur->name, cur->id, 0);
+        if (r >= 0)
+                r = db_commit(db);
+        if (r < 0)
+                goto fail;
+        store_changed_notify();
+        r = backup_get_row(db, safety_id, &safety);
+        if (r < 0)
+                return op_outcome(db, r, err);
+        *ret = json_pack("{s:s, s:O}", "restore_of", backup_id, "safety_backup", safety);
+        return *ret ? 0 : -ENOMEM;
+
+fail:
+        return op_refuse(db, caller, action, cur->name, id, r, err);
+}
+
+int backup_list(Db *db, const Caller *caller, const char *id, json_t **ret, StoreError *err)
+{
+        _cleanup_(store_freep) Store *store = NULL;
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        _cleanup_(json_decrefp) json_t *items = NULL;
+        int r, rc;
+
+        assert(db);
+        assert(caller);
+        assert(id);
+        assert(ret);
+
+        r = op_get_store(db, caller, id, &store, err);
+        if (r != 0)
+                return op_outcome(db, r, err);
+        r = db_prepare(db,
+                       "SELECT " BACKUP_COLUMNS " FROM backups WHERE store_id = ? "
+                       "ORDER BY created_at DESC, id DESC LIMIT 100",
+                       &q);
+        if (r < 0)
+                return op_outcome(db, r, err);
+        sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
+        items = json_array();
+        if (!items)
+                return -ENOMEM;
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+                if (json_array_append_new(items, row_to_json(q)) < 0)
+                        return -ENOMEM;
+        if (rc != SQLITE_DONE)
+                return op_outcome(db, db_errno(rc), err);
+        *ret = json_pack("{s:O}", "items", items);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int backup_get_row(Db *db, const char *backup_id, json_t **ret)
+{
+        assert(db);
+        assert(backup_id);
+        assert(ret);
+        return select_one(db, "SELECT " BACKUP_COLUMNS " FROM backups WHERE id = ?", backup_id, NULL, ret);
+}
+
+static int update(Db *db, const char *sql, const char *backup_id, const char *text, int64_t number)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        int r, rc;
+
+        r = db_prepare(db, sql, &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(q, 1, backup_id, -1, SQLITE_TRANSIENT);
+        r = db_bind_text_utf8(q, 2, text, BACKUP_REASON_MAX);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(q, 3, number);
+        sqlite3_bind_int64(q, 4, (sqlite3_int64) now_usec());
+        rc = sqlite3_step(q);
+        if (rc != SQLITE_DONE)
+                return db_errno(rc);
+        store_changed_notify();
+        return sqlite3_changes(db_handle(db)) > 0 ? 0 : -ENOENT;
+}
+
+int backup_set_running(Db *db, const char *backup_id, const char *path)
+{
+        assert(db);
+        assert(backup_id);
+        return update(db,
+                      "UPDATE backups SET status = 'running', path = ?2 "
+                      "WHERE id = ?1 AND status IN ('queued', 'running') AND ?3 = ?3 AND ?4 = ?4",
+                      backup_id, path, 0);
+}
+
+int backup_set_succeeded(Db *db, const char *backup_id, uint64_t size, const char *manifest)
+{
+        assert(db);
+        assert(backup_id);
+        assert(manifest);
+        /* The manifest is JSON the task wrote; it is not cut like a reason. */
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        int r, rc;
+
+        r = db_prepare(db,
+                       "UPDATE backups SET status = 'succeeded', manifest = ?2, size_bytes = ?3, finished_at = ?4, "
+                       "reason = NULL WHERE id = ?1 AND status = 'running'",
+                       &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(q, 1, backup_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(q, 2, manifest, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 3, (sqlite3_int64) size);
+        sqlite3_bind_int64(q, 4, (sqlite3_int64) now_usec());
+        rc = sqlite3_step(q);
+        if (rc != SQLITE_DONE)
+                return db_errno(rc);
+        store_changed_notify();
+        return sqlite3_changes(db_handle(db)) > 0 ? 0 : -ENOENT;
+}
+
+int backup_set_failed(Db *db, const char *backup_id, const char *reason)
+{
+        assert(db);
+        assert(backup_id);
+        return update(db,
+                      "UPDATE backups SET status = 'failed', reason = ?2, path = NULL, size_bytes = ?3, "
+                      "finished_at = ?4 WHERE id = ?1 AND status IN ('queued', 'running')",
+                      backup_id, reason, 0);
+}

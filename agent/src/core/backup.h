@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * backup: the rows of a store's backups (table backups) and the request that queues one.
+ *
+ * A backup is asked for by the store's owner or an admin (another account's store is
+ * ERROR_NOT_FOUND, as everywhere), for a READY store that no other operation works on; it is a
+ * row (queued) and a task of kind "backup" in the same transaction. The task's worker marks it
+ * running, then succeeded (with its size and manifest) or failed (with the reason). The store
+ * keeps its status throughout: the shop serves while it is backed up.
+ */
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/account.h"
+#include "core/db.h"
+#include "core/store.h"
+
+#define BACKUP_LIST_MAX 100 /* the LIMIT of backup_list()'s statement */
+
+/* Queues a backup of store id. On 0, *ret is the backup as the API shows it. */
+int backup_request(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, json_t **ret,
+                   StoreError *err);
+/*
+ * Queues a restore of backup_id into store id (same rules as a backup; the backup must be the
+ * store's and have succeeded). The task first takes a safety backup (a new row, queued now) and
+ * returns to it if the restore fails. On 0, *ret is {"restore_of": id, "safety_backup": {...}}.
+ */
+int backup_restore_request(Db *db, const StoreLimits *limits, const Caller *caller, const char *id,
+                           const char *backup_id, json_t **ret, StoreError *err);
+/* The store's backups, newest first (at most BACKUP_LIST_MAX), as {"items": [...]}. */
+int backup_list(Db *db, const Caller *caller, const char *id, json_t **ret, StoreError *err);
+
+/* ---- the task's writes (no caller checks) ---- */
+
+/* The backup a task works on: its row as JSON (id, store_id, status, path, ...); -ENOENT if none. */
+int backup_get_row(Db *db, const char *backup_id, json_t **ret);
+/* queued (or running, for a task resumed after a crash) -> running, with its directory. */
+int backup_set_running(Db *db, const char *backup_id, const char *path);
+int backup_set_succeeded(Db *db, const char *backup_id, uint64_t size, const char *manifest);
+int backup_set_failed(Db *db, const char *backup_id, const char *reason);

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+/*
+ * core/backup: who may ask for a backup or a restore of which store, in which state, and what
+ * the rows say along the way (queued, running, succeeded with its manifest, failed with its
+ * reason); the safety backup a restore queues; one operation per store at a time.
+ */
+
+#include "basic/util.h"
+#include "core/account.h"
+#include "core/backup.h"
+#include "core/queue.h"
+#include "core/store.h"
+#include "tests.h"
+
+static const StoreLimits limits = {
+        .max_stores = 10, .creates_per_hour = 100, .max_pending_tasks = 100, .tenant_max_stores = 10
+};
+
+static Caller tenant(Db *db, const char *name)
+{
+        _cleanup_(account_freep) Account *a = NULL;
+        Caller c;
+
+        ASSERT_EQ(account_create(db, name, ACCOUNT_TENANT, &a), 0);
+        caller_from_account(a, &c);
+        return c;
+}
+
+/* Runs the queue's next task to its end, as a worker would. */
+static TaskKind finish_next_task(Db *db)
+{
+        _cleanup_(task_freep) Task *t = NULL;
+
+        ASSERT_EQ(queue_lease(db, "test-worker", 60 * USEC_PER_SEC, &t), 0);
+        ASSERT_EQ(queue_complete(db, t, "test-worker"), 0);
+        return t->kind;
+}
+
+static const char *str(json_t *o, const char *key)
+{
+        return json_string_value(json_object_get(o, key));
+}
+
+TEST(backup_rules_and_rows)
+{
+        _cleanup_free_ char *dir = test_tmpdir(), *path = strjoin_path(dir, "state.db");
+        _cleanup_(db_closep) Db *db = NULL;
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_(json_decrefp) json_t *b = NULL, *list = NULL, *row = NULL, *restore = NULL;
+        StoreError err = {};
+        Caller acme, globex;
+
+        ASSERT_EQ(db_open(path, &db), 0);
+        acme = tenant(db, "acme");
+        globex = tenant(db, "globex");
+        ASSERT_EQ(store_create(db, &limits, &acme, "shop1", "woocommerce", NULL, NULL, &s, NULL, &err), 0);
+
+        /* Provisioning: not yet (the create task is also still queued). */
+        ASSERT_EQ(backup_request(db, &limits, &acme, s->id, &b, &err), ERROR_BUSY);
+        ASSERT_EQ(finish_next_task(db), TASK_CREATE);
+        ASSERT_EQ(backup_request(db, &limits, &acme, s->id, &b, &err), ERROR_INVALID_STATE);
+        ASSERT_CONTAINS(err.message, "READY");
+        ASSERT_EQ(store_set_status_if(db, s->id, STORE_PROVISIONING, STORE_READY, NULL), 0);
+
+        /* Another tenant: the store does not exist, for asking and for listing. */
+        ASSERT_EQ(backup_request(db, &limits, &globex, s->id, &b, &err), ERROR_NOT_FOUND);
+        ASSERT_EQ(backup_list(db, &globex, s->id, &list, &err), ERROR_NOT_FOUND);
+
+        ASSERT_EQ(backup_request(db, &limits, &acme, s->id, &b, &err), 0);
+        ASSERT_STREQ(str(b, "status"), "queued");
+        ASSERT_STREQ(str(b, "actor"), "acme");
+        ASSERT_TRUE(json_is_null(json_object_get(b, "manifest")));
+        /* One operation at a time. */
+        ASSERT_EQ(backup_request(db, &limits, &acme, s->id, &row, &err), ERROR_BUSY);
+        ASSERT_EQ(backup_restore_request(db, &limits, &acme, s->id, str(b, "id"), &restore, &err), ERROR_BUSY);
+
+        /* The task's writes: running, then succeeded with its manifest. */
+        ASSERT_EQ(backup_set_running(db, str(b, "id"), "shop1/t-1"), 0);
+        ASSERT_EQ(backup_set_succeeded(db, str(b, "id"), 1234, "{\"format\": 1}"), 0);
+        ASSERT_EQ(finish_next_task(db), TASK_BACKUP);
+        /* A final row does not change again. */
+        ASSERT_EQ(backup_set_failed(db, str(b, "id"), "late"), -ENOENT);
+        ASSERT_EQ(backup_list(db, &acme, s->id, &list, &err), 0);
+        row = json_incref(json_array_get(json_object_get(list, "items"), 0));
+        ASSERT_STREQ(str(row, "status"), "succeeded");
+        ASSERT_STREQ(str(row, "path"), "shop1/t-1");
+        ASSERT_EQ(json_integer_value(json_object_get(row, "size_bytes")), 1234);
+        ASSERT_EQ(json_integer_value(json_object_get(json_object_get(row, "manifest"), "format")), 1);
+
+        /* Restores: a backup the store does not have, another tenant, then the real one. */
+        ASSERT_EQ(backup_restore_request(db, &limits, &acme, s->id, "0000000000000000", &restore, &err),
+                  ERROR_INVALID_REQUEST);
+        ASSERT_EQ(backup_restore_request(db, &limits, &globex, s->id, str(b, "id"), &restore, &err), ERROR_NOT_FOUND);
+        ASSERT_EQ(backup_restore_request(db, &limits, &acme, s->id, str(b, "id"), &restore, &err), 0);
+        ASSERT_STREQ(str(restore, "restore_of"), str(b, "id"));
+        ASSERT_STREQ(str(json_object_get(restore, "safety_backup"), "status"), "queued");
+        ASSERT_EQ(finish_next_task(db), TASK_RESTORE);
+
+        /* A failed backup keeps its reason, and cannot be restored. */
+        json_decref(TAKE_PTR(b));
+        ASSERT_EQ(backup_request(db, &limits, &acme, s->id, &b, &err), 0);
+        ASSERT_EQ(backup_set_failed(db, str(b, "id"), "mysqldump exited with code 2"), 0);
+        ASSERT_EQ(finish_next_task(db), TASK_BACKUP);
+        json_decref(TAKE_PTR(restore));
+        ASSERT_EQ(backup_restore_request(db, &limits, &acme, s->id, str(b, "id"), &restore, &err),
+                  ERROR_INVALID_STATE);
+        json_decref(TAKE_PTR(list));
+        ASSERT_EQ(backup_list(db, &acme, s->id, &list, &err), 0);
+        ASSERT_EQ(json_array_size(json_object_get(list, "items")), 3u);
+}
+
+DEFINE_TEST_MAIN(LOG_INFO);

@@ -1,0 +1,281 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Backups of a store, taken by the real daemon over pods/exec through the real API server.
+
+kwok runs no containers. STAND-IN: kwok's `Exec` objects map an exec into the store's pods to a
+command on this host (tests/cluster/up enables them): the database pod's exec runs the real
+mysqldump of Debian's MariaDB against a real MariaDB server this test starts on 127.0.0.1 with a
+throw-away data directory, and the WordPress pod's exec runs tar in a directory of this test
+standing in for /var/www/html. Everything between the daemon and those commands is real: the
+WebSocket upgrade, the apiserver's exec proxy to the (kwok) kubelet, the channels, the status.
+"""
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tarfile
+import time
+
+import pytest
+
+from conftest import env, kubectl_json, wait_status
+from test_races import STORECTL, private_bus  # noqa: F401 (a fixture: the daemon's D-Bus for storectl)
+
+ROOT_PASSWORD = "backup-test-root-pw"
+PRODUCTS = [(1, "Blue mug", 1200), (2, "Red scarf", 2500), (3, "Green hat \u00e9t\u00e9", 900)]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class MariaDB:
+    """A real MariaDB server on 127.0.0.1 (and a socket) with a throw-away data directory."""
+
+    def __init__(self, base):
+        self.dir = base
+        self.data = os.path.join(base, "data")
+        self.socket = os.path.join(base, "mysqld.sock")
+        self.port = free_port()
+        self.proc = None
+
+    def sql(self, statement, password=ROOT_PASSWORD):
+        args = ["mariadb", f"--socket={self.socket}", "--user=root", "--batch", "--skip-column-names"]
+        env = dict(os.environ, MYSQL_PWD=password) if password else dict(os.environ)
+        p = subprocess.run(args + ["-e", statement], capture_output=True, text=True, timeout=30, env=env)
+        assert p.returncode == 0, p.stderr
+        return p.stdout
+
+    def start(self):
+        if shutil.which("mariadbd") is None and not os.path.exists("/usr/sbin/mariadbd"):
+            pytest.fail("mariadb-server is not installed (contrib/install-deps installs it)", pytrace=False)
+        os.makedirs(self.data)
+        subprocess.run(["mariadb-install-db", f"--datadir={self.data}", "--user=root",
+                        "--auth-root-authentication-method=normal", "--skip-test-db"],
+                       check=True, capture_output=True, timeout=120)
+        self.proc = subprocess.Popen(
+            ["/usr/sbin/mariadbd", "--no-defaults", f"--datadir={self.data}", f"--socket={self.socket}",
+             f"--port={self.port}", "--bind-address=127.0.0.1", "--user=root", "--skip-log-bin",
+             f"--pid-file={os.path.join(self.dir, 'mysqld.pid')}", "--innodb-buffer-pool-size=16M"],
+            stdout=open(os.path.join(self.dir, "mysqld.log"), "w"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while True:
+            p = subprocess.run(["mariadb", f"--socket={self.socket}", "--user=root", "-e", "SELECT 1"],
+                               capture_output=True, timeout=10)
+            if p.returncode == 0:
+                break
+            assert self.proc.poll() is None, open(os.path.join(self.dir, "mysqld.log")).read()
+            assert time.monotonic() < deadline, "MariaDB did not start"
+            time.sleep(0.2)
+        self.sql(f"ALTER USER root@localhost IDENTIFIED BY '{ROOT_PASSWORD}'", password=None)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=60)
+
+
+@pytest.fixture
+def mariadb(tmp_path):
+    db = MariaDB(str(tmp_path / "mariadb"))
+    os.makedirs(db.dir)
+    db.start()
+    yield db
+    db.stop()
+
+
+def pod_of(ns, component):
+    pods = kubectl_json("get", "pods", "-n", ns, "-l", f"app.kubernetes.io/component={component}")["items"]
+    assert pods, f"no {component} pod in {ns}"
+    return pods[0]["metadata"]["name"]
+
+
+def map_exec(ns, pod, workdir, envs):
+    """STAND-IN: a kwok Exec object, so that an exec into this pod runs on this host."""
+    obj = {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Exec",
+           "metadata": {"name": pod, "namespace": ns},
+           "spec": {"execs": [{"local": {"workDir": workdir,
+                                         "envs": [{"name": k, "value": v} for k, v in envs.items()]}}]}}
+    p = subprocess.run([env()["KUBECTL"], "--kubeconfig", env()["KUBECONFIG"], "apply", "-f", "-"],
+                       input=json.dumps(obj), capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 16), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def wait_backup(d, sid, bid, auth=True):
+    def done():
+        items = d.request("GET", f"/api/v1/stores/{sid}/backups", auth=auth).json()["items"]
+        b = next(i for i in items if i["id"] == bid)
+        return b if b["status"] in ("succeeded", "failed") else None
+    return d.wait_for(done, timeout=120, interval=0.3, what=f"backup {bid} finished")
+
+
+def products(db):
+    rows = db.sql("SELECT id, title, price_cents FROM wordpress.wp_products ORDER BY id").splitlines()
+    return [(int(i), t, int(p)) for i, t, p in (r.split("\t") for r in rows)]
+
+
+def wait_event(d, sid, actions, after=0):
+    def seen():
+        items = d.request("GET", f"/api/v1/stores/{sid}/events?limit=1000&after={after}").json()["items"]
+        return next((e for e in items if e["action"] in actions), None)
+    return d.wait_for(seen, timeout=120, interval=0.3, what=f"one of {actions}")
+
+
+def test_backup_restore_and_failures(cluster_daemon, mariadb, private_bus, tmp_path):
+    bus_env = {"DBUS_SYSTEM_BUS_ADDRESS": private_bus}
+    d = cluster_daemon(start=False, env=bus_env)
+    d.cli("account", "create", "acme", "--role", "tenant")
+    d.cli("account", "create", "globex", "--role", "tenant")
+    acme = d.cli("token", "create", "--name", "laptop", "--account", "acme").stdout.strip()
+    globex = d.cli("token", "create", "--name", "laptop", "--account", "globex").stdout.strip()
+    d.start()
+
+    # The shop's data: a table of products in the store's database (the real MariaDB).
+    mariadb.sql("CREATE DATABASE wordpress; CREATE TABLE wordpress.wp_products "
+                "(id INT PRIMARY KEY, title VARCHAR(100), price_cents INT) CHARACTER SET utf8mb4")
+    for pid, title, price in PRODUCTS:
+        mariadb.sql(f"INSERT INTO wordpress.wp_products VALUES ({pid}, '{title}', {price})")
+    password_file = tmp_path / "mysql-root-password"
+    password_file.write_text(ROOT_PASSWORD)
+    html = tmp_path / "html"
+    (html / "wp-content" / "uploads" / "2026").mkdir(parents=True)
+    (html / "wp-content" / "uploads" / "2026" / "mug.jpg").write_bytes(os.urandom(200_000))
+    (html / "wp-content" / "themes").mkdir()
+    (html / "wp-content" / "themes" / "style.css").write_text("body { color: teal }\n")
+    (html / "wp-config.php").write_text("<?php // not part of wp-content\n")
+
+    r = d.request("POST", "/api/v1/stores", {"name": "bakshop", "engine": "woocommerce"}, auth=acme)
+    assert r.status == 202, r
+    sid = r.json()["id"]
+    assert wait_status(d, sid, {"READY", "FAILED"})["status"] == "READY"
+    ns = "store-bakshop"
+    # The pod's environment as the chart sets it; HOME's .my.cnf points the client at this test's
+    # server instead of the container's own socket (Debian's /etc/mysql names another).
+    home = tmp_path / "mysql-home"
+    home.mkdir()
+    (home / ".my.cnf").write_text(f"[client]\nsocket={mariadb.socket}\n")
+    db_env = {"MYSQL_ROOT_PASSWORD_FILE": str(password_file), "MYSQL_DATABASE": "wordpress", "HOME": str(home)}
+    map_exec(ns, pod_of(ns, "database"), str(tmp_path), db_env)
+    map_exec(ns, pod_of(ns, "web"), str(html), {})
+
+    # Another tenant's view: as if the store did not exist.
+    for method in ("GET", "POST"):
+        theirs = d.request(method, f"/api/v1/stores/{sid}/backups", auth=globex)
+        assert theirs.status == 404 and theirs.json()["error"]["code"] == "not_found", theirs
+
+    r = d.request("POST", f"/api/v1/stores/{sid}/backups", auth=acme)
+    assert r.status == 202, r
+    queued = r.json()
+    assert queued["status"] in ("queued", "running", "succeeded"), queued
+    b = wait_backup(d, sid, queued["id"], auth=acme)
+    assert b["status"] == "succeeded", b["reason"]
+    assert b["reason"] is None
+
+    # On disk: the parts and the manifest, under the state directory, whole (no .partial left).
+    bdir = os.path.join(d.config["state_dir"], "backups", b["path"])
+    assert sorted(os.listdir(bdir)) == ["database.sql.gz", "manifest.json", "wp-content.tar.gz"]
+    assert not [n for n in os.listdir(os.path.dirname(bdir)) if n.endswith(".partial")]
+    manifest = json.load(open(os.path.join(bdir, "manifest.json")))
+    assert manifest == b["manifest"]
+    assert manifest["store"] == {"id": sid, "name": "bakshop"}
+    assert manifest["chart_version"] == "0.1.0" and manifest["app_version"]
+    parts = {p["name"]: p for p in manifest["parts"]}
+    for name, p in parts.items():
+        path = os.path.join(bdir, name)
+        assert p["sha256"] == sha256(path), name
+        assert p["size_bytes"] == os.path.getsize(path), name
+    assert b["size_bytes"] == sum(p["size_bytes"] for p in parts.values())
+
+    # The dump holds the rows (mysqldump's own output, gzip as written).
+    dump = gzip.open(os.path.join(bdir, "database.sql.gz")).read().decode()
+    assert parts["database.sql.gz"]["uncompressed_bytes"] == len(dump.encode())
+    assert "CREATE TABLE `wp_products`" in dump
+    for pid, title, price in PRODUCTS:
+        assert f"({pid},'{title}',{price})" in dump, dump[-2000:]
+    # The archive holds wp-content, byte for byte, and nothing beside it.
+    with tarfile.open(os.path.join(bdir, "wp-content.tar.gz")) as tar:
+        names = tar.getnames()
+        assert "wp-content/uploads/2026/mug.jpg" in names and not any("wp-config" in n for n in names)
+        assert (tar.extractfile("wp-content/uploads/2026/mug.jpg").read() ==
+                (html / "wp-content" / "uploads" / "2026" / "mug.jpg").read_bytes())
+
+    # The list shows it; the timeline says so; the store stayed READY throughout.
+    items = d.request("GET", f"/api/v1/stores/{sid}/backups", auth=acme).json()["items"]
+    assert [i["id"] for i in items] == [b["id"]]
+    actions = [e["action"] for e in d.request("GET", f"/api/v1/stores/{sid}/events?limit=1000").json()["items"]]
+    assert "backup.create" in actions and "backup.succeeded" in actions
+    assert d.request("GET", f"/api/v1/stores/{sid}").json()["status"] == "READY"
+    assert ROOT_PASSWORD not in d.logs()
+
+    # A dump that fails (the pod's password file says something else), asked for with storectl: a
+    # failed backup with the dump's own words, no files, and the store as it was.
+    password_file.write_text("not-the-password")
+    run_env = dict(os.environ, **bus_env)
+    p = subprocess.run([STORECTL, "backup", "bakshop", "--wait"], capture_output=True, text=True, env=run_env,
+                       timeout=120)
+    assert p.returncode == 1 and "failed" in p.stdout and "Access denied" in p.stdout, (p.stdout, p.stderr)
+    p = subprocess.run([STORECTL, "backups", "bakshop", "--json"], capture_output=True, text=True, env=run_env,
+                       timeout=30)
+    assert p.returncode == 0, p.stderr
+    listed = json.loads(p.stdout)
+    assert [i["status"] for i in listed] == ["failed", "succeeded"] and listed[1]["id"] == b["id"]
+    failed = listed[0]
+    assert "mysqldump" in failed["reason"] and "Access denied" in failed["reason"], failed
+    assert failed["path"] is None and failed["manifest"] is None and failed["size_bytes"] == 0
+    assert sorted(os.listdir(os.path.dirname(bdir))) == [os.path.basename(bdir)]
+    assert d.request("GET", f"/api/v1/stores/{sid}").json()["status"] == "READY"
+    events = d.request("GET", f"/api/v1/stores/{sid}/events?limit=1000").json()["items"]
+    assert any(e["action"] == "backup.failed" and "Access denied" in e["detail"] for e in events)
+    password_file.write_text(ROOT_PASSWORD)
+
+    # Restore: the shop changes after the backup (a product sold out and deleted, a new one, an
+    # upload gone, a file added), and the restore puts it back as it was, byte for byte, after a
+    # safety backup of the changed shop.
+    mariadb.sql("DELETE FROM wordpress.wp_products WHERE id = 2; "
+                "INSERT INTO wordpress.wp_products VALUES (4, 'After the backup', 100)")
+    (html / "wp-content" / "uploads" / "2026" / "mug.jpg").unlink()
+    (html / "wp-content" / "themes" / "new.css").write_text("/* after */\n")
+    r = d.request("POST", f"/api/v1/stores/{sid}/restore", {"backup": b["id"]}, auth=acme)
+    assert r.status == 202, r
+    safety_id = r.json()["safety_backup"]["id"]
+    assert r.json()["restore_of"] == b["id"]
+    outcome = wait_event(d, sid, ("backup.restored", "backup.restore_failed"))
+    assert outcome["action"] == "backup.restored", outcome
+    assert products(mariadb) == PRODUCTS
+    assert ((html / "wp-content" / "uploads" / "2026" / "mug.jpg").read_bytes() ==
+            tarfile.open(os.path.join(bdir, "wp-content.tar.gz")).extractfile("wp-content/uploads/2026/mug.jpg").read())
+    assert not (html / "wp-content" / "themes" / "new.css").exists()
+    assert sorted(os.listdir(html)) == ["wp-config.php", "wp-content"]
+    safety = next(i for i in d.request("GET", f"/api/v1/stores/{sid}/backups", auth=acme).json()["items"]
+                  if i["id"] == safety_id)
+    assert safety["status"] == "succeeded", safety
+    sdump = gzip.open(os.path.join(d.config["state_dir"], "backups", safety["path"], "database.sql.gz")).read()
+    assert b"'After the backup'" in sdump
+    assert d.request("GET", f"/api/v1/stores/{sid}").json()["status"] == "READY"
+
+    # A damaged backup (one byte of its archive changed) is refused before anything changes.
+    mariadb.sql("INSERT INTO wordpress.wp_products VALUES (5, 'Kept', 1)")
+    archive = os.path.join(bdir, "wp-content.tar.gz")
+    data = bytearray(open(archive, "rb").read())
+    data[len(data) // 2] ^= 0xFF
+    open(archive, "wb").write(bytes(data))
+    r = d.request("POST", f"/api/v1/stores/{sid}/restore", {"backup": b["id"]}, auth=acme)
+    assert r.status == 202, r
+    outcome = wait_event(d, sid, ("backup.restored", "backup.restore_failed"), after=outcome["id"])
+    assert outcome["action"] == "backup.restore_failed", outcome
+    assert "wp-content.tar.gz" in outcome["detail"] and "SHA-256" in outcome["detail"], outcome
+    assert products(mariadb) == PRODUCTS + [(5, "Kept", 1)]
+    assert d.request("GET", f"/api/v1/stores/{sid}").json()["status"] == "READY"
