@@ -27,6 +27,9 @@ STATE_DIR=${STOREAGENT_CLUSTER_DIR:-/tmp/storeagent-cluster}
 
 K8S_BIN_DIR=$CACHE_DIR/bin-k8s-$K8S_VERSION
 KWOK_BIN=$CACHE_DIR/bin-kwok-$KWOK_VERSION/kwok
+# kwok's own CustomResourceDefinitions for the resources `up` enables (Logs, ClusterLogs), from its module.
+KWOK_CRD_DIR=$CACHE_DIR/crd-kwok-$KWOK_VERSION
+KWOK_CRDS=(logs clusterlogs)
 # The NetworkPolicy analyzer tests/cluster/test-netpol.sh asks (the cluster enforces no policy).
 CYCLONUS_BIN=$CACHE_DIR/bin-cyclonus-$CYCLONUS_VERSION/cyclonus
 case $HELM_MAJOR in
@@ -46,6 +49,8 @@ ETCD_CLIENT_PORT=$((PORT_BASE + 1))
 ETCD_PEER_PORT=$((PORT_BASE + 2))
 KCM_PORT=$((PORT_BASE + 3))
 SCHEDULER_PORT=$((PORT_BASE + 4))
+# kwok's fake kubelet API: the API server proxies pods/log to it.
+KWOK_PORT=$((PORT_BASE + 5))
 
 # Networks, the same ranges k3s uses by default.
 SERVICE_CIDR=10.43.0.0/16

@@ -209,6 +209,10 @@ for sub in pods/exec pods/attach pods/portforward; do
 	[[ $(ag auth can-i create "$sub" -n "$NS" 2>/dev/null || true) == no ]] || fail "the agent may create $sub in $NS"
 done
 ok "no exec, attach or port-forward into store pods"
+[[ $(ag auth can-i get pods/log -n "$NS" 2>/dev/null || true) == yes ]] || fail "the agent may not read logs in $NS"
+[[ $(ag auth can-i get pods/log -n kube-system 2>/dev/null || true) == no ]] ||
+	fail "the agent may read pod logs in kube-system"
+ok "pod logs readable in store namespaces only"
 refused "reading nodes" "forbidden" ag get nodes
 refused "reading its own namespace's Secrets (storeagent)" "forbidden" ag -n storeagent get secrets
 refused "requesting a token for another ServiceAccount" "forbidden" ag -n kube-system create token default
