@@ -24,6 +24,8 @@ const ApiRoute api_routes[] = {
         { "POST", "/api/v1/stores/{id}/transfer", API_ROUTE_ADMIN, h_store_transfer },
         { "GET", "/api/v1/stores/{id}/credentials", 0, h_store_credentials },
         { "POST", "/api/v1/stores/{id}/credentials/rotate", 0, h_store_credentials_rotate },
+        { "GET", "/api/v1/stores/{id}/logs", 0, h_store_log_sources },
+        { "GET", "/api/v1/stores/{id}/logs/{pod}", 0, h_store_logs },
         { "GET", "/api/v1/charts", 0, h_charts },
         { "GET", "/api/v1/platform", 0, h_platform },
         { "GET", "/api/v1/stream", API_ROUTE_NO_RATELIMIT, h_stream },

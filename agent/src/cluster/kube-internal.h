@@ -11,6 +11,7 @@
  *   kube-request.c  URLs, one request with retries
  *   kube-object.c   paths, apply, get, list, delete, /version
  *   kube-watch.c    watch streams
+ *   kube-log.c      container logs (pods/log), read or followed
  *
  * (The client is not in kube.c: kube.c and kube.h would be one module, and
  * this header, which needs kube.h, would make it use itself.)
