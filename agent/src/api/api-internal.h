@@ -273,6 +273,8 @@ void api_stream_release(ApiServer *s, int64_t account_id);
 /* logs.c: ends every log stream (their connections resumed to finish), then waits for their threads. */
 void api_log_streams_close(ApiServer *s);
 void api_log_streams_wait(ApiServer *s);
+/* From the waker: ends the parked log streams whose clients went away. */
+void api_log_streams_check(ApiServer *s);
 API_HANDLER(h_store_log_sources);
 API_HANDLER(h_store_logs);
 API_HANDLER(h_store_transfer);

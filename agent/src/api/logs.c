@@ -13,6 +13,7 @@
  */
 
 #include <inttypes.h>
+#include <poll.h>
 
 #include "api/api-internal.h"
 #include "basic/log.h"
@@ -300,6 +301,35 @@ void api_log_streams_close(ApiServer *s)
                 atomic_store(&ls->cancel, true);
                 pthread_cond_broadcast(&ls->cond);
                 log_stream_wake(ls);
+                pthread_mutex_unlock(&ls->lock);
+        }
+        pthread_mutex_unlock(&s->parked_lock);
+}
+
+/*
+ * A suspended connection is out of libmicrohttpd's sight: a client that goes away while its log is
+ * quiet would hold its stream (and its place under the limits) until the container next writes. The
+ * waker looks at the sockets of parked log streams instead, and ends those whose peer hung up.
+ */
+void api_log_streams_check(ApiServer *s)
+{
+        assert(s);
+        pthread_mutex_lock(&s->parked_lock);
+        for (LogStream *ls = s->log_streams; ls; ls = ls->next) {
+                const union MHD_ConnectionInfo *info;
+                struct pollfd pfd = { .events = POLLRDHUP };
+
+                pthread_mutex_lock(&ls->lock);
+                if (ls->parked && !ls->closed) {
+                        info = MHD_get_connection_info(ls->connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+                        pfd.fd = info ? info->connect_fd : -1;
+                        if (pfd.fd >= 0 && poll(&pfd, 1, 0) > 0 &&
+                            (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))) {
+                                atomic_store(&ls->cancel, true);
+                                pthread_cond_broadcast(&ls->cond);
+                                log_stream_wake(ls);
+                        }
+                }
                 pthread_mutex_unlock(&ls->lock);
         }
         pthread_mutex_unlock(&s->parked_lock);

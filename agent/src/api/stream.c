@@ -281,6 +281,7 @@ static void *stream_waker_main(void *p)
                         MHD_resume_connection(st->connection);
                 }
                 pthread_mutex_unlock(&s->parked_lock);
+                api_log_streams_check(s);
         }
         return NULL;
 }
