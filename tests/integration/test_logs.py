@@ -10,11 +10,13 @@ container would have written into that file, in the CRI log format the kubelet r
 import datetime
 import http.client
 import json
+import os
 import socket
 import subprocess
 
 from conftest import env, kubectl, wait_status
 from test_credentials import same_as_missing
+from test_races import STORECTL, private_bus  # noqa: F401 (a fixture)
 
 FOLLOWS = 10  # more than the HTTP threads of a 2-core host (8): followed logs must not hold them
 
@@ -43,9 +45,11 @@ def open_follow(d, token, path):
     return conn, conn.getresponse()
 
 
-def test_logs_read_and_follow(cluster_daemon, tmp_path):
+def test_logs_read_and_follow(cluster_daemon, tmp_path, private_bus):  # noqa: F811
+    bus_env = {"DBUS_SYSTEM_BUS_ADDRESS": private_bus}
     d = cluster_daemon({"limits": {"streams_per_account": 20, "max_streams": FOLLOWS,
-                                    "requests_per_window": 100000}}, start=False)
+                                    "requests_per_window": 100000}}, start=False, env=bus_env)
+    d.bus_env = dict(os.environ, **bus_env)
     d.cli("account", "create", "acme", "--role", "tenant")
     d.cli("account", "create", "globex", "--role", "tenant")
     acme = d.cli("token", "create", "--name", "laptop", "--account", "acme").stdout.strip()
@@ -119,9 +123,28 @@ def follow_and_read(d, sid, acme, globex, logfile):
         return ok
     d.wait_for(reopened, timeout=30, what="a follow once the others closed")
 
+    # storectl: the same log over D-Bus, read and followed.
+    def storectl(*args):
+        return subprocess.run([STORECTL, *args], capture_output=True, text=True, env=d.bus_env, timeout=30)
+    d.wait_for(lambda: storectl("list").returncode == 0, timeout=15, what="the daemon on the private bus")
+    p = storectl("logs", "logshop", "--tail", "2")
+    assert p.returncode == 0 and p.stdout == "ready to serve\norder #1001 placed\n", p
+    p = storectl("logs", "logshop", "nosuchpod")
+    assert p.returncode == 3 and "no pod" in p.stderr, p
+    follower = subprocess.Popen([STORECTL, "logs", "logshop", web, "--follow", "--tail", "1"], env=d.bus_env,
+                                stdout=subprocess.PIPE, text=True)
+    try:
+        assert follower.stdout.readline() == "order #1001 placed\n"
+        with open(logfile, "a") as f:
+            f.write(cri_line("order #1002 placed"))
+        assert follower.stdout.readline() == "order #1002 placed\n"
+    finally:
+        follower.terminate()
+        follower.wait(10)
+
     # A follow still open when the daemon stops ends with the daemon, which stops cleanly.
     conn, resp = open_follow(d, acme, f"/api/v1/stores/{sid}/logs/{web}?follow=true&tail=1")
-    assert resp.readline() == b"order #1001 placed\n"
+    assert resp.readline() == b"order #1002 placed\n"
     assert d.stop() == 0
     assert resp.read() == b""
     conn.close()

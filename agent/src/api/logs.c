@@ -118,29 +118,6 @@ int h_store_log_sources(ApiServer *s, const struct _u_request *req, struct _u_re
         return 0;
 }
 
-/* Finds pod in the sources; *ret_default gets its first container (borrowed from sources). */
-static bool find_container(json_t *pods, const char *pod, const char *container, const char **ret_default)
-{
-        size_t i, j;
-        json_t *p, *name;
-
-        json_array_foreach(pods, i, p) {
-                if (!streq(strempty(json_string_value(json_object_get(p, "pod"))), pod))
-                        continue;
-                *ret_default = json_string_value(json_array_get(json_object_get(p, "containers"), 0));
-                if (!container)
-                        return *ret_default != NULL;
-                json_array_foreach(json_object_get(p, "containers"), j, name)
-                        if (streq(strempty(json_string_value(name)), container))
-                                return true;
-                json_array_foreach(json_object_get(p, "init_containers"), j, name)
-                        if (streq(strempty(json_string_value(name)), container))
-                                return true;
-                return false;
-        }
-        return false;
-}
-
 static void log_stream_unref(LogStream *ls)
 {
         bool last;
@@ -365,7 +342,7 @@ int h_store_logs(ApiServer *s, const struct _u_request *req, struct _u_response 
         _cleanup_(store_freep) Store *store = NULL;
         _cleanup_(json_decrefp) json_t *pods = NULL;
         struct MHD_Connection *connection = api_conn_current();
-        const char *container = u_map_get(req->map_url, "container"), *first = NULL;
+        const char *container = u_map_get(req->map_url, "container"), *pod = NULL, *which = NULL;
         uint64_t tail;
         bool follow;
         ApiLimits lim;
@@ -388,7 +365,7 @@ int h_store_logs(ApiServer *s, const struct _u_request *req, struct _u_response 
         /* The pod must be one of the store's now, and the container one of the pod's. */
         if (read_sources(s, c, store, resp, &pods) < 0)
                 return 0;
-        if (!find_container(pods, c->params[1], container, &first)) {
+        if (store_log_source_find(pods, c->params[1], container, &pod, &which) < 0) {
                 audit_logs(s, c, store, AUDIT_FAILED, error_info(ERROR_NOT_FOUND)->code);
                 return api_error_of(resp, ERROR_NOT_FOUND, "Store '%s' has no pod '%s'%s%s%s.", store->name,
                                     c->params[1], container ? " with a container '" : "", strempty(container),
@@ -419,7 +396,7 @@ int h_store_logs(ApiServer *s, const struct _u_request *req, struct _u_response 
                 ls->cap = lim.log_buffer_bytes;
                 ls->buf = malloc(ls->cap);
                 ls->pod = strdup(c->params[1]);
-                ls->container = strdup(container ?: first);
+                ls->container = strdup(which);
         }
         if (!ls || !ls->buf || !ls->pod || !ls->container) {
                 if (ls) {

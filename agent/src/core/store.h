@@ -50,6 +50,13 @@ typedef struct StoreLogRequest {
 } StoreLogRequest;
 /* Takes a piece of the log (not split at lines); non-zero stops the reading. */
 typedef int (*StoreLogSink)(const char *data, size_t n, void *userdata);
+/*
+ * Picks the pod and container a log request means from a store's pods ([{pod, component, containers,
+ * init_containers}]): pod NULL means the web pod (or the first), container NULL the pod's first
+ * container. The names are borrowed from pods (container's from the argument). -ENOENT: no such one.
+ */
+int store_log_source_find(json_t *pods, const char *pod, const char *container, const char **ret_pod,
+                          const char **ret_container);
 
 const char *store_status_to_string(StoreStatus s);
 StoreStatus store_status_from_string(const char *s);

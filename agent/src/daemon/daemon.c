@@ -407,6 +407,8 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
 
         BusHooks bus_hooks = {
                 .store_credentials = hook_store_credentials,
+                .store_log_sources = hook_store_log_sources,
+                .store_logs = hook_store_logs,
                 .userdata = d.provisioner,
         };
         r = bus_new(&d.bus, event, config, &bus_hooks, on_task_queued, &d);
