@@ -38,6 +38,8 @@ EXPECTATIONS = {
     ("POST", "/api/v1/stores/{id}/transfer"): "admin",
     ("GET", "/api/v1/stores/{id}/credentials"): "store",
     ("POST", "/api/v1/stores/{id}/credentials/rotate"): "store",
+    ("GET", "/api/v1/stores/{id}/logs"): "store",
+    ("GET", "/api/v1/stores/{id}/logs/{pod}"): "store",
     ("GET", "/api/v1/charts"): "own",
     ("GET", "/api/v1/platform"): "own",
     ("GET", "/api/v1/stream"): "own",
@@ -103,7 +105,7 @@ class World:
             token = self.unique("own")
             make_token(d, "alice", token)
             path = path.replace("{name}", token)
-        path = path.replace("{name}", "alice")
+        path = path.replace("{name}", "alice").replace("{pod}", "web-0")
         if pattern == "/api/v1/stores" and method == "POST":
             body = {"name": self.unique("n"), "engine": "woocommerce"}
         elif pattern.endswith("/upgrade"):
