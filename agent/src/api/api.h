@@ -45,8 +45,8 @@ typedef struct ApiHooks {
          * Reads a container's log into sink, blocking the calling thread (a thread of logs.c) until the
          * log ends, or with follow until *cancel or the sink stops it. -ENOENT: no such pod or container.
          */
-        int (*store_logs)(void *userdata, const Store *s, const StoreLogRequest *req, const atomic_bool *cancel,
-                          StoreLogSink sink, void *sink_userdata);
+        int (*store_logs)(void *userdata, const Store *s, const StoreLogRequest *req,
+                          const atomic_bool *cancel, StoreLogSink sink, void *sink_userdata);
         void *userdata;
 } ApiHooks;
 

@@ -45,7 +45,8 @@ struct LogStream {
         atomic_bool cancel;
 };
 
-static void audit_logs(ApiServer *s, RequestContext *c, const Store *store, AuditResult result, const char *error)
+static void audit_logs(ApiServer *s, RequestContext *c, const Store *store, AuditResult result,
+                       const char *error)
 {
         AuditEntry e = {
                 .caller = &c->caller,
@@ -68,7 +69,8 @@ static int visible_store(ApiServer *s, RequestContext *c, struct _u_response *re
 
         if (r == -ENOENT) {
                 audit_logs(s, c, NULL, AUDIT_DENIED, error_info(ERROR_NOT_FOUND)->code);
-                api_error_of(resp, ERROR_NOT_FOUND, "No store with id '%.*s'.", UTF8_PREFIX(c->params[0], 40));
+                api_error_of(resp, ERROR_NOT_FOUND, "No store with id '%.*s'.",
+                             UTF8_PREFIX(c->params[0], 40));
                 return r;
         }
         if (r < 0) {
@@ -83,7 +85,8 @@ static int visible_store(ApiServer *s, RequestContext *c, struct _u_response *re
 }
 
 /* The store's pods, read now; answers the failure itself. */
-static int read_sources(ApiServer *s, RequestContext *c, const Store *store, struct _u_response *resp, json_t **ret)
+static int read_sources(ApiServer *s, RequestContext *c, const Store *store, struct _u_response *resp,
+                        json_t **ret)
 {
         int r;
 
@@ -96,10 +99,12 @@ static int read_sources(ApiServer *s, RequestContext *c, const Store *store, str
         r = s->hooks.store_log_sources(s->hooks.userdata, store, ret);
         api_cluster_read_end(s);
         if (r < 0) {
-                log_struct_errno(LOG_WARNING, r, LOG_FIELDS("STORE_ID", store->id, "REQUEST_ID", c->request_id),
+                log_struct_errno(LOG_WARNING, r,
+                                 LOG_FIELDS("STORE_ID", store->id, "REQUEST_ID", c->request_id),
                                  "Listing the pods of store '%s' failed: %m", store->name);
                 api_error(resp, 503, "cluster_unavailable",
-                          "The cluster could not be asked for the pods of store '%s'; try again later.", store->name);
+                          "The cluster could not be asked for the pods of store '%s'; try again later.",
+                          store->name);
         }
         return r;
 }
@@ -208,7 +213,7 @@ static void *log_reader_main(void *userdata)
         r = s->hooks.store_logs(s->hooks.userdata, ls->store, &ls->req, &ls->cancel, log_sink, ls);
         if (r < 0 && r != -ECANCELED && !atomic_load(&ls->cancel))
                 log_note(ls, r == -ENOENT ? "The container has no log (any more)."
-                                          : "Reading the log from the cluster failed; see the agent's journal.");
+                                          : "Reading the log from the cluster failed; see the journal.");
         pthread_mutex_lock(&ls->lock);
         ls->done = true;
         log_stream_wake(ls);
@@ -330,7 +335,8 @@ static int query_bool(const struct _u_request *req, const char *key, bool *ret, 
         else if (streq(v, "true") || streq(v, "1") || streq(v, ""))
                 *ret = true;
         else {
-                api_error(resp, 400, "invalid_parameter", "Query parameter '%s' must be true or false.", key);
+                api_error(resp, 400, "invalid_parameter", "Query parameter '%s' must be true or false.",
+                          key);
                 return -EINVAL;
         }
         return 0;
@@ -352,12 +358,13 @@ int h_store_logs(ApiServer *s, const struct _u_request *req, struct _u_response 
         int r;
 
         api_limits_get(s, &lim);
-        if (api_parse_query_u64(req, "tail", MIN((uint64_t) LOG_TAIL_DEFAULT, lim.max_log_lines), lim.max_log_lines,
-                                &tail, resp) < 0 ||
+        if (api_parse_query_u64(req, "tail", MIN((uint64_t) LOG_TAIL_DEFAULT, lim.max_log_lines),
+                                lim.max_log_lines, &tail, resp) < 0 ||
             query_bool(req, "follow", &follow, resp) < 0)
                 return 0;
         if (container && (isempty(container) || strlen(container) > 63)) {
-                api_error(resp, 400, "invalid_parameter", "Query parameter 'container' must name a container.");
+                api_error(resp, 400, "invalid_parameter",
+                          "Query parameter 'container' must name a container.");
                 return 0;
         }
         if (visible_store(s, c, resp, &store) < 0)
@@ -367,9 +374,9 @@ int h_store_logs(ApiServer *s, const struct _u_request *req, struct _u_response 
                 return 0;
         if (store_log_source_find(pods, c->params[1], container, &pod, &which) < 0) {
                 audit_logs(s, c, store, AUDIT_FAILED, error_info(ERROR_NOT_FOUND)->code);
-                return api_error_of(resp, ERROR_NOT_FOUND, "Store '%s' has no pod '%s'%s%s%s.", store->name,
-                                    c->params[1], container ? " with a container '" : "", strempty(container),
-                                    container ? "'" : "");
+                return api_error_of(resp, ERROR_NOT_FOUND, "Store '%s' has no pod '%s'%s%s%s.",
+                                    store->name, c->params[1], container ? " with a container '" : "",
+                                    strempty(container), container ? "'" : "");
         }
         if (!connection)
                 return api_error(resp, 503, "unavailable", "Log streams are not available.");
@@ -379,8 +386,9 @@ int h_store_logs(ApiServer *s, const struct _u_request *req, struct _u_response 
                 api_audit_denied(s, c, NULL, "logs.read", "store", store->name, "stream_limited");
                 api_set_retry_after(resp, 15);
                 return api_error(resp, 429, "stream_limited",
-                                 "This account has %u streams open (live and logs); limits.streams_per_account is %"
-                                 PRIu64 ". Close one, or try again later.", open, lim.streams_per_account);
+                                 "This account has %u streams open (live and logs); "
+                                 "limits.streams_per_account is %" PRIu64 ". Close one, or try again later.",
+                                 open, lim.streams_per_account);
         }
         if (r == -EUSERS) {
                 api_set_retry_after(resp, 15);

@@ -18,7 +18,7 @@ typedef struct BusHooks {
         int (*store_credentials)(void *userdata, const Store *s, json_t **ret);
         /* As ApiHooks: the store's pods, and one container's log read into sink on the calling thread. */
         int (*store_log_sources)(void *userdata, const Store *s, json_t **ret);
-        int (*store_logs)(void *userdata, const Store *s, const StoreLogRequest *req, const atomic_bool *cancel,
-                          StoreLogSink sink, void *sink_userdata);
+        int (*store_logs)(void *userdata, const Store *s, const StoreLogRequest *req,
+                          const atomic_bool *cancel, StoreLogSink sink, void *sink_userdata);
         void *userdata;
 } BusHooks;

@@ -159,7 +159,8 @@ int bus_method_get_logs(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 return r;
         }
         if (!b->hooks.store_log_sources || !b->hooks.store_logs)
-                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "This storeagentd cannot read logs.");
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                        "This storeagentd cannot read logs.");
         if (tail > b->limits_logs.max_log_lines)
                 return bus_error_of(error, ERROR_INVALID_REQUEST, "tail must be at most %" PRIu64 " lines.",
                                     b->limits_logs.max_log_lines);
@@ -170,14 +171,15 @@ int bus_method_get_logs(sd_bus_message *m, void *userdata, sd_bus_error *error)
                                   isempty(container_arg) ? NULL : container_arg, &pod, &container);
         bus_audit(b, &caller, "logs.read", "store", s->name, s->id, r == -ENOENT ? ERROR_NOT_FOUND : r);
         if (r == -ENOENT)
-                return bus_error_of(error, ERROR_NOT_FOUND, "Store '%s' has no pod or container of that name.",
-                                    s->name);
+                return bus_error_of(error, ERROR_NOT_FOUND,
+                                    "Store '%s' has no pod or container of that name.", s->name);
 
         pthread_mutex_lock(&logs->lock);
         if (logs->n >= logs->max || logs->stopping) {
                 pthread_mutex_unlock(&logs->lock);
                 return bus_error_of(error, ERROR_TRY_AGAIN,
-                                    "%u logs are being read; limits.max_streams is %" PRIu64 ".", logs->n, logs->max);
+                                    "%u logs are being read; limits.max_streams is %" PRIu64 ".", logs->n,
+                                    logs->max);
         }
         logs->n++;
         pthread_mutex_unlock(&logs->lock);

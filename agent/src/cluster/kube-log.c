@@ -48,8 +48,8 @@ static size_t log_callback(char *p, size_t size, size_t nmemb, void *userdata)
         return n;
 }
 
-int kube_pod_log(KubeClient *c, const char *namespace, const char *pod, const KubeLogOptions *opts, KubeLogFunc f,
-                 void *userdata)
+int kube_pod_log(KubeClient *c, const char *namespace, const char *pod, const KubeLogOptions *opts,
+                 KubeLogFunc f, void *userdata)
 {
         _cleanup_(curl_slist_free_allp) struct curl_slist *headers = NULL;
         _cleanup_free_ char *pod_path = NULL, *path = NULL, *url = NULL, *num = NULL, *bytes = NULL;

@@ -164,8 +164,8 @@ typedef struct KubeLogOptions {
  * by the client's timeout); with follow it ends when the container stops, the callback stops it,
  * or the client's cancel flag is raised (-ECANCELED). Errors as for kube_request(); no retries.
  */
-int kube_pod_log(KubeClient *c, const char *namespace, const char *pod, const KubeLogOptions *opts, KubeLogFunc f,
-                 void *userdata);
+int kube_pod_log(KubeClient *c, const char *namespace, const char *pod, const KubeLogOptions *opts,
+                 KubeLogFunc f, void *userdata);
 
 /* GET /version; *ret_git_version gets e.g. "v1.33.13". */
 int kube_server_version(KubeClient *c, char **ret_git_version);

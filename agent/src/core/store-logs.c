@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 
-/* Which pod and container of a store a log request means, from the store's pods as the cluster lists them. */
+/* Which pod and container of a store a log request means, from the store's pods as the cluster lists. */
 
 #include "basic/util.h"
 #include "core/store.h"
@@ -29,7 +29,8 @@ int store_log_source_find(json_t *pods, const char *pod, const char *container, 
                 const char *name = json_string_value(json_object_get(p, "pod"));
                 if (!name)
                         continue;
-                if (pod ? streq(name, pod) : streq(strempty(json_string_value(json_object_get(p, "component"))), "web")) {
+                const char *component = json_string_value(json_object_get(p, "component"));
+                if (pod ? streq(name, pod) : streq(strempty(component), "web")) {
                         found = p;
                         break;
                 }

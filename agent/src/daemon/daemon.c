@@ -284,8 +284,8 @@ static int hook_store_log_sources(void *userdata, const Store *s, json_t **ret)
         return provisioner_store_log_sources(userdata, s, ret);
 }
 
-static int hook_store_logs(void *userdata, const Store *s, const StoreLogRequest *req, const atomic_bool *cancel,
-                           StoreLogSink sink, void *sink_userdata)
+static int hook_store_logs(void *userdata, const Store *s, const StoreLogRequest *req,
+                           const atomic_bool *cancel, StoreLogSink sink, void *sink_userdata)
 {
         return provisioner_store_logs(userdata, s, req, cancel, sink, sink_userdata);
 }

@@ -102,7 +102,8 @@ int provisioner_store_log_sources(Provisioner *p, const Store *s, json_t **ret)
                 const char *name = json_string_value(json_object_get(meta, "name"));
                 const char *component =
                         json_string_value(json_object_get(json_object_get(meta, "labels"), LABEL_COMPONENT));
-                const char *phase = json_string_value(json_object_get(json_object_get(pod, "status"), "phase"));
+                json_t *status = json_object_get(pod, "status");
+                const char *phase = json_string_value(json_object_get(status, "phase"));
                 json_t *containers = json_array(), *inits = json_array(), *item;
 
                 if (!containers || !inits) {
@@ -116,8 +117,8 @@ int provisioner_store_log_sources(Provisioner *p, const Store *s, json_t **ret)
                         json_decref(inits);
                         continue;
                 }
-                item = json_pack("{s:s, s:s?, s:s?, s:o, s:o}", "pod", name, "component", component, "phase", phase,
-                                 "containers", containers, "init_containers", inits);
+                item = json_pack("{s:s, s:s?, s:s?, s:o, s:o}", "pod", name, "component", component, "phase",
+                                 phase, "containers", containers, "init_containers", inits);
                 if (!item)
                         return -ENOMEM;
                 sorted[n++] = item;
@@ -144,8 +145,8 @@ static int log_forward(const char *data, size_t n, void *userdata)
         return f->sink(data, n, f->userdata);
 }
 
-int provisioner_store_logs(Provisioner *p, const Store *s, const StoreLogRequest *req, const atomic_bool *cancel,
-                           StoreLogSink sink, void *userdata)
+int provisioner_store_logs(Provisioner *p, const Store *s, const StoreLogRequest *req,
+                           const atomic_bool *cancel, StoreLogSink sink, void *userdata)
 {
         _cleanup_(kube_client_freep) KubeClient *c = NULL;
         _cleanup_free_ char *ns = NULL;
@@ -157,7 +158,8 @@ int provisioner_store_logs(Provisioner *p, const Store *s, const StoreLogRequest
         assert(s);
         assert(req);
         assert(sink);
-        if (!kube_name_is_valid(req->pod, 253) || (req->container && !kube_name_is_valid(req->container, 63)))
+        if (!kube_name_is_valid(req->pod, 253) ||
+            (req->container && !kube_name_is_valid(req->container, 63)))
                 return -EINVAL;
         r = store_namespace_name(s->name, &ns);
         if (r < 0)

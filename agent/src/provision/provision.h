@@ -53,7 +53,7 @@ int provisioner_store_log_sources(Provisioner *p, const Store *s, json_t **ret);
  * daemon's stop) or the sink ends it. -ENOENT: no such pod (or container) in the store's namespace;
  * -EINVAL: a pod or container name that cannot be one; otherwise a kube error (kube.h) or the sink's.
  */
-int provisioner_store_logs(Provisioner *p, const Store *s, const StoreLogRequest *req, const atomic_bool *cancel,
-                           StoreLogSink sink, void *userdata);
+int provisioner_store_logs(Provisioner *p, const Store *s, const StoreLogRequest *req,
+                           const atomic_bool *cancel, StoreLogSink sink, void *userdata);
 /* Namespaces labelled as ours without a store row. */
 int provisioner_orphans(Provisioner *p, json_t **ret);

@@ -187,7 +187,8 @@ int parse_argv(int argc, char *argv[])
                         errno = 0;
                         arg_tail = strtoull(optarg, &end, 10);
                         if (errno != 0 || end == optarg || *end || optarg[0] == '-' || arg_tail > 1000000) {
-                                fprintf(stderr, "--tail takes a number of lines (0: all), not '%s'.\n", optarg);
+                                fprintf(stderr, "--tail takes a number of lines (0: all), not '%s'.\n",
+                                        optarg);
                                 return -EINVAL;
                         }
                         arg_given |= OPT_LOGS;

@@ -20,9 +20,9 @@ int verb_logs(sd_bus *bus, char **args)
         char buf[16384];
         int fd, r;
 
-        r = sd_bus_call_method(bus, STOREAGENT_BUS_NAME, STOREAGENT_BUS_PATH, STOREAGENT_BUS_INTERFACE, "GetLogs",
-                               &error, &reply, "ssstb", args[0], args[1] ?: "", arg_container ?: "", arg_tail,
-                               (int) arg_follow);
+        r = sd_bus_call_method(bus, STOREAGENT_BUS_NAME, STOREAGENT_BUS_PATH, STOREAGENT_BUS_INTERFACE,
+                               "GetLogs", &error, &reply, "ssstb", args[0], args[1] ?: "",
+                               arg_container ?: "", arg_tail, (int) arg_follow);
         if (r < 0)
                 return report_error(&error, r);
         r = sd_bus_message_read(reply, "h", &fd);
