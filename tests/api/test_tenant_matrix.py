@@ -41,6 +41,8 @@ EXPECTATIONS = {
     ("GET", "/api/v1/stores/{id}/backups"): "store",
     ("POST", "/api/v1/stores/{id}/backups"): "store",
     ("POST", "/api/v1/stores/{id}/restore"): "store",
+    ("GET", "/api/v1/stores/{id}/logs"): "store",
+    ("GET", "/api/v1/stores/{id}/logs/{pod}"): "store",
     ("GET", "/api/v1/charts"): "own",
     ("GET", "/api/v1/platform"): "own",
     ("GET", "/api/v1/stream"): "own",
@@ -106,7 +108,7 @@ class World:
             token = self.unique("own")
             make_token(d, "alice", token)
             path = path.replace("{name}", token)
-        path = path.replace("{name}", "alice")
+        path = path.replace("{name}", "alice").replace("{pod}", "web-0")
         if pattern == "/api/v1/stores" and method == "POST":
             body = {"name": self.unique("n"), "engine": "woocommerce"}
         elif pattern.endswith("/upgrade"):

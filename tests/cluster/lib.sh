@@ -27,6 +27,10 @@ STATE_DIR=${STOREAGENT_CLUSTER_DIR:-/tmp/storeagent-cluster}
 
 K8S_BIN_DIR=$CACHE_DIR/bin-k8s-$K8S_VERSION
 KWOK_BIN=$CACHE_DIR/bin-kwok-$KWOK_VERSION/kwok
+# kwok's own CustomResourceDefinitions for the resources `up` enables (Exec, ClusterExec, Logs,
+# ClusterLogs), from its module.
+KWOK_CRD_DIR=$CACHE_DIR/crd-kwok-$KWOK_VERSION
+KWOK_CRDS=(execs clusterexecs logs clusterlogs)
 # The NetworkPolicy analyzer tests/cluster/test-netpol.sh asks (the cluster enforces no policy).
 CYCLONUS_BIN=$CACHE_DIR/bin-cyclonus-$CYCLONUS_VERSION/cyclonus
 case $HELM_MAJOR in
@@ -46,7 +50,8 @@ ETCD_CLIENT_PORT=$((PORT_BASE + 1))
 ETCD_PEER_PORT=$((PORT_BASE + 2))
 KCM_PORT=$((PORT_BASE + 3))
 SCHEDULER_PORT=$((PORT_BASE + 4))
-# kwok's kubelet API (exec into pods, mapped to local commands by Exec/ClusterExec objects)
+# kwok's fake kubelet API: the API server proxies pods/exec and pods/log to it (mapped to local
+# commands and files by Exec/ClusterExec and Logs/ClusterLogs objects).
 KWOK_PORT=$((PORT_BASE + 5))
 
 # Networks, the same ranges k3s uses by default.

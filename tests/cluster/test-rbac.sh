@@ -219,6 +219,11 @@ for ns in kube-system default "$FOREIGN"; do
 		fail "the agent may exec in $ns"
 done
 ok "exec into store pods only, not into kube-system, default or $FOREIGN"
+[[ $(ag auth can-i get pods --subresource=log -n "$NS" 2>/dev/null || true) == yes ]] ||
+	fail "the agent may not read logs in $NS"
+[[ $(ag auth can-i get pods --subresource=log -n kube-system 2>/dev/null || true) == no ]] ||
+	fail "the agent may read pod logs in kube-system"
+ok "pod logs readable in store namespaces only"
 refused "reading nodes" "forbidden" ag get nodes
 refused "reading its own namespace's Secrets (storeagent)" "forbidden" ag -n storeagent get secrets
 refused "requesting a token for another ServiceAccount" "forbidden" ag -n kube-system create token default

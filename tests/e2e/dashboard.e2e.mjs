@@ -14,11 +14,15 @@
 //   E2E_REQUIRE_STREAM 0 to accept polling instead of the live event stream (default 1)
 //   STOREAGENT_TENANT_NAME, STOREAGENT_TENANT_TOKEN   a tenant account and its token (tests/e2e/run
 //   STOREAGENT_OTHER_NAME, STOREAGENT_OTHER_TOKEN     makes two); without them the tenant steps are skipped
-//   SCREENSHOTS_DIR    also save the Accounts page and the store admin card there (docs/screenshots)
+//   SCREENSHOTS_DIR    also save the Accounts page, the store admin card and the logs panel there
+//                      (docs/screenshots)
+//   KUBECTL, KUBECONFIG  the control plane (tests/e2e/run sets them): the logs step maps the store's
+//                      container logs to a file here (kwok ClusterLogs); without them it is skipped
 //
 // Exits 0 when every step passed, 1 when one failed, 2 on bad usage. The last
 // line reads "e2e: N passed, N failed, N skipped".
 
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -180,6 +184,12 @@ async function step(title, fn) {
 
 function fail(message) {
     throw new Error(message);
+}
+
+function skipStep(title) {
+    results.push({ title, state: 'skipped' });
+    log(`- ${title}: skipped (no KUBECTL / KUBECONFIG)`);
+    return Promise.resolve();
 }
 
 function tenantStep(title, fn) {
@@ -410,6 +420,71 @@ await step('open the store detail with its timeline and Helm history', async () 
     await page.getByTestId('releases').locator('tbody tr').first().waitFor();
     await shot('store-detail.png');
     await axeCheck('store detail');
+});
+
+// --- logs: kwok plays the kubelet and its pods run nothing, so nothing writes a log. The stand-in:
+// kwok's ClusterLogs maps the store's containers to a file on this host (pods/log reads and follows
+// it); the step writes the lines a container would have written, in the kubelet's CRI log format.
+
+const KUBE = process.env.KUBECTL && process.env.KUBECONFIG;
+const kubectl = (args, input) =>
+    execFileSync(process.env.KUBECTL, ['--kubeconfig', process.env.KUBECONFIG, ...args], {
+        input,
+        stdio: ['pipe', 'pipe', 'pipe'],
+        timeout: 60000,
+    });
+const criLine = (text) => `${new Date().toISOString().replace('Z', '000Z')} stdout F ${text}\n`;
+
+await (KUBE ? step : skipStep)('the store page shows its log and lines that arrive while following it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storeagent-e2e-log-'));
+    const file = path.join(dir, 'container.log');
+    const standin = `e2e-standin-${NAME}`;
+    fs.writeFileSync(file, criLine('booting WordPress') + criLine('ready to serve'));
+    kubectl(
+        ['apply', '-f', '-'],
+        JSON.stringify({
+            apiVersion: 'kwok.x-k8s.io/v1alpha1',
+            kind: 'ClusterLogs',
+            metadata: { name: standin },
+            spec: { selector: { matchNamespaces: [`store-${NAME}`] }, logs: [{ logsFile: file, follow: true }] },
+        }),
+    );
+    try {
+        const panel = page.getByTestId('logs');
+        await panel.waitFor();
+        const picked = await panel
+            .getByTestId('logs-container')
+            .evaluate((el) => el.selectedOptions[0]?.parentElement?.label);
+        log(`  container picker: ${picked}`);
+        if (!/^web: /.test(picked ?? '')) fail(`the picker starts on "${picked}", not the web pod`);
+        const text = panel.getByTestId('logs-text');
+        // Follow (kwok may take a moment to see the mapping: a log read before it ends with a note).
+        await panel.getByTestId('logs-follow').check();
+        await panel.getByTestId('logs-following').waitFor();
+        const deadline = Date.now() + 30000;
+        while (!/ready to serve/.test(await text.innerText())) {
+            if (Date.now() > deadline) fail(`the log reads "${await text.innerText()}"`);
+            if (!(await panel.getByTestId('logs-following').count())) {
+                await panel.getByTestId('logs-follow').uncheck();
+                await panel.getByTestId('logs-follow').check();
+            }
+            await page.waitForTimeout(250);
+        }
+        fs.appendFileSync(file, criLine('order #1001 placed'));
+        await text.filter({ hasText: 'order #1001 placed' }).waitFor({ timeout: UI_MS });
+        log(`  followed: ${(await text.innerText()).split('\n').join(' | ')}`);
+        const href = await panel.getByTestId('logs-download').getAttribute('href');
+        const res = await page.request.get(new URL(href, BASE).toString());
+        const whole = await res.text();
+        if (!res.ok() || !/booting WordPress\nready to serve\norder #1001 placed/.test(whole))
+            fail(`the download answered ${res.status()}: ${whole.slice(0, 200)}`);
+        await axeCheck('store page with its logs');
+        await saveShot(panel, 'store-logs.png');
+        await panel.getByTestId('logs-follow').uncheck();
+    } finally {
+        kubectl(['delete', 'clusterlogs', standin, '--ignore-not-found']);
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
 });
 
 // --- accounts: an admin and two tenants, side by side ----------------------

@@ -32,6 +32,9 @@ typedef struct ApiLimits {
         uint64_t signin_window_sec;
         uint64_t streams_per_account;
         uint64_t max_streams; /* live streams open at once on the platform */
+        uint64_t max_log_lines;    /* the most lines a log request may ask for (tail) */
+        uint64_t max_log_bytes;    /* the most bytes a log read without follow returns */
+        uint64_t log_buffer_bytes; /* what one log stream holds for a slow client */
         /* Borrowed from the configuration, which the daemon keeps alive across reloads. */
         const char *hostnames;       /* names (besides addresses and localhost) Host may give */
         const char *trusted_proxies; /* peers whose X-Forwarded-Proto is believed */
@@ -49,6 +52,8 @@ typedef struct StreamCount {
 
 /* A live stream (stream.c). */
 typedef struct Stream Stream;
+/* A container's log on its way to a client (logs.c). */
+typedef struct LogStream LogStream;
 
 struct ApiServer {
         struct _u_instance instance;
@@ -103,6 +108,11 @@ struct ApiServer {
         pthread_t stream_waker;
         bool stream_waker_started;
         bool stream_waker_stop;
+
+        /* logs.c: log streams (their reader threads and connections), under parked_lock. */
+        LogStream *log_streams;
+        unsigned log_threads; /* reader threads still running */
+        pthread_cond_t log_threads_cond;
 };
 
 /* Per-request state shared by the dispatcher and handlers. */
@@ -254,6 +264,20 @@ int api_streams_start(ApiServer *s);
 /* Resumes every parked stream to end, and keeps new ones from parking: before libmicrohttpd stops. */
 void api_streams_close(ApiServer *s);
 void api_streams_stop(ApiServer *s);
+/*
+ * A stream's place under limits.streams_per_account and limits.max_streams (live and log streams
+ * alike): 0, -EDQUOT (the account's), -EUSERS (the platform's), with the count it was measured against.
+ */
+int api_stream_acquire(ApiServer *s, int64_t account_id, uint64_t per_account, uint64_t max_total,
+                       unsigned *ret_open);
+void api_stream_release(ApiServer *s, int64_t account_id);
+/* logs.c: ends every log stream (their connections resumed to finish), then waits for their threads. */
+void api_log_streams_close(ApiServer *s);
+void api_log_streams_wait(ApiServer *s);
+/* From the waker: ends the parked log streams whose clients went away. */
+void api_log_streams_check(ApiServer *s);
+API_HANDLER(h_store_log_sources);
+API_HANDLER(h_store_logs);
 API_HANDLER(h_store_transfer);
 API_HANDLER(h_accounts_list);
 API_HANDLER(h_accounts_create);

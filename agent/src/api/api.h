@@ -12,6 +12,7 @@
  */
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <ulfius.h>
 
 #include "api/metrics.h"
@@ -38,6 +39,14 @@ typedef struct ApiHooks {
          * errno when the cluster could not be asked. *ret is a secret: never logged.
          */
         int (*store_credentials)(void *userdata, const Store *s, json_t **ret);
+        /* The store's pods and their containers: [{pod, component, phase, containers, init_containers}]. */
+        int (*store_log_sources)(void *userdata, const Store *s, json_t **ret);
+        /*
+         * Reads a container's log into sink, blocking the calling thread (a thread of logs.c) until the
+         * log ends, or with follow until *cancel or the sink stops it. -ENOENT: no such pod or container.
+         */
+        int (*store_logs)(void *userdata, const Store *s, const StoreLogRequest *req,
+                          const atomic_bool *cancel, StoreLogSink sink, void *sink_userdata);
         void *userdata;
 } ApiHooks;
 

@@ -29,6 +29,9 @@ static void apply_limits(ApiServer *s, const Config *config)
                 .signin_window_sec = config->signin_window_sec,
                 .streams_per_account = config->streams_per_account,
                 .max_streams = config->max_streams,
+                .max_log_lines = config->max_log_lines,
+                .max_log_bytes = config->max_log_bytes,
+                .log_buffer_bytes = config->log_buffer_bytes,
                 .hostnames = config->listen_hostnames,
                 .trusted_proxies = config->trusted_proxies,
                 .secure_cookies = config->secure_cookies,
@@ -57,6 +60,7 @@ int api_server_new(ApiServer **ret, const Config *config, Runner *runner, const 
         pthread_mutex_init(&s->limits_lock, NULL);
         pthread_mutex_init(&s->streams_lock, NULL);
         pthread_mutex_init(&s->parked_lock, NULL);
+        pthread_cond_init(&s->log_threads_cond, NULL);
         if (pthread_key_create(&s->db_key, db_key_destroy) != 0)
                 return -ENOMEM;
         s->db_key_created = true;
@@ -251,6 +255,7 @@ ApiServer *api_server_free(ApiServer *s)
         free(s->stream_counts);
         pthread_mutex_destroy(&s->streams_lock);
         pthread_mutex_destroy(&s->parked_lock);
+        pthread_cond_destroy(&s->log_threads_cond);
         metrics_free(s->metrics);
         safe_close(s->web_root_fd);
         free(s->db_path);

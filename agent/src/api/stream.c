@@ -54,8 +54,8 @@ struct Stream {
  * the platform max_total (-EUSERS): every stream holds a connection, and without a platform
  * cap many accounts' streams could take every one of them.
  */
-static int stream_acquire(ApiServer *s, int64_t account_id, uint64_t per_account, uint64_t max_total,
-                          unsigned *ret_open)
+int api_stream_acquire(ApiServer *s, int64_t account_id, uint64_t per_account, uint64_t max_total,
+                       unsigned *ret_open)
 {
         StreamCount *slot = NULL;
         unsigned total = 0;
@@ -92,7 +92,7 @@ static int stream_acquire(ApiServer *s, int64_t account_id, uint64_t per_account
         return r;
 }
 
-static void stream_release(ApiServer *s, int64_t account_id)
+void api_stream_release(ApiServer *s, int64_t account_id)
 {
         pthread_mutex_lock(&s->streams_lock);
         for (size_t i = 0; i < s->n_stream_counts; i++)
@@ -146,7 +146,7 @@ static void stream_free(void *p)
                 stream_unpark(st->server, st);
         pthread_mutex_unlock(&st->server->parked_lock);
         atomic_fetch_sub(&st->server->streams, 1);
-        stream_release(st->server, st->caller.account_id);
+        api_stream_release(st->server, st->caller.account_id);
         erase_and_freep(&st->credential);
         free(st->pending);
         free(st);
@@ -281,6 +281,7 @@ static void *stream_waker_main(void *p)
                         MHD_resume_connection(st->connection);
                 }
                 pthread_mutex_unlock(&s->parked_lock);
+                api_log_streams_check(s);
         }
         return NULL;
 }
@@ -310,6 +311,7 @@ void api_streams_close(ApiServer *s)
                 MHD_resume_connection(st->connection);
         }
         pthread_mutex_unlock(&s->parked_lock);
+        api_log_streams_close(s);
 }
 
 void api_streams_stop(ApiServer *s)
@@ -323,6 +325,7 @@ void api_streams_stop(ApiServer *s)
         store_changed_notify();
         (void) pthread_join(s->stream_waker, NULL);
         s->stream_waker_started = false;
+        api_log_streams_wait(s);
 }
 
 int h_stream(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
@@ -341,7 +344,7 @@ int h_stream(ApiServer *s, const struct _u_request *req, struct _u_response *res
         /* A stream must be able to park (its connection known) rather than hold a pool thread. */
         if (!connection)
                 return api_error(resp, 503, "unavailable", "The live stream is not available.");
-        r = stream_acquire(s, c->caller.account_id, lim.streams_per_account, lim.max_streams, &open);
+        r = api_stream_acquire(s, c->caller.account_id, lim.streams_per_account, lim.max_streams, &open);
         if (r == -EDQUOT) {
                 api_audit_denied(s, c, NULL, "stream.open", NULL, NULL, "stream_limited");
                 api_set_retry_after(resp, STREAM_PING_USEC / USEC_PER_SEC);
@@ -366,7 +369,7 @@ int h_stream(ApiServer *s, const struct _u_request *req, struct _u_response *res
                 if (st)
                         free(st->credential);
                 free(st);
-                stream_release(s, c->caller.account_id);
+                api_stream_release(s, c->caller.account_id);
                 return api_error(resp, 503, "unavailable", "The live stream is not available.");
         }
         st->server = s;

@@ -5,6 +5,7 @@
  * include bus/bus.h. */
 
 #include <jansson.h>
+#include <stdatomic.h>
 
 #include "core/store.h"
 
@@ -15,5 +16,9 @@ typedef struct BusHooks {
          * -EOPNOTSUPP when this daemon cannot read them.
          */
         int (*store_credentials)(void *userdata, const Store *s, json_t **ret);
+        /* As ApiHooks: the store's pods, and one container's log read into sink on the calling thread. */
+        int (*store_log_sources)(void *userdata, const Store *s, json_t **ret);
+        int (*store_logs)(void *userdata, const Store *s, const StoreLogRequest *req,
+                          const atomic_bool *cancel, StoreLogSink sink, void *sink_userdata);
         void *userdata;
 } BusHooks;

@@ -8,6 +8,8 @@
  * type, so the two modules do not include each other.
  */
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
@@ -23,6 +25,19 @@
 #define LIST_PAGE 500
 
 typedef struct Bus Bus;
+
+/* The logs GetLogs hands out (bus-logs.c): their threads, counted under limits.max_streams. */
+typedef struct BusLog BusLog;
+typedef struct BusLogs {
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        BusLog *list;
+        unsigned n;
+        uint64_t max;
+        bool stopping;
+        pthread_t watcher;
+        bool watcher_started;
+} BusLogs;
 
 struct Bus {
         sd_event *event;
@@ -40,6 +55,11 @@ struct Bus {
         bool changes_failing; /* reading changes failed last time: said once, not every poll */
         uint64_t calls;
         uint64_t calls_reported;
+        BusLogs logs;
+        struct {
+                uint64_t max_log_lines;
+                uint64_t max_log_bytes;
+        } limits_logs;
 };
 
 /* The org.storeagent.Agent1 interface: methods, the Version property and the StoreChanged signal. */
@@ -67,6 +87,12 @@ _printf_(3, 4) int bus_error_of(sd_bus_error *error, Error e, const char *fmt, .
 int bus_reply_json(sd_bus_message *m, json_t *v);
 /* The store id_or_name names, as the caller may see it; answers NotFound for another account's store. */
 int bus_resolve_store(Bus *b, const Caller *caller, const char *id_or_name, Store **ret, sd_bus_error *error);
+
+/* bus-logs.c */
+void bus_logs_init(BusLogs *logs, uint64_t max);
+/* Ends every log being read and waits for their threads. */
+void bus_logs_done(BusLogs *logs);
+int bus_method_get_logs(sd_bus_message *m, void *userdata, sd_bus_error *error);
 
 /* bus-account.c */
 int bus_method_list_accounts(sd_bus_message *m, void *userdata, sd_bus_error *error);

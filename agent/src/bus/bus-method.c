@@ -673,6 +673,11 @@ const sd_bus_vtable bus_agent_vtable[] = {
                                 SD_BUS_RESULT("s", store_json), bus_method_transfer_store, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetCredentials", SD_BUS_ARGS("s", id_or_name), SD_BUS_RESULT("s", credentials_json),
                                 bus_method_get_credentials, SD_BUS_VTABLE_UNPRIVILEGED),
+        /* A container's log as the read end of a pipe; pod "" is the web pod, container "" its first. */
+        SD_BUS_METHOD_WITH_ARGS("GetLogs",
+                                SD_BUS_ARGS("s", id_or_name, "s", pod, "s", container, "t", tail, "b",
+                                            follow),
+                                SD_BUS_RESULT("h", log), bus_method_get_logs, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("StoreChanged", SD_BUS_ARGS("s", id, "s", status), 0),
         SD_BUS_VTABLE_END,
 };

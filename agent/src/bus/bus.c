@@ -180,6 +180,9 @@ int bus_new(Bus **ret, sd_event *event, const Config *config, const BusHooks *ho
         if (!b)
                 return -ENOMEM;
         b->event = sd_event_ref(event);
+        bus_logs_init(&b->logs, config->max_streams);
+        b->limits_logs.max_log_lines = config->max_log_lines;
+        b->limits_logs.max_log_bytes = config->max_log_bytes;
         b->on_queued = on_queued;
         if (hooks)
                 b->hooks = *hooks;
@@ -218,6 +221,7 @@ Bus *bus_free(Bus *b)
 {
         if (!b)
                 return NULL;
+        bus_logs_done(&b->logs);
         sd_event_source_disable_unref(b->change_timer);
         sd_event_source_disable_unref(b->reconnect_timer);
         if (b->bus) {

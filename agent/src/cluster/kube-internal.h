@@ -13,6 +13,7 @@
  *   kube-watch.c    watch streams
  *   kube-exec.c     pods/exec: the upgrade, standard input, the loop
  *   kube-exec-stream.c  the exec's channels and status over the WebSocket stream
+ *   kube-log.c      container logs (pods/log), read or followed
  *
  * (The client is not in kube.c: kube.c and kube.h would be one module, and
  * this header, which needs kube.h, would make it use itself.)

@@ -29,6 +29,7 @@
 #include <jansson.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "basic/macro.h"
 #include "cluster/kubeconfig.h"
@@ -143,6 +144,28 @@ typedef int (*KubeWatchFunc)(const char *type, json_t *object, void *userdata);
  */
 int kube_watch(KubeClient *c, const char *path, const char *label_selector, const char *resource_version,
                unsigned timeout_sec, KubeWatchFunc f, void *userdata);
+
+/*
+ * Called with each piece of a container's log as it arrives (not split at lines). Return 0 to go on,
+ * >0 to stop reading (kube_pod_log() returns that value), <0 to abort with that error.
+ */
+typedef int (*KubeLogFunc)(const char *data, size_t n, void *userdata);
+
+typedef struct KubeLogOptions {
+        const char *container; /* NULL: the pod's only container */
+        uint64_t tail_lines;   /* 0: the whole log */
+        uint64_t limit_bytes;  /* 0: no limit */
+        bool follow;           /* keep reading as the container writes, until cancelled */
+        bool timestamps;
+} KubeLogOptions;
+
+/*
+ * Reads a container's log (GET .../pods/NAME/log). Without follow it ends with the log (bounded
+ * by the client's timeout); with follow it ends when the container stops, the callback stops it,
+ * or the client's cancel flag is raised (-ECANCELED). Errors as for kube_request(); no retries.
+ */
+int kube_pod_log(KubeClient *c, const char *namespace, const char *pod, const KubeLogOptions *opts,
+                 KubeLogFunc f, void *userdata);
 
 /* GET /version; *ret_git_version gets e.g. "v1.33.13". */
 int kube_server_version(KubeClient *c, char **ret_git_version);

@@ -37,6 +37,27 @@ typedef enum StoreStatus {
         _STORE_STATUS_INVALID = -EINVAL,
 } StoreStatus;
 
+/*
+ * What a caller (REST, D-Bus) asks of a store's logs; the provisioning side reads them from the
+ * cluster and hands them to a sink as they come.
+ */
+typedef struct StoreLogRequest {
+        const char *pod;       /* a pod of the store's namespace */
+        const char *container; /* NULL: the pod's only (or first) container */
+        uint64_t tail_lines;   /* the last N lines; 0: all */
+        uint64_t limit_bytes;  /* at most this many bytes of the log; 0: no limit */
+        bool follow;           /* go on as the container writes, until cancelled */
+} StoreLogRequest;
+/* Takes a piece of the log (not split at lines); non-zero stops the reading. */
+typedef int (*StoreLogSink)(const char *data, size_t n, void *userdata);
+/*
+ * Picks the pod and container a log request means from a store's pods ([{pod, component, containers,
+ * init_containers}]): pod NULL means the web pod (or the first), container NULL the pod's first
+ * container. The names are borrowed from pods (container's from the argument). -ENOENT: no such one.
+ */
+int store_log_source_find(json_t *pods, const char *pod, const char *container, const char **ret_pod,
+                          const char **ret_container);
+
 const char *store_status_to_string(StoreStatus s);
 StoreStatus store_status_from_string(const char *s);
 bool store_status_transition_allowed(StoreStatus from, StoreStatus to);

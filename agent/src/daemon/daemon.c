@@ -279,6 +279,17 @@ static int hook_store_credentials(void *userdata, const Store *s, json_t **ret)
         return provisioner_store_credentials(userdata, s, ret);
 }
 
+static int hook_store_log_sources(void *userdata, const Store *s, json_t **ret)
+{
+        return provisioner_store_log_sources(userdata, s, ret);
+}
+
+static int hook_store_logs(void *userdata, const Store *s, const StoreLogRequest *req,
+                           const atomic_bool *cancel, StoreLogSink sink, void *sink_userdata)
+{
+        return provisioner_store_logs(userdata, s, req, cancel, sink, sink_userdata);
+}
+
 int daemon_run(Config *config, const char *config_path, bool config_explicit)
 {
         assert(config);
@@ -354,6 +365,8 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
                 .chart_versions = hook_chart_versions,
                 .orphans = hook_orphans,
                 .store_credentials = hook_store_credentials,
+                .store_log_sources = hook_store_log_sources,
+                .store_logs = hook_store_logs,
                 .userdata = d.provisioner,
         };
         r = api_server_new(&d.api, config, d.runner, &hooks);
@@ -395,6 +408,8 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
 
         BusHooks bus_hooks = {
                 .store_credentials = hook_store_credentials,
+                .store_log_sources = hook_store_log_sources,
+                .store_logs = hook_store_logs,
                 .userdata = d.provisioner,
         };
         r = bus_new(&d.bus, event, config, &bus_hooks, on_task_queued, &d);

@@ -8,6 +8,7 @@
  */
 
 #include <jansson.h>
+#include <stdatomic.h>
 
 #include "core/config.h"
 #include "core/runner.h"
@@ -42,5 +43,19 @@ int provisioner_chart_versions(Provisioner *p, json_t **ret);
  * cluster cannot be asked. The caller must not log *ret.
  */
 int provisioner_store_credentials(Provisioner *p, const Store *s, json_t **ret);
+/*
+ * The pods of a store whose logs can be read, now: [{pod, component, phase, containers: [name...],
+ * init_containers: [name...]}], sorted by pod name. Safe from any thread; a kube error when the cluster
+ * cannot be asked.
+ */
+int provisioner_store_log_sources(Provisioner *p, const Store *s, json_t **ret);
+/*
+ * Reads one container's log of one of the store's pods into sink, on the calling thread, with a
+ * Kubernetes client of its own: until the end of the log, or with req->follow until *cancel (or the
+ * daemon's stop) or the sink ends it. -ENOENT: no such pod (or container) in the store's namespace;
+ * -EINVAL: a pod or container name that cannot be one; otherwise a kube error (kube.h) or the sink's.
+ */
+int provisioner_store_logs(Provisioner *p, const Store *s, const StoreLogRequest *req,
+                           const atomic_bool *cancel, StoreLogSink sink, void *userdata);
 /* Namespaces labelled as ours without a store row. */
 int provisioner_orphans(Provisioner *p, json_t **ret);

@@ -21,6 +21,9 @@ int64_t arg_max_stores = LIMIT_UNSET;
 int64_t arg_creates_per_hour = LIMIT_UNSET;
 const char *arg_account = NULL;
 uint64_t arg_expires_in = 0;
+bool arg_follow = false;
+const char *arg_container = NULL;
+uint64_t arg_tail = 200;
 unsigned arg_given = 0;
 bool arg_color = false;
 
@@ -59,6 +62,8 @@ int parse_argv(int argc, char *argv[])
                 ARG_CREATES_PER_HOUR,
                 ARG_ACCOUNT,
                 ARG_EXPIRES_IN,
+                ARG_CONTAINER,
+                ARG_TAIL,
         };
         static const struct option options[] = {
                 { "json", no_argument, NULL, ARG_JSON },
@@ -77,13 +82,16 @@ int parse_argv(int argc, char *argv[])
                 { "creates-per-hour", required_argument, NULL, ARG_CREATES_PER_HOUR },
                 { "account", required_argument, NULL, ARG_ACCOUNT },
                 { "expires-in", required_argument, NULL, ARG_EXPIRES_IN },
+                { "follow", no_argument, NULL, 'f' },
+                { "container", required_argument, NULL, ARG_CONTAINER },
+                { "tail", required_argument, NULL, ARG_TAIL },
                 {},
         };
         char *end;
         int c;
 
         assert(argv);
-        while ((c = getopt_long(argc, argv, "hwan:", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "hwafn:", options, NULL)) >= 0)
                 switch (c) {
                 case ARG_JSON:
                         arg_json = true;
@@ -166,6 +174,24 @@ int parse_argv(int argc, char *argv[])
                                 return -EINVAL;
                         }
                         arg_given |= OPT_EXPIRES;
+                        break;
+                case 'f':
+                        arg_follow = true;
+                        arg_given |= OPT_LOGS;
+                        break;
+                case ARG_CONTAINER:
+                        arg_container = optarg;
+                        arg_given |= OPT_LOGS;
+                        break;
+                case ARG_TAIL:
+                        errno = 0;
+                        arg_tail = strtoull(optarg, &end, 10);
+                        if (errno != 0 || end == optarg || *end || optarg[0] == '-' || arg_tail > 1000000) {
+                                fprintf(stderr, "--tail takes a number of lines (0: all), not '%s'.\n",
+                                        optarg);
+                                return -EINVAL;
+                        }
+                        arg_given |= OPT_LOGS;
                         break;
                 case ARG_VERSION:
                         printf("storectl %s\n", PACKAGE_VERSION);

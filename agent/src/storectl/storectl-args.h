@@ -31,6 +31,7 @@ enum {
         OPT_LIMITS = 1 << 6,
         OPT_ACCOUNT = 1 << 7,
         OPT_EXPIRES = 1 << 8,
+        OPT_LOGS = 1 << 9, /* --follow, --container, --tail */
 };
 
 /* --max-stores and --creates-per-hour not given; -1 is "default" (the configured value). */
@@ -51,6 +52,9 @@ extern int64_t arg_max_stores;
 extern int64_t arg_creates_per_hour;
 extern const char *arg_account;
 extern uint64_t arg_expires_in;
+extern bool arg_follow;
+extern const char *arg_container;
+extern uint64_t arg_tail;
 extern unsigned arg_given; /* OPT_* of the options given, to refuse those a verb does not take */
 extern bool arg_color;
 

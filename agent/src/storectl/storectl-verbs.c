@@ -13,6 +13,7 @@
 #include "storectl/storectl-table.h"
 #include "storectl/storectl-verbs.h"
 #include "storectl/storectl-account.h"
+#include "storectl/storectl-logs.h"
 
 #define WAIT_POLL_USEC (5 * USEC_PER_SEC)
 #define BACKUP_POLL_USEC USEC_PER_SEC
@@ -405,6 +406,10 @@ const Verb verbs[] = {
         { "credentials", "ID|NAME", 1, 1, 0, verb_credentials, "Show a store's URL and admin credentials",
           "Prints the store's URL, its WordPress admin URL, user name and password, read from the\n"
           "cluster now (for the store's owner and admins). The read is recorded in the audit log.\n" },
+        { "logs", "ID|NAME [POD]", 1, 2, OPT_LOGS, verb_logs, "Show a store's logs",
+          "Prints the last --tail lines (default 200, 0 for all) of a container of the store: POD (the\n"
+          "web pod when not given), its first container or --container. --follow keeps printing as the\n"
+          "container writes, until interrupted. Read from the cluster now, for the owner and admins.\n" },
         { "account list", "", 0, 0, 0, verb_account_list, "List accounts",
           "Lists accounts (admins only): role, active stores, their limits ('default' is the configured\n"
           "value), live tokens, and whether the account is disabled.\n" },

@@ -8,6 +8,7 @@ import { Link, hasNavigated, navigate } from '../lib/router.js';
 import { isAdmin, useSession } from '../lib/session.js';
 import { BUSY, STATUS_LABEL } from '../lib/status.js';
 import ErrorNotice from './ErrorNotice.jsx';
+import LogsPanel from './LogsPanel.jsx';
 import Progress from './Progress.jsx';
 import StatusBadge from './StatusBadge.jsx';
 import StoreAdminCard from './StoreAdminCard.jsx';
@@ -230,6 +231,7 @@ export default function StoreDetail({ id }) {
         <div className="min-w-0 space-y-4">
           <Timeline events={events} />
           <Releases releases={releases} current={store.helm_revision} />
+          {store.status !== 'DELETED' ? <LogsPanel store={store} /> : null}
         </div>
         <div className="min-w-0 space-y-4">
           {store.status !== 'DELETED' ? <StoreAdminCard store={store} onApplied={applied} /> : null}

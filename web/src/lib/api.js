@@ -151,7 +151,53 @@ export const stores = {
   credentials: (id, opts) => api(`/stores/${encodeURIComponent(id)}/credentials`, opts),
   rotateCredentials: (id) => api(`/stores/${encodeURIComponent(id)}/credentials/rotate`, { method: 'POST' }),
   transfer: (id, account) => api(`/stores/${encodeURIComponent(id)}/transfer`, { method: 'POST', body: { account } }),
+  logSources: (id, opts) => api(`/stores/${encodeURIComponent(id)}/logs`, opts),
+  /** The URL of a container's log: the whole log with tail 0 (a download), the last lines otherwise. */
+  logUrl: (id, pod, container, { tail = 200, follow = false } = {}) => {
+    const q = new URLSearchParams({ container, tail: String(tail) });
+    if (follow) q.set('follow', 'true');
+    return `${BASE}/stores/${encodeURIComponent(id)}/logs/${encodeURIComponent(pod)}?${q}`;
+  },
 };
+
+/**
+ * Reads a text response as it arrives (a container's log, followed): onText(chunk) for each piece,
+ * until the daemon ends it or signal aborts it. Errors as api() throws them.
+ */
+export async function readTextStream(url, { signal, onText }) {
+  let res;
+  try {
+    res = await fetch(url, { headers: { Accept: 'text/plain' }, credentials: 'same-origin', signal });
+  } catch (err) {
+    if (err?.name === 'AbortError') throw err;
+    setReachable(false);
+    throw new NetworkError(err);
+  }
+  setReachable(true);
+  if (!res.ok) {
+    let e = null;
+    try {
+      e = (await res.json())?.error ?? null;
+    } catch {
+      e = null;
+    }
+    throw new ApiError(
+      res.status,
+      e?.code || `http_${res.status}`,
+      e?.message || `The daemon answered ${res.status}.`,
+      parseRetryAfter(res.headers.get('Retry-After')),
+    );
+  }
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    onText(decoder.decode(value, { stream: true }));
+  }
+  const rest = decoder.decode();
+  if (rest) onText(rest);
+}
 
 const acct = (name) => `/accounts/${encodeURIComponent(name)}`;
 
