@@ -16,12 +16,14 @@ function storeagent_not_ready($why)
 	exit;
 }
 
-if (!is_file('/var/www/html/wp-config.php')) {
+// The site's DocumentRoot, /var/www/html in the web pod.
+$root = rtrim($_SERVER['DOCUMENT_ROOT'] ?? '/var/www/html', '/');
+if (!is_file("$root/wp-config.php")) {
 	storeagent_not_ready('no wp-config.php yet');
 }
 define('SHORTINIT', true);
 // wpdb ends the request with an error page (500) when the database does not answer.
-require '/var/www/html/wp-load.php';
+require "$root/wp-load.php";
 
 global $wpdb;
 $wpdb->suppress_errors(true);
