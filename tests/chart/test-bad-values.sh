@@ -56,6 +56,18 @@ refused "wordpress size 'lots'" "wordpress/persistence/size|wordpress.persistenc
 refused "storeName 'Shop_1'" "storeName|Shop_1" -f "$WORK/good.yaml" --set storeName=Shop_1
 refused "unknown key 'basedomain'" "basedomain|additional" -f "$WORK/good.yaml" --set basedomain=x
 refused "no memory limit" "memory|limits" -f "$WORK/good.yaml" --set wordpress.resources.limits.memory=null
+# Access modes that do not work: the setup Job and the cron runs share the web pod's volume (not
+# ReadWriteOncePod); InnoDB does not belong on a network file system (not ReadWriteMany).
+refused "wordpress volume ReadWriteOncePod" "wordpress/persistence/accessMode|ReadWriteOnce', 'ReadWriteMany'" \
+    -f "$WORK/good.yaml" --set wordpress.persistence.accessMode=ReadWriteOncePod
+refused "mysql volume ReadWriteMany" "mysql/persistence/accessMode|ReadWriteOnce', 'ReadWriteOncePod'" \
+    -f "$WORK/good.yaml" --set mysql.persistence.accessMode=ReadWriteMany
+# Memory that cannot fit the limits under load (README: Memory).
+refused "8 Apache workers x 256M PHP in 512Mi" "wordpress memory: 8 Apache workers x PHP memory_limit 256M" \
+    -f "$WORK/good.yaml" --set wordpress.apache.maxRequestWorkers=8 --set wordpress.php.memoryLimit=256M
+refused "MySQL's default temptable_max_ram (1G) in 768Mi" "mysql memory: .*temptable_max_ram 1G" \
+    -f "$WORK/good.yaml" --set mysql.config.temptableMaxRam=1G
+refused "WooCommerce without a SHA-256" "woocommerce/sha256|sha256" -f "$WORK/good.yaml" --set woocommerce.sha256=
 
 step "the same namespace still takes the good values"
 helm install "$REL" "$CHART" -n "$NS" -f "$WORK/good.yaml" >/dev/null || fail "install with the good values"

@@ -11,6 +11,9 @@ set -euo pipefail
 
 REL=shop1
 SEL=app.kubernetes.io/instance=$REL
+# The pods an install makes; the CronJob's runs (component=cron) come every few minutes and are
+# checked by test-real-host.sh.
+SEL_INSTALL="$SEL,app.kubernetes.io/component in (database,web,setup)"
 
 step "helm $(helm version --template '{{.Version}}'): install store $REL"
 store_namespace chart-install "$REL"
@@ -37,7 +40,7 @@ eventually 30 "store READY by the agent's rule (instance=$REL)" store_ready "$RE
 step "the quota admits the default store"
 # Every pod the release made, the completed setup pod included, was admitted
 # by the quota; and their declared totals fit it even when all run at once.
-pods=$(kc -n "$NS" get pods -l "$SEL" -o name | wc -l)
+pods=$(kc -n "$NS" get pods -l "$SEL_INSTALL" -o name | wc -l)
 (( pods == 3 )) || fail "$pods pods, expected 3 (database, web, setup)"
 kc -n "$NS" get events --field-selector reason=FailedCreate -o jsonpath='{.items[*].message}' | grep -q 'exceeded quota' &&
     fail "a pod was refused by the quota"
@@ -50,7 +53,7 @@ while read -r name rm lm rc lc; do
     req_mem=$(( req_mem + $(to_mi "$rm") )) lim_mem=$(( lim_mem + $(to_mi "$lm") ))
     req_cpu=$(( req_cpu + $(to_milli "$rc") )) lim_cpu=$(( lim_cpu + $(to_milli "$lc") ))
     containers=$(( containers + 1 ))
-done < <(kc -n "$NS" get statefulset,deployment,job -l "$SEL" -o jsonpath='{range .items[*]}{range .spec.template.spec.initContainers[*]}{.name} {.resources.requests.memory} {.resources.limits.memory} {.resources.requests.cpu} {.resources.limits.cpu}{"\n"}{end}{range .spec.template.spec.containers[*]}{.name} {.resources.requests.memory} {.resources.limits.memory} {.resources.requests.cpu} {.resources.limits.cpu}{"\n"}{end}{end}')
+done < <(kc -n "$NS" get statefulset,deployment,job -l "$SEL_INSTALL" -o jsonpath='{range .items[*]}{range .spec.template.spec.initContainers[*]}{.name} {.resources.requests.memory} {.resources.limits.memory} {.resources.requests.cpu} {.resources.limits.cpu}{"\n"}{end}{range .spec.template.spec.containers[*]}{.name} {.resources.requests.memory} {.resources.limits.memory} {.resources.requests.cpu} {.resources.limits.cpu}{"\n"}{end}{end}')
 (( containers == 3 )) || fail "$containers containers in the workloads, expected 3"
 ok "every container declares its own requests and limits (none from LimitRange defaults), each within the LimitRange max (1Gi, 1 cpu)"
 # The quota is the agent's (storeagentd render, default configuration), read back from the cluster.
@@ -67,7 +70,7 @@ used=$(kc -n "$NS" get resourcequota store-quota -o jsonpath='{.status.used.limi
 ok "quota store-quota tracks the store (limits.memory used now: $used)"
 
 step "scheduling, volumes, network"
-nodes=$(kc -n "$NS" get pods -l "$SEL" -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | sort -u | xargs)
+nodes=$(kc -n "$NS" get pods -l "$SEL_INSTALL" -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | sort -u | xargs)
 [[ $nodes == kwok-node-* ]] || fail "pods on nodes '$nodes', expected kwok nodes"
 ok "pods scheduled on $nodes"
 for pvc in "$REL-mysql-data" "$REL-wordpress-data"; do
@@ -101,7 +104,7 @@ step "uninstall keeps the data volumes"
 helm uninstall "$REL" -n "$NS" >/dev/null || fail "helm uninstall"
 kc -n "$NS" get pvc "$REL-mysql-data" "$REL-wordpress-data" >/dev/null || fail "PVCs deleted by uninstall"
 kc -n "$NS" get secret store-credentials >/dev/null || fail "Secret deleted by uninstall"
-left=$(kc -n "$NS" get statefulset,deployment,job,service,ingress,configmap -l "$SEL" -o name)
+left=$(kc -n "$NS" get statefulset,deployment,job,cronjob,service,ingress,configmap -l "$SEL" -o name)
 [[ -z $left ]] || fail "left after uninstall: $left"
 ok "workloads gone; PVCs (resource-policy keep) and Secret remain for the agent to delete with the namespace"
 

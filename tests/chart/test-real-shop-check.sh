@@ -136,8 +136,14 @@ for want in 'store id [0-9a-f]\{16\}, PROVISIONING' 'status PROVISIONING' 'statu
     grep -q "$want" <<<"$out" || fail "output lacks '$want':"$'\n'"$out"
 done
 ok "each step says what it did, with the daemon's statuses and the URL it reported"
-[[ $(jq -c . "$S/log.json") == '["home","checkout","rest-order"]' ]] || fail "the shop stand-in saw $(cat "$S/log.json")"
-ok "the shop at the daemon's URL was visited, checked out with COD, and the order read back through /wc/v3/orders"
+[[ $(jq -c . "$S/log.json") == '["home","installer-refused","checkout","rest-order"]' ]] ||
+    fail "the shop stand-in saw $(cat "$S/log.json")"
+ok "the shop at the daemon's URL was visited, its installer asked for (refused), checked out with COD, and the order read back through /wc/v3/orders"
+for image in "$(sed -n '/^mysql:/,/^[a-z]/s/^    tag: "\(.*\)"/mysql:\1/p' "$CHART/values.yaml")" \
+    "$(sed -n '/^wordpress:/,/^[a-z]/s/^    tag: "\(.*\)"/wordpress:\1/p' "$CHART/values.yaml")"; do
+    grep -q "^    $image " <<<"$out" || fail "the image $image the store ran is not listed:"$'\n'"$out"
+done
+ok "the images the store ran are listed"
 grep -q "port-forward svc/$NAME-wordpress :80" "$S/kubectl.log" || fail "no port-forward: $(cat "$S/kubectl.log")"
 grep -q -- "-n store-$NAME exec deploy/$NAME-wordpress -c wordpress -- php -r" "$S/kubectl.log" ||
     fail "no exec: $(cat "$S/kubectl.log")"

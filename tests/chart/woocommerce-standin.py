@@ -80,6 +80,10 @@ class Handler(BaseHTTPRequestHandler):
         if method == "GET" and p == "/":
             self.record("home")
             return self.reply(200, {"html": "shop"})
+        if method == "GET" and p in ("/wp-admin/install.php", "/wp-admin/setup-config.php"):
+            # As the chart's Apache configuration answers (tests/chart/test-apache.sh shows the real one).
+            self.record("installer-refused")
+            return self.reply(403, {"html": "Forbidden"})
         if method == "GET" and p == "/wp-json/wc/store/v1/products":
             return self.reply(200, [PRODUCT])
         if method == "GET" and p == "/wp-json/wc/store/v1/cart":

@@ -8,6 +8,8 @@ import signal
 import subprocess
 import time
 
+import yaml
+
 from conftest import REPO, env, helm, kubectl, kubectl_json, namespace_exists, wait_status
 
 CHART = os.path.join(REPO, "charts", "store-woocommerce")
@@ -175,6 +177,37 @@ def test_upgrade_then_rollback_keeps_secrets(cluster_daemon):
     revs = [x["revision"] for x in d.request("GET", f"/api/v1/stores/{s['id']}/releases").json()["items"]]
     assert revs == [1, 2, 3]
     assert secret_data("store-evolve") == (rv_before, data_before)
+
+
+def test_upgrade_keeps_claim_size_local_path_cannot_expand(cluster_daemon):
+    """stores.storage.mysql raised after a store exists: on k3s's local-path class (no expansion)
+    the API server refuses a larger claim, so the chart keeps the claim's size, the upgrade
+    succeeds instead of rolling back, and the store's event says which volume kept what, and why."""
+    d = cluster_daemon()
+    subprocess.run([os.path.join(REPO, "charts", "package.sh"), "--helm", env()["HELM"], "--version", "0.2.0",
+                    d.repo], check=True, capture_output=True)
+    s = create(d, "roomy")
+    s = wait_status(d, s["id"], {"READY"})
+    cfg = yaml.safe_load(open(d.config_path))
+    cfg["stores"]["storage"] = {"mysql": "3Gi"}
+    with open(d.config_path, "w") as f:
+        yaml.safe_dump(cfg, f)
+    d.proc.send_signal(signal.SIGHUP)
+    d.wait_for(lambda: "Configuration reloaded" in d.logs(), what="reload")
+
+    r = d.request("POST", f"/api/v1/stores/{s['id']}/upgrade", {"chart_version": "0.2.0"})
+    assert r.status == 202, r
+    d.wait_for(lambda: {"store.upgraded", "store.upgrade_failed"} & {e["action"] for e in events(d, s["id"])},
+               timeout=180, interval=0.5, what="the upgrade's outcome in the timeline")
+    s = wait_status(d, s["id"], {"READY", "FAILED"})
+    assert s["status"] == "READY" and s["helm_revision"] == 2 and s["chart_version"] == "0.2.0", s
+    upgraded = [e for e in events(d, s["id"]) if e["action"] == "store.upgraded"]
+    assert upgraded, events(d, s["id"])
+    assert upgraded[-1]["detail"] == ('Upgraded to chart version 0.2.0. Volume roomy-mysql-data kept 2Gi: '
+                                      'StorageClass "local-path" does not allow volume expansion (requested 3Gi).'), \
+        upgraded[-1]
+    pvc = kubectl_json("get", "pvc", "roomy-mysql-data", "-n", "store-roomy")
+    assert pvc["spec"]["resources"]["requests"]["storage"] == "2Gi", pvc["spec"]
 
 
 def test_failed_upgrade_rolls_back(cluster_daemon, tmp_path):

@@ -36,6 +36,7 @@ static const char *const log_formats[] = { "auto", "journal", "json", NULL };
 static const char *const log_levels[] = { "debug", "info", "notice", "warning", "error", NULL };
 static const char *const url_schemes[] = { "http", "https", NULL };
 static const char *const secure_cookie_modes[] = { "auto", "always", "never", NULL };
+static const char *const smtp_tls_modes[] = { "none", "starttls", "tls", NULL };
 
 #define S(k, f, d) { k, CONFIG_STRING, offsetof(Config, f), d, 0, 0, NULL }
 #define U(k, f, d, lo, hi) { k, CONFIG_UINT, offsetof(Config, f), d, lo, hi, NULL }
@@ -71,6 +72,13 @@ static const ConfigKey config_keys[] = {
         Z("stores.storage.wordpress", storage_wordpress, "2Gi"),
         U("stores.provision_timeout", provision_timeout_sec, "600", 10, 86400),
         U("backups.timeout", backup_timeout_sec, "3600", 10, 86400),
+        S("stores.woocommerce.url", woocommerce_url, ""),
+        S("stores.mail.smtp_host", smtp_host, ""),
+        U("stores.mail.smtp_port", smtp_port, "587", 1, 65535),
+        E("stores.mail.smtp_tls", smtp_tls, "starttls", smtp_tls_modes),
+        S("stores.mail.smtp_user", smtp_user, ""),
+        S("stores.mail.smtp_password_file", smtp_password_file, ""),
+        S("stores.mail.from", mail_from, ""),
         L("stores.egress.extra_cidrs", CONFIG_CIDRS, egress_extra_cidrs, ""),
         /* Private, shared (CGNAT), link-local (cloud metadata), loopback, and k3s's pod and service networks. */
         L("stores.egress.excluded_cidrs", CONFIG_CIDRS4, egress_excluded_cidrs,

@@ -69,6 +69,15 @@ typedef struct Config {
         char *quota_cpu;
         char *storage_mysql;
         char *storage_wordpress;
+        char *woocommerce_url; /* a mirror of the WooCommerce zip the chart pins; empty: the chart's */
+
+        /* Every store's outgoing mail (the chart's mail.smtp values); no smtp_host: none. */
+        char *smtp_host;
+        uint64_t smtp_port;
+        char *smtp_tls;           /* "none", "starttls" or "tls" */
+        char *smtp_user;
+        char *smtp_password_file; /* read at each create and upgrade; becomes the store-smtp Secret */
+        char *mail_from;
 
         /*
          * Where a store's pods may connect beyond the cluster's DNS and their own database. Lists are kept

@@ -112,14 +112,18 @@ json_t *store_network_policies_new(const char *name, const char *id)
                           "from", "namespaceSelector", "matchExpressions", "key", "kubernetes.io/metadata.name",
                           "operator", "In", "values", "kube-system", "traefik", "ingress-nginx", "ports", "protocol",
                           "TCP", "port", "http"),
-                /* Only the web tier, the setup Job and the password Job of this namespace may reach the database. */
-                json_pack("{s:s, s:s, s:o, s:{s:{s:{s:s}}, s:[s], s:[{s:[{s:{s:[{s:s, s:s, s:[s, s, s]}]}}], "
+                /*
+                 * Only the web tier, the setup Job, the cron runs and the password Job of this namespace may
+                 * reach the database.
+                 */
+                json_pack("{s:s, s:s, s:o, s:{s:{s:{s:s}}, s:[s], s:[{s:[{s:{s:[{s:s, s:s, s:[s, s, s, s]}]}}], "
                           "s:[{s:s, s:i}]}]}}",
                           "apiVersion", "networking.k8s.io/v1", "kind", "NetworkPolicy", "metadata",
                           store_metadata_new("allow-web-to-database", name, id), "spec", "podSelector", "matchLabels",
                           "app.kubernetes.io/component", "database", "policyTypes", "Ingress", "ingress", "from",
                           "podSelector", "matchExpressions", "key", "app.kubernetes.io/component", "operator", "In",
-                          "values", "web", "setup", COMPONENT_CREDENTIALS, "ports", "protocol", "TCP", "port", 3306));
+                          "values", "web", "setup", "cron", COMPONENT_CREDENTIALS, "ports", "protocol",
+                          "TCP", "port", 3306));
 }
 
 /* ---- what a store's pods may reach ---- */
@@ -208,8 +212,9 @@ static json_t *extra_egress_new(const ProvisionSettings *set)
 
 json_t *store_egress_policies_new(const ProvisionSettings *set, const char *name, const char *id)
 {
-        static const char *const clients[] = { "web", "setup", COMPONENT_CREDENTIALS, NULL };
-        static const char *const online[] = { "web", "setup", NULL };
+        /* "cron": the chart's CronJob that runs WordPress's scheduled events (which fetch and send too). */
+        static const char *const clients[] = { "web", "setup", "cron", COMPONENT_CREDENTIALS, NULL };
+        static const char *const online[] = { "web", "setup", "cron", NULL };
 
         assert(set);
         assert(name);
@@ -259,19 +264,66 @@ json_t *store_secret_new(const char *name, const char *id, const char *root_pass
                          admin_password, "admin-user", "admin", "database", "wordpress", "database-user", "wordpress");
 }
 
+json_t *store_smtp_secret_new(const char *name, const char *id, const char *password)
+{
+        assert(name);
+        assert(id);
+        assert(password);
+        return json_pack("{s:s, s:s, s:o, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Secret", "metadata",
+                         store_metadata_new(SMTP_SECRET, name, id), "type", "Opaque", "stringData",
+                         "smtp-password", password);
+}
+
+/* The chart's mail values, or NULL (none to give) in *ret; -ENOMEM. */
+static int mail_values_new(const ProvisionSettings *set, json_t **ret)
+{
+        _cleanup_(json_decrefp) json_t *mail = NULL;
+
+        *ret = NULL;
+        if (isempty(set->smtp_host) && isempty(set->mail_from))
+                return 0;
+        mail = json_object();
+        if (!mail)
+                return -ENOMEM;
+        if (!isempty(set->smtp_host) &&
+            json_object_set_new(mail, "smtp",
+                                json_pack("{s:s, s:I, s:s, s:s, s:s}", "host", set->smtp_host, "port",
+                                          (json_int_t) set->smtp_port, "tls", set->smtp_tls, "user",
+                                          set->smtp_user, "passwordSecret",
+                                          isempty(set->smtp_password_file) ? "" : SMTP_SECRET)) < 0)
+                return -ENOMEM;
+        if (!isempty(set->mail_from) && json_object_set_new(mail, "from", json_string(set->mail_from)) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(mail);
+        return 0;
+}
+
 json_t *store_values_new(const ProvisionSettings *set, const char *name)
 {
+        _cleanup_(json_decrefp) json_t *v = NULL, *mail = NULL;
         _cleanup_free_ char *email = NULL;
 
         assert(set);
         assert(name);
         if (asprintf(&email, "admin@%s.%s", name, set->base_domain) < 0)
                 return NULL;
-        return json_pack("{s:s, s:s, s:{s:s, s:{s:b}}, s:{s:s}, s:{s:s, s:s}, s:{s:{s:s}}, s:{s:{s:s}}}", "storeName",
-                         name, "baseDomain", set->base_domain, "ingress", "className", set->ingress_class, "tls",
-                         "enabled", streq(set->url_scheme, "https"), "credentials", "secretName", CREDENTIALS_SECRET,
-                         "admin", "user", "admin", "email", email, "mysql", "persistence", "size", set->storage_mysql,
-                         "wordpress", "persistence", "size", set->storage_wordpress);
+        v = json_pack("{s:s, s:s, s:{s:s, s:{s:b}}, s:{s:s}, s:{s:s, s:s}, s:{s:{s:s}}, s:{s:{s:s}}}",
+                      "storeName", name, "baseDomain", set->base_domain, "ingress", "className",
+                      set->ingress_class, "tls", "enabled", streq(set->url_scheme, "https"), "credentials",
+                      "secretName", CREDENTIALS_SECRET, "admin", "user", "admin", "email", email, "mysql",
+                      "persistence", "size", set->storage_mysql, "wordpress", "persistence", "size",
+                      set->storage_wordpress);
+        if (!v)
+                return NULL;
+        /* Only what the operator set: the chart pins the version, its hash and the default URL. */
+        if (!isempty(set->woocommerce_url) &&
+            json_object_set_new(v, "woocommerce", json_pack("{s:s}", "url", set->woocommerce_url)) < 0)
+                return NULL;
+        if (mail_values_new(set, &mail) < 0)
+                return NULL;
+        if (mail && json_object_set(v, "mail", mail) < 0)
+                return NULL;
+        return TAKE_PTR(v);
 }
 
 /* ---- the administrator's credentials ---- */

@@ -14,6 +14,8 @@
 #include "provision/settings.h"
 
 #define CREDENTIALS_SECRET "store-credentials"
+/* The SMTP password (stores.mail.smtp_password_file), key "smtp-password"; the chart mounts it. */
+#define SMTP_SECRET "store-smtp"
 #define LABEL_MANAGED_BY "app.kubernetes.io/managed-by"
 #define LABEL_STORE_ID "storeagent.io/store-id"
 #define LABEL_STORE_NAME "storeagent.io/store-name"
@@ -45,6 +47,8 @@ json_t *store_egress_policies_new(const ProvisionSettings *set, const char *name
 /* The credentials Secret; the caller brings the passwords (random ones, or placeholders to show). */
 json_t *store_secret_new(const char *name, const char *id, const char *root_password, const char *user_password,
                          const char *admin_password);
+/* The SMTP Secret; the caller brings the password (the file's content, or a placeholder to show). */
+json_t *store_smtp_secret_new(const char *name, const char *id, const char *password);
 /* The Helm values file's content. */
 json_t *store_values_new(const ProvisionSettings *set, const char *name);
 

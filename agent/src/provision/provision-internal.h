@@ -103,6 +103,8 @@ int step_namespace(Job *j);
 int step_quota(Job *j);
 int step_network_policies(Job *j);
 int step_secrets(Job *j);
+/* The store-smtp Secret from stores.mail.smtp_password_file, when one is configured (create, upgrade). */
+int step_smtp_secret(Job *j);
 int write_values(Job *j);
 
 /* ---- release.c: helm ---- */
@@ -124,6 +126,12 @@ int rollback_to(Job *j, int revision, char *reason, size_t reason_len);
 
 int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t reason_len);
 void mark_ready(Job *j, const char *action, const char *detail, const char *reason);
+/*
+ * What the chart says about claims whose size it kept on this upgrade (annotation
+ * storeagent.io/size-kept: the StorageClass cannot expand, or the value would shrink it), as
+ * " Volume NAME kept SIZE: WHY." sentences; empty when none.
+ */
+void kept_claim_sizes(Job *j, char *buf, size_t n);
 int wait_interrupted(int r);
 
 /* ---- nudge.c: waking controllers that back off from refused pod creations ---- */

@@ -30,6 +30,13 @@ int settings_copy(Provisioner *p, ProvisionSettings *ret, uint64_t *ret_generati
                 .egress_extra_cidrs = p->set.egress_extra_cidrs,
                 .egress_excluded_cidrs = p->set.egress_excluded_cidrs,
                 .egress_ports = p->set.egress_ports,
+                .woocommerce_url = p->set.woocommerce_url,
+                .smtp_host = p->set.smtp_host,
+                .smtp_port = p->set.smtp_port,
+                .smtp_tls = p->set.smtp_tls,
+                .smtp_user = p->set.smtp_user,
+                .smtp_password_file = p->set.smtp_password_file,
+                .mail_from = p->set.mail_from,
         };
         r = settings_from_config(ret, &c);
         if (ret_generation)

@@ -256,6 +256,33 @@ int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t reason
         }
 }
 
+void kept_claim_sizes(Job *j, char *buf, size_t n)
+{
+        _cleanup_(json_decrefp) json_t *claims = NULL;
+        _cleanup_free_ char *path = NULL, *sel = NULL;
+        size_t i;
+        json_t *pvc;
+
+        assert(n > 0);
+        buf[0] = '\0';
+        if (kube_path(&path, "v1", "persistentvolumeclaims", j->ns, NULL) < 0 ||
+            asprintf(&sel, "app.kubernetes.io/instance=%s", j->store->name) < 0 ||
+            kube_list(j->kube, path, sel, &claims) < 0)
+                return;
+        json_array_foreach(json_object_get(claims, "items"), i, pvc) {
+                json_t *meta = json_object_get(pvc, "metadata");
+                const char *name = json_string_value(json_object_get(meta, "name"));
+                const char *note = json_string_value(
+                        json_object_get(json_object_get(meta, "annotations"), "storeagent.io/size-kept"));
+                size_t used = strlen(buf);
+
+                if (!name || isempty(note) || used >= n - 1)
+                        continue;
+                /* Cut at a character boundary when it does not fit. */
+                utf8_snprintf(buf + used, n - used, " Volume %s %s.", name, note);
+        }
+}
+
 void mark_ready(Job *j, const char *action, const char *detail, const char *reason)
 {
         _cleanup_free_ char *url = NULL, *version = NULL;

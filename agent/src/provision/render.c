@@ -85,6 +85,11 @@ int provision_render(const Config *config, const char *name, const char *id, FIL
 
         r = print_document(f, "created once, never rotated; the chart reads these keys",
                            store_secret_new(name, id, RENDER_PLACEHOLDER, RENDER_PLACEHOLDER, RENDER_PLACEHOLDER));
+        if (r >= 0 && !isempty(set.smtp_host) && !isempty(set.smtp_password_file))
+                r = print_document(f,
+                                   "the SMTP password (stores.mail.smtp_password_file, read at every "
+                                   "create and upgrade)",
+                                   store_smtp_secret_new(name, id, RENDER_PLACEHOLDER));
         if (r < 0)
                 goto out;
 

@@ -18,6 +18,12 @@ void settings_done(ProvisionSettings *s)
         free(s->quota_cpu);
         free(s->storage_mysql);
         free(s->storage_wordpress);
+        free(s->woocommerce_url);
+        free(s->smtp_host);
+        free(s->smtp_tls);
+        free(s->smtp_user);
+        free(s->smtp_password_file);
+        free(s->mail_from);
         free(s->egress_extra_cidrs);
         free(s->egress_excluded_cidrs);
         free(s->egress_ports);
@@ -45,6 +51,13 @@ int settings_from_config(ProvisionSettings *s, const Config *c)
                 .quota_cpu = strdup(c->quota_cpu),
                 .storage_mysql = strdup(c->storage_mysql),
                 .storage_wordpress = strdup(c->storage_wordpress),
+                .woocommerce_url = strdup(c->woocommerce_url),
+                .smtp_host = strdup(c->smtp_host),
+                .smtp_port = c->smtp_port,
+                .smtp_tls = strdup(c->smtp_tls),
+                .smtp_user = strdup(c->smtp_user),
+                .smtp_password_file = strdup(c->smtp_password_file),
+                .mail_from = strdup(c->mail_from),
                 .egress_extra_cidrs = strdup(c->egress_extra_cidrs),
                 .egress_excluded_cidrs = strdup(c->egress_excluded_cidrs),
                 .egress_ports = strdup(c->egress_ports),
@@ -52,7 +65,8 @@ int settings_from_config(ProvisionSettings *s, const Config *c)
         if (!s->kubeconfig || !s->chart_path || !s->chart_repository || !s->base_domain || !s->ingress_class ||
             !s->url_scheme || !s->helm_binary || !s->state_dir || !s->quota_pods || !s->quota_memory ||
             !s->quota_cpu || !s->storage_mysql || !s->storage_wordpress || !s->egress_extra_cidrs ||
-            !s->egress_excluded_cidrs || !s->egress_ports) {
+            !s->egress_excluded_cidrs || !s->egress_ports || !s->woocommerce_url || !s->smtp_host ||
+            !s->smtp_tls || !s->smtp_user || !s->smtp_password_file || !s->mail_from) {
                 settings_done(s);
                 return -ENOMEM;
         }

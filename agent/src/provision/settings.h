@@ -24,6 +24,9 @@ typedef struct ProvisionSettings {
         uint64_t backup_timeout_sec;
         char *quota_pods, *quota_memory, *quota_cpu;
         char *storage_mysql, *storage_wordpress;
+        char *woocommerce_url;
+        char *smtp_host, *smtp_tls, *smtp_user, *smtp_password_file, *mail_from;
+        uint64_t smtp_port;
         char *egress_extra_cidrs, *egress_excluded_cidrs, *egress_ports; /* comma-separated, checked */
 } ProvisionSettings;
 

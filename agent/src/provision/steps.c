@@ -119,6 +119,30 @@ int step_network_policies(Job *j)
         return 0;
 }
 
+int step_smtp_secret(Job *j)
+{
+        _cleanup_erase_free_ char *password = NULL;
+        _cleanup_free_ char *reason = NULL;
+        size_t n = 0;
+        int r;
+
+        if (isempty(j->set.smtp_host) || isempty(j->set.smtp_password_file))
+                return 0;
+        /* Read on every create and upgrade, so a changed password reaches the store on its next upgrade. */
+        r = read_file(j->set.smtp_password_file, 4096, &password, &n);
+        if (r < 0) {
+                if (asprintf(&reason,
+                             "Reading the SMTP password (stores.mail.smtp_password_file %s) failed: %s",
+                             j->set.smtp_password_file, strerror(-r)) < 0)
+                        return -ENOMEM;
+                return fail_store(j, "store.failed", reason);
+        }
+        while (n > 0 && (password[n - 1] == '\n' || password[n - 1] == '\r'))
+                password[--n] = '\0';
+        return apply(j, store_smtp_secret_new(j->store->name, j->store->id, password),
+                     "Applying the SMTP password Secret failed");
+}
+
 int step_secrets(Job *j)
 {
         _cleanup_erase_free_ char *root = NULL, *user = NULL, *admin = NULL, *body = NULL;
@@ -131,7 +155,7 @@ int step_secrets(Job *j)
                 return r;
         r = kube_get(j->kube, path, NULL);
         if (r >= 0)
-                return 0; /* Created by an earlier attempt: never rotate passwords. */
+                return step_smtp_secret(j); /* Created by an earlier attempt: never rotate passwords. */
         if (r != -ENOENT)
                 return cluster_error(j, r, "Reading the credentials Secret failed");
 
@@ -148,11 +172,9 @@ int step_secrets(Job *j)
                 return r;
         /* Create, not apply: if another attempt won the race, its passwords stay. */
         r = kube_request(j->kube, "POST", collection, "application/json", body, NULL);
-        if (r == -EEXIST)
-                return 0;
-        if (r < 0)
+        if (r < 0 && r != -EEXIST)
                 return cluster_error(j, r, "Creating the credentials Secret failed");
-        return 0;
+        return step_smtp_secret(j);
 }
 
 int write_values(Job *j)

@@ -43,6 +43,9 @@ int task_upgrade(Job *j)
         r = step_network_policies(j);
         if (r < 0)
                 return r;
+        r = step_smtp_secret(j);
+        if (r < 0)
+                return r;
         r = read_release(j, &old_revision, &old_version);
         if (r < 0 && r != -ENOENT)
                 return -EAGAIN;
@@ -58,7 +61,9 @@ int task_upgrade(Job *j)
                 if (stop <= 0)
                         return stop;
                 if (r >= 0) {
-                        utf8_snprintf(msg, sizeof msg, "Upgraded to chart version %s.", version);
+                        char kept[600];
+                        kept_claim_sizes(j, kept, sizeof kept);
+                        utf8_snprintf(msg, sizeof msg, "Upgraded to chart version %s.%s", version, kept);
                         mark_ready(j, "store.upgraded", msg, NULL);
                         return 0;
                 }

@@ -154,17 +154,18 @@ TEST(test_network_policies)
         CHECK_STREQ(STR_AT(port, "port"), "http");
         CHECK_STREQ(STR_AT(port, "protocol"), "TCP");
 
-        /* Only web, setup and password Job pods reach the database, on 3306. */
+        /* Only web, setup, cron and password Job pods reach the database, on 3306. */
         check_object(db, "networking.k8s.io/v1", "NetworkPolicy", "allow-web-to-database");
         CHECK_STREQ(STR_AT(db, "spec", "podSelector", "matchLabels", "app.kubernetes.io/component"), "database");
         from = json_array_get(at(json_array_get(at(db, "spec", "ingress", NULL), 0), "from", NULL), 0);
         CHECK(!at(from, "namespaceSelector", NULL));
         from = json_array_get(at(from, "podSelector", "matchExpressions", NULL), 0);
         CHECK_STREQ(STR_AT(from, "key"), "app.kubernetes.io/component");
-        CHECK((json_array_size(at(from, "values", NULL))) == (size_t) (3));
+        CHECK((json_array_size(at(from, "values", NULL))) == (size_t) (4));
         CHECK_STREQ(json_string_value(json_array_get(at(from, "values", NULL), 0)), "web");
         CHECK_STREQ(json_string_value(json_array_get(at(from, "values", NULL), 1)), "setup");
-        CHECK_STREQ(json_string_value(json_array_get(at(from, "values", NULL), 2)), "credentials");
+        CHECK_STREQ(json_string_value(json_array_get(at(from, "values", NULL), 2)), "cron");
+        CHECK_STREQ(json_string_value(json_array_get(at(from, "values", NULL), 3)), "credentials");
         port = json_array_get(at(json_array_get(at(db, "spec", "ingress", NULL), 0), "ports", NULL), 0);
         CHECK(json_integer_value(at(port, "port", NULL)) == 3306);
 }
@@ -215,6 +216,7 @@ TEST(test_egress_policies)
                 CHECK(!selects(p, "database"));
                 CHECK(selects(p, "web"));
                 CHECK(selects(p, "setup"));
+                CHECK(selects(p, "cron")); /* the chart's CronJob: database, DNS, and what events fetch */
         }
 
         /* DNS: only kube-dns pods of kube-system, UDP and TCP 53. */
@@ -357,7 +359,44 @@ TEST(test_values)
         ASSERT_EQ(settings_from_config(&set, c), 0);
         plain = store_values_new(&set, NAME);
         CHECK(json_is_false(at(plain, "ingress", "tls", "enabled", NULL)));
+        /* No mirror and no mail configured: the chart's own defaults, no such keys. */
+        CHECK(!at(plain, "woocommerce", NULL));
+        CHECK(!at(plain, "mail", NULL));
         settings_done(&set);
+}
+
+TEST(test_values_mail_and_mirror)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(json_decrefp) json_t *v = NULL, *secret = NULL;
+        _cleanup_(settings_done) ProvisionSettings set = {};
+
+        ASSERT_EQ(config_new_default(&c), 0);
+        replace(&c->woocommerce_url, "https://mirror.example/woocommerce.11.2.0.zip");
+        replace(&c->smtp_host, "smtp.example.com");
+        c->smtp_port = 465;
+        replace(&c->smtp_tls, "tls");
+        replace(&c->smtp_user, "shop-mailer");
+        replace(&c->smtp_password_file, "/etc/storeagent/smtp-password");
+        replace(&c->mail_from, "orders@example.com");
+        ASSERT_EQ(settings_from_config(&set, c), 0);
+        v = store_values_new(&set, NAME);
+        ASSERT_TRUE(v);
+        /* Only the URL: the chart pins the version and its SHA-256. */
+        CHECK_STREQ(STR_AT(v, "woocommerce", "url"), "https://mirror.example/woocommerce.11.2.0.zip");
+        CHECK(json_object_size(at(v, "woocommerce", NULL)) == 1);
+        CHECK_STREQ(STR_AT(v, "mail", "smtp", "host"), "smtp.example.com");
+        CHECK(json_integer_value(at(v, "mail", "smtp", "port", NULL)) == 465);
+        CHECK_STREQ(STR_AT(v, "mail", "smtp", "tls"), "tls");
+        CHECK_STREQ(STR_AT(v, "mail", "smtp", "user"), "shop-mailer");
+        /* The password is never a value: the chart mounts the agent's Secret. */
+        CHECK_STREQ(STR_AT(v, "mail", "smtp", "passwordSecret"), SMTP_SECRET);
+        CHECK(!at(v, "mail", "smtp", "password", NULL));
+        CHECK_STREQ(STR_AT(v, "mail", "from"), "orders@example.com");
+
+        secret = store_smtp_secret_new(NAME, ID, "s3cret");
+        check_object(secret, "v1", "Secret", SMTP_SECRET);
+        CHECK_STREQ(STR_AT(secret, "stringData", "smtp-password"), "s3cret");
 }
 
 /* The Secret as the API server returns it: base64 data. */

@@ -6,7 +6,7 @@
 # second run (or a retry after a failure half-way) is safe.
 #
 # Environment (set by templates/setup-job.yaml): STORE_URL STORE_TITLE
-# ADMIN_USER ADMIN_EMAIL WC_VERSION PERMALINK_STRUCTURE SAMPLE_PRODUCTS
+# ADMIN_USER ADMIN_EMAIL WC_VERSION WC_SHA256 WC_URL PERMALINK_STRUCTURE SAMPLE_PRODUCTS
 # STORE_COUNTRY STORE_CURRENCY WAIT_SECONDS and the WORDPRESS_DB_* variables
 # that wp-config.php reads.
 
@@ -76,20 +76,27 @@ if [ -z "$(wp option get permalink_structure)" ]; then
     wp rewrite structure "$PERMALINK_STRUCTURE"
 fi
 
-# 5. WooCommerce: installed, at least the pinned version, active, database current.
+# 5. WooCommerce: the pinned version, from WC_URL (the official download or a mirror), installed only
+#    after its SHA-256 matched; an older installed version is replaced by it.
+wc_install() {
+    log "downloading WooCommerce $WC_VERSION from $WC_URL"
+    php "$SCRIPTS/fetch-plugin.php" "$WC_URL" "$WC_SHA256" /tmp/woocommerce.zip ||
+        die "WooCommerce $WC_VERSION from $WC_URL failed verification (see above); nothing was installed"
+    wp plugin install /tmp/woocommerce.zip --force
+    rm -f /tmp/woocommerce.zip
+}
 if wp plugin is-installed woocommerce; then
     current="$(wp plugin get woocommerce --field=version)"
     # shellcheck disable=SC2016 # PHP, not shell
-    if [ -n "$WC_VERSION" ] &&
-        php -r 'exit(version_compare($argv[1], $argv[2], "<") ? 0 : 1);' "$current" "$WC_VERSION"; then
+    if php -r 'exit(version_compare($argv[1], $argv[2], "<") ? 0 : 1);' "$current" "$WC_VERSION"; then
         log "updating WooCommerce $current to $WC_VERSION"
-        wp plugin update woocommerce --version="$WC_VERSION"
+        wc_install
     else
         log "WooCommerce $current is installed"
     fi
 else
-    log "installing WooCommerce ${WC_VERSION:-(newest)}"
-    wp plugin install woocommerce ${WC_VERSION:+--version="$WC_VERSION"}
+    log "installing WooCommerce $WC_VERSION"
+    wc_install
 fi
 if ! wp plugin is-active woocommerce; then
     log "activating WooCommerce"
@@ -98,7 +105,16 @@ fi
 log "running pending WooCommerce database updates"
 wp wc update
 
-# 6. Shop settings, cash on delivery, shipping, pages and sample products.
+# 6. The must-use plugin that hands WordPress's mail to the SMTP server of the chart's mail.smtp
+#    values (it reads them from the web pod's environment); replaced on every run, so it follows the chart.
+mkdir -p "$WP_PATH/wp-content/mu-plugins"
+if ! cmp -s "$SCRIPTS/storeagent-mail.php" "$WP_PATH/wp-content/mu-plugins/storeagent-mail.php"; then
+    log "installing the mail plugin wp-content/mu-plugins/storeagent-mail.php"
+    cp "$SCRIPTS/storeagent-mail.php" "$WP_PATH/wp-content/mu-plugins/storeagent-mail.php.new"
+    mv "$WP_PATH/wp-content/mu-plugins/storeagent-mail.php.new" "$WP_PATH/wp-content/mu-plugins/storeagent-mail.php"
+fi
+
+# 7. Shop settings, cash on delivery, shipping, pages and sample products.
 wp eval-file "$SCRIPTS/setup-store.php" "$SCRIPTS/products.json"
 
 wp rewrite flush
