@@ -38,6 +38,11 @@ typedef struct ApiHooks {
          * errno when the cluster could not be asked. *ret is a secret: never logged.
          */
         int (*store_credentials)(void *userdata, const Store *s, json_t **ret);
+        /*
+         * The cluster's room for stores, read now (GET /api/v1/platform, /metrics): with details the whole
+         * model, else only {"known", "fits"}. Called from any request thread.
+         */
+        int (*capacity)(void *userdata, Db *db, bool details, json_t **ret);
         void *userdata;
 } ApiHooks;
 

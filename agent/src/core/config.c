@@ -70,6 +70,8 @@ static const ConfigKey config_keys[] = {
         Z("stores.storage.mysql", storage_mysql, "2Gi"),
         Z("stores.storage.wordpress", storage_wordpress, "2Gi"),
         U("stores.provision_timeout", provision_timeout_sec, "600", 10, 86400),
+        U("stores.unschedulable_timeout", unschedulable_timeout_sec, "60", 1, 86400),
+        U("stores.capacity.overcommit_percent", overcommit_percent, "100", 10, 1000),
         L("stores.egress.extra_cidrs", CONFIG_CIDRS, egress_extra_cidrs, ""),
         /* Private, shared (CGNAT), link-local (cloud metadata), loopback, and k3s's pod and service networks. */
         L("stores.egress.excluded_cidrs", CONFIG_CIDRS4, egress_excluded_cidrs,

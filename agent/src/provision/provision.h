@@ -40,5 +40,13 @@ int provisioner_chart_versions(Provisioner *p, json_t **ret);
  * cluster cannot be asked. The caller must not log *ret.
  */
 int provisioner_store_credentials(Provisioner *p, const Store *s, json_t **ret);
+/*
+ * Capacity (provision/capacity.h), read from the cluster now. provisioner_admit() is the store service's
+ * admission (StoreAdmitFn): 0 room, ERROR_NO_CAPACITY with the reason, a negative errno when the cluster
+ * cannot tell. provisioner_capacity() is the model for the API: with details, the whole model; without,
+ * only {"known", "fits"}; {"known": false, "detail"} when the cluster cannot be read.
+ */
+int provisioner_admit(Provisioner *p, Db *db, char *reason, size_t reason_len);
+int provisioner_capacity(Provisioner *p, Db *db, bool details, json_t **ret);
 /* Namespaces labelled as ours without a store row. */
 int provisioner_orphans(Provisioner *p, json_t **ret);

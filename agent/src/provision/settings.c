@@ -39,6 +39,8 @@ int settings_from_config(ProvisionSettings *s, const Config *c)
                 .state_dir = strdup(c->state_dir),
                 .helm_timeout_sec = c->helm_timeout_sec,
                 .provision_timeout_sec = c->provision_timeout_sec,
+                .unschedulable_timeout_sec = c->unschedulable_timeout_sec,
+                .overcommit_percent = c->overcommit_percent,
                 .quota_pods = strdup(c->quota_pods),
                 .quota_memory = strdup(c->quota_memory),
                 .quota_cpu = strdup(c->quota_cpu),

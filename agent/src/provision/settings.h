@@ -21,6 +21,8 @@ typedef struct ProvisionSettings {
         char *state_dir;
         uint64_t helm_timeout_sec;
         uint64_t provision_timeout_sec;
+        uint64_t unschedulable_timeout_sec;
+        uint64_t overcommit_percent;
         char *quota_pods, *quota_memory, *quota_cpu;
         char *storage_mysql, *storage_wordpress;
         char *egress_extra_cidrs, *egress_excluded_cidrs, *egress_ports; /* comma-separated, checked */
