@@ -223,8 +223,8 @@ int capacity_model(json_t *nodes, json_t *pods, json_t *store_names, const Capac
                 capacity_format(short_of, need->v[short_of], needs, sizeof needs);
                 capacity_format(short_of, free_.v[short_of], has, sizeof has);
                 if (asprintf(ret_reason,
-                             "The cluster has no room for another store: a store needs %s %s (its quota), %s is "
-                             "free on the schedulable nodes. Delete a store, add a node, or raise "
+                             "The cluster has no room for another store: a store needs %s %s, %s is free on the "
+                             "schedulable nodes. Delete a store, add a node, or raise "
                              "stores.capacity.overcommit_percent.",
                              needs, short_of == CAPACITY_PODS ? "pods" : resource_names[short_of], has) < 0)
                         return -ENOMEM;

@@ -1,0 +1,154 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Room on the nodes: a store is admitted only when the schedulable nodes can hold it, a create that
+cannot fit is refused at once with the numbers, two creates racing for the last room never both get it,
+and a pod that waiting cannot place fails its store fast with the scheduler's reason."""
+
+import json
+import os
+import shutil
+import threading
+
+import pytest
+
+from conftest import REPO, kubectl, kubectl_json, wait_status
+
+
+def fmt_memory(b):
+    units = ["", "Ki", "Mi", "Gi", "Ti"]
+    u = 0
+    while b >= 1024 and u + 1 < len(units):
+        b /= 1024
+        u += 1
+    return f"{b:.0f}{units[u]}" if abs(b - round(b)) < 0.05 else f"{b:.1f}{units[u]}"
+
+
+def capacity(d):
+    r = d.request("GET", "/api/v1/platform")
+    assert r.status == 200, r
+    return r.json()["capacity"]
+
+
+def create(d, name):
+    return d.request("POST", "/api/v1/stores", {"name": name, "engine": "woocommerce"})
+
+
+@pytest.fixture
+def small_node(tmp_path, request):
+    """Makes the cluster one kwok node whose memory holds `stores` stores of `need` bytes (plus half a
+    store): every other node is cordoned until the test ends. A node of its own per test: the pods of an
+    earlier test's stores may still be leaving theirs."""
+    small = "kwok-small-" + request.node.name.replace("_", "-")[5:40].strip("-")
+    nodes = kubectl_json("get", "nodes")["items"]
+    leftovers = [n["metadata"]["name"] for n in nodes if n["metadata"]["name"].startswith("kwok-small-")]
+    if leftovers:  # of an interrupted earlier run
+        kubectl("delete", "node", *leftovers, "--wait=false")
+    others = [n["metadata"]["name"] for n in nodes
+              if not n.get("spec", {}).get("unschedulable") and n["metadata"]["name"] not in leftovers]
+
+    def make(d, stores):
+        need = capacity(d)["store_needs"]
+        memory = need["memory"] * stores + need["memory"] // 2
+        node = {
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": small, "annotations": {"kwok.x-k8s.io/node": "fake"},
+                         "labels": {"kubernetes.io/hostname": small, "kubernetes.io/os": "linux", "type": "kwok"}},
+            "status": {"allocatable": {"cpu": "32", "memory": str(memory), "pods": "110"},
+                       "capacity": {"cpu": "32", "memory": str(memory), "pods": "110"}},
+        }
+        path = tmp_path / "node.json"
+        path.write_text(json.dumps(node))
+        kubectl("apply", "-f", str(path))
+        for n in others:
+            kubectl("cordon", n)
+        # kwok marks the node Ready; from then on the agent counts it, and only it.
+        d.wait_for(lambda: [n["name"] for n in capacity(d)["nodes"] if n["schedulable"]] == [small],
+                   what="the small node as the only schedulable one")
+        return need
+
+    yield make
+    kubectl("delete", "node", small, "--wait=false", check=False)
+    for n in others:
+        kubectl("uncordon", n, check=False)
+
+
+def test_full_node_refuses_then_fits_after_delete(cluster_daemon, small_node):
+    d = cluster_daemon({"limits": {"requests_per_window": 100000}})
+    need = small_node(d, 2)
+    assert capacity(d)["stores_that_fit"] == 2
+
+    first = [create(d, n) for n in ("cap-a", "cap-b")]
+    assert [r.status for r in first] == [202, 202], first
+    full = create(d, "cap-c")
+    assert full.status == 507, full
+    err = full.json()["error"]
+    assert err["code"] == "insufficient_capacity"
+    # The resource, what a store needs and what is free, in words an operator acts on.
+    free = fmt_memory(need["memory"] // 2)
+    assert f"a store needs {fmt_memory(need['memory'])} memory" in err["message"], err
+    assert f"{free} is free" in err["message"], err
+    assert "add a node" in err["message"]
+    plat = capacity(d)
+    assert plat["fits"] is False and plat["stores_that_fit"] == 0 and plat["active_stores"] == 2
+
+    # The admitted stores run on the small node; deleting one makes room for the next create.
+    a = wait_status(d, first[0].json()["id"], {"READY", "FAILED"})
+    assert a["status"] == "READY", a
+    assert d.request("DELETE", f"/api/v1/stores/{a['id']}").status == 202
+    wait_status(d, a["id"], {"DELETED"})
+    again = create(d, "cap-c")
+    assert again.status == 202, again
+    assert wait_status(d, again.json()["id"], {"READY", "FAILED"})["status"] == "READY"
+
+
+def test_tenant_sees_only_whether_a_store_fits(cluster_daemon):
+    d = cluster_daemon()
+    assert d.request("POST", "/api/v1/accounts", {"name": "merchant", "role": "tenant"}).status == 201
+    tok = d.request("POST", "/api/v1/accounts/merchant/tokens", {"name": "t"}).json()["token"]
+    r = d.request("GET", "/api/v1/platform", auth=tok)
+    assert r.status == 200, r
+    assert r.json()["capacity"] == {"known": True, "fits": True}
+    admin = capacity(d)
+    assert admin["known"] and admin["nodes"] and admin["store_needs"]["memory"] > 0
+    metrics = d.request("GET", "/metrics").body.decode()
+    assert f'storeagent_capacity_store_needs{{resource="memory"}} {admin["store_needs"]["memory"]}' in metrics
+
+
+def test_racing_creates_for_the_last_room(cluster_daemon, small_node):
+    d = cluster_daemon()
+    small_node(d, 1)
+    results = {}
+    start = threading.Barrier(2)
+
+    def go(name):
+        start.wait()
+        results[name] = create(d, name)
+
+    threads = [threading.Thread(target=go, args=(n,)) for n in ("race-a", "race-b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = sorted(r.status for r in results.values())
+    assert statuses == [202, 507], results
+    loser = next(r for r in results.values() if r.status == 507)
+    assert loser.json()["error"]["code"] == "insufficient_capacity"
+
+
+def test_node_selector_nothing_matches_fails_fast(cluster_daemon, tmp_path):
+    # A copy of the chart whose pods ask for a node label no node has: the nodes have room (the store is
+    # admitted), yet the scheduler can place none of its pods.
+    chart = tmp_path / "chart"
+    shutil.copytree(os.path.join(REPO, "charts", "store-woocommerce"), chart)
+    values = chart / "values.yaml"
+    text = values.read_text()
+    assert "\nnodeSelector: {}\n" in text
+    values.write_text(text.replace("\nnodeSelector: {}\n", '\nnodeSelector: {storeagent.test/none: "nothing"}\n'))
+    d = cluster_daemon({"chart": {"path": str(chart)}, "limits": {"requests_per_window": 100000},
+                        "stores": {"unschedulable_timeout": 2, "provision_timeout": 600}})
+    r = create(d, "no-such-node")
+    assert r.status == 202, r
+    # Well before the provision timeout (600 s): this wait fails if only that ended the store.
+    s = wait_status(d, r.json()["id"], {"READY", "FAILED"}, timeout=90)
+    assert s["status"] == "FAILED", s
+    assert "cannot be scheduled" in s["status_reason"], s
+    assert "didn't match Pod's node affinity/selector" in s["status_reason"], s
