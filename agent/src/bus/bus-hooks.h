@@ -15,5 +15,7 @@ typedef struct BusHooks {
          * -EOPNOTSUPP when this daemon cannot read them.
          */
         int (*store_credentials)(void *userdata, const Store *s, json_t **ret);
+        /* The cluster's room for stores, read now: with details the whole model, else {"known", "fits"}. */
+        int (*capacity)(void *userdata, Db *db, bool details, json_t **ret);
         void *userdata;
 } BusHooks;

@@ -407,6 +407,7 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
 
         BusHooks bus_hooks = {
                 .store_credentials = hook_store_credentials,
+                .capacity = hook_capacity,
                 .userdata = d.provisioner,
         };
         r = bus_new(&d.bus, event, config, &bus_hooks, on_task_queued, &d);
