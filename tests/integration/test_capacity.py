@@ -114,24 +114,28 @@ def test_tenant_sees_only_whether_a_store_fits(cluster_daemon):
 
 
 def test_racing_creates_for_the_last_room(cluster_daemon, small_node):
+    # Room for one store, six creates at once: each fits alone, exactly one may have it.
     d = cluster_daemon()
     small_node(d, 1)
+    names = [f"race-{i}" for i in range(6)]
     results = {}
-    start = threading.Barrier(2)
+    start = threading.Barrier(len(names))
 
     def go(name):
         start.wait()
         results[name] = create(d, name)
 
-    threads = [threading.Thread(target=go, args=(n,)) for n in ("race-a", "race-b")]
+    threads = [threading.Thread(target=go, args=(n,)) for n in names]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     statuses = sorted(r.status for r in results.values())
-    assert statuses == [202, 507], results
-    loser = next(r for r in results.values() if r.status == 507)
-    assert loser.json()["error"]["code"] == "insufficient_capacity"
+    assert statuses == [202] + [507] * (len(names) - 1), results
+    for r in results.values():
+        if r.status == 507:
+            assert r.json()["error"]["code"] == "insufficient_capacity", r
+    assert capacity(d)["active_stores"] == 1
 
 
 def test_node_selector_nothing_matches_fails_fast(cluster_daemon, tmp_path):
