@@ -34,41 +34,50 @@ def create(d, name):
 
 @pytest.fixture
 def small_node(tmp_path, request):
-    """Makes the cluster one kwok node whose memory holds `stores` stores of `need` bytes (plus half a
-    store): every other node is cordoned until the test ends. A node of its own per test: the pods of an
-    earlier test's stores may still be leaving theirs."""
-    small = "kwok-small-" + request.node.name.replace("_", "-")[5:40].strip("-")
+    """Makes the cluster kwok nodes whose memory holds `stores` stores each (plus half a store if spare): every
+    other node is cordoned until the test ends. Called again, it adds a node: one that joins at run time.
+    Nodes of their own per test: the pods of an earlier test's stores may still be leaving theirs."""
+    prefix = "kwok-small-" + request.node.name.replace("_", "-")[5:36].strip("-")
     nodes = kubectl_json("get", "nodes")["items"]
     leftovers = [n["metadata"]["name"] for n in nodes if n["metadata"]["name"].startswith("kwok-small-")]
     if leftovers:  # of an interrupted earlier run
         kubectl("delete", "node", *leftovers, "--wait=false")
     others = [n["metadata"]["name"] for n in nodes
               if not n.get("spec", {}).get("unschedulable") and n["metadata"]["name"] not in leftovers]
+    made = []
 
-    def make(d, stores):
+    def make(d, stores, spare=True):
         need = capacity(d)["store_needs"]
-        memory = need["memory"] * stores + need["memory"] // 2
+        memory = need["memory"] * stores + (need["memory"] // 2 if spare else 0)
+        name = f"{prefix}-{len(made)}"
         node = {
             "apiVersion": "v1", "kind": "Node",
-            "metadata": {"name": small, "annotations": {"kwok.x-k8s.io/node": "fake"},
-                         "labels": {"kubernetes.io/hostname": small, "kubernetes.io/os": "linux", "type": "kwok"}},
+            "metadata": {"name": name, "annotations": {"kwok.x-k8s.io/node": "fake"},
+                         "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "type": "kwok"}},
             "status": {"allocatable": {"cpu": "32", "memory": str(memory), "pods": "110"},
                        "capacity": {"cpu": "32", "memory": str(memory), "pods": "110"}},
         }
-        path = tmp_path / "node.json"
+        path = tmp_path / f"{name}.json"
         path.write_text(json.dumps(node))
         kubectl("apply", "-f", str(path))
-        for n in others:
-            kubectl("cordon", n)
-        # kwok marks the node Ready; from then on the agent counts it, and only it.
-        d.wait_for(lambda: [n["name"] for n in capacity(d)["nodes"] if n["schedulable"]] == [small],
-                   what="the small node as the only schedulable one")
+        made.append(name)
+        if len(made) == 1:
+            for n in others:
+                kubectl("cordon", n)
+        # kwok marks the node Ready; from then on the agent counts it, and only the nodes made here.
+        d.wait_for(lambda: sorted(n["name"] for n in capacity(d)["nodes"] if n["schedulable"]) == sorted(made),
+                   what=f"{made} as the schedulable nodes")
         return need
 
     yield make
-    kubectl("delete", "node", small, "--wait=false", check=False)
+    if made:
+        kubectl("delete", "node", *made, "--wait=false", check=False)
     for n in others:
         kubectl("uncordon", n, check=False)
+
+
+def placed_on(name):
+    return {p["spec"].get("nodeName") for p in kubectl_json("get", "pods", "-n", f"store-{name}")["items"]}
 
 
 def test_full_node_refuses_then_fits_after_delete(cluster_daemon, small_node):
@@ -90,12 +99,23 @@ def test_full_node_refuses_then_fits_after_delete(cluster_daemon, small_node):
     plat = capacity(d)
     assert plat["fits"] is False and plat["stores_that_fit"] == 0 and plat["active_stores"] == 2
 
-    # The admitted stores run on the small node; deleting one makes room for the next create.
+    # A node added while the agent runs is room at once, and the next store runs on it. (The room is
+    # the nodes' sum: with the half store spare on the first node, this one holds exactly one more.)
+    small_node(d, 1, spare=False)
+    c = create(d, "cap-c")
+    assert c.status == 202, c
+    assert create(d, "cap-d").status == 507
+    c = wait_status(d, c.json()["id"], {"READY", "FAILED"})
+    assert c["status"] == "READY", c
+    # The scheduler may put some of its pods in the first node's spare half; the rest land on the new one.
+    assert any(n and n.startswith("kwok-small-") and n.endswith("-1") for n in placed_on("cap-c")), placed_on("cap-c")
+
+    # Deleting a store makes room for the next create.
     a = wait_status(d, first[0].json()["id"], {"READY", "FAILED"})
     assert a["status"] == "READY", a
     assert d.request("DELETE", f"/api/v1/stores/{a['id']}").status == 202
     wait_status(d, a["id"], {"DELETED"})
-    again = create(d, "cap-c")
+    again = create(d, "cap-d")
     assert again.status == 202, again
     assert wait_status(d, again.json()["id"], {"READY", "FAILED"})["status"] == "READY"
 
