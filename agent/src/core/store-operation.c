@@ -9,7 +9,6 @@
  */
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdarg.h>
 
 #include "basic/log.h"
@@ -157,10 +156,6 @@ static int check_pending_cap(Db *db, const StoreLimits *limits, StoreError *err)
         }
         return 0;
 }
-static int write_status_in_tx(Db *db, const char *id, StoreStatus status, const char *reason)
-{
-        return store_set_status(db, id, status, reason);
-}
 
 /* Finds the store an Idempotency-Key created: *ret_store_id stays NULL when the key is new. */
 static int idempotency_lookup(Db *db, const char *key, const char *actor, const char *request_hash,
@@ -238,39 +233,6 @@ static int check_account_caps(Db *db, const StoreLimits *limits, const Caller *c
         return 0;
 }
 
-static StoreAdmitFn admit_fn;
-static void *admit_userdata;
-/* Held from the capacity question to the commit of the new store, so the next create counts it. */
-static pthread_mutex_t admit_lock = PTHREAD_MUTEX_INITIALIZER;
-
-void store_set_admission(StoreAdmitFn fn, void *userdata)
-{
-        admit_fn = fn;
-        admit_userdata = userdata;
-}
-
-/* Asks the admission hook, outside the write transaction (it reads the cluster). A replay is not asked. */
-static int check_capacity(Db *db, const char *idempotency_key, const char *actor, const char *request_hash,
-                          StoreError *err)
-{
-        _cleanup_free_ char *existing = NULL;
-        char reason[sizeof err->message];
-        int r;
-
-        if (!admit_fn)
-                return 0;
-        if (idempotency_key) {
-                r = idempotency_lookup(db, idempotency_key, actor, request_hash, &existing, err);
-                if (r != 0 || existing)
-                        return r; /* a reused key is refused, a replay answered, in the transaction */
-        }
-        reason[0] = 0;
-        r = admit_fn(admit_userdata, db, reason, sizeof reason);
-        if (r == ERROR_NO_CAPACITY)
-                return fail(err, ERROR_NO_CAPACITY, "%s", reason[0] ? reason : error_info(r)->message);
-        return 0; /* room, or the cluster cannot tell: admitted */
-}
-
 static int create(Db *db, const StoreLimits *limits, const Caller *caller, const char *name, const char *engine,
                   const char *chart_version, const char *idempotency_key, Store **ret, bool *ret_replayed,
                   StoreError *err)
@@ -294,8 +256,9 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
         if (r < 0)
                 return r;
 
-        r = check_capacity(db, idempotency_key, actor, request_hash, err);
-        if (r != 0)
+        /* Outside the write transaction: the question reads the cluster. */
+        r = store_admission_ask(db, idempotency_key, actor, err ? err->message : NULL, err ? sizeof err->message : 0);
+        if (r == ERROR_NO_CAPACITY)
                 return r;
 
         r = db_begin(db);
@@ -430,9 +393,9 @@ int store_create(Db *db, const StoreLimits *limits, const Caller *caller, const 
         assert(name);
         assert(ret);
 
-        pthread_mutex_lock(&admit_lock);
+        store_admission_lock();
         r = create(db, limits, caller, name, engine, chart_version, idempotency_key, ret, ret_replayed, err);
-        pthread_mutex_unlock(&admit_lock);
+        store_admission_unlock();
         if (r != 0) {
                 r = outcome(db, r, err);
                 (void) audit_outcome(db, caller, "store.create", name, NULL, r);
@@ -474,7 +437,7 @@ static int store_operation(Db *db, const StoreLimits *limits, const Caller *call
         r = queue_enqueue(db, id, kind, payload, caller->account, NULL);
         if (r < 0)
                 goto fail;
-        r = write_status_in_tx(db, id, to, NULL);
+        r = store_set_status(db, id, to, NULL);
         if (r < 0)
                 goto fail;
         r = store_set_progress(db, id, "queued", 0, 0);
@@ -665,7 +628,7 @@ int store_delete(Db *db, const Caller *caller, const char *id, Store **ret, Stor
                 if (r < 0)
                         goto fail;
         }
-        r = write_status_in_tx(db, id, STORE_DELETING, NULL);
+        r = store_set_status(db, id, STORE_DELETING, NULL);
         if (r < 0)
                 goto fail;
         r = store_set_progress(db, id, "queued", 0, 0);

@@ -13,7 +13,7 @@
 #include "cluster/helm.h"
 #include "cluster/kube.h"
 #include "core/db.h"
-#include "provision/capacity.h"
+#include "provision/capacity-model.h"
 #include "provision/objects.h"
 #include "provision/provision.h"
 #include "provision/quota.h"

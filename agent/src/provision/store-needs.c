@@ -11,7 +11,7 @@
 
 #include "basic/log.h"
 #include "basic/util.h"
-#include "provision/capacity.h"
+#include "provision/capacity-model.h"
 #include "provision/provision-internal.h"
 
 static void yaml_document_deletep(yaml_document_t **d)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 
-#include "provision/capacity.h"
+#include "provision/capacity-model.h"
 #include "provision/provision-internal.h"
 #include "tests.h"
 
