@@ -120,6 +120,33 @@ def test_full_node_refuses_then_fits_after_delete(cluster_daemon, small_node):
     assert wait_status(d, again.json()["id"], {"READY", "FAILED"})["status"] == "READY"
 
 
+def test_wait_policy_store_waits_without_a_worker_then_starts(cluster_daemon, small_node):
+    # One worker: if the waiting store held it, the delete that makes room could never run.
+    d = cluster_daemon({"stores": {"capacity": {"when_full": "wait"}}, "workers": 1,
+                        "limits": {"requests_per_window": 100000}})
+    need = small_node(d, 1)
+    a = create(d, "wait-a")
+    assert a.status == 202, a
+    b = create(d, "wait-b")
+    assert b.status == 202, b
+    b = b.json()
+    assert b["step"] == "waiting for capacity", b
+    assert f"a store needs {fmt_memory(need['memory'])} memory" in b["status_reason"], b
+    assert capacity(d)["active_stores"] == 1  # a waiting store reserves nothing
+
+    a = wait_status(d, a.json()["id"], {"READY", "FAILED"})
+    assert a["status"] == "READY", a
+    still = d.request("GET", f"/api/v1/stores/{b['id']}").json()
+    assert still["status"] == "PROVISIONING" and still["step"] == "waiting for capacity", still
+
+    assert d.request("DELETE", f"/api/v1/stores/{a['id']}").status == 202
+    wait_status(d, a["id"], {"DELETED"})
+    b = wait_status(d, b["id"], {"READY", "FAILED"})
+    assert b["status"] == "READY", b
+    kinds = [e["action"] for e in d.request("GET", f"/api/v1/stores/{b['id']}/events?limit=1000").json()["items"]]
+    assert "capacity.available" in kinds, kinds
+
+
 def test_tenant_sees_only_whether_a_store_fits(cluster_daemon):
     d = cluster_daemon()
     assert d.request("POST", "/api/v1/accounts", {"name": "merchant", "role": "tenant"}).status == 201

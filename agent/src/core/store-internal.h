@@ -42,6 +42,4 @@ static inline json_t *json_string_or_null(const char *s)
  * there is room, no hook, or idempotency_key was used before (a replay, or a reuse the transaction refuses);
  * ERROR_NO_CAPACITY with why in reason; a negative errno when it cannot tell.
  */
-void store_admission_lock(void);
-void store_admission_unlock(void);
 int store_admission_ask(Db *db, const char *idempotency_key, const char *actor, char *reason, size_t reason_len);

@@ -240,7 +240,7 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
         _cleanup_free_ char *id = NULL, *existing = NULL, *request = NULL;
         _cleanup_stmt_ sqlite3_stmt *q = NULL;
         const char *why, *actor = caller->account;
-        char request_hash[65];
+        char request_hash[65], waiting[sizeof err->message] = "";
         uint64_t n, now = now_usec();
         int r, rc;
 
@@ -257,9 +257,11 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
                 return r;
 
         /* Outside the write transaction: the question reads the cluster. */
-        r = store_admission_ask(db, idempotency_key, actor, err ? err->message : NULL, err ? sizeof err->message : 0);
-        if (r == ERROR_NO_CAPACITY)
-                return r;
+        r = store_admission_ask(db, idempotency_key, actor, waiting, sizeof waiting);
+        if (r == ERROR_NO_CAPACITY && !limits->wait_for_capacity)
+                return fail(err, ERROR_NO_CAPACITY, "%s", waiting);
+        if (r != ERROR_NO_CAPACITY)
+                waiting[0] = 0; /* admitted: it reserves its room from now on */
 
         r = db_begin(db);
         if (r < 0)
@@ -317,8 +319,8 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
 
         r = db_prepare(db,
                        "INSERT INTO stores (id, name, engine, owner, status, chart_version, created_at, updated_at, "
-                       "seq, step, account_id, releases) VALUES (?, ?, ?, ?, 'PROVISIONING', ?, ?, ?, " SEQ_NEXT ", 'queued', ?, "
-                       "'[]')",
+                       "seq, step, account_id, releases, status_reason) VALUES (?, ?, ?, ?, 'PROVISIONING', ?, ?, ?, "
+                       SEQ_NEXT ", ?, ?, '[]', nullif(?, ''))",
                        &q);
         if (r < 0)
                 goto fail;
@@ -330,8 +332,10 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
                 sqlite3_bind_text(q, 5, chart_version, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(q, 6, (sqlite3_int64) now);
         sqlite3_bind_int64(q, 7, (sqlite3_int64) now);
+        sqlite3_bind_text(q, 8, waiting[0] ? STORE_STEP_WAITING_FOR_CAPACITY : "queued", -1, SQLITE_STATIC);
         if (caller->account_id > 0)
-                sqlite3_bind_int64(q, 8, caller->account_id);
+                sqlite3_bind_int64(q, 9, caller->account_id);
+        sqlite3_bind_text(q, 10, waiting, -1, SQLITE_TRANSIENT);
         rc = sqlite3_step(q);
         if (rc != SQLITE_DONE) {
                 r = db_errno(rc);

@@ -375,7 +375,10 @@ int store_active_names(Db *db, json_t **ret)
         assert(ret);
         if (!names)
                 return -ENOMEM;
-        r = db_prepare(db, "SELECT name FROM stores WHERE deleted_at IS NULL", &q);
+        r = db_prepare(db,
+                       "SELECT name FROM stores WHERE deleted_at IS NULL AND coalesce(step, '') <> '"
+                       STORE_STEP_WAITING_FOR_CAPACITY "'",
+                       &q);
         if (r < 0)
                 return r;
         while ((rc = sqlite3_step(q)) == SQLITE_ROW)

@@ -67,7 +67,15 @@ typedef struct StoreLimits {
         uint64_t creates_per_hour;  /* per account, unless the account sets its own */
         uint64_t max_pending_tasks; /* queued or running tasks on the platform */
         uint64_t tenant_max_stores; /* active stores of a tenant account, unless the account sets its own */
+        bool wait_for_capacity;     /* a store that does not fit waits (STORE_STEP_WAITING_FOR_CAPACITY) */
 } StoreLimits;
+
+/* The step of a created store that waits for room on the nodes; it reserves none until it leaves it. */
+#define STORE_STEP_WAITING_FOR_CAPACITY "waiting for capacity"
+
+/* Serializes the capacity question and what follows from it (a store written, a waiting store started). */
+void store_admission_lock(void);
+void store_admission_unlock(void);
 
 /* The limits of a configuration. */
 void store_limits_from_config(const Config *c, StoreLimits *ret);
@@ -157,7 +165,7 @@ int store_count_by_status(Db *db, const Caller *caller, json_t **ret);
 /* Active stores of the platform (account_id 0) or of one account. */
 int store_count_active(Db *db, int64_t account_id, uint64_t *ret);
 int store_creates_in_last_hour(Db *db, int64_t account_id, uint64_t *ret);
-/* ["name", ...] of every active (not deleted) store: what holds room on the cluster. */
+/* ["name", ...] of every active (not deleted) store but those waiting for room: what holds room on the cluster. */
 int store_active_names(Db *db, json_t **ret);
 /* The caps that apply to an account: its own values, or the configured defaults for its role
  * (UINT64_MAX: none beyond the platform's). */

@@ -112,3 +112,30 @@ int provisioner_capacity(Provisioner *p, Db *db, bool details, json_t **ret)
         *ret = TAKE_PTR(model);
         return 0;
 }
+
+int provisioner_start_waiting(Provisioner *p, Db *db, const Store *s, char *reason, size_t reason_len)
+{
+        _cleanup_(json_decrefp) json_t *model = NULL;
+        _cleanup_free_ char *why = NULL;
+        int r;
+
+        assert(p);
+        assert(db);
+        assert(s);
+        /* The same lock as creates take: a store that starts here is counted by the next create, and the
+         * other way round. */
+        store_admission_lock();
+        pthread_mutex_lock(&p->capacity_lock);
+        r = read_model(p, db, &model, &why); /* this store waits, so it reserves nothing in it yet */
+        pthread_mutex_unlock(&p->capacity_lock);
+        if (r >= 0 && why) {
+                store_admission_unlock();
+                snprintf(reason, reason_len, "%s", why);
+                return ERROR_NO_CAPACITY;
+        }
+        if (r < 0)
+                log_warning_errno(r, "Cannot tell whether the cluster has room for store %s, starting it: %m", s->name);
+        r = store_set_progress(db, s->id, "queued", 0, 0);
+        store_admission_unlock();
+        return r < 0 ? r : 0;
+}

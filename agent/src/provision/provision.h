@@ -48,5 +48,8 @@ int provisioner_store_credentials(Provisioner *p, const Store *s, json_t **ret);
  */
 int provisioner_admit(Provisioner *p, Db *db, char *reason, size_t reason_len);
 int provisioner_capacity(Provisioner *p, Db *db, bool details, json_t **ret);
+/* A store created while the nodes were full (stores.capacity.when_full: wait) leaves its waiting step when
+ * there is room: 0, it reserves its room now; ERROR_NO_CAPACITY with the reason while there is none. */
+int provisioner_start_waiting(Provisioner *p, Db *db, const Store *s, char *reason, size_t reason_len);
 /* Namespaces labelled as ours without a store row. */
 int provisioner_orphans(Provisioner *p, json_t **ret);
