@@ -48,6 +48,7 @@ UpgradeStore        allowed allowed      NotFound     Refused  Refused  Refused 
 RollbackStore       allowed allowed      NotFound     Refused  Refused  Refused   string:@A@ int64:1
 RetryStore          allowed allowed      NotFound     Refused  Refused  Refused   string:@A@
 GetCredentials      allowed allowed      NotFound     Refused  Refused  Refused   string:@A@
+GetCapacity         ok      ok           ok           Refused  Refused  Refused
 TransferStore       ok      AccessDenied AccessDenied Refused  Refused  Refused   string:@R@ string:@O@
 ListAccounts        ok      AccessDenied AccessDenied Refused  Refused  Refused
 CreateAccount       ok      AccessDenied AccessDenied Refused  Refused  Refused   string:@ACCT@ string:tenant
