@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Room on the nodes: a store is admitted only when the schedulable nodes can hold it, a create that
 cannot fit is refused at once with the numbers, two creates racing for the last room never both get it,
-and a pod that waiting cannot place fails its store fast with the scheduler's reason."""
+and a pod that waiting cannot place fails its store fast with the scheduler's reason. Several nodes add up,
+and a node added at run time is room at once."""
 
 import json
 import os
@@ -118,6 +119,23 @@ def test_full_node_refuses_then_fits_after_delete(cluster_daemon, small_node):
     again = create(d, "cap-d")
     assert again.status == 202, again
     assert wait_status(d, again.json()["id"], {"READY", "FAILED"})["status"] == "READY"
+
+
+def test_stores_spread_over_three_nodes(cluster_daemon, small_node):
+    # Three nodes with room for one store and a half each: the room is their sum, and the stores'
+    # pods use all three (the scheduler puts a pod on the least used node).
+    d = cluster_daemon({"limits": {"requests_per_window": 100000}})
+    for _ in range(3):
+        small_node(d, 1)
+    assert capacity(d)["stores_that_fit"] == 4
+    made = [create(d, f"spread-{i}") for i in range(3)]
+    assert [r.status for r in made] == [202] * 3, made
+    assert capacity(d)["stores_that_fit"] == 1
+    for r in made:
+        s = wait_status(d, r.json()["id"], {"READY", "FAILED"})
+        assert s["status"] == "READY", s
+    nodes = set().union(*(placed_on(f"spread-{i}") for i in range(3)))
+    assert len({n for n in nodes if n and n.startswith("kwok-small-")}) == 3, nodes
 
 
 def test_wait_policy_store_waits_without_a_worker_then_starts(cluster_daemon, small_node):
