@@ -4,7 +4,8 @@ gate in helm that holds a task inside its helm run until the test lets it go.
 
 The API server keeps objects in memory by path: apply (PATCH) and POST store them, GET reads them,
 lists return what is stored under a collection, DELETE removes them. Every Job list answers a setup
-Job that has completed, so a store whose helm run succeeded becomes READY at the first look.
+Job that has completed, so a store whose helm run succeeded becomes READY at the first look, and the
+node list one large Ready node, so that every create fits.
 
 The helm is a script. `upgrade`, `uninstall` and `rollback` each announce themselves by creating
 GATE/entered-<verb>-<n> and, while GATE/hold exists, wait for GATE/release-<n> (the test creates it):
@@ -62,6 +63,10 @@ class _Handler(BaseHTTPRequestHandler):
             items = items + [{"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "setup"},
                               "status": {"succeeded": 1,
                                          "conditions": [{"type": "Complete", "status": "True"}]}}]
+        if path == "/api/v1/nodes":  # one node with room for every store a test makes (capacity admission)
+            items = items + [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "fake-node"},
+                              "status": {"allocatable": {"cpu": "64", "memory": "256Gi", "pods": "1000"},
+                                         "conditions": [{"type": "Ready", "status": "True"}]}}]
         if c.is_collection(path):
             return self._send(200, {"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": "1"},
                                     "items": items})

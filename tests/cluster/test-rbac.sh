@@ -224,7 +224,13 @@ ok "exec into store pods only, not into kube-system, default or $FOREIGN"
 [[ $(ag auth can-i get pods --subresource=log -n kube-system 2>/dev/null || true) == no ]] ||
 	fail "the agent may read pod logs in kube-system"
 ok "pod logs readable in store namespaces only"
-refused "reading nodes" "forbidden" ag get nodes
+allowed "reading nodes (capacity)" ag get nodes
+for verb in patch update delete; do
+	[[ $(ag auth can-i "$verb" nodes 2>/dev/null || true) == no ]] || fail "the agent may $verb nodes"
+done
+ok "no write on nodes"
+[[ $(ag auth can-i get secrets -n kube-system 2>/dev/null || true) == no ]] || fail "the agent may read Secrets in kube-system"
+ok "listing pods for capacity gives no logs and no Secrets outside store namespaces"
 refused "reading its own namespace's Secrets (storeagent)" "forbidden" ag -n storeagent get secrets
 refused "requesting a token for another ServiceAccount" "forbidden" ag -n kube-system create token default
 for verb in escalate bind impersonate; do

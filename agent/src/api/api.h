@@ -47,6 +47,11 @@ typedef struct ApiHooks {
          */
         int (*store_logs)(void *userdata, const Store *s, const StoreLogRequest *req,
                           const atomic_bool *cancel, StoreLogSink sink, void *sink_userdata);
+        /*
+         * The cluster's room for stores, read now (GET /api/v1/platform, /metrics): with details the whole
+         * model, else only {"known", "fits"}. Called from any request thread.
+         */
+        int (*capacity)(void *userdata, Db *db, bool details, json_t **ret);
         void *userdata;
 } ApiHooks;
 

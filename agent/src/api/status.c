@@ -57,6 +57,37 @@ int h_readyz(ApiServer *s, const struct _u_request *req, struct _u_response *res
         return 0;
 }
 
+/* The capacity gauges, when the cluster could be read (cpu in millicores, memory in bytes). */
+static void write_capacity(ApiServer *s, Db *db, FILE *f)
+{
+        static const char *const gauges[][2] = {
+                { "allocatable", "What the schedulable nodes offer (times the overcommit)." },
+                { "used_by_other_pods", "Requests of placed pods that are not an active store's." },
+                { "reserved_by_stores", "Quota requests of the active stores." },
+                { "free", "Room left for new stores." },
+                { "store_needs", "What one new store reserves (its quota's requests)." },
+        };
+        _cleanup_(json_decrefp) json_t *cap = NULL;
+
+        if (!db || !s->hooks.capacity || s->hooks.capacity(s->hooks.userdata, db, true, &cap) < 0 ||
+            !json_is_true(json_object_get(cap, "known")))
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(gauges); i++) {
+                json_t *amounts = json_object_get(cap, gauges[i][0]), *v;
+                const char *res;
+                fprintf(f, "# HELP storeagent_capacity_%s %s\n# TYPE storeagent_capacity_%s gauge\n", gauges[i][0],
+                        gauges[i][1], gauges[i][0]);
+                json_object_foreach(amounts, res, v)
+                        fprintf(f, "storeagent_capacity_%s{resource=\"%s\"} %" JSON_INTEGER_FORMAT "\n", gauges[i][0],
+                                res, json_integer_value(v));
+        }
+        fprintf(f,
+                "# HELP storeagent_capacity_stores_that_fit New stores the free room holds.\n"
+                "# TYPE storeagent_capacity_stores_that_fit gauge\nstoreagent_capacity_stores_that_fit %" JSON_INTEGER_FORMAT
+                "\n",
+                json_integer_value(json_object_get(cap, "stores_that_fit")));
+}
+
 int h_metrics(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
 {
         _cleanup_free_ char *buf = NULL;
@@ -107,6 +138,7 @@ int h_metrics(ApiServer *s, const struct _u_request *req, struct _u_response *re
                            "# TYPE storeagent_tasks_running gauge\nstoreagent_tasks_running %u\n",
                         runner_busy(s->runner));
         }
+        write_capacity(s, db, f);
         fclose(f);
         ulfius_set_binary_body_response(resp, 200, buf, n);
         u_map_put(resp->map_header, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
@@ -144,7 +176,7 @@ static json_t *account_usage(ApiServer *s, RequestContext *c, const ApiLimits *l
 int h_platform(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
 {
         RequestContext *c = ctx;
-        json_t *by_status = NULL, *cluster = NULL, *body;
+        json_t *by_status = NULL, *cluster = NULL, *capacity = NULL, *body;
         uint64_t active = 0, creates = 0, pending = 0, used;
         char key[96];
         ApiLimits lim;
@@ -163,6 +195,9 @@ int h_platform(ApiServer *s, const struct _u_request *req, struct _u_response *r
                          cluster, "account", account_usage(s, c, &lim, used));
         if (!body)
                 return api_error(resp, 500, "internal", "Out of memory.");
+        /* Room for stores: an admin sees the nodes and the numbers, a tenant only whether a store fits. */
+        if (s->hooks.capacity && s->hooks.capacity(s->hooks.userdata, db, caller_is_admin(&c->caller), &capacity) >= 0)
+                json_object_set_new(body, "capacity", capacity);
         if (caller_is_admin(&c->caller)) {
                 (void) store_count_active(db, 0, &active);
                 (void) store_creates_in_last_hour(db, c->caller.account_id, &creates);

@@ -496,3 +496,27 @@ int bus_method_get_credentials(sd_bus_message *m, void *userdata, sd_bus_error *
                 return sd_bus_reply_method_return(m, "s", text);
         }
 }
+
+/* The room for stores on the cluster: an admin gets the whole model, a tenant whether a store fits. */
+int bus_method_get_capacity(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        Bus *b = userdata;
+        _cleanup_(json_decrefp) json_t *cap = NULL;
+        _cleanup_free_ char *text = NULL;
+        Caller caller;
+        int r;
+
+        b->calls++;
+        r = bus_caller(b, m, &caller, error);
+        if (r < 0)
+                return r;
+        if (!b->hooks.capacity)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "This storeagentd cannot read the cluster.");
+        r = b->hooks.capacity(b->hooks.userdata, b->db, caller_is_admin(&caller), &cap);
+        if (r < 0)
+                return bus_store_error(error, r, NULL);
+        text = json_dumps(cap, JSON_COMPACT);
+        if (!text)
+                return -ENOMEM;
+        return sd_bus_reply_method_return(m, "s", text);
+}

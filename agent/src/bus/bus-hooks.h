@@ -20,5 +20,7 @@ typedef struct BusHooks {
         int (*store_log_sources)(void *userdata, const Store *s, json_t **ret);
         int (*store_logs)(void *userdata, const Store *s, const StoreLogRequest *req,
                           const atomic_bool *cancel, StoreLogSink sink, void *sink_userdata);
+        /* The cluster's room for stores, read now: with details the whole model, else {"known", "fits"}. */
+        int (*capacity)(void *userdata, Db *db, bool details, json_t **ret);
         void *userdata;
 } BusHooks;

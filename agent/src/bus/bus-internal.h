@@ -107,3 +107,4 @@ int bus_method_create_account_token(sd_bus_message *m, void *userdata, sd_bus_er
 int bus_method_revoke_account_token(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_transfer_store(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_get_credentials(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_get_capacity(sd_bus_message *m, void *userdata, sd_bus_error *error);

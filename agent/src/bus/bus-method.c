@@ -678,6 +678,8 @@ const sd_bus_vtable bus_agent_vtable[] = {
                                 SD_BUS_ARGS("s", id_or_name, "s", pod, "s", container, "t", tail, "b",
                                             follow),
                                 SD_BUS_RESULT("h", log), bus_method_get_logs, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetCapacity", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", capacity_json),
+                                bus_method_get_capacity, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("StoreChanged", SD_BUS_ARGS("s", id, "s", status), 0),
         SD_BUS_VTABLE_END,
 };

@@ -37,6 +37,7 @@ static const char *const log_levels[] = { "debug", "info", "notice", "warning", 
 static const char *const url_schemes[] = { "http", "https", NULL };
 static const char *const secure_cookie_modes[] = { "auto", "always", "never", NULL };
 static const char *const smtp_tls_modes[] = { "none", "starttls", "tls", NULL };
+static const char *const when_full_policies[] = { "refuse", "wait", NULL };
 
 #define S(k, f, d) { k, CONFIG_STRING, offsetof(Config, f), d, 0, 0, NULL }
 #define U(k, f, d, lo, hi) { k, CONFIG_UINT, offsetof(Config, f), d, lo, hi, NULL }
@@ -79,6 +80,9 @@ static const ConfigKey config_keys[] = {
         S("stores.mail.smtp_user", smtp_user, ""),
         S("stores.mail.smtp_password_file", smtp_password_file, ""),
         S("stores.mail.from", mail_from, ""),
+        U("stores.unschedulable_timeout", unschedulable_timeout_sec, "60", 1, 86400),
+        U("stores.capacity.overcommit_percent", overcommit_percent, "100", 10, 1000),
+        E("stores.capacity.when_full", when_full, "refuse", when_full_policies),
         L("stores.egress.extra_cidrs", CONFIG_CIDRS, egress_extra_cidrs, ""),
         /* Private, shared (CGNAT), link-local (cloud metadata), loopback, and k3s's pod and service networks. */
         L("stores.egress.excluded_cidrs", CONFIG_CIDRS4, egress_excluded_cidrs,

@@ -42,6 +42,8 @@ static const ErrorInfo error_table[_ERROR_MAX] = {
         [ERROR_STORAGE_READ_ONLY] = { 507, "storage_read_only", STOREAGENT_ERROR_STORAGE_READ_ONLY,
                                       "The agent's storage is read-only; nothing was changed. An operator must "
                                       "repair it." },
+        [ERROR_NO_CAPACITY] = { 507, "insufficient_capacity", STOREAGENT_ERROR_LIMIT_REACHED,
+                                "The cluster has no room for another store." },
 };
 
 const ErrorInfo *error_info(int e)

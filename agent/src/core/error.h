@@ -39,6 +39,7 @@ typedef enum Error {
         ERROR_TOKEN_TAKEN,      /* the account has a token of that name */
         ERROR_CREDENTIALS_UNAVAILABLE, /* the store has no credentials to show (yet, or any more) */
         ERROR_STORAGE_READ_ONLY, /* the database's file system went read-only; nothing changed */
+        ERROR_NO_CAPACITY,      /* the cluster's schedulable nodes have no room for the store */
         _ERROR_MAX,
 } Error;
 

@@ -35,3 +35,11 @@ static inline json_t *json_string_or_null(const char *s)
 {
         return s ? json_string(s) : json_null();
 }
+
+/*
+ * store-admission.c: the capacity question store_create() asks (store_set_admission()). The lock is held
+ * from the question to the commit of the new store, so that the next create counts it. ask returns 0 when
+ * there is room, no hook, or idempotency_key was used before (a replay, or a reuse the transaction refuses);
+ * ERROR_NO_CAPACITY with why in reason; a negative errno when it cannot tell.
+ */
+int store_admission_ask(Db *db, const char *idempotency_key, const char *actor, char *reason, size_t reason_len);

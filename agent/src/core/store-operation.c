@@ -22,11 +22,6 @@
 #include "core/store-internal.h"
 #include "core/store.h"
 
-static int write_status_in_tx(Db *db, const char *id, StoreStatus status, const char *reason)
-{
-        return store_set_status(db, id, status, reason);
-}
-
 /* Finds the store an Idempotency-Key created: *ret_store_id stays NULL when the key is new. */
 static int idempotency_lookup(Db *db, const char *key, const char *actor, const char *request_hash,
                               char **ret_store_id, StoreError *err)
@@ -110,7 +105,7 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
         _cleanup_free_ char *id = NULL, *existing = NULL, *request = NULL;
         _cleanup_stmt_ sqlite3_stmt *q = NULL;
         const char *why, *actor = caller->account;
-        char request_hash[65];
+        char request_hash[65], waiting[sizeof err->message] = "";
         uint64_t n, now = now_usec();
         int r, rc;
 
@@ -125,6 +120,13 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
         r = sha256_hex(request, strlen(request), request_hash);
         if (r < 0)
                 return r;
+
+        /* Outside the write transaction: the question reads the cluster. */
+        r = store_admission_ask(db, idempotency_key, actor, waiting, sizeof waiting);
+        if (r == ERROR_NO_CAPACITY && !limits->wait_for_capacity)
+                return op_fail(err, ERROR_NO_CAPACITY, "%s", waiting);
+        if (r != ERROR_NO_CAPACITY)
+                waiting[0] = 0; /* admitted: it reserves its room from now on */
 
         r = db_begin(db);
         if (r < 0)
@@ -182,8 +184,8 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
 
         r = db_prepare(db,
                        "INSERT INTO stores (id, name, engine, owner, status, chart_version, created_at, updated_at, "
-                       "seq, step, account_id, releases) VALUES (?, ?, ?, ?, 'PROVISIONING', ?, ?, ?, " SEQ_NEXT ", 'queued', ?, "
-                       "'[]')",
+                       "seq, step, account_id, releases, status_reason) VALUES (?, ?, ?, ?, 'PROVISIONING', ?, ?, ?, "
+                       SEQ_NEXT ", ?, ?, '[]', nullif(?, ''))",
                        &q);
         if (r < 0)
                 goto fail;
@@ -195,8 +197,10 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
                 sqlite3_bind_text(q, 5, chart_version, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(q, 6, (sqlite3_int64) now);
         sqlite3_bind_int64(q, 7, (sqlite3_int64) now);
+        sqlite3_bind_text(q, 8, waiting[0] ? STORE_STEP_WAITING_FOR_CAPACITY : "queued", -1, SQLITE_STATIC);
         if (caller->account_id > 0)
-                sqlite3_bind_int64(q, 8, caller->account_id);
+                sqlite3_bind_int64(q, 9, caller->account_id);
+        sqlite3_bind_text(q, 10, waiting, -1, SQLITE_TRANSIENT);
         rc = sqlite3_step(q);
         if (rc != SQLITE_DONE) {
                 r = db_errno(rc);
@@ -258,7 +262,9 @@ int store_create(Db *db, const StoreLimits *limits, const Caller *caller, const 
         assert(name);
         assert(ret);
 
+        store_admission_lock();
         r = create(db, limits, caller, name, engine, chart_version, idempotency_key, ret, ret_replayed, err);
+        store_admission_unlock();
         if (r != 0) {
                 r = op_outcome(db, r, err);
                 (void) op_audit(db, caller, "store.create", name, NULL, r);
@@ -300,7 +306,7 @@ static int store_operation(Db *db, const StoreLimits *limits, const Caller *call
         r = queue_enqueue(db, id, kind, payload, caller->account, NULL);
         if (r < 0)
                 goto fail;
-        r = write_status_in_tx(db, id, to, NULL);
+        r = store_set_status(db, id, to, NULL);
         if (r < 0)
                 goto fail;
         r = store_set_progress(db, id, "queued", 0, 0);
@@ -491,7 +497,7 @@ int store_delete(Db *db, const Caller *caller, const char *id, Store **ret, Stor
                 if (r < 0)
                         goto fail;
         }
-        r = write_status_in_tx(db, id, STORE_DELETING, NULL);
+        r = store_set_status(db, id, STORE_DELETING, NULL);
         if (r < 0)
                 goto fail;
         r = store_set_progress(db, id, "queued", 0, 0);

@@ -365,6 +365,31 @@ int store_count_active(Db *db, int64_t account_id, uint64_t *ret)
                                  account_id, 0, ret);
 }
 
+int store_active_names(Db *db, json_t **ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        _cleanup_(json_decrefp) json_t *names = json_array();
+        int r, rc;
+
+        assert(db);
+        assert(ret);
+        if (!names)
+                return -ENOMEM;
+        r = db_prepare(db,
+                       "SELECT name FROM stores WHERE deleted_at IS NULL AND coalesce(step, '') <> '"
+                       STORE_STEP_WAITING_FOR_CAPACITY "'",
+                       &q);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+                if (json_array_append_new(names, json_string((const char *) sqlite3_column_text(q, 0))) < 0)
+                        return -ENOMEM;
+        if (rc != SQLITE_DONE)
+                return db_errno(rc);
+        *ret = TAKE_PTR(names);
+        return 0;
+}
+
 int store_creates_in_last_hour(Db *db, int64_t account_id, uint64_t *ret)
 {
         assert(db);

@@ -120,6 +120,7 @@ void store_limits_from_config(const Config *c, StoreLimits *ret)
                 .creates_per_hour = c->creates_per_hour,
                 .max_pending_tasks = c->max_pending_tasks,
                 .tenant_max_stores = c->tenant_max_stores,
+                .wait_for_capacity = streq_ptr(c->when_full, "wait"),
         };
 }
 

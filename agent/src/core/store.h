@@ -88,7 +88,15 @@ typedef struct StoreLimits {
         uint64_t creates_per_hour;  /* per account, unless the account sets its own */
         uint64_t max_pending_tasks; /* queued or running tasks on the platform */
         uint64_t tenant_max_stores; /* active stores of a tenant account, unless the account sets its own */
+        bool wait_for_capacity;     /* a store that does not fit waits (STORE_STEP_WAITING_FOR_CAPACITY) */
 } StoreLimits;
+
+/* The step of a created store that waits for room on the nodes; it reserves none until it leaves it. */
+#define STORE_STEP_WAITING_FOR_CAPACITY "waiting for capacity"
+
+/* Serializes the capacity question and what follows from it (a store written, a waiting store started). */
+void store_admission_lock(void);
+void store_admission_unlock(void);
 
 /* The limits of a configuration. */
 void store_limits_from_config(const Config *c, StoreLimits *ret);
@@ -108,6 +116,17 @@ typedef struct StoreError {
 int store_create(Db *db, const StoreLimits *limits, const Caller *caller, const char *name, const char *engine,
                  const char *chart_version, const char *idempotency_key, Store **ret, bool *ret_replayed,
                  StoreError *err);
+
+/*
+ * Capacity admission, asked by store_create() before it writes a new store (not for an Idempotency-Key
+ * replay): 0 when the cluster has room for one more store, ERROR_NO_CAPACITY when it has not (reason
+ * says which resource, what a store needs and what is free), a negative errno when it cannot tell (the
+ * store is admitted: the cluster's scheduler keeps the last word). Creates are serialized around the
+ * question and the insert, so of two creates racing for the last room exactly one gets it. The daemon
+ * sets it once, before any thread creates a store; NULL admits every store.
+ */
+typedef int (*StoreAdmitFn)(void *userdata, Db *db, char *reason, size_t reason_len);
+void store_set_admission(StoreAdmitFn fn, void *userdata);
 int store_delete(Db *db, const Caller *caller, const char *id, Store **ret, StoreError *err);
 int store_retry(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, Store **ret,
                 StoreError *err);
@@ -167,6 +186,8 @@ int store_count_by_status(Db *db, const Caller *caller, json_t **ret);
 /* Active stores of the platform (account_id 0) or of one account. */
 int store_count_active(Db *db, int64_t account_id, uint64_t *ret);
 int store_creates_in_last_hour(Db *db, int64_t account_id, uint64_t *ret);
+/* ["name", ...] of every active (not deleted) store but those waiting for room: what holds room on the cluster. */
+int store_active_names(Db *db, json_t **ret);
 /* The caps that apply to an account: its own values, or the configured defaults for its role
  * (UINT64_MAX: none beyond the platform's). */
 void store_account_limits(const StoreLimits *limits, const Account *a, uint64_t *ret_max_stores,

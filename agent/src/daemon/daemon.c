@@ -290,6 +290,16 @@ static int hook_store_logs(void *userdata, const Store *s, const StoreLogRequest
         return provisioner_store_logs(userdata, s, req, cancel, sink, sink_userdata);
 }
 
+static int hook_capacity(void *userdata, Db *db, bool details, json_t **ret)
+{
+        return provisioner_capacity(userdata, db, details, ret);
+}
+
+static int admit_store(void *userdata, Db *db, char *reason, size_t reason_len)
+{
+        return provisioner_admit(userdata, db, reason, reason_len);
+}
+
 int daemon_run(Config *config, const char *config_path, bool config_explicit)
 {
         assert(config);
@@ -367,8 +377,11 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
                 .store_credentials = hook_store_credentials,
                 .store_log_sources = hook_store_log_sources,
                 .store_logs = hook_store_logs,
+                .capacity = hook_capacity,
                 .userdata = d.provisioner,
         };
+        /* Before the API and D-Bus take requests: every create asks the cluster for room. */
+        store_set_admission(admit_store, d.provisioner);
         r = api_server_new(&d.api, config, d.runner, &hooks);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the HTTP server: %m");
@@ -410,6 +423,7 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
                 .store_credentials = hook_store_credentials,
                 .store_log_sources = hook_store_log_sources,
                 .store_logs = hook_store_logs,
+                .capacity = hook_capacity,
                 .userdata = d.provisioner,
         };
         r = bus_new(&d.bus, event, config, &bus_hooks, on_task_queued, &d);
@@ -450,6 +464,7 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
         d.bus = bus_free(d.bus);
         d.api = api_server_free(d.api);
         d.runner = runner_free(d.runner);
+        store_set_admission(NULL, NULL);
         d.provisioner = provisioner_free(d.provisioner);
         if (!d.socket_activated)
                 safe_close(d.listen_fd);

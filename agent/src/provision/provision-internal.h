@@ -13,6 +13,7 @@
 #include "cluster/helm.h"
 #include "cluster/kube.h"
 #include "core/db.h"
+#include "provision/capacity-model.h"
 #include "provision/objects.h"
 #include "provision/provision.h"
 #include "provision/quota.h"
@@ -40,6 +41,14 @@ struct Provisioner {
         KubeClient *creds_client;
         uint64_t creds_generation;
 
+        /* Capacity reads (admission, /platform, /metrics): one client, used by whoever takes capacity_lock. */
+        pthread_mutex_t capacity_lock;
+        KubeClient *capacity_client;
+        uint64_t capacity_generation;
+        CapacityAmounts capacity_need; /* what a new store reserves, for the settings of need_generation */
+        char *capacity_need_source;    /* "chart" or "quota" */
+        uint64_t capacity_need_generation;
+
         /* The reconciler thread: orphan namespaces, releases left pending with no task to repair them. */
         pthread_t reconciler;
         bool reconciler_started;
@@ -50,6 +59,9 @@ struct Provisioner {
 /* settings.c */
 int settings_copy(Provisioner *p, ProvisionSettings *ret, uint64_t *ret_generation);
 int make_client(const char *kubeconfig, KubeClient **ret, char **ret_error);
+
+/* store-needs.c: what a new store reserves, from `helm template` of the chart (the quota when that fails). */
+int read_store_needs(const ProvisionSettings *set, CapacityAmounts *ret, char **ret_source);
 
 /* ---- job.c: the context of one task ---- */
 
@@ -124,7 +136,14 @@ int rollback_to(Job *j, int revision, char *reason, size_t reason_len);
 
 /* ---- readiness.c ---- */
 
+/*
+ * Returns -EIO with the cluster's reason when a pod stays unschedulable, or cannot pull its image, for
+ * stores.unschedulable_timeout; -ETIMEDOUT after stores.provision_timeout.
+ */
 int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t reason_len);
+/* Why a pod cannot start until something outside the store changes (unschedulable, its image cannot be
+ * pulled), written into buf; NULL when it is not stuck. */
+const char *pod_stuck_reason(json_t *pod, char *buf, size_t n);
 void mark_ready(Job *j, const char *action, const char *detail, const char *reason);
 /*
  * What the chart says about claims whose size it kept on this upgrade (annotation

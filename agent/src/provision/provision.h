@@ -57,5 +57,15 @@ int provisioner_store_log_sources(Provisioner *p, const Store *s, json_t **ret);
  */
 int provisioner_store_logs(Provisioner *p, const Store *s, const StoreLogRequest *req,
                            const atomic_bool *cancel, StoreLogSink sink, void *userdata);
+ * Capacity (provision/capacity.h), read from the cluster now. provisioner_admit() is the store service's
+ * admission (StoreAdmitFn): 0 room, ERROR_NO_CAPACITY with the reason, a negative errno when the cluster
+ * cannot tell. provisioner_capacity() is the model for the API: with details, the whole model; without,
+ * only {"known", "fits"}; {"known": false, "detail"} when the cluster cannot be read.
+ */
+int provisioner_admit(Provisioner *p, Db *db, char *reason, size_t reason_len);
+int provisioner_capacity(Provisioner *p, Db *db, bool details, json_t **ret);
+/* A store created while the nodes were full (stores.capacity.when_full: wait) leaves its waiting step when
+ * there is room: 0, it reserves its room now; ERROR_NO_CAPACITY with the reason while there is none. */
+int provisioner_start_waiting(Provisioner *p, Db *db, const Store *s, char *reason, size_t reason_len);
 /* Namespaces labelled as ours without a store row. */
 int provisioner_orphans(Provisioner *p, json_t **ret);

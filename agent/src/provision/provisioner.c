@@ -22,6 +22,8 @@ int settings_copy(Provisioner *p, ProvisionSettings *ret, uint64_t *ret_generati
                 .state_dir = p->set.state_dir,
                 .helm_timeout_sec = p->set.helm_timeout_sec,
                 .provision_timeout_sec = p->set.provision_timeout_sec,
+                .unschedulable_timeout_sec = p->set.unschedulable_timeout_sec,
+                .overcommit_percent = p->set.overcommit_percent,
                 .quota_pods = p->set.quota_pods,
                 .quota_memory = p->set.quota_memory,
                 .quota_cpu = p->set.quota_cpu,
@@ -59,6 +61,7 @@ int provisioner_new(Provisioner **ret, const Config *config)
         pthread_mutex_init(&p->status_lock, NULL);
         pthread_mutex_init(&p->probe_lock, NULL);
         pthread_mutex_init(&p->creds_lock, NULL);
+        pthread_mutex_init(&p->capacity_lock, NULL);
         r = settings_from_config(&p->set, config);
         if (r < 0) {
                 free(p);
@@ -80,12 +83,15 @@ Provisioner *provisioner_free(Provisioner *p)
         settings_done(&p->set);
         kube_client_free(p->status_client);
         kube_client_free(p->creds_client);
+        kube_client_free(p->capacity_client);
+        free(p->capacity_need_source);
         free(p->status_detail);
         json_decref(p->orphans);
         pthread_mutex_destroy(&p->lock);
         pthread_mutex_destroy(&p->status_lock);
         pthread_mutex_destroy(&p->probe_lock);
         pthread_mutex_destroy(&p->creds_lock);
+        pthread_mutex_destroy(&p->capacity_lock);
         free(p);
         return NULL;
 }

@@ -148,6 +148,70 @@ static void job_pod_message(Job *j, const char *selector, char *buf, size_t n)
         }
 }
 
+/* Why a pod cannot start until something outside the store changes; NULL when it is not stuck. */
+const char *pod_stuck_reason(json_t *pod, char *buf, size_t n)
+{
+        json_t *status = json_object_get(pod, "status"), *cond, *cs;
+        const char *name = json_string_value(json_object_get(json_object_get(pod, "metadata"), "name"));
+        const char *lists[] = { "initContainerStatuses", "containerStatuses" };
+        size_t i;
+
+        json_array_foreach(json_object_get(status, "conditions"), i, cond)
+                if (streq_ptr(json_string_value(json_object_get(cond, "type")), "PodScheduled") &&
+                    streq_ptr(json_string_value(json_object_get(cond, "status")), "False") &&
+                    streq_ptr(json_string_value(json_object_get(cond, "reason")), "Unschedulable")) {
+                        utf8_snprintf(buf, n, "Pod %s cannot be scheduled: %s", strna(name),
+                                      strna(json_string_value(json_object_get(cond, "message"))));
+                        return buf;
+                }
+        for (size_t l = 0; l < ELEMENTSOF(lists); l++)
+                json_array_foreach(json_object_get(status, lists[l]), i, cs) {
+                        json_t *w = json_object_get(json_object_get(cs, "state"), "waiting");
+                        const char *reason = json_string_value(json_object_get(w, "reason"));
+                        if (streq_ptr(reason, "ErrImagePull") || streq_ptr(reason, "ImagePullBackOff") ||
+                            streq_ptr(reason, "InvalidImageName")) {
+                                utf8_snprintf(buf, n, "Pod %s cannot pull its image (%s): %s", strna(name), reason,
+                                              strna(json_string_value(json_object_get(w, "message"))));
+                                return buf;
+                        }
+                }
+        return NULL;
+}
+
+/*
+ * Notes when each pod was first seen stuck (since: uid -> monotonic µs, rebuilt from the pods listed now, so
+ * a pod that got going is forgotten) and writes the reason of one stuck for longer than grace_usec.
+ */
+static bool stuck_too_long(json_t *pods, json_t *since, uint64_t now, uint64_t grace_usec, char *buf, size_t n)
+{
+        _cleanup_(json_decrefp) json_t *next = json_object();
+        json_t *pod;
+        bool found = false;
+        size_t i;
+
+        if (!next)
+                return false;
+        json_array_foreach(json_object_get(pods, "items"), i, pod) {
+                const char *uid = json_string_value(json_object_get(json_object_get(pod, "metadata"), "uid"));
+                char why[512];
+                json_t *t;
+                uint64_t first;
+
+                if (!uid || !pod_stuck_reason(pod, why, sizeof why))
+                        continue;
+                t = json_object_get(since, uid);
+                first = t ? (uint64_t) json_integer_value(t) : now;
+                json_object_set_new(next, uid, json_integer((json_int_t) first));
+                if (!found && now - first >= grace_usec) {
+                        utf8_snprintf(buf, n, "%s", why);
+                        found = true;
+                }
+        }
+        json_object_clear(since);
+        json_object_update(since, next);
+        return found;
+}
+
 typedef struct WatchWake {
         int events;
 } WatchWake;
@@ -169,6 +233,7 @@ int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t reason
         _cleanup_free_ char *deploy = NULL, *sts = NULL, *jobs = NULL, *pods = NULL, *selector = NULL;
         char last_warning[512] = "";
         QuotaRefusal refusal = {};
+        _cleanup_(json_decrefp) json_t *stuck_since = json_object();
         uint64_t deadline = mono_usec() + j->set.provision_timeout_sec * USEC_PER_SEC;
         bool unreachable = false;
         int r;
@@ -235,6 +300,16 @@ int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t reason
                 progress(j, "waiting for workloads: %d of %d ready%s%s", rd.ready, rd.total,
                          rd.waiting_on[0] ? ", waiting on " : "", rd.waiting_on);
 
+                /* What waiting cannot fix fails now, not when the provision timeout runs out. */
+                const char *rv = NULL;
+                if (kube_list(j->kube, pods, NULL, &pl) >= 0) {
+                        rv = json_string_value(json_object_get(json_object_get(pl, "metadata"), "resourceVersion"));
+                        if (stuck_since && stuck_too_long(pl, stuck_since, mono_usec(),
+                                                          j->set.unschedulable_timeout_sec * USEC_PER_SEC, reason,
+                                                          reason_len))
+                                return -EIO;
+                }
+
                 if (mono_usec() > deadline) {
                         utf8_snprintf(reason, reason_len, "Not ready after %" PRIu64 " s: %s%s%s",
                                       j->set.provision_timeout_sec, rd.waiting_on[0] ? rd.waiting_on : "no workloads found",
@@ -244,9 +319,6 @@ int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t reason
                 }
 
                 /* Block until a pod in the namespace changes, or a second passes (workload status follows pods). */
-                const char *rv = NULL;
-                if (kube_list(j->kube, pods, NULL, &pl) >= 0)
-                        rv = json_string_value(json_object_get(json_object_get(pl, "metadata"), "resourceVersion"));
                 WatchWake ww = {};
                 r = kube_watch(j->kube, pods, NULL, rv, 1, on_watch_event, &ww);
                 if (r == -ECANCELED)

@@ -46,6 +46,8 @@ int settings_from_config(ProvisionSettings *s, const Config *c)
                 .helm_timeout_sec = c->helm_timeout_sec,
                 .backup_timeout_sec = c->backup_timeout_sec,
                 .provision_timeout_sec = c->provision_timeout_sec,
+                .unschedulable_timeout_sec = c->unschedulable_timeout_sec,
+                .overcommit_percent = c->overcommit_percent,
                 .quota_pods = strdup(c->quota_pods),
                 .quota_memory = strdup(c->quota_memory),
                 .quota_cpu = strdup(c->quota_cpu),

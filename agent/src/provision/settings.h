@@ -22,6 +22,8 @@ typedef struct ProvisionSettings {
         uint64_t helm_timeout_sec;
         uint64_t provision_timeout_sec;
         uint64_t backup_timeout_sec;
+        uint64_t unschedulable_timeout_sec;
+        uint64_t overcommit_percent;
         char *quota_pods, *quota_memory, *quota_cpu;
         char *storage_mysql, *storage_wordpress;
         char *woocommerce_url;

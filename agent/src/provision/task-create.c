@@ -21,6 +21,21 @@ int task_create(Job *j)
         if (superseded(j, STORE_PROVISIONING))
                 return 0;
 
+        /* Created while the nodes were full: wait for room without holding this worker (the queue's backoff
+         * brings the task back, up to a minute apart). */
+        if (streq_ptr(j->store->step, STORE_STEP_WAITING_FOR_CAPACITY)) {
+                r = provisioner_start_waiting(j->p, j->db, j->store, reason, sizeof reason);
+                if (r == ERROR_NO_CAPACITY) {
+                        set_waiting_reason(j, reason);
+                        return -EAGAIN;
+                }
+                if (r < 0)
+                        return r;
+                set_waiting_reason(j, NULL);
+                (void) store_add_event(j->db, j->store->id, "system", "capacity.available",
+                                       "The nodes have room for the store now; provisioning starts.");
+        }
+
         begin_step(j, "connecting to the cluster");
         {
                 _cleanup_free_ char *version = NULL;

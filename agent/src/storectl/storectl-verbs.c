@@ -157,11 +157,98 @@ static int verb_list(sd_bus *bus, char **args)
         return print_store_table(stores) < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
+/* "768Mi", "1.5Gi" for memory; "250m", "4" for CPU (millicores); pods as they are. */
+static void format_amount(const char *resource, json_int_t v, char *buf, size_t n)
+{
+        static const char *const units[] = { "", "Ki", "Mi", "Gi", "Ti" };
+        double d = (double) v;
+        size_t u = 0;
+
+        if (streq(resource, "memory")) {
+                while (d >= 1024 && u + 1 < ELEMENTSOF(units)) {
+                        d /= 1024;
+                        u++;
+                }
+                snprintf(buf, n, d - (double) (json_int_t) d < 0.05 ? "%.0f%s" : "%.1f%s", d, units[u]);
+        } else if (streq(resource, "cpu"))
+                snprintf(buf, n, v % 1000 == 0 ? "%.0f" : "%.0fm", v % 1000 == 0 ? d / 1000 : d);
+        else
+                snprintf(buf, n, "%" JSON_INTEGER_FORMAT, v);
+}
+
+static const char *amount(json_t *amounts, const char *resource, char *buf, size_t n)
+{
+        format_amount(resource, json_integer_value(json_object_get(amounts, resource)), buf, n);
+        return buf;
+}
+
+/* The platform's room for stores: what an admin needs to decide (delete, add a node, overcommit). */
+static int print_capacity(sd_bus *bus)
+{
+        static const char *const resources[] = { "memory", "cpu", "pods" };
+        _cleanup_(json_decrefp) json_t *cap = NULL;
+        json_t *node;
+        char a[32], b[32], c[32], d[32];
+        size_t i;
+        int r;
+
+        r = CALL_JSON(bus, "GetCapacity", &cap, "");
+        if (r != EXIT_OK)
+                return r;
+        if (arg_json) {
+                print_json(cap);
+                return EXIT_OK;
+        }
+        if (!json_is_true(json_object_get(cap, "known"))) {
+                printf("Capacity unknown: %s\nNew stores are admitted; the scheduler decides.\n",
+                       strna(jstr(cap, "detail")));
+                return EXIT_OK;
+        }
+        if (!json_object_get(cap, "nodes")) {
+                printf(json_is_true(json_object_get(cap, "fits")) ? "A new store fits.\n"
+                                                                    : "No room for a new store now.\n");
+                return EXIT_OK;
+        }
+        printf("Room for %" JSON_INTEGER_FORMAT " more store(s); a store needs %s memory, %s CPU, %s pods "
+               "(%" JSON_INTEGER_FORMAT " active, overcommit %" JSON_INTEGER_FORMAT "%%).\n\n",
+               json_integer_value(json_object_get(cap, "stores_that_fit")),
+               amount(json_object_get(cap, "store_needs"), "memory", a, sizeof a),
+               amount(json_object_get(cap, "store_needs"), "cpu", b, sizeof b),
+               amount(json_object_get(cap, "store_needs"), "pods", c, sizeof c),
+               json_integer_value(json_object_get(cap, "active_stores")),
+               json_integer_value(json_object_get(cap, "overcommit_percent")));
+        printf("%-8s %12s %12s %12s %12s\n", "", "ALLOCATABLE", "OTHER PODS", "STORES", "FREE");
+        for (i = 0; i < ELEMENTSOF(resources); i++)
+                printf("%-8s %12s %12s %12s %12s\n", resources[i],
+                       amount(json_object_get(cap, "allocatable"), resources[i], a, sizeof a),
+                       amount(json_object_get(cap, "used_by_other_pods"), resources[i], b, sizeof b),
+                       amount(json_object_get(cap, "reserved_by_stores"), resources[i], c, sizeof c),
+                       amount(json_object_get(cap, "free"), resources[i], d, sizeof d));
+        printf("\n%-32s %-11s %20s %16s %12s\n", "NODE", "SCHEDULABLE", "MEMORY REQ/ALLOC", "CPU REQ/ALLOC",
+               "PODS");
+        json_array_foreach(json_object_get(cap, "nodes"), i, node) {
+                char mem[48], cpu[48], pods[48];
+                snprintf(mem, sizeof mem, "%s/%s", amount(json_object_get(node, "requested"), "memory", a, sizeof a),
+                         amount(json_object_get(node, "allocatable"), "memory", b, sizeof b));
+                snprintf(cpu, sizeof cpu, "%s/%s", amount(json_object_get(node, "requested"), "cpu", a, sizeof a),
+                         amount(json_object_get(node, "allocatable"), "cpu", b, sizeof b));
+                snprintf(pods, sizeof pods, "%s/%s", amount(json_object_get(node, "requested"), "pods", a, sizeof a),
+                         amount(json_object_get(node, "allocatable"), "pods", b, sizeof b));
+                printf("%-32s %-11s %20s %16s %12s\n", strna(jstr(node, "name")),
+                       json_is_true(json_object_get(node, "schedulable")) ? "yes" : "no", mem, cpu, pods);
+        }
+        if (!json_is_true(json_object_get(cap, "fits")))
+                printf("\nFull: delete stores, add or uncordon a node, or raise stores.capacity.overcommit_percent.\n");
+        return EXIT_OK;
+}
+
 static int verb_status(sd_bus *bus, char **args)
 {
         _cleanup_(json_decrefp) json_t *store = NULL, *events = NULL;
         int r;
 
+        if (!args[0])
+                return print_capacity(bus);
         r = CALL_JSON(bus, "GetStore", &store, "s", args[0]);
         if (r != EXIT_OK)
                 return r;
@@ -366,9 +453,11 @@ const Verb verbs[] = {
         { "list", "", 0, 0, OPT_STATUS | OPT_ALL, verb_list, "List stores",
           "Lists the stores that are not deleted: id, name, status, the step a store is at, its URL and age.\n"
           "--status shows only stores in one status (DELETED included); --all shows deleted stores too.\n" },
-        { "status", "ID|NAME", 1, 1, 0, verb_status, "Show a store and its latest events",
+        { "status", "[ID|NAME]", 0, 1, 0, verb_status, "Show a store, or the platform's room for stores",
           "Shows one store: status, the reason for it, progress, URL, chart version and Helm revision,\n"
-          "owner and times, followed by its latest events. A name finds the newest store of that name.\n" },
+          "owner and times, followed by its latest events. A name finds the newest store of that name.\n"
+          "Without a store: how many more stores fit on the cluster's schedulable nodes, what a store\n"
+          "needs, and per node what its pods request of what it has (a tenant: only whether one fits).\n" },
         { "create", "NAME", 1, 1, OPT_WAIT | OPT_ENGINE, verb_create, "Create a store",
           "Queues the creation of a store. NAME becomes part of the namespace, the Helm release and the\n"
           "host name: 1-40 of a-z 0-9 and -, starting with a letter and ending with a letter or digit.\n"

@@ -351,6 +351,12 @@ sc transfer shop-two nobody-has-this
 expect 3 "transfer to an unknown account"
 sc transfer no-such-store acme
 expect 3 "transfer of an unknown store"
+sc status
+expect 0 "status without a store: the platform's room"
+[[ $out == *"Capacity unknown"*"New stores are admitted"* ]] && ok "without a cluster the room is unknown, and said so" ||
+	fail "status without a store: $out"
+sc status --json
+[[ $(jq -r .known <<<"$out") == false ]] && ok "status --json: known false" || fail "status --json: $out"
 sc credentials no-such-store
 expect 3 "credentials of an unknown store"
 sc credentials shop-two

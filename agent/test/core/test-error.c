@@ -54,6 +54,7 @@ TEST(test_wire_names_kept)
                 { ERROR_TOKEN_TAKEN, 409, "token_name_taken", STOREAGENT_ERROR_NAME_TAKEN },
                 { ERROR_CREDENTIALS_UNAVAILABLE, 409, "credentials_unavailable", STOREAGENT_ERROR_INVALID_STATE },
                 { ERROR_STORAGE_READ_ONLY, 507, "storage_read_only", "org.storeagent.Error.StorageReadOnly" },
+                { ERROR_NO_CAPACITY, 507, "insufficient_capacity", STOREAGENT_ERROR_LIMIT_REACHED },
         };
 
         ASSERT_EQ(ELEMENTSOF(kept), _ERROR_MAX - 1);
@@ -71,6 +72,7 @@ TEST(test_wire_names_kept)
         CHECK(!error_info(ERROR_STORAGE_FULL)->retry_after);
         CHECK(!error_info(ERROR_STORAGE_READ_ONLY)->retry_after);
         CHECK(!error_info(ERROR_NAME_TAKEN)->retry_after);
+        CHECK(!error_info(ERROR_NO_CAPACITY)->retry_after); /* room comes back when someone acts, not by itself */
 }
 
 /* A full disk is its own error, never the pending-task cap it used to be mistaken for. */

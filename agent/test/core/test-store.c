@@ -103,6 +103,55 @@ TEST(test_create_and_conflicts)
         json_decref(events);
 }
 
+/* An admission hook that has room for `room` more stores, as the cluster side would say. */
+static int room;
+static unsigned asked;
+static int admit_room(void *userdata, Db *db, char *reason, size_t n)
+{
+        uint64_t active = 0;
+
+        asked++;
+        ASSERT_EQ(store_count_active(db, 0, &active), 0);
+        if ((int) active < room)
+                return 0;
+        snprintf(reason, n, "no room: a store needs 768Mi memory, 0 is free");
+        return ERROR_NO_CAPACITY;
+}
+
+static int admit_unknown(void *userdata, Db *db, char *reason, size_t n)
+{
+        return -EHOSTUNREACH;
+}
+
+TEST(test_admission)
+{
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_(db_closep) Db *db = open_db(&dir);
+        _cleanup_(store_freep) Store *a = NULL, *b = NULL, *again = NULL;
+        StoreError err = {};
+        uint64_t active = 0;
+
+        room = 1;
+        store_set_admission(admit_room, NULL);
+        ASSERT_EQ(store_create(db, &limits, as(db, "alice"), "fits", "woocommerce", NULL, "k1", &a, NULL, &err), 0);
+        /* Refused with the hook's words, and nothing written. */
+        ASSERT_EQ(store_create(db, &limits, as(db, "alice"), "full", "woocommerce", NULL, NULL, &b, NULL, &err),
+                  ERROR_NO_CAPACITY);
+        ASSERT_STREQ(err.message, "no room: a store needs 768Mi memory, 0 is free");
+        ASSERT_EQ(error_info(ERROR_NO_CAPACITY)->http_status, 507);
+        ASSERT_EQ(store_count_active(db, 0, &active), 0);
+        ASSERT_EQ(active, 1);
+        /* A replay of an Idempotency-Key is answered, not asked. */
+        asked = 0;
+        ASSERT_EQ(store_create(db, &limits, as(db, "alice"), "fits", "woocommerce", NULL, "k1", &again, NULL, &err), 0);
+        ASSERT_STREQ(again->id, a->id);
+        ASSERT_EQ(asked, 0);
+        /* A hook that cannot tell (the cluster away) admits: the scheduler keeps the last word. */
+        store_set_admission(admit_unknown, NULL);
+        ASSERT_EQ(store_create(db, &limits, as(db, "alice"), "unknown", "woocommerce", NULL, NULL, &b, NULL, &err), 0);
+        store_set_admission(NULL, NULL);
+}
+
 TEST(test_caps)
 {
         _cleanup_free_ char *dir = NULL;

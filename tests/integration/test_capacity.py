@@ -1,0 +1,223 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Room on the nodes: a store is admitted only when the schedulable nodes can hold it, a create that
+cannot fit is refused at once with the numbers, two creates racing for the last room never both get it,
+and a pod that waiting cannot place fails its store fast with the scheduler's reason. Several nodes add up,
+and a node added at run time is room at once."""
+
+import json
+import os
+import shutil
+import threading
+
+import pytest
+
+from conftest import REPO, kubectl, kubectl_json, wait_status
+
+
+def fmt_memory(b):
+    units = ["", "Ki", "Mi", "Gi", "Ti"]
+    u = 0
+    while b >= 1024 and u + 1 < len(units):
+        b /= 1024
+        u += 1
+    return f"{b:.0f}{units[u]}" if abs(b - round(b)) < 0.05 else f"{b:.1f}{units[u]}"
+
+
+def capacity(d):
+    r = d.request("GET", "/api/v1/platform")
+    assert r.status == 200, r
+    return r.json()["capacity"]
+
+
+def create(d, name):
+    return d.request("POST", "/api/v1/stores", {"name": name, "engine": "woocommerce"})
+
+
+@pytest.fixture
+def small_node(tmp_path, request):
+    """Makes the cluster kwok nodes whose memory holds `stores` stores each (plus half a store if spare): every
+    other node is cordoned until the test ends. Called again, it adds a node: one that joins at run time.
+    Nodes of their own per test: the pods of an earlier test's stores may still be leaving theirs."""
+    prefix = "kwok-small-" + request.node.name.replace("_", "-")[5:36].strip("-")
+    nodes = kubectl_json("get", "nodes")["items"]
+    leftovers = [n["metadata"]["name"] for n in nodes if n["metadata"]["name"].startswith("kwok-small-")]
+    if leftovers:  # of an interrupted earlier run
+        kubectl("delete", "node", *leftovers, "--wait=false")
+    others = [n["metadata"]["name"] for n in nodes
+              if not n.get("spec", {}).get("unschedulable") and n["metadata"]["name"] not in leftovers]
+    made = []
+
+    def make(d, stores, spare=True):
+        need = capacity(d)["store_needs"]
+        memory = need["memory"] * stores + (need["memory"] // 2 if spare else 0)
+        name = f"{prefix}-{len(made)}"
+        node = {
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "annotations": {"kwok.x-k8s.io/node": "fake"},
+                         "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "type": "kwok"}},
+            "status": {"allocatable": {"cpu": "32", "memory": str(memory), "pods": "110"},
+                       "capacity": {"cpu": "32", "memory": str(memory), "pods": "110"}},
+        }
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(node))
+        kubectl("apply", "-f", str(path))
+        made.append(name)
+        if len(made) == 1:
+            for n in others:
+                kubectl("cordon", n)
+        # kwok marks the node Ready; from then on the agent counts it, and only the nodes made here.
+        d.wait_for(lambda: sorted(n["name"] for n in capacity(d)["nodes"] if n["schedulable"]) == sorted(made),
+                   what=f"{made} as the schedulable nodes")
+        return need
+
+    yield make
+    if made:
+        kubectl("delete", "node", *made, "--wait=false", check=False)
+    for n in others:
+        kubectl("uncordon", n, check=False)
+
+
+def placed_on(name):
+    return {p["spec"].get("nodeName") for p in kubectl_json("get", "pods", "-n", f"store-{name}")["items"]}
+
+
+def test_full_node_refuses_then_fits_after_delete(cluster_daemon, small_node):
+    d = cluster_daemon({"limits": {"requests_per_window": 100000}})
+    need = small_node(d, 2)
+    assert capacity(d)["stores_that_fit"] == 2
+
+    first = [create(d, n) for n in ("cap-a", "cap-b")]
+    assert [r.status for r in first] == [202, 202], first
+    full = create(d, "cap-c")
+    assert full.status == 507, full
+    err = full.json()["error"]
+    assert err["code"] == "insufficient_capacity"
+    # The resource, what a store needs and what is free, in words an operator acts on.
+    free = fmt_memory(need["memory"] // 2)
+    assert f"a store needs {fmt_memory(need['memory'])} memory" in err["message"], err
+    assert f"{free} is free" in err["message"], err
+    assert "add a node" in err["message"]
+    plat = capacity(d)
+    assert plat["fits"] is False and plat["stores_that_fit"] == 0 and plat["active_stores"] == 2
+
+    # A node added while the agent runs is room at once, and the next store runs on it. (The room is
+    # the nodes' sum: with the half store spare on the first node, this one holds exactly one more.)
+    small_node(d, 1, spare=False)
+    c = create(d, "cap-c")
+    assert c.status == 202, c
+    assert create(d, "cap-d").status == 507
+    c = wait_status(d, c.json()["id"], {"READY", "FAILED"})
+    assert c["status"] == "READY", c
+    # The scheduler may put some of its pods in the first node's spare half; the rest land on the new one.
+    assert any(n and n.startswith("kwok-small-") and n.endswith("-1") for n in placed_on("cap-c")), placed_on("cap-c")
+
+    # Deleting a store makes room for the next create.
+    a = wait_status(d, first[0].json()["id"], {"READY", "FAILED"})
+    assert a["status"] == "READY", a
+    assert d.request("DELETE", f"/api/v1/stores/{a['id']}").status == 202
+    wait_status(d, a["id"], {"DELETED"})
+    again = create(d, "cap-d")
+    assert again.status == 202, again
+    assert wait_status(d, again.json()["id"], {"READY", "FAILED"})["status"] == "READY"
+
+
+def test_stores_spread_over_three_nodes(cluster_daemon, small_node):
+    # Three nodes with room for one store and a half each: the room is their sum, and the stores'
+    # pods use all three (the scheduler puts a pod on the least used node).
+    d = cluster_daemon({"limits": {"requests_per_window": 100000}})
+    for _ in range(3):
+        small_node(d, 1)
+    assert capacity(d)["stores_that_fit"] == 4
+    made = [create(d, f"spread-{i}") for i in range(3)]
+    assert [r.status for r in made] == [202] * 3, made
+    assert capacity(d)["stores_that_fit"] == 1
+    for r in made:
+        s = wait_status(d, r.json()["id"], {"READY", "FAILED"})
+        assert s["status"] == "READY", s
+    nodes = set().union(*(placed_on(f"spread-{i}") for i in range(3)))
+    assert len({n for n in nodes if n and n.startswith("kwok-small-")}) == 3, nodes
+
+
+def test_wait_policy_store_waits_without_a_worker_then_starts(cluster_daemon, small_node):
+    # One worker: if the waiting store held it, the delete that makes room could never run.
+    d = cluster_daemon({"stores": {"capacity": {"when_full": "wait"}}, "workers": 1,
+                        "limits": {"requests_per_window": 100000}})
+    need = small_node(d, 1)
+    a = create(d, "wait-a")
+    assert a.status == 202, a
+    b = create(d, "wait-b")
+    assert b.status == 202, b
+    b = b.json()
+    assert b["step"] == "waiting for capacity", b
+    assert f"a store needs {fmt_memory(need['memory'])} memory" in b["status_reason"], b
+    assert capacity(d)["active_stores"] == 1  # a waiting store reserves nothing
+
+    a = wait_status(d, a.json()["id"], {"READY", "FAILED"})
+    assert a["status"] == "READY", a
+    still = d.request("GET", f"/api/v1/stores/{b['id']}").json()
+    assert still["status"] == "PROVISIONING" and still["step"] == "waiting for capacity", still
+
+    assert d.request("DELETE", f"/api/v1/stores/{a['id']}").status == 202
+    wait_status(d, a["id"], {"DELETED"})
+    b = wait_status(d, b["id"], {"READY", "FAILED"})
+    assert b["status"] == "READY", b
+    kinds = [e["action"] for e in d.request("GET", f"/api/v1/stores/{b['id']}/events?limit=1000").json()["items"]]
+    assert "capacity.available" in kinds, kinds
+
+
+def test_tenant_sees_only_whether_a_store_fits(cluster_daemon):
+    d = cluster_daemon()
+    assert d.request("POST", "/api/v1/accounts", {"name": "merchant", "role": "tenant"}).status == 201
+    tok = d.request("POST", "/api/v1/accounts/merchant/tokens", {"name": "t"}).json()["token"]
+    r = d.request("GET", "/api/v1/platform", auth=tok)
+    assert r.status == 200, r
+    assert r.json()["capacity"] == {"known": True, "fits": True}
+    admin = capacity(d)
+    assert admin["known"] and admin["nodes"] and admin["store_needs"]["memory"] > 0
+    metrics = d.request("GET", "/metrics").body.decode()
+    assert f'storeagent_capacity_store_needs{{resource="memory"}} {admin["store_needs"]["memory"]}' in metrics
+
+
+def test_racing_creates_for_the_last_room(cluster_daemon, small_node):
+    # Room for one store, six creates at once: each fits alone, exactly one may have it.
+    d = cluster_daemon()
+    small_node(d, 1)
+    names = [f"race-{i}" for i in range(6)]
+    results = {}
+    start = threading.Barrier(len(names))
+
+    def go(name):
+        start.wait()
+        results[name] = create(d, name)
+
+    threads = [threading.Thread(target=go, args=(n,)) for n in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = sorted(r.status for r in results.values())
+    assert statuses == [202] + [507] * (len(names) - 1), results
+    for r in results.values():
+        if r.status == 507:
+            assert r.json()["error"]["code"] == "insufficient_capacity", r
+    assert capacity(d)["active_stores"] == 1
+
+
+def test_node_selector_nothing_matches_fails_fast(cluster_daemon, tmp_path):
+    # A copy of the chart whose pods ask for a node label no node has: the nodes have room (the store is
+    # admitted), yet the scheduler can place none of its pods.
+    chart = tmp_path / "chart"
+    shutil.copytree(os.path.join(REPO, "charts", "store-woocommerce"), chart)
+    values = chart / "values.yaml"
+    text = values.read_text()
+    assert "\nnodeSelector: {}\n" in text
+    values.write_text(text.replace("\nnodeSelector: {}\n", '\nnodeSelector: {storeagent.test/none: "nothing"}\n'))
+    d = cluster_daemon({"chart": {"path": str(chart)}, "limits": {"requests_per_window": 100000},
+                        "stores": {"unschedulable_timeout": 2, "provision_timeout": 600}})
+    r = create(d, "no-such-node")
+    assert r.status == 202, r
+    # Well before the provision timeout (600 s): this wait fails if only that ended the store.
+    s = wait_status(d, r.json()["id"], {"READY", "FAILED"}, timeout=90)
+    assert s["status"] == "FAILED", s
+    assert "cannot be scheduled" in s["status_reason"], s
+    assert "didn't match Pod's node affinity/selector" in s["status_reason"], s
