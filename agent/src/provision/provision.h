@@ -57,6 +57,7 @@ int provisioner_store_log_sources(Provisioner *p, const Store *s, json_t **ret);
  */
 int provisioner_store_logs(Provisioner *p, const Store *s, const StoreLogRequest *req,
                            const atomic_bool *cancel, StoreLogSink sink, void *userdata);
+/*
  * Capacity (provision/capacity.h), read from the cluster now. provisioner_admit() is the store service's
  * admission (StoreAdmitFn): 0 room, ERROR_NO_CAPACITY with the reason, a negative errno when the cluster
  * cannot tell. provisioner_capacity() is the model for the API: with details, the whole model; without,
