@@ -121,6 +121,20 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
         if (r < 0)
                 return r;
 
+        /*
+         * A taken name is refused as such before the cluster is asked for room: on a full platform the
+         * answer would otherwise be "no room" for a name that could never be created. (With an
+         * Idempotency-Key the name may be the replayed store's own; the transaction below decides.)
+         */
+        if (!idempotency_key) {
+                r = store_query_u64(db, "SELECT count(*) FROM stores WHERE name = ? AND deleted_at IS NULL", name, 0,
+                                    &n);
+                if (r < 0)
+                        return op_outcome(db, r, err);
+                if (n > 0)
+                        return op_fail(err, ERROR_NAME_TAKEN, "A store named '%s' already exists.", name);
+        }
+
         /* Outside the write transaction: the question reads the cluster. */
         r = store_admission_ask(db, idempotency_key, actor, waiting, sizeof waiting);
         if (r == ERROR_NO_CAPACITY && !limits->wait_for_capacity)

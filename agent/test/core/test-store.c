@@ -141,6 +141,11 @@ TEST(test_admission)
         ASSERT_EQ(error_info(ERROR_NO_CAPACITY)->http_status, 507);
         ASSERT_EQ(store_count_active(db, 0, &active), 0);
         ASSERT_EQ(active, 1);
+        /* A taken name is refused as taken, not for want of room, and the cluster is not asked. */
+        asked = 0;
+        ASSERT_EQ(store_create(db, &limits, as(db, "alice"), "fits", "woocommerce", NULL, NULL, &b, NULL, &err),
+                  ERROR_NAME_TAKEN);
+        ASSERT_EQ(asked, 0);
         /* A replay of an Idempotency-Key is answered, not asked. */
         asked = 0;
         ASSERT_EQ(store_create(db, &limits, as(db, "alice"), "fits", "woocommerce", NULL, "k1", &again, NULL, &err), 0);
