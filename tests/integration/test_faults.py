@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 
+import pytest
 from conftest import REPO, env, helm, kubectl, kubectl_json, namespace_exists, wait_status
 
 
@@ -77,12 +78,16 @@ def test_kill9_mid_create_and_mid_delete(cluster_daemon):
             n["metadata"]["name"] in ("store-crash-create", "store-crash-delete")} <= live
 
 
-def test_killed_helm_leaves_pending_release_that_is_repaired(cluster_daemon, tmp_path):
-    """A helm killed mid-install leaves the release pending-install; the next attempt repairs it.
+@pytest.mark.parametrize("left,exit_code", [("pending-install", 137), ("failed", 143)])
+def test_killed_helm_leaves_pending_release_that_is_repaired(cluster_daemon, tmp_path, left, exit_code):
+    """A helm killed mid-install leaves the release pending-install (SIGKILL) or failed (SIGTERM: helm
+    marks it so as it exits); the next attempt repairs it. A failed first install used to stay: every
+    later `helm upgrade --install` said "has no deployed releases" and the store ended FAILED (seen in
+    test_kill9_at_random_points_converges).
 
-    Stand-in: the wrapper below plays a helm that gets SIGKILLed after writing its release record
-    (it runs the real helm, rewrites the record to pending-install with helm_release.py, and exits
-    137 as a killed process does). A real kill would race helm on this fast control plane."""
+    Stand-in: the wrapper below plays a helm that is killed after writing its release record (it runs
+    the real helm, rewrites the record's status with helm_release.py, and exits as a killed process
+    does). A real kill would race helm on this fast control plane."""
     e = env()
     marker = tmp_path / "killed-once"
     wrapper = tmp_path / "helm"
@@ -98,8 +103,8 @@ if [ "$1" = upgrade ] && [ ! -e {marker} ]; then
         esac
     done
     {sys.executable} {os.path.join(os.path.dirname(os.path.abspath(__file__)), "helm_release.py")} \
-        {e["KUBECTL"]} "$KUBECONFIG" "$ns" "$rel" pending-install
-    exit 137
+        {e["KUBECTL"]} "$KUBECONFIG" "$ns" "$rel" {left}
+    exit {exit_code}
 fi
 exec {e["HELM"]} "$@"
 """)
@@ -111,7 +116,7 @@ exec {e["HELM"]} "$@"
     assert s["status"] == "READY", s
     repairs = [ev for ev in d.request("GET", f"/api/v1/stores/{s['id']}/events").json()["items"]
                if ev["action"] == "helm.repair"]
-    assert repairs and "pending-install" in repairs[0]["detail"], repairs
+    assert repairs and f"left {left}" in repairs[0]["detail"], repairs
     assert '"status":"deployed"' in helm("status", "helmkill", "-n", "store-helmkill", "-o", "json").stdout.replace(" ", "")
 
 

@@ -127,7 +127,7 @@ void last_line(const char *text, char *buf, size_t n);
 void helm_reason(const HelmResult *res, char *buf, size_t n);
 bool helm_output_transient(const HelmResult *res);
 int repair_release(Db *db, const HelmContext *h, const Store *s, const char *ns, const char *task_id,
-                   const char *found, bool *ret_repaired);
+                   const char *found, bool failed_too, bool *ret_repaired);
 int repair_pending_release(Job *j, bool *ret_repaired);
 int read_release(Job *j, int64_t *ret_revision, char **ret_chart_version);
 int find_chart(Job *j, const char *version, char **ret);

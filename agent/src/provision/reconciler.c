@@ -31,7 +31,8 @@ static void repair_idle_release(Provisioner *p, Db *db, const ProvisionSettings 
                 return; /* out of memory: the next start tries again */
         HelmContext h = { .binary = set->helm_binary, .kubeconfig = set->kubeconfig, .state_dir = helm_dir,
                           .timeout_sec = (unsigned) set->helm_timeout_sec, .cancel = &p->stopping };
-        (void) repair_release(db, &h, s, ns, NULL, "at startup with no task running", &repaired);
+        (void) repair_release(db, &h, s, ns, NULL, "at startup with no task running", false,
+                             &repaired);
 }
 
 static void reconcile_once(Provisioner *p, Db *db, bool first)

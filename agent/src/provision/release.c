@@ -86,14 +86,17 @@ bool helm_output_transient(const HelmResult *res)
 
 /*
  * A helm that was killed mid-operation leaves its release "pending-*", and
- * every later helm call on it refuses. A first install that never finished
- * is uninstalled (a create task installs again); a pending upgrade or rollback
+ * every later helm call on it refuses; one stopped with SIGTERM marks it
+ * "failed". A first install that never finished (pending, or failed with no
+ * revision ever deployed) is uninstalled (a create task installs again); a pending upgrade or rollback
  * is rolled back to the last good revision. `found` says how it was noticed,
- * for the timeline. Returns 0 when there was nothing to do or the repair
+ * for the timeline; failed_too says whether a failed first install counts (in a
+ * task, which installs again; not for an idle FAILED store, whose release stays
+ * for the operator to see). Returns 0 when there was nothing to do or the repair
  * worked (*ret_repaired says which), -EAGAIN when it failed, -ECANCELED.
  */
 int repair_release(Db *db, const HelmContext *h, const Store *s, const char *ns, const char *task_id,
-                          const char *found, bool *ret_repaired)
+                          const char *found, bool failed_too, bool *ret_repaired)
 {
         _cleanup_(json_decrefp) json_t *status = NULL, *history = NULL;
         HelmResult res = {};
@@ -106,7 +109,12 @@ int repair_release(Db *db, const HelmContext *h, const Store *s, const char *ns,
         if (helm_status(h, s->name, ns, &status, NULL) < 0)
                 return 0;
         st = helm_release_status(status);
-        if (!helm_status_is_pending(st))
+        /*
+         * "failed" counts too when no revision was ever deployed: a first install that helm gave up
+         * (a SIGTERM makes helm mark the release failed as it exits) refuses every later
+         * `helm upgrade --install` with "has no deployed releases", so retrying could never mend it.
+         */
+        if (!helm_status_is_pending(st) && !(failed_too && streq_ptr(st, "failed")))
                 return 0;
 
         if (helm_history(h, s->name, ns, &history, NULL) >= 0) {
@@ -119,6 +127,8 @@ int repair_release(Db *db, const HelmContext *h, const Store *s, const char *ns,
                 }
         }
 
+        if (streq_ptr(st, "failed") && last_good > 0)
+                return 0; /* an upgrade that failed: helm upgrades from the deployed revision */
         if (streq_ptr(st, "pending-install") || last_good == 0) {
                 utf8_snprintf(detail, sizeof detail, "Release was left %s %s; uninstalling it.", st, found);
                 r = helm_uninstall(h, s->name, ns, &res);
@@ -145,7 +155,8 @@ int repair_release(Db *db, const HelmContext *h, const Store *s, const char *ns,
 
 int repair_pending_release(Job *j, bool *ret_repaired)
 {
-        return repair_release(j->db, &j->helm, j->store, j->ns, j->task_id, "by an interrupted helm", ret_repaired);
+        return repair_release(j->db, &j->helm, j->store, j->ns, j->task_id, "by an interrupted helm", true,
+                              ret_repaired);
 }
 
 /* Reads the release's revision and chart version back from helm: one `helm history` call. */
