@@ -108,8 +108,8 @@ def test_full_node_refuses_then_fits_after_delete(cluster_daemon, small_node):
     assert create(d, "cap-d").status == 507
     c = wait_status(d, c.json()["id"], {"READY", "FAILED"})
     assert c["status"] == "READY", c
-    # The scheduler may put some of its pods in the first node's spare half; the rest land on the new one.
-    assert any(n and n.startswith("kwok-small-") and n.endswith("-1") for n in placed_on("cap-c")), placed_on("cap-c")
+    # Where the scheduler puts its pods is the scheduler's choice: once the first stores' setup Jobs
+    # have finished, their requests no longer count on the first node, and all of cap-c may fit there.
 
     # Deleting a store makes room for the next create.
     a = wait_status(d, first[0].json()["id"], {"READY", "FAILED"})

@@ -110,14 +110,18 @@ exec {e["HELM"]} "$@"
 """)
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
     d = cluster_daemon({"helm": {"binary": str(wrapper)}})
-    s = create(d, "helmkill")
+    name = "helmkill-" + left.split("-")[0]
+    s = create(d, name)
     s = wait_status(d, s["id"], {"READY", "FAILED"}, timeout=240)
     assert marker.exists()
     assert s["status"] == "READY", s
     repairs = [ev for ev in d.request("GET", f"/api/v1/stores/{s['id']}/events").json()["items"]
                if ev["action"] == "helm.repair"]
     assert repairs and f"left {left}" in repairs[0]["detail"], repairs
-    assert '"status":"deployed"' in helm("status", "helmkill", "-n", "store-helmkill", "-o", "json").stdout.replace(" ", "")
+    assert '"status":"deployed"' in helm("status", name, "-n", f"store-{name}", "-o", "json").stdout.replace(" ", "")
+    # Gone again, so that its pods take no room from the tests after it.
+    assert d.request("DELETE", f"/api/v1/stores/{s['id']}").status == 202
+    wait_status(d, s["id"], {"DELETED"}, timeout=120)
 
 
 def test_pending_release_repaired_at_startup(cluster_daemon):
