@@ -19,6 +19,7 @@
 #include "basic/macro.h"
 #include "core/db.h"
 #include "core/error.h"
+#include "core/audit.h"
 #include "core/store.h"
 
 typedef struct ApiLimits {
@@ -175,6 +176,14 @@ void api_audit_denied(ApiServer *s, RequestContext *c, const char *actor, const 
                       const char *target, const char *error);
 /* The limiter key of an authenticated caller: its account, whichever token or session it uses. */
 void api_ratelimit_key(const Caller *caller, char *buf, size_t n);
+
+/* ---- audit.c ---- */
+/*
+ * The audit record of a read of a store's data (its credentials, its logs) by the request's caller:
+ * the store when it was found (else the id asked for), the result and the error code.
+ */
+void api_audit_store_read(ApiServer *s, RequestContext *c, const char *action, const Store *store,
+                          AuditResult result, const char *error);
 
 /* ---- routes.c ---- */
 bool api_route_match(const char *pattern, const char *path, RequestContext *c);

@@ -126,3 +126,20 @@ int h_audit(ApiServer *s, const struct _u_request *req, struct _u_response *resp
                                next > 0 ? json_integer((json_int_t) next) : json_null()));
         return 0;
 }
+
+void api_audit_store_read(ApiServer *s, RequestContext *c, const char *action, const Store *store,
+                          AuditResult result, const char *error)
+{
+        AuditEntry e = {
+                .caller = &c->caller,
+                .action = action,
+                .target_kind = "store",
+                .target = store ? store->name : c->params[0],
+                .store_id = store ? store->id : NULL,
+                .result = result,
+                .error = error,
+                .source = c->client,
+                .request_id = c->request_id,
+        };
+        (void) audit_record(api_db(s), &e);
+}

@@ -14,20 +14,10 @@
 #include "core/error.h"
 
 /* Every read, shown or not, is a record of the audit log. */
-static void audit_read(ApiServer *s, RequestContext *c, const Store *store, AuditResult result, const char *error)
+static void audit_read(ApiServer *s, RequestContext *c, const Store *store, AuditResult result,
+                       const char *error)
 {
-        AuditEntry e = {
-                .caller = &c->caller,
-                .action = "credentials.read",
-                .target_kind = "store",
-                .target = store ? store->name : c->params[0],
-                .store_id = store ? store->id : NULL,
-                .result = result,
-                .error = error,
-                .source = c->client,
-                .request_id = c->request_id,
-        };
-        (void) audit_record(api_db(s), &e);
+        api_audit_store_read(s, c, "credentials.read", store, result, error);
 }
 
 int h_store_credentials(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)

@@ -48,18 +48,7 @@ struct LogStream {
 static void audit_logs(ApiServer *s, RequestContext *c, const Store *store, AuditResult result,
                        const char *error)
 {
-        AuditEntry e = {
-                .caller = &c->caller,
-                .action = "logs.read",
-                .target_kind = "store",
-                .target = store ? store->name : c->params[0],
-                .store_id = store ? store->id : NULL,
-                .result = result,
-                .error = error,
-                .source = c->client,
-                .request_id = c->request_id,
-        };
-        (void) audit_record(api_db(s), &e);
+        api_audit_store_read(s, c, "logs.read", store, result, error);
 }
 
 /* The store, if the caller may see it; answers (and audits) the refusal itself otherwise. */
