@@ -285,7 +285,9 @@ int backup_get_row(Db *db, const char *backup_id, json_t **ret)
         return select_one(db, "SELECT " BACKUP_COLUMNS " FROM backups WHERE id = ?", backup_id, NULL, ret);
 }
 
-static int update(Db *db, const char *sql, const char *backup_id, const char *text, int64_t number)
+/* One row's status change: ?1 the id, ?2 text (at most max bytes), ?3 a number, ?4 the time. */
+static int update(Db *db, const char *sql, const char *backup_id, const char *text, size_t max,
+                  int64_t number)
 {
         _cleanup_stmt_ sqlite3_stmt *q = NULL;
         int r, rc;
@@ -294,7 +296,7 @@ static int update(Db *db, const char *sql, const char *backup_id, const char *te
         if (r < 0)
                 return r;
         sqlite3_bind_text(q, 1, backup_id, -1, SQLITE_TRANSIENT);
-        r = db_bind_text_utf8(q, 2, text, BACKUP_REASON_MAX);
+        r = db_bind_text_utf8(q, 2, text, max);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(q, 3, number);
@@ -313,7 +315,7 @@ int backup_set_running(Db *db, const char *backup_id, const char *path)
         return update(db,
                       "UPDATE backups SET status = 'running', path = ?2 "
                       "WHERE id = ?1 AND status IN ('queued', 'running') AND ?3 = ?3 AND ?4 = ?4",
-                      backup_id, path, 0);
+                      backup_id, path, BACKUP_REASON_MAX, 0);
 }
 
 int backup_set_succeeded(Db *db, const char *backup_id, uint64_t size, const char *manifest)
@@ -322,24 +324,10 @@ int backup_set_succeeded(Db *db, const char *backup_id, uint64_t size, const cha
         assert(backup_id);
         assert(manifest);
         /* The manifest is JSON the task wrote; it is not cut like a reason. */
-        _cleanup_stmt_ sqlite3_stmt *q = NULL;
-        int r, rc;
-
-        r = db_prepare(db,
-                       "UPDATE backups SET status = 'succeeded', manifest = ?2, size_bytes = ?3, finished_at = ?4, "
-                       "reason = NULL WHERE id = ?1 AND status = 'running'",
-                       &q);
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(q, 1, backup_id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(q, 2, manifest, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(q, 3, (sqlite3_int64) size);
-        sqlite3_bind_int64(q, 4, (sqlite3_int64) now_usec());
-        rc = sqlite3_step(q);
-        if (rc != SQLITE_DONE)
-                return db_errno(rc);
-        store_changed_notify();
-        return sqlite3_changes(db_handle(db)) > 0 ? 0 : -ENOENT;
+        return update(db,
+                      "UPDATE backups SET status = 'succeeded', manifest = ?2, size_bytes = ?3, finished_at = ?4, "
+                      "reason = NULL WHERE id = ?1 AND status = 'running'",
+                      backup_id, manifest, SIZE_MAX, (int64_t) size);
 }
 
 int backup_set_failed(Db *db, const char *backup_id, const char *reason)
@@ -349,5 +337,5 @@ int backup_set_failed(Db *db, const char *backup_id, const char *reason)
         return update(db,
                       "UPDATE backups SET status = 'failed', reason = ?2, path = NULL, size_bytes = ?3, "
                       "finished_at = ?4 WHERE id = ?1 AND status IN ('queued', 'running')",
-                      backup_id, reason, 0);
+                      backup_id, reason, BACKUP_REASON_MAX, 0);
 }
