@@ -201,6 +201,22 @@ TEST(test_child_recorded_with_the_task)
         ASSERT_EQ(queue_retry_later_at(db, now, t, "old/0", 0, NULL), -ESTALE);
 }
 
+/* Waits for store id to be READY, polling every 50 ms at most `polls` times (the caller asserts). */
+static void wait_ready(Db *db, const char *id, int polls)
+{
+        for (int i = 0; i < polls; i++) {
+                Store *s = NULL;
+                bool ready;
+
+                ASSERT_EQ(store_get(db, id, &s), 0);
+                ready = s->status == STORE_READY;
+                store_free(s);
+                if (ready)
+                        return;
+                usleep(50 * 1000);
+        }
+}
+
 /* The runner end to end: a handler that fails transiently once, then succeeds. */
 static atomic_int calls;
 static int flaky_handler(Worker *w, Task *t, void *userdata)
@@ -222,14 +238,7 @@ TEST(test_runner)
 
         ASSERT_EQ(runner_new(&r, &o), 0);
         ASSERT_EQ(runner_start(r), 0);
-        for (int i = 0; i < 100; i++) {
-                ASSERT_EQ(store_get(db, a, &s), 0);
-                bool ready = s->status == STORE_READY;
-                s = store_free(s);
-                if (ready)
-                        break;
-                usleep(50 * 1000);
-        }
+        wait_ready(db, a, 100);
         ASSERT_EQ(store_get(db, a, &s), 0);
         ASSERT_EQ(s->status, STORE_READY);
         ASSERT_EQ(atomic_load(&calls), 2);
@@ -313,14 +322,7 @@ TEST(test_tasks_waiting_for_the_cluster_wake_when_it_answers)
 
         /* The cluster answers: the waiting task runs at once, the other keeps its hour. */
         atomic_store(&cluster_up, true);
-        for (int i = 0; i < 200; i++) {
-                ASSERT_EQ(store_get(db, a, &s), 0);
-                bool ready = s->status == STORE_READY;
-                s = store_free(s);
-                if (ready)
-                        break;
-                usleep(50 * 1000);
-        }
+        wait_ready(db, a, 200);
         ASSERT_EQ(store_get(db, a, &s), 0);
         ASSERT_EQ(s->status, STORE_READY);
         s = store_free(s);
