@@ -46,7 +46,7 @@ def status_and_json(reply):
     return int(head.split(b" ", 2)[1]), head, json.loads(body) if body else None
 
 
-def healthz(d, source, timeout=2):
+def healthz(d, source, timeout=5):
     """GET /healthz from source; the status, the headers and the JSON body. Fails past timeout seconds."""
     start = time.monotonic()
     s = connect(d, source, timeout)
@@ -137,7 +137,7 @@ def test_slowloris_does_not_take_the_api_down(daemon_factory):
                 assert status == 200 and body == {"status": "ok"}
         # Its connections end by the deadline, trickle or not: those over the caps at once, the
         # others within listen.request_timeout, told why where a request had begun.
-        wait_until(attack.all_closed, TIMEOUT + 3, "the slow connections to be closed")
+        wait_until(attack.all_closed, TIMEOUT + 8, "the slow connections to be closed")
         answered = [attack.replies[s] for s in attack.socks if attack.replies[s]]
         assert 0 < len(answered) <= PER_ADDRESS + 4, len(answered)
         for reply in answered:
@@ -145,7 +145,8 @@ def test_slowloris_does_not_take_the_api_down(daemon_factory):
             assert status == 408 and body["error"]["code"] == "request_timeout", reply
             assert b"Connection: close" in head
         lived = [attack.closed_at[s] - attack.started for s in attack.socks if attack.replies[s]]
-        assert max(lived) < TIMEOUT + 2, lived
+        # Without the deadline a byte a second would keep them open for good; the margin is for a busy machine.
+        assert max(lived) < TIMEOUT + 6, lived
     finally:
         attack.close()
     assert "listen.request_timeout" in d.logs()
@@ -157,12 +158,12 @@ def test_slow_body_is_cut(daemon_factory):
             b"Content-Length: 1000\r\n\r\n{")
     attack = Slowloris(d, "127.0.0.3", 1, prefix=head, trickle=b" ")
     try:
-        wait_until(attack.all_closed, TIMEOUT + 3, "the slow body to be cut")
+        wait_until(attack.all_closed, TIMEOUT + 8, "the slow body to be cut")
         (s,) = attack.socks
         status, _, body = status_and_json(attack.replies[s])
         assert status == 408 and body["error"]["code"] == "request_timeout"
         # A byte a second did not move the deadline: it came when the time to send the request ran out.
-        assert TIMEOUT - 0.5 < attack.closed_at[s] - attack.started < TIMEOUT + 2
+        assert TIMEOUT - 0.5 < attack.closed_at[s] - attack.started < TIMEOUT + 6
     finally:
         attack.close()
 
