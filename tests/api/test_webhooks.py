@@ -11,16 +11,21 @@ refusal. Store events come from the stand-in cluster and helm of fakecluster.py.
 import hashlib
 import hmac
 import json
+import os
+import signal
 import socket
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from daemon import free_port
+from daemon import BUILD, free_port
 from fakecluster import FakeCluster
 from tenancy import error_of, tenant
+from test_races import private_bus  # noqa: F401 (a fixture)
 
+STORECTL = os.environ.get("STORECTL", os.path.join(BUILD, "agent", "src", "storectl", "storectl"))
 STORES = "/api/v1/stores"
 HOOKS = "/api/v1/webhooks"
 FAST = {
@@ -296,3 +301,58 @@ def test_fields_caps_and_ownership(daemon_factory):
     actions = [(e["action"], e["result"]) for e in d.request("GET", "/api/v1/audit?limit=100").json()["items"]
                if e["action"].startswith("webhook.")]
     assert ("webhook.create", "denied") in actions and ("webhook.delete", "ok") in actions
+
+
+def test_a_delivery_cut_by_a_crash_is_sent_after_the_restart(daemon_factory):
+    """The agent is killed while a receiver holds the delivery's request without answering; the next
+    start sends it again."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # connections complete in the kernel; nobody ever answers
+    port = silent.getsockname()[1]
+    d = daemon_factory({**FAST, "webhooks": {**FAST["webhooks"], "timeout": 300}})
+    hook = create_hook(d, f"http://127.0.0.1:{port}/hook")
+    assert d.request("POST", f"{HOOKS}/{hook['id']}/test").status == 202
+    wait_delivery(d, hook["id"], lambda x: x["state"] == "sending", "the delivery on its way")
+
+    d.stop(sig=signal.SIGKILL)
+    silent.close()
+    back = Receiver(port=port)
+    try:
+        d.start()
+        got = d.wait_for(lambda: back.events(hook["secret"]), what="delivered after the crash")
+        assert [e["event"] for e in got] == ["webhook.test"]
+        done = wait_delivery(d, hook["id"], lambda x: x["state"] == "delivered", "the log says delivered")
+        assert done["attempts"] == 2 and done["response_code"] == 200, done
+    finally:
+        back.close()
+
+
+def test_storectl_manages_the_callers_webhooks(daemon_factory, private_bus, receiver):
+    env = {"DBUS_SYSTEM_BUS_ADDRESS": private_bus}
+    d = daemon_factory(FAST, env=env)
+    run_env = dict(os.environ, **env)
+
+    def storectl(*args):
+        return subprocess.run([STORECTL, *args], capture_output=True, text=True, env=run_env, timeout=30)
+
+    d.wait_for(lambda: storectl("webhook", "list").returncode == 0, timeout=15, what="the daemon on the bus")
+    p = storectl("webhook", "create", "ftp://example.com/")
+    assert p.returncode != 0 and "http:// or https://" in p.stderr, p
+    p = storectl("webhook", "create", receiver.url, "store.ready,store.failed")
+    assert p.returncode == 0, p.stderr
+    secret = p.stdout.strip().splitlines()[-1]
+    assert secret.startswith("whsec_"), p.stdout
+    hooks = json.loads(storectl("--json", "webhook", "list").stdout)
+    assert [(h["url"], h["events"]) for h in hooks] == [(receiver.url, ["store.ready", "store.failed"])]
+    assert "secret" not in hooks[0]
+    hook_id = str(hooks[0]["id"])
+
+    p = storectl("webhook", "test", hook_id)
+    assert p.returncode == 0 and "queued" in p.stdout, p
+    got = d.wait_for(lambda: receiver.events(secret), what="the test event")
+    assert got[0]["event"] == "webhook.test"
+    d.wait_for(lambda: "delivered" in storectl("webhook", "deliveries", hook_id).stdout, what="the log")
+    assert storectl("webhook", "test", "999").returncode != 0
+    assert storectl("webhook", "delete", hook_id).returncode == 0
+    assert json.loads(storectl("--json", "webhook", "list").stdout) == []

@@ -680,6 +680,18 @@ const sd_bus_vtable bus_agent_vtable[] = {
                                 SD_BUS_RESULT("h", log), bus_method_get_logs, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetCapacity", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", capacity_json),
                                 bus_method_get_capacity, SD_BUS_VTABLE_UNPRIVILEGED),
+        /* The caller's own account's webhooks, as the REST API's /webhooks; events: comma-separated, "": all. */
+        SD_BUS_METHOD_WITH_ARGS("ListWebhooks", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", webhooks_json),
+                                bus_method_list_webhooks, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CreateWebhook", SD_BUS_ARGS("s", url, "s", events, "b", all_stores),
+                                SD_BUS_RESULT("s", webhook_json), bus_method_create_webhook,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DeleteWebhook", SD_BUS_ARGS("x", id), SD_BUS_NO_RESULT, bus_method_delete_webhook,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("TestWebhook", SD_BUS_ARGS("x", id), SD_BUS_RESULT("s", delivery_json),
+                                bus_method_test_webhook, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListWebhookDeliveries", SD_BUS_ARGS("x", id), SD_BUS_RESULT("s", deliveries_json),
+                                bus_method_list_webhook_deliveries, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("StoreChanged", SD_BUS_ARGS("s", id, "s", status), 0),
         SD_BUS_VTABLE_END,
 };
