@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 
+/*
+ * This file is long because the text of every schema version stays here as it shipped, next to the code that
+ * applies it (tests/api/schema_history.py reads each version's text from this file).
+ */
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
