@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 
 /*
- * This file is long because the text of every schema version stays here as it shipped, next to the code that
- * applies it (tests/api/schema_history.py reads each version's text from this file).
+ * This file is long because the text of every schema version stays here as it shipped, next to
+ * the code that applies it (tests/api/schema_history.py reads each version's text from here).
  */
 
 #include <pthread.h>
