@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 
 /*
- * This file is long because the table of every key (config_keys) is the single source of keys, types, defaults
- * and limits, and grows with each feature; its reader and its dump stay beside it.
+ * This file is long because the table of every key (config_keys) is the single source of keys,
+ * types, defaults and limits, and grows with each feature; its reader and its dump stay beside it.
  */
 
 #include <arpa/inet.h>
