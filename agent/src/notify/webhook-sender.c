@@ -115,7 +115,7 @@ static int transfer_progress(void *userdata, curl_off_t dltotal, curl_off_t dlno
 static int post(WebhookSender *s, CURL *curl, const WebhookDelivery *d, long *ret_code, char *error, size_t n)
 {
         _cleanup_(curl_slist_free_allp) struct curl_slist *headers = NULL;
-        char signature[64 + 32], hex[65], line[128];
+        char signature[64 + 32], hex[65], event[128], delivery[64];
         Transfer t = { .sender = s };
         CURLcode cc;
         int r;
@@ -127,16 +127,17 @@ static int post(WebhookSender *s, CURL *curl, const WebhookDelivery *d, long *re
                 return r;
         }
         snprintf(signature, sizeof signature, "X-Storeagent-Signature: sha256=%s", hex);
-        headers = curl_slist_append(headers, "Content-Type: application/json");
-        headers = curl_slist_append(headers, signature);
-        snprintf(line, sizeof line, "X-Storeagent-Event: %s", d->event);
-        headers = curl_slist_append(headers, line);
-        snprintf(line, sizeof line, "X-Storeagent-Delivery: %" PRIi64, d->id);
-        headers = curl_slist_append(headers, line);
-        headers = curl_slist_append(headers, "Expect:");
-        if (!headers) {
-                snprintf(error, n, "Out of memory.");
-                return -ENOMEM;
+        snprintf(event, sizeof event, "X-Storeagent-Event: %s", d->event);
+        snprintf(delivery, sizeof delivery, "X-Storeagent-Delivery: %" PRIi64, d->id);
+        /* "Expect:" keeps curl from waiting for a 100 Continue the receiver may never send. */
+        const char *const lines[] = { "Content-Type: application/json", signature, event, delivery, "Expect:" };
+        for (size_t i = 0; i < ELEMENTSOF(lines); i++) {
+                struct curl_slist *l = curl_slist_append(headers, lines[i]);
+                if (!l) {
+                        snprintf(error, n, "Out of memory.");
+                        return -ENOMEM;
+                }
+                headers = l;
         }
 
         curl_easy_reset(curl);
