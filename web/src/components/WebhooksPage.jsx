@@ -4,6 +4,7 @@
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { announce } from '../lib/announce.js';
 import { webhooks as api } from '../lib/api.js';
+import { isAdmin, useSession } from '../lib/session.js';
 import CopyButton from './CopyButton.jsx';
 import ErrorNotice from './ErrorNotice.jsx';
 import PageHeading from './PageHeading.jsx';
@@ -23,6 +24,8 @@ export default function WebhooksPage() {
   const [loadError, setLoadError] = useState(null);
   const [url, setUrl] = useState('');
   const [events, setEvents] = useState(EVENTS);
+  const [allStores, setAllStores] = useState(false);
+  const admin = isAdmin(useSession());
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   const [created, setCreated] = useState(null);
@@ -51,7 +54,7 @@ export default function WebhooksPage() {
     setError(null);
     setCreated(null);
     try {
-      const r = await api.create({ url: url.trim(), events });
+      const r = await api.create({ url: url.trim(), events, ...(allStores ? { all_stores: true } : {}) });
       setCreated(r);
       setUrl('');
       announce('Webhook created. Copy its secret now: you will not see it again.');
@@ -113,6 +116,17 @@ export default function WebhooksPage() {
               ))}
             </div>
           </fieldset>
+          {admin ? (
+            <label className="flex items-center gap-1.5 text-sm text-slate-700">
+              <input
+                type="checkbox"
+                checked={allStores}
+                onChange={(e) => setAllStores(e.target.checked)}
+                data-testid="webhook-all-stores"
+              />
+              Every store&apos;s events, not only this account&apos;s
+            </label>
+          ) : null}
           <button
             type="submit"
             className="btn-primary"
@@ -221,7 +235,10 @@ function Webhook({ hook, onDeleted }) {
       <div className="flex flex-wrap items-start justify-between gap-2">
         <div className="min-w-0">
           <p className="font-mono text-sm break-all text-slate-900">{hook.url}</p>
-          <p className="mt-0.5 text-xs text-slate-600">{hook.events.join(', ')}</p>
+          <p className="mt-0.5 text-xs text-slate-600">
+            {hook.events.join(', ')}
+            {hook.all_stores ? ' · every store' : ''}
+          </p>
         </div>
         <div className="flex flex-wrap gap-2">
           <button

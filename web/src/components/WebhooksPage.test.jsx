@@ -55,6 +55,7 @@ describe('Webhooks page', () => {
     render(<App />);
 
     expect(await screen.findByText('No webhooks yet.')).toBeInTheDocument();
+    expect(screen.queryByLabelText(/Every store/)).not.toBeInTheDocument();
     await userEvent.type(screen.getByLabelText('URL'), 'https://hooks.example.com/in');
     await userEvent.click(screen.getByLabelText('backup.succeeded'));
     await userEvent.click(screen.getByLabelText('backup.failed'));
@@ -70,6 +71,25 @@ describe('Webhooks page', () => {
     expect(row).toHaveTextContent('store.ready, store.failed, store.deleted');
     await userEvent.click(screen.getByRole('button', { name: 'I have copied it' }));
     expect(screen.queryByText(SECRET)).not.toBeInTheDocument();
+  });
+
+  it("lets an admin, and only an admin, ask for every store's events", async () => {
+    const items = [];
+    const r = routes(items, []);
+    r['GET /api/v1/session'] = json(200, { name: 'root', role: 'admin', token: 'ops', csrf_token: 'c1' });
+    r['POST /api/v1/webhooks'] = (call) => {
+      const h = hook(1, { url: call.body.url, all_stores: call.body.all_stores === true });
+      items.push(h);
+      return json(201, { ...h, secret: SECRET })();
+    };
+    const { calls } = mockFetch(r);
+    window.history.replaceState(null, '', '/webhooks');
+    render(<App />);
+    await userEvent.type(await screen.findByLabelText('URL'), 'https://hooks.example.com/all');
+    await userEvent.click(screen.getByLabelText(/Every store/));
+    await userEvent.click(screen.getByRole('button', { name: 'Create webhook' }));
+    expect(await screen.findByTestId('webhook-1')).toHaveTextContent('every store');
+    expect(calls.find((c) => c.method === 'POST').body.all_stores).toBe(true);
   });
 
   it('says why a URL is refused', async () => {
