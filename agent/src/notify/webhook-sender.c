@@ -268,14 +268,18 @@ static void *sender_thread(void *userdata)
                         }
                 }
 
-                r = webhook_delivery_next(db, now_usec(), &d);
-                if (r >= 0) {
-                        deliver(s, db, curl, d);
-                        continue;
+                /* A read first: the write lock is taken only when a delivery is due. */
+                r = webhook_delivery_next_due(db, now_usec(), &due);
+                if (r >= 0 && due == 0) {
+                        r = webhook_delivery_next(db, now_usec(), &d);
+                        if (r >= 0) {
+                                deliver(s, db, curl, d);
+                                continue;
+                        }
                 }
-                if (r != -EAGAIN)
+                if (r < 0 && r != -EAGAIN && r != -ENODATA)
                         log_warning_errno(r, "Webhook sender: failed to read the delivery queue: %m");
-                else if (webhook_delivery_next_due(db, now_usec(), &due) < 0 || due > s->o.poll_usec)
+                if (r < 0 || due == 0 || due > s->o.poll_usec)
                         due = s->o.poll_usec;
                 wait_for_work(s, due);
         }
