@@ -62,6 +62,7 @@ EXPECTATIONS = {
     ("GET", "/api/v1/webhooks"): "own",
     ("POST", "/api/v1/webhooks"): "own",
     ("GET", "/api/v1/webhooks/{id}"): "own-webhook",
+    ("PATCH", "/api/v1/webhooks/{id}"): "own-webhook",
     ("DELETE", "/api/v1/webhooks/{id}"): "own-webhook",
     ("GET", "/api/v1/webhooks/{id}/deliveries"): "own-webhook",
     ("POST", "/api/v1/webhooks/{id}/test"): "own-webhook",
@@ -136,6 +137,8 @@ class World:
             body = {"url": "https://hooks.example.com/new"}
         elif pattern == "/api/v1/accounts" and method == "POST":
             body = {"name": self.unique("acct"), "role": "tenant"}
+        elif method == "PATCH" and pattern.startswith("/api/v1/webhooks/"):
+            body = {"enabled": False}
         elif method == "PATCH":
             body = {"max_stores": 5}
         elif pattern.endswith("/tokens") and method == "POST":

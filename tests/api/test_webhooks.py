@@ -194,6 +194,22 @@ def test_test_event_and_a_failed_store(daemon_factory, cluster, receiver):
                         what="store.failed delivered")
     assert failed[0]["store"]["id"] == sid and "bad value" in failed[0]["store"]["reason"]
 
+    # Paused, a webhook gets no new events, and what it has queued fails; resumed, it gets them again.
+    r = d.request("PATCH", f"{HOOKS}/{hook['id']}", {"enabled": False})
+    assert r.status == 200 and r.json()["enabled"] is False, r
+    assert d.request("PATCH", f"{HOOKS}/{hook['id']}", {"enabled": "no"}).status == 400
+    before = len(receiver.received)
+    assert d.request("POST", f"{HOOKS}/{hook['id']}/test").status == 202
+    paused = wait_delivery(d, hook["id"], lambda x: x["state"] == "failed", "the paused webhook's test")
+    assert paused["last_error"] == "The webhook is disabled." and paused["attempts"] == 0, paused
+    assert d.request("DELETE", f"{STORES}/{sid}").status == 202
+    wait_store(d, sid, "DELETED")
+    assert d.request("PATCH", f"{HOOKS}/{hook['id']}", {"enabled": True}).json()["enabled"] is True
+    assert d.request("POST", f"{HOOKS}/{hook['id']}/test").status == 202
+    d.wait_for(lambda: len(receiver.received) == before + 1, what="the resumed webhook's test")
+    assert [e["event"] for e in receiver.events(hook["secret"])][before:] == ["webhook.test"]
+    assert not any(x["event"] == "store.deleted" for x in deliveries(d, hook["id"]))
+
     # A deleted webhook is gone for its account and gets nothing more.
     assert d.request("DELETE", f"{HOOKS}/{hook['id']}").status == 204
     assert d.request("GET", f"{HOOKS}/{hook['id']}").status == 404

@@ -305,6 +305,7 @@ API_HANDLER(h_webhooks_list);
 API_HANDLER(h_webhooks_create);
 API_HANDLER(h_webhook_get);
 API_HANDLER(h_webhook_delete);
+API_HANDLER(h_webhook_patch);
 API_HANDLER(h_webhook_deliveries);
 API_HANDLER(h_webhook_test);
 API_HANDLER(h_store_credentials);

@@ -46,6 +46,7 @@ const ApiRoute api_routes[] = {
         { "GET", "/api/v1/webhooks", 0, h_webhooks_list },
         { "POST", "/api/v1/webhooks", 0, h_webhooks_create },
         { "GET", "/api/v1/webhooks/{id}", 0, h_webhook_get },
+        { "PATCH", "/api/v1/webhooks/{id}", 0, h_webhook_patch },
         { "DELETE", "/api/v1/webhooks/{id}", 0, h_webhook_delete },
         { "GET", "/api/v1/webhooks/{id}/deliveries", 0, h_webhook_deliveries },
         { "POST", "/api/v1/webhooks/{id}/test", 0, h_webhook_test },

@@ -121,6 +121,39 @@ int h_webhook_get(ApiServer *s, const struct _u_request *req, struct _u_response
         return 0;
 }
 
+int h_webhook_patch(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
+{
+        static const char *const fields[] = { "enabled", NULL };
+        RequestContext *c = ctx;
+        json_t *enabled, *hook = NULL;
+        int64_t id = webhook_id_param(c);
+        int r;
+
+        if (!c->body)
+                return api_error(resp, 400, "missing_field", "Field 'enabled' is required.");
+        if (api_check_fields(resp, c->body, fields) < 0)
+                return 0;
+        enabled = json_object_get(c->body, "enabled");
+        if (!enabled)
+                return api_error(resp, 400, "missing_field", "Field 'enabled' is required.");
+        if (!json_is_boolean(enabled))
+                return api_error(resp, 400, "invalid_type", "Field 'enabled' must be true or false.");
+        api_db_check_writable(s);
+        r = webhook_set_enabled(api_db(s), c->caller.account_id, id, json_is_true(enabled));
+        if (r == -ENOENT) {
+                audit_webhook(s, c, "webhook.update", c->params[0], AUDIT_DENIED,
+                              error_info(ERROR_WEBHOOK_NOT_FOUND)->code);
+                return not_found(resp, c);
+        }
+        if (r != 0 && error_info(error_from_errno(r)))
+                return api_error_of(resp, error_from_errno(r), "Changing the webhook failed.");
+        if (r < 0 || webhook_get(api_db(s), c->caller.account_id, id, &hook) < 0)
+                return api_error(resp, 500, "internal", "Changing the webhook failed.");
+        audit_webhook(s, c, "webhook.update", c->params[0], AUDIT_OK, NULL);
+        api_set_json(resp, 200, hook);
+        return 0;
+}
+
 int h_webhook_delete(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
 {
         RequestContext *c = ctx;

@@ -263,6 +263,24 @@ int webhook_delete(Db *db, int64_t account_id, int64_t id)
         return sqlite3_changes(db_handle(db)) > 0 ? 0 : -ENOENT;
 }
 
+int webhook_set_enabled(Db *db, int64_t account_id, int64_t id, bool enabled)
+{
+        _cleanup_stmt_ sqlite3_stmt *s = NULL;
+        int r;
+
+        assert(db);
+        r = db_prepare(db, "UPDATE webhooks SET enabled = ? WHERE id = ? AND account_id = ? AND deleted_at IS NULL",
+                       &s);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int(s, 1, enabled);
+        sqlite3_bind_int64(s, 2, id);
+        sqlite3_bind_int64(s, 3, account_id);
+        if (sqlite3_step(s) != SQLITE_DONE)
+                return db_errno(sqlite3_extended_errcode(db_handle(db)));
+        return sqlite3_changes(db_handle(db)) > 0 ? 0 : -ENOENT;
+}
+
 #define DELIVERY_COLUMNS                                                                                     \
         "d.id, d.event, d.store_id, d.state, d.attempts, d.response_code, d.last_error, d.created_at, "      \
         "d.updated_at, CASE WHEN d.state = 'queued' THEN d.not_before END"

@@ -45,6 +45,8 @@ int webhook_create(Db *db, int64_t account_id, const WebhookSpec *spec, uint64_t
 int webhook_list(Db *db, int64_t account_id, json_t **ret);
 int webhook_get(Db *db, int64_t account_id, int64_t id, json_t **ret);
 int webhook_delete(Db *db, int64_t account_id, int64_t id);
+/* A disabled webhook gets no new deliveries, and those it has queued fail. */
+int webhook_set_enabled(Db *db, int64_t account_id, int64_t id, bool enabled);
 /* The webhook's latest deliveries, newest first. */
 int webhook_deliveries(Db *db, int64_t account_id, int64_t id, json_t **ret);
 /* Queues a webhook.test delivery; *ret (may be NULL) is the delivery as the log shows it. */
