@@ -154,7 +154,7 @@ export default function WebhooksPage() {
         ) : (
           <ul className="divide-y divide-slate-100">
             {items.map((h) => (
-              <Webhook key={h.id} hook={h} onDeleted={load} />
+              <Webhook key={h.id} hook={h} onChanged={load} />
             ))}
           </ul>
         )}
@@ -194,7 +194,7 @@ function SecretShown({ hook, onDone }) {
   );
 }
 
-function Webhook({ hook, onDeleted }) {
+function Webhook({ hook, onChanged }) {
   const [log, setLog] = useState(null);
   const [open, setOpen] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -238,6 +238,7 @@ function Webhook({ hook, onDeleted }) {
           <p className="mt-0.5 text-xs text-slate-600">
             {hook.events.join(', ')}
             {hook.all_stores ? ' · every store' : ''}
+            {hook.enabled ? '' : ' · paused'}
           </p>
         </div>
         <div className="flex flex-wrap gap-2">
@@ -262,6 +263,15 @@ function Webhook({ hook, onDeleted }) {
           <button
             type="button"
             className="btn-secondary h-8 text-xs"
+            disabled={busy}
+            onClick={() => act(() => api.setEnabled(hook.id, !hook.enabled), onChanged)}
+            data-testid={`webhook-pause-${hook.id}`}
+          >
+            {hook.enabled ? 'Pause' : 'Resume'}
+          </button>
+          <button
+            type="button"
+            className="btn-secondary h-8 text-xs"
             aria-expanded={open}
             onClick={() => setOpen((o) => !o)}
             data-testid={`webhook-log-toggle-${hook.id}`}
@@ -274,7 +284,7 @@ function Webhook({ hook, onDeleted }) {
                 type="button"
                 className="btn-danger h-8 text-xs"
                 disabled={busy}
-                onClick={() => act(() => api.remove(hook.id), onDeleted)}
+                onClick={() => act(() => api.remove(hook.id), onChanged)}
                 data-testid={`webhook-delete-confirm-${hook.id}`}
               >
                 Delete webhook

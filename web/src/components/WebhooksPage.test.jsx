@@ -92,6 +92,24 @@ describe('Webhooks page', () => {
     expect(calls.find((c) => c.method === 'POST').body.all_stores).toBe(true);
   });
 
+  it('pauses and resumes a webhook', async () => {
+    const items = [hook(1)];
+    const r = routes(items, []);
+    r['PATCH /api/v1/webhooks/1'] = (call) => {
+      items[0] = { ...items[0], enabled: call.body.enabled };
+      return json(200, items[0])();
+    };
+    const { calls } = mockFetch(r);
+    window.history.replaceState(null, '', '/webhooks');
+    render(<App />);
+    await userEvent.click(await screen.findByRole('button', { name: 'Pause' }));
+    expect(await screen.findByTestId('webhook-1')).toHaveTextContent('paused');
+    expect(calls.find((c) => c.method === 'PATCH').body).toEqual({ enabled: false });
+    await userEvent.click(await screen.findByRole('button', { name: 'Resume' }));
+    await screen.findByRole('button', { name: 'Pause' });
+    expect(screen.getByTestId('webhook-1')).not.toHaveTextContent('paused');
+  });
+
   it('says why a URL is refused', async () => {
     const r = routes([], []);
     r['POST /api/v1/webhooks'] = apiError(400, 'invalid_url', 'The URL must not hold a user name or password.');

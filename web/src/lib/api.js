@@ -223,6 +223,7 @@ export const webhooks = {
   list: (opts) => api('/webhooks', opts),
   create: (body) => api('/webhooks', { method: 'POST', body }),
   remove: (id) => api(`/webhooks/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+  setEnabled: (id, enabled) => api(`/webhooks/${encodeURIComponent(id)}`, { method: 'PATCH', body: { enabled } }),
   deliveries: (id, opts) => api(`/webhooks/${encodeURIComponent(id)}/deliveries`, opts),
   test: (id) => api(`/webhooks/${encodeURIComponent(id)}/test`, { method: 'POST', body: {} }),
 };
