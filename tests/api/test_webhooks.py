@@ -369,6 +369,10 @@ def test_storectl_manages_the_callers_webhooks(daemon_factory, private_bus, rece
     got = d.wait_for(lambda: receiver.events(secret), what="the test event")
     assert got[0]["event"] == "webhook.test"
     d.wait_for(lambda: "delivered" in storectl("webhook", "deliveries", hook_id).stdout, what="the log")
+    assert storectl("webhook", "pause", hook_id).returncode == 0
+    assert json.loads(storectl("--json", "webhook", "list").stdout)[0]["enabled"] is False
+    assert storectl("webhook", "resume", hook_id).returncode == 0
+    assert json.loads(storectl("--json", "webhook", "list").stdout)[0]["enabled"] is True
     assert storectl("webhook", "test", "999").returncode != 0
     assert storectl("webhook", "delete", hook_id).returncode == 0
     assert json.loads(storectl("--json", "webhook", "list").stdout) == []

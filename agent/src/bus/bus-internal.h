@@ -103,6 +103,7 @@ int bus_method_list_webhooks(sd_bus_message *m, void *userdata, sd_bus_error *er
 int bus_method_create_webhook(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_delete_webhook(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_test_webhook(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_set_webhook_enabled(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_list_webhook_deliveries(sd_bus_message *m, void *userdata, sd_bus_error *error);
 
 /* bus-account.c */

@@ -130,6 +130,35 @@ int bus_method_delete_webhook(sd_bus_message *m, void *userdata, sd_bus_error *e
         return sd_bus_reply_method_return(m, NULL);
 }
 
+int bus_method_set_webhook_enabled(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        Bus *b = userdata;
+        json_t *hook = NULL;
+        char target[24];
+        Caller caller;
+        int64_t id;
+        int enabled, r;
+
+        b->calls++;
+        r = bus_caller(b, m, &caller, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "xb", &id, &enabled);
+        if (r < 0)
+                return r;
+        r = webhook_set_enabled(b->db, caller.account_id, id, enabled);
+        if (r == -ENOENT)
+                return webhook_not_found(b, &caller, "webhook.update", id, error);
+        snprintf(target, sizeof target, "%" PRIi64, id);
+        bus_audit(b, &caller, "webhook.update", "webhook", target, NULL, r);
+        if (r < 0)
+                return bus_store_error(error, r, NULL);
+        r = webhook_get(b->db, caller.account_id, id, &hook);
+        if (r < 0)
+                return bus_store_error(error, r, NULL);
+        return bus_reply_json(m, hook);
+}
+
 int bus_method_test_webhook(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         Bus *b = userdata;

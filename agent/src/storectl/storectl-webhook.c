@@ -110,6 +110,33 @@ int verb_webhook_delete(sd_bus *bus, char **args)
         return EXIT_OK;
 }
 
+static int set_enabled(sd_bus *bus, const char *arg, bool enabled)
+{
+        _cleanup_(json_decrefp) json_t *o = NULL;
+        int64_t id;
+        int r;
+
+        r = parse_id(arg, &id);
+        if (r != EXIT_OK)
+                return r;
+        r = CALL_JSON(bus, "SetWebhookEnabled", &o, "xb", id, (int) enabled);
+        if (r != EXIT_OK)
+                return r;
+        if (arg_json)
+                print_json(o);
+        return EXIT_OK;
+}
+
+int verb_webhook_pause(sd_bus *bus, char **args)
+{
+        return set_enabled(bus, args[0], false);
+}
+
+int verb_webhook_resume(sd_bus *bus, char **args)
+{
+        return set_enabled(bus, args[0], true);
+}
+
 int verb_webhook_test(sd_bus *bus, char **args)
 {
         _cleanup_(json_decrefp) json_t *o = NULL;

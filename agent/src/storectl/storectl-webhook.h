@@ -9,4 +9,6 @@ int verb_webhook_list(sd_bus *bus, char **args);
 int verb_webhook_create(sd_bus *bus, char **args);
 int verb_webhook_delete(sd_bus *bus, char **args);
 int verb_webhook_test(sd_bus *bus, char **args);
+int verb_webhook_pause(sd_bus *bus, char **args);
+int verb_webhook_resume(sd_bus *bus, char **args);
 int verb_webhook_deliveries(sd_bus *bus, char **args);

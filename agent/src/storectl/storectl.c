@@ -127,7 +127,7 @@ int main(int argc, char *argv[])
                                 fprintf(stderr, "Usage: storectl token create NAME | token list | token revoke NAME\n");
                         else if (streq(argv[optind], "webhook"))
                                 fprintf(stderr, "Usage: storectl webhook list | webhook create URL [EVENT,...] |\n"
-                                                "       webhook delete ID | webhook test ID | webhook deliveries ID\n");
+                                                "       webhook delete|pause|resume|test|deliveries ID\n");
                         else
                                 fprintf(stderr, "Usage: storectl account list | account create NAME | account set NAME |\n"
                                                 "       account disable NAME | account enable NAME\n");
