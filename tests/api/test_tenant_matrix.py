@@ -19,6 +19,8 @@ from test_api import SERVED_ROUTES
 #   own-token   one token by name, looked up in the caller's own account only: the owner revokes
 #               its token (204); another account, admins included, has no token of that name (404)
 #   admin       admins only: tenants 403 forbidden before anything else
+#   own-webhook one webhook by id, looked up in the caller's own account only: the owner gets 2xx;
+#               another account, admins included, 404 webhook_not_found like a missing one
 EXPECTATIONS = {
     ("GET", "/healthz"): "public",
     ("GET", "/readyz"): "public",
@@ -57,6 +59,13 @@ EXPECTATIONS = {
     ("POST", "/api/v1/tokens"): "own",
     ("DELETE", "/api/v1/tokens/{name}"): "own-token",
     ("GET", "/api/v1/audit"): "own",
+    ("GET", "/api/v1/webhooks"): "own",
+    ("POST", "/api/v1/webhooks"): "own",
+    ("GET", "/api/v1/webhooks/{id}"): "own-webhook",
+    ("PATCH", "/api/v1/webhooks/{id}"): "own-webhook",
+    ("DELETE", "/api/v1/webhooks/{id}"): "own-webhook",
+    ("GET", "/api/v1/webhooks/{id}/deliveries"): "own-webhook",
+    ("POST", "/api/v1/webhooks/{id}/test"): "own-webhook",
 }
 # Entries for routes another part of the feature adds (the store credentials); until the daemon
 # serves them they are the only entries allowed without a served route.
@@ -98,7 +107,12 @@ class World:
         d = self.d
         body = None
         path = pattern
-        if "{id}" in pattern:
+        if pattern.startswith("/api/v1/webhooks/"):
+            r = d.request("POST", "/api/v1/webhooks", {"url": "https://hooks.example.com/m"},
+                          auth=self.tokens["owner"])
+            assert r.status == 201, r
+            path = path.replace("{id}", str(r.json()["id"]))
+        elif "{id}" in pattern:
             path = path.replace("{id}", create_store(d, self.unique("m"), self.tokens["owner"])["id"])
         if pattern == "/api/v1/accounts/{name}/tokens/{token}":
             token = self.unique("spare")
@@ -119,8 +133,12 @@ class World:
             body = {"backup": "0000000000000000"}
         elif pattern.endswith("/transfer"):
             body = {"account": "bob"}
+        elif pattern == "/api/v1/webhooks" and method == "POST":
+            body = {"url": "https://hooks.example.com/new"}
         elif pattern == "/api/v1/accounts" and method == "POST":
             body = {"name": self.unique("acct"), "role": "tenant"}
+        elif method == "PATCH" and pattern.startswith("/api/v1/webhooks/"):
+            body = {"enabled": False}
         elif method == "PATCH":
             body = {"max_stores": 5}
         elif pattern.endswith("/tokens") and method == "POST":
@@ -179,6 +197,10 @@ def check(rule, method, pattern, who, status, raw, public_status):
         if who == "owner":
             return want(204)
         return want(404, "token_not_found")
+    if rule == "own-webhook":
+        if who == "owner":
+            return None if 200 <= status < 300 else f"want 2xx, got {status} {code}: {message}"
+        return want(404, "webhook_not_found")
     return f"unknown rule {rule!r}"
 
 
@@ -191,7 +213,8 @@ def test_every_route_by_every_identity(daemon_factory):
 
     d = daemon_factory({"limits": {"requests_per_window": 100000, "tenant_max_stores": 1000,
                                    "creates_per_hour": 1000, "max_stores": 1000, "max_pending_tasks": 100000,
-                                   "signin_failures": 1000, "streams_per_account": 100}})
+                                   "signin_failures": 1000, "streams_per_account": 100},
+                          "webhooks": {"max_per_account": 10000}})
     w = World(d)
     problems, asked = [], 0
     for method, pattern in SERVED_ROUTES:

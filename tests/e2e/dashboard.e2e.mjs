@@ -23,7 +23,9 @@
 // line reads "e2e: N passed, N failed, N skipped".
 
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -495,7 +497,7 @@ await tenantStep('the admin sees its role and the admin pages', async () => {
     const role = (await page.getByTestId('user-role').innerText()).trim();
     if (role !== 'admin') fail(`the admin's shell says role "${role}"`);
     const nav = await navNames(page);
-    if (nav.join(',') !== 'Stores,Tokens,Accounts,Audit') fail(`the admin's navigation is ${nav.join(', ')}`);
+    if (nav.join(',') !== 'Stores,Tokens,Webhooks,Accounts,Audit') fail(`the admin's navigation is ${nav.join(', ')}`);
 });
 
 await tenantStep(`tenant ${TENANT.name} signs in in a second browser and sees none of the admin's stores`, async () => {
@@ -504,13 +506,58 @@ await tenantStep(`tenant ${TENANT.name} signs in in a second browser and sees no
     const role = (await tenantPage.getByTestId('user-role').innerText()).trim();
     if (role !== 'tenant') fail(`the tenant's shell says role "${role}"`);
     const nav = await navNames(tenantPage);
-    if (nav.join(',') !== 'Stores,Tokens') fail(`the tenant's navigation is ${nav.join(', ')}`);
+    if (nav.join(',') !== 'Stores,Tokens,Webhooks') fail(`the tenant's navigation is ${nav.join(', ')}`);
     if (await tenantPage.getByTestId(`store-row-${NAME}`).count()) fail(`the tenant sees the admin's store ${NAME}`);
     await tenantPage.getByTestId('account-quotas').waitFor();
     log(`  quotas: ${(await tenantPage.getByTestId('account-quotas').innerText()).replace(/\s+/g, ' ')}`);
     if (await tenantPage.getByTestId('limit-max_stores').count()) fail('the tenant sees the platform-wide limits');
     const counts = (await tenantPage.getByTestId('stores-by-status').innerText()).replace(/\s+/g, ' ');
     if (!/Ready 0/.test(counts)) fail(`the tenant's stores by status count the admin's store: ${counts}`);
+});
+
+// A real HTTP receiver on loopback (the daemon's config allows loopback destinations for it) that
+// keeps every request it is sent; deliveries are checked against the webhook's secret.
+const hookReceiver = { received: [], secret: null, server: null, url: null };
+function signedDeliveries() {
+    return hookReceiver.received.filter(({ headers, body }) => {
+        const want = 'sha256=' + crypto.createHmac('sha256', hookReceiver.secret).update(body).digest('hex');
+        return headers['x-storeagent-signature'] === want;
+    });
+}
+async function waitDelivery(pred, what) {
+    const deadline = Date.now() + UI_MS * 2;
+    for (;;) {
+        const found = signedDeliveries()
+            .map((d) => JSON.parse(d.body.toString()))
+            .find(pred);
+        if (found) return found;
+        if (Date.now() > deadline) fail(`no signed delivery of ${what}; received ${hookReceiver.received.length}`);
+        await new Promise((r) => setTimeout(r, 100));
+    }
+}
+
+await tenantStep('the tenant adds a webhook on its Webhooks page and sees its secret once', async () => {
+    hookReceiver.server = http.createServer((req, res) => {
+        const chunks = [];
+        req.on('data', (c) => chunks.push(c));
+        req.on('end', () => {
+            hookReceiver.received.push({ headers: req.headers, body: Buffer.concat(chunks) });
+            res.writeHead(204).end();
+        });
+    });
+    await new Promise((r) => hookReceiver.server.listen(0, '127.0.0.1', r));
+    hookReceiver.url = `http://127.0.0.1:${hookReceiver.server.address().port}/hook`;
+    await navLink(tenantPage, 'Webhooks').click();
+    await tenantPage.getByTestId('webhooks-page').waitFor();
+    await tenantPage.getByTestId('webhook-url').fill(hookReceiver.url);
+    await tenantPage.getByTestId('webhook-create').click();
+    hookReceiver.secret = (await tenantPage.getByTestId('webhook-secret').innerText()).trim();
+    if (!hookReceiver.secret.startsWith('whsec_')) fail(`the secret shown reads "${hookReceiver.secret}"`);
+    await axeCheck('webhooks page (secret shown)', tenantPage);
+    await tenantPage.getByRole('button', { name: 'I have copied it' }).click();
+    if (await tenantPage.getByTestId('webhook-secret').count()) fail('the secret is still on the page');
+    await navLink(tenantPage, 'Stores').click();
+    await tenantPage.getByTestId('create-form').waitFor();
 });
 
 await tenantStep(`the tenant creates "${TNAME}" and its list shows only that store`, async () => {
@@ -530,6 +577,34 @@ await tenantStep(`the tenant creates "${TNAME}" and its list shows only that sto
     if (rows.join(',') !== TNAME) fail(`the tenant's list shows ${rows.join(', ')}`);
     await waitReady(tenantPage, TNAME);
 });
+
+await tenantStep(
+    `the store's READY reaches the tenant's webhook, and so does a test event sent from the page`,
+    async () => {
+        if (!hookReceiver.secret) fail('no webhook was created');
+        const ready = await waitDelivery((d) => d.event === 'store.ready' && d.store?.name === TNAME, 'store.ready');
+        if (ready.store.owner !== TENANT.name) fail(`the store.ready delivery names owner ${ready.store.owner}`);
+        await navLink(tenantPage, 'Webhooks').click();
+        const item = tenantPage.getByRole('listitem').filter({ hasText: hookReceiver.url });
+        await item.getByRole('button', { name: 'Send test event' }).click();
+        await waitDelivery((d) => d.event === 'webhook.test', 'webhook.test');
+        await tenantPage
+            .locator('[data-testid^="delivery-"][data-state="delivered"]')
+            .filter({ hasText: 'webhook.test' })
+            .first()
+            .waitFor({ timeout: UI_MS });
+        await tenantPage
+            .locator('[data-testid^="delivery-"][data-state="delivered"]')
+            .filter({ hasText: 'store.ready' })
+            .first()
+            .waitFor({ timeout: UI_MS });
+        await axeCheck('webhooks page (delivery log)', tenantPage);
+        await saveShot(tenantPage.getByTestId('webhooks-page'), 'webhooks.png');
+        hookReceiver.server.close();
+        await navLink(tenantPage, 'Stores').click();
+        await tenantPage.getByTestId(`store-link-${TNAME}`).waitFor();
+    },
+);
 
 await tenantStep('the tenant reveals the store admin password on its store page', async () => {
     await tenantPage.getByTestId(`store-link-${TNAME}`).click();

@@ -36,6 +36,8 @@ typedef struct ApiLimits {
         uint64_t max_log_lines;    /* the most lines a log request may ask for (tail) */
         uint64_t max_log_bytes;    /* the most bytes a log read without follow returns */
         uint64_t log_buffer_bytes; /* what one log stream holds for a slow client */
+        uint64_t webhook_max_url_bytes;
+        uint64_t webhook_max_per_account;
         /* Borrowed from the configuration, which the daemon keeps alive across reloads. */
         const char *hostnames;       /* names (besides addresses and localhost) Host may give */
         const char *trusted_proxies; /* peers whose X-Forwarded-Proto is believed */
@@ -299,6 +301,13 @@ API_HANDLER(h_tokens_list);
 API_HANDLER(h_tokens_create);
 API_HANDLER(h_token_revoke);
 API_HANDLER(h_audit);
+API_HANDLER(h_webhooks_list);
+API_HANDLER(h_webhooks_create);
+API_HANDLER(h_webhook_get);
+API_HANDLER(h_webhook_delete);
+API_HANDLER(h_webhook_patch);
+API_HANDLER(h_webhook_deliveries);
+API_HANDLER(h_webhook_test);
 API_HANDLER(h_store_credentials);
 API_HANDLER(h_store_credentials_rotate);
 API_HANDLER(h_store_backups_list);

@@ -43,6 +43,13 @@ const ApiRoute api_routes[] = {
         { "POST", "/api/v1/tokens", 0, h_tokens_create },
         { "DELETE", "/api/v1/tokens/{name}", 0, h_token_revoke },
         { "GET", "/api/v1/audit", 0, h_audit },
+        { "GET", "/api/v1/webhooks", 0, h_webhooks_list },
+        { "POST", "/api/v1/webhooks", 0, h_webhooks_create },
+        { "GET", "/api/v1/webhooks/{id}", 0, h_webhook_get },
+        { "PATCH", "/api/v1/webhooks/{id}", 0, h_webhook_patch },
+        { "DELETE", "/api/v1/webhooks/{id}", 0, h_webhook_delete },
+        { "GET", "/api/v1/webhooks/{id}/deliveries", 0, h_webhook_deliveries },
+        { "POST", "/api/v1/webhooks/{id}/test", 0, h_webhook_test },
 };
 const size_t api_routes_count = ELEMENTSOF(api_routes);
 

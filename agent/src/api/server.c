@@ -32,6 +32,8 @@ static void apply_limits(ApiServer *s, const Config *config)
                 .max_log_lines = config->max_log_lines,
                 .max_log_bytes = config->max_log_bytes,
                 .log_buffer_bytes = config->log_buffer_bytes,
+                .webhook_max_url_bytes = config->webhook_max_url_bytes,
+                .webhook_max_per_account = config->webhook_max_per_account,
                 .hostnames = config->listen_hostnames,
                 .trusted_proxies = config->trusted_proxies,
                 .secure_cookies = config->secure_cookies,

@@ -57,6 +57,10 @@ struct Bus {
         uint64_t calls_reported;
         BusLogs logs;
         struct {
+                uint64_t max_url_bytes;
+                uint64_t max_per_account;
+        } limits_webhooks;
+        struct {
                 uint64_t max_log_lines;
                 uint64_t max_log_bytes;
         } limits_logs;
@@ -93,6 +97,14 @@ void bus_logs_init(BusLogs *logs, uint64_t max);
 /* Ends every log being read and waits for their threads. */
 void bus_logs_done(BusLogs *logs);
 int bus_method_get_logs(sd_bus_message *m, void *userdata, sd_bus_error *error);
+
+/* bus-webhook.c */
+int bus_method_list_webhooks(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_create_webhook(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_delete_webhook(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_test_webhook(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_set_webhook_enabled(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_list_webhook_deliveries(sd_bus_message *m, void *userdata, sd_bus_error *error);
 
 /* bus-account.c */
 int bus_method_list_accounts(sd_bus_message *m, void *userdata, sd_bus_error *error);

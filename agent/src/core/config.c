@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 
+/*
+ * This file is long because the table of every key (config_keys) is the single source of keys,
+ * types, defaults and limits, and grows with each feature; its reader and its dump stay beside it.
+ */
+
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -36,6 +41,7 @@ static const char *const log_formats[] = { "auto", "journal", "json", NULL };
 static const char *const log_levels[] = { "debug", "info", "notice", "warning", "error", NULL };
 static const char *const url_schemes[] = { "http", "https", NULL };
 static const char *const secure_cookie_modes[] = { "auto", "always", "never", NULL };
+static const char *const private_destination_policies[] = { "refuse", "allow", NULL };
 static const char *const smtp_tls_modes[] = { "none", "starttls", "tls", NULL };
 static const char *const when_full_policies[] = { "refuse", "wait", NULL };
 
@@ -89,6 +95,15 @@ static const ConfigKey config_keys[] = {
           "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,169.254.0.0/16,127.0.0.0/8,10.42.0.0/16,"
           "10.43.0.0/16"),
         L("stores.egress.ports", CONFIG_PORTS, egress_ports, "80,443"),
+        E("webhooks.private_destinations", webhook_private_destinations, "refuse", private_destination_policies),
+        U("webhooks.max_url_bytes", webhook_max_url_bytes, "2048", 64, 65536),
+        U("webhooks.max_per_account", webhook_max_per_account, "10", 0, 10000),
+        U("webhooks.timeout", webhook_timeout_sec, "10", 1, 300),
+        U("webhooks.max_attempts", webhook_max_attempts, "8", 1, 100),
+        U("webhooks.retry_initial_ms", webhook_retry_initial_ms, "10000", 100, 3600000),
+        U("webhooks.retry_max", webhook_retry_max_sec, "3600", 1, 86400),
+        U("webhooks.log_keep", webhook_log_keep, "100", 1, 100000),
+        U("webhooks.poll_interval_ms", webhook_poll_interval_ms, "1000", 50, 60000),
         U("workers", workers, "2", 1, 64),
         U("tasks.lease", task_lease_sec, "60", 2, 3600),
         S("web_root", web_root, PKGDATADIR "/web"),

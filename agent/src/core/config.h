@@ -89,6 +89,17 @@ typedef struct Config {
         char *egress_extra_cidrs;    /* reachable on any port (an SMTP relay, an S3 endpoint) */
         char *egress_excluded_cidrs; /* IPv4 ranges the internet rule leaves out */
         char *egress_ports;          /* TCP ports of the internet rule ("80,443") */
+
+        /* Webhooks (core/webhook.h, notify/webhook-sender.h). */
+        char *webhook_private_destinations; /* "refuse" or "allow" loopback, private, link-local addresses */
+        uint64_t webhook_max_url_bytes;
+        uint64_t webhook_max_per_account;
+        uint64_t webhook_timeout_sec;     /* one delivery attempt, connect to answer */
+        uint64_t webhook_max_attempts;
+        uint64_t webhook_retry_initial_ms; /* the first wait before another attempt; doubles each time */
+        uint64_t webhook_retry_max_sec;    /* the longest wait between attempts */
+        uint64_t webhook_log_keep;         /* deliveries kept in each webhook's log */
+        uint64_t webhook_poll_interval_ms; /* how often the sender looks for deliveries store events queued */
 } Config;
 
 int config_new_default(Config **ret);

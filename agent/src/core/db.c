@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 
+/*
+ * This file is long because the text of every schema version stays here as it shipped, next to
+ * the code that applies it (tests/api/schema_history.py reads each version's text from here).
+ */
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
@@ -202,6 +207,70 @@ const char db_schema_v7[] =
         " reason TEXT);"
         "CREATE INDEX backups_store ON backups(store_id, created_at DESC, id DESC);";
 
+/*
+ * Version 8: webhooks. An account's webhooks, and their deliveries: a durable queue of its own that
+ * the webhook sender drains (state, attempts, the time of the next attempt, the last response).
+ * Store and backup events enqueue their deliveries by trigger, in the same transaction that
+ * changes the store or the backup, so no path that changes a status can forget to, and no event
+ * is lost to a crash between the change and the enqueue. The body is taken at that moment. A
+ * store's events go to its account's webhooks and to admins' webhooks that take every store's.
+ */
+#define WEBHOOK_EVENT_ROWS(event, store_id, account_id, body)                                                \
+        "  INSERT INTO webhook_deliveries (webhook_id, event, store_id, payload, created_at, updated_at)"  \
+        "  SELECT w.id, " event ", " store_id ", " body ", " WEBHOOK_NOW ", " WEBHOOK_NOW                       \
+        "  FROM webhooks w JOIN accounts a ON a.id = w.account_id"                                         \
+        "  WHERE w.deleted_at IS NULL AND w.enabled AND a.disabled_at IS NULL"                              \
+        "    AND (w.account_id = " account_id " OR (w.all_stores AND a.role = 'admin'))"                   \
+        "    AND EXISTS (SELECT 1 FROM json_each(w.events) WHERE value = " event ");"
+/* Microseconds since the epoch, as the daemon writes times. */
+#define WEBHOOK_NOW "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)"
+#define WEBHOOK_TIME "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+
+const char db_schema_v8[] =
+        "CREATE TABLE webhooks ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " account_id INTEGER NOT NULL REFERENCES accounts(id),"
+        " url TEXT NOT NULL,"
+        " secret TEXT NOT NULL,"
+        " events TEXT NOT NULL," /* a JSON array of event names */
+        " all_stores INTEGER NOT NULL DEFAULT 0,"
+        " enabled INTEGER NOT NULL DEFAULT 1,"
+        " created_at INTEGER NOT NULL,"
+        " deleted_at INTEGER);"
+        "CREATE INDEX webhooks_account ON webhooks(account_id) WHERE deleted_at IS NULL;"
+        "CREATE TABLE webhook_deliveries ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " webhook_id INTEGER NOT NULL REFERENCES webhooks(id),"
+        " event TEXT NOT NULL,"
+        " store_id TEXT,"
+        " payload TEXT NOT NULL,"
+        " state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'sending', 'delivered', 'failed')),"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " not_before INTEGER NOT NULL DEFAULT 0,"
+        " response_code INTEGER,"
+        " last_error TEXT,"
+        " created_at INTEGER NOT NULL,"
+        " updated_at INTEGER NOT NULL);"
+        "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, not_before);"
+        "CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries(webhook_id, id DESC);"
+        "CREATE TRIGGER webhook_store_event AFTER UPDATE OF status ON stores"
+        "  WHEN old.status IS NOT new.status AND new.status IN ('READY', 'FAILED', 'DELETED') BEGIN"
+        WEBHOOK_EVENT_ROWS("'store.' || lower(new.status)", "new.id", "new.account_id",
+                           "json_object('event', 'store.' || lower(new.status), 'time', " WEBHOOK_TIME ","
+                           " 'store', json_object('id', new.id, 'name', new.name, 'owner', new.owner,"
+                           " 'status', new.status, 'reason', new.status_reason, 'url', new.url))")
+        " END;"
+        "CREATE TRIGGER webhook_backup_event AFTER UPDATE OF status ON backups"
+        "  WHEN old.status IS NOT new.status AND new.status IN ('succeeded', 'failed') BEGIN"
+        WEBHOOK_EVENT_ROWS("'backup.' || new.status", "new.store_id",
+                           "(SELECT account_id FROM stores WHERE id = new.store_id)",
+                           "json_object('event', 'backup.' || new.status, 'time', " WEBHOOK_TIME ","
+                           " 'store', json((SELECT json_object('id', s.id, 'name', s.name, 'owner', s.owner,"
+                           " 'status', s.status) FROM stores s WHERE s.id = new.store_id)),"
+                           " 'backup', json_object('id', new.id, 'status', new.status, 'size_bytes', new.size_bytes,"
+                           " 'reason', new.reason))")
+        " END;";
+
 static const char *const migrations[DB_SCHEMA_VERSION] = {
         db_schema_v1,
         db_schema_v2,
@@ -210,6 +279,7 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
         db_schema_v5,
         db_schema_v6,
         db_schema_v7,
+        db_schema_v8,
 };
 
 /*

@@ -44,6 +44,9 @@ static const ErrorInfo error_table[_ERROR_MAX] = {
                                       "repair it." },
         [ERROR_NO_CAPACITY] = { 507, "insufficient_capacity", STOREAGENT_ERROR_LIMIT_REACHED,
                                 "The cluster has no room for another store." },
+        [ERROR_WEBHOOK_NOT_FOUND] = { 404, "webhook_not_found", STOREAGENT_ERROR_NOT_FOUND, "No such webhook." },
+        [ERROR_WEBHOOK_CAP] = { 409, "webhook_cap_reached", STOREAGENT_ERROR_LIMIT_REACHED,
+                                "This account has as many webhooks as it may have." },
 };
 
 const ErrorInfo *error_info(int e)

@@ -40,6 +40,8 @@ typedef enum Error {
         ERROR_CREDENTIALS_UNAVAILABLE, /* the store has no credentials to show (yet, or any more) */
         ERROR_STORAGE_READ_ONLY, /* the database's file system went read-only; nothing changed */
         ERROR_NO_CAPACITY,      /* the cluster's schedulable nodes have no room for the store */
+        ERROR_WEBHOOK_NOT_FOUND, /* no such webhook of the caller's account */
+        ERROR_WEBHOOK_CAP,      /* the account has webhooks.max_per_account webhooks */
         _ERROR_MAX,
 } Error;
 

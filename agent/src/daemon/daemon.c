@@ -20,6 +20,7 @@
 #include "core/runner.h"
 #include "core/store.h"
 #include "daemon/daemon.h"
+#include "notify/webhook-sender.h"
 #include "provision/provision.h"
 
 #define STATUS_INTERVAL_USEC (5 * USEC_PER_SEC)
@@ -33,6 +34,7 @@ typedef struct Daemon {
         sd_event *event;
         Db *db;
         Runner *runner;
+        WebhookSender *webhooks;
         Provisioner *provisioner;
         ApiServer *api;
         Bus *bus;
@@ -369,6 +371,19 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
         if (r < 0)
                 return log_error_errno(r, "Failed to create the task runner: %m");
 
+        r = webhook_sender_new(&d.webhooks, &(WebhookSenderOptions) {
+                .db_path = config->database,
+                .timeout_usec = config->webhook_timeout_sec * USEC_PER_SEC,
+                .max_attempts = config->webhook_max_attempts,
+                .retry_initial_usec = config->webhook_retry_initial_ms * USEC_PER_MSEC,
+                .retry_max_usec = config->webhook_retry_max_sec * USEC_PER_SEC,
+                .keep = config->webhook_log_keep,
+                .poll_usec = config->webhook_poll_interval_ms * USEC_PER_MSEC,
+                .allow_private = streq(config->webhook_private_destinations, "allow"),
+        });
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the webhook sender: %m");
+
         hooks = (ApiHooks) {
                 .cluster_status = hook_cluster_status,
                 .release_history = hook_release_history,
@@ -438,6 +453,10 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
         if (r < 0)
                 return log_error_errno(r, "Failed to start workers: %m");
 
+        r = webhook_sender_start(d.webhooks);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the webhook sender: %m");
+
         r = api_server_start(d.api, d.listen_fd);
         if (r < 0)
                 return log_error_errno(r, "Failed to start the HTTP server: %m");
@@ -461,6 +480,7 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
         /* Stop taking requests first, then let workers finish or hand their tasks back. */
         api_server_stop(d.api);
         runner_stop(d.runner);
+        d.webhooks = webhook_sender_free(d.webhooks);
         d.bus = bus_free(d.bus);
         d.api = api_server_free(d.api);
         d.runner = runner_free(d.runner);

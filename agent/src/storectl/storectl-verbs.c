@@ -13,6 +13,7 @@
 #include "storectl/storectl-table.h"
 #include "storectl/storectl-verbs.h"
 #include "storectl/storectl-account.h"
+#include "storectl/storectl-webhook.h"
 #include "storectl/storectl-logs.h"
 
 #define WAIT_POLL_USEC (5 * USEC_PER_SEC)
@@ -525,6 +526,23 @@ const Verb verbs[] = {
           "Revokes the API token called NAME of your own account, or of --account (admins only);\n"
           "requests and dashboard sessions using it stop working. A token made before accounts existed\n"
           "belongs to the account of its own name: 'storectl token revoke ci --account ci'.\n" },
+        { "webhook list", "", 0, 0, 0, verb_webhook_list, "List your webhooks",
+          "Lists your own account's webhooks: id, URL, the events they get, creation time.\n" },
+        { "webhook create", "URL [EVENT,...]", 1, 2, 0, verb_webhook_create, "Create a webhook",
+          "Creates a webhook of your own account and prints its signing secret once. EVENTs (comma-\n"
+          "separated; default: all) are store.ready, store.failed, store.deleted, backup.succeeded and\n"
+          "backup.failed. Each delivery is a POST of JSON signed in X-Storeagent-Signature.\n" },
+        { "webhook delete", "ID", 1, 1, 0, verb_webhook_delete, "Delete a webhook",
+          "Deletes one of your webhooks; its deliveries still queued fail.\n" },
+        { "webhook pause", "ID", 1, 1, 0, verb_webhook_pause, "Pause a webhook",
+          "Pauses one of your webhooks: it gets no new events, and its deliveries still queued fail.\n" },
+        { "webhook resume", "ID", 1, 1, 0, verb_webhook_resume, "Resume a paused webhook",
+          "Resumes a paused webhook for the events from now on.\n" },
+        { "webhook test", "ID", 1, 1, 0, verb_webhook_test, "Send a test event to a webhook",
+          "Queues a webhook.test delivery to the webhook now.\n" },
+        { "webhook deliveries", "ID", 1, 1, 0, verb_webhook_deliveries, "Show a webhook's delivery log",
+          "Lists the webhook's latest deliveries, newest first: event, state, attempts, the last HTTP\n"
+          "status and error.\n" },
 };
 
 const Verb *find_verb(int argc, char *argv[], int *ret_consumed)
@@ -536,7 +554,7 @@ const Verb *find_verb(int argc, char *argv[], int *ret_consumed)
         if (argc <= 0)
                 return NULL;
         /* A word too long to fit is no verb's name: every name is much shorter. */
-        if (!(STR_IN_SET(argv[0], "token", "account") && argc >= 2
+        if (!(STR_IN_SET(argv[0], "token", "account", "webhook") && argc >= 2
                       ? snprintf_ok(name, sizeof name, "%s %s", argv[0], argv[1])
                       : snprintf_ok(name, sizeof name, "%s", argv[0])))
                 return NULL;

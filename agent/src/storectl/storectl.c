@@ -112,7 +112,7 @@ int main(int argc, char *argv[])
         }
         v = find_verb(n, argv + optind, &consumed);
         if (!v) {
-                if (STR_IN_SET(argv[optind], "token", "account")) {
+                if (STR_IN_SET(argv[optind], "token", "account", "webhook")) {
                         size_t len = strlen(argv[optind]);
                         if (arg_help) {
                                 for (size_t i = 0; i < n_verbs; i++)
@@ -125,6 +125,9 @@ int main(int argc, char *argv[])
                         }
                         if (streq(argv[optind], "token"))
                                 fprintf(stderr, "Usage: storectl token create NAME | token list | token revoke NAME\n");
+                        else if (streq(argv[optind], "webhook"))
+                                fprintf(stderr, "Usage: storectl webhook list | webhook create URL [EVENT,...] |\n"
+                                                "       webhook delete|pause|resume|test|deliveries ID\n");
                         else
                                 fprintf(stderr, "Usage: storectl account list | account create NAME | account set NAME |\n"
                                                 "       account disable NAME | account enable NAME\n");

@@ -64,6 +64,12 @@ RevokeToken         ok      ok           ok           Refused  Refused  Refused 
 ListAccountTokens   ok      ok           AccessDenied Refused  Refused  Refused   string:@T@
 CreateAccountToken  ok      ok           AccessDenied Refused  Refused  Refused   string:@T@ string:@TOK2@ uint64:0
 RevokeAccountToken  ok      ok           AccessDenied Refused  Refused  Refused   string:@T@ string:@TOK2@
+ListWebhooks        ok      ok           ok           Refused  Refused  Refused
+CreateWebhook       ok      ok           ok           Refused  Refused  Refused   string:https://hooks.example.com/@NEW@ string: boolean:false
+TestWebhook         ok      NotFound     NotFound     Refused  Refused  Refused   int64:1
+SetWebhookEnabled   ok      NotFound     NotFound     Refused  Refused  Refused   int64:1 boolean:true
+ListWebhookDeliveries ok    NotFound     NotFound     Refused  Refused  Refused   int64:1
+DeleteWebhook       ok      NotFound     NotFound     Refused  Refused  Refused   int64:1
 DeleteStore         ok      ok           NotFound     Refused  Refused  Refused   string:@A@
 EOF
 }

@@ -7,6 +7,7 @@
 #include "core/queue.h"
 #include "core/store.h"
 #include "core/token.h"
+#include "core/webhook.h"
 #include "tests.h"
 
 TEST(test_fresh)
@@ -243,6 +244,81 @@ TEST(test_upgrade_v4_tasks_get_tokens)
         ASSERT_EQ(t->lease_token, 1);
         ASSERT_EQ(t->child_pid, 0);
         ASSERT_EQ(queue_complete(db, t, "new-2/0"), 0);
+}
+
+/*
+ * A database of the release before webhooks (schema 7) with stores of two tenants and a backup
+ * running: after the upgrade, the status changes the agent writes queue deliveries for exactly
+ * the webhooks that should hear of them (the owner's, and an admin's that takes every store's).
+ */
+TEST(test_upgrade_v7_store_events_queue_webhook_deliveries)
+{
+        _cleanup_free_ char *dir = test_tmpdir(), *path = strjoin_path(dir, "v7.db");
+        _cleanup_erase_free_ char *s1 = NULL, *s2 = NULL, *s3 = NULL;
+        _cleanup_(db_closep) Db *db = NULL;
+        _cleanup_(webhook_delivery_freep) WebhookDelivery *d = NULL;
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        _cleanup_(json_decrefp) json_t *ready_only = json_pack("[s]", "store.ready"), *body = NULL;
+        int64_t acme_hook, admin_hook, other_hook;
+        sqlite3 *raw = NULL;
+
+        ASSERT_EQ(sqlite3_open(path, &raw), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, db_schema_v1, NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, db_schema_v2, NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, db_schema_v3, NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, db_schema_v4, NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, db_schema_v5, NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, db_schema_v6, NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, db_schema_v7, NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw,
+                               "INSERT INTO accounts (id, name, role, created_at) VALUES (1, 'ops', 'admin', 1),"
+                               "  (2, 'acme', 'tenant', 1), (3, 'other', 'tenant', 1);"
+                               "INSERT INTO stores (id, name, engine, owner, status, created_at, updated_at, seq, "
+                               "  account_id) VALUES ('00000000000000c1', 'shop', 'woocommerce', 'acme', "
+                               "  'PROVISIONING', 1000, 1000, 1, 2);"
+                               "INSERT INTO backups (id, store_id, status, actor, created_at) VALUES "
+                               "  ('b1', '00000000000000c1', 'running', 'acme', 1000);"
+                               "PRAGMA user_version = 7;",
+                               NULL, NULL, NULL),
+                  SQLITE_OK);
+        sqlite3_close(raw);
+
+        ASSERT_EQ(db_open(path, &db), 0);
+        ASSERT_EQ(db_schema_version(db), DB_SCHEMA_VERSION);
+        ASSERT_EQ(webhook_create(db, 2, &(WebhookSpec) { .url = "https://acme.example/h" }, 10, &acme_hook, &s1), 0);
+        ASSERT_EQ(webhook_create(db, 1, &(WebhookSpec) { .url = "https://ops.example/h", .events = ready_only,
+                                                         .all_stores = true },
+                                 10, &admin_hook, &s2),
+                  0);
+        ASSERT_EQ(webhook_create(db, 3, &(WebhookSpec) { .url = "https://other.example/h" }, 10, &other_hook, &s3), 0);
+        ASSERT_TRUE(strncmp(s1, WEBHOOK_SECRET_PREFIX, strlen(WEBHOOK_SECRET_PREFIX)) == 0);
+
+        ASSERT_EQ(db_exec(db, "UPDATE stores SET status = 'READY' WHERE id = '00000000000000c1'"), 0);
+        ASSERT_EQ(db_exec(db, "UPDATE stores SET status_reason = 'same status, no event' WHERE id = '00000000000000c1'"),
+                  0);
+        ASSERT_EQ(db_exec(db, "UPDATE backups SET status = 'succeeded' WHERE id = 'b1'"), 0);
+        ASSERT_EQ(db_prepare(db, "SELECT webhook_id, event FROM webhook_deliveries ORDER BY event DESC, webhook_id", &q), 0);
+        ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+        ASSERT_EQ(sqlite3_column_int64(q, 0), acme_hook);
+        ASSERT_STREQ((const char *) sqlite3_column_text(q, 1), "store.ready");
+        ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+        ASSERT_EQ(sqlite3_column_int64(q, 0), admin_hook);
+        ASSERT_STREQ((const char *) sqlite3_column_text(q, 1), "store.ready");
+        ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+        ASSERT_EQ(sqlite3_column_int64(q, 0), acme_hook);
+        ASSERT_STREQ((const char *) sqlite3_column_text(q, 1), "backup.succeeded");
+        ASSERT_EQ(sqlite3_step(q), SQLITE_DONE);
+
+        /* The sender takes the oldest, with its body as the event left it, and the webhook's secret. */
+        ASSERT_EQ(webhook_delivery_next(db, now_usec(), &d), 0);
+        ASSERT_TRUE(d->webhook_id == acme_hook || d->webhook_id == admin_hook);
+        ASSERT_EQ(d->attempts, 1);
+        ASSERT_STREQ(d->secret, d->webhook_id == acme_hook ? s1 : s2);
+        body = json_loads(d->payload, 0, NULL);
+        ASSERT_TRUE(body);
+        ASSERT_STREQ(json_string_value(json_object_get(body, "event")), "store.ready");
+        ASSERT_STREQ(json_string_value(json_object_get(json_object_get(body, "store"), "name")), "shop");
+        ASSERT_STREQ(json_string_value(json_object_get(json_object_get(body, "store"), "owner")), "acme");
 }
 
 TEST(test_newer_schema_refused)

@@ -55,6 +55,8 @@ TEST(test_wire_names_kept)
                 { ERROR_CREDENTIALS_UNAVAILABLE, 409, "credentials_unavailable", STOREAGENT_ERROR_INVALID_STATE },
                 { ERROR_STORAGE_READ_ONLY, 507, "storage_read_only", "org.storeagent.Error.StorageReadOnly" },
                 { ERROR_NO_CAPACITY, 507, "insufficient_capacity", STOREAGENT_ERROR_LIMIT_REACHED },
+                { ERROR_WEBHOOK_NOT_FOUND, 404, "webhook_not_found", STOREAGENT_ERROR_NOT_FOUND },
+                { ERROR_WEBHOOK_CAP, 409, "webhook_cap_reached", STOREAGENT_ERROR_LIMIT_REACHED },
         };
 
         ASSERT_EQ(ELEMENTSOF(kept), _ERROR_MAX - 1);

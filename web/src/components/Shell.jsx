@@ -16,10 +16,12 @@ import StoreList from './StoreList.jsx';
 const TokensPage = lazy(() => import('./TokensPage.jsx'));
 const AccountsPage = lazy(() => import('./AccountsPage.jsx'));
 const AuditPage = lazy(() => import('./AuditPage.jsx'));
+const WebhooksPage = lazy(() => import('./WebhooksPage.jsx'));
 
 // Pages besides the store list and a store; admin pages are left out of a tenant's shell.
 const PAGES = {
   '/tokens': { title: 'Tokens', Page: TokensPage },
+  '/webhooks': { title: 'Webhooks', Page: WebhooksPage },
   '/accounts': { title: 'Accounts', Page: AccountsPage, admin: true },
   '/audit': { title: 'Audit', Page: AuditPage, admin: true },
 };
@@ -50,6 +52,7 @@ export default function Shell({ session, onSignOut }) {
   const nav = [
     ['/', 'Stores'],
     ['/tokens', 'Tokens'],
+    ['/webhooks', 'Webhooks'],
   ];
   if (admin) nav.push(['/accounts', 'Accounts'], ['/audit', 'Audit']);
   const current = detail ? '/' : home ? '/' : allowed ? pathname.replace(/\/+$/, '') : null;

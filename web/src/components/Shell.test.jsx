@@ -86,7 +86,7 @@ function routes(role, name = role === 'admin' ? 'root' : 'alice') {
 }
 
 describe('Shell', () => {
-  it('shows a tenant its name and role, and only the Stores and Tokens pages', async () => {
+  it('shows a tenant its name and role, and only the Stores, Tokens and Webhooks pages', async () => {
     mockFetch(routes('tenant'));
     render(<App />);
     const nav = await screen.findByRole('navigation', { name: 'Main' });
@@ -94,7 +94,7 @@ describe('Shell', () => {
       within(nav)
         .getAllByRole('link')
         .map((a) => a.textContent),
-    ).toEqual(['Stores', 'Tokens']);
+    ).toEqual(['Stores', 'Tokens', 'Webhooks']);
     expect(screen.getByTestId('user-name')).toHaveTextContent('alice');
     expect(screen.getByTestId('user-role')).toHaveTextContent('tenant');
     expect(within(nav).getByRole('link', { name: 'Stores' })).toHaveAttribute('aria-current', 'page');
@@ -119,7 +119,7 @@ describe('Shell', () => {
       within(nav)
         .getAllByRole('link')
         .map((a) => a.textContent),
-    ).toEqual(['Stores', 'Tokens', 'Accounts', 'Audit']);
+    ).toEqual(['Stores', 'Tokens', 'Webhooks', 'Accounts', 'Audit']);
     expect(screen.getByTestId('user-role')).toHaveTextContent('admin');
     await screen.findByTestId('store-row-shop1');
 

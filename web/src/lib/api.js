@@ -218,6 +218,16 @@ export const tokens = {
   revoke: (name) => api(`/tokens/${encodeURIComponent(name)}`, { method: 'DELETE' }),
 };
 
+/** The signed-in account's own webhooks. */
+export const webhooks = {
+  list: (opts) => api('/webhooks', opts),
+  create: (body) => api('/webhooks', { method: 'POST', body }),
+  remove: (id) => api(`/webhooks/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+  setEnabled: (id, enabled) => api(`/webhooks/${encodeURIComponent(id)}`, { method: 'PATCH', body: { enabled } }),
+  deliveries: (id, opts) => api(`/webhooks/${encodeURIComponent(id)}/deliveries`, opts),
+  test: (id) => api(`/webhooks/${encodeURIComponent(id)}/test`, { method: 'POST', body: {} }),
+};
+
 const AUDIT_FILTERS = ['actor', 'action', 'store', 'result', 'since', 'until'];
 
 /** The query string for an audit filter: only the fields that are set. */
