@@ -379,7 +379,7 @@ await step('the platform panel says how full the nodes are and what to do when f
     if (!/^\d+ more stores? fits?\.$|^Full: a new store does not fit\.$/.test(summary))
         fail(`the panel's room for stores says "${summary}"`);
     const memory = (await page.getByTestId('capacity-memory').innerText()).replace(/\s+/g, ' ');
-    if (!/Memory free: ?[\d.]+(Ki|Mi|Gi|Ti)? of [\d.]+(Ki|Mi|Gi|Ti)?/.test(memory))
+    if (!/Memory free ?: ?[\d.]+(Ki|Mi|Gi|Ti)? of [\d.]+(Ki|Mi|Gi|Ti)?/.test(memory))
         fail(`the panel's free memory says "${memory}"`);
     // The admin sees each node the agent counts, as the API lists them.
     const r = await page.evaluate(async (token) => {
