@@ -30,7 +30,8 @@ void store_set_upgrade_admission(StoreUpgradeAdmitFn fn, void *userdata)
         upgrade_userdata = userdata;
 }
 
-int store_upgrade_admission_ask(Db *db, const Store *s, const char *chart_version, char *reason, size_t reason_len)
+int store_upgrade_admission_ask(Db *db, const Store *s, const char *chart_version, char *reason,
+                                size_t reason_len)
 {
         char why[512] = "";
         int r;

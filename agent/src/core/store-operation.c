@@ -402,8 +402,9 @@ int store_upgrade(Db *db, const StoreLimits *limits, const Caller *caller, const
         if (!payload || asprintf(&detail, "Upgrade to chart version %s requested.", chart_version) < 0)
                 return -ENOMEM;
 
-        /* Under the creates' lock: an upgrade and a create racing for the last room never both get it. The
-         * question reads the cluster, so it is asked outside the transaction, of a store that may upgrade. */
+        /* Under the creates' lock: an upgrade and a create racing for the last room never both get it.
+         * The question reads the cluster, so it is asked outside the transaction, of a store that may
+         * upgrade. */
         store_admission_lock();
         if (store_get_visible(db, caller, id, &cur) == 0 && cur->status != STORE_UPGRADING &&
             store_status_transition_allowed(cur->status, STORE_UPGRADING)) {
@@ -416,8 +417,8 @@ int store_upgrade(Db *db, const StoreLimits *limits, const Caller *caller, const
                 if (r != ERROR_NO_CAPACITY)
                         waiting[0] = 0;
         }
-        r = store_operation(db, limits, caller, id, TASK_UPGRADE, payload, STORE_UPGRADING, "store.upgrade", detail,
-                            waiting[0] ? waiting : NULL, ret, err);
+        r = store_operation(db, limits, caller, id, TASK_UPGRADE, payload, STORE_UPGRADING, "store.upgrade",
+                            detail, waiting[0] ? waiting : NULL, ret, err);
         store_admission_unlock();
         return r;
 }

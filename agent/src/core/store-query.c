@@ -375,13 +375,14 @@ int store_active_reservations(Db *db, json_t **ret)
         assert(ret);
         if (!list)
                 return -ENOMEM;
-        /* A store created while the nodes were full holds nothing yet; one whose upgrade waits for room holds
-         * what it runs now, and only an upgrade admitted holds its target's room too. */
+        /* A store created while the nodes were full holds nothing yet; one whose upgrade waits for room
+         * holds what it runs now, and only an upgrade admitted holds its target's room too. */
         r = db_prepare(db,
                        "SELECT s.name, s.chart_version, "
                        "  CASE WHEN coalesce(s.step, '') <> '" STORE_STEP_WAITING_FOR_CAPACITY "' THEN "
                        "    (SELECT json_extract(t.payload, '$.chart_version') FROM tasks t "
-                       "      WHERE t.store_id = s.id AND t.kind = 'upgrade' AND t.state IN ('queued', 'running') "
+                       "      WHERE t.store_id = s.id AND t.kind = 'upgrade' "
+                       "        AND t.state IN ('queued', 'running') "
                        "      ORDER BY t.id DESC LIMIT 1) END "
                        "FROM stores s WHERE s.deleted_at IS NULL AND NOT (s.status = 'PROVISIONING' AND "
                        "  coalesce(s.step, '') = '" STORE_STEP_WAITING_FOR_CAPACITY "')",

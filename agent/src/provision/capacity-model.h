@@ -52,7 +52,8 @@ bool capacity_node_schedulable(json_t *node);
  * stores that run (or upgrade to) another chart version reserve beyond `need` each.
  */
 int capacity_model(json_t *nodes, json_t *pods, json_t *store_names, const CapacityAmounts *need,
-                   const CapacityAmounts *reserved_extra, uint64_t overcommit_percent, json_t **ret, char **ret_reason);
+                   const CapacityAmounts *reserved_extra, uint64_t overcommit_percent, json_t **ret,
+                   char **ret_reason);
 
 /* "768Mi", "1.5Gi"; "250m", "2" (CPU); pods as a number. */
 void capacity_format(CapacityResource r, double v, char *buf, size_t n);

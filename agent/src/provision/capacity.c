@@ -27,10 +27,11 @@ static char *chart_dir_version(const char *chart_path)
         return strndup(v, strcspn(v, "\n \r\"'"));
 }
 
-/* What a store of chart version `version` reserves: the configured chart's need for its own version (and for
- * a store that names none, or a version no longer in the repository), else that version's chart rendered once
- * per configuration. The caller holds capacity_lock, with the need of this generation read. */
-static int version_needs(Provisioner *p, const ProvisionSettings *set, const char *version, CapacityAmounts *ret)
+/* What a store of chart version `version` reserves: the configured chart's need for its own version (and
+ * for a store that names none, or a version no longer in the repository), else that version's chart
+ * rendered once per configuration. The caller holds capacity_lock, with this generation's need read. */
+static int version_needs(Provisioner *p, const ProvisionSettings *set, const char *version,
+                         CapacityAmounts *ret)
 {
         _cleanup_free_ char *tgz = NULL;
         json_t *known;
@@ -59,7 +60,8 @@ static int version_needs(Provisioner *p, const ProvisionSettings *set, const cha
 }
 
 /* Reads the model now; with ret_set, the settings it was read with. The caller holds capacity_lock. */
-static int read_model_with(Provisioner *p, Db *db, json_t **ret, char **ret_reason, ProvisionSettings *ret_set)
+static int read_model_with(Provisioner *p, Db *db, json_t **ret, char **ret_reason,
+                           ProvisionSettings *ret_set)
 {
         _cleanup_(json_decrefp) json_t *nodes = NULL, *pods = NULL, *stores = NULL, *names = NULL;
         _cleanup_free_ char *kubeconfig = NULL, *error = NULL;
@@ -117,7 +119,8 @@ static int read_model_with(Provisioner *p, Db *db, json_t **ret, char **ret_reas
         names = json_array();
         if (!names)
                 return -ENOMEM;
-        /* A store of another chart version reserves that version's need; one upgrading, the larger of both. */
+        /* A store of another chart version reserves that version's need; one upgrading, the larger of
+         * both. */
         json_array_foreach(stores, i, st) {
                 const char *to = json_string_value(json_object_get(st, "upgrade_to"));
                 CapacityAmounts has, will;
@@ -132,7 +135,8 @@ static int read_model_with(Provisioner *p, Db *db, json_t **ret, char **ret_reas
                 for (int k = 0; k < _CAPACITY_RESOURCE_MAX; k++)
                         extra.v[k] += (to ? MAX(has.v[k], will.v[k]) : has.v[k]) - p->capacity_need.v[k];
         }
-        r = capacity_model(nodes, pods, names, &p->capacity_need, &extra, set.overcommit_percent, ret, ret_reason);
+        r = capacity_model(nodes, pods, names, &p->capacity_need, &extra, set.overcommit_percent, ret,
+                           ret_reason);
         if (r >= 0)
                 json_object_set_new(*ret, "store_needs_from", json_string(p->capacity_need_source));
         if (r >= 0 && ret_set) {
@@ -240,7 +244,7 @@ int provisioner_admit_upgrade(Provisioner *p, Db *db, const Store *s, const char
         if (start)
                 store_admission_lock(); /* the create's lock, as provisioner_start_waiting() takes it */
         pthread_mutex_lock(&p->capacity_lock);
-        /* A waiting upgrade's store holds what it runs now in this model; an admitted one would hold both. */
+        /* A waiting upgrade's store holds what it runs now in this model; an admitted one, both. */
         r = read_model_with(p, db, &model, NULL, &set);
         if (r >= 0)
                 r = version_needs(p, &set, s->chart_version, &has);
@@ -257,16 +261,16 @@ int provisioner_admit_upgrade(Provisioner *p, Db *db, const Store *s, const char
                                 short_of = k;
                 }
         if (r < 0)
-                log_warning_errno(r, "Cannot tell whether the cluster has room to upgrade store %s, admitting it: %m",
-                                  s->name);
+                log_warning_errno(r, "Cannot tell whether the cluster has room to upgrade store %s, "
+                                  "admitting it: %m", s->name);
         else if (short_of >= 0) {
                 char needs[32], has_free[32];
                 capacity_format(short_of, more, needs, sizeof needs);
                 capacity_format(short_of, free_, has_free, sizeof has_free);
                 snprintf(reason, reason_len,
-                         "The cluster has no room for this upgrade: chart %s needs %s more %s than store %s holds now, "
-                         "%s is free on the schedulable nodes. Delete a store, add a node, or raise "
-                         "stores.capacity.overcommit_percent.",
+                         "The cluster has no room for this upgrade: chart %s needs %s more %s than store "
+                         "%s holds now, %s is free on the schedulable nodes. Delete a store, add a node, or "
+                         "raise stores.capacity.overcommit_percent.",
                          chart_version, needs, capacity_resource_to_string(short_of), s->name, has_free);
                 if (start)
                         store_admission_unlock();

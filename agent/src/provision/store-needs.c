@@ -160,7 +160,8 @@ int capacity_manifests_needs(json_t *docs, json_t *limit_range, CapacityAmounts 
         return 0;
 }
 
-int read_store_needs(const ProvisionSettings *set, const char *chart, CapacityAmounts *ret, char **ret_source)
+int read_store_needs(const ProvisionSettings *set, const char *chart, CapacityAmounts *ret,
+                     char **ret_source)
 {
         _cleanup_(json_decrefp) json_t *values = NULL, *docs = NULL, *lr = NULL;
         _cleanup_(helm_result_done) HelmResult res = {};
@@ -189,9 +190,9 @@ int read_store_needs(const ProvisionSettings *set, const char *chart, CapacityAm
                 HelmContext h = { .binary = set->helm_binary, .kubeconfig = set->kubeconfig, .state_dir = helm_dir,
                                   .timeout_sec = 30 };
                 r = helm_run(&h,
-                             (char *const *) (const char *[]){ "template", "capacity-probe", chart ?: set->chart_path,
-                                                                "--namespace", "store-capacity-probe", "--values",
-                                                                values_path, NULL },
+                             (char *const *) (const char *[]){
+                                     "template", "capacity-probe", chart ?: set->chart_path, "--namespace",
+                                     "store-capacity-probe", "--values", values_path, NULL },
                              &res);
                 if (r >= 0 && res.exit_status != 0)
                         r = -EIO;

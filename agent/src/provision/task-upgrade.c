@@ -24,10 +24,11 @@ int task_upgrade(Job *j)
         j->expected = STORE_UPGRADING;
         if (superseded(j, STORE_UPGRADING))
                 return 0;
-        /* Asked while the nodes were full (stores.capacity.when_full: wait): wait for room without holding this
-         * worker, as a create does; the store runs its old version meanwhile. */
+        /* Asked while the nodes were full (stores.capacity.when_full: wait): wait for room without holding
+         * this worker, as a create does; the store runs its old version meanwhile. */
         if (streq_ptr(j->store->step, STORE_STEP_WAITING_FOR_CAPACITY)) {
-                r = provisioner_admit_upgrade(j->p, j->db, j->store, strna(version), true, reason, sizeof reason);
+                r = provisioner_admit_upgrade(j->p, j->db, j->store, strna(version), true, reason,
+                                              sizeof reason);
                 if (r == ERROR_NO_CAPACITY) {
                         set_waiting_reason(j, reason);
                         return -EAGAIN;

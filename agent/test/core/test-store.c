@@ -159,12 +159,14 @@ TEST(test_admission)
 
 /* An upgrade hook that has room for versions up to 0.2.x: 0.3.0 needs more than is free. */
 static unsigned upgrade_asked;
-static int admit_upgrade(void *userdata, Db *db, const Store *s, const char *chart_version, char *reason, size_t n)
+static int admit_upgrade(void *userdata, Db *db, const Store *s, const char *chart_version, char *reason,
+                         size_t n)
 {
         upgrade_asked++;
         if (!streq(chart_version, "0.3.0"))
                 return 0;
-        snprintf(reason, n, "chart 0.3.0 needs 1Gi more memory than store %s holds now, 384Mi is free", s->name);
+        snprintf(reason, n, "chart 0.3.0 needs 1Gi more memory than store %s holds now, 384Mi is free",
+                 s->name);
         return ERROR_NO_CAPACITY;
 }
 
@@ -198,18 +200,22 @@ TEST(test_upgrade_admission)
         StoreLimits waiting = limits;
         StoreError err = {};
 
-        ASSERT_EQ(store_create(db, &limits, as(db, "alice"), "grows", "woocommerce", NULL, NULL, &s, NULL, &err), 0);
+        ASSERT_EQ(store_create(db, &limits, as(db, "alice"), "grows", "woocommerce", NULL, NULL, &s, NULL,
+                               &err),
+                  0);
         settle(db, s->id);
         store_set_upgrade_admission(admit_upgrade, NULL);
 
         /* More than is free: refused at once with the hook's words, the store as it was. */
         ASSERT_EQ(store_upgrade(db, &limits, as(db, "alice"), s->id, "0.3.0", &t, &err), ERROR_NO_CAPACITY);
-        ASSERT_STREQ(err.message, "chart 0.3.0 needs 1Gi more memory than store grows holds now, 384Mi is free");
+        ASSERT_STREQ(err.message,
+                     "chart 0.3.0 needs 1Gi more memory than store grows holds now, 384Mi is free");
         ASSERT_EQ(store_get(db, s->id, &t), 0);
         ASSERT_EQ(t->status, STORE_READY);
         t = store_free(t);
 
-        /* With the wait policy: UPGRADING at the waiting step, the reason saying why; it holds only what it runs. */
+        /* With the wait policy: UPGRADING at the waiting step, the reason saying why; it holds only what it
+         * runs. */
         waiting.wait_for_capacity = true;
         ASSERT_EQ(store_upgrade(db, &waiting, as(db, "alice"), s->id, "0.3.0", &t, &err), 0);
         ASSERT_EQ(t->status, STORE_UPGRADING);
