@@ -373,6 +373,30 @@ await step(`watch it go PROVISIONING -> READY without reloading (up to ${TIMEOUT
     await axeCheck('stores list');
 });
 
+await step('the platform panel says how full the nodes are and what to do when full', async () => {
+    const room = page.getByTestId('capacity');
+    await room.waitFor();
+    const summary = (await page.getByTestId('capacity-summary').innerText()).trim();
+    log(`  room: ${summary}`);
+    if (!/^\d+ more stores? fits?\.$|^Full: a new store does not fit\.$/.test(summary))
+        fail(`the panel's room for stores says "${summary}"`);
+    const memory = (await page.getByTestId('capacity-memory').innerText()).replace(/\s+/g, ' ');
+    if (!/Memory free ?: ?[\d.]+(Ki|Mi|Gi|Ti)? of [\d.]+(Ki|Mi|Gi|Ti)?/.test(memory))
+        fail(`the panel's free memory says "${memory}"`);
+    // The admin sees each node the agent counts, as the API lists them.
+    const r = await page.evaluate(async (token) => {
+        const res = await fetch('/api/v1/platform', { headers: { Authorization: `Bearer ${token}` } });
+        return (await res.json()).capacity;
+    }, TOKEN);
+    for (const n of r.nodes) await page.getByTestId(`capacity-node-${n.name}`).waitFor();
+    if (!r.fits) {
+        const advice = await page.getByTestId('capacity-advice').innerText();
+        if (!advice.includes('Add a node')) fail(`the full platform's advice says "${advice}"`);
+    }
+    await saveShot(page.getByTestId('platform-panel'), 'platform-room.png');
+    await axeCheck('platform panel with room for stores');
+});
+
 await step('a duplicate name is refused with the API message', async () => {
     await page.getByTestId('create-name').fill(NAME);
     const [res] = await Promise.all([
@@ -511,6 +535,15 @@ await tenantStep(`tenant ${TENANT.name} signs in in a second browser and sees no
     await tenantPage.getByTestId('account-quotas').waitFor();
     log(`  quotas: ${(await tenantPage.getByTestId('account-quotas').innerText()).replace(/\s+/g, ' ')}`);
     if (await tenantPage.getByTestId('limit-max_stores').count()) fail('the tenant sees the platform-wide limits');
+    // A tenant learns only whether a store fits: no nodes, no amounts.
+    const room = (await tenantPage.getByTestId('capacity-summary').innerText()).trim();
+    if (!/^A new store fits\.$|^Full: a new store does not fit now\.$/.test(room))
+        fail(`the tenant's room for stores says "${room}"`);
+    if (
+        (await tenantPage.getByTestId('capacity-nodes').count()) ||
+        (await tenantPage.getByTestId('capacity-memory').count())
+    )
+        fail("the tenant sees the platform's nodes or amounts");
     const counts = (await tenantPage.getByTestId('stores-by-status').innerText()).replace(/\s+/g, ' ');
     if (!/Ready 0/.test(counts)) fail(`the tenant's stores by status count the admin's store: ${counts}`);
 });

@@ -14,12 +14,34 @@
 
 static StoreAdmitFn admit_fn;
 static void *admit_userdata;
+static StoreUpgradeAdmitFn upgrade_fn;
+static void *upgrade_userdata;
 static pthread_mutex_t admit_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void store_set_admission(StoreAdmitFn fn, void *userdata)
 {
         admit_fn = fn;
         admit_userdata = userdata;
+}
+
+void store_set_upgrade_admission(StoreUpgradeAdmitFn fn, void *userdata)
+{
+        upgrade_fn = fn;
+        upgrade_userdata = userdata;
+}
+
+int store_upgrade_admission_ask(Db *db, const Store *s, const char *chart_version, char *reason,
+                                size_t reason_len)
+{
+        char why[512] = "";
+        int r;
+
+        if (!upgrade_fn)
+                return 0;
+        r = upgrade_fn(upgrade_userdata, db, s, chart_version, why, sizeof why);
+        if (r == ERROR_NO_CAPACITY && reason && reason_len > 0)
+                snprintf(reason, reason_len, "%s", why[0] ? why : error_info(r)->message);
+        return r;
 }
 
 void store_admission_lock(void)

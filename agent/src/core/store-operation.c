@@ -288,8 +288,8 @@ int store_create(Db *db, const StoreLimits *limits, const Caller *caller, const 
 
 /* Common shape of retry/upgrade/rollback: check state, queue one task, move status, record. */
 static int store_operation(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, TaskKind kind,
-                           json_t *payload, StoreStatus to, const char *action, const char *detail, Store **ret,
-                           StoreError *err)
+                           json_t *payload, StoreStatus to, const char *action, const char *detail,
+                           const char *waiting, Store **ret, StoreError *err)
 {
         _cleanup_(store_freep) Store *cur = NULL;
         bool busy;
@@ -320,10 +320,12 @@ static int store_operation(Db *db, const StoreLimits *limits, const Caller *call
         r = queue_enqueue(db, id, kind, payload, caller->account, NULL);
         if (r < 0)
                 goto fail;
-        r = store_set_status(db, id, to, NULL);
+        /* Waiting for room (an upgrade when the nodes are full and stores.capacity.when_full is wait): the
+         * task finds the step and waits without a worker until there is room. */
+        r = store_set_status(db, id, to, waiting);
         if (r < 0)
                 goto fail;
-        r = store_set_progress(db, id, "queued", 0, 0);
+        r = store_set_progress(db, id, waiting ? STORE_STEP_WAITING_FOR_CAPACITY : "queued", 0, 0);
         if (r < 0)
                 goto fail;
         return op_commit(db, caller, cur, action, detail, ret, err);
@@ -373,16 +375,19 @@ int store_retry(Db *db, const StoreLimits *limits, const Caller *caller, const c
 
         if (streq_ptr(last_kind, "delete"))
                 return store_operation(db, limits, caller, id, TASK_DELETE, NULL, STORE_DELETING, "store.retry",
-                                       "Retrying the delete.", ret, err);
+                                       "Retrying the delete.", NULL, ret, err);
         return store_operation(db, limits, caller, id, TASK_CREATE, NULL, STORE_PROVISIONING, "store.retry",
-                               "Retrying provisioning.", ret, err);
+                               "Retrying provisioning.", NULL, ret, err);
 }
 
 int store_upgrade(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, const char *chart_version,
                   Store **ret, StoreError *err)
 {
         _cleanup_(json_decrefp) json_t *payload = NULL;
+        _cleanup_(store_freep) Store *cur = NULL;
         _cleanup_free_ char *detail = NULL;
+        char waiting[sizeof err->message] = "";
+        int r;
 
         assert(db);
         assert(limits);
@@ -396,8 +401,26 @@ int store_upgrade(Db *db, const StoreLimits *limits, const Caller *caller, const
         payload = json_pack("{s:s}", "chart_version", chart_version);
         if (!payload || asprintf(&detail, "Upgrade to chart version %s requested.", chart_version) < 0)
                 return -ENOMEM;
-        return store_operation(db, limits, caller, id, TASK_UPGRADE, payload, STORE_UPGRADING, "store.upgrade",
-                               detail, ret, err);
+
+        /* Under the creates' lock: an upgrade and a create racing for the last room never both get it.
+         * The question reads the cluster, so it is asked outside the transaction, of a store that may
+         * upgrade. */
+        store_admission_lock();
+        if (store_get_visible(db, caller, id, &cur) == 0 && cur->status != STORE_UPGRADING &&
+            store_status_transition_allowed(cur->status, STORE_UPGRADING)) {
+                r = store_upgrade_admission_ask(db, cur, chart_version, waiting, sizeof waiting);
+                if (r == ERROR_NO_CAPACITY && !limits->wait_for_capacity) {
+                        store_admission_unlock();
+                        return op_refuse(db, caller, "store.upgrade", cur->name, id,
+                                         op_fail(err, ERROR_NO_CAPACITY, "%s", waiting), err);
+                }
+                if (r != ERROR_NO_CAPACITY)
+                        waiting[0] = 0;
+        }
+        r = store_operation(db, limits, caller, id, TASK_UPGRADE, payload, STORE_UPGRADING, "store.upgrade",
+                            detail, waiting[0] ? waiting : NULL, ret, err);
+        store_admission_unlock();
+        return r;
 }
 
 int store_rollback(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, int64_t revision,
@@ -420,7 +443,7 @@ int store_rollback(Db *db, const StoreLimits *limits, const Caller *caller, cons
         if (!payload || asprintf(&detail, "Rollback to revision %" PRIi64 " requested.", revision) < 0)
                 return -ENOMEM;
         return store_operation(db, limits, caller, id, TASK_ROLLBACK, payload, STORE_UPGRADING, "store.rollback",
-                               detail, ret, err);
+                               detail, NULL, ret, err);
 }
 
 int store_rotate_credentials(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, Store **ret,

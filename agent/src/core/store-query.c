@@ -365,28 +365,42 @@ int store_count_active(Db *db, int64_t account_id, uint64_t *ret)
                                  account_id, 0, ret);
 }
 
-int store_active_names(Db *db, json_t **ret)
+int store_active_reservations(Db *db, json_t **ret)
 {
         _cleanup_stmt_ sqlite3_stmt *q = NULL;
-        _cleanup_(json_decrefp) json_t *names = json_array();
+        _cleanup_(json_decrefp) json_t *list = json_array();
         int r, rc;
 
         assert(db);
         assert(ret);
-        if (!names)
+        if (!list)
                 return -ENOMEM;
+        /* A store created while the nodes were full holds nothing yet; one whose upgrade waits for room
+         * holds what it runs now, and only an upgrade admitted holds its target's room too. */
         r = db_prepare(db,
-                       "SELECT name FROM stores WHERE deleted_at IS NULL AND coalesce(step, '') <> '"
-                       STORE_STEP_WAITING_FOR_CAPACITY "'",
+                       "SELECT s.name, s.chart_version, "
+                       "  CASE WHEN coalesce(s.step, '') <> '" STORE_STEP_WAITING_FOR_CAPACITY "' THEN "
+                       "    (SELECT json_extract(t.payload, '$.chart_version') FROM tasks t "
+                       "      WHERE t.store_id = s.id AND t.kind = 'upgrade' "
+                       "        AND t.state IN ('queued', 'running') "
+                       "      ORDER BY t.id DESC LIMIT 1) END "
+                       "FROM stores s WHERE s.deleted_at IS NULL AND NOT (s.status = 'PROVISIONING' AND "
+                       "  coalesce(s.step, '') = '" STORE_STEP_WAITING_FOR_CAPACITY "')",
                        &q);
         if (r < 0)
                 return r;
-        while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-                if (json_array_append_new(names, json_string((const char *) sqlite3_column_text(q, 0))) < 0)
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+                const char *version = (const char *) sqlite3_column_text(q, 1),
+                           *to = (const char *) sqlite3_column_text(q, 2);
+                json_t *e = json_pack("{s:s}", "name", (const char *) sqlite3_column_text(q, 0));
+                if (!e || (version && json_object_set_new(e, "chart_version", json_string(version)) < 0) ||
+                    (to && json_object_set_new(e, "upgrade_to", json_string(to)) < 0) ||
+                    json_array_append_new(list, e) < 0)
                         return -ENOMEM;
+        }
         if (rc != SQLITE_DONE)
                 return db_errno(rc);
-        *ret = TAKE_PTR(names);
+        *ret = TAKE_PTR(list);
         return 0;
 }
 

@@ -127,6 +127,14 @@ int store_create(Db *db, const StoreLimits *limits, const Caller *caller, const 
  */
 typedef int (*StoreAdmitFn)(void *userdata, Db *db, char *reason, size_t reason_len);
 void store_set_admission(StoreAdmitFn fn, void *userdata);
+/*
+ * The same question for an upgrade of store s to chart_version: 0 when the nodes have the room the new
+ * version needs beyond what the store holds now (an upgrade that needs no more is always 0),
+ * ERROR_NO_CAPACITY with the reason when they have not. Set like the create's; NULL admits every upgrade.
+ */
+typedef int (*StoreUpgradeAdmitFn)(void *userdata, Db *db, const Store *s, const char *chart_version,
+                                   char *reason, size_t reason_len);
+void store_set_upgrade_admission(StoreUpgradeAdmitFn fn, void *userdata);
 int store_delete(Db *db, const Caller *caller, const char *id, Store **ret, StoreError *err);
 int store_retry(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, Store **ret,
                 StoreError *err);
@@ -186,8 +194,10 @@ int store_count_by_status(Db *db, const Caller *caller, json_t **ret);
 /* Active stores of the platform (account_id 0) or of one account. */
 int store_count_active(Db *db, int64_t account_id, uint64_t *ret);
 int store_creates_in_last_hour(Db *db, int64_t account_id, uint64_t *ret);
-/* ["name", ...] of every active (not deleted) store but those waiting for room: what holds room on the cluster. */
-int store_active_names(Db *db, json_t **ret);
+/* What holds room on the cluster: [{"name", "chart_version", "upgrade_to"}, ...] of every active (not
+ * deleted) store but those created while the nodes were full and still waiting; upgrade_to is the chart
+ * version of an admitted upgrade not yet finished (absent when none). */
+int store_active_reservations(Db *db, json_t **ret);
 /* The caps that apply to an account: its own values, or the configured defaults for its role
  * (UINT64_MAX: none beyond the platform's). */
 void store_account_limits(const StoreLimits *limits, const Account *a, uint64_t *ret_max_stores,

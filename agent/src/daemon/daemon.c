@@ -302,6 +302,12 @@ static int admit_store(void *userdata, Db *db, char *reason, size_t reason_len)
         return provisioner_admit(userdata, db, reason, reason_len);
 }
 
+static int admit_upgrade(void *userdata, Db *db, const Store *s, const char *chart_version, char *reason,
+                         size_t reason_len)
+{
+        return provisioner_admit_upgrade(userdata, db, s, chart_version, false, reason, reason_len);
+}
+
 int daemon_run(Config *config, const char *config_path, bool config_explicit)
 {
         assert(config);
@@ -397,6 +403,7 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
         };
         /* Before the API and D-Bus take requests: every create asks the cluster for room. */
         store_set_admission(admit_store, d.provisioner);
+        store_set_upgrade_admission(admit_upgrade, d.provisioner);
         r = api_server_new(&d.api, config, d.runner, &hooks);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the HTTP server: %m");
@@ -485,6 +492,7 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
         d.api = api_server_free(d.api);
         d.runner = runner_free(d.runner);
         store_set_admission(NULL, NULL);
+        store_set_upgrade_admission(NULL, NULL);
         d.provisioner = provisioner_free(d.provisioner);
         if (!d.socket_activated)
                 safe_close(d.listen_fd);

@@ -144,7 +144,8 @@ static bool is_store_namespace(json_t *store_names, const char *ns)
 }
 
 int capacity_model(json_t *nodes, json_t *pods, json_t *store_names, const CapacityAmounts *need,
-                   uint64_t overcommit_percent, json_t **ret, char **ret_reason)
+                   const CapacityAmounts *reserved_extra, uint64_t overcommit_percent, json_t **ret,
+                   char **ret_reason)
 {
         _cleanup_(json_decrefp) json_t *node_list = json_array(), *model = NULL;
         CapacityAmounts alloc = {}, other = {}, reserved = {}, free_ = {};
@@ -193,7 +194,8 @@ int capacity_model(json_t *nodes, json_t *pods, json_t *store_names, const Capac
         }
 
         for (int r = 0; r < _CAPACITY_RESOURCE_MAX; r++) {
-                reserved.v[r] = need->v[r] * (double) n_stores;
+                double extra = reserved_extra ? reserved_extra->v[r] : 0;
+                reserved.v[r] = fmax(need->v[r] * (double) n_stores + extra, 0);
                 free_.v[r] = fmax(alloc.v[r] - other.v[r] - reserved.v[r], 0);
                 if (need->v[r] > 0) {
                         double f = floor(free_.v[r] / need->v[r]);

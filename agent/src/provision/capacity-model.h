@@ -48,10 +48,12 @@ bool capacity_node_schedulable(json_t *node);
  * "store_needs": {...}, "allocatable": {...}, "used_by_other_pods": {...}, "reserved_by_stores": {...},
  * "free": {...}, "active_stores": n, "nodes": [{name, schedulable, allocatable, requested, pods}]}, each
  * {...} being {"cpu": millicores, "memory": bytes, "pods": n}. When it does not fit, *ret_reason (may be
- * NULL) says which resource, what a store needs and what is free.
+ * NULL) says which resource, what a store needs and what is free. reserved_extra (may be NULL) is what the
+ * stores that run (or upgrade to) another chart version reserve beyond `need` each.
  */
 int capacity_model(json_t *nodes, json_t *pods, json_t *store_names, const CapacityAmounts *need,
-                   uint64_t overcommit_percent, json_t **ret, char **ret_reason);
+                   const CapacityAmounts *reserved_extra, uint64_t overcommit_percent, json_t **ret,
+                   char **ret_reason);
 
 /* "768Mi", "1.5Gi"; "250m", "2" (CPU); pods as a number. */
 void capacity_format(CapacityResource r, double v, char *buf, size_t n);

@@ -48,6 +48,8 @@ struct Provisioner {
         CapacityAmounts capacity_need; /* what a new store reserves, for the settings of need_generation */
         char *capacity_need_source;    /* "chart" or "quota" */
         uint64_t capacity_need_generation;
+        char *capacity_need_version;    /* the configured chart's version: what capacity_need is of */
+        json_t *capacity_version_needs; /* {"version": [cpu, memory, pods]} of other chart versions */
 
         /* The reconciler thread: orphan namespaces, releases left pending with no task to repair them. */
         pthread_t reconciler;
@@ -60,8 +62,10 @@ struct Provisioner {
 int settings_copy(Provisioner *p, ProvisionSettings *ret, uint64_t *ret_generation);
 int make_client(const char *kubeconfig, KubeClient **ret, char **ret_error);
 
-/* store-needs.c: what a new store reserves, from `helm template` of the chart (the quota when that fails). */
-int read_store_needs(const ProvisionSettings *set, CapacityAmounts *ret, char **ret_source);
+/* store-needs.c: what a new store reserves, from `helm template` of the chart (the quota when that fails);
+ * chart NULL is the configured chart, else a chart archive or directory (another version's). */
+int read_store_needs(const ProvisionSettings *set, const char *chart, CapacityAmounts *ret,
+                     char **ret_source);
 
 /* ---- job.c: the context of one task ---- */
 

@@ -68,5 +68,12 @@ int provisioner_capacity(Provisioner *p, Db *db, bool details, json_t **ret);
 /* A store created while the nodes were full (stores.capacity.when_full: wait) leaves its waiting step when
  * there is room: 0, it reserves its room now; ERROR_NO_CAPACITY with the reason while there is none. */
 int provisioner_start_waiting(Provisioner *p, Db *db, const Store *s, char *reason, size_t reason_len);
+/*
+ * An upgrade of s to chart_version (StoreUpgradeAdmitFn): the new version's reservation, read from the
+ * chart as a new store's is, less what the store holds now, must be free; one that needs no more is 0.
+ * With start (the task of an upgrade that waits for room), the store leaves its waiting step when it fits.
+ */
+int provisioner_admit_upgrade(Provisioner *p, Db *db, const Store *s, const char *chart_version, bool start,
+                              char *reason, size_t reason_len);
 /* Namespaces labelled as ours without a store row. */
 int provisioner_orphans(Provisioner *p, json_t **ret);

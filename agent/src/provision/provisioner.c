@@ -85,6 +85,8 @@ Provisioner *provisioner_free(Provisioner *p)
         kube_client_free(p->creds_client);
         kube_client_free(p->capacity_client);
         free(p->capacity_need_source);
+        free(p->capacity_need_version);
+        json_decref(p->capacity_version_needs);
         free(p->status_detail);
         json_decref(p->orphans);
         pthread_mutex_destroy(&p->lock);

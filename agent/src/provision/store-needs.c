@@ -160,12 +160,13 @@ int capacity_manifests_needs(json_t *docs, json_t *limit_range, CapacityAmounts 
         return 0;
 }
 
-int read_store_needs(const ProvisionSettings *set, CapacityAmounts *ret, char **ret_source)
+int read_store_needs(const ProvisionSettings *set, const char *chart, CapacityAmounts *ret,
+                     char **ret_source)
 {
         _cleanup_(json_decrefp) json_t *values = NULL, *docs = NULL, *lr = NULL;
         _cleanup_(helm_result_done) HelmResult res = {};
         _cleanup_free_ char *dir = NULL, *values_path = NULL, *helm_dir = NULL, *text = NULL;
-        CapacityAmounts quota, chart;
+        CapacityAmounts quota, rendered;
         int r;
 
         assert(set);
@@ -189,9 +190,9 @@ int read_store_needs(const ProvisionSettings *set, CapacityAmounts *ret, char **
                 HelmContext h = { .binary = set->helm_binary, .kubeconfig = set->kubeconfig, .state_dir = helm_dir,
                                   .timeout_sec = 30 };
                 r = helm_run(&h,
-                             (char *const *) (const char *[]){ "template", "capacity-probe", set->chart_path,
-                                                                "--namespace", "store-capacity-probe", "--values",
-                                                                values_path, NULL },
+                             (char *const *) (const char *[]){
+                                     "template", "capacity-probe", chart ?: set->chart_path, "--namespace",
+                                     "store-capacity-probe", "--values", values_path, NULL },
                              &res);
                 if (r >= 0 && res.exit_status != 0)
                         r = -EIO;
@@ -199,8 +200,8 @@ int read_store_needs(const ProvisionSettings *set, CapacityAmounts *ret, char **
         if (r >= 0)
                 r = capacity_parse_manifests(res.stdout_data ?: "", &docs);
         if (r >= 0)
-                r = capacity_manifests_needs(docs, lr, &chart);
-        if (r < 0 || chart.v[CAPACITY_PODS] <= 0) {
+                r = capacity_manifests_needs(docs, lr, &rendered);
+        if (r < 0 || rendered.v[CAPACITY_PODS] <= 0) {
                 /* Without the chart's own numbers, the quota is the most a store may take. */
                 log_warning_errno(r < 0 ? r : -ENODATA,
                                   "Cannot render the chart to learn what a store requests, reserving its quota: %m");
@@ -210,7 +211,7 @@ int read_store_needs(const ProvisionSettings *set, CapacityAmounts *ret, char **
                 return 0;
         }
         for (int k = 0; k < _CAPACITY_RESOURCE_MAX; k++)
-                ret->v[k] = quota.v[k] > 0 ? MIN(chart.v[k], quota.v[k]) : chart.v[k];
+                ret->v[k] = quota.v[k] > 0 ? MIN(rendered.v[k], quota.v[k]) : rendered.v[k];
         if (ret_source)
                 *ret_source = strdup("chart");
         return 0;

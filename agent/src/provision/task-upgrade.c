@@ -7,6 +7,7 @@
 #include "basic/log.h"
 #include "basic/utf8.h"
 #include "basic/util.h"
+#include "core/error.h"
 #include "core/store.h"
 #include "provision/provision-internal.h"
 
@@ -23,6 +24,21 @@ int task_upgrade(Job *j)
         j->expected = STORE_UPGRADING;
         if (superseded(j, STORE_UPGRADING))
                 return 0;
+        /* Asked while the nodes were full (stores.capacity.when_full: wait): wait for room without holding
+         * this worker, as a create does; the store runs its old version meanwhile. */
+        if (streq_ptr(j->store->step, STORE_STEP_WAITING_FOR_CAPACITY)) {
+                r = provisioner_admit_upgrade(j->p, j->db, j->store, strna(version), true, reason,
+                                              sizeof reason);
+                if (r == ERROR_NO_CAPACITY) {
+                        set_waiting_reason(j, reason);
+                        return -EAGAIN;
+                }
+                if (r < 0)
+                        return r;
+                set_waiting_reason(j, NULL);
+                (void) store_add_event(j->db, j->store->id, "system", "capacity.available",
+                                       "The nodes have room for the upgrade now; it starts.");
+        }
         begin_step(j, "preparing upgrade");
         r = find_chart(j, version, &chart);
         if (r < 0) {

@@ -157,6 +157,91 @@ TEST(test_admission)
         store_set_admission(NULL, NULL);
 }
 
+/* An upgrade hook that has room for versions up to 0.2.x: 0.3.0 needs more than is free. */
+static unsigned upgrade_asked;
+static int admit_upgrade(void *userdata, Db *db, const Store *s, const char *chart_version, char *reason,
+                         size_t n)
+{
+        upgrade_asked++;
+        if (!streq(chart_version, "0.3.0"))
+                return 0;
+        snprintf(reason, n, "chart 0.3.0 needs 1Gi more memory than store %s holds now, 384Mi is free",
+                 s->name);
+        return ERROR_NO_CAPACITY;
+}
+
+static void settle(Db *db, const char *id)
+{
+        Task *task = NULL;
+
+        ASSERT_EQ(queue_lease(db, "w/0", 60 * USEC_PER_SEC, &task), 0);
+        ASSERT_EQ(store_set_status(db, id, STORE_READY, NULL), 0);
+        ASSERT_EQ(queue_complete(db, task, "w/0"), 0);
+        task_free(task);
+}
+
+static const char *reserved_upgrade_to(json_t *list, const char *name)
+{
+        json_t *e;
+        size_t i;
+
+        json_array_foreach(list, i, e)
+                if (streq_ptr(json_string_value(json_object_get(e, "name")), name))
+                        return json_string_value(json_object_get(e, "upgrade_to")) ?: "-";
+        return NULL;
+}
+
+TEST(test_upgrade_admission)
+{
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_(db_closep) Db *db = open_db(&dir);
+        _cleanup_(store_freep) Store *s = NULL, *t = NULL;
+        _cleanup_(json_decrefp) json_t *held = NULL, *held2 = NULL;
+        StoreLimits waiting = limits;
+        StoreError err = {};
+
+        ASSERT_EQ(store_create(db, &limits, as(db, "alice"), "grows", "woocommerce", NULL, NULL, &s, NULL,
+                               &err),
+                  0);
+        settle(db, s->id);
+        store_set_upgrade_admission(admit_upgrade, NULL);
+
+        /* More than is free: refused at once with the hook's words, the store as it was. */
+        ASSERT_EQ(store_upgrade(db, &limits, as(db, "alice"), s->id, "0.3.0", &t, &err), ERROR_NO_CAPACITY);
+        ASSERT_STREQ(err.message,
+                     "chart 0.3.0 needs 1Gi more memory than store grows holds now, 384Mi is free");
+        ASSERT_EQ(store_get(db, s->id, &t), 0);
+        ASSERT_EQ(t->status, STORE_READY);
+        t = store_free(t);
+
+        /* With the wait policy: UPGRADING at the waiting step, the reason saying why; it holds only what it
+         * runs. */
+        waiting.wait_for_capacity = true;
+        ASSERT_EQ(store_upgrade(db, &waiting, as(db, "alice"), s->id, "0.3.0", &t, &err), 0);
+        ASSERT_EQ(t->status, STORE_UPGRADING);
+        ASSERT_STREQ(t->step, STORE_STEP_WAITING_FOR_CAPACITY);
+        ASSERT_TRUE(strstr(t->status_reason, "needs 1Gi more memory") != NULL);
+        t = store_free(t);
+        ASSERT_EQ(store_active_reservations(db, &held), 0);
+        ASSERT_STREQ(reserved_upgrade_to(held, "grows"), "-");
+        settle(db, s->id);
+
+        /* An upgrade that fits is admitted, and holds its target's room until it ends. */
+        upgrade_asked = 0;
+        ASSERT_EQ(store_upgrade(db, &limits, as(db, "alice"), s->id, "0.2.0", &t, &err), 0);
+        ASSERT_EQ(upgrade_asked, 1u);
+        ASSERT_STREQ(t->step, "queued");
+        t = store_free(t);
+        ASSERT_EQ(store_active_reservations(db, &held2), 0);
+        ASSERT_STREQ(reserved_upgrade_to(held2, "grows"), "0.2.0");
+
+        /* A store that may not upgrade now is refused as such, without asking for room. */
+        upgrade_asked = 0;
+        ASSERT_EQ(store_upgrade(db, &limits, as(db, "alice"), s->id, "0.3.0", &t, &err), ERROR_BUSY);
+        ASSERT_EQ(upgrade_asked, 0u);
+        store_set_upgrade_admission(NULL, NULL);
+}
+
 TEST(test_caps)
 {
         _cleanup_free_ char *dir = NULL;

@@ -42,7 +42,7 @@ TEST(model_counts_schedulable_nodes_only)
         _cleanup_free_ char *why = NULL;
         json_t *free_;
 
-        ASSERT_TRUE(capacity_model(nodes, pods, names, &need, 100, &m, &why) == 0);
+        ASSERT_TRUE(capacity_model(nodes, pods, names, &need, NULL, 100, &m, &why) == 0);
         ASSERT_TRUE(json_is_true(json_object_get(m, "fits")));
         ASSERT_TRUE(!(why));
         /* 4Gi allocatable - 512Mi of another pod - 768Mi reserved by the one store (its pod is inside it). */
@@ -61,7 +61,7 @@ TEST(model_refuses_with_resource_need_and_free)
         _cleanup_(json_decrefp) json_t *m = NULL, *m2 = NULL;
         _cleanup_free_ char *why = NULL, *why2 = NULL;
 
-        ASSERT_TRUE(capacity_model(nodes, pods, names, &need, 100, &m, &why) == 0);
+        ASSERT_TRUE(capacity_model(nodes, pods, names, &need, NULL, 100, &m, &why) == 0);
         ASSERT_TRUE(json_is_false(json_object_get(m, "fits")));
         ASSERT_EQ(json_integer_value(json_object_get(m, "stores_that_fit")), 0);
         ASSERT_TRUE(why);
@@ -69,7 +69,7 @@ TEST(model_refuses_with_resource_need_and_free)
         ASSERT_CONTAINS(why, "add a node");
 
         /* Twice the allocatable counts as room: the third store fits. */
-        ASSERT_TRUE(capacity_model(nodes, pods, names, &need, 200, &m2, &why2) == 0);
+        ASSERT_TRUE(capacity_model(nodes, pods, names, &need, NULL, 200, &m2, &why2) == 0);
         ASSERT_TRUE(json_is_true(json_object_get(m2, "fits")));
         ASSERT_TRUE(!(why2));
 }

@@ -139,6 +139,8 @@ export default function PlatformPanel() {
         </>
       ) : null}
 
+      {data?.capacity ? <Capacity capacity={data.capacity} /> : null}
+
       {platformWide ? (
         <>
           <h3 className="mt-4 text-xs font-medium tracking-wide text-slate-500 uppercase">Limits</h3>
@@ -150,6 +152,133 @@ export default function PlatformPanel() {
         </>
       ) : null}
     </section>
+  );
+}
+
+const RESOURCES = [
+  ['memory', 'Memory'],
+  ['cpu', 'CPU'],
+  ['pods', 'Pods'],
+];
+
+// The agent's units: memory in bytes, CPU in millicores, pods counted.
+export function formatAmount(resource, v) {
+  const n = Math.max(0, v ?? 0);
+  if (resource === 'cpu') return n % 1000 === 0 ? `${n / 1000}` : `${Math.round(n)}m`;
+  if (resource !== 'memory') return `${Math.round(n)}`;
+  const units = ['', 'Ki', 'Mi', 'Gi', 'Ti'];
+  let x = n;
+  let u = 0;
+  while (x >= 1024 && u + 1 < units.length) {
+    x /= 1024;
+    u += 1;
+  }
+  return Math.abs(x - Math.round(x)) < 0.05 ? `${Math.round(x)}${units[u]}` : `${x.toFixed(1)}${units[u]}`;
+}
+
+// How full the nodes are: an admin sees every resource's free of allocatable and each node; a tenant
+// only whether a new store fits. When full, what to do about it.
+function Capacity({ capacity }) {
+  const admin = capacity.nodes !== undefined;
+  const short = admin ? RESOURCES.find(([r]) => (capacity.free?.[r] ?? 0) < (capacity.store_needs?.[r] ?? 0)) : null;
+  return (
+    <div data-testid="capacity">
+      <h3 className="mt-4 text-xs font-medium tracking-wide text-slate-500 uppercase">Room for stores</h3>
+      {!capacity.known ? (
+        <p className="mt-2 text-sm text-slate-600" data-testid="capacity-summary">
+          Unknown: {capacity.detail ?? 'the nodes could not be read.'}
+        </p>
+      ) : (
+        <p
+          className={`mt-2 text-sm ${capacity.fits ? 'text-slate-800' : 'font-medium text-red-800'}`}
+          data-testid="capacity-summary"
+        >
+          {capacity.fits
+            ? admin
+              ? `${capacity.stores_that_fit} more ${capacity.stores_that_fit === 1 ? 'store fits' : 'stores fit'}.`
+              : 'A new store fits.'
+            : admin
+              ? 'Full: a new store does not fit.'
+              : 'Full: a new store does not fit now.'}
+        </p>
+      )}
+      {capacity.known && !capacity.fits ? (
+        <p className="mt-1 text-sm text-slate-700" data-testid="capacity-advice">
+          {admin ? (
+            <>
+              {short
+                ? `A store needs ${formatAmount(short[0], capacity.store_needs[short[0]])} ${short[1].toLowerCase()}, ${formatAmount(short[0], capacity.free[short[0]])} is free. `
+                : null}
+              Add a node, raise <code>stores.capacity.overcommit_percent</code>, or delete stores.
+            </>
+          ) : (
+            'Delete one of your stores, or ask the operator to add room.'
+          )}
+        </p>
+      ) : null}
+      {admin && capacity.known ? (
+        <>
+          <ul className="mt-2 space-y-3">
+            {RESOURCES.map(([r, label]) => (
+              <FreeBar
+                key={r}
+                id={`capacity-${r}`}
+                label={`${label} free`}
+                free={capacity.free?.[r]}
+                total={capacity.allocatable?.[r]}
+                format={(v) => formatAmount(r, v)}
+              />
+            ))}
+          </ul>
+          <p className="mt-2 text-xs text-slate-600">
+            A store reserves {formatAmount('memory', capacity.store_needs?.memory)} memory,{' '}
+            {formatAmount('cpu', capacity.store_needs?.cpu)} CPU, {capacity.store_needs?.pods} pods
+            {capacity.overcommit_percent !== 100 ? `; overcommit ${capacity.overcommit_percent}%` : ''}.
+          </p>
+          <h4 className="mt-3 text-xs font-medium text-slate-600">Nodes</h4>
+          <ul className="mt-1 space-y-1 text-xs" data-testid="capacity-nodes">
+            {capacity.nodes.map((n) => (
+              <li
+                key={n.name}
+                data-testid={`capacity-node-${n.name}`}
+                className="flex flex-wrap justify-between gap-x-2"
+              >
+                <span className="break-all font-medium text-slate-800">
+                  {n.name}
+                  {n.schedulable ? '' : ' (not schedulable)'}
+                </span>
+                <span className="tabular-nums text-slate-700">
+                  memory {formatAmount('memory', n.requested?.memory)} of{' '}
+                  {formatAmount('memory', n.allocatable?.memory)}, CPU {formatAmount('cpu', n.requested?.cpu)} of{' '}
+                  {formatAmount('cpu', n.allocatable?.cpu)} requested
+                </span>
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+    </div>
+  );
+}
+
+function FreeBar({ id, label, free, total, format }) {
+  const pct = total > 0 ? Math.min(100, Math.round(((total - (free ?? 0)) / total) * 100)) : 100;
+  const color = pct >= 100 ? 'bg-red-600' : pct >= 80 ? 'bg-amber-500' : 'bg-slate-700';
+  return (
+    <li data-testid={id}>
+      <div className="flex justify-between gap-2 text-sm">
+        <span className="text-slate-700">
+          {label}
+          <span className="sr-only">:</span>
+        </span>
+        <span className="tabular-nums text-slate-900">
+          {format(free)} of {format(total)}
+        </span>
+      </div>
+      <div aria-hidden="true" className="mt-1 h-1.5 overflow-hidden rounded-full bg-slate-200">
+        <div className={`h-full rounded-full ${color}`} style={{ width: `${pct}%` }} />
+      </div>
+    </li>
   );
 }
 

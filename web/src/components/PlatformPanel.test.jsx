@@ -71,3 +71,67 @@ describe('PlatformPanel for a tenant', () => {
     expect(screen.getByTestId('stores-by-status')).toBeInTheDocument();
   });
 });
+
+describe('PlatformPanel room for stores', () => {
+  const full = {
+    known: true,
+    fits: false,
+    stores_that_fit: 0,
+    overcommit_percent: 100,
+    store_needs: { cpu: 250, memory: 805306368, pods: 3 },
+    allocatable: { cpu: 4000, memory: 8589934592, pods: 110 },
+    free: { cpu: 1500, memory: 222298112, pods: 80 },
+    nodes: [
+      {
+        name: 'node-a',
+        schedulable: true,
+        allocatable: { cpu: 4000, memory: 8589934592 },
+        requested: { cpu: 2500, memory: 8367636480 },
+      },
+      {
+        name: 'node-b',
+        schedulable: false,
+        allocatable: { cpu: 2000, memory: 4294967296 },
+        requested: { cpu: 0, memory: 0 },
+      },
+    ],
+  };
+
+  it('shows an admin every resource free of allocatable, each node, and what to do when full', async () => {
+    mockFetch({
+      'GET /api/v1/platform': json(200, {
+        stores_by_status: {},
+        limits: {},
+        cluster: { reachable: true },
+        capacity: full,
+      }),
+    });
+    render(<PlatformPanel />);
+    expect(await screen.findByTestId('capacity-summary')).toHaveTextContent('Full: a new store does not fit.');
+    expect(screen.getByTestId('capacity-advice')).toHaveTextContent(
+      'A store needs 768Mi memory, 212Mi is free. Add a node, raise stores.capacity.overcommit_percent, or delete stores.',
+    );
+    expect(screen.getByTestId('capacity-memory')).toHaveTextContent('Memory free:212Mi of 8Gi');
+    expect(screen.getByTestId('capacity-cpu')).toHaveTextContent('CPU free:1500m of 4');
+    expect(screen.getByTestId('capacity-node-node-a')).toHaveTextContent(
+      'memory 7.8Gi of 8Gi, CPU 2500m of 4 requested',
+    );
+    expect(screen.getByTestId('capacity-node-node-b')).toHaveTextContent('node-b (not schedulable)');
+  });
+
+  it('tells a tenant only whether a store fits', async () => {
+    mockFetch({
+      'GET /api/v1/platform': json(200, {
+        stores_by_status: {},
+        cluster: { reachable: true },
+        account: { name: 'alice', role: 'tenant', limits: {} },
+        capacity: { known: true, fits: false },
+      }),
+    });
+    render(<PlatformPanel />);
+    expect(await screen.findByTestId('capacity-summary')).toHaveTextContent('Full: a new store does not fit now.');
+    expect(screen.getByTestId('capacity-advice')).toHaveTextContent('ask the operator to add room');
+    expect(screen.queryByTestId('capacity-memory')).not.toBeInTheDocument();
+    expect(screen.queryByTestId('capacity-nodes')).not.toBeInTheDocument();
+  });
+});
