@@ -20,10 +20,12 @@
 #include "core/db.h"
 #include "core/error.h"
 #include "core/audit.h"
+#include "core/backup-schedule.h"
 #include "core/store.h"
 
 typedef struct ApiLimits {
         StoreLimits store;
+        BackupPolicy backups;
         uint64_t max_body_bytes;
         uint64_t max_json_depth;
         uint64_t session_ttl_usec;
@@ -303,4 +305,6 @@ API_HANDLER(h_store_credentials);
 API_HANDLER(h_store_credentials_rotate);
 API_HANDLER(h_store_backups_list);
 API_HANDLER(h_store_backups_create);
+API_HANDLER(h_store_backup_schedule_get);
+API_HANDLER(h_store_backup_schedule_patch);
 API_HANDLER(h_store_restore);

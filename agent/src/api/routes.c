@@ -27,6 +27,8 @@ const ApiRoute api_routes[] = {
         { "GET", "/api/v1/stores/{id}/backups", 0, h_store_backups_list },
         { "POST", "/api/v1/stores/{id}/backups", 0, h_store_backups_create },
         { "POST", "/api/v1/stores/{id}/restore", 0, h_store_restore },
+        { "GET", "/api/v1/stores/{id}/backup-schedule", 0, h_store_backup_schedule_get },
+        { "PATCH", "/api/v1/stores/{id}/backup-schedule", 0, h_store_backup_schedule_patch },
         { "GET", "/api/v1/stores/{id}/logs", 0, h_store_log_sources },
         { "GET", "/api/v1/stores/{id}/logs/{pod}", 0, h_store_logs },
         { "GET", "/api/v1/charts", 0, h_charts },

@@ -37,6 +37,7 @@ static void apply_limits(ApiServer *s, const Config *config)
                 .secure_cookies = config->secure_cookies,
         };
         store_limits_from_config(config, &s->limits.store);
+        backup_policy_from_config(config, &s->limits.backups);
         pthread_mutex_unlock(&s->limits_lock);
         ratelimit_configure(s->ratelimit, config->requests_per_window, config->window_sec * USEC_PER_SEC);
         ratelimit_configure(s->ratelimit_anon, config->requests_per_window, config->window_sec * USEC_PER_SEC);

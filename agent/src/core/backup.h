@@ -30,6 +30,12 @@ int backup_request(Db *db, const StoreLimits *limits, const Caller *caller, cons
  */
 int backup_restore_request(Db *db, const StoreLimits *limits, const Caller *caller, const char *id,
                            const char *backup_id, json_t **ret, StoreError *err);
+/*
+ * Queues a scheduled backup of store id at time now (the scheduler's, no caller checks): 0 with the
+ * new backup's id, a domain error when the store cannot have one now (not READY, busy, the queue
+ * full), which the scheduler leaves for its next look.
+ */
+int backup_schedule_queue(Db *db, const StoreLimits *limits, const char *id, uint64_t now, char **ret_id);
 /* The store's backups, newest first (at most BACKUP_LIST_MAX), as {"items": [...]}. */
 int backup_list(Db *db, const Caller *caller, const char *id, json_t **ret, StoreError *err);
 
