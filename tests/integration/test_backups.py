@@ -354,3 +354,25 @@ def test_scheduled_backups_retention_and_budget(cluster_daemon, mariadb, tmp_pat
     assert "backups.max_bytes" in b["reason"] and "disk budget" in b["reason"], b["reason"]
     assert sorted(os.listdir(store_dir)) == paths
     assert d.request("GET", f"/api/v1/stores/{sid}").json()["status"] == "READY"
+
+    # Download: each file of a kept backup, streamed, byte for byte what its manifest's SHA-256 says.
+    newest = next(i for i in items if i["status"] == "succeeded")
+    for part in newest["manifest"]["parts"]:
+        r = d.request("GET", f"/api/v1/stores/{sid}/backups/{newest['id']}/files/{part['name']}", auth=acme)
+        assert r.status == 200, r
+        assert hashlib.sha256(r.body).hexdigest() == part["sha256"] and len(r.body) == part["size_bytes"]
+        assert "attachment" in r.header("Content-Disposition")
+    r = d.request("GET", f"/api/v1/stores/{sid}/backups/{newest['id']}/files/storeagent.db", auth=acme)
+    assert r.status == 404, r
+
+    # Delete: the older kept backup goes, files and row; that makes room in the budget, and the
+    # next backup succeeds.
+    older = [i for i in items if i["status"] == "succeeded"][1]
+    r = d.request("DELETE", f"/api/v1/stores/{sid}/backups/{older['id']}", auth=acme)
+    assert r.status == 204, r
+    assert sorted(os.listdir(store_dir)) == [os.path.basename(newest["path"])]
+    listed = d.request("GET", f"/api/v1/stores/{sid}/backups", auth=acme).json()["items"]
+    assert older["id"] not in [i["id"] for i in listed]
+    r = d.request("POST", f"/api/v1/stores/{sid}/backups", auth=acme)
+    assert r.status == 202, r
+    assert wait_backup(d, sid, r.json()["id"], auth=acme)["status"] == "succeeded"

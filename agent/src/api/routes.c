@@ -26,6 +26,8 @@ const ApiRoute api_routes[] = {
         { "POST", "/api/v1/stores/{id}/credentials/rotate", 0, h_store_credentials_rotate },
         { "GET", "/api/v1/stores/{id}/backups", 0, h_store_backups_list },
         { "POST", "/api/v1/stores/{id}/backups", 0, h_store_backups_create },
+        { "DELETE", "/api/v1/stores/{id}/backups/{backup}", 0, h_store_backup_delete },
+        { "GET", "/api/v1/stores/{id}/backups/{backup}/files/{file}", 0, h_store_backup_file },
         { "POST", "/api/v1/stores/{id}/restore", 0, h_store_restore },
         { "GET", "/api/v1/stores/{id}/backup-schedule", 0, h_store_backup_schedule_get },
         { "PATCH", "/api/v1/stores/{id}/backup-schedule", 0, h_store_backup_schedule_patch },

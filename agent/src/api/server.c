@@ -66,8 +66,9 @@ int api_server_new(ApiServer **ret, const Config *config, Runner *runner, const 
                 return -ENOMEM;
         s->db_key_created = true;
         s->db_path = strdup(config->database);
+        s->state_dir = strdup(config->state_dir);
         s->web_root = strdup(config->web_root);
-        if (!s->db_path || !s->web_root)
+        if (!s->db_path || !s->web_root || !s->state_dir)
                 return -ENOMEM;
         s->runner = runner;
         /* Headers plus MHD's read and write buffers; never below what a normal request needs. */
@@ -260,6 +261,7 @@ ApiServer *api_server_free(ApiServer *s)
         metrics_free(s->metrics);
         safe_close(s->web_root_fd);
         free(s->db_path);
+        free(s->state_dir);
         free(s->web_root);
         if (s->db_key_created)
                 pthread_key_delete(s->db_key);

@@ -47,6 +47,7 @@ struct Bus {
         uint64_t reconnect_delay;
         Db *db; /* the main thread's own connection */
         StoreLimits limits;
+        char *state_dir; /* backups are under its backups/ (a change needs a restart) */
         BusHooks hooks;
         void (*on_queued)(void *userdata);
         void *userdata;

@@ -582,6 +582,31 @@ static int method_restore_store(sd_bus_message *m, void *userdata, sd_bus_error 
         return bus_reply_json(m, answer);
 }
 
+static int method_delete_backup(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        Bus *b = userdata;
+        _cleanup_(store_freep) Store *cur = NULL;
+        const char *id, *backup;
+        StoreError err = {};
+        Caller caller;
+        int r;
+
+        b->calls++;
+        r = bus_caller(b, m, &caller, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "ss", &id, &backup);
+        if (r < 0)
+                return r;
+        r = bus_resolve_store(b, &caller, id, &cur, error);
+        if (r < 0)
+                return r;
+        r = backup_delete(b->db, &caller, cur->id, backup, b->state_dir, &err);
+        if (r != 0)
+                return bus_store_error(error, r, &err);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
 static int method_list_backups(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         Bus *b = userdata;
@@ -642,6 +667,8 @@ const sd_bus_vtable bus_agent_vtable[] = {
                                 method_backup_store, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListBackups", SD_BUS_ARGS("s", id_or_name), SD_BUS_RESULT("s", backups_json),
                                 method_list_backups, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DeleteBackup", SD_BUS_ARGS("s", id_or_name, "s", backup), SD_BUS_NO_RESULT,
+                                method_delete_backup, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RestoreStore", SD_BUS_ARGS("s", id_or_name, "s", backup),
                                 SD_BUS_RESULT("s", restore_json), method_restore_store, SD_BUS_VTABLE_UNPRIVILEGED),
         /* One argument: as `storeagentd token create --name NAME` for admins; see storeagentd(8). */

@@ -188,6 +188,9 @@ int bus_new(Bus **ret, sd_event *event, const Config *config, const BusHooks *ho
                 b->hooks = *hooks;
         b->userdata = userdata;
         limits_from_config(&b->limits, config);
+        b->state_dir = strdup(config->state_dir);
+        if (!b->state_dir)
+                return -ENOMEM;
 
         r = db_open(config->database, &b->db);
         if (r < 0)
@@ -230,6 +233,7 @@ Bus *bus_free(Bus *b)
                 sd_bus_flush_close_unref(b->bus);
         }
         db_close(b->db);
+        free(b->state_dir);
         sd_event_unref(b->event);
         free(b);
         return NULL;

@@ -5,9 +5,13 @@
  * record), the reads the API serves, and the writes of the task that takes the backup.
  */
 
+#include <dirent.h>
+#include <fcntl.h>
+
 #include "basic/log.h"
 #include "basic/utf8.h"
 #include "basic/util.h"
+#include "core/backup-schedule.h"
 #include "core/backup.h"
 #include "core/queue.h"
 #include "core/operation.h"
@@ -376,4 +380,155 @@ int backup_set_failed(Db *db, const char *backup_id, const char *reason)
                       "UPDATE backups SET status = 'failed', reason = ?2, path = NULL, size_bytes = ?3, "
                       "finished_at = ?4 WHERE id = ?1 AND status IN ('queued', 'running')",
                       backup_id, reason, BACKUP_REASON_MAX, 0);
+}
+
+int backup_dir_remove(const char *path)
+{
+        _cleanup_close_ int fd = -EBADF;
+        DIR *d;
+        struct dirent *de;
+        int r = 0;
+
+        assert(path);
+
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        d = fdopendir(fd);
+        if (!d)
+                return -errno;
+        fd = -EBADF; /* the DIR has it now */
+        /* A backup's directory holds its files only: nothing below it is followed or descended into. */
+        while ((de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, "..") &&
+                    unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
+                        r = -errno;
+        closedir(d);
+        if (rmdir(path) < 0 && errno != ENOENT && r == 0)
+                r = -errno;
+        return r;
+}
+
+/* The caller's store id and its backup backup_id, inside a transaction when one is open. */
+static int visible_backup(Db *db, const Caller *caller, const char *id, const char *backup_id, Store **ret_store,
+                          json_t **ret_row, StoreError *err)
+{
+        _cleanup_(store_freep) Store *store = NULL;
+        _cleanup_(json_decrefp) json_t *row = NULL;
+        int r;
+
+        r = op_get_store(db, caller, id, &store, err);
+        if (r != 0)
+                return r;
+        r = backup_get_row(db, backup_id, &row);
+        if (r == -ENOENT || (r >= 0 && !streq_ptr(json_string_value(json_object_get(row, "store_id")), id)))
+                r = op_fail(err, ERROR_NOT_FOUND, "Store '%s' has no backup '%.*s'.", store->name,
+                            UTF8_PREFIX(backup_id, 64));
+        if (r != 0)
+                return r;
+        *ret_store = TAKE_PTR(store);
+        *ret_row = TAKE_PTR(row);
+        return 0;
+}
+
+int backup_delete(Db *db, const Caller *caller, const char *id, const char *backup_id, const char *state_dir,
+                  StoreError *err)
+{
+        static const char action[] = "backup.delete";
+        _cleanup_(store_freep) Store *cur = NULL;
+        _cleanup_(json_decrefp) json_t *row = NULL;
+        _cleanup_free_ char *dir = NULL, *detail = NULL;
+        const char *path;
+        bool busy;
+        int r;
+
+        assert(db);
+        assert(caller);
+        assert(id);
+        assert(backup_id);
+        assert(state_dir);
+
+        r = db_begin(db);
+        if (r < 0)
+                return op_refuse(db, caller, action, id, NULL, r, err);
+        r = visible_backup(db, caller, id, backup_id, &cur, &row, err);
+        if (r != 0)
+                return op_refuse(db, caller, action, cur ? cur->name : id, cur ? id : NULL, r, err);
+        /* A backup being taken, or read by a restore, stays until that operation ends. */
+        r = store_has_active_task(db, id, &busy);
+        if (r >= 0 && busy)
+                r = op_fail(err, ERROR_BUSY, "Store '%s' is busy with another operation; wait until it is finished.",
+                            cur->name);
+        if (r != 0)
+                return op_refuse(db, caller, action, cur->name, id, r, err);
+
+        path = json_string_value(json_object_get(row, "path"));
+        if (path && asprintf(&dir, "%s/backups/%s", state_dir, path) < 0)
+                return op_refuse(db, caller, action, cur->name, id, -ENOMEM, err);
+        if (asprintf(&detail, "Backup %s deleted.", backup_id) < 0) {
+                detail = NULL;
+                return op_refuse(db, caller, action, cur->name, id, -ENOMEM, err);
+        }
+        r = backup_delete_row(db, backup_id);
+        if (r >= 0)
+                r = store_add_event(db, cur->id, caller->account, action, detail);
+        if (r >= 0)
+                r = op_audit(db, caller, action, cur->name, cur->id, 0);
+        if (r < 0)
+                return op_refuse(db, caller, action, cur->name, id, r, err);
+        /*
+         * The files go before the commit: should their removal fail, the row stays and says where
+         * they are. A commit that fails after it leaves a row whose files are gone, which a restore
+         * refuses (its parts do not match their SHA-256) and a second delete removes.
+         */
+        if (dir) {
+                r = backup_dir_remove(dir);
+                if (r < 0) {
+                        log_struct_errno(LOG_ERR, r, LOG_FIELDS("STORE_ID", id), "Cannot remove backup directory %s: %m",
+                                         dir);
+                        return op_refuse(db, caller, action, cur->name, id, r, err);
+                }
+        }
+        r = db_commit(db);
+        if (r < 0)
+                return op_refuse(db, caller, action, cur->name, id, r, err);
+        store_changed_notify();
+        return 0;
+}
+
+int backup_file_path(Db *db, const Caller *caller, const char *id, const char *backup_id, const char *file,
+                     Store **ret_store, char **ret_path, StoreError *err)
+{
+        _cleanup_(store_freep) Store *store = NULL;
+        _cleanup_(json_decrefp) json_t *row = NULL;
+        json_t *part;
+        size_t i;
+        bool known;
+        int r;
+
+        assert(db);
+        assert(caller);
+        assert(id);
+        assert(backup_id);
+        assert(file);
+        assert(ret_path);
+
+        r = visible_backup(db, caller, id, backup_id, &store, &row, err);
+        if (r != 0)
+                return op_outcome(db, r, err);
+        if (!streq_ptr(json_string_value(json_object_get(row, "status")), "succeeded"))
+                return op_fail(err, ERROR_INVALID_STATE, "Backup '%s' is %s; only a succeeded backup has files.",
+                               backup_id, strna(json_string_value(json_object_get(row, "status"))));
+        /* Only the names its manifest gives: the request never names a path of its own. */
+        known = streq(file, "manifest.json");
+        json_array_foreach(json_object_get(json_object_get(row, "manifest"), "parts"), i, part)
+                known = known || streq_ptr(json_string_value(json_object_get(part, "name")), file);
+        if (!known)
+                return op_fail(err, ERROR_NOT_FOUND, "Backup '%s' has no file '%.*s'.", backup_id,
+                               UTF8_PREFIX(file, 64));
+        if (asprintf(ret_path, "%s/%s", json_string_value(json_object_get(row, "path")), file) < 0)
+                return -ENOMEM;
+        if (ret_store)
+                *ret_store = TAKE_PTR(store);
+        return 0;
 }

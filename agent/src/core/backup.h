@@ -39,6 +39,21 @@ int backup_schedule_queue(Db *db, const StoreLimits *limits, const char *id, uin
 /* The store's backups, newest first (at most BACKUP_LIST_MAX), as {"items": [...]}. */
 int backup_list(Db *db, const Caller *caller, const char *id, json_t **ret, StoreError *err);
 
+/*
+ * Deletes backup backup_id of store id, its files (under state_dir/backups) and its row; not
+ * while an operation works on the store (ERROR_BUSY). Audited as backup.delete.
+ */
+int backup_delete(Db *db, const Caller *caller, const char *id, const char *backup_id, const char *state_dir,
+                  StoreError *err);
+/*
+ * Where file (a part its manifest names, or manifest.json) of a succeeded backup is, relative to
+ * state_dir/backups; the store too when ret_store is given.
+ */
+int backup_file_path(Db *db, const Caller *caller, const char *id, const char *backup_id, const char *file,
+                     Store **ret_store, char **ret_path, StoreError *err);
+/* Removes a backup's directory: the files in it (nothing below them), then the directory. */
+int backup_dir_remove(const char *path);
+
 /* ---- the task's writes (no caller checks) ---- */
 
 /* The backup a task works on: its row as JSON (id, store_id, status, path, ...); -ENOENT if none. */

@@ -179,17 +179,10 @@ static void sink_done(Sink *s)
         *s = (Sink){ .fd = -EBADF, .budget = s->budget };
 }
 
-/* Removes a directory of regular files (a backup's own, never anything else). */
+/* Removes a backup's directory (its files, never anything below them); trouble is left as it is. */
 void backup_remove_dir(const char *path)
 {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-
-        if (fd < 0)
-                return;
-        for (size_t i = 0; i < ELEMENTSOF(parts); i++)
-                (void) unlinkat(fd, parts[i].name, 0);
-        (void) unlinkat(fd, "manifest.json", 0);
-        (void) rmdir(path);
+        (void) backup_dir_remove(path);
 }
 
 /* Writes a file of the backup's directory whole or not at all, and syncs it. */

@@ -416,6 +416,19 @@ static int verb_restore(sd_bus *bus, char **args)
         return EXIT_OK;
 }
 
+static int verb_backup_delete(sd_bus *bus, char **args)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = call_string(bus, "DeleteBackup", NULL, &e, "ss", args[0], args[1]);
+        if (r < 0)
+                return report_error(&e, r);
+        if (!arg_json)
+                printf("Backup %s of store '%s' deleted.\n", args[1], args[0]);
+        return EXIT_OK;
+}
+
 static int verb_backups(sd_bus *bus, char **args)
 {
         _cleanup_(table_freep) Table *t = NULL;
@@ -480,6 +493,9 @@ const Verb verbs[] = {
           "SHA-256 sums are checked, a safety backup of the store is taken, then the database and\n"
           "wp-content are replaced; if that fails the store returns to the safety backup. The events\n"
           "end with backup.restored or backup.restore_failed.\n" },
+        { "backup-delete", "ID|NAME BACKUP", 2, 2, 0, verb_backup_delete, "Delete one of a store's backups",
+          "Deletes backup BACKUP (an id from 'storectl backups') of the store: its files and its row. Not\n"
+          "while an operation works on the store.\n" },
         { "backups", "ID|NAME", 1, 1, 0, verb_backups, "List a store's backups",
           "Lists the store's backups, newest first: id, status, time, size, and the directory (or why it\n"
           "failed).\n" },
