@@ -99,6 +99,14 @@ int bus_method_get_logs(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_list_accounts(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_create_account(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_set_account_limits(sd_bus_message *m, void *userdata, sd_bus_error *error);
+/* Logs a queued operation and wakes the workers. */
+void bus_queued(Bus *b, const Store *s, const char *actor, const char *action);
+
+/* bus-backup.c */
+int bus_method_backup_store(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_restore_store(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_delete_backup(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_list_backups(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_set_account_disabled(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_create_token(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_list_tokens(sd_bus_message *m, void *userdata, sd_bus_error *error);

@@ -163,25 +163,6 @@ int backup_retention_plan(Db *db, const char *store_id, const BackupPolicy *p, j
         return 0;
 }
 
-int backup_delete_row(Db *db, const char *backup_id)
-{
-        _cleanup_stmt_ sqlite3_stmt *q = NULL;
-        int r, rc;
-
-        assert(db);
-        assert(backup_id);
-
-        r = db_prepare(db, "DELETE FROM backups WHERE id = ?", &q);
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(q, 1, backup_id, -1, SQLITE_TRANSIENT);
-        rc = sqlite3_step(q);
-        if (rc != SQLITE_DONE)
-                return db_errno(rc);
-        store_changed_notify();
-        return sqlite3_changes(db_handle(db)) > 0 ? 0 : -ENOENT;
-}
-
 int backup_bytes_used(Db *db, uint64_t *ret)
 {
         assert(db);

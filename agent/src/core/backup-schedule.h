@@ -53,8 +53,6 @@ int backup_schedule_run(Db *db, const BackupPolicy *p, const StoreLimits *limits
 
 /* The succeeded scheduled backups of a store that retention drops: [{"id", "path"}], oldest last. */
 int backup_retention_plan(Db *db, const char *store_id, const BackupPolicy *p, json_t **ret);
-/* Removes a backup's row (its files are gone first). */
-int backup_delete_row(Db *db, const char *backup_id);
 /* Bytes that the succeeded backups of every store take on disk. */
 int backup_bytes_used(Db *db, uint64_t *ret);
 

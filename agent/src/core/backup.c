@@ -11,7 +11,6 @@
 #include "basic/log.h"
 #include "basic/utf8.h"
 #include "basic/util.h"
-#include "core/backup-schedule.h"
 #include "core/backup.h"
 #include "core/queue.h"
 #include "core/operation.h"
@@ -531,4 +530,23 @@ int backup_file_path(Db *db, const Caller *caller, const char *id, const char *b
         if (ret_store)
                 *ret_store = TAKE_PTR(store);
         return 0;
+}
+
+int backup_delete_row(Db *db, const char *backup_id)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        int r, rc;
+
+        assert(db);
+        assert(backup_id);
+
+        r = db_prepare(db, "DELETE FROM backups WHERE id = ?", &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(q, 1, backup_id, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(q);
+        if (rc != SQLITE_DONE)
+                return db_errno(rc);
+        store_changed_notify();
+        return sqlite3_changes(db_handle(db)) > 0 ? 0 : -ENOENT;
 }

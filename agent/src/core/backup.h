@@ -62,3 +62,5 @@ int backup_get_row(Db *db, const char *backup_id, json_t **ret);
 int backup_set_running(Db *db, const char *backup_id, const char *path);
 int backup_set_succeeded(Db *db, const char *backup_id, uint64_t size, const char *manifest);
 int backup_set_failed(Db *db, const char *backup_id, const char *reason);
+/* Removes a backup's row (its files are gone first); -ENOENT if there is none. */
+int backup_delete_row(Db *db, const char *backup_id);
