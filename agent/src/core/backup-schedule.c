@@ -163,6 +163,52 @@ int backup_retention_plan(Db *db, const char *store_id, const BackupPolicy *p, j
         return 0;
 }
 
+int backup_store_stats(Db *db, const BackupPolicy *p, uint64_t now, json_t **ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        _cleanup_(json_decrefp) json_t *items = NULL;
+        int r, rc;
+
+        assert(db);
+        assert(p);
+        assert(ret);
+
+        r = db_prepare(db,
+                       "SELECT s.id, s.name, s.status, COALESCE(s.backup_every, ?1), s.created_at, "
+                       "COALESCE((SELECT MAX(b.created_at) FROM backups b WHERE b.store_id = s.id "
+                       "  AND b.status = 'succeeded'), 0), "
+                       "COALESCE((SELECT SUM(b.size_bytes) FROM backups b WHERE b.store_id = s.id "
+                       "  AND b.status = 'succeeded'), 0) "
+                       "FROM stores s WHERE s.deleted_at IS NULL ORDER BY s.name, s.id",
+                       &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(q, 1, (sqlite3_int64) p->every_sec);
+        items = json_array();
+        if (!items)
+                return -ENOMEM;
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+                const char *status = (const char *) sqlite3_column_text(q, 2);
+                uint64_t every = (uint64_t) sqlite3_column_int64(q, 3);
+                uint64_t last = (uint64_t) sqlite3_column_int64(q, 5);
+                uint64_t since = MAX(last, (uint64_t) sqlite3_column_int64(q, 4));
+                bool overdue = streq_ptr(status, "READY") && every > 0 && now > since &&
+                               now - since > (every + p->overdue_grace_sec) * USEC_PER_SEC;
+
+                if (json_array_append_new(items, json_pack("{s:o, s:o, s:I, s:I, s:b}", "id",
+                                                           db_column_json_string(q, 0), "name",
+                                                           db_column_json_string(q, 1), "last_success",
+                                                           (json_int_t) last, "bytes",
+                                                           (json_int_t) sqlite3_column_int64(q, 6), "overdue",
+                                                           overdue)) < 0)
+                        return -ENOMEM;
+        }
+        if (rc != SQLITE_DONE)
+                return db_errno(rc);
+        *ret = TAKE_PTR(items);
+        return 0;
+}
+
 int backup_bytes_used(Db *db, uint64_t *ret)
 {
         assert(db);

@@ -28,6 +28,7 @@ typedef struct BackupPolicy {
         uint64_t keep_last;     /* the newest N scheduled backups */
         uint64_t keep_daily;    /* and the newest of each of the last N days (UTC) that have one */
         uint64_t keep_weekly;   /* and the newest of each of the last N weeks (Monday to Sunday, UTC) */
+        uint64_t overdue_grace_sec; /* a store's last backup may be its interval and this old */
 } BackupPolicy;
 
 static inline void backup_policy_from_config(const Config *c, BackupPolicy *ret)
@@ -38,6 +39,7 @@ static inline void backup_policy_from_config(const Config *c, BackupPolicy *ret)
                 .keep_last = c->backup_keep_last,
                 .keep_daily = c->backup_keep_daily,
                 .keep_weekly = c->backup_keep_weekly,
+                .overdue_grace_sec = c->backup_overdue_grace_sec,
         };
 }
 
@@ -53,6 +55,12 @@ int backup_schedule_run(Db *db, const BackupPolicy *p, const StoreLimits *limits
 
 /* The succeeded scheduled backups of a store that retention drops: [{"id", "path"}], oldest last. */
 int backup_retention_plan(Db *db, const char *store_id, const BackupPolicy *p, json_t **ret);
+/*
+ * Per store that is not deleted, by name: [{"id", "name", "last_success" (µs, 0: none), "bytes" (its
+ * succeeded backups), "overdue"}]. A READY store with a schedule is overdue when its last backup
+ * that succeeded (or, with none, its creation) is older than its interval and the grace.
+ */
+int backup_store_stats(Db *db, const BackupPolicy *p, uint64_t now, json_t **ret);
 /* Bytes that the succeeded backups of every store take on disk. */
 int backup_bytes_used(Db *db, uint64_t *ret);
 

@@ -29,6 +29,7 @@ int settings_copy(Provisioner *p, ProvisionSettings *ret, uint64_t *ret_generati
                 .backup_keep_last = p->set.backups.keep_last,
                 .backup_keep_daily = p->set.backups.keep_daily,
                 .backup_keep_weekly = p->set.backups.keep_weekly,
+                .backup_overdue_grace_sec = p->set.backups.overdue_grace_sec,
                 .unschedulable_timeout_sec = p->set.unschedulable_timeout_sec,
                 .overcommit_percent = p->set.overcommit_percent,
                 .quota_pods = p->set.quota_pods,

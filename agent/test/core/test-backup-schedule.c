@@ -256,4 +256,58 @@ TEST(retention_plan_and_budget)
         ASSERT_EQ(json_array_size(json_object_get(list, "items")), 3u);
 }
 
+static json_t *stats_of(Db *db, const BackupPolicy *p, uint64_t now)
+{
+        _cleanup_(json_decrefp) json_t *all = NULL;
+
+        ASSERT_EQ(backup_store_stats(db, p, now, &all), 0);
+        ASSERT_EQ(json_array_size(all), 1u);
+        return json_incref(json_array_get(all, 0));
+}
+
+TEST(overdue_after_interval_and_grace)
+{
+        _cleanup_free_ char *dir = test_tmpdir(), *path = strjoin_path(dir, "state.db");
+        _cleanup_(db_closep) Db *db = NULL;
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_(json_decrefp) json_t *st = NULL, *sched = NULL;
+        BackupPolicy p = { .every_sec = 3600, .min_every_sec = 60, .overdue_grace_sec = 1800 };
+        StoreError err = {};
+        Caller acme;
+        uint64_t t0;
+
+        ASSERT_EQ(db_open(path, &db), 0);
+        acme = tenant(db, "acme");
+        s = ready_store(db, &acme, "shop1");
+        t0 = now_usec();
+
+        /* Never backed up: counted from the store's creation. */
+        st = stats_of(db, &p, t0 + HOUR);
+        ASSERT_TRUE(json_is_false(json_object_get(st, "overdue")));
+        ASSERT_EQ(json_integer_value(json_object_get(st, "last_success")), 0);
+        json_decref(TAKE_PTR(st));
+        st = stats_of(db, &p, t0 + HOUR + HOUR / 2 + USEC_PER_SEC);
+        ASSERT_TRUE(json_is_true(json_object_get(st, "overdue")));
+        json_decref(TAKE_PTR(st));
+
+        /* A backup that failed does not count; one that succeeded does. */
+        ASSERT_EQ(run(db, &p, t0 + 2 * HOUR), 1u);
+        free(take_scheduled(db, false, 0));
+        st = stats_of(db, &p, t0 + 2 * HOUR);
+        ASSERT_TRUE(json_is_true(json_object_get(st, "overdue")));
+        json_decref(TAKE_PTR(st));
+        ASSERT_EQ(run(db, &p, t0 + 3 * HOUR + USEC_PER_SEC), 1u);
+        free(take_scheduled(db, true, 777));
+        st = stats_of(db, &p, t0 + 4 * HOUR);
+        ASSERT_TRUE(json_is_false(json_object_get(st, "overdue")));
+        ASSERT_EQ(json_integer_value(json_object_get(st, "bytes")), 777);
+        ASSERT_EQ(json_integer_value(json_object_get(st, "last_success")), (json_int_t) (t0 + 3 * HOUR + USEC_PER_SEC));
+        json_decref(TAKE_PTR(st));
+
+        /* No schedule, nothing late. */
+        ASSERT_EQ(backup_schedule_set(db, &acme, s->id, 0, &p, t0, &sched, &err), 0);
+        st = stats_of(db, &p, t0 + 100 * HOUR);
+        ASSERT_TRUE(json_is_false(json_object_get(st, "overdue")));
+}
+
 DEFINE_TEST_MAIN(LOG_INFO);
