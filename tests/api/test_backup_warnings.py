@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """A store whose last backup is older than its schedule allows: /readyz warns (and stays ready),
-/metrics says which store and how old its backups are.
+/metrics says which store and how old its backups are; a deleted store's backups are removed once
+backups.keep_after_delete has passed.
 
 The cluster is fakecluster.py's STAND-IN (an in-memory API server and a scripted helm): the store
 becomes READY, but the stand-in has no pods to exec into, so every scheduled backup fails, which
@@ -22,7 +23,8 @@ def cluster(tmp_path):
 
 def test_late_backups_warn_in_readyz_and_metrics(daemon_factory, cluster):
     d = daemon_factory({**ROOMY, **cluster.config(),
-                        "backups": {"schedule": 0, "min_schedule": 1, "scheduler_interval": 1, "overdue_grace": 0}})
+                        "backups": {"schedule": 0, "min_schedule": 1, "scheduler_interval": 1, "overdue_grace": 0,
+                                    "keep_after_delete": 0}})
     sid = d.request("POST", STORES, {"name": "lateshop", "engine": "woocommerce"}).json()["id"]
     wait_status(d, sid, "READY")
     assert "warnings" not in d.request("GET", "/readyz", auth=False).json()
@@ -54,3 +56,12 @@ def test_late_backups_warn_in_readyz_and_metrics(daemon_factory, cluster):
     r = d.request("GET", "/readyz", auth=False)
     assert r.status == 200 and r.json() == {"status": "ready"}, r
     assert 'storeagent_backup_overdue{store="lateshop"} 0' in d.request("GET", "/metrics").body.decode()
+
+    # Deleted, with backups.keep_after_delete 0: its backups go with it, and it is nobody's warning.
+    assert d.request("DELETE", f"{STORES}/{sid}").status == 202
+    wait_status(d, sid, "DELETED")
+    d.wait_for(lambda: d.request("GET", f"{STORES}/{sid}/backups").json()["items"] == [], timeout=60,
+               what="the deleted store's backups removed")
+    events = d.request("GET", f"{STORES}/{sid}/events?limit=1000").json()["items"]
+    assert any(e["action"] == "backup.expired" for e in events), events
+    assert 'store="lateshop"' not in d.request("GET", "/metrics").body.decode()

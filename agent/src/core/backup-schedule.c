@@ -209,6 +209,78 @@ int backup_store_stats(Db *db, const BackupPolicy *p, uint64_t now, json_t **ret
         return 0;
 }
 
+int backup_expire(Db *db, const char *state_dir, uint64_t keep_sec, uint64_t now, unsigned *ret_removed)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        _cleanup_(json_decrefp) json_t *gone = NULL;
+        unsigned removed = 0;
+        json_t *b;
+        size_t i;
+        int r, rc;
+
+        assert(db);
+        assert(state_dir);
+
+        if (ret_removed)
+                *ret_removed = 0;
+        if (now < keep_sec * USEC_PER_SEC)
+                return 0;
+        /* Not a backup still being taken: a store is DELETED only once its tasks are done. */
+        r = db_prepare(db,
+                       "SELECT b.id, b.path, s.id, s.name FROM backups b JOIN stores s ON s.id = b.store_id "
+                       "WHERE s.deleted_at IS NOT NULL AND s.deleted_at <= ?1 "
+                       "AND b.status IN ('succeeded', 'failed') LIMIT ?2",
+                       &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(q, 1, (sqlite3_int64) (now - keep_sec * USEC_PER_SEC));
+        sqlite3_bind_int(q, 2, SCHEDULE_BATCH);
+        gone = json_array();
+        if (!gone)
+                return -ENOMEM;
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+                if (json_array_append_new(gone, json_pack("{s:o, s:o, s:o, s:o}", "id", db_column_json_string(q, 0),
+                                                          "path", db_column_json_string(q, 1), "store_id",
+                                                          db_column_json_string(q, 2), "name",
+                                                          db_column_json_string(q, 3))) < 0)
+                        return -ENOMEM;
+        if (rc != SQLITE_DONE)
+                return db_errno(rc);
+        db_stmt_release(TAKE_PTR(q));
+
+        json_array_foreach(gone, i, b) {
+                const char *id = json_string_value(json_object_get(b, "id"));
+                const char *path = json_string_value(json_object_get(b, "path"));
+                const char *store_id = json_string_value(json_object_get(b, "store_id"));
+                _cleanup_free_ char *dir = NULL, *msg = NULL;
+
+                if (path) {
+                        if (asprintf(&dir, "%s/backups/%s", state_dir, path) < 0)
+                                return -ENOMEM;
+                        r = backup_dir_remove(dir);
+                        if (r < 0) {
+                                /* The row stays and says where the files are; the next look tries again. */
+                                log_struct_errno(LOG_WARNING, r, LOG_FIELDS("STORE_ID", store_id),
+                                                 "Cannot remove backup directory %s: %m", dir);
+                                continue;
+                        }
+                }
+                r = backup_delete_row(db, id);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+                if (asprintf(&msg, "Backup %s removed: the store was deleted more than %" PRIu64 " s ago.", id,
+                             keep_sec) < 0)
+                        return -ENOMEM;
+                (void) store_add_event(db, store_id, "system", "backup.expired", msg);
+                log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", store_id, "ACTION", "backup.expired"), "Store %s: %s",
+                           json_string_value(json_object_get(b, "name")), msg);
+                removed++;
+        }
+        if (ret_removed)
+                *ret_removed = removed;
+        return 0;
+}
+
 int backup_bytes_used(Db *db, uint64_t *ret)
 {
         assert(db);

@@ -61,6 +61,11 @@ int backup_retention_plan(Db *db, const char *store_id, const BackupPolicy *p, j
  * that succeeded (or, with none, its creation) is older than its interval and the grace.
  */
 int backup_store_stats(Db *db, const BackupPolicy *p, uint64_t now, json_t **ret);
+/*
+ * Removes the backups (files, then rows) of stores deleted at least keep_sec before now: what a
+ * deletion leaves so that it can be undone, for that long. *ret_removed (optional) counts them.
+ */
+int backup_expire(Db *db, const char *state_dir, uint64_t keep_sec, uint64_t now, unsigned *ret_removed);
 /* Bytes that the succeeded backups of every store take on disk. */
 int backup_bytes_used(Db *db, uint64_t *ret);
 

@@ -86,6 +86,7 @@ static const ConfigKey config_keys[] = {
         U("backups.keep_daily", backup_keep_daily, "7", 0, 10000),
         U("backups.keep_weekly", backup_keep_weekly, "4", 0, 10000),
         U("backups.overdue_grace", backup_overdue_grace_sec, "3600", 0, 31622400),
+        U("backups.keep_after_delete", backup_keep_after_delete_sec, "2592000", 0, 31622400),
         U("backups.max_bytes", backup_max_bytes, "0", 0, UINT64_C(1) << 60),
         S("stores.woocommerce.url", woocommerce_url, ""),
         S("stores.mail.smtp_host", smtp_host, ""),

@@ -179,8 +179,9 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata)
 }
 
 /*
- * The backup scheduler's look: queues a backup of every store that is due. The first look comes
- * right after the start, so a backup missed while the daemon was stopped is taken then (once).
+ * The backup scheduler's look: queues a backup of every store that is due, and removes the backups
+ * of stores deleted longer ago than backups.keep_after_delete. The first look comes right after
+ * the start, so a backup missed while the daemon was stopped is taken then (once).
  */
 static int on_backup_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
@@ -197,6 +198,9 @@ static int on_backup_timer(sd_event_source *s, uint64_t usec, void *userdata)
                 log_warning_errno(r, "Failed to queue scheduled backups, trying again at the next look: %m");
         if (queued > 0 && d->runner)
                 runner_wake(d->runner);
+        r = backup_expire(d->db, d->config->state_dir, d->config->backup_keep_after_delete_sec, now_usec(), NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to remove the backups of deleted stores, trying again at the next look: %m");
         r = sd_event_source_set_time(s, mono_usec() + d->config->backup_scheduler_interval_sec * USEC_PER_SEC);
         if (r < 0)
                 return r;

@@ -310,4 +310,54 @@ TEST(overdue_after_interval_and_grace)
         ASSERT_TRUE(json_is_false(json_object_get(st, "overdue")));
 }
 
+TEST(deleted_stores_backups_kept_then_removed)
+{
+        _cleanup_free_ char *dir = test_tmpdir(), *path = strjoin_path(dir, "state.db");
+        _cleanup_free_ char *gone_dir = NULL, *kept = NULL;
+        _cleanup_(db_closep) Db *db = NULL;
+        _cleanup_(store_freep) Store *s = NULL, *other = NULL;
+        _cleanup_(json_decrefp) json_t *list = NULL;
+        BackupPolicy p = { .every_sec = 3600 };
+        StoreError err = {};
+        unsigned n = 99;
+        Caller acme;
+        uint64_t t0;
+
+        ASSERT_EQ(db_open(path, &db), 0);
+        acme = tenant(db, "acme");
+        s = ready_store(db, &acme, "shop1");
+        other = ready_store(db, &acme, "shop2");
+        t0 = now_usec();
+        ASSERT_EQ(run(db, &p, t0 + HOUR + USEC_PER_SEC), 2u);
+        free(take_scheduled(db, true, 10));
+        free(take_scheduled(db, true, 10));
+        ASSERT_EQ(backup_list(db, &acme, other->id, &list, &err), 0);
+        kept = strdup(json_string_value(json_object_get(json_array_get(json_object_get(list, "items"), 0), "id")));
+        json_decref(TAKE_PTR(list));
+        ASSERT_TRUE(asprintf(&gone_dir, "%s/backups/x", dir) > 0);
+        ASSERT_EQ(mkdir_p(gone_dir, 0700), 0);
+        /* Both rows say "x" (take_scheduled's path); the deleted store's is removed, the other's row stays. */
+        ASSERT_EQ(store_set_status_if(db, s->id, STORE_READY, STORE_DELETING, NULL), 0);
+        ASSERT_EQ(store_set_status_if(db, s->id, STORE_DELETING, STORE_DELETED, NULL), 0);
+
+        /* Within backups.keep_after_delete: nothing goes. */
+        ASSERT_EQ(backup_expire(db, dir, 3600, now_usec() + HOUR / 2, &n), 0);
+        ASSERT_EQ(n, 0u);
+        ASSERT_EQ(access(gone_dir, F_OK), 0);
+        ASSERT_EQ(backup_list(db, &acme, s->id, &list, &err), 0);
+        ASSERT_EQ(json_array_size(json_object_get(list, "items")), 1u);
+        json_decref(TAKE_PTR(list));
+
+        /* After it: the deleted store's backup, files and row; the other store's stays. */
+        ASSERT_EQ(backup_expire(db, dir, 3600, now_usec() + 2 * HOUR, &n), 0);
+        ASSERT_EQ(n, 1u);
+        ASSERT_TRUE(access(gone_dir, F_OK) < 0 && errno == ENOENT);
+        ASSERT_EQ(backup_list(db, &acme, s->id, &list, &err), 0);
+        ASSERT_EQ(json_array_size(json_object_get(list, "items")), 0u);
+        json_decref(TAKE_PTR(list));
+        ASSERT_EQ(backup_list(db, &acme, other->id, &list, &err), 0);
+        ASSERT_EQ(json_array_size(json_object_get(list, "items")), 1u);
+        ASSERT_STREQ(json_string_value(json_object_get(json_array_get(json_object_get(list, "items"), 0), "id")), kept);
+}
+
 DEFINE_TEST_MAIN(LOG_INFO);
