@@ -16,6 +16,9 @@ from test_api import SERVED_ROUTES
 #   store       one store: its owner and admins get past authorization (2xx, or a documented error
 #               that is not 401/403/404, e.g. a cluster route without a cluster); another tenant
 #               gets 404 not_found exactly like a missing store
+#   backup      one backup of a store (that does not exist here): past authorization as for
+#               store, where a 404 must say the store has no such backup; another tenant gets
+#               404 not_found for the store, exactly like a missing store
 #   own-token   one token by name, looked up in the caller's own account only: the owner revokes
 #               its token (204); another account, admins included, has no token of that name (404)
 #   admin       admins only: tenants 403 forbidden before anything else
@@ -43,6 +46,10 @@ EXPECTATIONS = {
     ("GET", "/api/v1/stores/{id}/backups"): "store",
     ("POST", "/api/v1/stores/{id}/backups"): "store",
     ("POST", "/api/v1/stores/{id}/restore"): "store",
+    ("DELETE", "/api/v1/stores/{id}/backups/{backup}"): "backup",
+    ("GET", "/api/v1/stores/{id}/backups/{backup}/files/{file}"): "backup",
+    ("GET", "/api/v1/stores/{id}/backup-schedule"): "store",
+    ("PATCH", "/api/v1/stores/{id}/backup-schedule"): "store",
     ("GET", "/api/v1/stores/{id}/logs"): "store",
     ("GET", "/api/v1/stores/{id}/logs/{pod}"): "store",
     ("GET", "/api/v1/charts"): "own",
@@ -123,6 +130,7 @@ class World:
             make_token(d, "alice", token)
             path = path.replace("{name}", token)
         path = path.replace("{name}", "alice").replace("{pod}", "web-0")
+        path = path.replace("{backup}", "0000000000000000").replace("{file}", "database.sql.gz")
         if pattern == "/api/v1/stores" and method == "POST":
             body = {"name": self.unique("n"), "engine": "woocommerce"}
         elif pattern.endswith("/upgrade"):
@@ -139,6 +147,8 @@ class World:
             body = {"name": self.unique("acct"), "role": "tenant"}
         elif method == "PATCH" and pattern.startswith("/api/v1/webhooks/"):
             body = {"enabled": False}
+        elif pattern.endswith("/backup-schedule") and method == "PATCH":
+            body = {"every_sec": None}
         elif method == "PATCH":
             body = {"max_stores": 5}
         elif pattern.endswith("/tokens") and method == "POST":
@@ -191,6 +201,15 @@ def check(rule, method, pattern, who, status, raw, public_status):
         if who == "other":
             return want(404, "not_found")
         if status in (401, 403, 404, 500):
+            return f"owner/admin must get past authorization, got {status} {code}: {message}"
+        return None
+    if rule == "backup":
+        if who == "other":
+            problem = want(404, "not_found")
+            if problem is None and "No store" not in message:
+                problem = f"404 for the wrong reason: {message}"
+            return problem
+        if status in (401, 403, 500) or (status == 404 and "has no backup" not in (message or "")):
             return f"owner/admin must get past authorization, got {status} {code}: {message}"
         return None
     if rule == "own-token":

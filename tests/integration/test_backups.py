@@ -20,6 +20,7 @@ import tarfile
 import time
 
 import pytest
+import yaml
 
 from conftest import env, kubectl_json, wait_status
 from test_races import STORECTL, private_bus  # noqa: F401 (a fixture: the daemon's D-Bus for storectl)
@@ -134,15 +135,9 @@ def wait_event(d, sid, actions, after=0):
     return d.wait_for(seen, timeout=120, interval=0.3, what=f"one of {actions}")
 
 
-def test_backup_restore_and_failures(cluster_daemon, mariadb, private_bus, tmp_path):
-    bus_env = {"DBUS_SYSTEM_BUS_ADDRESS": private_bus}
-    d = cluster_daemon(start=False, env=bus_env)
-    d.cli("account", "create", "acme", "--role", "tenant")
-    d.cli("account", "create", "globex", "--role", "tenant")
-    acme = d.cli("token", "create", "--name", "laptop", "--account", "acme").stdout.strip()
-    globex = d.cli("token", "create", "--name", "laptop", "--account", "globex").stdout.strip()
-    d.start()
-
+def shop_on_this_host(d, mariadb, tmp_path, name, token):
+    """A READY store whose pods' execs run here (the stand-in above), with a shop's data: a table of
+    products in the real MariaDB and a wp-content with an upload. Returns (id, html dir, password file)."""
     # The shop's data: a table of products in the store's database (the real MariaDB).
     mariadb.sql("CREATE DATABASE wordpress; CREATE TABLE wordpress.wp_products "
                 "(id INT PRIMARY KEY, title VARCHAR(100), price_cents INT) CHARACTER SET utf8mb4")
@@ -157,11 +152,11 @@ def test_backup_restore_and_failures(cluster_daemon, mariadb, private_bus, tmp_p
     (html / "wp-content" / "themes" / "style.css").write_text("body { color: teal }\n")
     (html / "wp-config.php").write_text("<?php // not part of wp-content\n")
 
-    r = d.request("POST", "/api/v1/stores", {"name": "bakshop", "engine": "woocommerce"}, auth=acme)
+    r = d.request("POST", "/api/v1/stores", {"name": name, "engine": "woocommerce"}, auth=token)
     assert r.status == 202, r
     sid = r.json()["id"]
     assert wait_status(d, sid, {"READY", "FAILED"})["status"] == "READY"
-    ns = "store-bakshop"
+    ns = f"store-{name}"
     # The pod's environment as the chart sets it; HOME's .my.cnf points the client at this test's
     # server instead of the container's own socket (Debian's /etc/mysql names another).
     home = tmp_path / "mysql-home"
@@ -170,6 +165,19 @@ def test_backup_restore_and_failures(cluster_daemon, mariadb, private_bus, tmp_p
     db_env = {"MYSQL_ROOT_PASSWORD_FILE": str(password_file), "MYSQL_DATABASE": "wordpress", "HOME": str(home)}
     map_exec(ns, pod_of(ns, "database"), str(tmp_path), db_env)
     map_exec(ns, pod_of(ns, "web"), str(html), {})
+    return sid, html, password_file
+
+
+def test_backup_restore_and_failures(cluster_daemon, mariadb, private_bus, tmp_path):
+    bus_env = {"DBUS_SYSTEM_BUS_ADDRESS": private_bus}
+    d = cluster_daemon(start=False, env=bus_env)
+    d.cli("account", "create", "acme", "--role", "tenant")
+    d.cli("account", "create", "globex", "--role", "tenant")
+    acme = d.cli("token", "create", "--name", "laptop", "--account", "acme").stdout.strip()
+    globex = d.cli("token", "create", "--name", "laptop", "--account", "globex").stdout.strip()
+    d.start()
+
+    sid, html, password_file = shop_on_this_host(d, mariadb, tmp_path, "bakshop", acme)
 
     # Another tenant's view: as if the store did not exist.
     for method in ("GET", "POST"):
@@ -279,3 +287,92 @@ def test_backup_restore_and_failures(cluster_daemon, mariadb, private_bus, tmp_p
     assert "wp-content.tar.gz" in outcome["detail"] and "SHA-256" in outcome["detail"], outcome
     assert products(mariadb) == PRODUCTS + [(5, "Kept", 1)]
     assert d.request("GET", f"/api/v1/stores/{sid}").json()["status"] == "READY"
+
+
+def test_scheduled_backups_retention_and_budget(cluster_daemon, mariadb, tmp_path):
+    # The platform schedules no backups; the store gets its own short schedule (seconds, allowed by
+    # backups.min_schedule here); retention keeps the last two scheduled backups.
+    d = cluster_daemon(config={"backups": {"schedule": 0, "min_schedule": 1, "scheduler_interval": 1,
+                                           "keep_last": 2, "keep_daily": 0, "keep_weekly": 0},
+                               "limits": {"requests_per_window": 100000}}, start=False)
+    d.cli("account", "create", "acme", "--role", "tenant")
+    acme = d.cli("token", "create", "--name", "laptop", "--account", "acme").stdout.strip()
+    d.start()
+    sid, html, _ = shop_on_this_host(d, mariadb, tmp_path, "schedshop", acme)
+    url = f"/api/v1/stores/{sid}/backup-schedule"
+
+    s = d.request("GET", url, auth=acme).json()
+    assert s["every_sec"] == 0 and s["store_every_sec"] is None and s["next_backup_at"] is None, s
+    assert s["keep"] == {"last": 2, "daily": 0, "weekly": 0}
+    r = d.request("PATCH", url, {"every_sec": "daily"}, auth=acme)
+    assert r.status == 400, r
+    r = d.request("PATCH", url, {"every_sec": 2}, auth=acme)
+    assert r.status == 200, r
+    assert r.json()["every_sec"] == 2 and r.json()["store_every_sec"] == 2 and r.json()["next_backup_at"], r
+
+    # The scheduler takes backups through the queue, one at a time, and prunes after each success.
+    def four_taken():
+        events = d.request("GET", f"/api/v1/stores/{sid}/events?limit=1000").json()["items"]
+        ok = [e for e in events if e["action"] == "backup.succeeded"]
+        return events if len(ok) >= 4 else None
+    d.wait_for(four_taken, timeout=300, interval=0.5, what="four scheduled backups")
+    r = d.request("PATCH", url, {"every_sec": 0}, auth=acme)
+    assert r.status == 200 and r.json()["next_backup_at"] is None, r
+
+    # Once the last one has finished and been pruned after: the two newest scheduled backups.
+    def settled():
+        items = d.request("GET", f"/api/v1/stores/{sid}/backups").json()["items"]
+        if any(i["status"] in ("queued", "running") for i in items):
+            return None
+        return items if len([i for i in items if i["status"] == "succeeded"]) == 2 else None
+    items = d.wait_for(settled, timeout=120, interval=0.5, what="retention down to two backups")
+    assert all(i["scheduled"] and i["actor"] == "scheduler" for i in items), items
+    events = d.request("GET", f"/api/v1/stores/{sid}/events?limit=1000", auth=acme).json()["items"]
+    succeeded = [e["detail"].split()[1].rstrip(":") for e in events if e["action"] == "backup.succeeded"]
+    pruned = [e["detail"].split()[1] for e in events if e["action"] == "backup.pruned"]
+    kept = [i["id"] for i in items if i["status"] == "succeeded"]
+    assert sorted(kept) == sorted(succeeded[-2:]), (kept, succeeded)
+    assert len(pruned) == len(succeeded) - 2 and not set(pruned) & set(kept), (pruned, kept)
+    # On disk: the kept backups' directories, nothing of the pruned ones.
+    store_dir = os.path.join(d.config["state_dir"], "backups", "schedshop")
+    paths = sorted(os.path.basename(i["path"]) for i in items if i["status"] == "succeeded")
+    assert sorted(os.listdir(store_dir)) == paths
+    assert d.request("GET", url, auth=acme).json()["last_backup_at"]
+
+    # A disk budget smaller than what one more backup takes (the upload alone is 200 kB that does
+    # not compress): the backup fails with the budget as its reason, and leaves no files.
+    used = sum(i["size_bytes"] for i in items if i["status"] == "succeeded")
+    d.stop()
+    d.config["backups"]["max_bytes"] = used + 50_000
+    with open(d.config_path, "w") as f:
+        yaml.safe_dump(d.config, f)
+    d.start()
+    r = d.request("POST", f"/api/v1/stores/{sid}/backups", auth=acme)
+    assert r.status == 202, r
+    b = wait_backup(d, sid, r.json()["id"], auth=acme)
+    assert b["status"] == "failed", b
+    assert "backups.max_bytes" in b["reason"] and "disk budget" in b["reason"], b["reason"]
+    assert sorted(os.listdir(store_dir)) == paths
+    assert d.request("GET", f"/api/v1/stores/{sid}").json()["status"] == "READY"
+
+    # Download: each file of a kept backup, streamed, byte for byte what its manifest's SHA-256 says.
+    newest = next(i for i in items if i["status"] == "succeeded")
+    for part in newest["manifest"]["parts"]:
+        r = d.request("GET", f"/api/v1/stores/{sid}/backups/{newest['id']}/files/{part['name']}", auth=acme)
+        assert r.status == 200, r
+        assert hashlib.sha256(r.body).hexdigest() == part["sha256"] and len(r.body) == part["size_bytes"]
+        assert "attachment" in r.header("Content-Disposition")
+    r = d.request("GET", f"/api/v1/stores/{sid}/backups/{newest['id']}/files/storeagent.db", auth=acme)
+    assert r.status == 404, r
+
+    # Delete: the older kept backup goes, files and row; that makes room in the budget, and the
+    # next backup succeeds.
+    older = [i for i in items if i["status"] == "succeeded"][1]
+    r = d.request("DELETE", f"/api/v1/stores/{sid}/backups/{older['id']}", auth=acme)
+    assert r.status == 204, r
+    assert sorted(os.listdir(store_dir)) == [os.path.basename(newest["path"])]
+    listed = d.request("GET", f"/api/v1/stores/{sid}/backups", auth=acme).json()["items"]
+    assert older["id"] not in [i["id"] for i in listed]
+    r = d.request("POST", f"/api/v1/stores/{sid}/backups", auth=acme)
+    assert r.status == 202, r
+    assert wait_backup(d, sid, r.json()["id"], auth=acme)["status"] == "succeeded"

@@ -20,10 +20,12 @@
 #include "core/db.h"
 #include "core/error.h"
 #include "core/audit.h"
+#include "core/backup-schedule.h"
 #include "core/store.h"
 
 typedef struct ApiLimits {
         StoreLimits store;
+        BackupPolicy backups;
         uint64_t max_body_bytes;
         uint64_t max_json_depth;
         uint64_t session_ttl_usec;
@@ -64,6 +66,7 @@ struct ApiServer {
         bool started;
         Config *config_ref; /* borrowed; only immutable keys are read through it */
         char *db_path;
+        char *state_dir; /* backups are under its backups/ (a change needs a restart) */
         char *web_root;
         int web_root_fd;
         Runner *runner;
@@ -122,7 +125,7 @@ struct ApiServer {
 typedef struct RequestContext {
         char request_id[17];
         const ApiRoute *route;
-        char params[2][128]; /* {id} and friends, in pattern order */
+        char params[3][128]; /* {id} and friends, in pattern order */
         size_t n_params;
         char actor[128];   /* the account's name, or "anonymous": the access log's ACTOR */
         int64_t token_id;  /* 0 until authenticated */
@@ -312,4 +315,8 @@ API_HANDLER(h_store_credentials);
 API_HANDLER(h_store_credentials_rotate);
 API_HANDLER(h_store_backups_list);
 API_HANDLER(h_store_backups_create);
+API_HANDLER(h_store_backup_schedule_get);
+API_HANDLER(h_store_backup_delete);
+API_HANDLER(h_store_backup_file);
+API_HANDLER(h_store_backup_schedule_patch);
 API_HANDLER(h_store_restore);

@@ -39,6 +39,7 @@ static void apply_limits(ApiServer *s, const Config *config)
                 .secure_cookies = config->secure_cookies,
         };
         store_limits_from_config(config, &s->limits.store);
+        backup_policy_from_config(config, &s->limits.backups);
         pthread_mutex_unlock(&s->limits_lock);
         ratelimit_configure(s->ratelimit, config->requests_per_window, config->window_sec * USEC_PER_SEC);
         ratelimit_configure(s->ratelimit_anon, config->requests_per_window, config->window_sec * USEC_PER_SEC);
@@ -67,8 +68,9 @@ int api_server_new(ApiServer **ret, const Config *config, Runner *runner, const 
                 return -ENOMEM;
         s->db_key_created = true;
         s->db_path = strdup(config->database);
+        s->state_dir = strdup(config->state_dir);
         s->web_root = strdup(config->web_root);
-        if (!s->db_path || !s->web_root)
+        if (!s->db_path || !s->web_root || !s->state_dir)
                 return -ENOMEM;
         s->runner = runner;
         /* Headers plus MHD's read and write buffers; never below what a normal request needs. */
@@ -261,6 +263,7 @@ ApiServer *api_server_free(ApiServer *s)
         metrics_free(s->metrics);
         safe_close(s->web_root_fd);
         free(s->db_path);
+        free(s->state_dir);
         free(s->web_root);
         if (s->db_key_created)
                 pthread_key_delete(s->db_key);

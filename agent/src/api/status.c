@@ -7,6 +7,7 @@
 #include "api/api-internal.h"
 #include "api/ratelimit.h"
 #include "basic/util.h"
+#include "core/backup-schedule.h"
 #include "core/queue.h"
 
 int h_healthz(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
@@ -23,7 +24,7 @@ int h_healthz(ApiServer *s, const struct _u_request *req, struct _u_response *re
 int h_readyz(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
 {
         RequestContext *c = ctx;
-        json_t *checks = json_object(), *cluster = NULL, *orphans = NULL;
+        json_t *checks = json_object(), *cluster = NULL, *orphans = NULL, *warnings = NULL;
         bool ready = true;
         bool details = c->token_id > 0 && caller_is_admin(&c->caller);
         Db *db = api_db(s);
@@ -44,16 +45,38 @@ int h_readyz(ApiServer *s, const struct _u_request *req, struct _u_response *res
                                               json_object_get(cluster, "detail") ?: json_null()));
                 json_decref(cluster);
         }
+        /* A store whose backups are late is a warning, not a reason to take the daemon out of service. */
+        if (db) {
+                ApiLimits lim;
+                _cleanup_(json_decrefp) json_t *stats = NULL;
+
+                api_limits_get(s, &lim);
+                if (backup_store_stats(db, &lim.backups, now_usec(), &stats) >= 0) {
+                        json_t *st, *late = json_array();
+                        size_t i;
+
+                        json_array_foreach(stats, i, st)
+                                if (json_is_true(json_object_get(st, "overdue")))
+                                        json_array_append(late, json_object_get(st, "name"));
+                        if (json_array_size(late) > 0)
+                                warnings = json_pack("[s]", "backups");
+                        json_object_set_new(checks, "backups",
+                                            json_pack("{s:b, s:o}", "ok", json_array_size(late) == 0, "overdue",
+                                                      late));
+                }
+        }
         if (details && s->hooks.orphans && s->hooks.orphans(s->hooks.userdata, &orphans) >= 0)
                 json_object_set_new(checks, "orphan_namespaces", orphans);
 
         if (!details) {
                 json_decref(checks);
-                api_set_json(resp, ready ? 200 : 503, json_pack("{s:s}", "status", ready ? "ready" : "not ready"));
+                api_set_json(resp, ready ? 200 : 503,
+                             json_pack("{s:s, s:o*}", "status", ready ? "ready" : "not ready", "warnings", warnings));
                 return 0;
         }
         api_set_json(resp, ready ? 200 : 503,
-                     json_pack("{s:s, s:o}", "status", ready ? "ready" : "not ready", "checks", checks));
+                     json_pack("{s:s, s:o, s:o*}", "status", ready ? "ready" : "not ready", "checks", checks,
+                               "warnings", warnings));
         return 0;
 }
 
@@ -86,6 +109,42 @@ static void write_capacity(ApiServer *s, Db *db, FILE *f)
                 "# TYPE storeagent_capacity_stores_that_fit gauge\nstoreagent_capacity_stores_that_fit %" JSON_INTEGER_FORMAT
                 "\n",
                 json_integer_value(json_object_get(cap, "stores_that_fit")));
+}
+
+/* Per store: the age of its last backup that succeeded, what its backups take, whether it is late. */
+static void write_backups(ApiServer *s, Db *db, FILE *f)
+{
+        _cleanup_(json_decrefp) json_t *stats = NULL;
+        ApiLimits lim;
+        uint64_t now = now_usec();
+        json_t *st;
+        size_t i;
+
+        api_limits_get(s, &lim);
+        if (!db || backup_store_stats(db, &lim.backups, now, &stats) < 0)
+                return;
+        fputs("# HELP storeagent_backup_last_success_age_seconds Seconds since the store's last backup that "
+              "succeeded (stores with one).\n# TYPE storeagent_backup_last_success_age_seconds gauge\n",
+              f);
+        json_array_foreach(stats, i, st) {
+                uint64_t last = (uint64_t) json_integer_value(json_object_get(st, "last_success"));
+                if (last > 0)
+                        fprintf(f, "storeagent_backup_last_success_age_seconds{store=\"%s\"} %.3f\n",
+                                json_string_value(json_object_get(st, "name")),
+                                now > last ? (double) (now - last) / USEC_PER_SEC : 0.0);
+        }
+        fputs("# HELP storeagent_backup_bytes Bytes the store's succeeded backups take on disk.\n"
+              "# TYPE storeagent_backup_bytes gauge\n",
+              f);
+        json_array_foreach(stats, i, st)
+                fprintf(f, "storeagent_backup_bytes{store=\"%s\"} %" JSON_INTEGER_FORMAT "\n",
+                        json_string_value(json_object_get(st, "name")), json_integer_value(json_object_get(st, "bytes")));
+        fputs("# HELP storeagent_backup_overdue 1 when the store's last backup is older than its schedule allows.\n"
+              "# TYPE storeagent_backup_overdue gauge\n",
+              f);
+        json_array_foreach(stats, i, st)
+                fprintf(f, "storeagent_backup_overdue{store=\"%s\"} %d\n", json_string_value(json_object_get(st, "name")),
+                        json_is_true(json_object_get(st, "overdue")));
 }
 
 int h_metrics(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
@@ -139,6 +198,7 @@ int h_metrics(ApiServer *s, const struct _u_request *req, struct _u_response *re
                         runner_busy(s->runner));
         }
         write_capacity(s, db, f);
+        write_backups(s, db, f);
         fclose(f);
         ulfius_set_binary_body_response(resp, 200, buf, n);
         u_map_put(resp->map_header, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");

@@ -19,6 +19,7 @@
 #include "core/account.h"
 #include "core/db.h"
 #include "core/error.h"
+#include "core/backup-schedule.h"
 #include "core/store.h"
 
 /* Pages of stores read at a time, for ListStores and for the StoreChanged signals. */
@@ -47,6 +48,8 @@ struct Bus {
         uint64_t reconnect_delay;
         Db *db; /* the main thread's own connection */
         StoreLimits limits;
+        char *state_dir; /* backups are under its backups/ (a change needs a restart) */
+        BackupPolicy backups;
         BusHooks hooks;
         void (*on_queued)(void *userdata);
         void *userdata;
@@ -110,6 +113,16 @@ int bus_method_list_webhook_deliveries(sd_bus_message *m, void *userdata, sd_bus
 int bus_method_list_accounts(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_create_account(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_set_account_limits(sd_bus_message *m, void *userdata, sd_bus_error *error);
+/* Logs a queued operation and wakes the workers. */
+void bus_queued(Bus *b, const Store *s, const char *actor, const char *action);
+
+/* bus-backup.c */
+int bus_method_backup_store(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_restore_store(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_delete_backup(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_list_backups(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_get_backup_schedule(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_set_backup_schedule(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_set_account_disabled(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_create_token(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_list_tokens(sd_bus_message *m, void *userdata, sd_bus_error *error);

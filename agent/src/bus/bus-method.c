@@ -4,7 +4,7 @@
  * The methods of org.storeagent.Agent1: who may call them, the store methods
  * and what they answer (the store service's JSON, or a D-Bus error from
  * core/error.h's table), and the vtable. Accounts, tokens, transfers and
- * credentials are in bus-account.c.
+ * credentials are in bus-account.c, backups in bus-backup.c.
  */
 
 #include <grp.h>
@@ -17,7 +17,6 @@
 #include "basic/dbus-names.h"
 #include "basic/log.h"
 #include "bus/bus-internal.h"
-#include "core/backup.h"
 #include "core/db.h"
 #include "core/error.h"
 #include "core/store.h"
@@ -290,7 +289,7 @@ int bus_resolve_store(Bus *b, const Caller *caller, const char *id_or_name, Stor
         return 0;
 }
 
-static void queued(Bus *b, const Store *s, const char *actor, const char *action)
+void bus_queued(Bus *b, const Store *s, const char *actor, const char *action)
 {
         log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", s->id, "ACTOR", actor, "ACTION", action, "VIA", "dbus"),
                    "%s of store '%s' (%s) requested by %s over D-Bus.", action, s->name, s->id, actor);
@@ -389,7 +388,7 @@ static int method_create_store(sd_bus_message *m, void *userdata, sd_bus_error *
                          NULL, &err);
         if (r != 0)
                 return bus_store_error(error, r, &err);
-        queued(b, s, caller.account, "store.create");
+        bus_queued(b, s, caller.account, "store.create");
         return bus_reply_json(m, store_to_json(s));
 }
 
@@ -416,7 +415,7 @@ static int method_delete_store(sd_bus_message *m, void *userdata, sd_bus_error *
         if (r != 0)
                 return bus_store_error(error, r, &err);
         if (cur->status != STORE_DELETED && cur->status != STORE_DELETING)
-                queued(b, s, caller.account, "store.delete");
+                bus_queued(b, s, caller.account, "store.delete");
         return bus_reply_json(m, store_to_json(s));
 }
 
@@ -442,7 +441,7 @@ static int method_retry_store(sd_bus_message *m, void *userdata, sd_bus_error *e
         r = store_retry(b->db, &b->limits, &caller, cur->id, &s, &err);
         if (r != 0)
                 return bus_store_error(error, r, &err);
-        queued(b, s, caller.account, "store.retry");
+        bus_queued(b, s, caller.account, "store.retry");
         return bus_reply_json(m, store_to_json(s));
 }
 
@@ -468,7 +467,7 @@ static int method_upgrade_store(sd_bus_message *m, void *userdata, sd_bus_error 
         r = store_upgrade(b->db, &b->limits, &caller, cur->id, version, &s, &err);
         if (r != 0)
                 return bus_store_error(error, r, &err);
-        queued(b, s, caller.account, "store.upgrade");
+        bus_queued(b, s, caller.account, "store.upgrade");
         return bus_reply_json(m, store_to_json(s));
 }
 
@@ -495,7 +494,7 @@ static int method_rollback_store(sd_bus_message *m, void *userdata, sd_bus_error
         r = store_rollback(b->db, &b->limits, &caller, cur->id, revision, &s, &err);
         if (r != 0)
                 return bus_store_error(error, r, &err);
-        queued(b, s, caller.account, "store.rollback");
+        bus_queued(b, s, caller.account, "store.rollback");
         return bus_reply_json(m, store_to_json(s));
 }
 
@@ -526,86 +525,6 @@ static int method_get_events(sd_bus_message *m, void *userdata, sd_bus_error *er
         if (r < 0)
                 return bus_store_error(error, r, NULL);
         return bus_reply_json(m, items);
-}
-
-static int method_backup_store(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-        Bus *b = userdata;
-        _cleanup_(store_freep) Store *cur = NULL;
-        json_t *backup = NULL;
-        const char *id;
-        StoreError err = {};
-        Caller caller;
-        int r;
-
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "s", &id);
-        if (r < 0)
-                return r;
-        r = bus_resolve_store(b, &caller, id, &cur, error);
-        if (r < 0)
-                return r;
-        r = backup_request(b->db, &b->limits, &caller, cur->id, &backup, &err);
-        if (r != 0)
-                return bus_store_error(error, r, &err);
-        queued(b, cur, caller.account, "backup.create");
-        return bus_reply_json(m, backup);
-}
-
-static int method_restore_store(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-        Bus *b = userdata;
-        _cleanup_(store_freep) Store *cur = NULL;
-        json_t *answer = NULL;
-        const char *id, *backup;
-        StoreError err = {};
-        Caller caller;
-        int r;
-
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "ss", &id, &backup);
-        if (r < 0)
-                return r;
-        r = bus_resolve_store(b, &caller, id, &cur, error);
-        if (r < 0)
-                return r;
-        r = backup_restore_request(b->db, &b->limits, &caller, cur->id, backup, &answer, &err);
-        if (r != 0)
-                return bus_store_error(error, r, &err);
-        queued(b, cur, caller.account, "backup.restore");
-        return bus_reply_json(m, answer);
-}
-
-static int method_list_backups(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-        Bus *b = userdata;
-        _cleanup_(store_freep) Store *cur = NULL;
-        _cleanup_(json_decrefp) json_t *list = NULL;
-        const char *id;
-        StoreError err = {};
-        Caller caller;
-        int r;
-
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "s", &id);
-        if (r < 0)
-                return r;
-        r = bus_resolve_store(b, &caller, id, &cur, error);
-        if (r < 0)
-                return r;
-        r = backup_list(b->db, &caller, cur->id, &list, &err);
-        if (r != 0)
-                return bus_store_error(error, r, &err);
-        return bus_reply_json(m, json_incref(json_object_get(list, "items")));
 }
 
 static int property_version(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -639,11 +558,18 @@ const sd_bus_vtable bus_agent_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("GetEvents", SD_BUS_ARGS("s", id_or_name, "u", limit), SD_BUS_RESULT("s", events_json),
                                 method_get_events, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("BackupStore", SD_BUS_ARGS("s", id_or_name), SD_BUS_RESULT("s", backup_json),
-                                method_backup_store, SD_BUS_VTABLE_UNPRIVILEGED),
+                                bus_method_backup_store, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListBackups", SD_BUS_ARGS("s", id_or_name), SD_BUS_RESULT("s", backups_json),
-                                method_list_backups, SD_BUS_VTABLE_UNPRIVILEGED),
+                                bus_method_list_backups, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetBackupSchedule", SD_BUS_ARGS("s", id_or_name), SD_BUS_RESULT("s", schedule_json),
+                                bus_method_get_backup_schedule, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetBackupSchedule", SD_BUS_ARGS("s", id_or_name, "x", every_sec),
+                                SD_BUS_RESULT("s", schedule_json), bus_method_set_backup_schedule,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DeleteBackup", SD_BUS_ARGS("s", id_or_name, "s", backup), SD_BUS_NO_RESULT,
+                                bus_method_delete_backup, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RestoreStore", SD_BUS_ARGS("s", id_or_name, "s", backup),
-                                SD_BUS_RESULT("s", restore_json), method_restore_store, SD_BUS_VTABLE_UNPRIVILEGED),
+                                SD_BUS_RESULT("s", restore_json), bus_method_restore_store, SD_BUS_VTABLE_UNPRIVILEGED),
         /* One argument: as `storeagentd token create --name NAME` for admins; see storeagentd(8). */
         SD_BUS_METHOD_WITH_ARGS("CreateToken", SD_BUS_ARGS("s", name), SD_BUS_RESULT("s", token),
                                 bus_method_create_token, SD_BUS_VTABLE_UNPRIVILEGED),

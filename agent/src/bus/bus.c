@@ -21,9 +21,10 @@
 #define RECONNECT_USEC (2 * USEC_PER_SEC)
 #define RECONNECT_MAX_USEC (60 * USEC_PER_SEC)
 
-static void limits_from_config(StoreLimits *l, const Config *c)
+static void limits_from_config(Bus *b, const Config *c)
 {
-        store_limits_from_config(c, l);
+        store_limits_from_config(c, &b->limits);
+        backup_policy_from_config(c, &b->backups);
 }
 
 /* ---- change signals ---- */
@@ -189,7 +190,10 @@ int bus_new(Bus **ret, sd_event *event, const Config *config, const BusHooks *ho
         if (hooks)
                 b->hooks = *hooks;
         b->userdata = userdata;
-        limits_from_config(&b->limits, config);
+        limits_from_config(b, config);
+        b->state_dir = strdup(config->state_dir);
+        if (!b->state_dir)
+                return -ENOMEM;
 
         r = db_open(config->database, &b->db);
         if (r < 0)
@@ -232,6 +236,7 @@ Bus *bus_free(Bus *b)
                 sd_bus_flush_close_unref(b->bus);
         }
         db_close(b->db);
+        free(b->state_dir);
         sd_event_unref(b->event);
         free(b);
         return NULL;
@@ -240,7 +245,7 @@ Bus *bus_free(Bus *b)
 void bus_reload(Bus *b, const Config *config)
 {
         if (b)
-                limits_from_config(&b->limits, config);
+                limits_from_config(b, config);
 }
 
 bool bus_busy(Bus *b)

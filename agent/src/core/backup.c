@@ -5,6 +5,9 @@
  * record), the reads the API serves, and the writes of the task that takes the backup.
  */
 
+#include <dirent.h>
+#include <fcntl.h>
+
 #include "basic/log.h"
 #include "basic/utf8.h"
 #include "basic/util.h"
@@ -13,7 +16,8 @@
 #include "core/operation.h"
 #include "core/store-internal.h"
 
-#define BACKUP_COLUMNS "id, store_id, status, actor, created_at, finished_at, path, size_bytes, manifest, reason"
+#define BACKUP_COLUMNS \
+        "id, store_id, status, actor, created_at, finished_at, path, size_bytes, manifest, reason, scheduled"
 #define BACKUP_REASON_MAX 1024
 
 static json_t *json_time_or_null(sqlite3_stmt *q, int col)
@@ -30,12 +34,12 @@ static json_t *row_to_json(sqlite3_stmt *q)
         _cleanup_free_ char *manifest = db_column_strdup(q, 8);
         json_t *m = manifest ? json_loads(manifest, 0, NULL) : NULL;
 
-        return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o}", "id", db_column_json_string(q, 0),
+        return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:b}", "id", db_column_json_string(q, 0),
                          "store_id", db_column_json_string(q, 1), "status", db_column_json_string(q, 2), "actor",
                          db_column_json_string(q, 3), "created_at", json_time_or_null(q, 4), "finished_at",
                          json_time_or_null(q, 5), "path", db_column_json_string(q, 6), "size_bytes",
                          (json_int_t) sqlite3_column_int64(q, 7), "manifest", m ?: json_null(), "reason",
-                         db_column_json_string(q, 9));
+                         db_column_json_string(q, 9), "scheduled", sqlite3_column_int(q, 10) != 0);
 }
 
 static int select_one(Db *db, const char *sql, const char *a, const char *b, json_t **ret)
@@ -62,14 +66,15 @@ static int select_one(Db *db, const char *sql, const char *a, const char *b, jso
         return 0;
 }
 
-static int insert_row(Db *db, const char *backup_id, const char *store_id, int64_t task_id, const char *actor)
+static int insert_row(Db *db, const char *backup_id, const char *store_id, int64_t task_id, const char *actor,
+                      uint64_t now, bool scheduled)
 {
         _cleanup_stmt_ sqlite3_stmt *q = NULL;
         int r, rc;
 
         r = db_prepare(db,
-                       "INSERT INTO backups (id, store_id, task_id, status, actor, created_at) "
-                       "VALUES (?, ?, ?, 'queued', ?, ?)",
+                       "INSERT INTO backups (id, store_id, task_id, status, actor, created_at, scheduled) "
+                       "VALUES (?, ?, ?, 'queued', ?, ?, ?)",
                        &q);
         if (r < 0)
                 return r;
@@ -77,7 +82,8 @@ static int insert_row(Db *db, const char *backup_id, const char *store_id, int64
         sqlite3_bind_text(q, 2, store_id, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(q, 3, task_id);
         sqlite3_bind_text(q, 4, actor, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(q, 5, (sqlite3_int64) now_usec());
+        sqlite3_bind_int64(q, 5, (sqlite3_int64) now);
+        sqlite3_bind_int(q, 6, scheduled);
         rc = sqlite3_step(q);
         return rc == SQLITE_DONE ? 0 : db_errno(rc);
 }
@@ -110,14 +116,50 @@ static int check_operation(Db *db, const StoreLimits *limits, const Caller *call
         return 0;
 }
 
+/*
+ * Queues a backup of cur inside the caller's transaction (checked by check_operation()), commits it
+ * with its timeline event and audit record; *ret_id is the new backup's id.
+ */
+static int queue_backup(Db *db, const Caller *caller, const Store *cur, const char *action, uint64_t now,
+                        bool scheduled, char **ret_id)
+{
+        _cleanup_(json_decrefp) json_t *payload = NULL;
+        _cleanup_free_ char *backup_id = NULL, *detail = NULL;
+        int64_t task_id = 0;
+        int r;
+
+        r = random_hex(8, &backup_id);
+        if (r < 0)
+                return r;
+        payload = json_pack("{s:s}", "backup", backup_id);
+        if (!payload)
+                return -ENOMEM;
+        r = queue_enqueue(db, cur->id, TASK_BACKUP, payload, caller->account, &task_id);
+        if (r < 0)
+                return r;
+        r = insert_row(db, backup_id, cur->id, task_id, caller->account, now, scheduled);
+        if (r < 0)
+                return r;
+        if (asprintf(&detail, scheduled ? "Scheduled backup %s queued." : "Backup %s requested.", backup_id) < 0)
+                return -ENOMEM;
+        r = store_add_event(db, cur->id, caller->account, action, detail);
+        if (r >= 0)
+                r = op_audit(db, caller, action, cur->name, cur->id, 0);
+        if (r >= 0)
+                r = db_commit(db);
+        if (r < 0)
+                return r;
+        store_changed_notify();
+        *ret_id = TAKE_PTR(backup_id);
+        return 0;
+}
+
 int backup_request(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, json_t **ret,
                    StoreError *err)
 {
         static const char action[] = "backup.create";
         _cleanup_(store_freep) Store *cur = NULL;
-        _cleanup_(json_decrefp) json_t *payload = NULL;
-        _cleanup_free_ char *backup_id = NULL, *detail = NULL;
-        int64_t task_id = 0;
+        _cleanup_free_ char *backup_id = NULL;
         int r;
 
         assert(db);
@@ -132,38 +174,37 @@ int backup_request(Db *db, const StoreLimits *limits, const Caller *caller, cons
         r = check_operation(db, limits, caller, id, &cur, err);
         if (r != 0)
                 return op_refuse(db, caller, action, cur ? cur->name : id, cur ? id : NULL, r, err);
-
-        r = random_hex(8, &backup_id);
+        r = queue_backup(db, caller, cur, action, now_usec(), false, &backup_id);
         if (r < 0)
-                goto fail;
-        payload = json_pack("{s:s}", "backup", backup_id);
-        if (!payload) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        r = queue_enqueue(db, id, TASK_BACKUP, payload, caller->account, &task_id);
-        if (r < 0)
-                goto fail;
-        r = insert_row(db, backup_id, id, task_id, caller->account);
-        if (r < 0)
-                goto fail;
-        if (asprintf(&detail, "Backup %s requested.", backup_id) < 0) {
-                detail = NULL;
-                r = -ENOMEM;
-                goto fail;
-        }
-        r = store_add_event(db, cur->id, caller->account, action, detail);
-        if (r >= 0)
-                r = op_audit(db, caller, action, cur->name, cur->id, 0);
-        if (r >= 0)
-                r = db_commit(db);
-        if (r < 0)
-                goto fail;
-        store_changed_notify();
+                return op_refuse(db, caller, action, cur->name, id, r, err);
         return op_outcome(db, backup_get_row(db, backup_id, ret), err);
+}
 
-fail:
-        return op_refuse(db, caller, action, cur->name, id, r, err);
+int backup_schedule_queue(Db *db, const StoreLimits *limits, const char *id, uint64_t now, char **ret_id)
+{
+        static const char action[] = "backup.scheduled";
+        static const Caller scheduler = { .role = ACCOUNT_ADMIN, .account = "scheduler", .source = "scheduler" };
+        _cleanup_(store_freep) Store *cur = NULL;
+        StoreError err = {};
+        int r;
+
+        assert(db);
+        assert(limits);
+        assert(id);
+        assert(ret_id);
+
+        r = db_begin(db);
+        if (r < 0)
+                return r;
+        r = check_operation(db, limits, &scheduler, id, &cur, &err);
+        if (r == 0)
+                r = queue_backup(db, &scheduler, cur, action, now, true, ret_id);
+        if (r != 0)
+                db_rollback(db);
+        /* A busy store or a full queue is asked again at the next look; only failures are audited. */
+        if (r < 0)
+                (void) op_audit(db, &scheduler, action, cur ? cur->name : id, id, r);
+        return r;
 }
 
 int backup_restore_request(Db *db, const StoreLimits *limits, const Caller *caller, const char *id,
@@ -218,7 +259,7 @@ int backup_restore_request(Db *db, const StoreLimits *limits, const Caller *call
         }
         r = queue_enqueue(db, id, TASK_RESTORE, payload, caller->account, &task_id);
         if (r >= 0)
-                r = insert_row(db, safety_id, id, task_id, caller->account);
+                r = insert_row(db, safety_id, id, task_id, caller->account, now_usec(), false);
         if (r >= 0 && asprintf(&detail, "Restore of backup %s requested; safety backup %s first.", backup_id,
                                safety_id) < 0) {
                 detail = NULL;
@@ -338,4 +379,174 @@ int backup_set_failed(Db *db, const char *backup_id, const char *reason)
                       "UPDATE backups SET status = 'failed', reason = ?2, path = NULL, size_bytes = ?3, "
                       "finished_at = ?4 WHERE id = ?1 AND status IN ('queued', 'running')",
                       backup_id, reason, BACKUP_REASON_MAX, 0);
+}
+
+int backup_dir_remove(const char *path)
+{
+        _cleanup_close_ int fd = -EBADF;
+        DIR *d;
+        struct dirent *de;
+        int r = 0;
+
+        assert(path);
+
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        d = fdopendir(fd);
+        if (!d)
+                return -errno;
+        fd = -EBADF; /* the DIR has it now */
+        /* A backup's directory holds its files only: nothing below it is followed or descended into. */
+        while ((de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, "..") &&
+                    unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
+                        r = -errno;
+        closedir(d);
+        if (rmdir(path) < 0 && errno != ENOENT && r == 0)
+                r = -errno;
+        return r;
+}
+
+/* The caller's store id and its backup backup_id, inside a transaction when one is open. */
+static int visible_backup(Db *db, const Caller *caller, const char *id, const char *backup_id, Store **ret_store,
+                          json_t **ret_row, StoreError *err)
+{
+        _cleanup_(store_freep) Store *store = NULL;
+        _cleanup_(json_decrefp) json_t *row = NULL;
+        int r;
+
+        r = op_get_store(db, caller, id, &store, err);
+        if (r != 0)
+                return r;
+        r = backup_get_row(db, backup_id, &row);
+        if (r == -ENOENT || (r >= 0 && !streq_ptr(json_string_value(json_object_get(row, "store_id")), id)))
+                r = op_fail(err, ERROR_NOT_FOUND, "Store '%s' has no backup '%.*s'.", store->name,
+                            UTF8_PREFIX(backup_id, 64));
+        if (r != 0)
+                return r;
+        *ret_store = TAKE_PTR(store);
+        *ret_row = TAKE_PTR(row);
+        return 0;
+}
+
+int backup_delete(Db *db, const Caller *caller, const char *id, const char *backup_id, const char *state_dir,
+                  StoreError *err)
+{
+        static const char action[] = "backup.delete";
+        _cleanup_(store_freep) Store *cur = NULL;
+        _cleanup_(json_decrefp) json_t *row = NULL;
+        _cleanup_free_ char *dir = NULL, *detail = NULL;
+        const char *path;
+        bool busy;
+        int r;
+
+        assert(db);
+        assert(caller);
+        assert(id);
+        assert(backup_id);
+        assert(state_dir);
+
+        r = db_begin(db);
+        if (r < 0)
+                return op_refuse(db, caller, action, id, NULL, r, err);
+        r = visible_backup(db, caller, id, backup_id, &cur, &row, err);
+        if (r != 0)
+                return op_refuse(db, caller, action, cur ? cur->name : id, cur ? id : NULL, r, err);
+        /* A backup being taken, or read by a restore, stays until that operation ends. */
+        r = store_has_active_task(db, id, &busy);
+        if (r >= 0 && busy)
+                r = op_fail(err, ERROR_BUSY, "Store '%s' is busy with another operation; wait until it is finished.",
+                            cur->name);
+        if (r != 0)
+                return op_refuse(db, caller, action, cur->name, id, r, err);
+
+        path = json_string_value(json_object_get(row, "path"));
+        if (path && asprintf(&dir, "%s/backups/%s", state_dir, path) < 0)
+                return op_refuse(db, caller, action, cur->name, id, -ENOMEM, err);
+        if (asprintf(&detail, "Backup %s deleted.", backup_id) < 0) {
+                detail = NULL;
+                return op_refuse(db, caller, action, cur->name, id, -ENOMEM, err);
+        }
+        r = backup_delete_row(db, backup_id);
+        if (r >= 0)
+                r = store_add_event(db, cur->id, caller->account, action, detail);
+        if (r >= 0)
+                r = op_audit(db, caller, action, cur->name, cur->id, 0);
+        if (r < 0)
+                return op_refuse(db, caller, action, cur->name, id, r, err);
+        /*
+         * The files go before the commit: should their removal fail, the row stays and says where
+         * they are. A commit that fails after it leaves a row whose files are gone, which a restore
+         * refuses (its parts do not match their SHA-256) and a second delete removes.
+         */
+        if (dir) {
+                r = backup_dir_remove(dir);
+                if (r < 0) {
+                        log_struct_errno(LOG_ERR, r, LOG_FIELDS("STORE_ID", id), "Cannot remove backup directory %s: %m",
+                                         dir);
+                        return op_refuse(db, caller, action, cur->name, id, r, err);
+                }
+        }
+        r = db_commit(db);
+        if (r < 0)
+                return op_refuse(db, caller, action, cur->name, id, r, err);
+        store_changed_notify();
+        return 0;
+}
+
+int backup_file_path(Db *db, const Caller *caller, const char *id, const char *backup_id, const char *file,
+                     Store **ret_store, char **ret_path, StoreError *err)
+{
+        _cleanup_(store_freep) Store *store = NULL;
+        _cleanup_(json_decrefp) json_t *row = NULL;
+        json_t *part;
+        size_t i;
+        bool known;
+        int r;
+
+        assert(db);
+        assert(caller);
+        assert(id);
+        assert(backup_id);
+        assert(file);
+        assert(ret_path);
+
+        r = visible_backup(db, caller, id, backup_id, &store, &row, err);
+        if (r != 0)
+                return op_outcome(db, r, err);
+        if (!streq_ptr(json_string_value(json_object_get(row, "status")), "succeeded"))
+                return op_fail(err, ERROR_INVALID_STATE, "Backup '%s' is %s; only a succeeded backup has files.",
+                               backup_id, strna(json_string_value(json_object_get(row, "status"))));
+        /* Only the names its manifest gives: the request never names a path of its own. */
+        known = streq(file, "manifest.json");
+        json_array_foreach(json_object_get(json_object_get(row, "manifest"), "parts"), i, part)
+                known = known || streq_ptr(json_string_value(json_object_get(part, "name")), file);
+        if (!known)
+                return op_fail(err, ERROR_NOT_FOUND, "Backup '%s' has no file '%.*s'.", backup_id,
+                               UTF8_PREFIX(file, 64));
+        if (asprintf(ret_path, "%s/%s", json_string_value(json_object_get(row, "path")), file) < 0)
+                return -ENOMEM;
+        if (ret_store)
+                *ret_store = TAKE_PTR(store);
+        return 0;
+}
+
+int backup_delete_row(Db *db, const char *backup_id)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        int r, rc;
+
+        assert(db);
+        assert(backup_id);
+
+        r = db_prepare(db, "DELETE FROM backups WHERE id = ?", &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(q, 1, backup_id, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(q);
+        if (rc != SQLITE_DONE)
+                return db_errno(rc);
+        store_changed_notify();
+        return sqlite3_changes(db_handle(db)) > 0 ? 0 : -ENOENT;
 }

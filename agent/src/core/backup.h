@@ -30,8 +30,29 @@ int backup_request(Db *db, const StoreLimits *limits, const Caller *caller, cons
  */
 int backup_restore_request(Db *db, const StoreLimits *limits, const Caller *caller, const char *id,
                            const char *backup_id, json_t **ret, StoreError *err);
+/*
+ * Queues a scheduled backup of store id at time now (the scheduler's, no caller checks): 0 with the
+ * new backup's id, a domain error when the store cannot have one now (not READY, busy, the queue
+ * full), which the scheduler leaves for its next look.
+ */
+int backup_schedule_queue(Db *db, const StoreLimits *limits, const char *id, uint64_t now, char **ret_id);
 /* The store's backups, newest first (at most BACKUP_LIST_MAX), as {"items": [...]}. */
 int backup_list(Db *db, const Caller *caller, const char *id, json_t **ret, StoreError *err);
+
+/*
+ * Deletes backup backup_id of store id, its files (under state_dir/backups) and its row; not
+ * while an operation works on the store (ERROR_BUSY). Audited as backup.delete.
+ */
+int backup_delete(Db *db, const Caller *caller, const char *id, const char *backup_id, const char *state_dir,
+                  StoreError *err);
+/*
+ * Where file (a part its manifest names, or manifest.json) of a succeeded backup is, relative to
+ * state_dir/backups; the store too when ret_store is given.
+ */
+int backup_file_path(Db *db, const Caller *caller, const char *id, const char *backup_id, const char *file,
+                     Store **ret_store, char **ret_path, StoreError *err);
+/* Removes a backup's directory: the files in it (nothing below them), then the directory. */
+int backup_dir_remove(const char *path);
 
 /* ---- the task's writes (no caller checks) ---- */
 
@@ -41,3 +62,5 @@ int backup_get_row(Db *db, const char *backup_id, json_t **ret);
 int backup_set_running(Db *db, const char *backup_id, const char *path);
 int backup_set_succeeded(Db *db, const char *backup_id, uint64_t size, const char *manifest);
 int backup_set_failed(Db *db, const char *backup_id, const char *reason);
+/* Removes a backup's row (its files are gone first); -ENOENT if there is none. */
+int backup_delete_row(Db *db, const char *backup_id);

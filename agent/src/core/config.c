@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 
 /*
- * This file is long because the table of every key (config_keys) is the single source of keys,
- * types, defaults and limits, and grows with each feature; its reader and its dump stay beside it.
+ * The configuration file: the table of every key (type, default, limits), the YAML reader and the
+ * checks of each kind of value. It is long because the table is one list a reader scans for a
+ * key, and splitting it by topic would scatter what config_dump() and the docs walk in order.
  */
 
 #include <arpa/inet.h>
@@ -79,6 +80,15 @@ static const ConfigKey config_keys[] = {
         Z("stores.storage.wordpress", storage_wordpress, "2Gi"),
         U("stores.provision_timeout", provision_timeout_sec, "600", 10, 86400),
         U("backups.timeout", backup_timeout_sec, "3600", 10, 86400),
+        U("backups.schedule", backup_every_sec, "86400", 0, 31622400),
+        U("backups.min_schedule", backup_min_every_sec, "3600", 1, 31622400),
+        U("backups.scheduler_interval", backup_scheduler_interval_sec, "60", 1, 3600),
+        U("backups.keep_last", backup_keep_last, "0", 0, 10000),
+        U("backups.keep_daily", backup_keep_daily, "7", 0, 10000),
+        U("backups.keep_weekly", backup_keep_weekly, "4", 0, 10000),
+        U("backups.overdue_grace", backup_overdue_grace_sec, "3600", 0, 31622400),
+        U("backups.keep_after_delete", backup_keep_after_delete_sec, "2592000", 0, 31622400),
+        U("backups.max_bytes", backup_max_bytes, "0", 0, UINT64_C(1) << 60),
         S("stores.woocommerce.url", woocommerce_url, ""),
         S("stores.mail.smtp_host", smtp_host, ""),
         U("stores.mail.smtp_port", smtp_port, "587", 1, 65535),

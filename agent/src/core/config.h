@@ -40,6 +40,13 @@ typedef struct Config {
         uint64_t helm_timeout_sec;
         uint64_t provision_timeout_sec;
         uint64_t backup_timeout_sec; /* for each part of a backup (the dump, the files) */
+        uint64_t backup_every_sec;   /* the platform's interval between scheduled backups; 0: none */
+        uint64_t backup_min_every_sec; /* the shortest interval a store's owner may set */
+        uint64_t backup_scheduler_interval_sec; /* how often the scheduler looks for due stores */
+        uint64_t backup_keep_last, backup_keep_daily, backup_keep_weekly; /* retention of scheduled backups */
+        uint64_t backup_max_bytes;   /* what all backups together may take on disk; 0: no budget */
+        uint64_t backup_keep_after_delete_sec; /* a deleted store's backups are removed this long after */
+        uint64_t backup_overdue_grace_sec; /* a last backup older than the interval and this is a warning */
         uint64_t unschedulable_timeout_sec; /* a pod the scheduler cannot place for this long fails its store */
         uint64_t overcommit_percent;        /* stores admitted against this share of the nodes' allocatable */
         char *when_full;                    /* "refuse" a store that does not fit, or let it "wait" for room */

@@ -271,6 +271,16 @@ const char db_schema_v8[] =
                            " 'reason', new.reason))")
         " END;";
 
+/*
+ * Version 9: backup schedules. A store's own interval between scheduled backups (NULL: the
+ * platform's backups.schedule; 0: none), and which backups the scheduler took: retention prunes
+ * those, and leaves the ones a person asked for (and the safety backups of restores) alone.
+ */
+const char db_schema_v9[] =
+        "ALTER TABLE stores ADD COLUMN backup_every INTEGER;"
+        "ALTER TABLE backups ADD COLUMN scheduled INTEGER NOT NULL DEFAULT 0;"
+        "CREATE INDEX backups_status ON backups(status, store_id);";
+
 static const char *const migrations[DB_SCHEMA_VERSION] = {
         db_schema_v1,
         db_schema_v2,
@@ -280,6 +290,7 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
         db_schema_v6,
         db_schema_v7,
         db_schema_v8,
+        db_schema_v9,
 };
 
 /*

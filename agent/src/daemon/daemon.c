@@ -16,6 +16,7 @@
 #include "basic/log.h"
 #include "basic/util.h"
 #include "bus/bus.h"
+#include "core/backup-schedule.h"
 #include "core/db.h"
 #include "core/runner.h"
 #include "core/store.h"
@@ -174,6 +175,35 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata)
         }
         /* Time sources fire once; arm it again for the next interval. */
         int r = sd_event_source_set_time(s, usec + STATUS_INTERVAL_USEC);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+/*
+ * The backup scheduler's look: queues a backup of every store that is due, and removes the backups
+ * of stores deleted longer ago than backups.keep_after_delete. The first look comes right after
+ * the start, so a backup missed while the daemon was stopped is taken then (once).
+ */
+static int on_backup_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Daemon *d = userdata;
+        BackupPolicy policy;
+        StoreLimits limits;
+        unsigned queued = 0;
+        int r;
+
+        backup_policy_from_config(d->config, &policy);
+        store_limits_from_config(d->config, &limits);
+        r = backup_schedule_run(d->db, &policy, &limits, now_usec(), &queued);
+        if (r < 0)
+                log_warning_errno(r, "Failed to queue scheduled backups, trying again at the next look: %m");
+        if (queued > 0 && d->runner)
+                runner_wake(d->runner);
+        r = backup_expire(d->db, d->config->state_dir, d->config->backup_keep_after_delete_sec, now_usec(), NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to remove the backups of deleted stores, trying again at the next look: %m");
+        r = sd_event_source_set_time(s, mono_usec() + d->config->backup_scheduler_interval_sec * USEC_PER_SEC);
         if (r < 0)
                 return r;
         return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
@@ -440,6 +470,9 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
         r = sd_event_add_time_relative(event, NULL, CLOCK_MONOTONIC, STATUS_INTERVAL_USEC, 0, on_status_timer, &d);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the status timer: %m");
+        r = sd_event_add_time_relative(event, NULL, CLOCK_MONOTONIC, 0, 0, on_backup_timer, &d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the backup scheduler's timer: %m");
 
         BusHooks bus_hooks = {
                 .store_credentials = hook_store_credentials,

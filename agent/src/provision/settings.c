@@ -45,6 +45,7 @@ int settings_from_config(ProvisionSettings *s, const Config *c)
                 .state_dir = strdup(c->state_dir),
                 .helm_timeout_sec = c->helm_timeout_sec,
                 .backup_timeout_sec = c->backup_timeout_sec,
+                .backup_max_bytes = c->backup_max_bytes,
                 .provision_timeout_sec = c->provision_timeout_sec,
                 .unschedulable_timeout_sec = c->unschedulable_timeout_sec,
                 .overcommit_percent = c->overcommit_percent,
@@ -64,6 +65,7 @@ int settings_from_config(ProvisionSettings *s, const Config *c)
                 .egress_excluded_cidrs = strdup(c->egress_excluded_cidrs),
                 .egress_ports = strdup(c->egress_ports),
         };
+        backup_policy_from_config(c, &s->backups);
         if (!s->kubeconfig || !s->chart_path || !s->chart_repository || !s->base_domain || !s->ingress_class ||
             !s->url_scheme || !s->helm_binary || !s->state_dir || !s->quota_pods || !s->quota_memory ||
             !s->quota_cpu || !s->storage_mysql || !s->storage_wordpress || !s->egress_extra_cidrs ||

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "core/backup-schedule.h"
 #include "core/config.h"
 
 typedef struct ProvisionSettings {
@@ -22,6 +23,8 @@ typedef struct ProvisionSettings {
         uint64_t helm_timeout_sec;
         uint64_t provision_timeout_sec;
         uint64_t backup_timeout_sec;
+        uint64_t backup_max_bytes; /* what all backups together may take; 0: no budget */
+        BackupPolicy backups;      /* retention of scheduled backups */
         uint64_t unschedulable_timeout_sec;
         uint64_t overcommit_percent;
         char *quota_pods, *quota_memory, *quota_cpu;

@@ -2,7 +2,9 @@
 
 /* The commands: one function each, the table that names them, and following a store with --wait. */
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <jansson.h>
 #include <time.h>
 
@@ -417,6 +419,71 @@ static int verb_restore(sd_bus *bus, char **args)
         return EXIT_OK;
 }
 
+static int verb_backup_delete(sd_bus *bus, char **args)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = call_string(bus, "DeleteBackup", NULL, &e, "ss", args[0], args[1]);
+        if (r < 0)
+                return report_error(&e, r);
+        if (!arg_json)
+                printf("Backup %s of store '%s' deleted.\n", args[1], args[0]);
+        return EXIT_OK;
+}
+
+/* backup-schedule STORE [SECONDS|default|off]: shows the store's schedule, after setting it when asked. */
+static int verb_backup_schedule(sd_bus *bus, char **args)
+{
+        _cleanup_(json_decrefp) json_t *s = NULL;
+        const char *last, *next;
+        int64_t every;
+        int r;
+
+        if (!args[1])
+                r = CALL_JSON(bus, "GetBackupSchedule", &s, "s", args[0]);
+        else {
+                if (streq(args[1], "default"))
+                        every = -1;
+                else if (streq(args[1], "off"))
+                        every = 0;
+                else {
+                        char *end = NULL;
+                        unsigned long long v;
+
+                        errno = 0;
+                        v = strtoull(args[1], &end, 10);
+                        if (errno != 0 || end == args[1] || *end || args[1][0] == '-' || v == 0 || v > INT64_MAX) {
+                                fprintf(stderr, "'%s' is not a number of seconds, 'default' or 'off'.\n", args[1]);
+                                return EXIT_USAGE;
+                        }
+                        every = (int64_t) v;
+                }
+                r = CALL_JSON(bus, "SetBackupSchedule", &s, "sx", args[0], every);
+        }
+        if (r != EXIT_OK)
+                return r;
+        if (arg_json) {
+                print_json(s);
+                return EXIT_OK;
+        }
+        every = json_integer_value(json_object_get(s, "every_sec"));
+        last = jstr(s, "last_backup_at");
+        next = jstr(s, "next_backup_at");
+        if (every > 0)
+                printf("Every %" PRIi64 " s (%s).\n", every,
+                       json_is_null(json_object_get(s, "store_every_sec")) ? "the platform's" : "the store's own");
+        else
+                printf("No scheduled backups.\n");
+        printf("Keep the last %" JSON_INTEGER_FORMAT ", daily %" JSON_INTEGER_FORMAT ", weekly %" JSON_INTEGER_FORMAT
+               ".\nLast good backup: %s\nNext backup: %s\n",
+               json_integer_value(json_object_get(json_object_get(s, "keep"), "last")),
+               json_integer_value(json_object_get(json_object_get(s, "keep"), "daily")),
+               json_integer_value(json_object_get(json_object_get(s, "keep"), "weekly")), last ?: "none",
+               next ?: "none");
+        return EXIT_OK;
+}
+
 static int verb_backups(sd_bus *bus, char **args)
 {
         _cleanup_(table_freep) Table *t = NULL;
@@ -481,6 +548,14 @@ const Verb verbs[] = {
           "SHA-256 sums are checked, a safety backup of the store is taken, then the database and\n"
           "wp-content are replaced; if that fails the store returns to the safety backup. The events\n"
           "end with backup.restored or backup.restore_failed.\n" },
+        { "backup-delete", "ID|NAME BACKUP", 2, 2, 0, verb_backup_delete, "Delete one of a store's backups",
+          "Deletes backup BACKUP (an id from 'storectl backups') of the store: its files and its row. Not\n"
+          "while an operation works on the store.\n" },
+        { "backup-schedule", "ID|NAME [SECONDS|default|off]", 1, 2, 0, verb_backup_schedule,
+          "Show or set a store's backup schedule",
+          "Shows the store's interval between scheduled backups, the retention policy, its last good\n"
+          "backup and when the next is due. SECONDS gives the store an interval of its own (at least the\n"
+          "platform's backups.min_schedule), 'off' no scheduled backups, 'default' the platform's.\n" },
         { "backups", "ID|NAME", 1, 1, 0, verb_backups, "List a store's backups",
           "Lists the store's backups, newest first: id, status, time, size, and the directory (or why it\n"
           "failed).\n" },

@@ -51,6 +51,9 @@ GetCredentials      allowed allowed      NotFound     Refused  Refused  Refused 
 BackupStore         allowed allowed      NotFound     Refused  Refused  Refused   string:@A@
 ListBackups         ok      ok           NotFound     Refused  Refused  Refused   string:@A@
 RestoreStore        allowed allowed      NotFound     Refused  Refused  Refused   string:@A@ string:0000000000000000
+DeleteBackup        NotFound NotFound    NotFound     Refused  Refused  Refused   string:@A@ string:0000000000000000
+GetBackupSchedule   ok      ok           NotFound     Refused  Refused  Refused   string:@A@
+SetBackupSchedule   allowed allowed      NotFound     Refused  Refused  Refused   string:@A@ int64:-1
 GetLogs             allowed allowed      NotFound     Refused  Refused  Refused   string:@A@ string: string: uint64:10 boolean:false
 GetCapacity         ok      ok           ok           Refused  Refused  Refused
 TransferStore       ok      AccessDenied AccessDenied Refused  Refused  Refused   string:@R@ string:@O@

@@ -225,6 +225,21 @@ sc rollback shop-one x
 expect 2 "rollback with a bad revision"
 sc upgrade shop-one 0.2.0
 expect 4 "upgrade while provisioning is refused"
+sc backup-schedule shop-one
+expect 0 "backup-schedule shows the schedule"
+contains "$out" "Every 86400 s (the platform's)." "the platform's daily schedule by default"
+contains "$out" "Keep the last 0, daily 7, weekly 4." "the retention policy"
+sc backup-schedule shop-one 7200
+expect 0 "backup-schedule sets the store's own interval"
+contains "$out" "Every 7200 s (the store's own)." "the store's own interval"
+sc backup-schedule shop-one off
+expect 0 "backup-schedule off"
+contains "$out" "No scheduled backups." "no scheduled backups"
+sc --json backup-schedule shop-one default
+expect 0 "backup-schedule back to the platform's"
+[[ $(jq -r '.store_every_sec' <<<"$out") == null ]] && ok "back on the platform's schedule" || fail "default: $out"
+sc backup-schedule shop-one often
+expect 2 "backup-schedule with a word that is not a number"
 
 sc list
 expect 0 "list"

@@ -110,4 +110,53 @@ TEST(backup_rules_and_rows)
         ASSERT_EQ(json_array_size(json_object_get(list, "items")), 3u);
 }
 
+TEST(backup_delete_and_files)
+{
+        _cleanup_free_ char *dir = test_tmpdir(), *path = strjoin_path(dir, "state.db");
+        _cleanup_free_ char *bdir = NULL, *file = NULL, *rel = NULL;
+        _cleanup_(db_closep) Db *db = NULL;
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_(json_decrefp) json_t *b = NULL, *list = NULL;
+        StoreError err = {};
+        Caller acme, globex;
+        FILE *f;
+
+        ASSERT_EQ(db_open(path, &db), 0);
+        acme = tenant(db, "acme");
+        globex = tenant(db, "globex");
+        ASSERT_EQ(store_create(db, &limits, &acme, "shop1", "woocommerce", NULL, NULL, &s, NULL, &err), 0);
+        ASSERT_EQ(finish_next_task(db), TASK_CREATE);
+        ASSERT_EQ(store_set_status_if(db, s->id, STORE_PROVISIONING, STORE_READY, NULL), 0);
+
+        /* A backup on disk, as the task leaves it. */
+        ASSERT_EQ(backup_request(db, &limits, &acme, s->id, &b, &err), 0);
+        ASSERT_TRUE(asprintf(&bdir, "%s/backups/shop1/t-1", dir) > 0);
+        ASSERT_EQ(mkdir_p(bdir, 0700), 0);
+        ASSERT_TRUE(asprintf(&file, "%s/database.sql.gz", bdir) > 0);
+        ASSERT_TRUE((f = fopen(file, "w")));
+        fputs("dump", f);
+        fclose(f);
+        ASSERT_EQ(backup_set_running(db, str(b, "id"), "shop1/t-1"), 0);
+        ASSERT_EQ(backup_set_succeeded(db, str(b, "id"), 4, "{\"parts\": [{\"name\": \"database.sql.gz\"}]}"), 0);
+
+        /* Its files: the ones the manifest names, to the owner; nothing else, to nobody else. */
+        ASSERT_EQ(backup_file_path(db, &acme, s->id, str(b, "id"), "database.sql.gz", NULL, &rel, &err), 0);
+        ASSERT_STREQ(rel, "shop1/t-1/database.sql.gz");
+        ASSERT_EQ(backup_file_path(db, &acme, s->id, str(b, "id"), "../../state.db", NULL, &rel, &err),
+                  ERROR_NOT_FOUND);
+        ASSERT_EQ(backup_file_path(db, &globex, s->id, str(b, "id"), "database.sql.gz", NULL, &rel, &err),
+                  ERROR_NOT_FOUND);
+
+        /* Not while its task still holds the store; then its files and row go. */
+        ASSERT_EQ(backup_delete(db, &acme, s->id, str(b, "id"), dir, &err), ERROR_BUSY);
+        ASSERT_EQ(finish_next_task(db), TASK_BACKUP);
+        ASSERT_EQ(backup_delete(db, &globex, s->id, str(b, "id"), dir, &err), ERROR_NOT_FOUND);
+        ASSERT_EQ(access(bdir, F_OK), 0);
+        ASSERT_EQ(backup_delete(db, &acme, s->id, str(b, "id"), dir, &err), 0);
+        ASSERT_TRUE(access(bdir, F_OK) < 0 && errno == ENOENT);
+        ASSERT_EQ(backup_list(db, &acme, s->id, &list, &err), 0);
+        ASSERT_EQ(json_array_size(json_object_get(list, "items")), 0u);
+        ASSERT_EQ(backup_delete(db, &acme, s->id, str(b, "id"), dir, &err), ERROR_NOT_FOUND);
+}
+
 DEFINE_TEST_MAIN(LOG_INFO);

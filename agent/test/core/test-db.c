@@ -321,6 +321,54 @@ TEST(test_upgrade_v7_store_events_queue_webhook_deliveries)
         ASSERT_STREQ(json_string_value(json_object_get(json_object_get(body, "store"), "owner")), "acme");
 }
 
+/*
+ * A database of the release before schedules (schema 8) with a store and a backup of it: the
+ * store follows the platform's schedule (no interval of its own), the backup is not a scheduled
+ * one (retention leaves it), and both read as before.
+ */
+TEST(test_upgrade_v8_backups_not_scheduled)
+{
+        _cleanup_free_ char *dir = test_tmpdir(), *path = strjoin_path(dir, "v8.db");
+        _cleanup_(db_closep) Db *db = NULL;
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        sqlite3 *raw = NULL;
+
+        ASSERT_EQ(sqlite3_open(path, &raw), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, db_schema_v1, NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, db_schema_v2, NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, db_schema_v3, NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, db_schema_v4, NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, db_schema_v5, NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, db_schema_v6, NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, db_schema_v7, NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, db_schema_v8, NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw,
+                               "INSERT INTO accounts (id, name, role, created_at) VALUES (1, 'ops', 'admin', 1);"
+                               "INSERT INTO stores (id, name, engine, owner, status, created_at, updated_at, seq, "
+                               "  account_id) VALUES ('00000000000000c1', 'kept', 'woocommerce', 'ops', "
+                               "  'READY', 1000, 1000, 1, 1);"
+                               "INSERT INTO backups (id, store_id, status, actor, created_at, finished_at, path, "
+                               "  size_bytes, manifest) VALUES ('00000000000000d1', '00000000000000c1', "
+                               "  'succeeded', 'ops', 2000, 3000, 'kept/x', 4096, '{}');"
+                               "PRAGMA user_version = 8;",
+                               NULL, NULL, NULL),
+                  SQLITE_OK);
+        sqlite3_close(raw);
+
+        ASSERT_EQ(db_open(path, &db), 0);
+        ASSERT_EQ(db_schema_version(db), DB_SCHEMA_VERSION);
+        ASSERT_EQ(db_prepare(db,
+                             "SELECT s.backup_every IS NULL, b.scheduled, b.size_bytes, b.path FROM stores s "
+                             "JOIN backups b ON b.store_id = s.id",
+                             &q),
+                  0);
+        ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+        ASSERT_EQ(sqlite3_column_int(q, 0), 1);
+        ASSERT_EQ(sqlite3_column_int(q, 1), 0);
+        ASSERT_EQ(sqlite3_column_int(q, 2), 4096);
+        ASSERT_STREQ((const char *) sqlite3_column_text(q, 3), "kept/x");
+}
+
 TEST(test_newer_schema_refused)
 {
         _cleanup_free_ char *dir = test_tmpdir(), *path = strjoin_path(dir, "new.db");
