@@ -14,8 +14,10 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import threading
+from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -254,19 +256,31 @@ def test_a_disabled_accounts_webhooks_stop(daemon_factory, cluster):
     wait_delivery(d, hook["id"], lambda x: x["event"] == "store.ready" and x["attempts"] >= 1, "an attempt", acme)
 
     assert d.request("PATCH", "/api/v1/accounts/acme", {"disabled": True}).status == 200
-    # Its queued delivery stops, and its store's next event queues none.
+    # Its queued delivery stops. The account's tokens are stopped too, so this reads the daemon's
+    # database file to know when the sender has seen it, before the account comes back.
+    d.wait_for(lambda: delivery_states(d, hook["id"]) == [("failed", "The account is disabled.")],
+               what="the queued delivery to fail while the account is disabled")
+    # Its store's next event queues none.
     assert d.request("DELETE", f"{STORES}/{sid}").status == 202
     wait_store(d, sid, "DELETED")
     receiver = Receiver(port=port)
     try:
         assert d.request("PATCH", "/api/v1/accounts/acme", {"disabled": False}).status == 200
-        items = d.wait_for(lambda: [x for x in deliveries(d, hook["id"], acme) if x["state"] == "failed"] and
-                           deliveries(d, hook["id"], acme), what="the delivery failed")
-        assert [(x["event"], x["state"], x["last_error"]) for x in items] == [
-            ("store.ready", "failed", "The account is disabled.")], items
-        assert receiver.received == []
+        assert d.request("POST", f"{HOOKS}/{hook['id']}/test", auth=acme).status == 202
+        wait_delivery(d, hook["id"], lambda x: x["event"] == "webhook.test" and x["state"] == "delivered",
+                      "the test event delivered after the account came back", acme)
+        items = deliveries(d, hook["id"], acme)
+        assert sorted((x["event"], x["state"], x["last_error"]) for x in items) == [
+            ("store.ready", "failed", "The account is disabled."), ("webhook.test", "delivered", None)], items
+        assert [e["event"] for e in receiver.events(hook["secret"])] == ["webhook.test"]
     finally:
         receiver.close()
+
+
+def delivery_states(d, hook_id):
+    with closing(sqlite3.connect(f"file:{d.dir}/state/storeagent.db?mode=ro", uri=True, timeout=10)) as db:
+        return db.execute("SELECT state, last_error FROM webhook_deliveries WHERE webhook_id = ?",
+                          (hook_id,)).fetchall()
 
 
 def test_private_destinations_are_refused_by_default(daemon_factory, receiver):
