@@ -23,6 +23,8 @@ int settings_copy(Provisioner *p, ProvisionSettings *ret, uint64_t *ret_generati
                 .helm_timeout_sec = p->set.helm_timeout_sec,
                 .provision_timeout_sec = p->set.provision_timeout_sec,
                 .unschedulable_timeout_sec = p->set.unschedulable_timeout_sec,
+                .readiness_watch_sec = p->set.readiness_watch_sec,
+                .readiness_recheck_sec = p->set.readiness_recheck_sec,
                 .overcommit_percent = p->set.overcommit_percent,
                 .quota_pods = p->set.quota_pods,
                 .quota_memory = p->set.quota_memory,
