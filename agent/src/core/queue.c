@@ -102,7 +102,8 @@ int queue_lease_at(Db *db, uint64_t now, const char *owner, uint64_t lease_usec,
                        /* A task back for another look at its store's workloads goes after work not started
                         * yet, so that stores that keep waiting never keep a new task from its first step. */
                        "  ORDER BY t.state = 'queued' AND t.last_error IS ?4, t.id LIMIT 1) "
-                       "RETURNING id, store_id, kind, payload, actor, attempts, created_at, lease_token, child_pid, child_start",
+                       "RETURNING id, store_id, kind, payload, actor, attempts, created_at, lease_token, child_pid, child_start, "
+                       "started_at",
                        &q);
         if (r < 0)
                 return r;
@@ -130,6 +131,7 @@ int queue_lease_at(Db *db, uint64_t now, const char *owner, uint64_t lease_usec,
         t->lease_token = sqlite3_column_int64(q, 7);
         t->child_pid = sqlite3_column_int(q, 8);
         t->child_start = (uint64_t) sqlite3_column_int64(q, 9);
+        t->started_at = (uint64_t) sqlite3_column_int64(q, 10);
         if (!t->store_id || !t->actor)
                 return -ENOMEM;
         /* Let the statement finish so the row update commits; a commit that fails (a read-only or full disk) is no lease. */

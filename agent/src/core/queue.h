@@ -36,6 +36,7 @@ typedef struct Task {
         char *actor;
         int attempts;
         uint64_t created_at;
+        uint64_t started_at;  /* its first lease (now_usec()), kept across hand-backs and retries */
         int64_t lease_token; /* new with every lease; the worker's writes compare it */
         int child_pid;        /* a helm child an earlier attempt recorded and did not clear, or 0 */
         uint64_t child_start; /* its start time in clock ticks after boot (/proc/PID/stat field 22) */

@@ -269,13 +269,18 @@ static void run_one(Worker *w, Task *t)
         pthread_mutex_unlock(&r->lock);
 
         double seconds = (double) (mono_usec() - start) / (double) USEC_PER_SEC;
+        /* What /metrics counts is the task's whole time, the waits between its attempts included. */
+        uint64_t wall = now_usec();
+        double total = t->started_at > 0 && wall > t->started_at
+                               ? (double) (wall - t->started_at) / (double) USEC_PER_SEC
+                               : seconds;
         if (atomic_load(&w->lost)) {
                 /* Whatever the handler returned, the task is someone else's now: leave its row alone. */
                 log_struct(LOG_NOTICE, LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id),
                            "Task %s stopped after %.1f s without its lease.", task_id, seconds);
         } else if (k >= 0) {
                 k = queue_complete(w->db, t, w->owner);
-                record_duration(r, t->kind, seconds, false);
+                record_duration(r, t->kind, total, false);
                 log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id),
                            "Task %s finished in %.1f s.", task_id, seconds);
         } else if (k == -ECANCELED) {
@@ -302,7 +307,7 @@ static void run_one(Worker *w, Task *t)
                            "Task %s lost its lease; another worker owns it now.", task_id);
         } else {
                 (void) queue_fail(w->db, t, w->owner, strerror(-k));
-                record_duration(r, t->kind, seconds, true);
+                record_duration(r, t->kind, total, true);
                 log_struct_errno(LOG_WARNING, k, LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id),
                                  "Task %s failed: %m", task_id);
         }
