@@ -83,8 +83,30 @@ static void check_workloads(json_t *list, const char *kind, Readiness *rd)
 }
 
 /*
+ * Keeps the latest Event about each volume claim (RFC 3339 times in one format compare as text): name ->
+ * {"at": time, "said": "reason: message"}, "said" only when that Event is a Warning.
+ */
+static void note_claim_event(json_t *claims, json_t *e, json_t *obj, const char *type, const char *reason,
+                             const char *message)
+{
+        const char *name = json_string_value(json_object_get(obj, "name"));
+        const char *at = json_string_value(json_object_get(e, "lastTimestamp"))
+                                 ?: json_string_value(json_object_get(e, "eventTime"))
+                                            ?: json_string_value(json_object_get(
+                                                       json_object_get(e, "metadata"), "creationTimestamp"));
+        const char *seen = json_string_value(json_object_get(json_object_get(claims, name ?: ""), "at"));
+        char said[600];
+
+        if (!name || !at || (seen && strcmp(seen, at) > 0))
+                return;
+        utf8_snprintf(said, sizeof said, "%s: %s", strna(reason), strna(message));
+        json_object_set_new(claims, name,
+                            json_pack("{ss ss*}", "at", at, "said", streq_ptr(type, "Warning") ? said : NULL));
+}
+
+/*
  * Copies new cluster Events of the namespace into the store's timeline; remembers the latest warning, and
- * the latest warning about each volume claim in claim_warnings (name -> "reason: message").
+ * the latest Event about each volume claim in claim_warnings (see note_claim_event()).
  */
 static void collect_events(Job *j, char *last_warning, size_t n, QuotaRefusal *refusal,
                            json_t *claim_warnings)
@@ -110,14 +132,9 @@ static void collect_events(Job *j, char *last_warning, size_t n, QuotaRefusal *r
                 snprintf(key, sizeof key, "%s/%" JSON_INTEGER_FORMAT, uid, count);
                 if (streq_ptr(type, "Warning"))
                         quota_refusal_note(refusal, key, reason, message);
-                if (streq_ptr(type, "Warning") && claim_warnings &&
-                    streq_ptr(json_string_value(json_object_get(obj, "kind")), "PersistentVolumeClaim") &&
-                    json_string_value(json_object_get(obj, "name"))) {
-                        char said[600];
-                        utf8_snprintf(said, sizeof said, "%s: %s", strna(reason), strna(message));
-                        json_object_set_new(claim_warnings, json_string_value(json_object_get(obj, "name")),
-                                            json_string(said));
-                }
+                if (claim_warnings &&
+                    streq_ptr(json_string_value(json_object_get(obj, "kind")), "PersistentVolumeClaim"))
+                        note_claim_event(claim_warnings, e, obj, type, reason, message);
                 utf8_snprintf(detail, sizeof detail, "%s %s/%s: %s: %s", strna(type),
                               strna(json_string_value(json_object_get(obj, "kind"))),
                               strna(json_string_value(json_object_get(obj, "name"))), strna(reason), strna(message));
@@ -203,7 +220,7 @@ static const char *claim_stuck_reason(json_t *pvc, json_t *claim_warnings, char 
 
         if (!name || !streq_ptr(phase, "Pending"))
                 return NULL;
-        said = json_string_value(json_object_get(claim_warnings, name));
+        said = json_string_value(json_object_get(json_object_get(claim_warnings, name), "said"));
         if (!said)
                 return NULL;
         utf8_snprintf(buf, n, "Volume claim %s cannot be bound: %s", name, said);
