@@ -173,7 +173,7 @@ int h_metrics(ApiServer *s, const struct _u_request *req, struct _u_response *re
         if (s->runner) {
                 RunnerStats st;
                 runner_get_stats(s->runner, &st);
-                fputs("# HELP storeagent_task_duration_seconds Time a task took from lease to finish.\n"
+                fputs("# HELP storeagent_task_duration_seconds Time a task took from its first lease to its end (waits for its store's workloads and retries included).\n"
                       "# TYPE storeagent_task_duration_seconds histogram\n",
                       f);
                 for (int k = 0; k < _TASK_KIND_MAX; k++) {

@@ -97,6 +97,8 @@ static const ConfigKey config_keys[] = {
         S("stores.mail.smtp_password_file", smtp_password_file, ""),
         S("stores.mail.from", mail_from, ""),
         U("stores.unschedulable_timeout", unschedulable_timeout_sec, "60", 1, 86400),
+        U("stores.readiness_watch", readiness_watch_sec, "5", 1, 600),
+        U("stores.readiness_recheck", readiness_recheck_sec, "3", 1, 600),
         U("stores.capacity.overcommit_percent", overcommit_percent, "100", 10, 1000),
         E("stores.capacity.when_full", when_full, "refuse", when_full_policies),
         L("stores.egress.extra_cidrs", CONFIG_CIDRS, egress_extra_cidrs, ""),

@@ -48,6 +48,8 @@ typedef struct Config {
         uint64_t backup_keep_after_delete_sec; /* a deleted store's backups are removed this long after */
         uint64_t backup_overdue_grace_sec; /* a last backup older than the interval and this is a warning */
         uint64_t unschedulable_timeout_sec; /* a pod the scheduler cannot place for this long fails its store */
+        uint64_t readiness_watch_sec;       /* a worker watches a store's workloads this long, then hands it back */
+        uint64_t readiness_recheck_sec;     /* and the queue brings the waiting task back after this */
         uint64_t overcommit_percent;        /* stores admitted against this share of the nodes' allocatable */
         char *when_full;                    /* "refuse" a store that does not fit, or let it "wait" for room */
         uint64_t idle_exit_sec;

@@ -99,14 +99,18 @@ int queue_lease_at(Db *db, uint64_t now, const char *owner, uint64_t lease_usec,
                        "                    AND o.state = 'running' AND o.lease_expires_at >= ?3) "
                        "    AND NOT EXISTS (SELECT 1 FROM tasks o WHERE o.store_id = t.store_id AND o.id < t.id "
                        "                    AND o.state IN ('queued', 'running')) "
-                       "  ORDER BY t.id LIMIT 1) "
-                       "RETURNING id, store_id, kind, payload, actor, attempts, created_at, lease_token, child_pid, child_start",
+                       /* A task back for another look at its store's workloads goes after work not started
+                        * yet, so that stores that keep waiting never keep a new task from its first step. */
+                       "  ORDER BY t.state = 'queued' AND t.last_error IS ?4, t.id LIMIT 1) "
+                       "RETURNING id, store_id, kind, payload, actor, attempts, created_at, lease_token, child_pid, child_start, "
+                       "started_at",
                        &q);
         if (r < 0)
                 return r;
         sqlite3_bind_text(q, 1, owner, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(q, 2, (sqlite3_int64) (now + lease_usec));
         sqlite3_bind_int64(q, 3, (sqlite3_int64) now);
+        sqlite3_bind_text(q, 4, QUEUE_WAITING_FOR_WORKLOADS, -1, SQLITE_STATIC);
         rc = sqlite3_step(q);
         if (rc == SQLITE_DONE)
                 return -EAGAIN;
@@ -127,6 +131,7 @@ int queue_lease_at(Db *db, uint64_t now, const char *owner, uint64_t lease_usec,
         t->lease_token = sqlite3_column_int64(q, 7);
         t->child_pid = sqlite3_column_int(q, 8);
         t->child_start = (uint64_t) sqlite3_column_int64(q, 9);
+        t->started_at = (uint64_t) sqlite3_column_int64(q, 10);
         if (!t->store_id || !t->actor)
                 return -ENOMEM;
         /* Let the statement finish so the row update commits; a commit that fails (a read-only or full disk) is no lease. */
@@ -228,6 +233,38 @@ int queue_set_child(Db *db, const Task *t, const char *owner, int pid, uint64_t 
         }
         rc = sqlite3_step(q);
         return rc == SQLITE_DONE ? 0 : db_errno(rc);
+}
+
+int queue_set_payload(Db *db, const Task *t, const char *owner)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        _cleanup_free_ char *p = NULL;
+        int r, rc;
+
+        assert(db);
+        assert(t);
+        assert(owner);
+        if (t->payload) {
+                p = json_dumps(t->payload, JSON_COMPACT);
+                if (!p)
+                        return -ENOMEM;
+        }
+        r = db_prepare(db,
+                       "UPDATE tasks SET payload = ?3, updated_at = ?4 "
+                       "WHERE id = ?1 AND lease_owner = ?2 AND lease_token = ?5 AND state = 'running'",
+                       &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(q, 1, t->id);
+        sqlite3_bind_text(q, 2, owner, -1, SQLITE_TRANSIENT);
+        if (p)
+                sqlite3_bind_text(q, 3, p, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 4, (sqlite3_int64) now_usec());
+        sqlite3_bind_int64(q, 5, t->lease_token);
+        rc = sqlite3_step(q);
+        if (rc != SQLITE_DONE)
+                return db_errno(rc);
+        return sqlite3_changes(db_handle(db)) > 0 ? 0 : -ESTALE;
 }
 
 /* The real clock, for the daemon; tests call the _at() forms with a clock of their own. */

@@ -36,6 +36,7 @@ typedef struct Task {
         char *actor;
         int attempts;
         uint64_t created_at;
+        uint64_t started_at;  /* its first lease (now_usec()), kept across hand-backs and retries */
         int64_t lease_token; /* new with every lease; the worker's writes compare it */
         int child_pid;        /* a helm child an earlier attempt recorded and did not clear, or 0 */
         uint64_t child_start; /* its start time in clock ticks after boot (/proc/PID/stat field 22) */
@@ -58,6 +59,11 @@ int queue_complete(Db *db, const Task *t, const char *owner);
 int queue_fail(Db *db, const Task *t, const char *owner, const char *error);
 /* Gives the task back to the queue, runnable again after delay. */
 int queue_retry_later(Db *db, const Task *t, const char *owner, uint64_t delay_usec, const char *error);
+/*
+ * Writes the task's payload (t->payload) back to its row, for a task that keeps where it is between
+ * attempts (the wait for a store's workloads); -ESTALE when the lease is no longer ours.
+ */
+int queue_set_payload(Db *db, const Task *t, const char *owner);
 /* Records the child process the task runs now (pid and start time), or clears it (pid 0). */
 int queue_set_child(Db *db, const Task *t, const char *owner, int pid, uint64_t start_time);
 
@@ -88,6 +94,11 @@ int queue_next_due(Db *db, uint64_t *ret_usec);
  * answers again: the runner probes it and makes them due at once.
  */
 #define QUEUE_WAITING_FOR_CLUSTER "waiting for the cluster"
+/*
+ * The last_error of a task handed back between two looks at its store's workloads (a handler's
+ * -EINPROGRESS, see runner.h). It is leased after the tasks that are not waiting.
+ */
+#define QUEUE_WAITING_FOR_WORKLOADS "waiting for workloads"
 /* How many tasks wait for the cluster with their next attempt still ahead. */
 int queue_count_waiting_for_cluster(Db *db, uint64_t now, uint64_t *ret);
 /* Makes every task that waits for the cluster due now; *ret_woken (may be NULL) says how many. */

@@ -24,6 +24,7 @@ struct Worker {
         atomic_bool stop;
         atomic_bool lost;
         bool waits_for_cluster; /* this task's -EAGAIN is the cluster's absence */
+        uint64_t recheck_usec;  /* when a task handed back with -EINPROGRESS is due again */
         void *data;
         WorkerDataFree data_free;
 };
@@ -152,6 +153,12 @@ void worker_wait_for_cluster(Worker *w)
         w->waits_for_cluster = true;
 }
 
+void worker_recheck_in(Worker *w, uint64_t delay_usec)
+{
+        assert(w);
+        w->recheck_usec = delay_usec;
+}
+
 int worker_fence(Worker *w)
 {
         Runner *r;
@@ -249,6 +256,7 @@ static void run_one(Worker *w, Task *t)
         pthread_mutex_lock(&r->lock);
         w->task = t;
         w->waits_for_cluster = false;
+        w->recheck_usec = 2 * USEC_PER_SEC;
         w->lease_renewed = mono_usec();
         atomic_store(&w->lost, false);
         atomic_store(&w->stop, atomic_load(&r->cancel));
@@ -261,13 +269,18 @@ static void run_one(Worker *w, Task *t)
         pthread_mutex_unlock(&r->lock);
 
         double seconds = (double) (mono_usec() - start) / (double) USEC_PER_SEC;
+        /* What /metrics counts is the task's whole time, the waits between its attempts included. */
+        uint64_t wall = now_usec();
+        double total = t->started_at > 0 && wall > t->started_at
+                               ? (double) (wall - t->started_at) / (double) USEC_PER_SEC
+                               : seconds;
         if (atomic_load(&w->lost)) {
                 /* Whatever the handler returned, the task is someone else's now: leave its row alone. */
                 log_struct(LOG_NOTICE, LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id),
                            "Task %s stopped after %.1f s without its lease.", task_id, seconds);
         } else if (k >= 0) {
                 k = queue_complete(w->db, t, w->owner);
-                record_duration(r, t->kind, seconds, false);
+                record_duration(r, t->kind, total, false);
                 log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id),
                            "Task %s finished in %.1f s.", task_id, seconds);
         } else if (k == -ECANCELED) {
@@ -275,6 +288,14 @@ static void run_one(Worker *w, Task *t)
                 (void) queue_retry_later(w->db, t, w->owner, 0, "interrupted by shutdown");
                 log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id),
                            "Task %s interrupted by shutdown; it resumes on the next start.", task_id);
+        } else if (k == -EINPROGRESS) {
+                /* Waiting is not work: the worker is free for other stores until the task is due again. */
+                (void) queue_retry_later(w->db, t, w->owner, w->recheck_usec, QUEUE_WAITING_FOR_WORKLOADS);
+                log_struct(LOG_DEBUG, LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id),
+                           "Task %s waits; looked at again in %.1f s.", task_id,
+                           (double) w->recheck_usec / (double) USEC_PER_SEC);
+                store_changed_notify();
+                return;
         } else if (k == -EAGAIN) {
                 uint64_t delay = backoff_usec(r, t->attempts);
                 (void) queue_retry_later(w->db, t, w->owner, delay,
@@ -286,7 +307,7 @@ static void run_one(Worker *w, Task *t)
                            "Task %s lost its lease; another worker owns it now.", task_id);
         } else {
                 (void) queue_fail(w->db, t, w->owner, strerror(-k));
-                record_duration(r, t->kind, seconds, true);
+                record_duration(r, t->kind, total, true);
                 log_struct_errno(LOG_WARNING, k, LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id),
                                  "Task %s failed: %m", task_id);
         }

@@ -10,6 +10,10 @@
  *   0            done
  *   -EAGAIN      transient trouble (cluster unreachable...): run again later with backoff
  *   -ECANCELED   the daemon is stopping: the task goes back to the queue untouched
+ *   -EINPROGRESS not done, nothing wrong: the task waits for the cluster to move (a store's workloads to
+ *                become ready) and gives its worker back meanwhile; it is queued again, runnable after
+ *                the delay given with worker_recheck_in() (2 s if none), behind the tasks that do not
+ *                wait, and keeps its store's turn: no other task of the store starts before it ends
  *   other < 0    the task failed for good (the handler has recorded why on the store)
  */
 
@@ -70,6 +74,8 @@ int worker_checkpoint(Worker *w);
  * probe answers.
  */
 void worker_wait_for_cluster(Worker *w);
+/* Says when the task the handler is about to hand back with -EINPROGRESS should be looked at again. */
+void worker_recheck_in(Worker *w, uint64_t delay_usec);
 /*
  * The fencing check before a step that changes the cluster or the store: renews the lease in
  * the database, matching our owner name and lease token. 0 when the task is still ours;

@@ -313,6 +313,9 @@ static int job_init(Job *j, Provisioner *p, Worker *w, Task *t)
         j->seen_events = json_object();
         if (!j->seen_events)
                 return -ENOMEM;
+        j->wait = json_object_get(t->payload, "wait");
+        if (!json_is_object(j->wait))
+                j->wait = NULL;
         return ensure_client(j, generation);
 }
 

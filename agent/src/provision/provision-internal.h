@@ -85,6 +85,7 @@ typedef struct Job {
         int step, steps;
         StoreStatus expected; /* the status this task works under; anything else means it was superseded */
         json_t *seen_events;
+        json_t *wait; /* the wait for the workloads this task is in, in its payload (borrowed), or NULL */
 } Job;
 
 void progress(Job *j, const char *fmt, ...) _printf_(2, 3);
@@ -141,8 +142,20 @@ int rollback_to(Job *j, int revision, char *reason, size_t reason_len);
 /* ---- readiness.c ---- */
 
 /*
- * Returns -EIO with the cluster's reason when a pod stays unschedulable, or cannot pull its image, for
- * stores.unschedulable_timeout; -ETIMEDOUT after stores.provision_timeout.
+ * A task waits for its store's workloads without holding a worker: wait_begin() records the wait in the
+ * task's payload ("wait": the phase, when it began, what was seen so far), the task's row keeps it
+ * across attempts and restarts, and wait_resuming() tells the next attempt to go straight back to it.
+ * extra (taken, may be NULL) holds what the task needs when the wait ends; read it from j->wait.
+ */
+int wait_begin(Job *j, const char *phase, json_t *extra);
+/* The phase of the wait an earlier attempt of this task handed back from, or NULL. */
+const char *wait_resuming(Job *j);
+/*
+ * Watches the workloads for up to stores.readiness_watch: 0 when ready; -EINPROGRESS when not yet (the
+ * wait is saved and the task is to be handed back, due again after stores.readiness_recheck); -EIO with
+ * the cluster's reason when a pod stays unschedulable, cannot pull its image, or a volume claim cannot be
+ * bound, for stores.unschedulable_timeout; -ETIMEDOUT once stores.provision_timeout has passed since
+ * wait_begin().
  */
 int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t reason_len);
 /* Why a pod cannot start until something outside the store changes (unschedulable, its image cannot be

@@ -31,6 +31,8 @@ int settings_copy(Provisioner *p, ProvisionSettings *ret, uint64_t *ret_generati
                 .backup_keep_weekly = p->set.backups.keep_weekly,
                 .backup_overdue_grace_sec = p->set.backups.overdue_grace_sec,
                 .unschedulable_timeout_sec = p->set.unschedulable_timeout_sec,
+                .readiness_watch_sec = p->set.readiness_watch_sec,
+                .readiness_recheck_sec = p->set.readiness_recheck_sec,
                 .overcommit_percent = p->set.overcommit_percent,
                 .quota_pods = p->set.quota_pods,
                 .quota_memory = p->set.quota_memory,

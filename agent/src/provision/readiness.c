@@ -82,8 +82,34 @@ static void check_workloads(json_t *list, const char *kind, Readiness *rd)
         }
 }
 
-/* Copies new cluster Events of the namespace into the store's timeline; remembers the latest warning. */
-static void collect_events(Job *j, char *last_warning, size_t n, QuotaRefusal *refusal)
+/*
+ * Keeps the latest Event about each volume claim (RFC 3339 times in one format compare as text): name ->
+ * {"at": time, "said": "reason: message"}, "said" only when that Event is a Warning.
+ */
+static void note_claim_event(json_t *claims, json_t *e, json_t *obj, const char *type, const char *reason,
+                             const char *message)
+{
+        const char *name = json_string_value(json_object_get(obj, "name"));
+        const char *at = json_string_value(json_object_get(e, "lastTimestamp"))
+                                 ?: json_string_value(json_object_get(e, "eventTime"))
+                                            ?: json_string_value(json_object_get(
+                                                       json_object_get(e, "metadata"), "creationTimestamp"));
+        const char *seen = json_string_value(json_object_get(json_object_get(claims, name ?: ""), "at"));
+        char said[600];
+
+        if (!name || !at || (seen && strcmp(seen, at) > 0))
+                return;
+        utf8_snprintf(said, sizeof said, "%s: %s", strna(reason), strna(message));
+        json_object_set_new(claims, name,
+                            json_pack("{ss ss*}", "at", at, "said", streq_ptr(type, "Warning") ? said : NULL));
+}
+
+/*
+ * Copies new cluster Events of the namespace into the store's timeline; remembers the latest warning, and
+ * the latest Event about each volume claim in claim_warnings (see note_claim_event()).
+ */
+static void collect_events(Job *j, char *last_warning, size_t n, QuotaRefusal *refusal,
+                           json_t *claim_warnings)
 {
         _cleanup_(json_decrefp) json_t *list = NULL;
         _cleanup_free_ char *path = NULL;
@@ -106,6 +132,9 @@ static void collect_events(Job *j, char *last_warning, size_t n, QuotaRefusal *r
                 snprintf(key, sizeof key, "%s/%" JSON_INTEGER_FORMAT, uid, count);
                 if (streq_ptr(type, "Warning"))
                         quota_refusal_note(refusal, key, reason, message);
+                if (claim_warnings &&
+                    streq_ptr(json_string_value(json_object_get(obj, "kind")), "PersistentVolumeClaim"))
+                        note_claim_event(claim_warnings, e, obj, type, reason, message);
                 utf8_snprintf(detail, sizeof detail, "%s %s/%s: %s: %s", strna(type),
                               strna(json_string_value(json_object_get(obj, "kind"))),
                               strna(json_string_value(json_object_get(obj, "name"))), strna(reason), strna(message));
@@ -179,25 +208,67 @@ const char *pod_stuck_reason(json_t *pod, char *buf, size_t n)
 }
 
 /*
- * Notes when each pod was first seen stuck (since: uid -> monotonic µs, rebuilt from the pods listed now, so
- * a pod that got going is forgotten) and writes the reason of one stuck for longer than grace_usec.
+ * Why a volume claim cannot be bound until something outside the store changes: it is Pending and the
+ * cluster's last word about it is a warning (a StorageClass that does not exist, a provisioner that
+ * fails). NULL when it is bound or no warning was said of it.
  */
-static bool stuck_too_long(json_t *pods, json_t *since, uint64_t now, uint64_t grace_usec, char *buf, size_t n)
+static const char *claim_stuck_reason(json_t *pvc, json_t *claim_warnings, char *buf, size_t n)
+{
+        const char *name = json_string_value(json_object_get(json_object_get(pvc, "metadata"), "name"));
+        const char *phase = json_string_value(json_object_get(json_object_get(pvc, "status"), "phase"));
+        const char *said;
+
+        if (!name || !streq_ptr(phase, "Pending"))
+                return NULL;
+        said = json_string_value(json_object_get(json_object_get(claim_warnings, name), "said"));
+        if (!said)
+                return NULL;
+        utf8_snprintf(buf, n, "Volume claim %s cannot be bound: %s", name, said);
+        return buf;
+}
+
+/* Appends [uid, why] for each claim and pod that is stuck now; claims first, as their pods wait on them. */
+static void stuck_now(json_t *claims, json_t *claim_warnings, json_t *pods, json_t *ret)
+{
+        json_t *o;
+        size_t i;
+
+        json_array_foreach(json_object_get(claims, "items"), i, o) {
+                const char *uid = json_string_value(json_object_get(json_object_get(o, "metadata"), "uid"));
+                char why[700];
+                if (uid && claim_stuck_reason(o, claim_warnings, why, sizeof why))
+                        json_array_append_new(ret, json_pack("[ss]", uid, why));
+        }
+        json_array_foreach(json_object_get(pods, "items"), i, o) {
+                const char *uid = json_string_value(json_object_get(json_object_get(o, "metadata"), "uid"));
+                char why[512];
+                if (uid && pod_stuck_reason(o, why, sizeof why))
+                        json_array_append_new(ret, json_pack("[ss]", uid, why));
+        }
+}
+
+/*
+ * Notes when each claim and pod was first seen stuck (since: uid -> µs of now_usec(), rebuilt from those
+ * stuck now, so one that got going is forgotten; kept with the wait, so it survives a hand-back and a
+ * restart) and writes the reason of one stuck for longer than grace_usec.
+ */
+static bool stuck_too_long(json_t *stuck, json_t *since, uint64_t now, uint64_t grace_usec, char *buf,
+                           size_t n)
 {
         _cleanup_(json_decrefp) json_t *next = json_object();
-        json_t *pod;
+        json_t *pair;
         bool found = false;
         size_t i;
 
         if (!next)
                 return false;
-        json_array_foreach(json_object_get(pods, "items"), i, pod) {
-                const char *uid = json_string_value(json_object_get(json_object_get(pod, "metadata"), "uid"));
-                char why[512];
+        json_array_foreach(stuck, i, pair) {
+                const char *uid = json_string_value(json_array_get(pair, 0));
+                const char *why = json_string_value(json_array_get(pair, 1));
                 json_t *t;
                 uint64_t first;
 
-                if (!uid || !pod_stuck_reason(pod, why, sizeof why))
+                if (!uid || !why)
                         continue;
                 t = json_object_get(since, uid);
                 first = t ? (uint64_t) json_integer_value(t) : now;
@@ -212,6 +283,47 @@ static bool stuck_too_long(json_t *pods, json_t *since, uint64_t now, uint64_t g
         return found;
 }
 
+int wait_begin(Job *j, const char *phase, json_t *extra)
+{
+        _cleanup_(json_decrefp) json_t *w = extra ?: json_object();
+        int r;
+
+        assert(j);
+        assert(phase);
+        if (!w || json_object_set_new(w, "phase", json_string(phase)) < 0 ||
+            json_object_set_new(w, "since", json_integer((json_int_t) now_usec())) < 0)
+                return -ENOMEM;
+        if (!j->t->payload) {
+                j->t->payload = json_object();
+                if (!j->t->payload)
+                        return -ENOMEM;
+        }
+        if (json_object_set(j->t->payload, "wait", w) < 0)
+                return -ENOMEM;
+        j->wait = w;
+        r = queue_set_payload(j->db, j->t, worker_owner(j->w));
+        if (r == -ESTALE)
+                return worker_fence(j->w) < 0 ? -ECANCELED : -EAGAIN;
+        return r < 0 ? -EAGAIN : 0;
+}
+
+const char *wait_resuming(Job *j)
+{
+        assert(j);
+        return json_string_value(json_object_get(j->wait, "phase"));
+}
+
+/* Keeps what this look learnt with the wait, for the next one (after a hand-back or a restart). */
+static int wait_save(Job *j, json_t *since, const QuotaRefusal *refusal, bool unreachable)
+{
+        if (json_object_set(j->wait, "stuck", since) < 0 ||
+            json_object_set_new(j->wait, "nudged", json_string(refusal->acted)) < 0 ||
+            json_object_set_new(j->wait, "unreachable", json_boolean(unreachable)) < 0 ||
+            json_object_set(j->wait, "seen", j->seen_events) < 0)
+                return -ENOMEM;
+        return queue_set_payload(j->db, j->t, worker_owner(j->w));
+}
+
 typedef struct WatchWake {
         int events;
 } WatchWake;
@@ -224,27 +336,44 @@ static int on_watch_event(const char *type, json_t *object, void *userdata)
 }
 
 /*
- * Waits until every Deployment is available, every StatefulSet ready and the
- * setup Job complete, as the API server reports them. Pods are watched so a
- * change wakes us at once; workloads are then listed afresh.
+ * Watches until every Deployment is available, every StatefulSet ready and the setup Job complete, as the
+ * API server reports them, for at most stores.readiness_watch: then the task hands its worker back and is
+ * brought back after stores.readiness_recheck. Pods are watched so a change wakes us at once; workloads are
+ * then listed afresh.
  */
 int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t reason_len)
 {
-        _cleanup_free_ char *deploy = NULL, *sts = NULL, *jobs = NULL, *pods = NULL, *selector = NULL;
+        _cleanup_free_ char *deploy = NULL, *sts = NULL, *jobs = NULL, *pods = NULL, *claims = NULL,
+                            *selector = NULL;
         char last_warning[512] = "";
         QuotaRefusal refusal = {};
         _cleanup_(json_decrefp) json_t *stuck_since = json_object();
-        uint64_t deadline = mono_usec() + j->set.provision_timeout_sec * USEC_PER_SEC;
-        bool unreachable = false;
+        uint64_t since, deadline, hold_end = mono_usec() + j->set.readiness_watch_sec * USEC_PER_SEC;
+        bool unreachable;
         int r;
+
+        assert(j->wait); /* wait_begin() first */
+        since = (uint64_t) json_integer_value(json_object_get(j->wait, "since"));
+        deadline = since + j->set.provision_timeout_sec * USEC_PER_SEC;
+        unreachable = json_is_true(json_object_get(j->wait, "unreachable"));
+        if (!stuck_since)
+                return -ENOMEM;
+        if (json_is_object(json_object_get(j->wait, "stuck")))
+                json_object_update(stuck_since, json_object_get(j->wait, "stuck"));
+        if (json_is_object(json_object_get(j->wait, "seen")))
+                json_object_update(j->seen_events, json_object_get(j->wait, "seen"));
+        snprintf(refusal.acted, sizeof refusal.acted, "%s",
+                 strempty(json_string_value(json_object_get(j->wait, "nudged"))));
 
         if (instance_selector(j, &selector) < 0 || kube_path(&deploy, "apps/v1", "deployments", j->ns, NULL) < 0 ||
             kube_path(&sts, "apps/v1", "statefulsets", j->ns, NULL) < 0 ||
-            kube_path(&jobs, "batch/v1", "jobs", j->ns, NULL) < 0 || kube_path(&pods, "v1", "pods", j->ns, NULL) < 0)
+            kube_path(&jobs, "batch/v1", "jobs", j->ns, NULL) < 0 || kube_path(&pods, "v1", "pods", j->ns, NULL) < 0 ||
+            kube_path(&claims, "v1", "persistentvolumeclaims", j->ns, NULL) < 0)
                 return -ENOMEM;
 
         for (;;) {
-                _cleanup_(json_decrefp) json_t *d = NULL, *s = NULL, *jb = NULL, *pl = NULL;
+                _cleanup_(json_decrefp) json_t *d = NULL, *s = NULL, *jb = NULL, *pl = NULL, *cl = NULL,
+                                                *claim_warnings = json_object(), *stuck = json_array();
                 Readiness rd = {};
 
                 r = job_checkpoint(j);
@@ -252,21 +381,25 @@ int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t reason
                         return r;
                 if (superseded(j, expected))
                         return -ECONNABORTED;
+                if (!claim_warnings || !stuck)
+                        return -ENOMEM;
 
                 r = kube_list(j->kube, deploy, selector, &d);
                 if (r >= 0)
                         r = kube_list(j->kube, sts, selector, &s);
                 if (r >= 0)
                         r = kube_list(j->kube, jobs, selector, &jb);
-                if (r < 0 && (!cluster_error_is_transient(r) || mono_usec() > deadline))
+                if (r < 0 && (!cluster_error_is_transient(r) || now_usec() > deadline))
                         return cluster_error(j, r, "Reading the store's workloads failed");
                 if (r < 0) {
-                        /* The API server is away (restarting, or etcd is): keep watching here rather
-                         * than go back to the queue, whose backoff would add to the wait after it
-                         * returns. Said once per outage, in the timeline and as the reason. */
+                        /* The API server is away (restarting, or etcd is): look again soon rather than sit out
+                         * the queue's backoff after it returns. Said once per outage, in the timeline and as
+                         * the reason. */
                         if (!unreachable)
                                 (void) cluster_error(j, r, "Reading the store's workloads failed");
                         unreachable = true;
+                        if (mono_usec() >= hold_end)
+                                goto hand_back;
                         r = worker_sleep(j->w, USEC_PER_SEC);
                         if (r < 0)
                                 return r;
@@ -282,7 +415,7 @@ int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t reason
                 check_workloads(d, "Deployment", &rd);
                 check_workloads(s, "StatefulSet", &rd);
                 check_workloads(jb, "Job", &rd);
-                collect_events(j, last_warning, sizeof last_warning, &refusal);
+                collect_events(j, last_warning, sizeof last_warning, &refusal, claim_warnings);
 
                 if (rd.job_failed) {
                         char detail[400] = "";
@@ -304,19 +437,23 @@ int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t reason
                 const char *rv = NULL;
                 if (kube_list(j->kube, pods, NULL, &pl) >= 0) {
                         rv = json_string_value(json_object_get(json_object_get(pl, "metadata"), "resourceVersion"));
-                        if (stuck_since && stuck_too_long(pl, stuck_since, mono_usec(),
-                                                          j->set.unschedulable_timeout_sec * USEC_PER_SEC, reason,
-                                                          reason_len))
+                        if (kube_list(j->kube, claims, NULL, &cl) < 0)
+                                cl = NULL; /* the pods alone, this time */
+                        stuck_now(cl, claim_warnings, pl, stuck);
+                        if (stuck_too_long(stuck, stuck_since, now_usec(),
+                                           j->set.unschedulable_timeout_sec * USEC_PER_SEC, reason, reason_len))
                                 return -EIO;
                 }
 
-                if (mono_usec() > deadline) {
+                if (now_usec() > deadline) {
                         utf8_snprintf(reason, reason_len, "Not ready after %" PRIu64 " s: %s%s%s",
                                       j->set.provision_timeout_sec, rd.waiting_on[0] ? rd.waiting_on : "no workloads found",
                                       last_warning[0] ? " is not ready; last cluster warning: " : " is not ready",
                                       last_warning);
                         return -ETIMEDOUT;
                 }
+                if (mono_usec() >= hold_end)
+                        goto hand_back;
 
                 /* Block until a pod in the namespace changes, or a second passes (workload status follows pods). */
                 WatchWake ww = {};
@@ -326,6 +463,16 @@ int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t reason
                 if (r < 0 && r != -ESTALE)
                         (void) worker_sleep(j->w, USEC_PER_SEC);
         }
+
+hand_back:
+        /* Not ready yet: give the worker back to the other stores' tasks, and come back for another look. */
+        r = wait_save(j, stuck_since, &refusal, unreachable);
+        if (r == -ESTALE)
+                return worker_fence(j->w) < 0 ? -ECANCELED : -EAGAIN;
+        if (r < 0)
+                return -EAGAIN;
+        worker_recheck_in(j->w, j->set.readiness_recheck_sec * USEC_PER_SEC);
+        return -EINPROGRESS;
 }
 
 void kept_claim_sizes(Job *j, char *buf, size_t n)
@@ -389,7 +536,7 @@ int wait_interrupted(int r)
 {
         if (r == -ECONNABORTED)
                 return 0;
-        if (r == -EAGAIN || r == -ECANCELED || r == -ESTALE)
+        if (r == -EAGAIN || r == -ECANCELED || r == -ESTALE || r == -EINPROGRESS)
                 return r;
         return 1;
 }

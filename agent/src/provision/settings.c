@@ -48,6 +48,8 @@ int settings_from_config(ProvisionSettings *s, const Config *c)
                 .backup_max_bytes = c->backup_max_bytes,
                 .provision_timeout_sec = c->provision_timeout_sec,
                 .unschedulable_timeout_sec = c->unschedulable_timeout_sec,
+                .readiness_watch_sec = c->readiness_watch_sec,
+                .readiness_recheck_sec = c->readiness_recheck_sec,
                 .overcommit_percent = c->overcommit_percent,
                 .quota_pods = strdup(c->quota_pods),
                 .quota_memory = strdup(c->quota_memory),

@@ -26,6 +26,7 @@ typedef struct ProvisionSettings {
         uint64_t backup_max_bytes; /* what all backups together may take; 0: no budget */
         BackupPolicy backups;      /* retention of scheduled backups */
         uint64_t unschedulable_timeout_sec;
+        uint64_t readiness_watch_sec, readiness_recheck_sec;
         uint64_t overcommit_percent;
         char *quota_pods, *quota_memory, *quota_cpu;
         char *storage_mysql, *storage_wordpress;

@@ -21,6 +21,12 @@ int task_create(Job *j)
         if (superseded(j, STORE_PROVISIONING))
                 return 0;
 
+        /* Back for another look at the workloads: everything before the wait is done. */
+        if (streq_ptr(wait_resuming(j), "workloads")) {
+                j->step = j->steps;
+                goto wait;
+        }
+
         /* Created while the nodes were full: wait for room without holding this worker (the queue's backoff
          * brings the task back, up to a minute apart). */
         if (streq_ptr(j->store->step, STORE_STEP_WAITING_FOR_CAPACITY)) {
@@ -99,6 +105,10 @@ int task_create(Job *j)
         }
 
         begin_step(j, "waiting for workloads");
+        r = wait_begin(j, "workloads", NULL);
+        if (r < 0)
+                return r;
+wait:
         r = wait_for_workloads(j, STORE_PROVISIONING, reason, sizeof reason);
         stop = wait_interrupted(r);
         if (stop <= 0)

@@ -11,11 +11,19 @@
 #include "core/store.h"
 #include "provision/provision-internal.h"
 
+/* What the wait after the upgrade (or after its rollback) needs when it ends, kept with the wait. */
+static json_t *upgrade_wait_extra(int64_t old_revision, const char *old_version, const char *reason)
+{
+        return json_pack("{sIss*ss*}", "old_revision", (json_int_t) old_revision, "old_version", old_version,
+                         "reason", reason);
+}
+
 int task_upgrade(Job *j)
 {
         _cleanup_free_ char *chart = NULL, *old_version = NULL;
         const char *version = json_string_value(json_object_get(j->t->payload, "chart_version"));
-        char reason[700] = "", msg[1200];
+        const char *resume;
+        char reason[700] = "", rb_reason[600] = "", msg[1200];
         int64_t old_revision = 0;
         bool repaired;
         int r, stop;
@@ -24,6 +32,20 @@ int task_upgrade(Job *j)
         j->expected = STORE_UPGRADING;
         if (superseded(j, STORE_UPGRADING))
                 return 0;
+        resume = wait_resuming(j);
+        if (resume) {
+                /* Back for another look at the workloads, after the upgrade or after its rollback. */
+                j->step = j->steps;
+                old_revision = (int64_t) json_integer_value(json_object_get(j->wait, "old_revision"));
+                old_version = strdup(strempty(json_string_value(json_object_get(j->wait, "old_version"))));
+                if (!old_version)
+                        return -ENOMEM;
+                utf8_snprintf(reason, sizeof reason, "%s",
+                              strempty(json_string_value(json_object_get(j->wait, "reason"))));
+                if (streq(resume, "rollback"))
+                        goto rollback_wait;
+                goto upgrade_wait;
+        }
         /* Asked while the nodes were full (stores.capacity.when_full: wait): wait for room without holding
          * this worker, as a create does; the store runs its old version meanwhile. */
         if (streq_ptr(j->store->step, STORE_STEP_WAITING_FOR_CAPACITY)) {
@@ -72,6 +94,10 @@ int task_upgrade(Job *j)
                 return r;
         if (r >= 0) {
                 begin_step(j, "waiting for workloads");
+                r = wait_begin(j, "upgrade", upgrade_wait_extra(old_revision, old_version, NULL));
+                if (r < 0)
+                        return r;
+        upgrade_wait:
                 r = wait_for_workloads(j, STORE_UPGRADING, reason, sizeof reason);
                 stop = wait_interrupted(r);
                 if (stop <= 0)
@@ -90,13 +116,17 @@ int task_upgrade(Job *j)
                 utf8_snprintf(msg, sizeof msg, "Upgrade to %s failed: %s", version, reason);
                 return fail_store(j, "store.upgrade_failed", msg);
         }
-        char rb_reason[600] = "";
         progress(j, "upgrade failed; rolling back to revision %" PRIi64, old_revision);
         r = rollback_to(j, (int) old_revision, rb_reason, sizeof rb_reason);
         if (r == -ECANCELED)
                 return r;
-        if (r >= 0)
+        if (r >= 0) {
+                r = wait_begin(j, "rollback", upgrade_wait_extra(old_revision, old_version, reason));
+                if (r < 0)
+                        return r;
+        rollback_wait:
                 r = wait_for_workloads(j, STORE_UPGRADING, rb_reason, sizeof rb_reason);
+        }
         stop = wait_interrupted(r);
         if (stop <= 0)
                 return stop;
@@ -124,6 +154,10 @@ int task_rollback(Job *j)
         j->expected = STORE_UPGRADING;
         if (superseded(j, STORE_UPGRADING))
                 return 0;
+        if (wait_resuming(j)) {
+                j->step = j->steps;
+                goto wait;
+        }
         r = repair_pending_release(j, &repaired);
         if (r < 0)
                 return r;
@@ -139,6 +173,10 @@ int task_rollback(Job *j)
                 return 0;
         }
         begin_step(j, "waiting for workloads");
+        r = wait_begin(j, "rollback", NULL);
+        if (r < 0)
+                return r;
+wait:
         r = wait_for_workloads(j, STORE_UPGRADING, reason, sizeof reason);
         stop = wait_interrupted(r);
         if (stop <= 0)

@@ -201,6 +201,41 @@ TEST(test_child_recorded_with_the_task)
         ASSERT_EQ(queue_retry_later_at(db, now, t, "old/0", 0, NULL), -ESTALE);
 }
 
+/*
+ * A task handed back between two looks at its store's workloads keeps its payload (the wait it is in),
+ * keeps its store's turn, and is leased after work that has not started yet, so stores that keep
+ * waiting never hold up another store's first step.
+ */
+TEST(test_waiting_task_keeps_its_payload_and_goes_after_fresh_work)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_(db_closep) Db *db = open_db(&path);
+        _cleanup_free_ char *a = new_store(db, "a");
+        _cleanup_(task_freep) Task *t = NULL, *u = NULL, *v = NULL;
+        uint64_t now = now_usec();
+
+        ASSERT_EQ(queue_lease_at(db, now, "w", 60 * USEC_PER_SEC, &t), 0);
+        t->payload = json_pack("{s{ss}}", "wait", "phase", "workloads");
+        ASSERT_EQ(queue_set_payload(db, t, "w"), 0);
+        ASSERT_EQ(queue_set_payload(db, t, "other"), -ESTALE);
+        ASSERT_EQ(queue_enqueue(db, a, TASK_DELETE, NULL, "t", NULL), 0);
+        ASSERT_EQ(queue_retry_later_at(db, now, t, "w", USEC_PER_SEC, QUEUE_WAITING_FOR_WORKLOADS), 0);
+
+        _cleanup_free_ char *b = new_store(db, "b");
+        now += 2 * USEC_PER_SEC;
+        /* Both creates are due: b's, not started yet, goes first although a's is older. */
+        ASSERT_EQ(queue_lease_at(db, now, "w", 60 * USEC_PER_SEC, &u), 0);
+        ASSERT_STREQ(u->store_id, b);
+        /* Then a's create, with its wait; the delete of a waits behind it. */
+        ASSERT_EQ(queue_lease_at(db, now, "w", 60 * USEC_PER_SEC, &v), 0);
+        ASSERT_EQ(v->id, t->id);
+        ASSERT_STREQ(json_string_value(json_object_get(json_object_get(v->payload, "wait"), "phase")),
+                     "workloads");
+        task_free(u);
+        u = NULL;
+        ASSERT_EQ(queue_lease_at(db, now, "w", 60 * USEC_PER_SEC, &u), -EAGAIN);
+}
+
 /* Waits for store id to be READY, polling every 50 ms at most `polls` times (the caller asserts). */
 static void wait_ready(Db *db, const char *id, int polls)
 {
@@ -424,6 +459,53 @@ TEST(test_stolen_lease_stops_the_worker)
         ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
         ASSERT_STREQ((const char *) sqlite3_column_text(q, 0), "running");
         ASSERT_STREQ((const char *) sqlite3_column_text(q, 1), "thief");
+}
+
+/*
+ * A handler that waits (-EINPROGRESS) gives its worker back: with a single worker, the task of another
+ * store runs to its end while the first keeps coming back for another look.
+ */
+static char *waiting_store;
+static atomic_int looks;
+static atomic_bool other_done;
+static int waiting_handler(Worker *w, Task *t, void *userdata)
+{
+        if (!streq(t->store_id, waiting_store)) {
+                atomic_store(&other_done, true);
+                return store_set_status(worker_db(w), t->store_id, STORE_READY, NULL);
+        }
+        atomic_fetch_add(&looks, 1);
+        if (!atomic_load(&other_done)) {
+                worker_recheck_in(w, 20 * USEC_PER_MSEC);
+                return -EINPROGRESS;
+        }
+        return store_set_status(worker_db(w), t->store_id, STORE_READY, NULL);
+}
+
+TEST(test_waiting_handler_frees_its_worker)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_(db_closep) Db *db = open_db(&path);
+        _cleanup_free_ char *a = new_store(db, "a");
+        _cleanup_(runner_freep) Runner *r = NULL;
+        RunnerOptions o = { .db_path = path, .n_workers = 1, .lease_usec = 30 * USEC_PER_SEC,
+                            .max_backoff_usec = 100 * USEC_PER_MSEC, .instance_id = "test",
+                            .handler = waiting_handler };
+
+        waiting_store = a;
+        ASSERT_EQ(runner_new(&r, &o), 0);
+        ASSERT_EQ(runner_start(r), 0);
+        for (int i = 0; i < 200 && atomic_load(&looks) < 2; i++)
+                sleep_msec(10);
+        ASSERT_TRUE(atomic_load(&looks) >= 2);
+        _cleanup_free_ char *b = new_store(db, "b");
+        runner_wake(r);
+        wait_ready(db, b, 200);
+        wait_ready(db, a, 200);
+        runner_stop(r);
+        ASSERT_TRUE(atomic_load(&other_done));
+        ASSERT_EQ(task_column(db, a, "SELECT state = 'done' FROM tasks WHERE store_id = ?"), 1);
+        ASSERT_EQ(task_column(db, b, "SELECT state = 'done' FROM tasks WHERE store_id = ?"), 1);
 }
 
 DEFINE_TEST_MAIN(LOG_ERR)
