@@ -84,6 +84,9 @@ def test_https_store_waits_for_its_certificate(cluster_daemon, cert_manager, ca,
     assert m and int(m.group(1)) == int(m.group(2)) - 1, s["step"]
     assert s["status"] == "PROVISIONING", s
 
+    # (The agent may have seen it before cert-manager's ingress-shim made the Certificate.)
+    d.wait_for(lambda: kubectl("-n", ns, "get", "certificate", f"{name}-tls", check=False).returncode == 0,
+               timeout=120, what="cert-manager to make the store's Certificate")
     ingress = kubectl_json("-n", ns, "get", "ingress", name)
     assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == ISSUER
     assert ingress["spec"]["tls"] == [{"hosts": [host], "secretName": f"{name}-tls"}]
