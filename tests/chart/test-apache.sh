@@ -6,7 +6,9 @@
 #  - the WordPress installer (wp-admin/install.php, setup-config.php) is refused, whatever the
 #    spelling of the path, while other wp-admin scripts are served;
 #  - the readiness probe's /-/ready answers 503 before wp-config.php exists and while WordPress is
-#    not installed, and 200 once it is (files/ready.php).
+#    not installed, and 200 once it is (files/ready.php);
+#  - the redirects Apache makes itself (mod_dir's /wp-admin -> /wp-admin/) name the store's URL:
+#    behind TLS (ingress.tls.enabled) https://, never http://, and never the pod's port.
 # No WordPress runs here: the docroot holds stand-ins (an "installer" that would answer 200, and a
 # wp-load.php STAND-IN whose $wpdb answers the probe's one query from a file). Only the container's
 # paths differ: /var/www/html and /opt/storeagent/web are directories of this test.
@@ -23,7 +25,7 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 # Apache's children run as nobody when this runs as root: they must read the tree.
 chmod 755 "$WORK"
 A=$WORK/apache HTML=$WORK/html WEB=$WORK/opt-storeagent-web
-mkdir -p "$A" "$HTML/wp-admin" "$WEB"
+mkdir -p "$A" "$HTML/wp-admin" "$HTML/wp-content" "$WEB"
 
 step "the chart's Apache configuration"
 agent_values shop1 "$WORK/values.yaml"
@@ -125,5 +127,38 @@ chmod a+r "$HTML/installed"
 c=$(code /-/ready)
 [[ $c == 200 ]] || fail "WordPress installed: $c $(cat "$WORK/body")"
 ok "WordPress installed, its database answering: 200"
+
+step "redirects Apache makes itself follow the store's scheme (mod_dir: /wp-admin -> /wp-admin/)"
+# location HOST PATH [HEADER]: the Location of a request as the ingress controller forwards it.
+location() {
+    curl -s -o /dev/null -w '%{redirect_url}' -H "Host: $1" ${3:+-H "$3"} "http://127.0.0.1:$PORT$2"
+}
+loc=$(location shop1.localtest.me /wp-admin)
+[[ $loc == http://shop1.localtest.me/wp-admin/ ]] || fail "plain http store: /wp-admin redirects to '$loc'"
+ok "plain http store: /wp-admin -> $loc (the store's host, not the pod's port)"
+# The same store behind TLS (ingress.tls.enabled, as values-prod.yaml and stores.url_scheme https set it).
+helm template shop1 "$CHART" -n store-shop1 -f "$WORK/values.yaml" --set wordpress.containerPort="$PORT" \
+    --set ingress.tls.enabled=true >"$WORK/chart-tls.yaml" || fail "helm template with TLS"
+python3 - "$WORK" <<'PY' || fail "reading the web ConfigMap (TLS)"
+import sys, yaml
+work = sys.argv[1]
+cm = next(d for d in yaml.safe_load_all(open(f"{work}/chart-tls.yaml"))
+          if d and d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-wordpress-config"))
+open(f"{work}/apache/000-default.conf", "w").write(cm["data"]["000-default.conf"])
+PY
+sed -i -e "s|/var/www/html|$HTML|g" -e "s|/opt/storeagent/web|$WEB|g" "$A/000-default.conf"
+chmod a+r "$A/000-default.conf"
+kill -USR1 "$HTTPD"   # graceful restart: the parent reads the configuration again
+https_redirect() { [[ $(location shop1.localtest.me /wp-admin "X-Forwarded-Proto: https") == https://* ]]; }
+eventually 30 "apache to serve the TLS configuration" https_redirect
+loc=$(location shop1.localtest.me /wp-admin "X-Forwarded-Proto: https")
+[[ $loc == https://shop1.localtest.me/wp-admin/ ]] || fail "behind TLS: /wp-admin redirects to '$loc'"
+ok "behind TLS: /wp-admin -> $loc (not http://, not the pod's port)"
+loc=$(location shop1.localtest.me /wp-content)
+[[ $loc == https://shop1.localtest.me/wp-content/ ]] || fail "behind TLS, any directory: '$loc'"
+ok "behind TLS: every directory redirect says https (/wp-content -> $loc)"
+[[ $(code /wp-admin/install.php) == 403 && $(code /wp-admin/about.php) == 200 ]] ||
+    fail "the TLS configuration lost the installer rule"
+ok "the TLS configuration keeps refusing the installer"
 
 echo "PASS $TEST_NAME"

@@ -90,6 +90,28 @@ grep -q 'secretName: "shop1-tls"' "$WORK/prod.out" || fail "no TLS secret shop1-
 grep -q "define('WP_HOME', 'https://shop1.shops.example.com');" "$WORK/prod.out" || fail "WP_HOME is not https://shop1.shops.example.com"
 ok "Ingress TLS for shop1.shops.example.com via ClusterIssuer letsencrypt-prod, WordPress on https"
 
+step "the agent's values for https with stores.tls.cluster_issuer"
+printf 'stores:\n  url_scheme: https\n  tls:\n    cluster_issuer: shops-ca\n' >"$WORK/https.conf"
+STOREAGENT_CONFIG=$WORK/https.conf render_store shop2
+helm template shop2 "$CHART" -n store-shop2 -f "$WORK/render-shop2/values.yaml" >"$WORK/https.out" ||
+    fail "helm template with the agent's https values"
+python3 - "$WORK/https.out" "$WORK/render-shop2/objects.yaml" <<'PY' || fail "the https store's Ingress or policies"
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+ing = next(d for d in docs if d["kind"] == "Ingress")
+ann = ing["metadata"].get("annotations") or {}
+assert ann.get("cert-manager.io/cluster-issuer") == "shops-ca", ann
+assert ing["spec"]["tls"] == [{"hosts": ["shop2.localtest.me"], "secretName": "shop2-tls"}], ing["spec"].get("tls")
+assert [r["host"] for r in ing["spec"]["rules"]] == ["shop2.localtest.me"]
+assert "define('WP_HOME', 'https://shop2.localtest.me');" in open(sys.argv[1]).read(), "WP_HOME is not https"
+pols = {d["metadata"]["name"]: d for d in yaml.safe_load_all(open(sys.argv[2])) if d and d["kind"] == "NetworkPolicy"}
+acme = pols["allow-ingress-controller-to-acme-solver"]["spec"]
+assert acme["podSelector"] == {"matchLabels": {"acme.cert-manager.io/http01-solver": "true"}}, acme
+assert acme["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 8089}], acme
+PY
+ok "Ingress shop2.localtest.me: cert-manager.io/cluster-issuer shops-ca, TLS Secret shop2-tls; WordPress on https"
+ok "the namespace admits cert-manager's HTTP-01 solver pod from the ingress controller (TCP 8089)"
+
 step "values-local.yaml: k3s's traefik class, localtest.me"
 helm template demo "$CHART" -f "$CHART/values-local.yaml" >"$WORK/local.out" || fail "helm template -f values-local.yaml"
 grep -q 'ingressClassName: "traefik"' "$WORK/local.out" || fail "ingressClassName is not traefik (k3s)"

@@ -17,6 +17,9 @@ K8S_VERSION=v1.33.13
 ETCD_VERSION=v3.5.21
 KWOK_VERSION=v0.7.0
 CYCLONUS_VERSION=v0.5.6
+# cert-manager's controller, for the https tests (tests/integration/test_tls.py); must match
+# tests/cluster/cert-manager/go.mod.
+CERT_MANAGER_VERSION=v1.11.5
 HELM4_VERSION=v4.3.1
 HELM3_VERSION=v3.22.0
 HELM_MAJOR=${HELM_MAJOR:-4}
@@ -33,6 +36,10 @@ KWOK_CRD_DIR=$CACHE_DIR/crd-kwok-$KWOK_VERSION
 KWOK_CRDS=(execs clusterexecs logs clusterlogs)
 # The NetworkPolicy analyzer tests/cluster/test-netpol.sh asks (the cluster enforces no policy).
 CYCLONUS_BIN=$CACHE_DIR/bin-cyclonus-$CYCLONUS_VERSION/cyclonus
+# Built only by `build cert-manager` (tests/cluster/cert-manager-up asks for it), never by `up`.
+CERT_MANAGER_BIN=$CACHE_DIR/bin-cert-manager-$CERT_MANAGER_VERSION/controller
+# Its CustomResourceDefinitions (Certificate, Issuer, ...), from its module, the chart's labels taken out.
+CERT_MANAGER_CRD_DIR=$CACHE_DIR/crd-cert-manager-$CERT_MANAGER_VERSION
 case $HELM_MAJOR in
 	4) HELM_VERSION=$HELM4_VERSION ;;
 	3) HELM_VERSION=$HELM3_VERSION ;;
@@ -53,6 +60,8 @@ SCHEDULER_PORT=$((PORT_BASE + 4))
 # kwok's fake kubelet API: the API server proxies pods/exec and pods/log to it (mapped to local
 # commands and files by Exec/ClusterExec and Logs/ClusterLogs objects).
 KWOK_PORT=$((PORT_BASE + 5))
+# cert-manager's metrics listener (tests/cluster/cert-manager-up), on loopback.
+CERT_MANAGER_METRICS_PORT=$((PORT_BASE + 6))
 
 # Networks, the same ranges k3s uses by default.
 SERVICE_CIDR=10.43.0.0/16
@@ -66,6 +75,8 @@ POOL_LABEL=storeagent.test/pv-pool=local-path
 
 # Components in start order; each has <state>/pids/<name>.pid and logs/<name>.log.
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok pv-recycler)
+# Started on demand by their own scripts (after the components above); `down` stops them too.
+OPTIONAL_COMPONENTS=(cert-manager)
 
 PKI=$STATE_DIR/pki
 LOG_DIR=$STATE_DIR/logs

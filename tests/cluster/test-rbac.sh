@@ -224,6 +224,21 @@ ok "exec into store pods only, not into kube-system, default or $FOREIGN"
 [[ $(ag auth can-i get pods --subresource=log -n kube-system 2>/dev/null || true) == no ]] ||
 	fail "the agent may read pod logs in kube-system"
 ok "pod logs readable in store namespaces only"
+# Certificates (READY of an https store waits for its own): read in store namespaces, never written.
+[[ $(ag auth can-i get certificates.cert-manager.io -n "$NS" 2>/dev/null || true) == yes ]] ||
+	fail "the agent may not read Certificates in $NS"
+for verb in create patch update delete; do
+	[[ $(ag auth can-i "$verb" certificates.cert-manager.io -n "$NS" 2>/dev/null || true) == no ]] ||
+		fail "the agent may $verb Certificates in $NS"
+done
+[[ $(ag auth can-i get certificates.cert-manager.io -n kube-system 2>/dev/null || true) == no ]] ||
+	fail "the agent may read Certificates in kube-system"
+for what in issuers.cert-manager.io certificaterequests.cert-manager.io; do
+	[[ $(ag auth can-i get "$what" -n "$NS" 2>/dev/null || true) == no ]] || fail "the agent may read $what in $NS"
+done
+[[ $(ag auth can-i get clusterissuers.cert-manager.io 2>/dev/null || true) == no ]] ||
+	fail "the agent may read ClusterIssuers"
+ok "Certificates readable in store namespaces only, and nothing else of cert-manager"
 allowed "reading nodes (capacity)" ag get nodes
 for verb in patch update delete; do
 	[[ $(ag auth can-i "$verb" nodes 2>/dev/null || true) == no ]] || fail "the agent may $verb nodes"

@@ -130,7 +130,7 @@ def test_connectivity_matrix(cluster_daemon, tmp_path):
 
     policies = str(tmp_path / "policies")
     exported = export_policies([ns_a, ns_b], policies)
-    assert len(exported) == 16, exported
+    assert len(exported) == 18, exported
 
     node = kubectl_json("get", "nodes")["items"][0]
     node_ip = next(x["address"] for x in node["status"]["addresses"] if x["type"] == "InternalIP")
@@ -153,7 +153,11 @@ def test_connectivity_matrix(cluster_daemon, tmp_path):
                    {**web_a.labels, "app.kubernetes.io/component": "credentials"})
     setup_a = pods_a.get("setup") or Peer(f"{ns_a}/setup", "10.42.250.3", ns_a, web_a.ns_labels,
                                           {**web_a.labels, "app.kubernetes.io/component": "setup"})
-    store_a = [p for c, p in pods_a.items() if c] + [creds_a]
+    # cert-manager's ACME HTTP-01 solver pod exists only while a certificate is issued: modelled with the
+    # label cert-manager gives it, and its port.
+    solver_a = Peer(f"{ns_a}/acme-solver", "10.42.250.4", ns_a, web_a.ns_labels,
+                    {"acme.cert-manager.io/http01-solver": "true"}, {"http": 8089})
+    store_a = [p for c, p in pods_a.items() if c] + [creds_a, solver_a]
     store_b = [p for c, p in pods_b.items() if c]
     web_port, db_port = web_a.ports["http"], pods_a["database"].ports.get("mysql", 3306)
     assert web_port == 8080 and db_port == 3306
@@ -168,10 +172,17 @@ def test_connectivity_matrix(cluster_daemon, tmp_path):
                 expect.append((s, t, 53, "UDP", False))
     # The ingress controller reaches web's http port and nothing else in the store.
     expect.append((ingress, web_a, web_port, "TCP", True))
+    # ... and the ACME solver's port (the CA's HTTP-01 request comes through the ingress controller).
+    expect.append((ingress, solver_a, 8089, "TCP", True))
     for t in store_a:
         for port in PROBE_PORTS:
             if not (t is web_a and port == web_port):
                 expect.append((ingress, t, port, "TCP", False))
+    for t in (web_a, pods_a["database"]):
+        expect.append((ingress, t, 8089, "TCP", False))
+    # Nothing else reaches the solver: not another namespace, not the other store, not the store's own pods.
+    for s in (other, internet, pods_b["web"], web_a, pods_a["database"]):
+        expect.append((s, solver_a, 8089, "TCP", False))
     # Nobody else outside the store reaches web, and nothing outside reaches the database. (The
     # ingress rule admits the controller's namespaces, not its pods: any pod of kube-system
     # reaches web's http port, so kube-dns is left out of the web half.)
@@ -210,9 +221,12 @@ def test_connectivity_matrix(cluster_daemon, tmp_path):
           f"{sorted((c, p.ip) for c, p in pods_a.items() if c)}, node {node_ip}")
 
     # Negative controls: the analyzer's answers follow the policies the agent applied. Without
-    # store A's default-deny egress MySQL gets out; without its internet rule web does not.
+    # store A's default-deny egress MySQL gets out; without its internet rule web does not; without its
+    # solver rule the ACME challenge does not reach cert-manager's solver.
     for dropped, (src, dst, port), want in (("default-deny-egress", (db_a, internet, 443), True),
-                                            ("allow-egress-to-internet", (web_a, internet, 443), False)):
+                                            ("allow-egress-to-internet", (web_a, internet, 443), False),
+                                            ("allow-ingress-controller-to-acme-solver", (ingress, solver_a, 8089),
+                                             False)):
         mutated = str(tmp_path / f"without-{dropped}")
         shutil.copytree(policies, mutated)
         os.remove(os.path.join(mutated, f"{ns_a}_{dropped}.json"))

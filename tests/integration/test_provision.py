@@ -52,6 +52,7 @@ def test_three_stores_at_once(cluster_daemon):
         assert kubectl_json("get", "limitrange", "store-limits", "-n", ns)["spec"]["limits"][0]["max"]["memory"] == "1Gi"
         policies = {p["metadata"]["name"] for p in kubectl_json("get", "networkpolicies", "-n", ns)["items"]}
         assert policies == {"default-deny-ingress", "allow-ingress-controller-to-web", "allow-web-to-database",
+                            "allow-ingress-controller-to-acme-solver",
                             "default-deny-egress", "allow-dns-egress", "allow-egress-to-database",
                             "allow-egress-to-internet", "allow-egress-to-extra"}
         _, data = secret_data(ns)

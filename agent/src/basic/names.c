@@ -32,6 +32,21 @@ int store_name_validate(const char *name, const char **ret_why)
         return 0;
 }
 
+bool object_name_is_valid(const char *s)
+{
+        size_t n = strlen(s);
+
+        if (n == 0 || n > 253)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                bool alnum = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9');
+                bool edge = i == 0 || i == n - 1 || s[i - 1] == '.' || s[i + 1] == '.';
+                if (!alnum && (edge || (s[i] != '-' && s[i] != '.')))
+                        return false;
+        }
+        return true;
+}
+
 /* Semantic version "MAJOR.MINOR.PATCH" with an optional "-prerelease" of [0-9A-Za-z.-]. */
 bool chart_version_is_valid(const char *v)
 {

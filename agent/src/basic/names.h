@@ -17,3 +17,7 @@ int store_name_validate(const char *name, const char **ret_why);
 
 /* Helm release revisions and chart versions the API accepts. */
 bool chart_version_is_valid(const char *v);
+
+/* A Kubernetes object name (DNS-1123 subdomain): lower-case letters, digits, '-' and '.', at most 253
+ * characters, each dot-separated label starting and ending with a letter or digit. */
+bool object_name_is_valid(const char *s);

@@ -12,6 +12,7 @@
 #include <yaml.h>
 
 #include "basic/log.h"
+#include "basic/names.h"
 #include "basic/util.h"
 #include "core/config.h"
 
@@ -24,6 +25,7 @@ typedef enum ConfigType {
         CONFIG_CIDRS4, /* list of IPv4 CIDRs, none of them 0.0.0.0/0 */
         CONFIG_PORTS,  /* list of port numbers */
         CONFIG_NAMES,  /* list of host names or addresses, kept space-separated */
+        CONFIG_OBJECT, /* a Kubernetes object name (DNS-1123 subdomain), or empty */
 } ConfigType;
 
 /* A list key holds at most this many entries: each becomes a line of a NetworkPolicy. */
@@ -50,6 +52,7 @@ static const char *const when_full_policies[] = { "refuse", "wait", NULL };
 #define U(k, f, d, lo, hi) { k, CONFIG_UINT, offsetof(Config, f), d, lo, hi, NULL }
 #define Z(k, f, d) { k, CONFIG_SIZE, offsetof(Config, f), d, 0, 0, NULL }
 #define E(k, f, d, c) { k, CONFIG_ENUM, offsetof(Config, f), d, 0, 0, c }
+#define O(k, f, d) { k, CONFIG_OBJECT, offsetof(Config, f), d, 0, 0, NULL }
 #define L(k, t, f, d) { k, t, offsetof(Config, f), d, 0, 0, NULL }
 
 static const ConfigKey config_keys[] = {
@@ -73,6 +76,7 @@ static const ConfigKey config_keys[] = {
         S("stores.base_domain", base_domain, "localtest.me"),
         S("stores.ingress_class", ingress_class, "traefik"),
         E("stores.url_scheme", url_scheme, "http", url_schemes),
+        O("stores.tls.cluster_issuer", cluster_issuer, ""),
         S("stores.quota.pods", quota_pods, "10"),
         Z("stores.quota.memory", quota_memory, "2Gi"),
         S("stores.quota.cpu", quota_cpu, "4"),
@@ -145,6 +149,7 @@ static const ConfigKey config_keys[] = {
 #undef U
 #undef Z
 #undef E
+#undef O
 #undef L
 
 static bool config_type_is_list(ConfigType t)
@@ -350,6 +355,13 @@ static int config_set(Config *c, const ConfigKey *k, const char *value, char **r
                 *config_str(c, k) = list;
                 return 0;
         }
+        case CONFIG_OBJECT:
+                if (!isempty(value) && !object_name_is_valid(value)) {
+                        *ret_why = strdup("expected a Kubernetes object name (lower-case letters, digits, '-' "
+                                          "and '.'), or empty");
+                        return -EINVAL;
+                }
+                break;
         case CONFIG_STRING:
                 if (strlen(value) > 4096) {
                         *ret_why = strdup("value too long");

@@ -32,6 +32,7 @@ typedef struct Config {
         char *base_domain;
         char *ingress_class;
         char *url_scheme;
+        char *cluster_issuer; /* cert-manager ClusterIssuer of https stores' certificates; empty: none */
         char *helm_binary;
         char *state_dir;
         char *web_root;

@@ -98,7 +98,7 @@ json_t *store_network_policies_new(const char *name, const char *id)
         assert(name);
         assert(id);
         return json_pack(
-                "[o, o, o]",
+                "[o, o, o, o]",
                 /* Nothing reaches a store's pods unless a rule below lets it. */
                 json_pack("{s:s, s:s, s:o, s:{s:{}, s:[s]}}", "apiVersion", "networking.k8s.io/v1", "kind",
                           "NetworkPolicy", "metadata", store_metadata_new("default-deny-ingress", name, id), "spec",
@@ -123,7 +123,19 @@ json_t *store_network_policies_new(const char *name, const char *id)
                           "app.kubernetes.io/component", "database", "policyTypes", "Ingress", "ingress", "from",
                           "podSelector", "matchExpressions", "key", "app.kubernetes.io/component", "operator", "In",
                           "values", "web", "setup", "cron", COMPONENT_CREDENTIALS, "ports", "protocol",
-                          "TCP", "port", 3306));
+                          "TCP", "port", 3306),
+                /*
+                 * The pod cert-manager starts in the namespace to answer an ACME HTTP-01 challenge: the CA
+                 * fetches /.well-known/acme-challenge/ through the ingress controller, which forwards to it.
+                 */
+                json_pack("{s:s, s:s, s:o, s:{s:{s:{s:s}}, s:[s], s:[{s:[{s:{s:[{s:s, s:s, s:[s, s, s]}]}}], "
+                          "s:[{s:s, s:i}]}]}}",
+                          "apiVersion", "networking.k8s.io/v1", "kind", "NetworkPolicy", "metadata",
+                          store_metadata_new("allow-ingress-controller-to-acme-solver", name, id), "spec",
+                          "podSelector", "matchLabels", ACME_SOLVER_LABEL, "true", "policyTypes", "Ingress",
+                          "ingress", "from", "namespaceSelector", "matchExpressions", "key",
+                          "kubernetes.io/metadata.name", "operator", "In", "values", "kube-system", "traefik",
+                          "ingress-nginx", "ports", "protocol", "TCP", "port", ACME_SOLVER_PORT));
 }
 
 /* ---- what a store's pods may reach ---- */
@@ -314,6 +326,11 @@ json_t *store_values_new(const ProvisionSettings *set, const char *name)
                       "persistence", "size", set->storage_mysql, "wordpress", "persistence", "size",
                       set->storage_wordpress);
         if (!v)
+                return NULL;
+        /* cert-manager issues the certificate the Ingress names (its ingress-shim reads the annotation). */
+        if (streq(set->url_scheme, "https") && !isempty(set->cluster_issuer) &&
+            json_object_set_new(json_object_get(json_object_get(v, "ingress"), "tls"), "clusterIssuer",
+                                json_string(set->cluster_issuer)) < 0)
                 return NULL;
         /* Only what the operator set: the chart pins the version, its hash and the default URL. */
         if (!isempty(set->woocommerce_url) &&

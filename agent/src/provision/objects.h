@@ -36,7 +36,14 @@ json_t *store_namespace_new(const char *name, const char *id);
 json_t *store_rolebinding_new(const char *name, const char *id, const char *sa_ns, const char *sa_name);
 json_t *store_quota_new(const ProvisionSettings *set, const char *name, const char *id);
 json_t *store_limit_range_new(const char *name, const char *id);
-/* The three NetworkPolicies, as an array in the order they are applied. */
+/* The label and port of the pod cert-manager starts to answer an ACME HTTP-01 challenge (its acmesolver). */
+#define ACME_SOLVER_LABEL "acme.cert-manager.io/http01-solver"
+#define ACME_SOLVER_PORT 8089
+/*
+ * The four ingress NetworkPolicies, as an array in the order they are applied: deny everything, the
+ * ingress controller to web, the store's pods to its database, the ingress controller to cert-manager's
+ * HTTP-01 solver.
+ */
 json_t *store_network_policies_new(const char *name, const char *id);
 /*
  * The five egress NetworkPolicies, as an array in the order they are applied: deny everything, then

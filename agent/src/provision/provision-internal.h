@@ -124,6 +124,15 @@ int step_secrets(Job *j);
 int step_smtp_secret(Job *j);
 int write_values(Job *j);
 
+/* ---- certificate.c ---- */
+
+/*
+ * With url_scheme https and stores.tls.cluster_issuer, counts the store's Certificate into total, and into
+ * ready when cert-manager says it is Ready for its current spec; otherwise names it and why in waiting_on
+ * (when that is still empty). Without an issuer there is nothing to count.
+ */
+void check_certificate(Job *j, int *total, int *ready, char *waiting_on, size_t n);
+
 /* ---- release.c: helm ---- */
 
 void add_helm_event(Db *db, const char *store_id, const char *what, const HelmResult *res);

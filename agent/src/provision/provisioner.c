@@ -18,6 +18,7 @@ int settings_copy(Provisioner *p, ProvisionSettings *ret, uint64_t *ret_generati
                 .base_domain = p->set.base_domain,
                 .ingress_class = p->set.ingress_class,
                 .url_scheme = p->set.url_scheme,
+                .cluster_issuer = p->set.cluster_issuer,
                 .helm_binary = p->set.helm_binary,
                 .state_dir = p->set.state_dir,
                 .helm_timeout_sec = p->set.helm_timeout_sec,

@@ -415,6 +415,7 @@ int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t reason
                 check_workloads(d, "Deployment", &rd);
                 check_workloads(s, "StatefulSet", &rd);
                 check_workloads(jb, "Job", &rd);
+                check_certificate(j, &rd.total, &rd.ready, rd.waiting_on, sizeof rd.waiting_on);
                 collect_events(j, last_warning, sizeof last_warning, &refusal, claim_warnings);
 
                 if (rd.job_failed) {

@@ -11,6 +11,7 @@ void settings_done(ProvisionSettings *s)
         free(s->base_domain);
         free(s->ingress_class);
         free(s->url_scheme);
+        free(s->cluster_issuer);
         free(s->helm_binary);
         free(s->state_dir);
         free(s->quota_pods);
@@ -41,6 +42,7 @@ int settings_from_config(ProvisionSettings *s, const Config *c)
                 .base_domain = strdup(c->base_domain),
                 .ingress_class = strdup(c->ingress_class),
                 .url_scheme = strdup(c->url_scheme),
+                .cluster_issuer = strdup(c->cluster_issuer),
                 .helm_binary = strdup(c->helm_binary),
                 .state_dir = strdup(c->state_dir),
                 .helm_timeout_sec = c->helm_timeout_sec,
@@ -69,7 +71,7 @@ int settings_from_config(ProvisionSettings *s, const Config *c)
         };
         backup_policy_from_config(c, &s->backups);
         if (!s->kubeconfig || !s->chart_path || !s->chart_repository || !s->base_domain || !s->ingress_class ||
-            !s->url_scheme || !s->helm_binary || !s->state_dir || !s->quota_pods || !s->quota_memory ||
+            !s->url_scheme || !s->cluster_issuer || !s->helm_binary || !s->state_dir || !s->quota_pods || !s->quota_memory ||
             !s->quota_cpu || !s->storage_mysql || !s->storage_wordpress || !s->egress_extra_cidrs ||
             !s->egress_excluded_cidrs || !s->egress_ports || !s->woocommerce_url || !s->smtp_host ||
             !s->smtp_tls || !s->smtp_user || !s->smtp_password_file || !s->mail_from) {

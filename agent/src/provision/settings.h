@@ -18,6 +18,7 @@ typedef struct ProvisionSettings {
         char *base_domain;
         char *ingress_class;
         char *url_scheme;
+        char *cluster_issuer; /* with url_scheme https: READY also waits for the store's Certificate */
         char *helm_binary;
         char *state_dir;
         uint64_t helm_timeout_sec;

@@ -98,6 +98,7 @@ int step_network_policies(Job *j)
                 "Applying the default-deny NetworkPolicy failed",
                 "Applying the ingress NetworkPolicy failed",
                 "Applying the database NetworkPolicy failed",
+                "Applying the ACME HTTP-01 solver NetworkPolicy failed",
                 "Applying the default-deny egress NetworkPolicy failed",
                 "Applying the DNS egress NetworkPolicy failed",
                 "Applying the database egress NetworkPolicy failed",

@@ -44,4 +44,22 @@ TEST(test_chart_versions)
         ASSERT_TRUE(!chart_version_is_valid("1.0.0-a b"));
 }
 
+TEST(test_object_names)
+{
+        const char *good[] = { "a", "letsencrypt-prod", "ca.shops.example", "0x", "a-b.c-d" };
+        const char *bad[] = { "", "A", "-a", "a-", ".a", "a.", "a..b", "a-.b", "a.-b", "a_b", "a b" };
+        char long_name[255];
+
+        for (size_t i = 0; i < ELEMENTSOF(good); i++)
+                CHECK(object_name_is_valid(good[i]));
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                CHECK(!object_name_is_valid(bad[i]));
+        memset(long_name, 'a', sizeof long_name - 1);
+        long_name[253] = '\0';
+        CHECK(object_name_is_valid(long_name));
+        long_name[253] = 'a';
+        long_name[254] = '\0';
+        CHECK(!object_name_is_valid(long_name));
+}
+
 DEFINE_TEST_MAIN(LOG_ERR)

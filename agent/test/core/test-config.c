@@ -142,6 +142,20 @@ TEST(test_egress_lists)
         expect_error("stores:\n  egress:\n    ports: [[80]]\n", ":3:", "expected a list of scalars");
 }
 
+TEST(test_cluster_issuer)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *path = write_config("issuer.yaml", "stores:\n  tls:\n    cluster_issuer: letsencrypt-prod\n");
+
+        ASSERT_EQ(config_load(path, false, &c, NULL), 0);
+        ASSERT_STREQ(c->cluster_issuer, "letsencrypt-prod");
+        /* A ClusterIssuer's name is a Kubernetes object name: refused at load, not when helm renders it. */
+        expect_error("stores:\n  tls:\n    cluster_issuer: Lets_Encrypt\n", ":3:", "Kubernetes object name");
+        expect_error("stores:\n  tls:\n    cluster_issuer: -ca\n", "stores.tls.cluster_issuer", "object name");
+        expect_error("stores:\n  tls:\n    cluster_issuer: ca.\n", "stores.tls.cluster_issuer", "object name");
+        expect_error("stores:\n  tls:\n    cluster_issuer: a..b\n", "stores.tls.cluster_issuer", "object name");
+}
+
 TEST(test_dump_roundtrip)
 {
         _cleanup_(config_freep) Config *c = NULL, *d = NULL;

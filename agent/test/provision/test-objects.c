@@ -130,7 +130,7 @@ TEST(test_network_policies)
         _cleanup_(json_decrefp) json_t *list = store_network_policies_new(NAME, ID);
         json_t *deny, *web, *db, *from, *port;
 
-        ASSERT_EQ(json_array_size(list), 3u);
+        ASSERT_EQ(json_array_size(list), 4u);
         deny = json_array_get(list, 0);
         web = json_array_get(list, 1);
         db = json_array_get(list, 2);
@@ -168,6 +168,20 @@ TEST(test_network_policies)
         CHECK_STREQ(json_string_value(json_array_get(at(from, "values", NULL), 3)), "credentials");
         port = json_array_get(at(json_array_get(at(db, "spec", "ingress", NULL), 0), "ports", NULL), 0);
         CHECK(json_integer_value(at(port, "port", NULL)) == 3306);
+
+        /* cert-manager's HTTP-01 solver pod: from the ingress controller's namespaces, on its port only. */
+        json_t *acme = json_array_get(list, 3);
+        check_object(acme, "networking.k8s.io/v1", "NetworkPolicy", "allow-ingress-controller-to-acme-solver");
+        CHECK_STREQ(STR_AT(acme, "spec", "podSelector", "matchLabels", "acme.cert-manager.io/http01-solver"), "true");
+        CHECK((json_object_size(at(acme, "spec", "podSelector", "matchLabels", NULL))) == (size_t) (1));
+        from = json_array_get(at(json_array_get(at(acme, "spec", "ingress", NULL), 0), "from", NULL), 0);
+        CHECK(!at(from, "podSelector", NULL));
+        from = json_array_get(at(from, "namespaceSelector", "matchExpressions", NULL), 0);
+        CHECK_STREQ(STR_AT(from, "key"), "kubernetes.io/metadata.name");
+        CHECK_STREQ(json_string_value(json_array_get(at(from, "values", NULL), 0)), "kube-system");
+        port = json_array_get(at(json_array_get(at(acme, "spec", "ingress", NULL), 0), "ports", NULL), 0);
+        CHECK(json_integer_value(at(port, "port", NULL)) == 8089);
+        CHECK((json_array_size(at(json_array_get(at(acme, "spec", "ingress", NULL), 0), "ports", NULL))) == 1u);
 }
 
 /* Whether a policy's "component In [...]" pod selector picks the component. */
@@ -359,10 +373,36 @@ TEST(test_values)
         ASSERT_EQ(settings_from_config(&set, c), 0);
         plain = store_values_new(&set, NAME);
         CHECK(json_is_false(at(plain, "ingress", "tls", "enabled", NULL)));
+        /* No cluster issuer: the chart's Ingress gets no cert-manager annotation. */
+        CHECK(!at(plain, "ingress", "tls", "clusterIssuer", NULL));
         /* No mirror and no mail configured: the chart's own defaults, no such keys. */
         CHECK(!at(plain, "woocommerce", NULL));
         CHECK(!at(plain, "mail", NULL));
         settings_done(&set);
+}
+
+TEST(test_values_cluster_issuer)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(json_decrefp) json_t *https = NULL, *http = NULL;
+        ProvisionSettings set;
+
+        ASSERT_EQ(config_new_default(&c), 0);
+        replace(&c->cluster_issuer, "shops-ca");
+        replace(&c->url_scheme, "https");
+        ASSERT_EQ(settings_from_config(&set, c), 0);
+        https = store_values_new(&set, NAME);
+        settings_done(&set);
+        CHECK(json_is_true(at(https, "ingress", "tls", "enabled", NULL)));
+        CHECK_STREQ(STR_AT(https, "ingress", "tls", "clusterIssuer"), "shops-ca");
+
+        /* An issuer with plain http issues nothing: the Ingress has no tls section to name a Secret. */
+        replace(&c->url_scheme, "http");
+        ASSERT_EQ(settings_from_config(&set, c), 0);
+        http = store_values_new(&set, NAME);
+        settings_done(&set);
+        CHECK(json_is_false(at(http, "ingress", "tls", "enabled", NULL)));
+        CHECK(!at(http, "ingress", "tls", "clusterIssuer", NULL));
 }
 
 TEST(test_values_mail_and_mirror)
