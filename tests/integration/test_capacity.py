@@ -143,8 +143,10 @@ def test_stores_spread_over_three_nodes(cluster_daemon, small_node):
 
 
 def test_wait_policy_store_waits_without_a_worker_then_starts(cluster_daemon, small_node):
-    # One worker: if the waiting store held it, the delete that makes room could never run.
-    d = cluster_daemon({"stores": {"capacity": {"when_full": "wait"}}, "workers": 1,
+    # One worker: if the waiting store held it, the delete that makes room could never run. The periodic
+    # recheck is as slow as it may be (600 s): only the wake a finished delete gives can start the waiting
+    # store within the deadline below.
+    d = cluster_daemon({"stores": {"capacity": {"when_full": "wait", "recheck": 600}}, "workers": 1,
                         "limits": {"requests_per_window": 100000}})
     need = small_node(d, 1)
     a = create(d, "wait-a")
@@ -163,7 +165,8 @@ def test_wait_policy_store_waits_without_a_worker_then_starts(cluster_daemon, sm
 
     assert d.request("DELETE", f"/api/v1/stores/{a['id']}").status == 202
     wait_status(d, a["id"], {"DELETED"})
-    b = wait_status(d, b["id"], {"READY", "FAILED"})
+    # Far below the 600 s recheck: the delete's end wakes the waiting store.
+    b = wait_status(d, b["id"], {"READY", "FAILED"}, timeout=150)
     assert b["status"] == "READY", b
     kinds = [e["action"] for e in d.request("GET", f"/api/v1/stores/{b['id']}/events?limit=1000").json()["items"]]
     assert "capacity.available" in kinds, kinds

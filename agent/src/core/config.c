@@ -105,6 +105,7 @@ static const ConfigKey config_keys[] = {
         U("stores.readiness_recheck", readiness_recheck_sec, "3", 1, 600),
         U("stores.capacity.overcommit_percent", overcommit_percent, "100", 10, 1000),
         E("stores.capacity.when_full", when_full, "refuse", when_full_policies),
+        U("stores.capacity.recheck", capacity_recheck_sec, "10", 1, 600),
         L("stores.egress.extra_cidrs", CONFIG_CIDRS, egress_extra_cidrs, ""),
         /* Private, shared (CGNAT), link-local (cloud metadata), loopback, and k3s's pod and service networks. */
         L("stores.egress.excluded_cidrs", CONFIG_CIDRS4, egress_excluded_cidrs,

@@ -53,6 +53,7 @@ typedef struct Config {
         uint64_t readiness_recheck_sec;     /* and the queue brings the waiting task back after this */
         uint64_t overcommit_percent;        /* stores admitted against this share of the nodes' allocatable */
         char *when_full;                    /* "refuse" a store that does not fit, or let it "wait" for room */
+        uint64_t capacity_recheck_sec;      /* a store waiting for room is looked at again after this */
         uint64_t idle_exit_sec;
         char *log_format;
         char *log_level;

@@ -394,23 +394,29 @@ int queue_count_waiting_for_cluster(Db *db, uint64_t now, uint64_t *ret)
         return 0;
 }
 
-int queue_wake_waiting_for_cluster(Db *db, uint64_t now, uint64_t *ret_woken)
+int queue_wake_waiting(Db *db, uint64_t now, const char *last_error, uint64_t *ret_woken)
 {
         _cleanup_stmt_ sqlite3_stmt *q = NULL;
         int r, rc;
 
         assert(db);
+        assert(last_error);
         r = db_prepare(db,
                        "UPDATE tasks SET not_before = ?1 WHERE state = 'queued' AND not_before > ?1 AND last_error = ?2",
                        &q);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(q, 1, (sqlite3_int64) now);
-        sqlite3_bind_text(q, 2, QUEUE_WAITING_FOR_CLUSTER, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, last_error, -1, SQLITE_STATIC);
         rc = sqlite3_step(q);
         if (rc != SQLITE_DONE)
                 return db_errno(rc);
         if (ret_woken)
                 *ret_woken = (uint64_t) sqlite3_changes(db_handle(db));
         return 0;
+}
+
+int queue_wake_waiting_for_cluster(Db *db, uint64_t now, uint64_t *ret_woken)
+{
+        return queue_wake_waiting(db, now, QUEUE_WAITING_FOR_CLUSTER, ret_woken);
 }

@@ -103,5 +103,13 @@ int queue_next_due(Db *db, uint64_t *ret_usec);
 int queue_count_waiting_for_cluster(Db *db, uint64_t now, uint64_t *ret);
 /* Makes every task that waits for the cluster due now; *ret_woken (may be NULL) says how many. */
 int queue_wake_waiting_for_cluster(Db *db, uint64_t now, uint64_t *ret_woken);
+/*
+ * The last_error of a task handed back while the nodes have no room for its store
+ * (worker_wait_for_capacity(), stores.capacity.when_full: wait). It is looked at again every
+ * stores.capacity.recheck, and at once when a store's delete ends (room may have appeared).
+ */
+#define QUEUE_WAITING_FOR_CAPACITY "waiting for capacity"
+/* Makes every task queued with last_error due now; *ret_woken (may be NULL) says how many. */
+int queue_wake_waiting(Db *db, uint64_t now, const char *last_error, uint64_t *ret_woken);
 /* The same, seen at now. */
 int queue_next_due_at(Db *db, uint64_t now, uint64_t *ret_usec);

@@ -24,6 +24,7 @@ struct Worker {
         atomic_bool stop;
         atomic_bool lost;
         bool waits_for_cluster; /* this task's -EAGAIN is the cluster's absence */
+        bool waits_for_capacity; /* this task's -EAGAIN is the nodes' lack of room */
         uint64_t recheck_usec;  /* when a task handed back with -EINPROGRESS is due again */
         void *data;
         WorkerDataFree data_free;
@@ -62,6 +63,8 @@ int runner_new(Runner **ret, const RunnerOptions *o)
         r->o = *o;
         if (r->o.probe_interval_usec == 0)
                 r->o.probe_interval_usec = 2 * USEC_PER_SEC;
+        if (r->o.capacity_recheck_usec == 0)
+                r->o.capacity_recheck_usec = 10 * USEC_PER_SEC;
         r->db_path = strdup(o->db_path);
         r->instance_id = strdup(o->instance_id);
         r->workers = calloc(o->n_workers, sizeof(Worker));
@@ -153,6 +156,12 @@ void worker_wait_for_cluster(Worker *w)
         w->waits_for_cluster = true;
 }
 
+void worker_wait_for_capacity(Worker *w)
+{
+        assert(w);
+        w->waits_for_capacity = true;
+}
+
 void worker_recheck_in(Worker *w, uint64_t delay_usec)
 {
         assert(w);
@@ -239,6 +248,24 @@ static uint64_t backoff_usec(const Runner *r, int attempts)
         return MIN(d, r->o.max_backoff_usec);
 }
 
+/* Room may have appeared (a store deleted): tasks waiting for it are due at once, not at their recheck. */
+static void wake_waiting_for_capacity(Worker *w, const char *why)
+{
+        uint64_t woken = 0;
+        int k;
+
+        k = queue_wake_waiting(w->db, now_usec(), QUEUE_WAITING_FOR_CAPACITY, &woken);
+        if (k < 0) {
+                log_warning_errno(k, "Failed to wake the tasks that wait for room: %m");
+                return;
+        }
+        if (woken == 0)
+                return;
+        log_info("Room may have appeared (%s): %" PRIu64 " task(s) that waited for it are due now.", why,
+                 woken);
+        runner_wake(w->runner);
+}
+
 static void run_one(Worker *w, Task *t)
 {
         Runner *r = w->runner;
@@ -256,6 +283,7 @@ static void run_one(Worker *w, Task *t)
         pthread_mutex_lock(&r->lock);
         w->task = t;
         w->waits_for_cluster = false;
+        w->waits_for_capacity = false;
         w->recheck_usec = 2 * USEC_PER_SEC;
         w->lease_renewed = mono_usec();
         atomic_store(&w->lost, false);
@@ -283,6 +311,8 @@ static void run_one(Worker *w, Task *t)
                 record_duration(r, t->kind, total, false);
                 log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id),
                            "Task %s finished in %.1f s.", task_id, seconds);
+                if (t->kind == TASK_DELETE)
+                        wake_waiting_for_capacity(w, "a store was deleted");
         } else if (k == -ECANCELED) {
                 /* Stopping: hand the task back so the next start resumes it at once. */
                 (void) queue_retry_later(w->db, t, w->owner, 0, "interrupted by shutdown");
@@ -296,6 +326,12 @@ static void run_one(Worker *w, Task *t)
                            (double) w->recheck_usec / (double) USEC_PER_SEC);
                 store_changed_notify();
                 return;
+        } else if (k == -EAGAIN && w->waits_for_capacity) {
+                uint64_t delay = r->o.capacity_recheck_usec;
+                (void) queue_retry_later(w->db, t, w->owner, delay, QUEUE_WAITING_FOR_CAPACITY);
+                log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", t->store_id, "TASK_ID", task_id),
+                           "Task %s waits for room on the nodes; looked at again in %.1f s.", task_id,
+                           (double) delay / (double) USEC_PER_SEC);
         } else if (k == -EAGAIN) {
                 uint64_t delay = backoff_usec(r, t->attempts);
                 (void) queue_retry_later(w->db, t, w->owner, delay,

@@ -44,6 +44,8 @@ typedef struct RunnerOptions {
          */
         int (*cluster_probe)(void *userdata);
         uint64_t probe_interval_usec;
+        /* How often a task waiting for room (worker_wait_for_capacity()) is looked at again (10 s if 0). */
+        uint64_t capacity_recheck_usec;
 } RunnerOptions;
 
 int runner_new(Runner **ret, const RunnerOptions *o);
@@ -74,6 +76,12 @@ int worker_checkpoint(Worker *w);
  * probe answers.
  */
 void worker_wait_for_cluster(Worker *w);
+/*
+ * Says that the task the handler is about to hand back (-EAGAIN) waits for room on the nodes: it is
+ * queued as QUEUE_WAITING_FOR_CAPACITY, due again after capacity_recheck_usec (not the doubling
+ * backoff), and at once when a delete task ends.
+ */
+void worker_wait_for_capacity(Worker *w);
 /* Says when the task the handler is about to hand back with -EINPROGRESS should be looked at again. */
 void worker_recheck_in(Worker *w, uint64_t delay_usec);
 /*

@@ -54,7 +54,8 @@ void store_admission_unlock(void)
         pthread_mutex_unlock(&admit_lock);
 }
 
-int store_admission_ask(Db *db, const char *idempotency_key, const char *actor, char *reason, size_t reason_len)
+int store_admission_ask(Db *db, const char *idempotency_key, const char *actor, const char *chart_version,
+                        char *reason, size_t reason_len)
 {
         char why[512] = "";
         uint64_t used = 0;
@@ -74,7 +75,7 @@ int store_admission_ask(Db *db, const char *idempotency_key, const char *actor, 
                 if (used > 0)
                         return 0;
         }
-        r = admit_fn(admit_userdata, db, why, sizeof why);
+        r = admit_fn(admit_userdata, db, chart_version, why, sizeof why);
         if (r == ERROR_NO_CAPACITY && reason && reason_len > 0)
                 snprintf(reason, reason_len, "%s", why[0] ? why : error_info(r)->message);
         return r;

@@ -42,7 +42,8 @@ static inline json_t *json_string_or_null(const char *s)
  * there is room, no hook, or idempotency_key was used before (a replay, or a reuse the transaction refuses);
  * ERROR_NO_CAPACITY with why in reason; a negative errno when it cannot tell.
  */
-int store_admission_ask(Db *db, const char *idempotency_key, const char *actor, char *reason, size_t reason_len);
+int store_admission_ask(Db *db, const char *idempotency_key, const char *actor, const char *chart_version,
+                        char *reason, size_t reason_len);
 /* The upgrade hook's answer (store_set_upgrade_admission()), asked under store_admission_lock(). */
 int store_upgrade_admission_ask(Db *db, const Store *s, const char *chart_version, char *reason,
                                 size_t reason_len);

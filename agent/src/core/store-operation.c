@@ -136,7 +136,7 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
         }
 
         /* Outside the write transaction: the question reads the cluster. */
-        r = store_admission_ask(db, idempotency_key, actor, waiting, sizeof waiting);
+        r = store_admission_ask(db, idempotency_key, actor, chart_version, waiting, sizeof waiting);
         if (r == ERROR_NO_CAPACITY && !limits->wait_for_capacity)
                 return op_fail(err, ERROR_NO_CAPACITY, "%s", waiting);
         if (r != ERROR_NO_CAPACITY)

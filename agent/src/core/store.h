@@ -123,9 +123,11 @@ int store_create(Db *db, const StoreLimits *limits, const Caller *caller, const 
  * says which resource, what a store needs and what is free), a negative errno when it cannot tell (the
  * store is admitted: the cluster's scheduler keeps the last word). Creates are serialized around the
  * question and the insert, so of two creates racing for the last room exactly one gets it. The daemon
- * sets it once, before any thread creates a store; NULL admits every store.
+ * sets it once, before any thread creates a store; NULL admits every store. chart_version is the version
+ * the create names (NULL: the configured chart's), whose need is asked for.
  */
-typedef int (*StoreAdmitFn)(void *userdata, Db *db, char *reason, size_t reason_len);
+typedef int (*StoreAdmitFn)(void *userdata, Db *db, const char *chart_version, char *reason,
+                            size_t reason_len);
 void store_set_admission(StoreAdmitFn fn, void *userdata);
 /*
  * The same question for an upgrade of store s to chart_version: 0 when the nodes have the room the new

@@ -327,9 +327,9 @@ static int hook_capacity(void *userdata, Db *db, bool details, json_t **ret)
         return provisioner_capacity(userdata, db, details, ret);
 }
 
-static int admit_store(void *userdata, Db *db, char *reason, size_t reason_len)
+static int admit_store(void *userdata, Db *db, const char *chart_version, char *reason, size_t reason_len)
 {
-        return provisioner_admit(userdata, db, reason, reason_len);
+        return provisioner_admit(userdata, db, chart_version, reason, reason_len);
 }
 
 static int admit_upgrade(void *userdata, Db *db, const Store *s, const char *chart_version, char *reason,
@@ -402,6 +402,7 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
                 .handler = provisioner_run_task,
                 .userdata = d.provisioner,
                 .cluster_probe = provisioner_probe_cluster,
+                .capacity_recheck_usec = config->capacity_recheck_sec * USEC_PER_SEC,
         };
         r = runner_new(&d.runner, &ro);
         if (r < 0)

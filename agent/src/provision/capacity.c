@@ -59,14 +59,15 @@ static int version_needs(Provisioner *p, const ProvisionSettings *set, const cha
         return 0;
 }
 
-/* Reads the model now; with ret_set, the settings it was read with. The caller holds capacity_lock. */
-static int read_model_with(Provisioner *p, Db *db, json_t **ret, char **ret_reason,
+/* Reads the model now, for a new store of chart version `version` (NULL: the configured chart's); with
+ * ret_set, the settings it was read with. The caller holds capacity_lock. */
+static int read_model_with(Provisioner *p, Db *db, const char *version, json_t **ret, char **ret_reason,
                            ProvisionSettings *ret_set)
 {
         _cleanup_(json_decrefp) json_t *nodes = NULL, *pods = NULL, *stores = NULL, *names = NULL;
         _cleanup_free_ char *kubeconfig = NULL, *error = NULL;
         _cleanup_(settings_done) ProvisionSettings set = {};
-        CapacityAmounts extra = {};
+        CapacityAmounts extra = {}, need;
         uint64_t generation;
         json_t *st;
         size_t i;
@@ -113,6 +114,10 @@ static int read_model_with(Provisioner *p, Db *db, json_t **ret, char **ret_reas
                               &pods);
         if (r < 0)
                 return r;
+        /* What the new store needs; each active store reserves it plus its extra (which may be negative). */
+        r = version_needs(p, &set, version, &need);
+        if (r < 0)
+                return r;
         r = store_active_reservations(db, &stores);
         if (r < 0)
                 return r;
@@ -133,9 +138,9 @@ static int read_model_with(Provisioner *p, Db *db, json_t **ret, char **ret_reas
                 if (r < 0)
                         return r;
                 for (int k = 0; k < _CAPACITY_RESOURCE_MAX; k++)
-                        extra.v[k] += (to ? MAX(has.v[k], will.v[k]) : has.v[k]) - p->capacity_need.v[k];
+                        extra.v[k] += (to ? MAX(has.v[k], will.v[k]) : has.v[k]) - need.v[k];
         }
-        r = capacity_model(nodes, pods, names, &p->capacity_need, &extra, set.overcommit_percent, ret,
+        r = capacity_model(nodes, pods, names, &need, &extra, set.overcommit_percent, ret,
                            ret_reason);
         if (r >= 0)
                 json_object_set_new(*ret, "store_needs_from", json_string(p->capacity_need_source));
@@ -146,12 +151,12 @@ static int read_model_with(Provisioner *p, Db *db, json_t **ret, char **ret_reas
         return r;
 }
 
-static int read_model(Provisioner *p, Db *db, json_t **ret, char **ret_reason)
+static int read_model(Provisioner *p, Db *db, const char *version, json_t **ret, char **ret_reason)
 {
-        return read_model_with(p, db, ret, ret_reason, NULL);
+        return read_model_with(p, db, version, ret, ret_reason, NULL);
 }
 
-int provisioner_admit(Provisioner *p, Db *db, char *reason, size_t reason_len)
+int provisioner_admit(Provisioner *p, Db *db, const char *chart_version, char *reason, size_t reason_len)
 {
         _cleanup_(json_decrefp) json_t *model = NULL;
         _cleanup_free_ char *why = NULL;
@@ -160,7 +165,7 @@ int provisioner_admit(Provisioner *p, Db *db, char *reason, size_t reason_len)
         assert(p);
         assert(db);
         pthread_mutex_lock(&p->capacity_lock);
-        r = read_model(p, db, &model, &why);
+        r = read_model(p, db, chart_version, &model, &why);
         pthread_mutex_unlock(&p->capacity_lock);
         if (r < 0) {
                 log_warning_errno(r, "Cannot tell whether the cluster has room for a new store, admitting it: %m");
@@ -182,7 +187,7 @@ int provisioner_capacity(Provisioner *p, Db *db, bool details, json_t **ret)
         assert(db);
         assert(ret);
         pthread_mutex_lock(&p->capacity_lock);
-        r = read_model(p, db, &model, NULL);
+        r = read_model(p, db, NULL, &model, NULL);
         pthread_mutex_unlock(&p->capacity_lock);
         if (r < 0) {
                 char detail[512];
@@ -214,7 +219,8 @@ int provisioner_start_waiting(Provisioner *p, Db *db, const Store *s, char *reas
          * other way round. */
         store_admission_lock();
         pthread_mutex_lock(&p->capacity_lock);
-        r = read_model(p, db, &model, &why); /* this store waits, so it reserves nothing in it yet */
+        /* This store waits, so it reserves nothing in the model yet; it needs its own version's room. */
+        r = read_model(p, db, s->chart_version, &model, &why);
         pthread_mutex_unlock(&p->capacity_lock);
         if (r >= 0 && why) {
                 store_admission_unlock();
@@ -245,7 +251,7 @@ int provisioner_admit_upgrade(Provisioner *p, Db *db, const Store *s, const char
                 store_admission_lock(); /* the create's lock, as provisioner_start_waiting() takes it */
         pthread_mutex_lock(&p->capacity_lock);
         /* A waiting upgrade's store holds what it runs now in this model; an admitted one, both. */
-        r = read_model_with(p, db, &model, NULL, &set);
+        r = read_model_with(p, db, NULL, &model, NULL, &set);
         if (r >= 0)
                 r = version_needs(p, &set, s->chart_version, &has);
         if (r >= 0)

@@ -59,11 +59,12 @@ int provisioner_store_logs(Provisioner *p, const Store *s, const StoreLogRequest
                            const atomic_bool *cancel, StoreLogSink sink, void *userdata);
 /*
  * Capacity (provision/capacity.h), read from the cluster now. provisioner_admit() is the store service's
- * admission (StoreAdmitFn): 0 room, ERROR_NO_CAPACITY with the reason, a negative errno when the cluster
+ * admission (StoreAdmitFn; a store of chart_version, NULL for the configured chart's, needs what that
+ * version reserves): 0 room, ERROR_NO_CAPACITY with the reason, a negative errno when the cluster
  * cannot tell. provisioner_capacity() is the model for the API: with details, the whole model; without,
  * only {"known", "fits"}; {"known": false, "detail"} when the cluster cannot be read.
  */
-int provisioner_admit(Provisioner *p, Db *db, char *reason, size_t reason_len);
+int provisioner_admit(Provisioner *p, Db *db, const char *chart_version, char *reason, size_t reason_len);
 int provisioner_capacity(Provisioner *p, Db *db, bool details, json_t **ret);
 /* A store created while the nodes were full (stores.capacity.when_full: wait) leaves its waiting step when
  * there is room: 0, it reserves its room now; ERROR_NO_CAPACITY with the reason while there is none. */

@@ -27,12 +27,13 @@ int task_create(Job *j)
                 goto wait;
         }
 
-        /* Created while the nodes were full: wait for room without holding this worker (the queue's backoff
-         * brings the task back, up to a minute apart). */
+        /* Created while the nodes were full: wait for room without holding this worker (the queue brings the
+         * task back every stores.capacity.recheck, and at once when a store's delete ends). */
         if (streq_ptr(j->store->step, STORE_STEP_WAITING_FOR_CAPACITY)) {
                 r = provisioner_start_waiting(j->p, j->db, j->store, reason, sizeof reason);
                 if (r == ERROR_NO_CAPACITY) {
                         set_waiting_reason(j, reason);
+                        worker_wait_for_capacity(j->w);
                         return -EAGAIN;
                 }
                 if (r < 0)

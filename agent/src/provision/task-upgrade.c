@@ -53,6 +53,7 @@ int task_upgrade(Job *j)
                                               sizeof reason);
                 if (r == ERROR_NO_CAPACITY) {
                         set_waiting_reason(j, reason);
+                        worker_wait_for_capacity(j->w);
                         return -EAGAIN;
                 }
                 if (r < 0)

@@ -368,6 +368,57 @@ TEST(test_tasks_waiting_for_the_cluster_wake_when_it_answers)
 }
 
 /*
+ * A task that waits for room comes back after capacity_recheck_usec (here an hour: not the doubling
+ * backoff), and at once when a delete task ends: the delete may have made the room.
+ */
+static atomic_bool room;
+static int capacity_handler(Worker *w, Task *t, void *userdata)
+{
+        if (t->kind == TASK_DELETE)
+                return 0;
+        if (!atomic_load(&room)) {
+                worker_wait_for_capacity(w);
+                return -EAGAIN;
+        }
+        return store_set_status(worker_db(w), t->store_id, STORE_READY, NULL);
+}
+
+TEST(test_tasks_waiting_for_room_wake_when_a_delete_ends)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_(db_closep) Db *db = open_db(&path);
+        _cleanup_free_ char *a = new_store(db, "waits-for-room"), *b = new_store(db, "deleted");
+        _cleanup_(runner_freep) Runner *r = NULL;
+        RunnerOptions o = { .db_path = path, .n_workers = 1, .lease_usec = 30 * USEC_PER_SEC,
+                            .max_backoff_usec = 60 * USEC_PER_SEC, .instance_id = "test", .handler = capacity_handler,
+                            .capacity_recheck_usec = 3600 * USEC_PER_SEC };
+        const char *waiting = "SELECT count(*) FROM tasks WHERE store_id = ? AND state = 'queued' AND "
+                              "last_error = '" QUEUE_WAITING_FOR_CAPACITY "'";
+        Store *s = NULL;
+
+        /* b's create waits for room too until room comes; its delete is what frees it. */
+        ASSERT_EQ(runner_new(&r, &o), 0);
+        ASSERT_EQ(runner_start(r), 0);
+        for (int i = 0; i < 200 && (task_column(db, a, waiting) == 0 || task_column(db, b, waiting) == 0); i++)
+                usleep(50 * 1000);
+        ASSERT_EQ(task_column(db, a, waiting), 1);
+        ASSERT_TRUE(task_column(db, a, "SELECT max(not_before) FROM tasks WHERE store_id = ?") >
+                    (int64_t) (now_usec() + 1800 * USEC_PER_SEC));
+
+        /* b's create is done with (as a delete supersedes it), then its delete runs and ends. */
+        ASSERT_EQ(db_exec(db, "UPDATE tasks SET state = 'done' WHERE last_error = '" QUEUE_WAITING_FOR_CAPACITY
+                              "' AND store_id <> (SELECT id FROM stores WHERE name = 'waits-for-room')"), 0);
+        atomic_store(&room, true);
+        ASSERT_EQ(queue_enqueue(db, b, TASK_DELETE, NULL, "t", NULL), 0);
+        runner_wake(r);
+        wait_ready(db, a, 200);
+        ASSERT_EQ(store_get(db, a, &s), 0);
+        ASSERT_EQ(s->status, STORE_READY);
+        s = store_free(s);
+        runner_stop(r);
+}
+
+/*
  * A handler that blocks far longer than the lease without one checkpoint, as a worker does
  * while helm runs: the heartbeat keeps the lease, so the other worker never starts the task
  * a second time. Without it the second worker leases the task after 300 ms.

@@ -106,7 +106,7 @@ TEST(test_create_and_conflicts)
 /* An admission hook that has room for `room` more stores, as the cluster side would say. */
 static int room;
 static unsigned asked;
-static int admit_room(void *userdata, Db *db, char *reason, size_t n)
+static int admit_room(void *userdata, Db *db, const char *chart_version, char *reason, size_t n)
 {
         uint64_t active = 0;
 
@@ -118,7 +118,7 @@ static int admit_room(void *userdata, Db *db, char *reason, size_t n)
         return ERROR_NO_CAPACITY;
 }
 
-static int admit_unknown(void *userdata, Db *db, char *reason, size_t n)
+static int admit_unknown(void *userdata, Db *db, const char *chart_version, char *reason, size_t n)
 {
         return -EHOSTUNREACH;
 }
@@ -154,6 +154,31 @@ TEST(test_admission)
         /* A hook that cannot tell (the cluster away) admits: the scheduler keeps the last word. */
         store_set_admission(admit_unknown, NULL);
         ASSERT_EQ(store_create(db, &limits, as(db, "alice"), "unknown", "woocommerce", NULL, NULL, &b, NULL, &err), 0);
+        store_set_admission(NULL, NULL);
+}
+
+/* A create that names a chart version is asked about that version's room, not the configured chart's. */
+static char *asked_version;
+static int admit_version(void *userdata, Db *db, const char *chart_version, char *reason, size_t n)
+{
+        free(asked_version);
+        asked_version = chart_version ? strdup(chart_version) : NULL;
+        return 0;
+}
+
+TEST(test_admission_asks_for_the_named_version)
+{
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_(db_closep) Db *db = open_db(&dir);
+        _cleanup_(store_freep) Store *a = NULL, *b = NULL;
+        StoreError err = {};
+
+        store_set_admission(admit_version, NULL);
+        ASSERT_EQ(store_create(db, &limits, as(db, "alice"), "named", "woocommerce", "0.3.0", NULL, &a, NULL, &err),
+                  0);
+        ASSERT_STREQ(asked_version, "0.3.0");
+        ASSERT_EQ(store_create(db, &limits, as(db, "alice"), "plain", "woocommerce", NULL, NULL, &b, NULL, &err), 0);
+        ASSERT_TRUE(!asked_version);
         store_set_admission(NULL, NULL);
 }
 
