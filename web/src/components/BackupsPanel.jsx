@@ -461,7 +461,7 @@ function Schedule({ store, now, lastChange }) {
               </label>
               <select
                 id={`${id}-every`}
-                className="field h-9 w-56 max-w-full"
+                className="field h-9 w-72 max-w-full"
                 value={choice}
                 onChange={(e) => setChoice(e.target.value)}
                 data-testid="backup-schedule-every"
