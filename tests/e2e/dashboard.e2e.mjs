@@ -14,10 +14,11 @@
 //   E2E_REQUIRE_STREAM 0 to accept polling instead of the live event stream (default 1)
 //   STOREAGENT_TENANT_NAME, STOREAGENT_TENANT_TOKEN   a tenant account and its token (tests/e2e/run
 //   STOREAGENT_OTHER_NAME, STOREAGENT_OTHER_TOKEN     makes two); without them the tenant steps are skipped
-//   SCREENSHOTS_DIR    also save the Accounts page, the store admin card and the logs panel there
+//   SCREENSHOTS_DIR    also save the Accounts page, the store admin card, the logs and the backups panel there
 //                      (docs/screenshots)
 //   KUBECTL, KUBECONFIG  the control plane (tests/e2e/run sets them): the logs step maps the store's
-//                      container logs to a file here (kwok ClusterLogs); without them it is skipped
+//                      container logs to a file here (kwok ClusterLogs), the backups step their execs to
+//                      commands here (kwok ClusterExec); without them both are skipped
 //
 // Exits 0 when every step passed, 1 when one failed, 2 on bad usage. The last
 // line reads "e2e: N passed, N failed, N skipped".
@@ -28,6 +29,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -512,6 +514,157 @@ await (KUBE ? step : skipStep)('the store page shows its log and lines that arri
         fs.rmSync(dir, { recursive: true, force: true });
     }
 });
+
+// --- backups: kwok's pods run nothing, so an exec into them has nothing to run. Without a mapping a
+// backup fails, and the panel says why. The stand-in after it: kwok's ClusterExec runs the store's
+// execs on this host, in a directory of the step, with a mysqldump and a mysql of the step's own on
+// PATH (the dump prints a fixed text; mysql keeps what it is fed), and the real tar.
+
+async function takeBackup(panel) {
+    const [res] = await Promise.all([
+        page.waitForResponse((r) => r.request().method() === 'POST' && /\/backups$/.test(new URL(r.url()).pathname)),
+        panel.getByTestId('backup-now').click(),
+    ]);
+    if (res.status() !== 202) fail(`POST backups answered ${res.status()}: ${await res.text()}`);
+    const b = await res.json();
+    const row = panel.getByTestId(`backup-${b.id}`);
+    await row.waitFor();
+    await page.waitForFunction(
+        (id) =>
+            /^(succeeded|failed)$/.test(document.querySelector(`[data-testid="backup-${id}"]`)?.dataset.status ?? ''),
+        b.id,
+        { timeout: TIMEOUT_MS },
+    );
+    return { id: b.id, row };
+}
+
+await (KUBE ? step : skipStep)(
+    'the Backups panel: a backup that fails says why; one that succeeds downloads, restores and deletes after the name is typed',
+    async () => {
+        const panel = page.getByTestId('backups');
+        await panel.waitFor();
+        await panel.getByTestId('backups-none').or(panel.getByTestId('backups-list')).waitFor();
+
+        // No mapping: the exec into the database pod has nothing to run.
+        const bad = await takeBackup(panel);
+        if ((await bad.row.getAttribute('data-status')) !== 'failed') fail('a backup with nothing to run succeeded');
+        const reason = (await bad.row.getByTestId('backup-reason').innerText()).trim();
+        log(`  failed backup: ${reason}`);
+        if (!/mysqldump in pod .* failed/.test(reason)) fail(`the failed backup's reason reads "${reason}"`);
+        if (await bad.row.getByRole('link').count()) fail('a failed backup offers files to download');
+        if (await bad.row.getByTestId('backup-restore').count()) fail('a failed backup offers a restore');
+        await panel.getByTestId('backups-note').filter({ hasText: 'failed' }).waitFor();
+
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storeagent-e2e-backup-'));
+        const bin = path.join(dir, 'bin');
+        fs.mkdirSync(bin);
+        fs.mkdirSync(path.join(dir, 'wp-content', 'uploads'), { recursive: true });
+        const upload = path.join(dir, 'wp-content', 'uploads', 'logo.txt');
+        fs.writeFileSync(upload, 'the logo of the shop\n');
+        fs.writeFileSync(path.join(dir, 'password'), 'e2e\n');
+        const dump = `-- stand-in dump of ${NAME}\nINSERT INTO wp_posts VALUES (1001);\n`;
+        fs.writeFileSync(path.join(bin, 'mysqldump'), `#!/bin/sh\nprintf '%s' '${dump}'\n`, { mode: 0o755 });
+        fs.writeFileSync(path.join(bin, 'mysql'), `#!/bin/sh\ncat > '${dir}/restored.sql'\n`, { mode: 0o755 });
+        const standin = `e2e-standin-backup-${NAME}`;
+        kubectl(
+            ['apply', '-f', '-'],
+            JSON.stringify({
+                apiVersion: 'kwok.x-k8s.io/v1alpha1',
+                kind: 'ClusterExec',
+                metadata: { name: standin },
+                spec: {
+                    selector: { matchNamespaces: [`store-${NAME}`] },
+                    execs: [
+                        {
+                            local: {
+                                workDir: dir,
+                                envs: [
+                                    { name: 'PATH', value: `${bin}:/usr/bin:/bin` },
+                                    { name: 'MYSQL_ROOT_PASSWORD_FILE', value: path.join(dir, 'password') },
+                                    { name: 'MYSQL_DATABASE', value: 'wordpress' },
+                                ],
+                            },
+                        },
+                    ],
+                },
+            }),
+        );
+        try {
+            // kwok may take a moment to see the mapping: a backup taken before it fails; take another.
+            let good = null;
+            const deadline = Date.now() + 60000;
+            while (!good) {
+                const b = await takeBackup(panel);
+                if ((await b.row.getAttribute('data-status')) === 'succeeded') good = b;
+                else if (Date.now() > deadline)
+                    fail(`the mapped backup failed: ${await b.row.getByTestId('backup-reason').innerText()}`);
+            }
+            const size = (await good.row.getByTestId('backup-size').innerText()).trim();
+            log(`  succeeded backup: ${size}, ${(await good.row.getByTestId('backup-kind').innerText()).trim()}`);
+            if (!/^\d+(\.\d)? (B|KiB)$/.test(size)) fail(`the size reads "${size}"`);
+            const href = await good.row.getByTestId('backup-file-database.sql.gz').getAttribute('href');
+            const res = await page.request.get(new URL(href, BASE).toString());
+            const got = res.ok() ? zlib.gunzipSync(await res.body()).toString() : '';
+            if (got !== dump) fail(`the database download answered ${res.status()}: "${got.slice(0, 100)}"`);
+            for (const f of ['wp-content.tar.gz', 'manifest.json'])
+                await good.row.getByTestId(`backup-file-${f}`).waitFor();
+
+            // The shop changes; the restore asks for the name, then brings the backup back.
+            fs.writeFileSync(upload, 'a logo uploaded after the backup\n');
+            await good.row.getByTestId('backup-restore').click();
+            const form = good.row.getByTestId('backup-restore-confirm');
+            const input = form.getByTestId('backup-confirm-input');
+            const submit = form.getByTestId('backup-confirm-submit');
+            await input.fill(NAME.slice(0, -1));
+            if (await submit.isEnabled()) fail('the restore button is enabled before the full name is typed');
+            await axeCheck('store page, backups (restore confirmation)');
+            await input.fill(NAME);
+            const [restore] = await Promise.all([
+                page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/restore')),
+                submit.click(),
+            ]);
+            if (restore.status() !== 202) fail(`POST restore answered ${restore.status()}: ${await restore.text()}`);
+            await panel.getByTestId('backups-note').filter({ hasText: 'Restoring' }).waitFor();
+            await page
+                .getByTestId('timeline')
+                .locator('[data-action="backup.restored"]')
+                .waitFor({ timeout: TIMEOUT_MS });
+            const restored = fs.readFileSync(path.join(dir, 'restored.sql'), 'utf8');
+            if (restored !== dump) fail(`mysql was fed "${restored.slice(0, 100)}"`);
+            if (fs.readFileSync(upload, 'utf8') !== 'the logo of the shop\n') fail('the upload was not restored');
+            // The safety backup, taken before the restore, is in the list.
+            await page.waitForFunction(
+                () =>
+                    document.querySelectorAll('[data-testid="backups-list"] > li[data-status="succeeded"]').length >= 2,
+            );
+            await axeCheck('store page with its backups');
+            await saveShot(panel, 'store-backups.png');
+
+            // At phone width the panel fits the screen.
+            await page.setViewportSize({ width: 390, height: 844 });
+            const overflow = await panel.evaluate((el) => el.scrollWidth - el.clientWidth);
+            const pageOverflow = await page.evaluate(
+                () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+            );
+            await page.setViewportSize({ width: 1280, height: 900 });
+            if (overflow > 0 || pageOverflow > 0)
+                fail(`at 390 px the panel overflows by ${overflow} px, the page by ${pageOverflow} px`);
+
+            // The failed backup goes, after its name is typed.
+            await bad.row.getByTestId('backup-delete').click();
+            await bad.row.getByTestId('backup-confirm-input').fill(NAME);
+            const [del] = await Promise.all([
+                page.waitForResponse((r) => r.request().method() === 'DELETE'),
+                bad.row.getByTestId('backup-confirm-submit').click(),
+            ]);
+            if (del.status() !== 204) fail(`DELETE backup answered ${del.status()}: ${await del.text()}`);
+            await bad.row.waitFor({ state: 'detached' });
+        } finally {
+            kubectl(['delete', 'clusterexec', standin, '--ignore-not-found']);
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    },
+);
 
 // --- accounts: an admin and two tenants, side by side ----------------------
 

@@ -7,6 +7,7 @@ import { useBus, useNow } from '../lib/hooks.js';
 import { Link, hasNavigated, navigate } from '../lib/router.js';
 import { isAdmin, useSession } from '../lib/session.js';
 import { BUSY, STATUS_LABEL } from '../lib/status.js';
+import BackupsPanel from './BackupsPanel.jsx';
 import ErrorNotice from './ErrorNotice.jsx';
 import LogsPanel from './LogsPanel.jsx';
 import Progress from './Progress.jsx';
@@ -232,6 +233,7 @@ export default function StoreDetail({ id }) {
           <Timeline events={events} />
           <Releases releases={releases} current={store.helm_revision} />
           {store.status !== 'DELETED' ? <LogsPanel store={store} /> : null}
+          <BackupsPanel store={store} />
         </div>
         <div className="min-w-0 space-y-4">
           {store.status !== 'DELETED' ? <StoreAdminCard store={store} onApplied={applied} /> : null}

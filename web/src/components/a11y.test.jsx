@@ -53,6 +53,32 @@ const routes = {
       },
     ],
   }),
+  [`GET /api/v1/stores/${ID}/backups`]: json(200, {
+    items: [
+      {
+        id: '0123456789abcdef',
+        store_id: ID,
+        status: 'failed',
+        actor: 'admin',
+        scheduled: false,
+        created_at: '2026-11-27T21:00:00Z',
+        finished_at: '2026-11-27T21:00:01Z',
+        path: null,
+        size_bytes: 0,
+        manifest: null,
+        reason: 'dumping the database: the pod is not running',
+      },
+    ],
+  }),
+  [`GET /api/v1/stores/${ID}/backup-schedule`]: json(200, {
+    every_sec: 86400,
+    store_every_sec: null,
+    default_every_sec: 86400,
+    min_every_sec: 3600,
+    keep: { last: 0, daily: 7, weekly: 4 },
+    last_backup_at: null,
+    next_backup_at: '2026-11-28T20:00:00Z',
+  }),
   'GET /api/v1/charts': json(200, { items: [{ version: '0.1.0' }, { version: '0.2.0' }] }),
 };
 
@@ -74,10 +100,13 @@ describe('accessibility', () => {
     await userEvent.click(screen.getByTestId('store-link-shop1'));
     await screen.findByTestId('timeline');
     await screen.findByTestId('releases');
+    await screen.findByTestId('backup-0123456789abcdef');
+    await screen.findByTestId('backup-schedule-summary');
     // Moving to a page moves focus to its heading, for screen reader users.
     const heading = screen.getByRole('heading', { level: 1, name: 'shop1' });
     await waitFor(() => expect(document.activeElement).toBe(heading));
     await userEvent.click(screen.getByRole('button', { name: 'Delete store…' }));
+    await userEvent.click(screen.getByTestId('backup-delete'));
     expect(await violations()).toEqual([]);
 
     // And back on the list, to the list's heading.
