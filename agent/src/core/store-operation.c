@@ -20,6 +20,7 @@
 #include "core/queue.h"
 #include "core/operation.h"
 #include "core/store-internal.h"
+#include "core/store-settings.h"
 #include "core/store.h"
 
 /* Finds the store an Idempotency-Key created: *ret_store_id stays NULL when the key is new. */
@@ -287,11 +288,14 @@ int store_create(Db *db, const StoreLimits *limits, const Caller *caller, const 
 }
 
 /* Common shape of retry/upgrade/rollback: check state, queue one task, move status, record. */
-static int store_operation(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, TaskKind kind,
-                           json_t *payload, StoreStatus to, const char *action, const char *detail,
-                           const char *waiting, Store **ret, StoreError *err)
+/* With changes (settings operations), the store's settings take them in the same transaction. */
+static int store_operation_full(Db *db, const StoreLimits *limits, const Caller *caller, const char *id,
+                                TaskKind kind, json_t *payload, StoreStatus to, const char *action,
+                                const char *detail, const char *waiting, json_t *changes, Store **ret,
+                                StoreError *err)
 {
         _cleanup_(store_freep) Store *cur = NULL;
+        _cleanup_(json_decrefp) json_t *settings = NULL;
         bool busy;
         int r;
 
@@ -317,6 +321,41 @@ static int store_operation(Db *db, const StoreLimits *limits, const Caller *call
         r = op_check_pending_cap(db, limits, err);
         if (r != 0)
                 goto fail;
+        if (kind == TASK_UPGRADE && isempty(cur->chart_version)) {
+                r = op_fail(err, ERROR_INVALID_STATE, "Store '%s' has no chart version installed yet.", cur->name);
+                goto fail;
+        }
+        if (kind == TASK_UPGRADE && !json_object_get(payload, "chart_version") &&
+            json_object_set_new(payload, "chart_version", json_string(cur->chart_version)) < 0) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        if (changes) {
+                _cleanup_free_ char *text = NULL;
+                _cleanup_stmt_ sqlite3_stmt *q = NULL;
+                int rc;
+
+                r = store_settings_of(db, id, &settings);
+                if (r < 0)
+                        goto fail;
+                json_decref(settings);
+                settings = store_settings_merge(settings, changes);
+                text = settings ? json_dumps(settings, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+                if (!text) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                r = db_prepare(db, "UPDATE stores SET settings = ?2 WHERE id = ?1", &q);
+                if (r < 0)
+                        goto fail;
+                sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
+                sqlite3_bind_text(q, 2, text, -1, SQLITE_TRANSIENT);
+                rc = sqlite3_step(q);
+                if (rc != SQLITE_DONE) {
+                        r = db_errno(rc);
+                        goto fail;
+                }
+        }
         r = queue_enqueue(db, id, kind, payload, caller->account, NULL);
         if (r < 0)
                 goto fail;
@@ -332,6 +371,55 @@ static int store_operation(Db *db, const StoreLimits *limits, const Caller *call
 
 fail:
         return op_refuse(db, caller, action, cur->name, id, r, err);
+}
+
+static int store_operation(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, TaskKind kind,
+                           json_t *payload, StoreStatus to, const char *action, const char *detail,
+                           const char *waiting, Store **ret, StoreError *err)
+{
+        return store_operation_full(db, limits, caller, id, kind, payload, to, action, detail, waiting, NULL, ret,
+                                    err);
+}
+
+int store_redeploy(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, Store **ret,
+                   StoreError *err)
+{
+        _cleanup_(json_decrefp) json_t *payload = json_object();
+
+        assert(db);
+        assert(caller);
+        assert(id);
+        assert(ret);
+
+        if (!payload)
+                return -ENOMEM;
+        /* The same chart version: it takes the room it has, so no capacity question. */
+        return store_operation_full(db, limits, caller, id, TASK_UPGRADE, payload, STORE_UPGRADING,
+                                    "store.redeploy", "Redeploy of the current chart version requested.", NULL,
+                                    NULL, ret, err);
+}
+
+int store_change_settings(Db *db, const StoreLimits *limits, const Caller *caller, const char *id,
+                          json_t *changes, Store **ret, StoreError *err)
+{
+        _cleanup_(json_decrefp) json_t *payload = json_object();
+        char msg[sizeof err->message];
+        int r;
+
+        assert(db);
+        assert(caller);
+        assert(id);
+        assert(ret);
+
+        r = store_settings_check(changes, msg, sizeof msg);
+        if (r != 0)
+                return op_refuse(db, caller, "store.settings", id, NULL,
+                                 op_fail(err, ERROR_INVALID_REQUEST, "%s", msg), err);
+        if (!payload)
+                return -ENOMEM;
+        return store_operation_full(db, limits, caller, id, TASK_UPGRADE, payload, STORE_UPGRADING,
+                                    "store.settings", "Settings changed; applying them with the current chart "
+                                    "version.", NULL, changes, ret, err);
 }
 
 int store_retry(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, Store **ret,

@@ -315,6 +315,58 @@ static int verb_upgrade(sd_bus *bus, char **args)
         return finish_operation(bus, store, "Upgrade");
 }
 
+static int verb_redeploy(sd_bus *bus, char **args)
+{
+        _cleanup_(json_decrefp) json_t *store = NULL;
+        int r;
+
+        r = CALL_JSON(bus, "RedeployStore", &store, "s", args[0]);
+        if (r != EXIT_OK)
+                return r;
+        return finish_operation(bus, store, "Redeploy");
+}
+
+static int settings_put(json_t *changes, const char *key, const char *value)
+{
+        if (!value)
+                return 0;
+        return json_object_set_new(changes, key, isempty(value) ? json_null() : json_string(value));
+}
+
+static int verb_settings(sd_bus *bus, char **args)
+{
+        static const char *const keys[] = { "title", "currency", "country", "admin_email" };
+        _cleanup_(json_decrefp) json_t *res = NULL, *changes = json_object();
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        if (!changes)
+                return EXIT_FAIL;
+        if (!(arg_given & OPT_SETTINGS)) {
+                r = CALL_JSON(bus, "GetStoreSettings", &res, "s", args[0]);
+                if (r != EXIT_OK)
+                        return r;
+                if (arg_json) {
+                        print_json(res);
+                        return EXIT_OK;
+                }
+                for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                        printf("%-12s %s\n", keys[i], jstr(res, keys[i]) ?: "(the chart's default)");
+                return EXIT_OK;
+        }
+        if (settings_put(changes, "title", arg_title) < 0 || settings_put(changes, "currency", arg_currency) < 0 ||
+            settings_put(changes, "country", arg_country) < 0 ||
+            settings_put(changes, "admin_email", arg_admin_email) < 0)
+                return EXIT_FAIL;
+        text = json_dumps(changes, JSON_COMPACT);
+        if (!text)
+                return EXIT_FAIL;
+        r = CALL_JSON(bus, "SetStoreSettings", &res, "ss", args[0], text);
+        if (r != EXIT_OK)
+                return r;
+        return finish_operation(bus, res, "Settings change");
+}
+
 static int verb_rollback(sd_bus *bus, char **args)
 {
         _cleanup_(json_decrefp) json_t *store = NULL;
@@ -539,6 +591,14 @@ const Verb verbs[] = {
         { "upgrade", "ID|NAME VERSION", 2, 2, OPT_WAIT, verb_upgrade, "Upgrade a store to a chart version",
           "Queues a Helm upgrade of the store to chart VERSION (such as 0.2.0). Passwords are kept.\n"
           "With --wait, follows the store until it is READY or FAILED.\n" },
+        { "redeploy", "ID|NAME", 1, 1, OPT_WAIT, verb_redeploy, "Re-apply a store's current chart version",
+          "Queues a Helm upgrade of the store to the chart version it runs, with its current settings\n"
+          "(as after 'storectl settings', or to repair drift). With --wait, follows it until it settles.\n" },
+        { "settings", "ID|NAME", 1, 1, OPT_SETTINGS | OPT_WAIT, verb_settings, "Show or change a store's settings",
+          "Without options, shows the store's title, currency, country and administrator e-mail (those\n"
+          "not set are the chart's defaults). With options, stores the changes and queues a redeploy\n"
+          "that applies them (an upgrade to the same chart version). With --wait, follows the store\n"
+          "until it is READY or FAILED.\n" },
         { "backup", "ID|NAME", 1, 1, OPT_WAIT, verb_backup, "Take a backup of a store",
           "Queues a backup of a READY store: a dump of its database and an archive of its wp-content,\n"
           "written under the agent's state directory (backups/NAME/TIME-ID/) with a manifest of sizes and\n"
