@@ -331,15 +331,15 @@ static int store_operation_full(Db *db, const StoreLimits *limits, const Caller 
                 goto fail;
         }
         if (changes) {
+                _cleanup_(json_decrefp) json_t *old = NULL;
                 _cleanup_free_ char *text = NULL;
                 _cleanup_stmt_ sqlite3_stmt *q = NULL;
                 int rc;
 
-                r = store_settings_of(db, id, &settings);
+                r = store_settings_of(db, id, &old);
                 if (r < 0)
                         goto fail;
-                json_decref(settings);
-                settings = store_settings_merge(settings, changes);
+                settings = store_settings_merge(old, changes);
                 text = settings ? json_dumps(settings, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
                 if (!text) {
                         r = -ENOMEM;

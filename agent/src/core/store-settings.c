@@ -48,10 +48,11 @@ static bool is_space(char c)
         return strchr(" \t\n\r\f\v", c) != NULL;
 }
 
-/* ^([^@\s]+@[^@\s]+\.[^@\s]+)?$ of the chart, and printable ASCII. */
+/* ^([^@\s]+@[^@\s]+\.[^@\s]+)?$ of the chart, in printable ASCII. */
 static bool email_is_valid(const char *s)
 {
-        const char *at = strchr(s, '@'), *dot;
+        const char *at = strchr(s, '@'), *domain;
+        size_t n;
 
         if (isempty(s))
                 return true;
@@ -62,20 +63,30 @@ static bool email_is_valid(const char *s)
                         return false;
         if (!at || at == s || strchr(at + 1, '@'))
                 return false;
-        dot = strrchr(at + 1, '.');
-        return dot && dot > at + 1 && dot[1] != 0;
+        /* A dot with something on both sides. */
+        domain = at + 1;
+        n = strlen(domain);
+        for (size_t i = 1; i + 1 < n; i++)
+                if (domain[i] == '.')
+                        return true;
+        return false;
 }
 
 /* No control characters (they would end up in the shop's HTML head and in e-mails), at most
  * STORE_TITLE_MAX characters. */
 static bool title_is_valid(const char *s)
 {
-        if (!utf8_is_valid(s) || utf8_prefix_len(s, STORE_TITLE_MAX) != strlen(s))
+        size_t chars = 0;
+
+        if (!utf8_is_valid(s))
                 return false;
-        for (const char *p = s; *p; p++)
+        for (const char *p = s; *p; p++) {
                 if ((unsigned char) *p < 0x20 || *p == 0x7f)
                         return false;
-        return true;
+                if (((unsigned char) *p & 0xc0) != 0x80)
+                        chars++;
+        }
+        return chars <= STORE_TITLE_MAX;
 }
 
 int store_settings_check(json_t *changes, char *msg, size_t msg_len)
