@@ -20,7 +20,6 @@
 #include "core/db.h"
 #include "core/error.h"
 #include "core/store.h"
-#include "core/store-settings.h"
 #include "core/audit.h"
 
 #define EVENTS_MAX 1000
@@ -472,88 +471,6 @@ static int method_upgrade_store(sd_bus_message *m, void *userdata, sd_bus_error 
         return bus_reply_json(m, store_to_json(s));
 }
 
-static int method_redeploy_store(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-        Bus *b = userdata;
-        _cleanup_(store_freep) Store *cur = NULL, *s = NULL;
-        const char *id;
-        StoreError err = {};
-        Caller caller;
-        int r;
-
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "s", &id);
-        if (r < 0)
-                return r;
-        r = bus_resolve_store(b, &caller, id, &cur, error);
-        if (r < 0)
-                return r;
-        r = store_redeploy(b->db, &b->limits, &caller, cur->id, &s, &err);
-        if (r != 0)
-                return bus_store_error(error, r, &err);
-        bus_queued(b, s, caller.account, "store.redeploy");
-        return bus_reply_json(m, store_to_json(s));
-}
-
-static int method_get_store_settings(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-        Bus *b = userdata;
-        _cleanup_(store_freep) Store *cur = NULL;
-        json_t *settings = NULL;
-        const char *id;
-        StoreError err = {};
-        Caller caller;
-        int r;
-
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "s", &id);
-        if (r < 0)
-                return r;
-        r = bus_resolve_store(b, &caller, id, &cur, error);
-        if (r < 0)
-                return r;
-        r = store_settings_get(b->db, &caller, cur->id, &settings, &err);
-        if (r != 0)
-                return bus_store_error(error, r, &err);
-        return bus_reply_json(m, settings);
-}
-
-/* settings_json: as PATCH /api/v1/stores/{id}/settings takes it. */
-static int method_set_store_settings(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-        Bus *b = userdata;
-        _cleanup_(store_freep) Store *cur = NULL, *s = NULL;
-        _cleanup_(json_decrefp) json_t *changes = NULL;
-        const char *id, *text;
-        StoreError err = {};
-        Caller caller;
-        int r;
-
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "ss", &id, &text);
-        if (r < 0)
-                return r;
-        r = bus_resolve_store(b, &caller, id, &cur, error);
-        if (r < 0)
-                return r;
-        /* Not JSON, or not an object: store_change_settings() says so. */
-        changes = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
-        r = store_change_settings(b->db, &b->limits, &caller, cur->id, changes, &s, &err);
-        if (r != 0)
-                return bus_store_error(error, r, &err);
-        bus_queued(b, s, caller.account, "store.settings");
-        return bus_reply_json(m, store_to_json(s));
-}
-
 static int method_rollback_store(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         Bus *b = userdata;
@@ -637,12 +554,12 @@ const sd_bus_vtable bus_agent_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("UpgradeStore", SD_BUS_ARGS("s", id_or_name, "s", chart_version),
                                 SD_BUS_RESULT("s", store_json), method_upgrade_store, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RedeployStore", SD_BUS_ARGS("s", id_or_name), SD_BUS_RESULT("s", store_json),
-                                method_redeploy_store, SD_BUS_VTABLE_UNPRIVILEGED),
+                                bus_method_redeploy_store, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetStoreSettings", SD_BUS_ARGS("s", id_or_name),
-                                SD_BUS_RESULT("s", settings_json), method_get_store_settings,
+                                SD_BUS_RESULT("s", settings_json), bus_method_get_store_settings,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetStoreSettings", SD_BUS_ARGS("s", id_or_name, "s", settings_json),
-                                SD_BUS_RESULT("s", store_json), method_set_store_settings,
+                                SD_BUS_RESULT("s", store_json), bus_method_set_store_settings,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RollbackStore", SD_BUS_ARGS("s", id_or_name, "x", revision),
                                 SD_BUS_RESULT("s", store_json), method_rollback_store, SD_BUS_VTABLE_UNPRIVILEGED),

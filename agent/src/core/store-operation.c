@@ -321,14 +321,17 @@ static int store_operation_full(Db *db, const StoreLimits *limits, const Caller 
         r = op_check_pending_cap(db, limits, err);
         if (r != 0)
                 goto fail;
-        if (kind == TASK_UPGRADE && isempty(cur->chart_version)) {
-                r = op_fail(err, ERROR_INVALID_STATE, "Store '%s' has no chart version installed yet.", cur->name);
-                goto fail;
-        }
-        if (kind == TASK_UPGRADE && !json_object_get(payload, "chart_version") &&
-            json_object_set_new(payload, "chart_version", json_string(cur->chart_version)) < 0) {
-                r = -ENOMEM;
-                goto fail;
+        /* A redeploy: an upgrade to the version the store runs. */
+        if (kind == TASK_UPGRADE && !json_object_get(payload, "chart_version")) {
+                if (isempty(cur->chart_version)) {
+                        r = op_fail(err, ERROR_INVALID_STATE, "Store '%s' has no chart version installed yet.",
+                                    cur->name);
+                        goto fail;
+                }
+                if (json_object_set_new(payload, "chart_version", json_string(cur->chart_version)) < 0) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
         }
         if (changes) {
                 _cleanup_(json_decrefp) json_t *old = NULL;
