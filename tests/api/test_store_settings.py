@@ -112,3 +112,18 @@ def test_another_tenant_sees_404(daemon_factory, cluster):
     assert store(d, sid)["status"] == "READY"
     r = d.request("PATCH", f"{STORES}/{sid}/settings", {"currency": "EUR"}, auth=alice)
     assert r.status == 202, r
+
+
+def test_settings_given_at_create_reach_the_first_install(daemon_factory, cluster):
+    d = daemon_factory({**ROOMY, **cluster.config()})
+    r = d.request("POST", STORES, {"name": "born", "engine": "woocommerce", "settings": {"currency": "eur"}})
+    assert r.status == 400 and error_of(r) == "invalid_request" and "currency" in r.json()["error"]["message"], r
+    assert d.request("GET", STORES).json()["total"] == 0
+    r = d.request("POST", STORES, {"name": "born", "engine": "woocommerce",
+                                   "settings": {"title": "Born Ready", "country": "FR", "currency": None}})
+    assert r.status == 202, r
+    sid = r.json()["id"]
+    assert d.request("GET", f"{STORES}/{sid}/settings").json() == {"title": "Born Ready", "country": "FR"}
+    wait_ready(d, sid)
+    values = cluster.values(cluster.wait_entered("upgrade", 1))
+    assert values["store"] == {"title": "Born Ready", "country": "FR"}, values

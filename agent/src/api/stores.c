@@ -60,7 +60,7 @@ int h_stores_list(ApiServer *s, const struct _u_request *req, struct _u_response
 
 int h_stores_create(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
 {
-        static const char *const fields[] = { "name", "engine", NULL };
+        static const char *const fields[] = { "name", "engine", "settings", NULL };
         RequestContext *c = ctx;
         _cleanup_(store_freep) Store *store = NULL;
         const char *name, *engine, *key;
@@ -79,7 +79,8 @@ int h_stores_create(ApiServer *s, const struct _u_request *req, struct _u_respon
                 return api_error(resp, 400, "invalid_header", "Idempotency-Key must be 1 to 128 characters.");
 
         api_limits_get(s, &lim);
-        r = store_create(db, &lim.store, &c->caller, name, engine, NULL, key, &store, &replayed, &err);
+        r = store_create_with_settings(db, &lim.store, &c->caller, name, engine, NULL,
+                                       json_object_get(c->body, "settings"), key, &store, &replayed, &err);
         if (r != 0)
                 return api_store_error(resp, r, &err);
 

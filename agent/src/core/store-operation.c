@@ -100,8 +100,8 @@ static int check_account_caps(Db *db, const StoreLimits *limits, const Caller *c
 }
 
 static int create(Db *db, const StoreLimits *limits, const Caller *caller, const char *name, const char *engine,
-                  const char *chart_version, const char *idempotency_key, Store **ret, bool *ret_replayed,
-                  StoreError *err)
+                  const char *chart_version, const char *settings, const char *idempotency_key, Store **ret,
+                  bool *ret_replayed, StoreError *err)
 {
         _cleanup_free_ char *id = NULL, *existing = NULL, *request = NULL;
         _cleanup_stmt_ sqlite3_stmt *q = NULL;
@@ -199,8 +199,8 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
 
         r = db_prepare(db,
                        "INSERT INTO stores (id, name, engine, owner, status, chart_version, created_at, updated_at, "
-                       "seq, step, account_id, releases, status_reason) VALUES (?, ?, ?, ?, 'PROVISIONING', ?, ?, ?, "
-                       SEQ_NEXT ", ?, ?, '[]', nullif(?, ''))",
+                       "seq, step, account_id, releases, status_reason, settings) VALUES (?, ?, ?, ?, 'PROVISIONING', "
+                       "?, ?, ?, " SEQ_NEXT ", ?, ?, '[]', nullif(?, ''), ?)",
                        &q);
         if (r < 0)
                 goto fail;
@@ -216,6 +216,8 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
         if (caller->account_id > 0)
                 sqlite3_bind_int64(q, 9, caller->account_id);
         sqlite3_bind_text(q, 10, waiting, -1, SQLITE_TRANSIENT);
+        if (settings)
+                sqlite3_bind_text(q, 11, settings, -1, SQLITE_TRANSIENT);
         rc = sqlite3_step(q);
         if (rc != SQLITE_DONE) {
                 r = db_errno(rc);
@@ -269,6 +271,17 @@ int store_create(Db *db, const StoreLimits *limits, const Caller *caller, const 
                  const char *chart_version, const char *idempotency_key, Store **ret, bool *ret_replayed,
                  StoreError *err)
 {
+        return store_create_with_settings(db, limits, caller, name, engine, chart_version, NULL, idempotency_key,
+                                          ret, ret_replayed, err);
+}
+
+int store_create_with_settings(Db *db, const StoreLimits *limits, const Caller *caller, const char *name,
+                               const char *engine, const char *chart_version, json_t *settings,
+                               const char *idempotency_key, Store **ret, bool *ret_replayed, StoreError *err)
+{
+        _cleanup_(json_decrefp) json_t *kept = NULL;
+        _cleanup_free_ char *text = NULL;
+        char msg[sizeof err->message];
         int r;
 
         assert(db);
@@ -277,8 +290,23 @@ int store_create(Db *db, const StoreLimits *limits, const Caller *caller, const 
         assert(name);
         assert(ret);
 
+        if (json_is_object(settings) && json_object_size(settings) == 0)
+                settings = NULL;
+        if (settings) {
+                r = store_settings_check(settings, msg, sizeof msg);
+                if (r != 0) {
+                        r = op_fail(err, ERROR_INVALID_REQUEST, "%s", msg);
+                        (void) op_audit(db, caller, "store.create", name, NULL, r);
+                        return r;
+                }
+                /* A null (the chart's default) is what a new store has anyway. */
+                kept = store_settings_merge(NULL, settings);
+                text = kept ? json_dumps(kept, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+                if (!text)
+                        return -ENOMEM;
+        }
         store_admission_lock();
-        r = create(db, limits, caller, name, engine, chart_version, idempotency_key, ret, ret_replayed, err);
+        r = create(db, limits, caller, name, engine, chart_version, text, idempotency_key, ret, ret_replayed, err);
         store_admission_unlock();
         if (r != 0) {
                 r = op_outcome(db, r, err);

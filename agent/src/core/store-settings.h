@@ -39,3 +39,9 @@ int store_change_settings(Db *db, const StoreLimits *limits, const Caller *calle
 /* Queues an upgrade to the store's current chart version (re-applies the release as it is now). */
 int store_redeploy(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, Store **ret,
                    StoreError *err);
+
+/* store_create() with settings of its own from the start (checked as store_settings_check() does;
+ * NULL: none). */
+int store_create_with_settings(Db *db, const StoreLimits *limits, const Caller *caller, const char *name,
+                               const char *engine, const char *chart_version, json_t *settings,
+                               const char *idempotency_key, Store **ret, bool *ret_replayed, StoreError *err);
