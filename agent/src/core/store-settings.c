@@ -89,6 +89,18 @@ static bool title_is_valid(const char *s)
         return chars <= STORE_TITLE_MAX;
 }
 
+static const struct {
+        const char *key;
+        bool (*valid)(const char *s);
+        const char *why;
+} checks[] = {
+        { "title", title_is_valid, "title must be at most 200 characters, without control characters." },
+        { "currency", currency_is_valid, "currency must be an ISO 4217 code such as USD." },
+        { "country", country_is_valid, "country must be COUNTRY or COUNTRY:STATE, such as DE or US:CA." },
+        { "admin_email", email_is_valid,
+          "admin_email must be an e-mail address such as owner@example.com." },
+};
+
 int store_settings_check(json_t *changes, char *msg, size_t msg_len)
 {
         const char *key;
@@ -103,34 +115,24 @@ int store_settings_check(json_t *changes, char *msg, size_t msg_len)
                 return ERROR_INVALID_REQUEST;
         }
         json_object_foreach(changes, key, v) {
-                const char *s = json_string_value(v);
-                bool ok;
+                size_t i = 0;
 
-                if (!STR_IN_SET(key, "title", "currency", "country", "admin_email")) {
+                while (i < ELEMENTSOF(checks) && !streq(checks[i].key, key))
+                        i++;
+                if (i == ELEMENTSOF(checks)) {
                         utf8_snprintf(msg, msg_len,
-                                      "Unknown setting '%.*s'; known: title, currency, country, admin_email.",
-                                      UTF8_PREFIX(key, 64));
+                                      "Unknown setting '%.*s'; known: title, currency, country, "
+                                      "admin_email.", UTF8_PREFIX(key, 64));
                         return ERROR_INVALID_REQUEST;
                 }
                 if (json_is_null(v))
                         continue;
-                if (!s) {
+                if (!json_is_string(v)) {
                         utf8_snprintf(msg, msg_len, "Setting '%s' must be a string or null.", key);
                         return ERROR_INVALID_REQUEST;
                 }
-                ok = streq(key, "title")      ? title_is_valid(s) :
-                     streq(key, "currency")   ? currency_is_valid(s) :
-                     streq(key, "country")    ? country_is_valid(s) :
-                                                email_is_valid(s);
-                if (!ok) {
-                        utf8_snprintf(msg, msg_len, "%s",
-                                      streq(key, "title")    ? "title must be at most 200 characters, without "
-                                                               "control characters." :
-                                      streq(key, "currency") ? "currency must be an ISO 4217 code such as USD." :
-                                      streq(key, "country")  ? "country must be COUNTRY or COUNTRY:STATE, such as "
-                                                               "DE or US:CA." :
-                                                               "admin_email must be an e-mail address such as "
-                                                               "owner@example.com.");
+                if (!checks[i].valid(json_string_value(v))) {
+                        utf8_snprintf(msg, msg_len, "%s", checks[i].why);
                         return ERROR_INVALID_REQUEST;
                 }
         }

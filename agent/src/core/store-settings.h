@@ -44,4 +44,5 @@ int store_redeploy(Db *db, const StoreLimits *limits, const Caller *caller, cons
  * NULL: none). */
 int store_create_with_settings(Db *db, const StoreLimits *limits, const Caller *caller, const char *name,
                                const char *engine, const char *chart_version, json_t *settings,
-                               const char *idempotency_key, Store **ret, bool *ret_replayed, StoreError *err);
+                               const char *idempotency_key, Store **ret, bool *ret_replayed,
+                               StoreError *err);

@@ -53,7 +53,8 @@ int verb_settings(sd_bus *bus, char **args)
                         printf("%-12s %s\n", keys[i], jstr(res, keys[i]) ?: "(the chart's default)");
                 return EXIT_OK;
         }
-        if (settings_put(changes, "title", arg_title) < 0 || settings_put(changes, "currency", arg_currency) < 0 ||
+        if (settings_put(changes, "title", arg_title) < 0 ||
+            settings_put(changes, "currency", arg_currency) < 0 ||
             settings_put(changes, "country", arg_country) < 0 ||
             settings_put(changes, "admin_email", arg_admin_email) < 0)
                 return EXIT_FAIL;
