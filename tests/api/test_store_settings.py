@@ -5,10 +5,14 @@ The cluster and helm are the stand-ins of fakecluster.py: its helm keeps the val
 which is what the chart would receive. tests/integration/test_settings.py applies them to a real release.
 """
 
+import os
+import subprocess
+
 import pytest
 
 from fakecluster import FakeCluster
 from tenancy import create_store, error_of, tenant
+from test_races import STORECTL, private_bus  # noqa: F401 (a fixture)
 
 STORES = "/api/v1/stores"
 ROOMY = {"limits": {"creates_per_hour": 1000, "requests_per_window": 100000, "max_pending_tasks": 1000,
@@ -127,3 +131,34 @@ def test_settings_given_at_create_reach_the_first_install(daemon_factory, cluste
     wait_ready(d, sid)
     values = cluster.values(cluster.wait_entered("upgrade", 1))
     assert values["store"] == {"title": "Born Ready", "country": "FR"}, values
+
+
+def test_storectl_settings_and_redeploy(daemon_factory, cluster, private_bus):
+    env = {"DBUS_SYSTEM_BUS_ADDRESS": private_bus}
+    d = daemon_factory({**ROOMY, **cluster.config()}, env=env)
+    run_env = dict(os.environ, **env)
+
+    def storectl(*args):
+        return subprocess.run([STORECTL, *args], capture_output=True, text=True, env=run_env, timeout=120)
+
+    d.wait_for(lambda: storectl("list").returncode == 0, timeout=15, what="the daemon on the private bus")
+    sid = d.request("POST", STORES, {"name": "cli", "engine": "woocommerce"}).json()["id"]
+    wait_ready(d, sid)
+
+    p = storectl("settings", "cli", "--currency", "eur")
+    assert p.returncode != 0 and "currency must be an ISO 4217 code" in p.stderr, (p.returncode, p.stderr)
+    p = storectl("settings", "cli", "--title", "Command Line Shop", "--currency", "EUR", "--wait")
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    p = storectl("settings", "cli")
+    assert p.returncode == 0 and "Command Line Shop" in p.stdout and "EUR" in p.stdout, p.stdout
+    assert "(the chart's default)" in p.stdout, p.stdout
+    values = cluster.values(cluster.wait_entered("upgrade", 2))
+    assert values["store"] == {"title": "Command Line Shop", "currency": "EUR"}, values
+
+    # An empty value returns the title to the chart's default; redeploy applies the same again.
+    p = storectl("settings", "cli", "--title", "", "--wait")
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    p = storectl("redeploy", "cli", "--wait")
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    assert cluster.values(cluster.wait_entered("upgrade", 4))["store"] == {"currency": "EUR"}
+    assert store(d, sid)["status"] == "READY"
