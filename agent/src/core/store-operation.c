@@ -323,7 +323,6 @@ static int store_operation_full(Db *db, const StoreLimits *limits, const Caller 
                                 StoreError *err)
 {
         _cleanup_(store_freep) Store *cur = NULL;
-        _cleanup_(json_decrefp) json_t *settings = NULL;
         bool busy;
         int r;
 
@@ -362,30 +361,9 @@ static int store_operation_full(Db *db, const StoreLimits *limits, const Caller 
                 }
         }
         if (changes) {
-                _cleanup_(json_decrefp) json_t *old = NULL;
-                _cleanup_free_ char *text = NULL;
-                _cleanup_stmt_ sqlite3_stmt *q = NULL;
-                int rc;
-
-                r = store_settings_of(db, id, &old);
+                r = store_settings_store(db, id, changes);
                 if (r < 0)
                         goto fail;
-                settings = store_settings_merge(old, changes);
-                text = settings ? json_dumps(settings, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-                if (!text) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
-                r = db_prepare(db, "UPDATE stores SET settings = ?2 WHERE id = ?1", &q);
-                if (r < 0)
-                        goto fail;
-                sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
-                sqlite3_bind_text(q, 2, text, -1, SQLITE_TRANSIENT);
-                rc = sqlite3_step(q);
-                if (rc != SQLITE_DONE) {
-                        r = db_errno(rc);
-                        goto fail;
-                }
         }
         r = queue_enqueue(db, id, kind, payload, caller->account, NULL);
         if (r < 0)

@@ -200,3 +200,29 @@ int store_settings_get(Db *db, const Caller *caller, const char *id, json_t **re
                 return r;
         return store_settings_of(db, id, ret);
 }
+
+int store_settings_store(Db *db, const char *id, json_t *changes)
+{
+        _cleanup_(json_decrefp) json_t *old = NULL, *settings = NULL;
+        _cleanup_free_ char *text = NULL;
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        int r, rc;
+
+        assert(db);
+        assert(id);
+
+        r = store_settings_of(db, id, &old);
+        if (r < 0)
+                return r;
+        settings = store_settings_merge(old, changes);
+        text = settings ? json_dumps(settings, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        if (!text)
+                return -ENOMEM;
+        r = db_prepare(db, "UPDATE stores SET settings = ?2 WHERE id = ?1", &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(q, 2, text, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(q);
+        return rc == SQLITE_DONE ? 0 : db_errno(rc);
+}
