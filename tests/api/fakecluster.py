@@ -126,6 +126,12 @@ case $verb in
 upgrade|uninstall|rollback)
 	n=$(ls "$gate" | grep -c '^entered-')
 	: > "$gate/entered-$verb-$n"
+	# The values file the agent gave, kept for the test to read (values-N.json).
+	prev=
+	for a in "$@"; do
+		[ "$prev" = --values ] && cp "$a" "$gate/values-$n.json"
+		prev=$a
+	done
 	while [ -e "$gate/hold" ] && [ ! -e "$gate/release-$n" ]; do sleep 0.05; done
 	if [ "$verb" = upgrade ] && [ -e "$gate/fail-upgrade" ]; then
 		rm -f "$gate/fail-upgrade"
@@ -211,6 +217,11 @@ class FakeCluster:
                 return int(sorted(runs, key=lambda n: int(n.rsplit("-", 1)[1]))[count - 1].rsplit("-", 1)[1])
             time.sleep(0.02)
         raise AssertionError(f"helm {verb} was not run {count} time(s): {self.entered()}")
+
+    def values(self, n):
+        """The values file helm run n (see wait_entered) was given, as JSON."""
+        with open(os.path.join(self.gate, f"values-{n}.json")) as f:
+            return json.load(f)
 
     def release(self, n):
         open(os.path.join(self.gate, f"release-{n}"), "w").close()

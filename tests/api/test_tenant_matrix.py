@@ -40,6 +40,9 @@ EXPECTATIONS = {
     ("POST", "/api/v1/stores/{id}/retry"): "store",
     ("POST", "/api/v1/stores/{id}/upgrade"): "store",
     ("POST", "/api/v1/stores/{id}/rollback"): "store",
+    ("POST", "/api/v1/stores/{id}/redeploy"): "store",
+    ("GET", "/api/v1/stores/{id}/settings"): "store",
+    ("PATCH", "/api/v1/stores/{id}/settings"): "store",
     ("POST", "/api/v1/stores/{id}/transfer"): "admin",
     ("GET", "/api/v1/stores/{id}/credentials"): "store",
     ("POST", "/api/v1/stores/{id}/credentials/rotate"): "store",
@@ -149,6 +152,8 @@ class World:
             body = {"enabled": False}
         elif pattern.endswith("/backup-schedule") and method == "PATCH":
             body = {"every_sec": None}
+        elif pattern.endswith("/settings") and method == "PATCH":
+            body = {"currency": "EUR"}
         elif method == "PATCH":
             body = {"max_stores": 5}
         elif pattern.endswith("/tokens") and method == "POST":

@@ -10,6 +10,7 @@
 #include "basic/utf8.h"
 #include "basic/util.h"
 #include "core/error.h"
+#include "core/store-settings.h"
 
 int h_stores_list(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
 {
@@ -59,7 +60,7 @@ int h_stores_list(ApiServer *s, const struct _u_request *req, struct _u_response
 
 int h_stores_create(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
 {
-        static const char *const fields[] = { "name", "engine", NULL };
+        static const char *const fields[] = { "name", "engine", "settings", NULL };
         RequestContext *c = ctx;
         _cleanup_(store_freep) Store *store = NULL;
         const char *name, *engine, *key;
@@ -78,7 +79,8 @@ int h_stores_create(ApiServer *s, const struct _u_request *req, struct _u_respon
                 return api_error(resp, 400, "invalid_header", "Idempotency-Key must be 1 to 128 characters.");
 
         api_limits_get(s, &lim);
-        r = store_create(db, &lim.store, &c->caller, name, engine, NULL, key, &store, &replayed, &err);
+        r = store_create_with_settings(db, &lim.store, &c->caller, name, engine, NULL,
+                                       json_object_get(c->body, "settings"), key, &store, &replayed, &err);
         if (r != 0)
                 return api_store_error(resp, r, &err);
 
@@ -254,6 +256,57 @@ int h_store_upgrade(ApiServer *s, const struct _u_request *req, struct _u_respon
         api_limits_get(s, &lim);
         int r = store_upgrade(db, &lim.store, &c->caller, c->params[0], version, &store, &err);
         return finish_operation(s, c, resp, r, store, &err, "store.upgrade");
+}
+
+/* Re-applies the store's current chart version with its current settings. */
+int h_store_redeploy(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
+{
+        static const char *const fields[] = { NULL };
+        RequestContext *c = ctx;
+        _cleanup_(store_freep) Store *store = NULL;
+        StoreError err = {};
+        ApiLimits lim;
+
+        if (c->body && api_check_fields(resp, c->body, fields) < 0)
+                return 0;
+        api_limits_get(s, &lim);
+        int r = store_redeploy(api_db(s), &lim.store, &c->caller, c->params[0], &store, &err);
+        return finish_operation(s, c, resp, r, store, &err, "store.redeploy");
+}
+
+int h_store_settings_get(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
+{
+        RequestContext *c = ctx;
+        json_t *settings = NULL;
+        StoreError err = {};
+        int r;
+
+        r = store_settings_get(api_db(s), &c->caller, c->params[0], &settings, &err);
+        if (r != 0)
+                return api_store_error(resp, r, &err);
+        api_set_json(resp, 200, settings);
+        return 0;
+}
+
+/* {"title", "currency", "country", "admin_email"}: each a string, or null for the chart's default; the
+ * members not given stay as they are. Applied by an upgrade to the current chart version. */
+int h_store_settings_patch(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
+{
+        static const char *const fields[] = { "title", "currency", "country", "admin_email", NULL };
+        RequestContext *c = ctx;
+        _cleanup_(store_freep) Store *store = NULL;
+        StoreError err = {};
+        ApiLimits lim;
+        int r;
+
+        if (api_check_fields(resp, c->body, fields) < 0)
+                return 0;
+        if (json_object_size(c->body) == 0)
+                return api_error(resp, 400, "missing_field",
+                                 "Give at least one of title, currency, country, admin_email.");
+        api_limits_get(s, &lim);
+        r = store_change_settings(api_db(s), &lim.store, &c->caller, c->params[0], c->body, &store, &err);
+        return finish_operation(s, c, resp, r, store, &err, "store.settings");
 }
 
 int h_store_rollback(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)

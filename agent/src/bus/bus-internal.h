@@ -118,6 +118,10 @@ void bus_queued(Bus *b, const Store *s, const char *actor, const char *action);
 
 /* bus-backup.c */
 int bus_method_backup_store(sd_bus_message *m, void *userdata, sd_bus_error *error);
+/* bus-settings.c */
+int bus_method_redeploy_store(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_get_store_settings(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_set_store_settings(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_restore_store(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_delete_backup(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_list_backups(sd_bus_message *m, void *userdata, sd_bus_error *error);

@@ -281,6 +281,12 @@ const char db_schema_v9[] =
         "ALTER TABLE backups ADD COLUMN scheduled INTEGER NOT NULL DEFAULT 0;"
         "CREATE INDEX backups_status ON backups(status, store_id);";
 
+/*
+ * Version 10: a store's own settings (title, currency, country, administrator e-mail), a JSON
+ * object; NULL: the chart's defaults.
+ */
+const char db_schema_v10[] = "ALTER TABLE stores ADD COLUMN settings TEXT;";
+
 static const char *const migrations[DB_SCHEMA_VERSION] = {
         db_schema_v1,
         db_schema_v2,
@@ -291,6 +297,7 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
         db_schema_v7,
         db_schema_v8,
         db_schema_v9,
+        db_schema_v10,
 };
 
 /*

@@ -15,7 +15,7 @@
 
 typedef struct Db Db;
 
-#define DB_SCHEMA_VERSION 9
+#define DB_SCHEMA_VERSION 10
 #define DB_BUSY_TIMEOUT_MS_DEFAULT 5000U
 
 /*
@@ -96,3 +96,4 @@ extern const char db_schema_v6[];
 extern const char db_schema_v7[];
 extern const char db_schema_v8[];
 extern const char db_schema_v9[];
+extern const char db_schema_v10[];

@@ -20,6 +20,7 @@
 #include "core/queue.h"
 #include "core/operation.h"
 #include "core/store-internal.h"
+#include "core/store-settings.h"
 #include "core/store.h"
 
 /* Finds the store an Idempotency-Key created: *ret_store_id stays NULL when the key is new. */
@@ -99,8 +100,8 @@ static int check_account_caps(Db *db, const StoreLimits *limits, const Caller *c
 }
 
 static int create(Db *db, const StoreLimits *limits, const Caller *caller, const char *name, const char *engine,
-                  const char *chart_version, const char *idempotency_key, Store **ret, bool *ret_replayed,
-                  StoreError *err)
+                  const char *chart_version, const char *settings, const char *idempotency_key, Store **ret,
+                  bool *ret_replayed, StoreError *err)
 {
         _cleanup_free_ char *id = NULL, *existing = NULL, *request = NULL;
         _cleanup_stmt_ sqlite3_stmt *q = NULL;
@@ -198,8 +199,8 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
 
         r = db_prepare(db,
                        "INSERT INTO stores (id, name, engine, owner, status, chart_version, created_at, updated_at, "
-                       "seq, step, account_id, releases, status_reason) VALUES (?, ?, ?, ?, 'PROVISIONING', ?, ?, ?, "
-                       SEQ_NEXT ", ?, ?, '[]', nullif(?, ''))",
+                       "seq, step, account_id, releases, status_reason, settings) VALUES (?, ?, ?, ?, 'PROVISIONING', "
+                       "?, ?, ?, " SEQ_NEXT ", ?, ?, '[]', nullif(?, ''), ?)",
                        &q);
         if (r < 0)
                 goto fail;
@@ -215,6 +216,8 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
         if (caller->account_id > 0)
                 sqlite3_bind_int64(q, 9, caller->account_id);
         sqlite3_bind_text(q, 10, waiting, -1, SQLITE_TRANSIENT);
+        if (settings)
+                sqlite3_bind_text(q, 11, settings, -1, SQLITE_TRANSIENT);
         rc = sqlite3_step(q);
         if (rc != SQLITE_DONE) {
                 r = db_errno(rc);
@@ -268,6 +271,17 @@ int store_create(Db *db, const StoreLimits *limits, const Caller *caller, const 
                  const char *chart_version, const char *idempotency_key, Store **ret, bool *ret_replayed,
                  StoreError *err)
 {
+        return store_create_with_settings(db, limits, caller, name, engine, chart_version, NULL, idempotency_key,
+                                          ret, ret_replayed, err);
+}
+
+int store_create_with_settings(Db *db, const StoreLimits *limits, const Caller *caller, const char *name,
+                               const char *engine, const char *chart_version, json_t *settings,
+                               const char *idempotency_key, Store **ret, bool *ret_replayed, StoreError *err)
+{
+        _cleanup_(json_decrefp) json_t *kept = NULL;
+        _cleanup_free_ char *text = NULL;
+        char msg[sizeof err->message];
         int r;
 
         assert(db);
@@ -276,8 +290,23 @@ int store_create(Db *db, const StoreLimits *limits, const Caller *caller, const 
         assert(name);
         assert(ret);
 
+        if (json_is_object(settings) && json_object_size(settings) == 0)
+                settings = NULL;
+        if (settings) {
+                r = store_settings_check(settings, msg, sizeof msg);
+                if (r != 0) {
+                        r = op_fail(err, ERROR_INVALID_REQUEST, "%s", msg);
+                        (void) op_audit(db, caller, "store.create", name, NULL, r);
+                        return r;
+                }
+                /* A null (the chart's default) is what a new store has anyway. */
+                kept = store_settings_merge(NULL, settings);
+                text = kept ? json_dumps(kept, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+                if (!text)
+                        return -ENOMEM;
+        }
         store_admission_lock();
-        r = create(db, limits, caller, name, engine, chart_version, idempotency_key, ret, ret_replayed, err);
+        r = create(db, limits, caller, name, engine, chart_version, text, idempotency_key, ret, ret_replayed, err);
         store_admission_unlock();
         if (r != 0) {
                 r = op_outcome(db, r, err);
@@ -287,9 +316,11 @@ int store_create(Db *db, const StoreLimits *limits, const Caller *caller, const 
 }
 
 /* Common shape of retry/upgrade/rollback: check state, queue one task, move status, record. */
-static int store_operation(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, TaskKind kind,
-                           json_t *payload, StoreStatus to, const char *action, const char *detail,
-                           const char *waiting, Store **ret, StoreError *err)
+/* With changes (settings operations), the store's settings take them in the same transaction. */
+static int store_operation_full(Db *db, const StoreLimits *limits, const Caller *caller, const char *id,
+                                TaskKind kind, json_t *payload, StoreStatus to, const char *action,
+                                const char *detail, const char *waiting, json_t *changes, Store **ret,
+                                StoreError *err)
 {
         _cleanup_(store_freep) Store *cur = NULL;
         bool busy;
@@ -317,6 +348,23 @@ static int store_operation(Db *db, const StoreLimits *limits, const Caller *call
         r = op_check_pending_cap(db, limits, err);
         if (r != 0)
                 goto fail;
+        /* A redeploy: an upgrade to the version the store runs. */
+        if (kind == TASK_UPGRADE && !json_object_get(payload, "chart_version")) {
+                if (isempty(cur->chart_version)) {
+                        r = op_fail(err, ERROR_INVALID_STATE, "Store '%s' has no chart version installed yet.",
+                                    cur->name);
+                        goto fail;
+                }
+                if (json_object_set_new(payload, "chart_version", json_string(cur->chart_version)) < 0) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+        }
+        if (changes) {
+                r = store_settings_store(db, id, changes);
+                if (r < 0)
+                        goto fail;
+        }
         r = queue_enqueue(db, id, kind, payload, caller->account, NULL);
         if (r < 0)
                 goto fail;
@@ -332,6 +380,55 @@ static int store_operation(Db *db, const StoreLimits *limits, const Caller *call
 
 fail:
         return op_refuse(db, caller, action, cur->name, id, r, err);
+}
+
+static int store_operation(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, TaskKind kind,
+                           json_t *payload, StoreStatus to, const char *action, const char *detail,
+                           const char *waiting, Store **ret, StoreError *err)
+{
+        return store_operation_full(db, limits, caller, id, kind, payload, to, action, detail, waiting, NULL, ret,
+                                    err);
+}
+
+int store_redeploy(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, Store **ret,
+                   StoreError *err)
+{
+        _cleanup_(json_decrefp) json_t *payload = json_object();
+
+        assert(db);
+        assert(caller);
+        assert(id);
+        assert(ret);
+
+        if (!payload)
+                return -ENOMEM;
+        /* The same chart version: it takes the room it has, so no capacity question. */
+        return store_operation_full(db, limits, caller, id, TASK_UPGRADE, payload, STORE_UPGRADING,
+                                    "store.redeploy", "Redeploy of the current chart version requested.", NULL,
+                                    NULL, ret, err);
+}
+
+int store_change_settings(Db *db, const StoreLimits *limits, const Caller *caller, const char *id,
+                          json_t *changes, Store **ret, StoreError *err)
+{
+        _cleanup_(json_decrefp) json_t *payload = json_object();
+        char msg[sizeof err->message];
+        int r;
+
+        assert(db);
+        assert(caller);
+        assert(id);
+        assert(ret);
+
+        r = store_settings_check(changes, msg, sizeof msg);
+        if (r != 0)
+                return op_refuse(db, caller, "store.settings", id, NULL,
+                                 op_fail(err, ERROR_INVALID_REQUEST, "%s", msg), err);
+        if (!payload)
+                return -ENOMEM;
+        return store_operation_full(db, limits, caller, id, TASK_UPGRADE, payload, STORE_UPGRADING,
+                                    "store.settings", "Settings changed; applying them with the current chart "
+                                    "version.", NULL, changes, ret, err);
 }
 
 int store_retry(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, Store **ret,

@@ -5,6 +5,7 @@
 #include "basic/log.h"
 #include "basic/util.h"
 #include "core/store.h"
+#include "core/store-settings.h"
 #include "provision/provision-internal.h"
 
 static int apply(Job *j, json_t *obj, const char *what)
@@ -178,6 +179,42 @@ int step_secrets(Job *j)
         return step_smtp_secret(j);
 }
 
+/* The store's own settings over the defaults: what the chart calls store.title, store.currency,
+ * store.country and admin.email. */
+static int apply_store_settings(Job *j, json_t *v)
+{
+        static const struct {
+                const char *setting, *section, *key;
+        } map[] = {
+                { "title", "store", "title" },
+                { "currency", "store", "currency" },
+                { "country", "store", "country" },
+                { "admin_email", "admin", "email" },
+        };
+        _cleanup_(json_decrefp) json_t *settings = NULL;
+        int r;
+
+        r = store_settings_of(j->db, j->store->id, &settings);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(map); i++) {
+                const char *s = json_string_value(json_object_get(settings, map[i].setting));
+                json_t *section;
+
+                if (isempty(s))
+                        continue;
+                section = json_object_get(v, map[i].section);
+                if (!section) {
+                        section = json_object();
+                        if (!section || json_object_set_new(v, map[i].section, section) < 0)
+                                return -ENOMEM;
+                }
+                if (json_object_set_new(section, map[i].key, json_string(s)) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 int write_values(Job *j)
 {
         _cleanup_(json_decrefp) json_t *v = NULL;
@@ -192,6 +229,9 @@ int write_values(Job *j)
         v = store_values_new(&j->set, j->store->name);
         if (!v)
                 return -ENOMEM;
+        r = apply_store_settings(j, v);
+        if (r < 0)
+                return r;
         /* JSON is YAML; helm reads it as a values file. */
         text = json_dumps(v, JSON_INDENT(2));
         if (!text)

@@ -22,6 +22,7 @@ int64_t arg_creates_per_hour = LIMIT_UNSET;
 const char *arg_account = NULL;
 uint64_t arg_expires_in = 0;
 bool arg_follow = false;
+const char *arg_title = NULL, *arg_currency = NULL, *arg_country = NULL, *arg_admin_email = NULL;
 const char *arg_container = NULL;
 uint64_t arg_tail = 200;
 unsigned arg_given = 0;
@@ -64,6 +65,10 @@ int parse_argv(int argc, char *argv[])
                 ARG_EXPIRES_IN,
                 ARG_CONTAINER,
                 ARG_TAIL,
+                ARG_TITLE,
+                ARG_CURRENCY,
+                ARG_COUNTRY,
+                ARG_ADMIN_EMAIL,
         };
         static const struct option options[] = {
                 { "json", no_argument, NULL, ARG_JSON },
@@ -85,6 +90,10 @@ int parse_argv(int argc, char *argv[])
                 { "follow", no_argument, NULL, 'f' },
                 { "container", required_argument, NULL, ARG_CONTAINER },
                 { "tail", required_argument, NULL, ARG_TAIL },
+                { "title", required_argument, NULL, ARG_TITLE },
+                { "currency", required_argument, NULL, ARG_CURRENCY },
+                { "country", required_argument, NULL, ARG_COUNTRY },
+                { "admin-email", required_argument, NULL, ARG_ADMIN_EMAIL },
                 {},
         };
         char *end;
@@ -192,6 +201,22 @@ int parse_argv(int argc, char *argv[])
                                 return -EINVAL;
                         }
                         arg_given |= OPT_LOGS;
+                        break;
+                case ARG_TITLE:
+                        arg_title = optarg;
+                        arg_given |= OPT_SETTINGS;
+                        break;
+                case ARG_CURRENCY:
+                        arg_currency = optarg;
+                        arg_given |= OPT_SETTINGS;
+                        break;
+                case ARG_COUNTRY:
+                        arg_country = optarg;
+                        arg_given |= OPT_SETTINGS;
+                        break;
+                case ARG_ADMIN_EMAIL:
+                        arg_admin_email = optarg;
+                        arg_given |= OPT_SETTINGS;
                         break;
                 case ARG_VERSION:
                         printf("storectl %s\n", PACKAGE_VERSION);

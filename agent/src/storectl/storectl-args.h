@@ -32,6 +32,7 @@ enum {
         OPT_ACCOUNT = 1 << 7,
         OPT_EXPIRES = 1 << 8,
         OPT_LOGS = 1 << 9, /* --follow, --container, --tail */
+        OPT_SETTINGS = 1 << 10, /* --title, --currency, --country, --admin-email */
 };
 
 /* --max-stores and --creates-per-hour not given; -1 is "default" (the configured value). */
@@ -53,6 +54,8 @@ extern int64_t arg_creates_per_hour;
 extern const char *arg_account;
 extern uint64_t arg_expires_in;
 extern bool arg_follow;
+/* The store settings given ("" for the chart's default), NULL for those not given. */
+extern const char *arg_title, *arg_currency, *arg_country, *arg_admin_email;
 extern const char *arg_container;
 extern uint64_t arg_tail;
 extern unsigned arg_given; /* OPT_* of the options given, to refuse those a verb does not take */

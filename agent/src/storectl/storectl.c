@@ -45,6 +45,12 @@ static void help_verb(const Verb *v)
                 printf("      --account ACCOUNT  another account's tokens (admins only)\n");
         if (v->options & OPT_EXPIRES)
                 printf("      --expires-in SEC   the token stops working after SEC seconds (default: never)\n");
+        if (v->options & OPT_SETTINGS)
+                printf("      --title TITLE      the shop's title\n"
+                       "      --currency CODE    its currency, an ISO 4217 code such as EUR\n"
+                       "      --country C[:S]    its base location, such as DE or US:CA\n"
+                       "      --admin-email ADDR the administrator's e-mail address\n"
+                       "                         (an empty value returns a setting to the chart's default)\n");
         printf("      --json             print the daemon's JSON instead of a table\n"
                "      --no-legend        leave out column headers and footers\n"
                "      --bus-address ADDR talk to the daemon on this D-Bus address instead of the system bus\n"
@@ -64,7 +70,8 @@ static void help(void)
         printf("\nOptions:\n"
                "      --json             print the daemon's JSON instead of tables\n"
                "      --no-legend        leave out column headers and footers\n"
-               "  -w, --wait             (create, delete, retry, upgrade, rollback) follow the store until it settles\n"
+               "  -w, --wait             (create, delete, retry, upgrade, redeploy, settings, rollback)\n"
+               "                         follow the store until it settles\n"
                "      --timeout SEC      give up waiting after SEC seconds (default %" PRIu64 ")\n"
                "      --bus-address ADDR D-Bus address of the daemon (default: the system bus,\n"
                "                         or $DBUS_SYSTEM_BUS_ADDRESS)\n"
@@ -154,6 +161,8 @@ int main(int argc, char *argv[])
                         : arg_given & ~v->options & OPT_LIMITS  ? "--max-stores or --creates-per-hour"
                         : arg_given & ~v->options & OPT_ACCOUNT ? "--account"
                         : arg_given & ~v->options & OPT_EXPIRES ? "--expires-in"
+                        : arg_given & ~v->options & OPT_SETTINGS ? "--title, --currency, --country or --admin-email"
+                        : arg_given & ~v->options & OPT_LOGS    ? "--follow, --container or --tail"
                                                                 : "--engine",
                         v->name);
                 return EXIT_USAGE;

@@ -4,6 +4,7 @@
 #include "basic/util.h"
 #include "core/account.h"
 #include "core/db.h"
+#include "core/store-settings.h"
 #include "core/queue.h"
 #include "core/store.h"
 #include "core/token.h"
@@ -367,6 +368,43 @@ TEST(test_upgrade_v8_backups_not_scheduled)
         ASSERT_EQ(sqlite3_column_int(q, 1), 0);
         ASSERT_EQ(sqlite3_column_int(q, 2), 4096);
         ASSERT_STREQ((const char *) sqlite3_column_text(q, 3), "kept/x");
+}
+
+/*
+ * A database of the release before store settings (schema 9) with a store: it has no settings of
+ * its own (the chart's defaults), reads as {} and takes settings after the migration.
+ */
+TEST(test_upgrade_v9_stores_without_settings)
+{
+        _cleanup_free_ char *dir = test_tmpdir(), *path = strjoin_path(dir, "v9.db");
+        _cleanup_(db_closep) Db *db = NULL;
+        _cleanup_(json_decrefp) json_t *settings = NULL;
+        const char *const schemas[] = { db_schema_v1, db_schema_v2, db_schema_v3, db_schema_v4, db_schema_v5,
+                                        db_schema_v6, db_schema_v7, db_schema_v8, db_schema_v9 };
+        sqlite3 *raw = NULL;
+
+        ASSERT_EQ(sqlite3_open(path, &raw), SQLITE_OK);
+        for (size_t i = 0; i < ELEMENTSOF(schemas); i++)
+                ASSERT_EQ(sqlite3_exec(raw, schemas[i], NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw,
+                               "INSERT INTO accounts (id, name, role, created_at) VALUES (1, 'ops', 'admin', 1);"
+                               "INSERT INTO stores (id, name, engine, owner, status, created_at, updated_at, seq, "
+                               "  account_id, backup_every) VALUES ('00000000000000c1', 'kept', 'woocommerce', "
+                               "  'ops', 'READY', 1000, 1000, 1, 1, 3600);"
+                               "PRAGMA user_version = 9;",
+                               NULL, NULL, NULL),
+                  SQLITE_OK);
+        sqlite3_close(raw);
+
+        ASSERT_EQ(db_open(path, &db), 0);
+        ASSERT_EQ(db_schema_version(db), DB_SCHEMA_VERSION);
+        ASSERT_EQ(store_settings_of(db, "00000000000000c1", &settings), 0);
+        ASSERT_EQ(json_object_size(settings), 0u);
+        ASSERT_EQ(db_exec(db, "UPDATE stores SET settings = '{\"currency\":\"EUR\"}' WHERE backup_every = 3600"),
+                  0);
+        json_decref(TAKE_PTR(settings));
+        ASSERT_EQ(store_settings_of(db, "00000000000000c1", &settings), 0);
+        ASSERT_STREQ(json_string_value(json_object_get(settings, "currency")), "EUR");
 }
 
 TEST(test_newer_schema_refused)

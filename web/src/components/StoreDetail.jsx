@@ -13,6 +13,7 @@ import LogsPanel from './LogsPanel.jsx';
 import Progress from './Progress.jsx';
 import StatusBadge from './StatusBadge.jsx';
 import StoreAdminCard from './StoreAdminCard.jsx';
+import StoreSettingsForm from './StoreSettingsForm.jsx';
 import Time from './Time.jsx';
 import TransferCard from './TransferCard.jsx';
 
@@ -246,6 +247,7 @@ export default function StoreDetail({ id }) {
               onApplied={applied}
             />
           ) : null}
+          {store.status !== 'DELETED' ? <StoreSettingsForm store={store} busy={busy} onApplied={applied} /> : null}
           {admin && store.status !== 'DELETED' ? (
             <TransferCard
               store={store}
@@ -563,7 +565,7 @@ function Actions({ store, busy, chartVersions, releases, onApplied }) {
               disabled={upgradeTo.length === 0}
               data-testid="upgrade-version"
             >
-              {upgradeTo.length === 0 ? <option value="">No other version</option> : null}
+              {upgradeTo.length === 0 ? <option value="">None available</option> : null}
               {upgradeTo.map((v) => (
                 <option key={v} value={v}>
                   {v}
@@ -580,7 +582,36 @@ function Actions({ store, busy, chartVersions, releases, onApplied }) {
             </button>
           </div>
           <p className="text-xs text-slate-600">Current: {store.chart_version ?? 'none'}</p>
+          {upgradeTo.length === 0 ? (
+            <p className="text-xs text-slate-600" data-testid="upgrade-why">
+              {chartVersions.length === 0
+                ? 'The chart repository offers no versions, so there is nothing to upgrade to.'
+                : `The chart repository offers only ${chartVersions.join(', ')}, which the store already runs.`}{' '}
+              Redeploy re-applies the current version.
+            </p>
+          ) : null}
         </form>
+
+        <div>
+          <button
+            type="button"
+            className="btn-secondary w-full"
+            disabled={!stateAllows || !store.chart_version || !!working}
+            onClick={() =>
+              run(
+                'redeploy',
+                () => storesApi.redeploy(store.id),
+                `Redeploying store ${store.name} with chart ${store.chart_version}.`,
+              )
+            }
+            data-testid="action-redeploy"
+          >
+            {working === 'redeploy' ? 'Redeploying…' : `Redeploy ${store.chart_version ?? ''}`.trim()}
+          </button>
+          <p className="mt-1 text-xs text-slate-600">
+            Re-applies the chart version the store runs, with its current settings.
+          </p>
+        </div>
 
         <form
           className="space-y-1"

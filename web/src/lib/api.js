@@ -145,6 +145,11 @@ export const stores = {
   upgrade: (id, chartVersion) =>
     api(`/stores/${encodeURIComponent(id)}/upgrade`, { method: 'POST', body: { chart_version: chartVersion } }),
   rollback: (id, revision) => api(`/stores/${encodeURIComponent(id)}/rollback`, { method: 'POST', body: { revision } }),
+  redeploy: (id) => api(`/stores/${encodeURIComponent(id)}/redeploy`, { method: 'POST' }),
+  settings: (id, opts) => api(`/stores/${encodeURIComponent(id)}/settings`, opts),
+  // changes: { title, currency, country, admin_email }, each a string or null (the chart's default).
+  changeSettings: (id, changes) =>
+    api(`/stores/${encodeURIComponent(id)}/settings`, { method: 'PATCH', body: changes }),
   events: (id, opts) => api(`/stores/${encodeURIComponent(id)}/events?limit=100`, opts),
   releases: (id, opts) => api(`/stores/${encodeURIComponent(id)}/releases`, opts),
   // The answer holds the WordPress admin password: callers keep it in component state only.
