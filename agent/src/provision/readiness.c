@@ -177,6 +177,19 @@ static void job_pod_message(Job *j, const char *selector, char *buf, size_t n)
         }
 }
 
+/*
+ * Whether the scheduler's words say only that the pod waits for another pod to run beside: the setup Job
+ * follows the web pod to its node (pod affinity, for the ReadWriteOnce volume they share), and the web pod
+ * may come later (its ReplicaSet backing off after a quota refusal). That is not a lack of room; if the web
+ * pod never comes, its own reason or the provision timeout says why.
+ */
+static bool waits_for_a_sibling(const char *message)
+{
+        return message && strstr(message, "didn't match pod affinity rules") && !strstr(message, "Insufficient") &&
+               !strstr(message, "taint") && !strstr(message, "node affinity/selector") &&
+               !strstr(message, "volume");
+}
+
 /* Why a pod cannot start until something outside the store changes; NULL when it is not stuck. */
 const char *pod_stuck_reason(json_t *pod, char *buf, size_t n)
 {
@@ -189,6 +202,8 @@ const char *pod_stuck_reason(json_t *pod, char *buf, size_t n)
                 if (streq_ptr(json_string_value(json_object_get(cond, "type")), "PodScheduled") &&
                     streq_ptr(json_string_value(json_object_get(cond, "status")), "False") &&
                     streq_ptr(json_string_value(json_object_get(cond, "reason")), "Unschedulable")) {
+                        if (waits_for_a_sibling(json_string_value(json_object_get(cond, "message"))))
+                                return NULL;
                         utf8_snprintf(buf, n, "Pod %s cannot be scheduled: %s", strna(name),
                                       strna(json_string_value(json_object_get(cond, "message"))));
                         return buf;
@@ -318,6 +333,8 @@ static int wait_save(Job *j, json_t *since, const QuotaRefusal *refusal, bool un
 {
         if (json_object_set(j->wait, "stuck", since) < 0 ||
             json_object_set_new(j->wait, "nudged", json_string(refusal->acted)) < 0 ||
+            json_object_set_new(j->wait, "refused", json_string(refusal->seen)) < 0 ||
+            json_object_set_new(j->wait, "refused_requested", json_string(refusal->requested)) < 0 ||
             json_object_set_new(j->wait, "unreachable", json_boolean(unreachable)) < 0 ||
             json_object_set(j->wait, "seen", j->seen_events) < 0)
                 return -ENOMEM;
@@ -364,6 +381,12 @@ int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t reason
                 json_object_update(j->seen_events, json_object_get(j->wait, "seen"));
         snprintf(refusal.acted, sizeof refusal.acted, "%s",
                  strempty(json_string_value(json_object_get(j->wait, "nudged"))));
+        /* A refusal noted by an earlier look is not in this look's new events (they were seen): keep it, or the
+         * nudge it waits for would never come while the controllers back off. */
+        snprintf(refusal.seen, sizeof refusal.seen, "%s",
+                 strempty(json_string_value(json_object_get(j->wait, "refused"))));
+        snprintf(refusal.requested, sizeof refusal.requested, "%s",
+                 strempty(json_string_value(json_object_get(j->wait, "refused_requested"))));
 
         if (instance_selector(j, &selector) < 0 || kube_path(&deploy, "apps/v1", "deployments", j->ns, NULL) < 0 ||
             kube_path(&sts, "apps/v1", "statefulsets", j->ns, NULL) < 0 ||

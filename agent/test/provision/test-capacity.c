@@ -136,6 +136,15 @@ TEST(stuck_pods)
         _cleanup_(json_decrefp) json_t *pull = json_pack(
                 "{s:{s:s}, s:{s:[{s:{s:{s:s, s:s}}}]}}", "metadata", "name", "db", "status", "containerStatuses", "state",
                 "waiting", "reason", "ImagePullBackOff", "message", "Back-off pulling image \"mysql:none\"");
+        _cleanup_(json_decrefp) json_t *follows = json_pack(
+                "{s:{s:s}, s:{s:[{s:s, s:s, s:s, s:s}]}}", "metadata", "name", "setup", "status", "conditions", "type",
+                "PodScheduled", "status", "False", "reason", "Unschedulable", "message",
+                "0/1 nodes are available: 1 node(s) didn't match pod affinity rules. preemption: 0/1 nodes are "
+                "available: 1 Preemption is not helpful for scheduling.");
+        _cleanup_(json_decrefp) json_t *follows_full = json_pack(
+                "{s:{s:s}, s:{s:[{s:s, s:s, s:s, s:s}]}}", "metadata", "name", "setup", "status", "conditions", "type",
+                "PodScheduled", "status", "False", "reason", "Unschedulable", "message",
+                "0/2 nodes are available: 1 Insufficient memory, 1 node(s) didn't match pod affinity rules.");
         _cleanup_(json_decrefp) json_t *fine = json_pack("{s:{s:s}, s:{s:s}}", "metadata", "name", "ok", "status",
                                                          "phase", "Pending");
         char b[512];
@@ -145,6 +154,10 @@ TEST(stuck_pods)
         ASSERT_STREQ(pod_stuck_reason(pull, b, sizeof b),
                      "Pod db cannot pull its image (ImagePullBackOff): Back-off pulling image \"mysql:none\"");
         ASSERT_TRUE(!(pod_stuck_reason(fine, b, sizeof b)));
+        /* Waiting for the pod it follows (the setup Job's affinity to the web pod) is not stuck; with too little
+         * room besides, it is. */
+        ASSERT_TRUE(!(pod_stuck_reason(follows, b, sizeof b)));
+        ASSERT_TRUE(!!pod_stuck_reason(follows_full, b, sizeof b));
 }
 
 DEFINE_TEST_MAIN(LOG_ERR);
