@@ -113,8 +113,11 @@ int repair_release(Db *db, const HelmContext *h, const Store *s, const char *ns,
          * "failed" counts too when no revision was ever deployed: a first install that helm gave up
          * (a SIGTERM makes helm mark the release failed as it exits) refuses every later
          * `helm upgrade --install` with "has no deployed releases", so retrying could never mend it.
+         * "uninstalling" too: a helm uninstall (a repair, or a delete) killed half way leaves it so, with
+         * the same refusal; finishing the uninstall mends it.
          */
-        if (!helm_status_is_pending(st) && !(failed_too && streq_ptr(st, "failed")))
+        if (!helm_status_is_pending(st) &&
+            !(failed_too && (streq_ptr(st, "failed") || streq_ptr(st, "uninstalling"))))
                 return 0;
 
         if (helm_history(h, s->name, ns, &history, NULL) >= 0) {
@@ -129,7 +132,7 @@ int repair_release(Db *db, const HelmContext *h, const Store *s, const char *ns,
 
         if (streq_ptr(st, "failed") && last_good > 0)
                 return 0; /* an upgrade that failed: helm upgrades from the deployed revision */
-        if (streq_ptr(st, "pending-install") || last_good == 0) {
+        if (streq_ptr(st, "pending-install") || streq_ptr(st, "uninstalling") || last_good == 0) {
                 utf8_snprintf(detail, sizeof detail, "Release was left %s %s; uninstalling it.", st, found);
                 r = helm_uninstall(h, s->name, ns, &res);
         } else {
