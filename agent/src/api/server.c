@@ -189,10 +189,12 @@ int api_server_start(ApiServer *s, int fd)
          * connection cost a stack, an allocator arena and a SQLite connection for every client,
          * and the switching between them. Live streams do not wait in a thread; they suspend
          * their connections (MHD_ALLOW_SUSPEND_RESUME, stream.c). MHD_USE_ITC lets us quiesce
-         * (stop accepting without shutting the socket systemd owns) before stopping.
+         * (stop accepting without shutting the socket systemd owns) before stopping. poll(), not epoll:
+         * with epoll, a worker of the pool and MHD_quiesce_daemon() may both take the listening socket out
+         * of the epoll set, and the loser's ENOENT is an MHD_PANIC (abort) at shutdown.
          */
         if (ulfius_start_framework_with_mhd_options(&s->instance,
-                                                    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                                                    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
                                                             MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
                                                             MHD_USE_ERROR_LOG,
                                                     options) != U_OK) {
