@@ -20,15 +20,6 @@
         "id, store_id, status, actor, created_at, finished_at, path, size_bytes, manifest, reason, scheduled"
 #define BACKUP_REASON_MAX 1024
 
-static json_t *json_time_or_null(sqlite3_stmt *q, int col)
-{
-        char buf[32];
-
-        if (sqlite3_column_type(q, col) == SQLITE_NULL)
-                return json_null();
-        return json_string(format_timestamp(buf, (uint64_t) sqlite3_column_int64(q, col), false));
-}
-
 static json_t *row_to_json(sqlite3_stmt *q)
 {
         _cleanup_free_ char *manifest = db_column_strdup(q, 8);
@@ -36,8 +27,8 @@ static json_t *row_to_json(sqlite3_stmt *q)
 
         return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:b}", "id", db_column_json_string(q, 0),
                          "store_id", db_column_json_string(q, 1), "status", db_column_json_string(q, 2), "actor",
-                         db_column_json_string(q, 3), "created_at", json_time_or_null(q, 4), "finished_at",
-                         json_time_or_null(q, 5), "path", db_column_json_string(q, 6), "size_bytes",
+                         db_column_json_string(q, 3), "created_at", db_column_json_time(q, 4), "finished_at",
+                         db_column_json_time(q, 5), "path", db_column_json_string(q, 6), "size_bytes",
                          (json_int_t) sqlite3_column_int64(q, 7), "manifest", m ?: json_null(), "reason",
                          db_column_json_string(q, 9), "scheduled", sqlite3_column_int(q, 10) != 0);
 }

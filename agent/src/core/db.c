@@ -11,6 +11,7 @@
 
 #include "basic/log.h"
 #include "basic/utf8.h"
+#include "basic/util.h"
 #include "core/db-internal.h"
 #include "core/db.h"
 
@@ -515,6 +516,16 @@ json_t *db_column_json_string(sqlite3_stmt *s, int col)
                 return json_null();
         t = db_column_strdup_utf8(s, col);
         return t ? json_string(t) : NULL;
+}
+
+json_t *db_column_json_time(sqlite3_stmt *s, int col)
+{
+        char buf[32];
+
+        assert(s);
+        if (sqlite3_column_type(s, col) == SQLITE_NULL)
+                return json_null();
+        return json_string(format_timestamp(buf, (uint64_t) sqlite3_column_int64(s, col), false));
 }
 
 int db_bind_text_utf8(sqlite3_stmt *s, int i, const char *text, size_t max)

@@ -65,6 +65,8 @@ char *db_column_strdup(sqlite3_stmt *s, int col);
 char *db_column_strdup_utf8(sqlite3_stmt *s, int col);
 /* The same as a JSON string (null for NULL); NULL only when out of memory. */
 json_t *db_column_json_string(sqlite3_stmt *s, int col);
+/* A column of microseconds since the epoch as an RFC 3339 JSON string; JSON null for SQL NULL. */
+json_t *db_column_json_time(sqlite3_stmt *s, int col);
 
 /*
  * Binds text people read (reasons, steps, event details, errors) to parameter i: at most

@@ -180,14 +180,6 @@ int token_revoke(Db *db, int64_t account_id, const char *name)
         return 0;
 }
 
-static json_t *json_time_or_null(sqlite3_stmt *s, int col)
-{
-        char buf[32];
-        if (sqlite3_column_type(s, col) == SQLITE_NULL)
-                return json_null();
-        return json_string(format_timestamp(buf, (uint64_t) sqlite3_column_int64(s, col), false));
-}
-
 int token_list(Db *db, int64_t account_id, json_t **ret)
 {
         assert(db);
@@ -212,9 +204,9 @@ int token_list(Db *db, int64_t account_id, json_t **ret)
                 bool expired = sqlite3_column_type(s, 3) != SQLITE_NULL &&
                                (uint64_t) sqlite3_column_int64(s, 3) <= now;
                 json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:b}", "account", sqlite3_column_text(s, 0),
-                                      "name", sqlite3_column_text(s, 1), "created_at", json_time_or_null(s, 2),
-                                      "expires_at", json_time_or_null(s, 3), "last_used_at",
-                                      json_time_or_null(s, 4), "revoked_at", json_time_or_null(s, 5), "expired",
+                                      "name", sqlite3_column_text(s, 1), "created_at", db_column_json_time(s, 2),
+                                      "expires_at", db_column_json_time(s, 3), "last_used_at",
+                                      db_column_json_time(s, 4), "revoked_at", db_column_json_time(s, 5), "expired",
                                       expired);
                 if (!o || json_array_append_new(a, o) < 0)
                         return -ENOMEM;

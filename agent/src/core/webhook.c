@@ -73,15 +73,6 @@ static bool event_is_known(const char *name)
         return false;
 }
 
-static json_t *time_or_null(sqlite3_stmt *s, int col)
-{
-        char buf[32];
-
-        if (sqlite3_column_type(s, col) == SQLITE_NULL)
-                return json_null();
-        return json_string(format_timestamp(buf, (uint64_t) sqlite3_column_int64(s, col), false));
-}
-
 static json_t *json_or_null(sqlite3_stmt *s, int col)
 {
         const char *text = (const char *) sqlite3_column_text(s, col);
@@ -190,7 +181,7 @@ static json_t *webhook_row_to_json(sqlite3_stmt *s)
         return json_pack("{s:I, s:o, s:o, s:o, s:b, s:b, s:o}", "id", (json_int_t) sqlite3_column_int64(s, 0),
                          "account", db_column_json_string(s, 1), "url", db_column_json_string(s, 2), "events",
                          json_or_null(s, 3), "all_stores", sqlite3_column_int(s, 4), "enabled",
-                         sqlite3_column_int(s, 5), "created_at", time_or_null(s, 6));
+                         sqlite3_column_int(s, 5), "created_at", db_column_json_time(s, 6));
 }
 
 static int webhook_query(Db *db, int64_t account_id, int64_t id, json_t **ret)
@@ -293,8 +284,8 @@ static json_t *delivery_row_to_json(sqlite3_stmt *s)
                          sqlite3_column_int(s, 4), "response_code",
                          sqlite3_column_type(s, 5) == SQLITE_NULL ? json_null()
                                                                    : json_integer(sqlite3_column_int(s, 5)),
-                         "last_error", db_column_json_string(s, 6), "created_at", time_or_null(s, 7), "updated_at",
-                         time_or_null(s, 8), "next_attempt_at", time_or_null(s, 9));
+                         "last_error", db_column_json_string(s, 6), "created_at", db_column_json_time(s, 7), "updated_at",
+                         db_column_json_time(s, 8), "next_attempt_at", db_column_json_time(s, 9));
 }
 
 static int delivery_query(Db *db, int64_t webhook_id, int64_t delivery_id, json_t **ret)
