@@ -204,10 +204,10 @@ int token_list(Db *db, int64_t account_id, json_t **ret)
                 bool expired = sqlite3_column_type(s, 3) != SQLITE_NULL &&
                                (uint64_t) sqlite3_column_int64(s, 3) <= now;
                 json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:b}", "account", sqlite3_column_text(s, 0),
-                                      "name", sqlite3_column_text(s, 1), "created_at", db_column_json_time(s, 2),
-                                      "expires_at", db_column_json_time(s, 3), "last_used_at",
-                                      db_column_json_time(s, 4), "revoked_at", db_column_json_time(s, 5), "expired",
-                                      expired);
+                                      "name", sqlite3_column_text(s, 1), "created_at",
+                                      db_column_json_time(s, 2), "expires_at", db_column_json_time(s, 3),
+                                      "last_used_at", db_column_json_time(s, 4), "revoked_at",
+                                      db_column_json_time(s, 5), "expired", expired);
                 if (!o || json_array_append_new(a, o) < 0)
                         return -ENOMEM;
         }

@@ -284,8 +284,8 @@ static json_t *delivery_row_to_json(sqlite3_stmt *s)
                          sqlite3_column_int(s, 4), "response_code",
                          sqlite3_column_type(s, 5) == SQLITE_NULL ? json_null()
                                                                    : json_integer(sqlite3_column_int(s, 5)),
-                         "last_error", db_column_json_string(s, 6), "created_at", db_column_json_time(s, 7), "updated_at",
-                         db_column_json_time(s, 8), "next_attempt_at", db_column_json_time(s, 9));
+                         "last_error", db_column_json_string(s, 6), "created_at", db_column_json_time(s, 7),
+                         "updated_at", db_column_json_time(s, 8), "next_attempt_at", db_column_json_time(s, 9));
 }
 
 static int delivery_query(Db *db, int64_t webhook_id, int64_t delivery_id, json_t **ret)
