@@ -7,8 +7,9 @@ bind fails its store fast, with the cluster's reason."""
 import os
 import shutil
 import signal
+import stat
 
-from conftest import REPO, kubectl, kubectl_json, wait_status
+from conftest import REPO, env, kubectl, kubectl_json, wait_status
 
 LABEL = "storeagent.test/waiting-room"
 
@@ -94,3 +95,48 @@ def test_claim_that_never_binds_fails_fast_with_the_reason(cluster_daemon, tmp_p
     assert s["status"] == "FAILED", s
     assert "cannot be bound" in s["status_reason"], s
     assert 'storageclass.storage.k8s.io "storeagent-test-none" not found' in s["status_reason"], s
+
+
+def test_stale_quota_count_is_recounted(cluster_daemon, tmp_path):
+    """A ResourceQuota whose usage is wrong, as kube-controller-manager can leave it for minutes after the
+    API server restarted (it counted pods twice), refuses the store's pods; the agent has it counted again
+    and the store becomes READY, instead of waiting for the controller's full resync (5 minutes).
+
+    Stand-in: the wrapper below plays the stale count. Before the real helm install it waits for the quota
+    controller's first count, then writes a usage that fills the quota (through the status subresource, as
+    the controller does). The controller's own resync is minutes away, and no pod of the store exists to
+    end (which would make it count again), so only the agent's recount lets the pods in."""
+    e = env()
+    marker = tmp_path / "stale-once"
+    wrapper = tmp_path / "helm"
+    wrapper.write_text(f"""#!/bin/bash
+if [ "$1" = upgrade ] && [ ! -e {marker} ]; then
+    touch {marker}
+    args=("$@"); ns=
+    for i in "${{!args[@]}}"; do
+        [ "${{args[$i]}}" = --namespace ] && ns=${{args[$((i + 1))]}}
+    done
+    k() {{ {e["KUBECTL"]} --kubeconfig {e["KUBECONFIG"]} -n "$ns" "$@"; }}
+    for _ in $(seq 600); do
+        [ -n "$(k get resourcequota store-quota -o 'jsonpath={{.status.used.pods}}')" ] && break
+        sleep 0.1
+    done
+    hard=$(k get resourcequota store-quota -o 'jsonpath={{.status.hard}}')
+    k patch resourcequota store-quota --subresource=status --type=merge -p "{{\\"status\\":{{\\"used\\":$hard}}}}" >&2
+fi
+exec {e["HELM"]} "$@"
+""")
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    d = cluster_daemon({"helm": {"binary": str(wrapper)}, "limits": {"requests_per_window": 100000},
+                        "stores": {"provision_timeout": 900}})
+    s = create(d, "stale-quota")
+    # Well before the controller's resync (300 s): without the recount the store would still wait here.
+    s = wait_status(d, s["id"], {"READY", "FAILED"}, timeout=150)
+    assert marker.exists()
+    assert s["status"] == "READY", s
+    evs = events(d, s["id"])
+    recounts = [ev["detail"] for ev in evs if ev["action"] == "quota.recounted"]
+    assert len(recounts) == 1 and "asked the cluster to count its usage again" in recounts[0], recounts
+    assert "workloads.nudged" in [ev["action"] for ev in evs]
+    assert d.request("DELETE", f"/api/v1/stores/{s['id']}").status == 202
+    wait_status(d, s["id"], {"DELETED"}, timeout=120)

@@ -97,6 +97,44 @@ int nudge_workloads(Job *j, char *ret_names, size_t n)
         return count;
 }
 
+/*
+ * A quota's usage can be wrong for minutes: after the API server restarted, kube-controller-manager
+ * may count pods twice until its next full resync (--resource-quota-sync-period, 5 minutes by default),
+ * and go on refusing the store's pods meanwhile. A change to a quota's spec.hard makes it count the
+ * namespace again at once: a key no pod uses is added and taken away again.
+ */
+static int recount_quota(Job *j, json_t *quota, const QuotaRefusal *q)
+{
+        const char *name = json_string_value(json_object_get(json_object_get(quota, "metadata"), "name"));
+        _cleanup_free_ char *path = NULL, *detail = NULL;
+        int r;
+
+        if (!name)
+                return -EINVAL;
+        r = kube_path(&path, "v1", "resourcequotas", j->ns, name);
+        if (r < 0)
+                return r;
+        r = kube_request(j->kube, "PATCH", path, "application/merge-patch+json",
+                         "{\"spec\":{\"hard\":{\"" QUOTA_RECOUNT_KEY "\":\"1\"}}}", NULL);
+        if (r < 0)
+                return r;
+        r = kube_request(j->kube, "PATCH", path, "application/merge-patch+json",
+                         "{\"spec\":{\"hard\":{\"" QUOTA_RECOUNT_KEY "\":null}}}", NULL);
+        if (r < 0)
+                return r;
+        if (asprintf(&detail,
+                     "The quota %s refused pods (requested: %s); asked the cluster to count its usage again, "
+                     "in case its count is stale.",
+                     name, q->requested) < 0)
+                return -ENOMEM;
+        log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", j->store->id, "TASK_ID", j->task_id), "Store %s: %s",
+                   j->store->name, detail);
+        /* Once in the timeline per wait: a quota that is really too small is refused again and again. */
+        if (!q->recounted[0])
+                (void) store_add_event(j->db, j->store->id, "system", "quota.recounted", detail);
+        return 0;
+}
+
 int nudge_if_quota_admits(Job *j, QuotaRefusal *q)
 {
         _cleanup_(json_decrefp) json_t *quotas = NULL;
@@ -117,8 +155,12 @@ int nudge_if_quota_admits(Job *j, QuotaRefusal *q)
         if (r < 0)
                 return r;
         json_array_foreach(json_object_get(quotas, "items"), i, o)
-                if (!quota_admits(o, q->requested))
-                        return 0; /* still too little room: the controllers' own retries are right */
+                if (!quota_admits(o, q->requested)) {
+                        /* Too little room, or a stale count: have it counted again, once per refusal. */
+                        if (!streq(q->seen, q->recounted) && recount_quota(j, o, q) >= 0)
+                                snprintf(q->recounted, sizeof q->recounted, "%s", q->seen);
+                        return 0; /* the controllers' own retries, or the next look's nudge, do the rest */
+                }
 
         snprintf(q->acted, sizeof q->acted, "%s", q->seen);
         r = nudge_workloads(j, names, sizeof names);

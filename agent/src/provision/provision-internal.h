@@ -140,6 +140,7 @@ void add_helm_event(Db *db, const char *store_id, const char *what, const HelmRe
 void last_line(const char *text, char *buf, size_t n);
 void helm_reason(const HelmResult *res, char *buf, size_t n);
 bool helm_output_transient(const HelmResult *res);
+bool helm_failed_for_the_cluster(Job *j, const HelmResult *res);
 int repair_release(Db *db, const HelmContext *h, const Store *s, const char *ns, const char *task_id,
                    const char *found, bool failed_too, bool *ret_repaired);
 int repair_pending_release(Job *j, bool *ret_repaired);

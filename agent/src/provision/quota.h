@@ -6,10 +6,14 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+/* A spec.hard key no pod uses: adding it and taking it away makes the quota controller count usage again. */
+#define QUOTA_RECOUNT_KEY "count/recounts.storeagent.io"
+
 /* The latest pod creation a ResourceQuota refused, as the namespace's Events tell it. */
 typedef struct QuotaRefusal {
         char seen[160];      /* the Event (uid/count) that told of it */
         char acted[160];     /* the Event the last nudge answered */
+        char recounted[160]; /* the Event for which the quota's usage was last recounted */
         char requested[256]; /* what the pod asked for: "limits.memory=512Mi,requests.cpu=250m" */
 } QuotaRefusal;
 

@@ -334,6 +334,7 @@ static int wait_save(Job *j, json_t *since, const QuotaRefusal *refusal, bool un
         if (json_object_set(j->wait, "stuck", since) < 0 ||
             json_object_set_new(j->wait, "nudged", json_string(refusal->acted)) < 0 ||
             json_object_set_new(j->wait, "refused", json_string(refusal->seen)) < 0 ||
+            json_object_set_new(j->wait, "recounted", json_string(refusal->recounted)) < 0 ||
             json_object_set_new(j->wait, "refused_requested", json_string(refusal->requested)) < 0 ||
             json_object_set_new(j->wait, "unreachable", json_boolean(unreachable)) < 0 ||
             json_object_set(j->wait, "seen", j->seen_events) < 0)
@@ -387,6 +388,8 @@ int wait_for_workloads(Job *j, StoreStatus expected, char *reason, size_t reason
                  strempty(json_string_value(json_object_get(j->wait, "refused"))));
         snprintf(refusal.requested, sizeof refusal.requested, "%s",
                  strempty(json_string_value(json_object_get(j->wait, "refused_requested"))));
+        snprintf(refusal.recounted, sizeof refusal.recounted, "%s",
+                 strempty(json_string_value(json_object_get(j->wait, "recounted"))));
 
         if (instance_selector(j, &selector) < 0 || kube_path(&deploy, "apps/v1", "deployments", j->ns, NULL) < 0 ||
             kube_path(&sts, "apps/v1", "statefulsets", j->ns, NULL) < 0 ||

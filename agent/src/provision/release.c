@@ -80,8 +80,37 @@ bool helm_output_transient(const HelmResult *res)
                 return false;
         return strstr(out, "connection refused") || strstr(out, "i/o timeout") || strstr(out, "no such host") ||
                strstr(out, "Kubernetes cluster unreachable") || strstr(out, "TLS handshake timeout") ||
+               strstr(out, "connection reset by peer") || strstr(out, "unexpected EOF") ||
+               strstr(out, "http2: client connection lost") || strstr(out, "broken pipe") ||
+               strstr(out, "etcdserver: request timed out") ||
+               strstr(out, "the server is currently unable to handle the request") ||
                strstr(out, "another operation (install/upgrade/rollback) is in progress") ||
                res->exit_status >= 128;
+}
+
+/*
+ * A helm that lost the API server half way says so in as many ways as there are places a request
+ * can be cut ("unexpected EOF", "http2: client connection lost", "failed to create resource: ..."):
+ * an API server that does not answer now is the surer sign. Then the task waits for the cluster
+ * (woken when it answers) instead of failing the store.
+ */
+bool helm_failed_for_the_cluster(Job *j, const HelmResult *res)
+{
+        _cleanup_free_ char *version = NULL;
+        int r;
+
+        if (helm_output_transient(res))
+                return true;
+        if (!j->kube)
+                return false;
+        r = kube_server_version(j->kube, &version);
+        if (r >= 0 || !cluster_error_is_unreachable(r))
+                return false;
+        (void) store_add_event(j->db, j->store->id, "system", "cluster.unreachable",
+                               "helm failed while the Kubernetes API server was not answering; "
+                               "trying again once it is.");
+        worker_wait_for_cluster(j->w);
+        return true;
 }
 
 /*
@@ -251,7 +280,7 @@ int run_helm_install(Job *j, const char *chart, char *reason, size_t reason_len)
                 return 0;
         }
         helm_reason(&res, reason, reason_len);
-        bool transient = helm_output_transient(&res) || res.timed_out;
+        bool transient = res.timed_out || helm_failed_for_the_cluster(j, &res);
         helm_result_done(&res);
         return transient ? -EAGAIN : -EIO;
 }
@@ -270,7 +299,7 @@ int rollback_to(Job *j, int revision, char *reason, size_t reason_len)
                 add_helm_event(j->db, j->store->id, "helm rollback", &res);
         if (r < 0 || res.exit_status != 0) {
                 helm_reason(&res, reason, reason_len);
-                bool transient = r < 0 || helm_output_transient(&res);
+                bool transient = r < 0 || helm_failed_for_the_cluster(j, &res);
                 helm_result_done(&res);
                 return transient ? -EAGAIN : -EIO;
         }

@@ -54,7 +54,7 @@ int task_delete(Job *j)
                 if (r < 0 || res.exit_status != 0) {
                         char reason[600];
                         helm_reason(&res, reason, sizeof reason);
-                        bool transient = r < 0 || helm_output_transient(&res);
+                        bool transient = r < 0 || helm_failed_for_the_cluster(j, &res);
                         helm_result_done(&res);
                         if (transient)
                                 return -EAGAIN;
