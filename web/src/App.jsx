@@ -9,6 +9,8 @@ export default function App() {
   const [session, setSession] = useState(undefined);
   const [notice, setNotice] = useState(null);
   const [unreachable, setUnreachable] = useState(false);
+  // Signed in on this page (not a session found at load): the shell then moves focus to its heading.
+  const [signedInNow, setSignedInNow] = useState(false);
 
   const check = useCallback(async () => {
     try {
@@ -52,6 +54,7 @@ export default function App() {
   const signedIn = useCallback((s) => {
     setCsrfToken(s?.csrf_token);
     setNotice(null);
+    setSignedInNow(true);
     setSession(s);
   }, []);
 
@@ -91,5 +94,5 @@ export default function App() {
   }
 
   if (!session) return <SignIn onSignedIn={signedIn} notice={notice} />;
-  return <Shell session={session} onSignOut={signOut} />;
+  return <Shell session={session} onSignOut={signOut} signedInNow={signedInNow} />;
 }

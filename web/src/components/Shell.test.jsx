@@ -147,4 +147,18 @@ describe('Shell', () => {
     render(<App />);
     expect(await screen.findByTestId('audit-error')).toHaveTextContent('Only admins can read the whole audit log.');
   });
+
+  it('moves focus to the page heading after signing in, not to the body', async () => {
+    window.history.replaceState(null, '', '/');
+    mockFetch({
+      ...routes('tenant'),
+      'GET /api/v1/session': apiError(401, 'unauthorized', 'Not signed in.'),
+      'POST /api/v1/session': json(201, { name: 'alice', role: 'tenant', token: 'laptop', csrf_token: 'c1' }),
+    });
+    render(<App />);
+    await userEvent.type(await screen.findByLabelText('API token'), 'sa_secret');
+    await userEvent.click(screen.getByRole('button', { name: 'Sign in' }));
+    const heading = await screen.findByRole('heading', { level: 1, name: 'Stores' });
+    await waitFor(() => expect(document.activeElement).toBe(heading));
+  });
 });
