@@ -86,8 +86,8 @@ export default function Shell({ session, onSignOut, signedInNow = false }) {
               data-testid="home-logo"
             >
               <Logo className="size-7" />
-              {/* Below 360 px the mark alone, so that the connection state keeps its word. */}
-              <span className="max-[359px]:sr-only">storeagent</span>
+              {/* On a phone the mark alone, so that the connection state keeps its word. */}
+              <span className="max-sm:sr-only">storeagent</span>
             </Link>
             <ConnectionState mode={mode} reachable={reachable} />
             <div className="ml-auto flex items-center gap-3">
@@ -202,7 +202,7 @@ function ConnectionState({ mode, reachable }) {
         : ['bg-slate-300', 'Connecting…'];
   return (
     <span
-      className="flex min-w-0 items-center gap-1.5 text-xs text-slate-600"
+      className={`flex items-center gap-1.5 text-xs text-slate-600 ${text.length > 12 ? 'min-w-0' : 'shrink-0'}`}
       data-testid="connection-state"
       data-mode={reachable ? mode : 'offline'}
     >

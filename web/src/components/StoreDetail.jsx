@@ -389,22 +389,15 @@ const RELEASE_STYLE = {
 
 function Releases({ releases, current, deleted }) {
   const items = [...(releases?.items ?? [])].sort((a, b) => b.revision - a.revision);
-  // A deleted store's release was uninstalled with it: its history went too.
-  if (deleted && items.length === 0) {
-    return (
-      <section className="card" aria-labelledby="releases-title">
-        <div className="border-b border-slate-200 px-4 py-3 sm:px-5">
-          <h2 id="releases-title" className="text-base font-semibold text-slate-900">
-            Helm history
-          </h2>
-        </div>
-        <p className="px-5 py-4 text-sm text-slate-600" data-testid="releases-gone">
-          The Helm release was uninstalled when the store was deleted, and its history with it
-          {current ? ` (it had reached revision ${current})` : ''}. The timeline keeps what happened.
-        </p>
-      </section>
-    );
-  }
+  // A deleted store's release was uninstalled with it: what is listed is what it had, none current.
+  const gone = deleted ? (
+    <p className="px-4 pt-3 text-sm text-slate-600 sm:px-5" data-testid="releases-gone">
+      The Helm release was uninstalled when the store was deleted
+      {items.length
+        ? '; these are the revisions it had.'
+        : `, and its history with it${current ? ` (it had reached revision ${current})` : ''}. The timeline keeps what happened.`}
+    </p>
+  ) : null;
   return (
     <section className="card" aria-labelledby="releases-title">
       <div className="border-b border-slate-200 px-4 py-3 sm:px-5">
@@ -412,10 +405,11 @@ function Releases({ releases, current, deleted }) {
           Helm history
         </h2>
       </div>
-      {releases?.error ? <ErrorNotice error={releases.error} className="m-4" /> : null}
+      {releases?.error && !deleted ? <ErrorNotice error={releases.error} className="m-4" /> : null}
+      {gone}
       {!releases ? (
         <p className="px-5 py-4 text-sm text-slate-500">Loading history…</p>
-      ) : items.length === 0 ? (
+      ) : deleted && items.length === 0 ? null : items.length === 0 ? (
         <p className="px-5 py-4 text-sm text-slate-500">No Helm release yet.</p>
       ) : (
         <ScrollBox label="Helm history table" hint="Scroll sideways for all columns" testId="releases-scroll">
@@ -447,7 +441,7 @@ function Releases({ releases, current, deleted }) {
                 <tr key={r.revision} data-testid={`release-${r.revision}`}>
                   <td className="px-4 py-2 font-medium tabular-nums sm:pl-5">
                     {r.revision}
-                    {r.revision === current ? (
+                    {r.revision === current && !deleted ? (
                       <span className="ml-1 text-xs font-normal text-slate-500">(current)</span>
                     ) : null}
                   </td>
@@ -457,7 +451,7 @@ function Releases({ releases, current, deleted }) {
                   <td className="px-2 py-2 whitespace-nowrap">
                     <Time iso={r.updated} relative={false} />
                   </td>
-                  <td className="min-w-48 px-2 py-2 sm:pr-5">{r.description}</td>
+                  <td className="min-w-40 px-2 py-2 sm:pr-5">{r.description}</td>
                 </tr>
               ))}
             </tbody>

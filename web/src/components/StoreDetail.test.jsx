@@ -219,6 +219,13 @@ describe('StoreDetail', () => {
     expect(screen.queryByRole('link', { name: /shop1\.localtest\.me/ })).not.toBeInTheDocument();
   });
 
+  it("lists a deleted store's recorded revisions with none of them current", async () => {
+    mockFetch(routes(store({ status: 'DELETED', helm_revision: 2, deleted_at: '2026-11-27T21:05:00Z' })));
+    render(<StoreDetail id={ID} />);
+    expect(await screen.findByTestId('release-2')).not.toHaveTextContent('(current)');
+    expect(screen.getByTestId('releases-gone')).toHaveTextContent('these are the revisions it had');
+  });
+
   it('puts the actions before the timeline in the page, where a phone shows them first', async () => {
     mockFetch(routes(store()));
     render(<StoreDetail id={ID} />);
