@@ -268,9 +268,16 @@ async function waitReady(p, name) {
 // --- the scenario ---------------------------------------------------------
 
 await step('sign in with the API token', async () => {
+    // A cold load shows the form without a session probe, so the console logs no 401.
+    const unauthorized = [];
+    const on401 = (r) => r.status() === 401 && unauthorized.push(`${r.request().method()} ${r.url()}`);
+    page.on('response', on401);
     await page.goto(`${BASE}/`, { waitUntil: 'domcontentloaded' });
     const token = page.getByLabel('API token');
     await token.waitFor();
+    await page.waitForLoadState('networkidle');
+    page.off('response', on401);
+    if (unauthorized.length) fail(`the cold load got 401 for ${unauthorized.join(', ')}`);
     await axeCheck('sign-in');
     await token.fill(TOKEN);
     await page.getByRole('button', { name: 'Sign in' }).click();

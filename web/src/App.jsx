@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { useCallback, useEffect, useState } from 'react';
 import { NetworkError, onUnauthorized, session as sessionApi, setCsrfToken } from './lib/api.js';
+import { hadSession, rememberSession } from './lib/session.js';
 import Shell from './components/Shell.jsx';
 import SignIn from './components/SignIn.jsx';
 
@@ -13,6 +14,11 @@ export default function App() {
   const [signedInNow, setSignedInNow] = useState(false);
 
   const check = useCallback(async () => {
+    // Never signed in here (or signed out): the form at once, no probe to answer 401.
+    if (!hadSession()) {
+      setSession(null);
+      return;
+    }
     try {
       const s = await sessionApi.get();
       setCsrfToken(s?.csrf_token);
@@ -23,6 +29,7 @@ export default function App() {
         setUnreachable(true);
         return;
       }
+      rememberSession(false);
       setUnreachable(false);
       setSession(null);
     }
@@ -42,6 +49,7 @@ export default function App() {
   useEffect(
     () =>
       onUnauthorized(() => {
+        rememberSession(false);
         setCsrfToken(null);
         setSession((s) => {
           if (s) setNotice('Your session has ended. Sign in again.');
@@ -53,6 +61,7 @@ export default function App() {
 
   const signedIn = useCallback((s) => {
     setCsrfToken(s?.csrf_token);
+    rememberSession(true);
     setNotice(null);
     setSignedInNow(true);
     setSession(s);
@@ -64,6 +73,7 @@ export default function App() {
     } catch {
       // Signed out locally either way; the cookie expires on its own.
     }
+    rememberSession(false);
     setCsrfToken(null);
     setNotice('You are signed out.');
     setSession(null);

@@ -185,7 +185,8 @@ export default function StoreList() {
               : `${searching ? `${items.length} of ` : ''}${total} ${total === 1 ? 'store' : 'stores'}${filter ? ` ${STATUS_LABEL[filter].toLowerCase()}` : ''}${owner ? ` of ${owner}` : ''}${searching ? (onePage ? ' match' : ' on this page match') : ''}`}
           </p>
         </div>
-        <div className="flex flex-wrap gap-3">
+        {/* Two controls a row on a phone, one line from a tablet up. */}
+        <div className="grid w-full grid-cols-2 gap-x-3 gap-y-2 sm:flex sm:w-auto sm:flex-wrap sm:gap-3">
           <div>
             <label htmlFor="store-search" className="block text-xs font-medium text-slate-700">
               {onePage ? 'Search' : 'Search this page'}
@@ -193,8 +194,8 @@ export default function StoreList() {
             <input
               id="store-search"
               type="search"
-              className="field mt-0.5 h-9 w-44"
-              placeholder="name, owner or URL"
+              className="field mt-0.5 h-9 w-full sm:w-44"
+              placeholder="name, owner…"
               autoComplete="off"
               spellCheck={false}
               value={query}
@@ -208,7 +209,7 @@ export default function StoreList() {
             </label>
             <select
               id="store-sort"
-              className="field mt-0.5 h-9 w-36"
+              className="field mt-0.5 h-9 w-full sm:w-36"
               value={sort}
               onChange={(e) => setSort(e.target.value)}
               data-testid="store-sort"
@@ -227,7 +228,7 @@ export default function StoreList() {
               </label>
               <select
                 id="owner-filter"
-                className="field mt-0.5 h-9 w-40"
+                className="field mt-0.5 h-9 w-full sm:w-40"
                 value={owner}
                 onChange={(e) => setQuery({ owner: e.target.value, offset: 0 })}
                 data-testid="owner-filter"
@@ -247,7 +248,7 @@ export default function StoreList() {
             </label>
             <select
               id="status-filter"
-              className="field mt-0.5 h-9 w-44"
+              className="field mt-0.5 h-9 w-full sm:w-44"
               value={statusChoice}
               onChange={(e) => chooseStatus(e.target.value)}
               onBlur={() => {
