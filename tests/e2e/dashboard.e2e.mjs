@@ -48,6 +48,7 @@ const TENANT = { name: process.env.STOREAGENT_TENANT_NAME || '', token: process.
 const OTHER = { name: process.env.STOREAGENT_OTHER_NAME || '', token: process.env.STOREAGENT_OTHER_TOKEN || '' };
 const TENANTS = !!(TENANT.name && TENANT.token && OTHER.name && OTHER.token);
 const TNAME = `${NAME}-t`;
+const SHOP_TITLE = 'E2E Corner Shop';
 const SCREENSHOTS = process.env.SCREENSHOTS_DIR ? path.resolve(process.env.SCREENSHOTS_DIR) : null;
 
 if (!BASE || !TOKEN || !(TIMEOUT_S > 0)) {
@@ -235,6 +236,18 @@ async function saveShot(locator, file) {
     }
 }
 
+// A phone-sized screenshot of the viewport, kept in docs/screenshots too when SCREENSHOTS_DIR is set.
+async function phoneShot(file) {
+    const p = path.join(ARTIFACTS, file);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: p, fullPage: false });
+    log(`screenshot ${path.relative(repo, p)}`);
+    if (SCREENSHOTS) {
+        fs.mkdirSync(SCREENSHOTS, { recursive: true });
+        fs.copyFileSync(p, path.join(SCREENSHOTS, file));
+    }
+}
+
 async function waitReady(p, name) {
     try {
         await p.waitForFunction(
@@ -255,9 +268,16 @@ async function waitReady(p, name) {
 // --- the scenario ---------------------------------------------------------
 
 await step('sign in with the API token', async () => {
+    // A cold load shows the form without a session probe, so the console logs no 401.
+    const unauthorized = [];
+    const on401 = (r) => r.status() === 401 && unauthorized.push(`${r.request().method()} ${r.url()}`);
+    page.on('response', on401);
     await page.goto(`${BASE}/`, { waitUntil: 'domcontentloaded' });
     const token = page.getByLabel('API token');
     await token.waitFor();
+    await page.waitForLoadState('networkidle');
+    page.off('response', on401);
+    if (unauthorized.length) fail(`the cold load got 401 for ${unauthorized.join(', ')}`);
     await axeCheck('sign-in');
     await token.fill(TOKEN);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -269,6 +289,15 @@ await step('sign in with the API token', async () => {
             .then(async () => fail(`sign-in refused: ${await page.getByTestId('signin-error').innerText()}`)),
     ]);
     await page.getByTestId('store-count').filter({ hasNotText: 'Loading' }).waitFor();
+    // Focus goes to the page's heading, not back to the body.
+    await page.waitForFunction(() => document.activeElement?.tagName === 'H1', null, { timeout: UI_MS });
+    // The skip link, when focused, covers nothing (it used to sit on the logo).
+    const skip = page.getByTestId('skip-link');
+    await skip.focus();
+    const [sb, lb] = [await skip.boundingBox(), await page.getByTestId('home-logo').boundingBox()];
+    if (!sb || !lb || sb.y + sb.height > lb.y + 0.5)
+        fail(`the focused skip link (${JSON.stringify(sb)}) overlaps the logo (${JSON.stringify(lb)})`);
+    await skip.evaluate((el) => el.blur());
     // Marks this document: if anything reloads the page, the marker is gone.
     await page.evaluate(() => {
         window.__e2eDocument = true;
@@ -323,12 +352,18 @@ await step(`create store "${NAME}"`, async () => {
     }, NAME);
 
     await page.getByTestId('create-name').fill(NAME);
+    // A shop title given at create, under the collapsed settings.
+    await page.getByText('Shop settings (optional)').click();
+    await page.getByTestId('create-settings-title').fill(SHOP_TITLE);
     const [res] = await Promise.all([
         page.waitForResponse((r) => r.url().endsWith('/api/v1/stores') && r.request().method() === 'POST'),
         page.getByTestId('create-submit').click(),
     ]);
     const body = await res.json().catch(() => null);
     if (res.status() !== 202) fail(`POST /api/v1/stores answered ${res.status()}: ${JSON.stringify(body)}`);
+    const sent = res.request().postDataJSON();
+    if (sent?.settings?.title !== SHOP_TITLE)
+        fail(`the create request sent settings ${JSON.stringify(sent?.settings)}`);
     storeId = body?.id ?? null;
     log(`  accepted: id ${storeId}, status ${body?.status}`);
     await row().waitFor();
@@ -448,7 +483,77 @@ await step('open the store detail with its timeline and Helm history', async () 
     await page.getByTestId('releases').locator('tbody tr').first().waitFor();
     await shot('store-detail.png');
     await axeCheck('store detail');
+    // The title given at create is the store's setting.
+    await page.waitForFunction(
+        (t) => document.querySelector('[data-testid="settings-title"]')?.value === t,
+        SHOP_TITLE,
+        { timeout: UI_MS },
+    );
+    // Timeline: newest first, each time with its date on one line, the top line whole.
+    const stamps = await page.getByTestId('timeline-time').evaluateAll((els) =>
+        els.map((e) => ({
+            text: e.textContent,
+            lines: (() => {
+                const r = document.createRange();
+                r.selectNodeContents(e);
+                return new Set([...r.getClientRects()].map((b) => Math.round(b.top))).size;
+            })(),
+        })),
+    );
+    const bad = stamps.filter((t) => t.lines > 1 || !/[A-Za-z]{3}/.test(t.text) || !/\d{1,2}:\d{2}/.test(t.text));
+    if (bad.length) fail(`timeline times not one line with a date: ${JSON.stringify(bad.slice(0, 3))}`);
+    const clipped = await page.getByRole('region', { name: 'Event timeline' }).evaluate((box) => {
+        const first = box.querySelector('[data-testid="timeline-item"]');
+        return first.getBoundingClientRect().top < box.getBoundingClientRect().top;
+    });
+    if (clipped) fail('the top entry of the timeline is clipped');
+    // The history says it scrolls exactly when its table is wider than its box.
+    const wider = await page.getByTestId('releases-scroll').evaluate((el) => el.scrollWidth > el.clientWidth);
+    if (wider !== (await page.getByTestId('releases-scroll-hint').count()) > 0)
+        fail(`at 1280 px the table is ${wider ? 'wider than' : 'within'} its box, the scroll hint says otherwise`);
 });
+
+await step(
+    'on a phone (320 and 390 px) the header keeps "Live", actions come first, the history says it scrolls',
+    async () => {
+        try {
+            for (const width of [320, 390]) {
+                await page.setViewportSize({ width, height: 844 });
+                const live = await page.getByTestId('connection-text').evaluate((el) => ({
+                    text: el.textContent,
+                    cut: el.scrollWidth > el.clientWidth,
+                }));
+                if (live.cut) fail(`at ${width} px the connection state "${live.text}" is cut`);
+                const top = async (loc) => (await loc.boundingBox())?.y ?? Infinity;
+                const actionsY = await top(page.getByTestId('actions'));
+                const timelineY = await top(page.getByRole('region', { name: 'Event timeline' }));
+                if (!(actionsY < timelineY))
+                    fail(`at ${width} px the actions (y ${actionsY}) are below the timeline (y ${timelineY})`);
+                const table = await page
+                    .getByTestId('releases-scroll')
+                    .evaluate((el) => ({ wider: el.scrollWidth > el.clientWidth }));
+                if (table.wider) await page.getByTestId('releases-scroll-hint').waitFor();
+                else fail(`at ${width} px the history table fits; expected it to scroll`);
+                const overflow = await page.evaluate(
+                    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+                );
+                if (overflow > 0) fail(`at ${width} px the store page overflows by ${overflow} px`);
+            }
+            await phoneShot('store-detail-phone.png');
+            await axeCheck('store detail at 390 px');
+            await navLink(page, 'Stores').click();
+            await row().waitFor();
+            if (await page.getByTestId(`store-detail-line-${NAME}`).count())
+                fail('the READY row keeps an empty line under it at 390 px');
+            await phoneShot('stores-list-phone.png');
+            await axeCheck('stores list at 390 px');
+            await page.getByTestId(`store-link-${NAME}`).click();
+            await page.getByTestId('store-detail').waitFor();
+        } finally {
+            await page.setViewportSize({ width: 1280, height: 900 });
+        }
+    },
+);
 
 // --- logs: kwok plays the kubelet and its pods run nothing, so nothing writes a log. The stand-in:
 // kwok's ClusterLogs maps the store's containers to a file on this host (pods/log reads and follows
@@ -842,6 +947,8 @@ await tenantStep('the admin sees both stores with their owners, and filters by o
     // The cell reads "Owner: NAME" to a screen reader; the label is visually hidden.
     const owner = (await page.getByTestId(`store-owner-${TNAME}`).innerText()).replace(/^\s*Owner:\s*/, '').trim();
     if (owner !== TENANT.name) fail(`the owner column says "${owner}" for ${TNAME}`);
+    const cut = await page.getByTestId(`store-owner-${TNAME}`).evaluate((el) => el.scrollWidth > el.clientWidth);
+    if (cut) fail(`the owner "${owner}" is cut in the list row`);
     await page.getByLabel('Owner').selectOption(TENANT.name);
     await page.getByTestId(`store-row-${NAME}`).waitFor({ state: 'detached' });
     await page.getByTestId(`store-row-${TNAME}`).waitFor();
@@ -942,7 +1049,20 @@ await step('delete it, typing its name, and watch it leave the list', async () =
     }));
     log(`  statuses seen: ${statuses.join(' -> ') || '(already gone)'} -> gone`);
     if (!sameDocument) fail('the page was reloaded; the deletion should have arrived live');
+    // Its page stays: the URL is no longer a link, and the history says where it went.
+    const deletedId = storeId;
     storeId = null;
+    await page.goto(`${BASE}/stores/${deletedId}`, { waitUntil: 'domcontentloaded' });
+    await page.locator('[data-testid="store-detail"][data-status="DELETED"]').waitFor();
+    await page.getByTestId('detail-url-gone').waitFor();
+    if (await page.getByTestId('detail-url').count()) fail("the deleted store's URL is still a link");
+    await page.getByTestId('releases-gone').waitFor();
+    if (await page.getByText('No Helm release yet.').count()) fail('the deleted store says "No Helm release yet."');
+    if (await page.getByTestId('releases').getByText('(current)').count())
+        fail("a deleted store's history marks a revision current");
+    await axeCheck('deleted store');
+    await page.goto(`${BASE}/`, { waitUntil: 'domcontentloaded' });
+    await page.getByTestId('create-form').waitFor();
     await shot('stores-list-after-delete.png', { fullPage: false });
 });
 

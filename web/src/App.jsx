@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { useCallback, useEffect, useState } from 'react';
 import { NetworkError, onUnauthorized, session as sessionApi, setCsrfToken } from './lib/api.js';
+import { hadSession, rememberSession } from './lib/session.js';
 import Shell from './components/Shell.jsx';
 import SignIn from './components/SignIn.jsx';
 
@@ -9,8 +10,15 @@ export default function App() {
   const [session, setSession] = useState(undefined);
   const [notice, setNotice] = useState(null);
   const [unreachable, setUnreachable] = useState(false);
+  // Signed in on this page (not a session found at load): the shell then moves focus to its heading.
+  const [signedInNow, setSignedInNow] = useState(false);
 
   const check = useCallback(async () => {
+    // Never signed in here (or signed out): the form at once, no probe to answer 401.
+    if (!hadSession()) {
+      setSession(null);
+      return;
+    }
     try {
       const s = await sessionApi.get();
       setCsrfToken(s?.csrf_token);
@@ -21,6 +29,7 @@ export default function App() {
         setUnreachable(true);
         return;
       }
+      rememberSession(false);
       setUnreachable(false);
       setSession(null);
     }
@@ -40,6 +49,7 @@ export default function App() {
   useEffect(
     () =>
       onUnauthorized(() => {
+        rememberSession(false);
         setCsrfToken(null);
         setSession((s) => {
           if (s) setNotice('Your session has ended. Sign in again.');
@@ -51,7 +61,9 @@ export default function App() {
 
   const signedIn = useCallback((s) => {
     setCsrfToken(s?.csrf_token);
+    rememberSession(true);
     setNotice(null);
+    setSignedInNow(true);
     setSession(s);
   }, []);
 
@@ -61,6 +73,7 @@ export default function App() {
     } catch {
       // Signed out locally either way; the cookie expires on its own.
     }
+    rememberSession(false);
     setCsrfToken(null);
     setNotice('You are signed out.');
     setSession(null);
@@ -91,5 +104,5 @@ export default function App() {
   }
 
   if (!session) return <SignIn onSignedIn={signedIn} notice={notice} />;
-  return <Shell session={session} onSignOut={signOut} />;
+  return <Shell session={session} onSignOut={signOut} signedInNow={signedInNow} />;
 }

@@ -4,6 +4,7 @@ import { ApiError, stores } from '../lib/api.js';
 import { announce } from '../lib/announce.js';
 import { NAME_MAX, validateStoreName } from '../lib/name.js';
 import { useCountdown } from '../lib/hooks.js';
+import { SETTINGS_FIELDS } from '../lib/settings.js';
 import ErrorNotice from './ErrorNotice.jsx';
 
 export default function CreateStoreForm({ onCreated }) {
@@ -13,6 +14,7 @@ export default function CreateStoreForm({ onCreated }) {
   const [busy, setBusy] = useState(false);
   const [apiError, setApiError] = useState(null);
   const [created, setCreated] = useState(null);
+  const [settings, setSettings] = useState({});
   const inputRef = useRef(null);
   const id = useId();
   const wait = useCountdown(apiError instanceof ApiError ? apiError.retryAfter : null);
@@ -31,10 +33,14 @@ export default function CreateStoreForm({ onCreated }) {
     setApiError(null);
     setCreated(null);
     try {
-      const store = await stores.create(name, engine);
+      // Only the settings given; none at all leaves every one at the chart's default.
+      const given = {};
+      for (const { key } of SETTINGS_FIELDS) if ((settings[key] ?? '').trim()) given[key] = settings[key].trim();
+      const store = await stores.create(name, engine, Object.keys(given).length ? given : undefined);
       setCreated(store?.name ?? name);
       announce(`Store ${store?.name ?? name} is being created.`);
       setName('');
+      setSettings({});
       setTouched(false);
       onCreated?.(store);
     } catch (err) {
@@ -115,6 +121,39 @@ export default function CreateStoreForm({ onCreated }) {
             </button>
           </div>
         </div>
+        <details className="mt-3 text-sm" data-testid="create-settings">
+          <summary className="cursor-pointer font-medium text-slate-800">Shop settings (optional)</summary>
+          <p className="mt-1 text-xs text-slate-600">
+            Empty fields use the chart’s defaults; all of them can be changed later on the store’s page.
+          </p>
+          <div className="mt-2 grid gap-3 sm:grid-cols-2">
+            {SETTINGS_FIELDS.map((f) => (
+              <div key={f.key}>
+                <label htmlFor={`${id}-set-${f.key}`} className="block text-sm font-medium text-slate-800">
+                  {f.label}
+                </label>
+                <input
+                  id={`${id}-set-${f.key}`}
+                  className="field mt-1"
+                  type={f.type ?? 'text'}
+                  value={settings[f.key] ?? ''}
+                  placeholder={f.placeholder}
+                  maxLength={f.maxLength}
+                  pattern={f.pattern}
+                  autoComplete="off"
+                  aria-describedby={f.hint ? `${id}-set-${f.key}-hint` : undefined}
+                  onChange={(e) => setSettings({ ...settings, [f.key]: e.target.value })}
+                  data-testid={`create-settings-${f.key}`}
+                />
+                {f.hint ? (
+                  <p id={`${id}-set-${f.key}-hint`} className="mt-0.5 text-xs text-slate-600">
+                    {f.hint}
+                  </p>
+                ) : null}
+              </div>
+            ))}
+          </div>
+        </details>
         <ErrorNotice error={apiError} testId="create-error" className="mt-3" />
         {created ? (
           <p role="status" className="mt-3 text-sm text-emerald-800">

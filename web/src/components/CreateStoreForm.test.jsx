@@ -49,6 +49,7 @@ describe('CreateStoreForm', () => {
       path: '/api/v1/stores',
       body: { name: 'shop1', engine: 'woocommerce' },
     });
+    expect(calls[0].body).not.toHaveProperty('settings');
     expect(calls[0].headers['X-CSRF-Token']).toBe('tok');
     expect(nameField()).toHaveValue('');
     expect(screen.getByRole('status')).toHaveTextContent('Creating shop1');
@@ -93,5 +94,26 @@ describe('CreateStoreForm', () => {
     await userEvent.type(nameField(), 'shop3');
     await submit();
     expect(await screen.findByTestId('create-error')).toHaveTextContent('The daemon is unreachable');
+  });
+
+  it('sends the shop settings given under "Shop settings (optional)", and only those', async () => {
+    const { calls } = mockFetch({ 'POST /api/v1/stores': json(202, store({ status: 'PROVISIONING' })) });
+    render(<CreateStoreForm />);
+    const details = screen.getByTestId('create-settings');
+    expect(details).not.toHaveAttribute('open');
+    await userEvent.click(screen.getByText('Shop settings (optional)'));
+    expect(details).toHaveAttribute('open');
+    await userEvent.type(nameField(), 'shop4');
+    await userEvent.type(screen.getByLabelText('Shop title'), ' Corner Shop ');
+    await userEvent.type(screen.getByLabelText('Currency'), 'EUR');
+    await submit();
+    await waitFor(() => expect(calls).toHaveLength(1));
+    expect(calls[0].body).toEqual({
+      name: 'shop4',
+      engine: 'woocommerce',
+      settings: { title: 'Corner Shop', currency: 'EUR' },
+    });
+    // A created store's settings do not carry over to the next one.
+    await waitFor(() => expect(screen.getByLabelText('Shop title')).toHaveValue(''));
   });
 });

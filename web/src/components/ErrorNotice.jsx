@@ -8,9 +8,11 @@ import { useCountdown } from '../lib/hooks.js';
 export default function ErrorNotice({ error, testId, className = '' }) {
   const wait = useCountdown(error instanceof ApiError ? error.retryAfter : null);
   if (!error) return null;
-  const message =
-    error instanceof ApiError || error instanceof NetworkError ? error.message : String(error.message ?? error);
   const showWait = error instanceof ApiError && error.retryAfter != null;
+  let message =
+    error instanceof ApiError || error instanceof NetworkError ? error.message : String(error.message ?? error);
+  // The countdown below says when; the daemon's own "try again in N seconds" would say it twice.
+  if (showWait) message = message.replace(/[;,]\s*try again in \d+ seconds?(?=\.?$)/i, '');
   return (
     <div
       role="alert"

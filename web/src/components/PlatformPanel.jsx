@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { NetworkError, platform as platformApi } from '../lib/api.js';
+import { NetworkError, health, platform as platformApi } from '../lib/api.js';
 import { formatDuration } from '../lib/format.js';
 import { useBus } from '../lib/hooks.js';
 import { STATUSES, STATUS_LABEL } from '../lib/status.js';
@@ -12,11 +12,13 @@ const QUOTAS = [
   ['creates_per_hour', 'Creates this hour'],
 ];
 
+// Each platform limit says whose use it counts: the daemon counts stores and queued operations
+// over all accounts, creates and API requests for the signed-in account only.
 const LIMITS = [
-  ['max_stores', 'Stores'],
-  ['creates_per_hour', 'Creates this hour'],
-  ['requests_per_window', 'API requests'],
-  ['max_pending_tasks', 'Queued operations'],
+  ['max_stores', 'Active stores', 'all accounts'],
+  ['creates_per_hour', 'Creates this hour', 'your account'],
+  ['requests_per_window', 'API requests', 'your account'],
+  ['max_pending_tasks', 'Queued operations', 'all accounts'],
 ];
 
 export default function PlatformPanel() {
@@ -24,10 +26,18 @@ export default function PlatformPanel() {
   const [error, setError] = useState(null);
   const pending = useRef(null);
 
+  const [orphans, setOrphans] = useState(null);
+
   const load = useCallback(async () => {
     try {
-      setData(await platformApi.get());
+      const d = await platformApi.get();
+      setData(d);
       setError(null);
+      // Admins also learn of the namespaces no store owns (the readiness check's details).
+      if (d?.limits !== undefined) {
+        const r = await health.ready().catch(() => null);
+        setOrphans(r?.checks?.orphan_namespaces ?? null);
+      }
     } catch (err) {
       setError(err);
     }
@@ -124,7 +134,7 @@ export default function PlatformPanel() {
       {!data || data.stores_by_status ? (
         <>
           <h3 className="mt-4 text-xs font-medium tracking-wide text-slate-500 uppercase">
-            {own ? 'Your stores by status' : 'Stores by status'}
+            {own ? 'Your stores by status' : 'Stores by status, all accounts'}
           </h3>
           <ul className="mt-2 flex min-h-6 flex-wrap gap-2" data-testid="stores-by-status">
             {data
@@ -141,12 +151,30 @@ export default function PlatformPanel() {
 
       {data?.capacity ? <Capacity capacity={data.capacity} /> : null}
 
+      {platformWide && orphans?.length ? (
+        <div data-testid="orphans">
+          <h3 className="mt-4 text-xs font-medium tracking-wide text-slate-500 uppercase">Orphan namespaces</h3>
+          <p className="mt-1 text-xs text-slate-600">
+            Labelled as storeagent’s, but no store owns them; storeagent leaves them alone. Check each, then delete it
+            with <code>kubectl delete namespace</code>.
+          </p>
+          <ul className="mt-1 space-y-0.5 text-sm">
+            {orphans.map((o) => (
+              <li key={o.namespace} className="break-all text-slate-800" data-testid={`orphan-${o.namespace}`}>
+                <code className="font-mono text-xs">{o.namespace}</code>
+                {o.store_id ? <span className="text-xs text-slate-600"> (store {o.store_id})</span> : null}
+              </li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
+
       {platformWide ? (
         <>
-          <h3 className="mt-4 text-xs font-medium tracking-wide text-slate-500 uppercase">Limits</h3>
+          <h3 className="mt-4 text-xs font-medium tracking-wide text-slate-500 uppercase">Platform limits</h3>
           <ul className="mt-2 space-y-3">
-            {LIMITS.map(([key, label]) => (
-              <LimitBar key={key} id={key} label={label} value={data?.limits?.[key]} />
+            {LIMITS.map(([key, label, scope]) => (
+              <LimitBar key={key} id={key} label={label} scope={scope} value={data?.limits?.[key]} />
             ))}
           </ul>
         </>
@@ -282,7 +310,7 @@ function FreeBar({ id, label, free, total, format }) {
   );
 }
 
-function LimitBar({ id, label, value }) {
+function LimitBar({ id, label, scope, value }) {
   // A null limit is no limit (an admin's own quota).
   const unlimited = value && value.limit == null;
   const limit = value?.limit ?? 0;
@@ -296,6 +324,7 @@ function LimitBar({ id, label, value }) {
         <span className="text-slate-700">
           {label}
           {per}
+          {scope ? <span className="text-xs text-slate-600"> · {scope}</span> : null}
           <span className="sr-only">:</span>
         </span>
         <span className="tabular-nums text-slate-900">

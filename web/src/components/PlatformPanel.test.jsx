@@ -29,6 +29,36 @@ describe('PlatformPanel', () => {
     expect(screen.getByTestId('limit-requests_per_window')).toHaveTextContent('API requests per 15 min');
     expect(screen.getByTestId('limit-requests_per_window')).toHaveTextContent('12 of 100');
   });
+
+  it('says whose use each number counts and lists the orphan namespaces /readyz reports', async () => {
+    const { calls } = mockFetch({
+      'GET /api/v1/platform': json(200, {
+        version: '0.1.0',
+        stores_by_status: { READY: 2 },
+        limits: {
+          max_stores: { limit: 50, used: 3 },
+          creates_per_hour: { limit: 5, used: 1 },
+          requests_per_window: { limit: 100, used: 12, window_seconds: 900 },
+          max_pending_tasks: { limit: 10, used: 1 },
+        },
+        cluster: { reachable: true, detail: 'v1.33' },
+        account: { name: 'root', role: 'admin', limits: {} },
+      }),
+      'GET /readyz': json(200, {
+        status: 'ready',
+        checks: { orphan_namespaces: [{ namespace: 'store-old', store_id: 'abc123' }] },
+      }),
+    });
+    render(<PlatformPanel />);
+    expect(await screen.findByTestId('orphan-store-old')).toHaveTextContent('store-old (store abc123)');
+    expect(screen.getByTestId('orphans')).toHaveTextContent('kubectl delete namespace');
+    expect(calls.find((c) => c.path === '/readyz').credentials).toBe('same-origin');
+    expect(screen.getByText('Stores by status, all accounts')).toBeInTheDocument();
+    expect(screen.getByTestId('limit-max_stores')).toHaveTextContent('Active stores · all accounts');
+    expect(screen.getByTestId('limit-creates_per_hour')).toHaveTextContent('Creates this hour · your account');
+    expect(screen.getByTestId('limit-requests_per_window')).toHaveTextContent('· your account');
+    expect(screen.getByTestId('limit-max_pending_tasks')).toHaveTextContent('Queued operations · all accounts');
+  });
 });
 
 describe('PlatformPanel for a tenant', () => {

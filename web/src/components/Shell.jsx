@@ -26,7 +26,7 @@ const PAGES = {
   '/audit': { title: 'Audit', Page: AuditPage, admin: true },
 };
 
-export default function Shell({ session, onSignOut }) {
+export default function Shell({ session, onSignOut, signedInNow = false }) {
   const mode = useLiveConnection(true);
   const reachable = useReachable();
   const { pathname } = useLocation();
@@ -40,6 +40,16 @@ export default function Shell({ session, onSignOut }) {
 
   const homeHeading = useRef(null);
   const missingHeading = useRef(null);
+
+  // Right after signing in, focus goes to the page's heading, not back to the document's body.
+  const mainRef = useRef(null);
+  useEffect(() => {
+    if (!signedInNow) return;
+    const h1 = mainRef.current?.querySelector('h1');
+    (h1 ?? mainRef.current)?.focus();
+    // Once, when the shell first shows.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
 
   // The store page and the other pages set their own title and move focus themselves.
   useEffect(() => {
@@ -60,17 +70,24 @@ export default function Shell({ session, onSignOut }) {
   return (
     <SessionContext.Provider value={session}>
       <div className="min-h-dvh bg-slate-50 text-slate-900">
+        {/* When focused it is a bar above the header, in the page's flow: it covers nothing. */}
         <a
           href="#main"
-          className="sr-only focus:not-sr-only focus:absolute focus:top-2 focus:left-2 focus:z-50 btn-secondary"
+          className="sr-only focus:not-sr-only focus:block focus:bg-slate-900 focus:px-4 focus:py-2 focus:text-sm focus:font-medium focus:text-white focus:underline"
+          data-testid="skip-link"
         >
           Skip to content
         </a>
         <header className="border-b border-slate-200 bg-white">
           <div className="mx-auto flex max-w-7xl items-center gap-3 px-4 py-3 sm:px-6">
-            <Link to="/" className="flex items-center gap-2 rounded font-semibold text-slate-900">
+            <Link
+              to="/"
+              className="flex shrink-0 items-center gap-2 rounded font-semibold text-slate-900"
+              data-testid="home-logo"
+            >
               <Logo className="size-7" />
-              <span>storeagent</span>
+              {/* On a phone the mark alone, so that the connection state keeps its word. */}
+              <span className="max-sm:sr-only">storeagent</span>
             </Link>
             <ConnectionState mode={mode} reachable={reachable} />
             <div className="ml-auto flex items-center gap-3">
@@ -107,7 +124,12 @@ export default function Shell({ session, onSignOut }) {
           </nav>
         </header>
 
-        <main id="main" className="mx-auto max-w-7xl px-4 py-4 pb-24 sm:px-6 sm:py-6">
+        <main
+          id="main"
+          ref={mainRef}
+          tabIndex={-1}
+          className="mx-auto max-w-7xl px-4 py-4 pb-24 focus:outline-none sm:px-6 sm:py-6"
+        >
           {detail ? (
             <StoreDetail key={detail.id} id={detail.id} />
           ) : allowed ? (
@@ -180,12 +202,14 @@ function ConnectionState({ mode, reachable }) {
         : ['bg-slate-300', 'Connecting…'];
   return (
     <span
-      className="flex min-w-0 items-center gap-1.5 text-xs text-slate-600"
+      className={`flex items-center gap-1.5 text-xs text-slate-600 ${text.length > 12 ? 'min-w-0' : 'shrink-0'}`}
       data-testid="connection-state"
       data-mode={reachable ? mode : 'offline'}
     >
       <span aria-hidden="true" className={`size-2 shrink-0 rounded-full ${dot}`} />
-      <span className="truncate">{text}</span>
+      <span className="truncate" title={text} data-testid="connection-text">
+        {text}
+      </span>
     </span>
   );
 }

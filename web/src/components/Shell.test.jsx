@@ -4,6 +4,7 @@ import userEvent from '@testing-library/user-event';
 import axe from 'axe-core';
 import { describe, expect, it } from 'vitest';
 import App from '../App.jsx';
+import { rememberSession } from '../lib/session.js';
 import { apiError, json, mockFetch, store } from '../test/fetchMock.js';
 
 async function violations() {
@@ -146,5 +147,37 @@ describe('Shell', () => {
     });
     render(<App />);
     expect(await screen.findByTestId('audit-error')).toHaveTextContent('Only admins can read the whole audit log.');
+  });
+
+  it('moves focus to the page heading after signing in, not to the body', async () => {
+    window.history.replaceState(null, '', '/');
+    mockFetch({
+      ...routes('tenant'),
+      'GET /api/v1/session': apiError(401, 'unauthorized', 'Not signed in.'),
+      'POST /api/v1/session': json(201, { name: 'alice', role: 'tenant', token: 'laptop', csrf_token: 'c1' }),
+    });
+    render(<App />);
+    await userEvent.type(await screen.findByLabelText('API token'), 'sa_secret');
+    await userEvent.click(screen.getByRole('button', { name: 'Sign in' }));
+    const heading = await screen.findByRole('heading', { level: 1, name: 'Stores' });
+    await waitFor(() => expect(document.activeElement).toBe(heading));
+  });
+
+  it('shows the sign-in form on a cold load without asking the daemon (no 401 in the console)', async () => {
+    rememberSession(false);
+    const { calls } = mockFetch(routes('tenant'));
+    render(<App />);
+    expect(await screen.findByLabelText('API token')).toBeInTheDocument();
+    expect(calls.filter((c) => c.path === '/api/v1/session')).toHaveLength(0);
+  });
+
+  it('forgets the session when the daemon says it ended, and asks no more on the next load', async () => {
+    const { calls } = mockFetch({ 'GET /api/v1/session': apiError(401, 'unauthorized', 'Not signed in.') });
+    const { unmount } = render(<App />);
+    expect(await screen.findByLabelText('API token')).toBeInTheDocument();
+    unmount();
+    render(<App />);
+    expect(await screen.findByLabelText('API token')).toBeInTheDocument();
+    expect(calls.filter((c) => c.path === '/api/v1/session')).toHaveLength(1);
   });
 });

@@ -2,11 +2,11 @@
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { ApiError, charts as chartsApi, stores as storesApi } from '../lib/api.js';
 import { announce } from '../lib/announce.js';
-import { formatDateTime, formatTime } from '../lib/format.js';
+import { formatDateTime, formatStamp } from '../lib/format.js';
 import { useBus, useNow } from '../lib/hooks.js';
 import { Link, hasNavigated, navigate } from '../lib/router.js';
 import { isAdmin, useSession } from '../lib/session.js';
-import { BUSY, STATUS_LABEL } from '../lib/status.js';
+import { BUSY, STATUS_LABEL, isStale } from '../lib/status.js';
 import BackupsPanel from './BackupsPanel.jsx';
 import ErrorNotice from './ErrorNotice.jsx';
 import LogsPanel from './LogsPanel.jsx';
@@ -17,7 +17,7 @@ import StoreSettingsForm from './StoreSettingsForm.jsx';
 import Time from './Time.jsx';
 import TransferCard from './TransferCard.jsx';
 
-const newer = (a, b) => (a?.updated_at ?? '') > (b?.updated_at ?? '');
+const newer = isStale;
 
 function compareVersions(a, b) {
   const pa = String(a).split(/[.-]/);
@@ -185,7 +185,11 @@ export default function StoreDetail({ id }) {
           <code className="font-mono text-xs">{store.id}</code>
         </p>
         <p className="mt-2 text-sm">
-          {store.url ? (
+          {store.url && store.status === 'DELETED' ? (
+            <span className="break-all text-slate-500" data-testid="detail-url-gone">
+              {store.url} <span className="text-slate-600">(no longer served)</span>
+            </span>
+          ) : store.url ? (
             <a
               href={store.url}
               target="_blank"
@@ -229,14 +233,10 @@ export default function StoreDetail({ id }) {
         </div>
       </section>
 
+      {/* The side column (actions, settings) comes first in the document: on a phone it follows the
+          status at once instead of after the timeline and the history; a wide screen puts it right. */}
       <div className="grid grid-cols-[minmax(0,1fr)] gap-4 lg:grid-cols-[minmax(0,2fr)_minmax(0,1fr)]">
-        <div className="min-w-0 space-y-4">
-          <Timeline events={events} />
-          <Releases releases={releases} current={store.helm_revision} />
-          {store.status !== 'DELETED' ? <LogsPanel store={store} /> : null}
-          <BackupsPanel store={store} />
-        </div>
-        <div className="min-w-0 space-y-4">
+        <div className="min-w-0 space-y-4 lg:col-start-2 lg:row-start-1" data-testid="store-side">
           {store.status !== 'DELETED' ? <StoreAdminCard store={store} onApplied={applied} /> : null}
           {store.status !== 'DELETED' ? (
             <Actions
@@ -286,6 +286,12 @@ export default function StoreDetail({ id }) {
             </dl>
           </section>
         </div>
+        <div className="min-w-0 space-y-4 lg:col-start-1 lg:row-start-1">
+          <Timeline events={events} />
+          <Releases releases={releases} current={store.helm_revision} deleted={store.status === 'DELETED'} />
+          {store.status !== 'DELETED' ? <LogsPanel store={store} /> : null}
+          <BackupsPanel store={store} />
+        </div>
       </div>
     </div>
   );
@@ -305,16 +311,8 @@ const ACTOR_STYLE = {
 };
 
 function Timeline({ events }) {
-  const boxRef = useRef(null);
-  const items = events?.items ?? [];
-  const last = items.length ? items[items.length - 1].id : null;
-
-  // Keep the newest line in view as the timeline grows, unless the reader has scrolled up.
-  const stick = useRef(true);
-  useEffect(() => {
-    const el = boxRef.current;
-    if (el && stick.current) el.scrollTop = el.scrollHeight;
-  }, [last]);
+  // Newest first: the box opens at its top, on the latest line, and a new line appears there.
+  const items = [...(events?.items ?? [])].reverse();
 
   return (
     <section className="card" aria-labelledby="timeline-title">
@@ -322,19 +320,14 @@ function Timeline({ events }) {
         <h2 id="timeline-title" className="text-base font-semibold text-slate-900">
           Timeline
         </h2>
-        <span className="text-xs text-slate-500">oldest first</span>
+        <span className="text-xs text-slate-500">newest first</span>
       </div>
       {events?.error ? <ErrorNotice error={events.error} className="m-4" /> : null}
       <div
-        ref={boxRef}
         tabIndex={0}
         role="region"
         aria-label="Event timeline"
-        onScroll={(e) => {
-          const el = e.currentTarget;
-          stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
-        }}
-        className="h-80 overflow-y-auto px-4 py-3 sm:px-5"
+        className="max-h-80 overflow-y-auto px-4 py-3 sm:px-5"
       >
         {!events ? (
           <p className="text-sm text-slate-500">Loading events…</p>
@@ -347,16 +340,17 @@ function Timeline({ events }) {
               return (
                 <li
                   key={ev.id}
-                  className="grid grid-cols-[4.5rem_minmax(0,1fr)] gap-x-3 text-sm"
+                  className="grid grid-cols-[minmax(0,1fr)] gap-x-3 text-sm sm:grid-cols-[auto_minmax(0,1fr)]"
                   data-testid="timeline-item"
                   data-action={ev.action}
                 >
                   <time
                     dateTime={ev.time}
                     title={formatDateTime(ev.time)}
-                    className="pt-0.5 text-xs text-slate-500 tabular-nums"
+                    className="pt-0.5 text-xs whitespace-nowrap text-slate-500 tabular-nums"
+                    data-testid="timeline-time"
                   >
-                    {formatTime(ev.time)}
+                    {formatStamp(ev.time)}
                   </time>
                   <div className="min-w-0">
                     <p className="flex flex-wrap items-center gap-1.5">
@@ -393,8 +387,17 @@ const RELEASE_STYLE = {
   superseded: 'text-slate-600',
 };
 
-function Releases({ releases, current }) {
+function Releases({ releases, current, deleted }) {
   const items = [...(releases?.items ?? [])].sort((a, b) => b.revision - a.revision);
+  // A deleted store's release was uninstalled with it: what is listed is what it had, none current.
+  const gone = deleted ? (
+    <p className="px-4 pt-3 text-sm text-slate-600 sm:px-5" data-testid="releases-gone">
+      The Helm release was uninstalled when the store was deleted
+      {items.length
+        ? '; these are the revisions it had.'
+        : `, and its history with it${current ? ` (it had reached revision ${current})` : ''}. The timeline keeps what happened.`}
+    </p>
+  ) : null;
   return (
     <section className="card" aria-labelledby="releases-title">
       <div className="border-b border-slate-200 px-4 py-3 sm:px-5">
@@ -402,13 +405,14 @@ function Releases({ releases, current }) {
           Helm history
         </h2>
       </div>
-      {releases?.error ? <ErrorNotice error={releases.error} className="m-4" /> : null}
+      {releases?.error && !deleted ? <ErrorNotice error={releases.error} className="m-4" /> : null}
+      {gone}
       {!releases ? (
         <p className="px-5 py-4 text-sm text-slate-500">Loading history…</p>
-      ) : items.length === 0 ? (
+      ) : deleted && items.length === 0 ? null : items.length === 0 ? (
         <p className="px-5 py-4 text-sm text-slate-500">No Helm release yet.</p>
       ) : (
-        <div className="overflow-x-auto" tabIndex={0} role="region" aria-label="Helm history table">
+        <ScrollBox label="Helm history table" hint="Scroll sideways for all columns" testId="releases-scroll">
           <table className="w-full text-left text-sm" data-testid="releases">
             <thead className="text-xs text-slate-500 uppercase">
               <tr>
@@ -437,7 +441,7 @@ function Releases({ releases, current }) {
                 <tr key={r.revision} data-testid={`release-${r.revision}`}>
                   <td className="px-4 py-2 font-medium tabular-nums sm:pl-5">
                     {r.revision}
-                    {r.revision === current ? (
+                    {r.revision === current && !deleted ? (
                       <span className="ml-1 text-xs font-normal text-slate-500">(current)</span>
                     ) : null}
                   </td>
@@ -447,14 +451,43 @@ function Releases({ releases, current }) {
                   <td className="px-2 py-2 whitespace-nowrap">
                     <Time iso={r.updated} relative={false} />
                   </td>
-                  <td className="min-w-48 px-2 py-2 sm:pr-5">{r.description}</td>
+                  <td className="min-w-40 px-2 py-2 sm:pr-5">{r.description}</td>
                 </tr>
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollBox>
       )}
     </section>
+  );
+}
+
+// A box that scrolls sideways and says so when what it holds is wider than it is (a phone).
+function ScrollBox({ label, hint, testId, children }) {
+  const ref = useRef(null);
+  const [wider, setWider] = useState(false);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return undefined;
+    const check = () => setWider(el.scrollWidth > el.clientWidth + 1);
+    check();
+    if (typeof ResizeObserver === 'undefined') return undefined;
+    const ro = new ResizeObserver(check);
+    ro.observe(el);
+    if (el.firstElementChild) ro.observe(el.firstElementChild);
+    return () => ro.disconnect();
+  }, []);
+  return (
+    <>
+      {wider ? (
+        <p className="px-4 pt-2 text-xs text-slate-600 sm:px-5" data-testid={`${testId}-hint`}>
+          {hint} <span aria-hidden="true">→</span>
+        </p>
+      ) : null}
+      <div ref={ref} className="overflow-x-auto" tabIndex={0} role="region" aria-label={label} data-testid={testId}>
+        {children}
+      </div>
+    </>
   );
 }
 
@@ -466,8 +499,11 @@ function Actions({ store, busy, chartVersions, releases, onApplied }) {
   const [typed, setTyped] = useState('');
   const [version, setVersion] = useState('');
   const [revision, setRevision] = useState('');
+  const [rollingBack, setRollingBack] = useState(null);
   const deleteButton = useRef(null);
   const confirmInput = useRef(null);
+  const rollbackButton = useRef(null);
+  const rollbackConfirm = useRef(null);
 
   const upgradeTo = chartVersions.filter((v) => v !== store.chart_version);
   const rollbackTo = releases.filter((r) => r.revision !== store.helm_revision).sort((a, b) => b.revision - a.revision);
@@ -482,6 +518,15 @@ function Actions({ store, busy, chartVersions, releases, onApplied }) {
   useEffect(() => {
     if (confirming) confirmInput.current?.focus();
   }, [confirming]);
+  useEffect(() => {
+    if (rollingBack) rollbackConfirm.current?.focus();
+  }, [rollingBack]);
+  const rollbackChart = releases.find((r) => String(r.revision) === rollingBack)?.chart;
+
+  function cancelRollback() {
+    setRollingBack(null);
+    setTimeout(() => rollbackButton.current?.focus(), 0);
+  }
 
   async function run(kind, fn, message) {
     setWorking(kind);
@@ -617,12 +662,8 @@ function Actions({ store, busy, chartVersions, releases, onApplied }) {
           className="space-y-1"
           onSubmit={(e) => {
             e.preventDefault();
-            if (revision)
-              run(
-                'rollback',
-                () => storesApi.rollback(store.id, Number(revision)),
-                `Rolling store ${store.name} back to revision ${revision}.`,
-              );
+            // Like a delete, a rollback is asked for twice: it replaces what the store runs.
+            if (revision) setRollingBack(revision);
           }}
         >
           <label htmlFor={`${id}-revision`} className="block text-sm font-medium text-slate-800">
@@ -634,7 +675,7 @@ function Actions({ store, busy, chartVersions, releases, onApplied }) {
               className="field min-w-0 flex-1"
               value={revision}
               onChange={(e) => setRevision(e.target.value)}
-              disabled={rollbackTo.length === 0}
+              disabled={rollbackTo.length === 0 || !!rollingBack}
               data-testid="rollback-revision"
             >
               {rollbackTo.length === 0 ? <option value="">No earlier revision</option> : null}
@@ -645,14 +686,55 @@ function Actions({ store, busy, chartVersions, releases, onApplied }) {
               ))}
             </select>
             <button
+              ref={rollbackButton}
               type="submit"
               className="btn-secondary"
-              disabled={!stateAllows || !revision || !!working}
+              disabled={!stateAllows || !revision || !!working || !!rollingBack}
               data-testid="action-rollback"
             >
-              {working === 'rollback' ? 'Rolling back…' : 'Roll back'}
+              Roll back…
             </button>
           </div>
+          {rollingBack ? (
+            <div
+              role="group"
+              aria-labelledby={`${id}-rollback-question`}
+              className="space-y-2 rounded-md border border-amber-300 bg-amber-50 p-3"
+              data-testid="rollback-confirm"
+              onKeyDown={(e) => {
+                if (e.key === 'Escape') cancelRollback();
+              }}
+            >
+              <p id={`${id}-rollback-question`} className="text-sm text-amber-950">
+                Roll <strong>{store.name}</strong> back to revision {rollingBack}
+                {rollbackChart ? ` (chart ${rollbackChart})` : ''}? The store then runs that revision’s chart and values
+                again, replacing what it runs now.
+              </p>
+              <div className="flex gap-2">
+                <button
+                  ref={rollbackConfirm}
+                  type="button"
+                  className="btn-primary flex-1"
+                  disabled={!!working}
+                  onClick={async () => {
+                    const to = rollingBack;
+                    await run(
+                      'rollback',
+                      () => storesApi.rollback(store.id, Number(to)),
+                      `Rolling store ${store.name} back to revision ${to}.`,
+                    );
+                    setRollingBack(null);
+                  }}
+                  data-testid="rollback-confirm-submit"
+                >
+                  {working === 'rollback' ? 'Rolling back…' : `Roll back to ${rollingBack}`}
+                </button>
+                <button type="button" className="btn-secondary" onClick={cancelRollback}>
+                  Cancel
+                </button>
+              </div>
+            </div>
+          ) : null}
         </form>
 
         <div className="border-t border-slate-200 pt-4">

@@ -86,9 +86,16 @@ describe('StoreDetail', () => {
 
     const timeline = await screen.findByTestId('timeline');
     const items = within(timeline).getAllByTestId('timeline-item');
-    expect(items.map((i) => i.dataset.action)).toEqual(['store.create', 'helm', 'k8s.event', 'store.failed']);
-    expect(items[2]).toHaveTextContent('cluster');
-    expect(items[2]).toHaveTextContent('Warning FailedScheduling pod/mysql-0');
+    // Newest first, so the box opens on the latest line, whole; each line with its date.
+    expect(items.map((i) => i.dataset.action)).toEqual(['store.failed', 'k8s.event', 'helm', 'store.create']);
+    expect(items[1]).toHaveTextContent('cluster');
+    expect(items[1]).toHaveTextContent('Warning FailedScheduling pod/mysql-0');
+    expect(screen.getByText('newest first')).toBeInTheDocument();
+    const stamp = within(items[3]).getByTestId('timeline-time');
+    expect(stamp).toHaveAttribute('dateTime', '2026-11-27T20:00:00Z');
+    expect(stamp.textContent).toMatch(/Nov/);
+    expect(stamp.textContent).toMatch(/27/);
+    expect(stamp).toHaveClass('whitespace-nowrap');
 
     const table = await screen.findByTestId('releases');
     expect(within(table).getAllByRole('row')).toHaveLength(3);
@@ -147,7 +154,13 @@ describe('StoreDetail', () => {
           .map((o) => o.value),
       ).toEqual(['1']),
     );
-    await userEvent.click(screen.getByRole('button', { name: 'Roll back' }));
+    // Asked first, like a delete: nothing is sent until the rollback is confirmed.
+    await userEvent.click(screen.getByRole('button', { name: 'Roll back…' }));
+    const question = screen.getByTestId('rollback-confirm');
+    expect(question).toHaveTextContent('back to revision 1 (chart store-woocommerce-0.1.0)?');
+    expect(calls.filter((c) => c.path.endsWith('/rollback'))).toHaveLength(0);
+    expect(screen.getByRole('button', { name: 'Roll back to 1' })).toHaveFocus();
+    await userEvent.click(screen.getByRole('button', { name: 'Roll back to 1' }));
     expect(await screen.findByTestId('action-error')).toHaveTextContent(
       "Another operation is running on store 'shop1'.",
     );
@@ -176,6 +189,49 @@ describe('StoreDetail', () => {
     await userEvent.type(input, '1{Enter}');
     await waitFor(() => expect(window.location.pathname).toBe('/'));
     expect(calls.filter((c) => c.method === 'DELETE')).toHaveLength(1);
+  });
+
+  it('cancels a rollback with Escape, sending nothing', async () => {
+    const { calls } = mockFetch(routes(store({ helm_revision: 2, chart_version: '0.2.0' })));
+    render(<StoreDetail id={ID} />);
+    const button = await screen.findByRole('button', { name: 'Roll back…' });
+    await waitFor(() => expect(button).toBeEnabled());
+    await userEvent.click(button);
+    expect(screen.getByTestId('rollback-confirm')).toBeInTheDocument();
+    await userEvent.keyboard('{Escape}');
+    expect(screen.queryByTestId('rollback-confirm')).not.toBeInTheDocument();
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Roll back…' })).toHaveFocus());
+    expect(calls.filter((c) => c.method === 'POST')).toHaveLength(0);
+  });
+
+  it("says where a deleted store's Helm history went and links its URL no more", async () => {
+    mockFetch(
+      routes(store({ status: 'DELETED', helm_revision: 3, deleted_at: '2026-11-27T21:05:00Z' }), {
+        [`GET /api/v1/stores/${ID}/releases`]: json(200, { items: [] }),
+      }),
+    );
+    render(<StoreDetail id={ID} />);
+    const gone = await screen.findByTestId('releases-gone');
+    expect(gone).toHaveTextContent('uninstalled when the store was deleted');
+    expect(gone).toHaveTextContent('revision 3');
+    expect(screen.queryByText('No Helm release yet.')).not.toBeInTheDocument();
+    expect(screen.getByTestId('detail-url-gone')).toHaveTextContent('http://shop1.localtest.me (no longer served)');
+    expect(screen.queryByRole('link', { name: /shop1\.localtest\.me/ })).not.toBeInTheDocument();
+  });
+
+  it("lists a deleted store's recorded revisions with none of them current", async () => {
+    mockFetch(routes(store({ status: 'DELETED', helm_revision: 2, deleted_at: '2026-11-27T21:05:00Z' })));
+    render(<StoreDetail id={ID} />);
+    expect(await screen.findByTestId('release-2')).not.toHaveTextContent('(current)');
+    expect(screen.getByTestId('releases-gone')).toHaveTextContent('these are the revisions it had');
+  });
+
+  it('puts the actions before the timeline in the page, where a phone shows them first', async () => {
+    mockFetch(routes(store()));
+    render(<StoreDetail id={ID} />);
+    const actions = await screen.findByTestId('actions');
+    const timeline = screen.getByRole('region', { name: 'Event timeline' });
+    expect(actions.compareDocumentPosition(timeline) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
   });
 
   it('cancels the delete with Escape and returns focus', async () => {

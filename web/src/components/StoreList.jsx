@@ -5,7 +5,7 @@ import { announce } from '../lib/announce.js';
 import { useBus, useNow } from '../lib/hooks.js';
 import { Link, navigate, useLocation } from '../lib/router.js';
 import { isAdmin, useSession } from '../lib/session.js';
-import { BUSY, STATUSES, STATUS_LABEL } from '../lib/status.js';
+import { BUSY, STATUSES, STATUS_LABEL, isStale } from '../lib/status.js';
 import ErrorNotice from './ErrorNotice.jsx';
 import Progress from './Progress.jsx';
 import StatusBadge from './StatusBadge.jsx';
@@ -24,14 +24,31 @@ const COLS = {
   row: 'md:grid-cols-[minmax(0,1.2fr)_minmax(0,1.5fr)_minmax(0,1.3fr)_7rem_7rem]',
 };
 const COLS_OWNER = {
-  head: 'grid-cols-[minmax(0,1.2fr)_7rem_minmax(0,1.5fr)_minmax(0,1.3fr)_7rem_7rem]',
-  row: 'md:grid-cols-[minmax(0,1.2fr)_7rem_minmax(0,1.5fr)_minmax(0,1.3fr)_7rem_7rem]',
+  head: 'grid-cols-[minmax(0,1.2fr)_minmax(0,1fr)_minmax(0,1.5fr)_minmax(0,1.3fr)_7rem_7rem]',
+  row: 'md:grid-cols-[minmax(0,1.2fr)_minmax(0,1fr)_minmax(0,1.5fr)_minmax(0,1.3fr)_7rem_7rem]',
 };
 
-const newer = (a, b) => (a?.updated_at ?? '') > (b?.updated_at ?? '');
+const newer = isStale;
 
 function byCreatedDesc(a, b) {
   return (b.created_at ?? '').localeCompare(a.created_at ?? '') || a.name.localeCompare(b.name);
+}
+
+// The orders the list offers; the API's is newest first.
+export const SORTS = {
+  created: ['Newest first', byCreatedDesc],
+  'created-asc': ['Oldest first', (a, b) => -byCreatedDesc(a, b)],
+  name: ['Name A–Z', (a, b) => a.name.localeCompare(b.name)],
+  changed: ['Last change', (a, b) => (b.updated_at ?? '').localeCompare(a.updated_at ?? '') || byCreatedDesc(a, b)],
+};
+
+// A status picked with the arrow keys changes the select's value on every key: the list asks
+// the daemon once the choice has rested this long.
+export const FILTER_DELAY_MS = 400;
+
+function searchMatches(s, words) {
+  const text = `${s.name} ${s.owner ?? ''} ${s.url ?? ''}`.toLowerCase();
+  return words.every((w) => text.includes(w));
 }
 
 export default function StoreList() {
@@ -43,6 +60,13 @@ export default function StoreList() {
   const owner = admin ? (search.get('owner') ?? '') : '';
   const [owners, setOwners] = useState([]);
   const cols = admin ? COLS_OWNER : COLS;
+  const [query, setQueryText] = useState('');
+  const [sort, setSort] = useState('created');
+  // The status shown in the select, ahead of the list while the choice rests.
+  const [statusChoice, setStatusChoice] = useState(filter);
+  const statusTimer = useRef(null);
+  useEffect(() => setStatusChoice(filter), [filter]);
+  useEffect(() => () => clearTimeout(statusTimer.current), []);
 
   const [state, setState] = useState({ items: [], total: 0, loaded: false });
   const [error, setError] = useState(null);
@@ -134,7 +158,19 @@ export default function StoreList() {
     navigate(qs ? `/?${qs}` : '/', { replace: next.status !== undefined || next.owner !== undefined });
   }
 
-  const { items, total, loaded } = state;
+  function chooseStatus(value) {
+    setStatusChoice(value);
+    clearTimeout(statusTimer.current);
+    statusTimer.current = setTimeout(() => {
+      if (value !== filter) setQuery({ status: value, offset: 0 });
+    }, FILTER_DELAY_MS);
+  }
+
+  const { total, loaded } = state;
+  const words = query.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  const items = state.items.filter((s) => searchMatches(s, words)).sort(SORTS[sort][1]);
+  const searching = words.length > 0;
+  const onePage = total <= PAGE_SIZE;
 
   return (
     <section aria-labelledby="stores-title" className="card">
@@ -144,12 +180,47 @@ export default function StoreList() {
             Stores
           </h2>
           <p className="text-sm text-slate-600" aria-live="polite" data-testid="store-count">
-            {loaded
-              ? `${total} ${total === 1 ? 'store' : 'stores'}${filter ? ` ${STATUS_LABEL[filter].toLowerCase()}` : ''}${owner ? ` of ${owner}` : ''}`
-              : 'Loading…'}
+            {!loaded
+              ? 'Loading…'
+              : `${searching ? `${items.length} of ` : ''}${total} ${total === 1 ? 'store' : 'stores'}${filter ? ` ${STATUS_LABEL[filter].toLowerCase()}` : ''}${owner ? ` of ${owner}` : ''}${searching ? (onePage ? ' match' : ' on this page match') : ''}`}
           </p>
         </div>
-        <div className="flex flex-wrap gap-3">
+        {/* Two controls a row on a phone, one line from a tablet up. */}
+        <div className="grid w-full grid-cols-2 gap-x-3 gap-y-2 sm:flex sm:w-auto sm:flex-wrap sm:gap-3">
+          <div>
+            <label htmlFor="store-search" className="block text-xs font-medium text-slate-700">
+              {onePage ? 'Search' : 'Search this page'}
+            </label>
+            <input
+              id="store-search"
+              type="search"
+              className="field mt-0.5 h-9 w-full sm:w-44"
+              placeholder="name, owner…"
+              autoComplete="off"
+              spellCheck={false}
+              value={query}
+              onChange={(e) => setQueryText(e.target.value)}
+              data-testid="store-search"
+            />
+          </div>
+          <div>
+            <label htmlFor="store-sort" className="block text-xs font-medium text-slate-700">
+              Sort
+            </label>
+            <select
+              id="store-sort"
+              className="field mt-0.5 h-9 w-full sm:w-36"
+              value={sort}
+              onChange={(e) => setSort(e.target.value)}
+              data-testid="store-sort"
+            >
+              {Object.entries(SORTS).map(([k, [label]]) => (
+                <option key={k} value={k}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          </div>
           {admin ? (
             <div>
               <label htmlFor="owner-filter" className="block text-xs font-medium text-slate-700">
@@ -157,7 +228,7 @@ export default function StoreList() {
               </label>
               <select
                 id="owner-filter"
-                className="field mt-0.5 h-9 w-40"
+                className="field mt-0.5 h-9 w-full sm:w-40"
                 value={owner}
                 onChange={(e) => setQuery({ owner: e.target.value, offset: 0 })}
                 data-testid="owner-filter"
@@ -177,9 +248,15 @@ export default function StoreList() {
             </label>
             <select
               id="status-filter"
-              className="field mt-0.5 h-9 w-44"
-              value={filter}
-              onChange={(e) => setQuery({ status: e.target.value, offset: 0 })}
+              className="field mt-0.5 h-9 w-full sm:w-44"
+              value={statusChoice}
+              onChange={(e) => chooseStatus(e.target.value)}
+              onBlur={() => {
+                if (statusChoice !== filter) {
+                  clearTimeout(statusTimer.current);
+                  setQuery({ status: statusChoice, offset: 0 });
+                }
+              }}
               data-testid="status-filter"
             >
               <option value="">All active</option>
@@ -224,6 +301,15 @@ export default function StoreList() {
             </li>
           ))}
         </ul>
+      ) : searching && items.length === 0 && state.items.length > 0 ? (
+        <div className="px-5 py-10 text-center" data-testid="empty-search">
+          <p className="text-sm text-slate-700">
+            No store {onePage ? '' : 'on this page '}matches “{query.trim()}”.
+          </p>
+          <button type="button" className="btn-secondary mt-3" onClick={() => setQueryText('')}>
+            Clear the search
+          </button>
+        </div>
       ) : items.length === 0 && !error ? (
         <EmptyState filter={filter} onShowAll={() => setQuery({ status: '', offset: 0 })} />
       ) : (
@@ -282,7 +368,7 @@ function StoreRow({ store: s, now, admin, cols }) {
         >
           {s.name}
         </Link>
-        <p className="truncate text-xs text-slate-600">
+        <p className="text-xs break-words text-slate-600">
           <span className="sr-only">Engine: </span>
           {s.engine === 'woocommerce' ? 'WooCommerce' : s.engine}
           {s.owner ? <span className={`text-slate-500 ${admin ? 'md:hidden' : ''}`}> · {s.owner}</span> : null}
@@ -291,7 +377,7 @@ function StoreRow({ store: s, now, admin, cols }) {
 
       {admin ? (
         <div
-          className="hidden min-w-0 truncate text-sm text-slate-700 md:block md:pt-0.5"
+          className="hidden min-w-0 text-sm break-words text-slate-700 md:block md:pt-0.5"
           data-testid={`store-owner-${s.name}`}
         >
           <span className="sr-only">Owner: </span>
@@ -307,13 +393,17 @@ function StoreRow({ store: s, now, admin, cols }) {
         </div>
       </div>
 
-      <div className="col-span-2 h-7 md:hidden">
-        <RowDetail store={s} busy={busy} />
-      </div>
+      {hasDetail(s, busy) ? (
+        <div className="col-span-2 h-7 md:hidden" data-testid={`store-detail-line-${s.name}`}>
+          <RowDetail store={s} busy={busy} />
+        </div>
+      ) : null}
 
       <div className="col-span-2 min-w-0 text-sm md:col-span-1 md:pt-0.5">
         <span className="sr-only">URL: </span>
-        {s.url ? (
+        {s.url && s.status === 'DELETED' ? (
+          <span className="block truncate text-slate-500">{s.url.replace(/^https?:\/\//, '')}</span>
+        ) : s.url ? (
           <a
             href={s.url}
             target="_blank"
@@ -339,6 +429,8 @@ function StoreRow({ store: s, now, admin, cols }) {
     </li>
   );
 }
+
+const hasDetail = (s, busy) => busy || (s.status === 'FAILED' && !!s.status_reason);
 
 function RowDetail({ store: s, busy }) {
   if (busy) return <Progress compact step={s.step} progress={s.progress} label={`${s.name} progress`} />;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import { act, render, screen, waitFor, within } from '@testing-library/react';
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { emit } from '../lib/bus.js';
@@ -147,6 +147,105 @@ describe('StoreList', () => {
     expect(screen.getByRole('alert')).toHaveTextContent(/try again in (30|29|28|27) s/);
     // The rows already shown stay.
     expect(screen.getByTestId('store-row-acme')).toBeInTheDocument();
+  });
+});
+
+describe('StoreList rough edges', () => {
+  it('leaves no empty line under a row with nothing to say (phone layout)', async () => {
+    window.history.replaceState(null, '', '/');
+    mockFetch({ 'GET /api/v1/stores': page([ready, busy, failed]) });
+    render(<StoreList />);
+    await screen.findByTestId('store-row-acme');
+    expect(screen.queryByTestId('store-detail-line-acme')).not.toBeInTheDocument();
+    expect(screen.getByTestId('store-detail-line-bakery')).toBeInTheDocument();
+    expect(screen.getByTestId('store-detail-line-broken')).toHaveTextContent(failed.status_reason);
+  });
+
+  it('searches the stores by name, owner or URL and sorts them', async () => {
+    window.history.replaceState(null, '', '/');
+    const other = store({
+      id: 'd4',
+      name: 'candles',
+      owner: 'carol',
+      url: 'http://candles.localtest.me',
+      created_at: '2026-11-27T17:00:00Z',
+      updated_at: '2026-11-27T22:00:00Z',
+    });
+    mockFetch({ 'GET /api/v1/stores': page([ready, busy, failed, other]) });
+    render(<StoreList />);
+    await screen.findByTestId('store-row-acme');
+    const names = () => screen.getAllByTestId(/^store-row-/).map((r) => r.dataset.testid.slice(10));
+    expect(names()).toEqual(['bakery', 'acme', 'broken', 'candles']);
+
+    await userEvent.selectOptions(screen.getByLabelText('Sort'), 'name');
+    expect(names()).toEqual(['acme', 'bakery', 'broken', 'candles']);
+    await userEvent.selectOptions(screen.getByLabelText('Sort'), 'changed');
+    expect(names()[0]).toBe('candles');
+    await userEvent.selectOptions(screen.getByLabelText('Sort'), 'created-asc');
+    expect(names()).toEqual(['candles', 'broken', 'acme', 'bakery']);
+
+    await userEvent.type(screen.getByLabelText('Search'), 'carol');
+    expect(names()).toEqual(['candles']);
+    expect(screen.getByTestId('store-count')).toHaveTextContent('1 of 4 stores match');
+    await userEvent.clear(screen.getByLabelText('Search'));
+    await userEvent.type(screen.getByLabelText('Search'), 'B');
+    expect(names()).toEqual(['broken', 'bakery']);
+    await userEvent.type(screen.getByLabelText('Search'), 'zzz');
+    expect(screen.getByTestId('empty-search')).toHaveTextContent('No store matches “Bzzz”.');
+  });
+
+  it('asks the daemon once when the status filter is arrowed through', async () => {
+    window.history.replaceState(null, '', '/');
+    const { calls } = mockFetch({ 'GET /api/v1/stores': page([ready, failed, busy]) });
+    render(<StoreList />);
+    await screen.findByTestId('store-row-acme');
+    const before = calls.length;
+    const filter = screen.getByLabelText('Status');
+    // What the arrow keys do to a closed select: one change per key, in quick succession
+    // (synchronous here, so that a slow machine cannot spread them past the delay).
+    for (const value of ['PROVISIONING', 'READY', 'FAILED']) fireEvent.change(filter, { target: { value } });
+    expect(filter).toHaveValue('FAILED');
+    await waitFor(() => expect(window.location.search).toBe('?status=FAILED'));
+    await waitFor(() => expect(calls.length).toBe(before + 1));
+    expect(calls.at(-1).search).toBe('?status=FAILED&limit=50&offset=0');
+  });
+
+  it('does not step back when the create answer arrives after the first step of the same second', async () => {
+    window.history.replaceState(null, '', '/');
+    mockFetch({ 'GET /api/v1/stores': page([]) });
+    render(<StoreList />);
+    await screen.findByTestId('empty-state');
+    const base = store({ id: 'n1', name: 'fresh', status: 'PROVISIONING', url: null });
+    const at = { created_at: '2026-11-27T21:00:00Z', updated_at: '2026-11-27T21:00:00Z' };
+    act(() => emit('store', { ...base, ...at, step: 'connecting', progress: { current: 1, total: 7 } }));
+    act(() => emit('store', { ...base, ...at, step: 'queued', progress: { current: 0, total: 7 } }));
+    const bar = within(screen.getByTestId('store-row-fresh')).getAllByRole('progressbar')[0];
+    expect(bar).toHaveAttribute('aria-valuetext', 'connecting (step 1 of 7)');
+    // A later second still wins, whatever its step.
+    act(() =>
+      emit('store', {
+        ...base,
+        ...at,
+        updated_at: '2026-11-27T21:00:01Z',
+        step: 'retry',
+        progress: { current: 0, total: 7 },
+      }),
+    );
+    expect(within(screen.getByTestId('store-row-fresh')).getAllByRole('progressbar')[0]).toHaveAttribute(
+      'aria-valuetext',
+      'retry (step 0 of 7)',
+    );
+  });
+
+  it("shows a deleted store's URL as text, not as a link", async () => {
+    window.history.replaceState(null, '', '/?status=DELETED');
+    const gone = store({ id: 'g1', name: 'gone', status: 'DELETED', deleted_at: '2026-11-27T21:05:00Z' });
+    mockFetch({ 'GET /api/v1/stores': page([gone]) });
+    render(<StoreList />);
+    const row = await screen.findByTestId('store-row-gone');
+    expect(row).toHaveTextContent('shop1.localtest.me');
+    expect(within(row).queryByRole('link', { name: 'shop1.localtest.me' })).not.toBeInTheDocument();
+    window.history.replaceState(null, '', '/');
   });
 });
 

@@ -5,20 +5,8 @@
 import { useEffect, useId, useState } from 'react';
 import { stores as storesApi } from '../lib/api.js';
 import { announce } from '../lib/announce.js';
+import { SETTINGS_FIELDS as FIELDS } from '../lib/settings.js';
 import ErrorNotice from './ErrorNotice.jsx';
-
-const FIELDS = [
-  { key: 'title', label: 'Shop title', placeholder: 'the store name', maxLength: 200 },
-  { key: 'currency', label: 'Currency', placeholder: 'USD', pattern: '[A-Z]{3}', hint: 'ISO 4217, e.g. EUR' },
-  {
-    key: 'country',
-    label: 'Country',
-    placeholder: 'US:CA',
-    pattern: '[A-Z]{2}(:[A-Z0-9\\-]{1,10})?',
-    hint: 'e.g. DE or US:CA',
-  },
-  { key: 'admin_email', label: 'Admin e-mail', placeholder: 'admin@<host>', type: 'email', maxLength: 254 },
-];
 
 export default function StoreSettingsForm({ store, busy, onApplied }) {
   const id = useId();

@@ -139,7 +139,9 @@ export const stores = {
     return api(`/stores?${q}`, opts);
   },
   get: (id, opts) => api(`/stores/${encodeURIComponent(id)}`, opts),
-  create: (name, engine = 'woocommerce') => api('/stores', { method: 'POST', body: { name, engine } }),
+  // settings: { title, currency, country, admin_email } (only those set), or nothing for the chart's defaults.
+  create: (name, engine = 'woocommerce', settings) =>
+    api('/stores', { method: 'POST', body: settings ? { name, engine, settings } : { name, engine } }),
   remove: (id) => api(`/stores/${encodeURIComponent(id)}`, { method: 'DELETE' }),
   retry: (id) => api(`/stores/${encodeURIComponent(id)}/retry`, { method: 'POST' }),
   upgrade: (id, chartVersion) =>
@@ -255,4 +257,12 @@ export const charts = {
 
 export const platform = {
   get: (opts) => api('/platform', opts),
+};
+
+/** The readiness check: an admin's answer carries its details (checks.orphan_namespaces among them). */
+export const health = {
+  ready: async () => {
+    const res = await fetch('/readyz', { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
+    return res.json();
+  },
 };

@@ -32,6 +32,20 @@ export function formatTime(iso) {
   return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
 
+/** Date and time of a timeline line, short enough for one line: "Nov 27, 08:52:21 PM". */
+export function formatStamp(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleString(undefined, {
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  });
+}
+
 /** "just now", "5 min ago", "3 h ago", "2 days ago"; falls back to the date. */
 export function formatRelative(value, now = Date.now()) {
   if (!value) return '';
