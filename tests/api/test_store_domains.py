@@ -7,10 +7,14 @@ which is what the chart would receive. tests/integration/test_domains.py applies
 cert-manager issuing the certificates.
 """
 
+import os
+import subprocess
+
 import pytest
 
 from fakecluster import FakeCluster
 from tenancy import create_store, error_of, tenant
+from test_races import STORECTL, private_bus  # noqa: F401 (a fixture)
 
 STORES = "/api/v1/stores"
 ROOMY = {"limits": {"creates_per_hour": 1000, "requests_per_window": 100000, "max_pending_tasks": 1000,
@@ -184,3 +188,36 @@ def test_another_tenant_sees_404(daemon_factory, cluster):
     assert r.json()["error"]["message"] == "Another store serves alice.example.com.", r.json()
     assert [i["domain"] for i in domains(d, sid, auth=alice)["items"]] == ["alice.example.com"]
     assert store(d, sid)["status"] == "READY"
+
+
+def test_storectl_domain(daemon_factory, cluster, private_bus):
+    env = {"DBUS_SYSTEM_BUS_ADDRESS": private_bus}
+    d = daemon_factory({**ROOMY, **cluster.config()}, env=env)
+    run_env = dict(os.environ, **env)
+
+    def storectl(*args):
+        return subprocess.run([STORECTL, *args], capture_output=True, text=True, env=run_env, timeout=120)
+
+    d.wait_for(lambda: storectl("list").returncode == 0, timeout=15, what="the daemon on the private bus")
+    sid = d.request("POST", STORES, {"name": "cli", "engine": "woocommerce"}).json()["id"]
+    wait_ready(d, sid)
+
+    p = storectl("domain", "add", "cli", "Shop.Example.com")
+    assert p.returncode == 2 and "lowercase" in p.stderr, (p.returncode, p.stderr)
+    p = storectl("domain", "add", "cli", "shop.example.com", "--wait")
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    p = storectl("domain", "primary", "cli", "shop.example.com", "--wait")
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    p = storectl("domain", "list", "cli")
+    assert p.returncode == 0 and p.stdout == "shop.example.com  (primary)\n", p.stdout
+    assert cluster.values(cluster.wait_entered("upgrade", 3))["domains"] == {
+        "extra": ["shop.example.com"], "primary": "shop.example.com"}
+    assert store(d, sid)["url"] == "http://shop.example.com"
+    p = storectl("domain", "rm", "cli", "nowhere.example.com")
+    assert p.returncode == 3 and "no domain" in p.stderr, (p.returncode, p.stderr)
+    p = storectl("domain", "rm", "cli", "shop.example.com", "--wait")
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    p = storectl("domain", "list", "cli")
+    assert p.returncode == 0 and p.stdout == "(the store's own host is primary)\n", p.stdout
+    p = storectl("domain", "move", "cli", "x.example.com")
+    assert p.returncode == 2 and "Usage: storectl domain" in p.stderr, (p.returncode, p.stderr)

@@ -14,8 +14,9 @@ static int finish(ApiServer *s, RequestContext *c, struct _u_response *resp, int
 {
         if (r != 0)
                 return api_store_error(resp, r, err);
-        log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", store->id, "REQUEST_ID", c->request_id, "ACTOR", c->actor,
-                                        "ACTION", action),
+        log_struct(LOG_INFO,
+                   LOG_FIELDS("STORE_ID", store->id, "REQUEST_ID", c->request_id, "ACTOR", c->actor,
+                              "ACTION", action),
                    "%s of store '%s' (%s) requested by %s.", action, store->name, strna(domain), c->actor);
         if (s->runner)
                 runner_wake(s->runner);
@@ -49,7 +50,8 @@ int h_store_domains_add(ApiServer *s, const struct _u_request *req, struct _u_re
         ApiLimits lim;
         int r;
 
-        if (api_check_fields(resp, c->body, fields) < 0 || api_require_string(resp, c, "domain", &domain) < 0)
+        if (api_check_fields(resp, c->body, fields) < 0 ||
+            api_require_string(resp, c, "domain", &domain) < 0)
                 return 0;
         primary = json_object_get(c->body, "primary");
         if (primary && !json_is_boolean(primary))
@@ -74,7 +76,8 @@ int h_store_domain_delete(ApiServer *s, const struct _u_request *req, struct _u_
 }
 
 /* {"domain": "shop.example.com"}, or {"domain": null} for the store's own host. */
-int h_store_primary_domain_post(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
+int h_store_primary_domain_post(ApiServer *s, const struct _u_request *req, struct _u_response *resp,
+                                void *ctx)
 {
         static const char *const fields[] = { "domain", NULL };
         RequestContext *c = ctx;
@@ -88,11 +91,12 @@ int h_store_primary_domain_post(ApiServer *s, const struct _u_request *req, stru
                 return 0;
         domain = json_object_get(c->body, "domain");
         if (!domain)
-                return api_error(resp, 400, "missing_field", "Field 'domain' is required (null: the store's own host).");
+                return api_error(resp, 400, "missing_field",
+                                 "Field 'domain' is required (null: the store's own host).");
         if (!json_is_string(domain) && !json_is_null(domain))
                 return api_error(resp, 400, "invalid_type", "Field 'domain' must be a string or null.");
         api_limits_get(s, &lim);
-        r = store_domain_set_primary(api_db(s), &lim.store, &c->caller, c->params[0], json_string_value(domain),
-                                     &store, &err);
+        r = store_domain_set_primary(api_db(s), &lim.store, &c->caller, c->params[0],
+                                     json_string_value(domain), &store, &err);
         return finish(s, c, resp, r, store, &err, "store.domain.primary", json_string_value(domain));
 }

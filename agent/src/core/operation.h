@@ -36,5 +36,5 @@ int op_check_pending_cap(Db *db, const StoreLimits *limits, StoreError *err);
  */
 typedef int (*StoreApplyFn)(Db *db, const Store *cur, void *userdata, StoreError *err);
 int store_redeploy_with(Db *db, const StoreLimits *limits, const Caller *caller, const char *id,
-                        const char *action, const char *detail, StoreApplyFn apply, void *userdata, Store **ret,
-                        StoreError *err);
+                        const char *action, const char *detail, StoreApplyFn apply, void *userdata,
+                        Store **ret, StoreError *err);

@@ -20,7 +20,7 @@ static bool label_char(char c)
 int store_domain_check(const char *domain, char *msg, size_t msg_len)
 {
         size_t n, labels = 0;
-        bool tld_digits = true;
+        char tld_first = 0;
 
         assert(domain);
         n = strlen(domain);
@@ -29,8 +29,8 @@ int store_domain_check(const char *domain, char *msg, size_t msg_len)
                 return ERROR_INVALID_REQUEST;
         }
         if (strchr(domain, '*')) {
-                utf8_snprintf(msg, msg_len, "domain must name one host; wildcards such as *.example.com are not "
-                              "served.");
+                utf8_snprintf(msg, msg_len,
+                              "domain must name one host; wildcards such as *.example.com are not served.");
                 return ERROR_INVALID_REQUEST;
         }
         for (const char *p = domain; *p; p++)
@@ -42,18 +42,18 @@ int store_domain_check(const char *domain, char *msg, size_t msg_len)
                 size_t len = strcspn(label, ".");
 
                 if (len == 0 || len > 63) {
-                        utf8_snprintf(msg, msg_len, "domain must be dot-separated labels of 1 to 63 characters, "
-                                      "such as shop.example.com.");
+                        utf8_snprintf(msg, msg_len,
+                                      "domain must be dot-separated labels of 1 to 63 characters, such as "
+                                      "shop.example.com.");
                         return ERROR_INVALID_REQUEST;
                 }
-                tld_digits = true;
+                tld_first = label[0];
                 for (size_t i = 0; i < len; i++) {
                         if (!label_char(label[i])) {
                                 utf8_snprintf(msg, msg_len, "domain may have only a-z, 0-9, '-' and '.' (an "
                                               "internationalized name in its xn-- form).");
                                 return ERROR_INVALID_REQUEST;
                         }
-                        tld_digits = tld_digits && label[i] >= '0' && label[i] <= '9';
                 }
                 if (label[0] == '-' || label[len - 1] == '-') {
                         utf8_snprintf(msg, msg_len, "A label of domain may not begin or end with '-'.");
@@ -68,9 +68,11 @@ int store_domain_check(const char *domain, char *msg, size_t msg_len)
                 utf8_snprintf(msg, msg_len, "domain must be a full host name such as shop.example.com.");
                 return ERROR_INVALID_REQUEST;
         }
-        /* No top-level domain is all digits: this is an IPv4 address, not a host name. */
-        if (tld_digits) {
-                utf8_snprintf(msg, msg_len, "domain must be a host name, not an IP address.");
+        /* Every top-level domain begins with a letter: one that does not is an IPv4 address, or no host. */
+        if (!(tld_first >= 'a' && tld_first <= 'z')) {
+                utf8_snprintf(msg, msg_len,
+                              "domain must be a host name ending in a top-level domain such as .com, not an "
+                              "IP address.");
                 return ERROR_INVALID_REQUEST;
         }
         return 0;
@@ -110,9 +112,10 @@ int store_domains_of(Db *db, const char *id, json_t **ret_items, char **ret_prim
         while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
                 bool is_primary = sqlite3_column_int(q, 1) != 0;
 
-                if (json_array_append_new(items, json_pack("{s:o, s:b, s:o}", "domain", db_column_json_string(q, 0),
-                                                           "primary", is_primary, "created_at",
-                                                           db_column_json_time(q, 2))) < 0)
+                json_t *item = json_pack("{s:o, s:b, s:o}", "domain", db_column_json_string(q, 0), "primary",
+                                         is_primary, "created_at", db_column_json_time(q, 2));
+
+                if (json_array_append_new(items, item) < 0)
                         return -ENOMEM;
                 if (is_primary && !primary) {
                         primary = db_column_strdup_utf8(q, 0);
@@ -146,7 +149,8 @@ int store_domains_get(Db *db, const Caller *caller, const char *id, json_t **ret
         r = store_domains_of(db, id, &items, &primary);
         if (r < 0)
                 return r;
-        *ret = json_pack("{s:o, s:o}", "items", items, "primary", primary ? json_string(primary) : json_null());
+        *ret = json_pack("{s:o, s:o}", "items", items, "primary",
+                         primary ? json_string(primary) : json_null());
         return *ret ? 0 : -ENOMEM;
 }
 
@@ -235,7 +239,8 @@ static int apply_add(Db *db, const Store *cur, void *userdata, StoreError *err)
                                "max_per_store); remove one first.",
                                cur->name, n);
         if (c->primary) {
-                r = exec_domain(db, "UPDATE store_domains SET is_primary = 0 WHERE store_id = ?1", cur->id, NULL);
+                r = exec_domain(db, "UPDATE store_domains SET is_primary = 0 WHERE store_id = ?1", cur->id,
+                                NULL);
                 if (r < 0)
                         return r;
         }
@@ -267,7 +272,8 @@ static int apply_remove(Db *db, const Store *cur, void *userdata, StoreError *er
         const DomainChange *c = userdata;
         int r;
 
-        r = exec_domain(db, "DELETE FROM store_domains WHERE store_id = ?1 AND domain = ?2", cur->id, c->domain);
+        r = exec_domain(db, "DELETE FROM store_domains WHERE store_id = ?1 AND domain = ?2", cur->id,
+                        c->domain);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -296,8 +302,8 @@ static int apply_primary(Db *db, const Store *cur, void *userdata, StoreError *e
 }
 
 /* The syntax is checked before the store is looked at: what is wrong with the request comes first. */
-static int refuse_bad_domain(Db *db, const Caller *caller, const char *action, const char *id, const char *domain,
-                             StoreError *err)
+static int refuse_bad_domain(Db *db, const Caller *caller, const char *action, const char *id,
+                             const char *domain, StoreError *err)
 {
         char msg[sizeof err->message];
         int r;
@@ -308,8 +314,8 @@ static int refuse_bad_domain(Db *db, const Caller *caller, const char *action, c
         return op_refuse(db, caller, action, id, NULL, op_fail(err, r, "%s", msg), err);
 }
 
-int store_domain_add(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, const char *domain,
-                     bool primary, Store **ret, StoreError *err)
+int store_domain_add(Db *db, const StoreLimits *limits, const Caller *caller, const char *id,
+                     const char *domain, bool primary, Store **ret, StoreError *err)
 {
         DomainChange c = { .limits = limits, .domain = domain, .primary = primary };
         _cleanup_free_ char *detail = NULL;
@@ -323,7 +329,8 @@ int store_domain_add(Db *db, const StoreLimits *limits, const Caller *caller, co
         if (asprintf(&detail, "Domain %s added%s; applying it with the current chart version.", domain,
                      primary ? " as the primary one" : "") < 0)
                 return -ENOMEM;
-        return store_redeploy_with(db, limits, caller, id, "store.domain.add", detail, apply_add, &c, ret, err);
+        return store_redeploy_with(db, limits, caller, id, "store.domain.add", detail, apply_add, &c, ret,
+                                   err);
 }
 
 int store_domain_remove(Db *db, const StoreLimits *limits, const Caller *caller, const char *id,
@@ -339,8 +346,8 @@ int store_domain_remove(Db *db, const StoreLimits *limits, const Caller *caller,
                 return r;
         if (asprintf(&detail, "Domain %s removed; applying it with the current chart version.", domain) < 0)
                 return -ENOMEM;
-        return store_redeploy_with(db, limits, caller, id, "store.domain.remove", detail, apply_remove, &c, ret,
-                                   err);
+        return store_redeploy_with(db, limits, caller, id, "store.domain.remove", detail, apply_remove, &c,
+                                   ret, err);
 }
 
 int store_domain_set_primary(Db *db, const StoreLimits *limits, const Caller *caller, const char *id,
@@ -358,6 +365,6 @@ int store_domain_set_primary(Db *db, const StoreLimits *limits, const Caller *ca
         if (asprintf(&detail, "Primary domain set to %s; applying it with the current chart version.",
                      domain ?: "the store's own host") < 0)
                 return -ENOMEM;
-        return store_redeploy_with(db, limits, caller, id, "store.domain.primary", detail, apply_primary, &c, ret,
-                                   err);
+        return store_redeploy_with(db, limits, caller, id, "store.domain.primary", detail, apply_primary,
+                                   &c, ret, err);
 }

@@ -34,8 +34,8 @@ int store_domains_get(Db *db, const Caller *caller, const char *id, json_t **ret
  * it. Refuses (ERROR_INVALID_REQUEST) a bad host name, the store's own host and other hosts under
  * stores.base_domain (those of the store's own host are its own), ERROR_DOMAIN_TAKEN a domain of
  * another store or one the store has, ERROR_DOMAIN_CAP past stores.domains.max_per_store. */
-int store_domain_add(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, const char *domain,
-                     bool primary, Store **ret, StoreError *err);
+int store_domain_add(Db *db, const StoreLimits *limits, const Caller *caller, const char *id,
+                     const char *domain, bool primary, Store **ret, StoreError *err);
 
 /* Removes one of the store's domains (the primary one too: the store's own host is primary again). */
 int store_domain_remove(Db *db, const StoreLimits *limits, const Caller *caller, const char *id,

@@ -387,8 +387,8 @@ static int store_operation(Db *db, const StoreLimits *limits, const Caller *call
                            json_t *payload, StoreStatus to, const char *action, const char *detail,
                            const char *waiting, Store **ret, StoreError *err)
 {
-        return store_operation_full(db, limits, caller, id, kind, payload, to, action, detail, waiting, NULL, NULL,
-                                    ret, err);
+        return store_operation_full(db, limits, caller, id, kind, payload, to, action, detail, waiting, NULL,
+                                    NULL, ret, err);
 }
 
 int store_redeploy(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, Store **ret,
@@ -410,8 +410,8 @@ int store_redeploy(Db *db, const StoreLimits *limits, const Caller *caller, cons
 }
 
 int store_redeploy_with(Db *db, const StoreLimits *limits, const Caller *caller, const char *id,
-                        const char *action, const char *detail, StoreApplyFn apply, void *userdata, Store **ret,
-                        StoreError *err)
+                        const char *action, const char *detail, StoreApplyFn apply, void *userdata,
+                        Store **ret, StoreError *err)
 {
         _cleanup_(json_decrefp) json_t *payload = json_object();
 
@@ -423,8 +423,8 @@ int store_redeploy_with(Db *db, const StoreLimits *limits, const Caller *caller,
 
         if (!payload)
                 return -ENOMEM;
-        return store_operation_full(db, limits, caller, id, TASK_UPGRADE, payload, STORE_UPGRADING, action, detail,
-                                    NULL, apply, userdata, ret, err);
+        return store_operation_full(db, limits, caller, id, TASK_UPGRADE, payload, STORE_UPGRADING, action,
+                                    detail, NULL, apply, userdata, ret, err);
 }
 
 int store_retry(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, Store **ret,

@@ -538,7 +538,8 @@ void mark_ready(Job *j, const char *action, const char *detail, const char *reas
         /* The host the shop's URLs use: its primary domain, or its own host. */
         (void) store_domains_of(j->db, j->store->id, NULL, &primary);
         if (primary ? asprintf(&url, "%s://%s", j->set.url_scheme, primary) < 0
-                    : asprintf(&url, "%s://%s.%s", j->set.url_scheme, j->store->name, j->set.base_domain) < 0)
+                    : asprintf(&url, "%s://%s.%s", j->set.url_scheme, j->store->name,
+                               j->set.base_domain) < 0)
                 url = NULL;
         (void) read_release(j, &revision, &version);
         (void) store_set_release(j->db, j->store->id, version, revision, url);
