@@ -29,7 +29,14 @@ for the longest suffix ("-setup-r<revision>", "-wordpress-data") within 63.
 
 {{/* The host the shop's URLs use: domains.primary, or <storeName>.<baseDomain>. */}}
 {{- define "store.primaryHost" -}}
-{{- .Values.domains.primary | default (include "store.host" .) -}}
+{{- with .Values.domains.primary -}}
+{{- if not (has . $.Values.domains.extra) -}}
+{{- fail (printf "domains.primary %s must be one of domains.extra: the Ingress serves only those hosts" .) -}}
+{{- end -}}
+{{- . -}}
+{{- else -}}
+{{- include "store.host" . -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "store.url" -}}
