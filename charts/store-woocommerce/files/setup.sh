@@ -63,14 +63,10 @@ else
         --admin_user="$ADMIN_USER" --admin_email="$ADMIN_EMAIL" \
         --skip-email --prompt=admin_password <"$CREDENTIALS/admin-password"
 fi
-# The shop's URL follows its primary domain (domains.primary). wp-config.php's WP_HOME already says the
-# new one, so the stored option is read from the table itself; the links saved in posts and options
-# under the old URL move with it (GUIDs stay: they are identifiers, not links).
-old_url=$(wp eval 'global $wpdb; echo $wpdb->get_var("SELECT option_value FROM $wpdb->options WHERE option_name = '"'home'"'");')
-if [ -n "$old_url" ] && [ "$old_url" != "$STORE_URL" ]; then
-    log "moving the shop's links from $old_url to $STORE_URL"
-    wp search-replace "$old_url" "$STORE_URL" --all-tables-with-prefix --skip-columns=guid --report-changed-only
-fi
+# The shop's URL follows its primary domain: links saved under the old one move (move-url.sh).
+# shellcheck source=move-url.sh
+. "$SCRIPTS/move-url.sh"
+move_url "$STORE_URL"
 for opt in home siteurl; do
     if [ "$(wp option get "$opt")" != "$STORE_URL" ]; then
         log "setting $opt to $STORE_URL"
