@@ -56,15 +56,16 @@ log() { :; }
 . "$WORK/move-url.sh"
 
 step "move-url.sh"
-STORED_HOME=https://shop1.shops.test move_url https://shop.example.com
+# (|| fail: lib.sh's EXIT trap reports an exit by set -e as success.)
+STORED_HOME=https://shop1.shops.test move_url https://shop.example.com || fail "move-url.sh failed"
 [[ -f $WORK/replaced ]] || fail "no wp search-replace when the URL changed"
 expected=$'https://shop1.shops.test\nhttps://shop.example.com\n--all-tables-with-prefix\n--skip-columns=guid\n--report-changed-only'
 [[ $(cat "$WORK/replaced") == "$expected" ]] || fail "wp search-replace $(tr '\n' ' ' <"$WORK/replaced")"
 ok "a changed URL: wp search-replace https://shop1.shops.test https://shop.example.com (all tables, GUIDs kept)"
 rm -f "$WORK/replaced"
-STORED_HOME=https://shop.example.com move_url https://shop.example.com
+STORED_HOME=https://shop.example.com move_url https://shop.example.com || fail "move-url.sh failed"
 [[ -f $WORK/replaced ]] && fail "wp search-replace although the URL is the stored one"
 ok "the same URL: nothing replaced"
-STORED_HOME= move_url https://shop.example.com
+STORED_HOME= move_url https://shop.example.com || fail "move-url.sh failed"
 [[ -f $WORK/replaced ]] && fail "wp search-replace with no stored URL (a site not installed)"
 ok "no stored URL: nothing replaced"
