@@ -35,7 +35,8 @@ SERVED_ROUTES = served_routes()
 def fill(path):
     """A served route's pattern with its parameters filled in."""
     return path.replace("{id}", "0123456789abcdef").replace("{name}", "someone").replace("{token}", "ci").replace("{pod}", "web-0")\
-        .replace("{backup}", "0000000000000000").replace("{file}", "database.sql.gz")
+        .replace("{backup}", "0000000000000000").replace("{file}", "database.sql.gz")\
+        .replace("{domain}", "shop.example.com")
 
 
 ROUTES_NEEDING_TOKEN = [(m, fill(p)) for m, p in SERVED_ROUTES if (m, p) not in PUBLIC_ROUTES]

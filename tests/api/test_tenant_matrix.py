@@ -22,6 +22,8 @@ from test_api import SERVED_ROUTES
 #   own-token   one token by name, looked up in the caller's own account only: the owner revokes
 #               its token (204); another account, admins included, has no token of that name (404)
 #   admin       admins only: tenants 403 forbidden before anything else
+#   domain      one of a store's own domains: like backup, a 404 for the owner must say the store has no
+#               such domain; another tenant gets 404 not_found for the store
 #   own-webhook one webhook by id, looked up in the caller's own account only: the owner gets 2xx;
 #               another account, admins included, 404 webhook_not_found like a missing one
 EXPECTATIONS = {
@@ -43,6 +45,10 @@ EXPECTATIONS = {
     ("POST", "/api/v1/stores/{id}/redeploy"): "store",
     ("GET", "/api/v1/stores/{id}/settings"): "store",
     ("PATCH", "/api/v1/stores/{id}/settings"): "store",
+    ("GET", "/api/v1/stores/{id}/domains"): "store",
+    ("POST", "/api/v1/stores/{id}/domains"): "store",
+    ("DELETE", "/api/v1/stores/{id}/domains/{domain}"): "domain",
+    ("POST", "/api/v1/stores/{id}/primary-domain"): "store",
     ("POST", "/api/v1/stores/{id}/transfer"): "admin",
     ("GET", "/api/v1/stores/{id}/credentials"): "store",
     ("POST", "/api/v1/stores/{id}/credentials/rotate"): "store",
@@ -132,7 +138,7 @@ class World:
             token = self.unique("own")
             make_token(d, "alice", token)
             path = path.replace("{name}", token)
-        path = path.replace("{name}", "alice").replace("{pod}", "web-0")
+        path = path.replace("{name}", "alice").replace("{pod}", "web-0").replace("{domain}", "shop.example.com")
         path = path.replace("{backup}", "0000000000000000").replace("{file}", "database.sql.gz")
         if pattern == "/api/v1/stores" and method == "POST":
             body = {"name": self.unique("n"), "engine": "woocommerce"}
@@ -152,6 +158,10 @@ class World:
             body = {"enabled": False}
         elif pattern.endswith("/backup-schedule") and method == "PATCH":
             body = {"every_sec": None}
+        elif pattern.endswith("/domains") and method == "POST":
+            body = {"domain": f"{self.unique('d')}.example.com"}
+        elif pattern.endswith("/primary-domain"):
+            body = {"domain": None}
         elif pattern.endswith("/settings") and method == "PATCH":
             body = {"currency": "EUR"}
         elif method == "PATCH":
@@ -215,6 +225,15 @@ def check(rule, method, pattern, who, status, raw, public_status):
                 problem = f"404 for the wrong reason: {message}"
             return problem
         if status in (401, 403, 500) or (status == 404 and "has no backup" not in (message or "")):
+            return f"owner/admin must get past authorization, got {status} {code}: {message}"
+        return None
+    if rule == "domain":
+        if who == "other":
+            problem = want(404, "not_found")
+            if problem is None and "No store" not in message:
+                problem = f"404 for the wrong reason: {message}"
+            return problem
+        if status in (401, 403, 500) or (status == 404 and "has no domain" not in (message or "")):
             return f"owner/admin must get past authorization, got {status} {code}: {message}"
         return None
     if rule == "own-token":

@@ -17,7 +17,8 @@ CHART=$REPO/charts/store-woocommerce
 # testing.sh's handler: it prints events and logs on failure, deletes namespaces).
 WORK=$(mktemp -d)
 export HELM_CACHE_HOME=$WORK/helm/cache HELM_CONFIG_HOME=$WORK/helm/config HELM_DATA_HOME=$WORK/helm/data
-trap 'rm -rf "$WORK"; on_exit' EXIT
+# The test's own exit status reaches on_exit (which exits with it), not rm's.
+trap 'rc=$?; rm -rf "$WORK"; (exit "$rc"); on_exit' EXIT
 
 helm() { "$HELM" "$@"; }
 

@@ -67,6 +67,11 @@ refused "8 Apache workers x 256M PHP in 512Mi" "wordpress memory: 8 Apache worke
     -f "$WORK/good.yaml" --set wordpress.apache.maxRequestWorkers=8 --set wordpress.php.memoryLimit=256M
 refused "MySQL's default temptable_max_ram (1G) in 768Mi" "mysql memory: .*temptable_max_ram 1G" \
     -f "$WORK/good.yaml" --set mysql.config.temptableMaxRam=1G
+refused "a wildcard domain" "domains/extra/0|domains.extra" -f "$WORK/good.yaml" --set "domains.extra={*.example.com}"
+refused "primary domain 'Shop.Example.com'" "domains/primary|domains.primary" -f "$WORK/good.yaml" \
+    --set domains.primary=Shop.Example.com
+refused "a primary domain the Ingress does not serve" "domains.primary shop.example.com must be one of domains.extra" \
+    -f "$WORK/good.yaml" --set domains.primary=shop.example.com
 refused "WooCommerce without a SHA-256" "woocommerce/sha256|sha256" -f "$WORK/good.yaml" --set woocommerce.sha256=
 
 step "the same namespace still takes the good values"

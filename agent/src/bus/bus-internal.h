@@ -122,6 +122,10 @@ int bus_method_backup_store(sd_bus_message *m, void *userdata, sd_bus_error *err
 int bus_method_redeploy_store(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_get_store_settings(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_set_store_settings(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_get_store_domains(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_add_store_domain(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_remove_store_domain(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_set_store_primary_domain(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_restore_store(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_delete_backup(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_list_backups(sd_bus_message *m, void *userdata, sd_bus_error *error);

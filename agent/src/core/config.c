@@ -75,6 +75,7 @@ static const ConfigKey config_keys[] = {
         U("helm.timeout", helm_timeout_sec, "300", 10, 86400),
         S("stores.base_domain", base_domain, "localtest.me"),
         S("stores.ingress_class", ingress_class, "traefik"),
+        U("stores.domains.max_per_store", max_domains, "5", 0, 100),
         E("stores.url_scheme", url_scheme, "http", url_schemes),
         O("stores.tls.cluster_issuer", cluster_issuer, ""),
         S("stores.quota.pods", quota_pods, "10"),

@@ -30,6 +30,7 @@ typedef struct Config {
         char *chart_path;
         char *chart_repository; /* directory of packaged chart versions for upgrades */
         char *base_domain;
+        uint64_t max_domains; /* own domains one store may have */
         char *ingress_class;
         char *url_scheme;
         char *cluster_issuer; /* cert-manager ClusterIssuer of https stores' certificates; empty: none */

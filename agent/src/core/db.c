@@ -288,6 +288,24 @@ const char db_schema_v9[] =
  */
 const char db_schema_v10[] = "ALTER TABLE stores ADD COLUMN settings TEXT;";
 
+/*
+ * Version 11: a store's own domains, extra hosts of its Ingress. A domain belongs to one store at a
+ * time (the primary key); at most one of a store's domains is its primary one, the host its URLs use
+ * (none: <name>.<base_domain>). A deleted store lets go of its domains.
+ */
+const char db_schema_v11[] =
+        "CREATE TABLE store_domains ("
+        " domain TEXT PRIMARY KEY,"
+        " store_id TEXT NOT NULL REFERENCES stores(id),"
+        " is_primary INTEGER NOT NULL DEFAULT 0,"
+        " created_at INTEGER NOT NULL);"
+        "CREATE INDEX store_domains_store ON store_domains(store_id);"
+        "CREATE UNIQUE INDEX store_domains_primary ON store_domains(store_id) WHERE is_primary;"
+        "CREATE TRIGGER store_domains_released AFTER UPDATE OF status ON stores"
+        "  WHEN new.status = 'DELETED' BEGIN"
+        "  DELETE FROM store_domains WHERE store_id = new.id;"
+        " END;";
+
 static const char *const migrations[DB_SCHEMA_VERSION] = {
         db_schema_v1,
         db_schema_v2,
@@ -299,6 +317,7 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
         db_schema_v8,
         db_schema_v9,
         db_schema_v10,
+        db_schema_v11,
 };
 
 /*

@@ -47,6 +47,12 @@ static const ErrorInfo error_table[_ERROR_MAX] = {
         [ERROR_WEBHOOK_NOT_FOUND] = { 404, "webhook_not_found", STOREAGENT_ERROR_NOT_FOUND, "No such webhook." },
         [ERROR_WEBHOOK_CAP] = { 409, "webhook_cap_reached", STOREAGENT_ERROR_LIMIT_REACHED,
                                 "This account has as many webhooks as it may have." },
+        [ERROR_DOMAIN_TAKEN] = { 409, "domain_taken", STOREAGENT_ERROR_NAME_TAKEN,
+                                 "Another store serves that domain." },
+        [ERROR_DOMAIN_NOT_FOUND] = { 404, "domain_not_found", STOREAGENT_ERROR_NOT_FOUND,
+                                     "The store has no such domain." },
+        [ERROR_DOMAIN_CAP] = { 409, "domain_cap_reached", STOREAGENT_ERROR_LIMIT_REACHED,
+                               "This store has as many domains as it may have." },
 };
 
 const ErrorInfo *error_info(int e)

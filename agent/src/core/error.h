@@ -42,6 +42,9 @@ typedef enum Error {
         ERROR_NO_CAPACITY,      /* the cluster's schedulable nodes have no room for the store */
         ERROR_WEBHOOK_NOT_FOUND, /* no such webhook of the caller's account */
         ERROR_WEBHOOK_CAP,      /* the account has webhooks.max_per_account webhooks */
+        ERROR_DOMAIN_TAKEN,     /* another store serves the domain */
+        ERROR_DOMAIN_NOT_FOUND, /* the store has no such domain of its own */
+        ERROR_DOMAIN_CAP,       /* the store has stores.domains.max_per_store domains */
         _ERROR_MAX,
 } Error;
 

@@ -27,3 +27,14 @@ int op_commit(Db *db, const Caller *caller, const Store *cur, const char *action
               StoreError *err);
 /* The cap on queued tasks; inside the write transaction. */
 int op_check_pending_cap(Db *db, const StoreLimits *limits, StoreError *err);
+
+/*
+ * An operation that changes what a store's release is made of (its settings, its domains) and applies
+ * it with an upgrade to the chart version the store runs, as a redeploy does. apply runs inside the
+ * transaction after the store's state allowed it: 0, a domain error (with err filled) or a negative
+ * errno; anything but 0 rolls everything back.
+ */
+typedef int (*StoreApplyFn)(Db *db, const Store *cur, void *userdata, StoreError *err);
+int store_redeploy_with(Db *db, const StoreLimits *limits, const Caller *caller, const char *id,
+                        const char *action, const char *detail, StoreApplyFn apply, void *userdata,
+                        Store **ret, StoreError *err);

@@ -316,11 +316,12 @@ int store_create_with_settings(Db *db, const StoreLimits *limits, const Caller *
 }
 
 /* Common shape of retry/upgrade/rollback: check state, queue one task, move status, record. */
-/* With changes (settings operations), the store's settings take them in the same transaction. */
+/* With apply (settings and domain operations), what the release is made of changes in the same
+ * transaction, after the state checks. */
 static int store_operation_full(Db *db, const StoreLimits *limits, const Caller *caller, const char *id,
                                 TaskKind kind, json_t *payload, StoreStatus to, const char *action,
-                                const char *detail, const char *waiting, json_t *changes, Store **ret,
-                                StoreError *err)
+                                const char *detail, const char *waiting, StoreApplyFn apply, void *userdata,
+                                Store **ret, StoreError *err)
 {
         _cleanup_(store_freep) Store *cur = NULL;
         bool busy;
@@ -360,9 +361,9 @@ static int store_operation_full(Db *db, const StoreLimits *limits, const Caller 
                         goto fail;
                 }
         }
-        if (changes) {
-                r = store_settings_store(db, id, changes);
-                if (r < 0)
+        if (apply) {
+                r = apply(db, cur, userdata, err);
+                if (r != 0)
                         goto fail;
         }
         r = queue_enqueue(db, id, kind, payload, caller->account, NULL);
@@ -386,8 +387,8 @@ static int store_operation(Db *db, const StoreLimits *limits, const Caller *call
                            json_t *payload, StoreStatus to, const char *action, const char *detail,
                            const char *waiting, Store **ret, StoreError *err)
 {
-        return store_operation_full(db, limits, caller, id, kind, payload, to, action, detail, waiting, NULL, ret,
-                                    err);
+        return store_operation_full(db, limits, caller, id, kind, payload, to, action, detail, waiting, NULL,
+                                    NULL, ret, err);
 }
 
 int store_redeploy(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, Store **ret,
@@ -405,30 +406,25 @@ int store_redeploy(Db *db, const StoreLimits *limits, const Caller *caller, cons
         /* The same chart version: it takes the room it has, so no capacity question. */
         return store_operation_full(db, limits, caller, id, TASK_UPGRADE, payload, STORE_UPGRADING,
                                     "store.redeploy", "Redeploy of the current chart version requested.", NULL,
-                                    NULL, ret, err);
+                                    NULL, NULL, ret, err);
 }
 
-int store_change_settings(Db *db, const StoreLimits *limits, const Caller *caller, const char *id,
-                          json_t *changes, Store **ret, StoreError *err)
+int store_redeploy_with(Db *db, const StoreLimits *limits, const Caller *caller, const char *id,
+                        const char *action, const char *detail, StoreApplyFn apply, void *userdata,
+                        Store **ret, StoreError *err)
 {
         _cleanup_(json_decrefp) json_t *payload = json_object();
-        char msg[sizeof err->message];
-        int r;
 
         assert(db);
         assert(caller);
         assert(id);
+        assert(apply);
         assert(ret);
 
-        r = store_settings_check(changes, msg, sizeof msg);
-        if (r != 0)
-                return op_refuse(db, caller, "store.settings", id, NULL,
-                                 op_fail(err, ERROR_INVALID_REQUEST, "%s", msg), err);
         if (!payload)
                 return -ENOMEM;
-        return store_operation_full(db, limits, caller, id, TASK_UPGRADE, payload, STORE_UPGRADING,
-                                    "store.settings", "Settings changed; applying them with the current chart "
-                                    "version.", NULL, changes, ret, err);
+        return store_operation_full(db, limits, caller, id, TASK_UPGRADE, payload, STORE_UPGRADING, action,
+                                    detail, NULL, apply, userdata, ret, err);
 }
 
 int store_retry(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, Store **ret,

@@ -226,3 +226,28 @@ int store_settings_store(Db *db, const char *id, json_t *changes)
         rc = sqlite3_step(q);
         return rc == SQLITE_DONE ? 0 : db_errno(rc);
 }
+
+static int apply_settings(Db *db, const Store *cur, void *userdata, StoreError *err)
+{
+        return store_settings_store(db, cur->id, userdata);
+}
+
+int store_change_settings(Db *db, const StoreLimits *limits, const Caller *caller, const char *id,
+                          json_t *changes, Store **ret, StoreError *err)
+{
+        char msg[sizeof err->message];
+        int r;
+
+        assert(db);
+        assert(caller);
+        assert(id);
+        assert(ret);
+
+        r = store_settings_check(changes, msg, sizeof msg);
+        if (r != 0)
+                return op_refuse(db, caller, "store.settings", id, NULL,
+                                 op_fail(err, ERROR_INVALID_REQUEST, "%s", msg), err);
+        return store_redeploy_with(db, limits, caller, id, "store.settings",
+                                   "Settings changed; applying them with the current chart version.",
+                                   apply_settings, changes, ret, err);
+}

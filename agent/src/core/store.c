@@ -121,7 +121,9 @@ void store_limits_from_config(const Config *c, StoreLimits *ret)
                 .max_pending_tasks = c->max_pending_tasks,
                 .tenant_max_stores = c->tenant_max_stores,
                 .wait_for_capacity = streq_ptr(c->when_full, "wait"),
+                .max_domains = c->max_domains,
         };
+        snprintf(ret->base_domain, sizeof ret->base_domain, "%s", c->base_domain ? c->base_domain : "");
 }
 
 Store *store_free(Store *s)

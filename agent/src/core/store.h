@@ -89,6 +89,8 @@ typedef struct StoreLimits {
         uint64_t max_pending_tasks; /* queued or running tasks on the platform */
         uint64_t tenant_max_stores; /* active stores of a tenant account, unless the account sets its own */
         bool wait_for_capacity;     /* a store that does not fit waits (STORE_STEP_WAITING_FOR_CAPACITY) */
+        uint64_t max_domains;       /* own domains of one store (stores.domains.max_per_store) */
+        char base_domain[254];      /* stores.base_domain: hosts under it are the platform's */
 } StoreLimits;
 
 /* The step of a created store that waits for room on the nodes; it reserves none until it leaves it. */

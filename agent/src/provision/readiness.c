@@ -8,6 +8,7 @@
 #include "basic/utf8.h"
 #include "basic/util.h"
 #include "core/store.h"
+#include "core/store-domains.h"
 #include "provision/provision-internal.h"
 
 /* ---- readiness ---- */
@@ -531,13 +532,17 @@ void kept_claim_sizes(Job *j, char *buf, size_t n)
 
 void mark_ready(Job *j, const char *action, const char *detail, const char *reason)
 {
-        _cleanup_free_ char *url = NULL, *version = NULL;
+        _cleanup_free_ char *url = NULL, *version = NULL, *primary = NULL;
         int64_t revision = 0;
 
         /* A worker that lost the task's lease leaves the store to the task's new owner. */
         if (worker_fence(j->w) < 0)
                 return;
-        if (asprintf(&url, "%s://%s.%s", j->set.url_scheme, j->store->name, j->set.base_domain) < 0)
+        /* The host the shop's URLs use: its primary domain, or its own host. */
+        (void) store_domains_of(j->db, j->store->id, NULL, &primary);
+        if (primary ? asprintf(&url, "%s://%s", j->set.url_scheme, primary) < 0
+                    : asprintf(&url, "%s://%s.%s", j->set.url_scheme, j->store->name,
+                               j->set.base_domain) < 0)
                 url = NULL;
         (void) read_release(j, &revision, &version);
         (void) store_set_release(j->db, j->store->id, version, revision, url);

@@ -5,6 +5,7 @@
 #include "basic/log.h"
 #include "basic/util.h"
 #include "core/store.h"
+#include "core/store-domains.h"
 #include "core/store-settings.h"
 #include "provision/provision-internal.h"
 
@@ -215,6 +216,32 @@ static int apply_store_settings(Job *j, json_t *v)
         return 0;
 }
 
+/* The store's own domains: more hosts of its Ingress (domains.extra), and the one its URLs use
+ * (domains.primary; absent: <storeName>.<baseDomain>). */
+static int apply_store_domains(Job *j, json_t *v)
+{
+        _cleanup_(json_decrefp) json_t *items = NULL, *extra = json_array(), *domains = NULL;
+        _cleanup_free_ char *primary = NULL;
+        json_t *d;
+        size_t i;
+        int r;
+
+        if (!extra)
+                return -ENOMEM;
+        r = store_domains_of(j->db, j->store->id, &items, &primary);
+        if (r < 0)
+                return r;
+        if (json_array_size(items) == 0)
+                return 0;
+        json_array_foreach(items, i, d)
+                if (json_array_append(extra, json_object_get(d, "domain")) < 0)
+                        return -ENOMEM;
+        domains = json_pack("{s:O}", "extra", extra);
+        if (!domains || (primary && json_object_set_new(domains, "primary", json_string(primary)) < 0))
+                return -ENOMEM;
+        return json_object_set(v, "domains", domains);
+}
+
 int write_values(Job *j)
 {
         _cleanup_(json_decrefp) json_t *v = NULL;
@@ -230,6 +257,9 @@ int write_values(Job *j)
         if (!v)
                 return -ENOMEM;
         r = apply_store_settings(j, v);
+        if (r < 0)
+                return r;
+        r = apply_store_domains(j, v);
         if (r < 0)
                 return r;
         /* JSON is YAML; helm reads it as a values file. */

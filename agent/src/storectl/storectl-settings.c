@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 
-/* storectl settings and redeploy: a store's title, currency, country and administrator e-mail, and
+/* storectl settings, domain and redeploy: a store's title, currency, country and administrator e-mail, and
  * re-applying its current chart version (the D-Bus methods GetStoreSettings, SetStoreSettings and
  * RedeployStore). */
 
@@ -65,4 +65,45 @@ int verb_settings(sd_bus *bus, char **args)
         if (r != EXIT_OK)
                 return r;
         return finish_operation(bus, res, "Settings change");
+}
+
+/* storectl domain list|add|rm|primary STORE [DOMAIN]: the D-Bus methods GetStoreDomains,
+ * AddStoreDomain, RemoveStoreDomain and SetStorePrimaryDomain ("-" or none: the store's own host). */
+int verb_domain(sd_bus *bus, char **args)
+{
+        _cleanup_(json_decrefp) json_t *res = NULL;
+        const char *sub = args[0], *store = args[1], *domain = args[2];
+        json_t *d;
+        size_t i;
+        int r;
+
+        if (streq(sub, "list") && !domain) {
+                r = CALL_JSON(bus, "GetStoreDomains", &res, "s", store);
+                if (r != EXIT_OK)
+                        return r;
+                if (arg_json) {
+                        print_json(res);
+                        return EXIT_OK;
+                }
+                json_array_foreach(json_object_get(res, "items"), i, d)
+                        printf("%s%s\n", jstr(d, "domain") ?: "",
+                               json_is_true(json_object_get(d, "primary")) ? "  (primary)" : "");
+                if (!jstr(res, "primary"))
+                        printf("(the store's own host is primary)\n");
+                return EXIT_OK;
+        }
+        if (streq(sub, "add") && domain)
+                r = CALL_JSON(bus, "AddStoreDomain", &res, "ssb", store, domain, 0);
+        else if (streq(sub, "rm") && domain)
+                r = CALL_JSON(bus, "RemoveStoreDomain", &res, "ss", store, domain);
+        else if (streq(sub, "primary"))
+                r = CALL_JSON(bus, "SetStorePrimaryDomain", &res, "ss", store,
+                              !domain || streq(domain, "-") ? "" : domain);
+        else {
+                fprintf(stderr, "Usage: storectl domain list|add|rm|primary ID|NAME [DOMAIN]\n");
+                return EXIT_USAGE;
+        }
+        if (r != EXIT_OK)
+                return r;
+        return finish_operation(bus, res, "Domain change");
 }

@@ -440,6 +440,12 @@ const Verb verbs[] = {
           "not set are the chart's defaults). With options, stores the changes and queues a redeploy\n"
           "that applies them (an upgrade to the same chart version). With --wait, follows the store\n"
           "until it is READY or FAILED.\n" },
+        { "domain", "list|add|rm|primary ID|NAME [DOMAIN]", 2, 3, OPT_WAIT, verb_domain,
+          "Show or change a store's own domains",
+          "list: the store's own domains and which one is primary. add DOMAIN: serve the store at DOMAIN\n"
+          "too (another host of its Ingress, with its own certificate when stores are https). rm DOMAIN:\n"
+          "stop serving it. primary DOMAIN: the host the shop's URLs use ('-': the store's own host).\n"
+          "Each change queues a redeploy; with --wait, follows the store until it is READY or FAILED.\n" },
         { "backup", "ID|NAME", 1, 1, OPT_WAIT, verb_backup, "Take a backup of a store",
           "Queues a backup of a READY store: a dump of its database and an archive of its wp-content,\n"
           "written under the agent's state directory (backups/NAME/TIME-ID/) with a manifest of sizes and\n"

@@ -48,6 +48,10 @@ UpgradeStore        allowed allowed      NotFound     Refused  Refused  Refused 
 RedeployStore       allowed allowed      NotFound     Refused  Refused  Refused   string:@A@
 GetStoreSettings    ok      ok           NotFound     Refused  Refused  Refused   string:@A@
 SetStoreSettings    allowed allowed      NotFound     Refused  Refused  Refused   string:@A@ string:{"currency":"EUR"}
+GetStoreDomains     ok      ok           NotFound     Refused  Refused  Refused   string:@A@
+AddStoreDomain      allowed allowed      NotFound     Refused  Refused  Refused   string:@A@ string:m.example.com boolean:false
+RemoveStoreDomain   allowed allowed      NotFound     Refused  Refused  Refused   string:@A@ string:m.example.com
+SetStorePrimaryDomain allowed allowed    NotFound     Refused  Refused  Refused   string:@A@ string:
 RollbackStore       allowed allowed      NotFound     Refused  Refused  Refused   string:@A@ int64:1
 RetryStore          allowed allowed      NotFound     Refused  Refused  Refused   string:@A@
 GetCredentials      allowed allowed      NotFound     Refused  Refused  Refused   string:@A@

@@ -4,6 +4,7 @@
 #include "basic/util.h"
 #include "core/account.h"
 #include "core/db.h"
+#include "core/store-domains.h"
 #include "core/store-settings.h"
 #include "core/queue.h"
 #include "core/store.h"
@@ -405,6 +406,60 @@ TEST(test_upgrade_v9_stores_without_settings)
         json_decref(TAKE_PTR(settings));
         ASSERT_EQ(store_settings_of(db, "00000000000000c1", &settings), 0);
         ASSERT_STREQ(json_string_value(json_object_get(settings, "currency")), "EUR");
+}
+
+/*
+ * A database of the release before store domains (schema 10) with a store: it has no domains (its own
+ * host is its URL's), and takes domains after the migration; deleting the store lets go of them.
+ */
+TEST(test_upgrade_v10_stores_without_domains)
+{
+        _cleanup_free_ char *dir = test_tmpdir(), *path = strjoin_path(dir, "v10.db");
+        _cleanup_free_ char *primary = NULL;
+        _cleanup_(db_closep) Db *db = NULL;
+        _cleanup_(json_decrefp) json_t *items = NULL;
+        const char *const schemas[] = { db_schema_v1, db_schema_v2, db_schema_v3, db_schema_v4,
+                                        db_schema_v5, db_schema_v6, db_schema_v7, db_schema_v8,
+                                        db_schema_v9, db_schema_v10 };
+        sqlite3 *raw = NULL;
+
+        ASSERT_EQ(sqlite3_open(path, &raw), SQLITE_OK);
+        for (size_t i = 0; i < ELEMENTSOF(schemas); i++)
+                ASSERT_EQ(sqlite3_exec(raw, schemas[i], NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw,
+                               "INSERT INTO accounts (id, name, role, created_at) "
+                               "  VALUES (1, 'ops', 'admin', 1);"
+                               "INSERT INTO stores (id, name, engine, owner, status, created_at, "
+                               "  updated_at, seq, account_id, settings) VALUES ('00000000000000c1', "
+                               "  'kept', 'woocommerce', 'ops', 'READY', 1000, 1000, 1, 1, "
+                               "  '{\"currency\":\"EUR\"}');"
+                               "PRAGMA user_version = 10;",
+                               NULL, NULL, NULL),
+                  SQLITE_OK);
+        sqlite3_close(raw);
+
+        ASSERT_EQ(db_open(path, &db), 0);
+        ASSERT_EQ(db_schema_version(db), DB_SCHEMA_VERSION);
+        ASSERT_EQ(store_domains_of(db, "00000000000000c1", &items, &primary), 0);
+        ASSERT_EQ(json_array_size(items), 0u);
+        ASSERT_TRUE(!primary);
+        ASSERT_EQ(db_exec(db, "INSERT INTO store_domains (domain, store_id, is_primary, created_at) VALUES "
+                              "('kept.example.com', '00000000000000c1', 1, 2000)"),
+                  0);
+        /* One store per domain, one primary domain per store. */
+        ASSERT_TRUE(db_exec(db, "INSERT INTO store_domains (domain, store_id, is_primary, created_at) "
+                                "VALUES ('kept.example.com', '00000000000000c1', 0, 2000)") < 0);
+        ASSERT_TRUE(db_exec(db, "INSERT INTO store_domains (domain, store_id, is_primary, created_at) "
+                                "VALUES ('www.example.com', '00000000000000c1', 1, 2000)") < 0);
+        json_decref(TAKE_PTR(items));
+        ASSERT_EQ(store_domains_of(db, "00000000000000c1", &items, &primary), 0);
+        ASSERT_EQ(json_array_size(items), 1u);
+        ASSERT_STREQ(primary, "kept.example.com");
+        ASSERT_EQ(db_exec(db, "UPDATE stores SET status = 'DELETED' WHERE id = '00000000000000c1'"), 0);
+        json_decref(TAKE_PTR(items));
+        free(TAKE_PTR(primary));
+        ASSERT_EQ(store_domains_of(db, "00000000000000c1", &items, &primary), 0);
+        ASSERT_EQ(json_array_size(items), 0u);
 }
 
 TEST(test_newer_schema_refused)

@@ -57,6 +57,9 @@ TEST(test_wire_names_kept)
                 { ERROR_NO_CAPACITY, 507, "insufficient_capacity", STOREAGENT_ERROR_LIMIT_REACHED },
                 { ERROR_WEBHOOK_NOT_FOUND, 404, "webhook_not_found", STOREAGENT_ERROR_NOT_FOUND },
                 { ERROR_WEBHOOK_CAP, 409, "webhook_cap_reached", STOREAGENT_ERROR_LIMIT_REACHED },
+                { ERROR_DOMAIN_TAKEN, 409, "domain_taken", STOREAGENT_ERROR_NAME_TAKEN },
+                { ERROR_DOMAIN_NOT_FOUND, 404, "domain_not_found", STOREAGENT_ERROR_NOT_FOUND },
+                { ERROR_DOMAIN_CAP, 409, "domain_cap_reached", STOREAGENT_ERROR_LIMIT_REACHED },
         };
 
         ASSERT_EQ(ELEMENTSOF(kept), _ERROR_MAX - 1);

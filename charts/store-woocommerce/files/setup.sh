@@ -63,6 +63,10 @@ else
         --admin_user="$ADMIN_USER" --admin_email="$ADMIN_EMAIL" \
         --skip-email --prompt=admin_password <"$CREDENTIALS/admin-password"
 fi
+# The shop's URL follows its primary domain: links saved under the old one move (move-url.sh).
+# shellcheck source=move-url.sh
+. "$SCRIPTS/move-url.sh"
+move_url "$STORE_URL"
 for opt in home siteurl; do
     if [ "$(wp option get "$opt")" != "$STORE_URL" ]; then
         log "setting $opt to $STORE_URL"

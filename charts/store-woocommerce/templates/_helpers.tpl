@@ -27,8 +27,26 @@ for the longest suffix ("-setup-r<revision>", "-wordpress-data") within 63.
 {{- ternary "https" "http" .Values.ingress.tls.enabled -}}
 {{- end -}}
 
+{{/* The host the shop's URLs use: domains.primary, or <storeName>.<baseDomain>. */}}
+{{- define "store.primaryHost" -}}
+{{- with .Values.domains.primary -}}
+{{- if not (has . $.Values.domains.extra) -}}
+{{- fail (printf "domains.primary %s must be one of domains.extra: the Ingress serves only those hosts" .) -}}
+{{- end -}}
+{{- . -}}
+{{- else -}}
+{{- include "store.host" . -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "store.url" -}}
-{{- printf "%s://%s" (include "store.scheme" .) (include "store.host" .) -}}
+{{- printf "%s://%s" (include "store.scheme" .) (include "store.primaryHost" .) -}}
+{{- end -}}
+
+{{/* The TLS Secret (and cert-manager Certificate) of one of domains.extra: named by a hash of the host,
+so that adding or removing another domain leaves its certificate alone. Called with (dict "root" $ "host" h). */}}
+{{- define "store.domainTlsSecret" -}}
+{{- printf "%s-tls-%s" (include "store.fullname" .root) (sha256sum .host | trunc 10) -}}
 {{- end -}}
 
 {{- define "store.adminEmail" -}}

@@ -13,6 +13,7 @@ import LogsPanel from './LogsPanel.jsx';
 import Progress from './Progress.jsx';
 import StatusBadge from './StatusBadge.jsx';
 import StoreAdminCard from './StoreAdminCard.jsx';
+import StoreDomains from './StoreDomains.jsx';
 import StoreSettingsForm from './StoreSettingsForm.jsx';
 import Time from './Time.jsx';
 import TransferCard from './TransferCard.jsx';
@@ -248,6 +249,7 @@ export default function StoreDetail({ id }) {
             />
           ) : null}
           {store.status !== 'DELETED' ? <StoreSettingsForm store={store} busy={busy} onApplied={applied} /> : null}
+          {store.status !== 'DELETED' ? <StoreDomains store={store} busy={busy} onApplied={applied} /> : null}
           {admin && store.status !== 'DELETED' ? (
             <TransferCard
               store={store}

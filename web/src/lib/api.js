@@ -152,6 +152,13 @@ export const stores = {
   // changes: { title, currency, country, admin_email }, each a string or null (the chart's default).
   changeSettings: (id, changes) =>
     api(`/stores/${encodeURIComponent(id)}/settings`, { method: 'PATCH', body: changes }),
+  domains: (id, opts) => api(`/stores/${encodeURIComponent(id)}/domains`, opts),
+  addDomain: (id, domain) => api(`/stores/${encodeURIComponent(id)}/domains`, { method: 'POST', body: { domain } }),
+  removeDomain: (id, domain) =>
+    api(`/stores/${encodeURIComponent(id)}/domains/${encodeURIComponent(domain)}`, { method: 'DELETE' }),
+  // domain: one of the store's domains, or null for the store's own host.
+  setPrimaryDomain: (id, domain) =>
+    api(`/stores/${encodeURIComponent(id)}/primary-domain`, { method: 'POST', body: { domain } }),
   events: (id, opts) => api(`/stores/${encodeURIComponent(id)}/events?limit=100`, opts),
   releases: (id, opts) => api(`/stores/${encodeURIComponent(id)}/releases`, opts),
   // The answer holds the WordPress admin password: callers keep it in component state only.
