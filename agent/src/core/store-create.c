@@ -98,9 +98,54 @@ static int check_account_caps(Db *db, const StoreLimits *limits, const Caller *c
         return 0;
 }
 
+/*
+ * The source of a clone: a store the caller sees (by id, else by name; a deleted one's backups are
+ * kept for a while) and one of its succeeded backups. Another account's store or backup is refused
+ * as one that does not exist. On 0, *ret_payload is the create task's payload and *ret_detail the
+ * timeline's words.
+ */
+static int clone_source(Db *db, const Caller *caller, const StoreCloneSource *from, json_t **ret_payload,
+                        char **ret_detail, StoreError *err)
+{
+        _cleanup_(store_freep) Store *src = NULL;
+        _cleanup_(json_decrefp) json_t *row = NULL;
+        const char *status;
+        int r;
+
+        if (isempty(from->store) || isempty(from->backup))
+                return op_fail(err, ERROR_INVALID_REQUEST,
+                               "from_backup needs both 'store' (a store's id or name) and 'backup' (its backup's id).");
+        r = store_get_visible(db, caller, from->store, &src);
+        if (r == -ENOENT)
+                r = store_get_visible_by_name(db, caller, from->store, &src);
+        if (r == -ENOENT)
+                return op_fail(err, ERROR_NOT_FOUND, "No store '%.*s' to clone from.", UTF8_PREFIX(from->store, 64));
+        if (r < 0)
+                return r;
+        r = backup_get_row(db, from->backup, &row);
+        if (r == -ENOENT || (r >= 0 && !streq_ptr(json_string_value(json_object_get(row, "store_id")), src->id)))
+                return op_fail(err, ERROR_NOT_FOUND, "Store '%s' has no backup '%.*s'.", src->name,
+                               UTF8_PREFIX(from->backup, 64));
+        if (r < 0)
+                return r;
+        status = json_string_value(json_object_get(row, "status"));
+        if (!streq_ptr(status, "succeeded"))
+                return op_fail(err, ERROR_INVALID_STATE,
+                               "Backup '%s' of store '%s' is %s; a store can be made only from a succeeded backup.",
+                               from->backup, src->name, strna(status));
+        *ret_payload = json_pack("{s:{s:s, s:s, s:s}}", "clone", "store", src->id, "store_name", src->name,
+                                 "backup", from->backup);
+        if (!*ret_payload || asprintf(ret_detail,
+                                      "Store requested as a clone of store '%s' (%s) from its backup %s "
+                                      "(engine woocommerce).",
+                                      src->name, src->id, from->backup) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 static int create(Db *db, const StoreLimits *limits, const Caller *caller, const char *name, const char *engine,
-                  const char *chart_version, const char *settings, const char *idempotency_key, Store **ret,
-                  bool *ret_replayed, StoreError *err)
+                  const char *chart_version, const char *settings, json_t *payload, const char *detail,
+                  const char *idempotency_key, Store **ret, bool *ret_replayed, StoreError *err)
 {
         _cleanup_free_ char *id = NULL, *existing = NULL, *request = NULL;
         _cleanup_stmt_ sqlite3_stmt *q = NULL;
@@ -115,7 +160,9 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
                 return op_fail(err, ERROR_INVALID_ENGINE, "Unsupported engine '%.*s'; supported engines: woocommerce.",
                             UTF8_PREFIX(strna(engine), 64));
 
-        if (asprintf(&request, "%s\n%s", name, engine) < 0)
+        /* A clone's backup is part of what a replay must match; a plain create's hash is as it was. */
+        if (asprintf(&request, "%s\n%s%s%s", name, engine, payload ? "\nclone " : "",
+                     payload ? json_string_value(json_object_get(json_object_get(payload, "clone"), "backup")) : "") < 0)
                 return -ENOMEM;
         r = sha256_hex(request, strlen(request), request_hash);
         if (r < 0)
@@ -243,10 +290,10 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
                 }
         }
 
-        r = queue_enqueue(db, id, TASK_CREATE, NULL, actor, NULL);
+        r = queue_enqueue(db, id, TASK_CREATE, payload, actor, NULL);
         if (r < 0)
                 goto fail;
-        r = store_add_event(db, id, actor, "store.create", "Store requested (engine woocommerce).");
+        r = store_add_event(db, id, actor, "store.create", detail ?: "Store requested (engine woocommerce).");
         if (r < 0)
                 goto fail;
         r = op_audit(db, caller, "store.create", name, id, 0);
@@ -270,16 +317,17 @@ int store_create(Db *db, const StoreLimits *limits, const Caller *caller, const 
                  const char *chart_version, const char *idempotency_key, Store **ret, bool *ret_replayed,
                  StoreError *err)
 {
-        return store_create_with_settings(db, limits, caller, name, engine, chart_version, NULL, idempotency_key,
-                                          ret, ret_replayed, err);
+        return store_create_with_settings(db, limits, caller, name, engine, chart_version, NULL, NULL,
+                                          idempotency_key, ret, ret_replayed, err);
 }
 
 int store_create_with_settings(Db *db, const StoreLimits *limits, const Caller *caller, const char *name,
                                const char *engine, const char *chart_version, json_t *settings,
-                               const char *idempotency_key, Store **ret, bool *ret_replayed, StoreError *err)
+                               const StoreCloneSource *from, const char *idempotency_key, Store **ret,
+                               bool *ret_replayed, StoreError *err)
 {
-        _cleanup_(json_decrefp) json_t *kept = NULL;
-        _cleanup_free_ char *text = NULL;
+        _cleanup_(json_decrefp) json_t *kept = NULL, *payload = NULL;
+        _cleanup_free_ char *text = NULL, *detail = NULL;
         char msg[sizeof err->message];
         int r;
 
@@ -304,8 +352,18 @@ int store_create_with_settings(Db *db, const StoreLimits *limits, const Caller *
                 if (!text)
                         return -ENOMEM;
         }
+        /* Before anything is asked of the cluster or written: a clone's backup must be there and whole. */
+        if (from) {
+                r = clone_source(db, caller, from, &payload, &detail, err);
+                if (r != 0) {
+                        r = op_outcome(db, r, err);
+                        (void) op_audit(db, caller, "store.create", name, NULL, r);
+                        return r;
+                }
+        }
         store_admission_lock();
-        r = create(db, limits, caller, name, engine, chart_version, text, idempotency_key, ret, ret_replayed, err);
+        r = create(db, limits, caller, name, engine, chart_version, text, payload, detail, idempotency_key, ret,
+                   ret_replayed, err);
         store_admission_unlock();
         if (r != 0) {
                 r = op_outcome(db, r, err);

@@ -143,7 +143,8 @@ int store_retry(Db *db, const StoreLimits *limits, const Caller *caller, const c
                 StoreError *err)
 {
         _cleanup_(store_freep) Store *cur = NULL;
-        _cleanup_free_ char *last_kind = NULL;
+        _cleanup_free_ char *last_kind = NULL, *clone = NULL;
+        _cleanup_(json_decrefp) json_t *payload = NULL;
         _cleanup_stmt_ sqlite3_stmt *q = NULL;
         int r;
 
@@ -165,12 +166,19 @@ int store_retry(Db *db, const StoreLimits *limits, const Caller *caller, const c
         }
 
         /* A failed delete is retried as a delete; anything else provisions again. */
-        r = db_prepare(db, "SELECT kind FROM tasks WHERE store_id = ? ORDER BY id DESC LIMIT 1", &q);
+        /* A clone provisions again as the clone it is: its create's source goes with the retry. */
+        r = db_prepare(db,
+                       "SELECT kind, (SELECT json_extract(c.payload, '$.clone') FROM tasks c WHERE c.store_id = ?1 "
+                       "AND c.kind = 'create' AND json_valid(c.payload) ORDER BY c.id LIMIT 1) "
+                       "FROM tasks WHERE store_id = ?1 ORDER BY id DESC LIMIT 1",
+                       &q);
         if (r < 0)
                 return op_outcome(db, r, err);
         sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(q) == SQLITE_ROW)
+        if (sqlite3_step(q) == SQLITE_ROW) {
                 last_kind = db_column_strdup(q, 0);
+                clone = db_column_strdup(q, 1);
+        }
         /*
          * Finished before the operation's transaction: a statement left on its row holds a read
          * snapshot, and SQLite answers BEGIN IMMEDIATE on such a connection with SQLITE_BUSY at once,
@@ -181,8 +189,15 @@ int store_retry(Db *db, const StoreLimits *limits, const Caller *caller, const c
         if (streq_ptr(last_kind, "delete"))
                 return store_operation(db, limits, caller, id, TASK_DELETE, NULL, STORE_DELETING, "store.retry",
                                        "Retrying the delete.", NULL, ret, err);
-        return store_operation(db, limits, caller, id, TASK_CREATE, NULL, STORE_PROVISIONING, "store.retry",
-                               "Retrying provisioning.", NULL, ret, err);
+        if (clone) {
+                payload = json_pack("{s:o}", "clone", json_loads(clone, 0, NULL) ?: json_null());
+                if (!payload)
+                        return op_outcome(db, -ENOMEM, err);
+        }
+        return store_operation(db, limits, caller, id, TASK_CREATE, payload, STORE_PROVISIONING, "store.retry",
+                               clone ? "Retrying provisioning (of a clone: its backup is restored again)."
+                                     : "Retrying provisioning.",
+                               NULL, ret, err);
 }
 
 int store_upgrade(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, const char *chart_version,
