@@ -3,8 +3,9 @@
 /*
  * A clone: a new store made from a backup of another. The create task provisions it as any store
  * (its own namespace, Secrets with new passwords, release, host); once its workloads are ready this
- * puts the backup into it the way a restore does (every part checked against its SHA-256, the dump
- * fed to mysql in the database pod, the archive to tar in the WordPress pod), then makes the site
+ * puts the backup into it the way a restore does (every part checked against its SHA-256, the new
+ * store's fresh database emptied, the dump fed to mysql in the database pod, the archive to tar in
+ * the WordPress pod), then makes the site
  * its own, in its database pod, over pods/exec as well:
  *
  *   - home and siteurl, and the links in posts (content and guid), from the source's home to the new
@@ -35,6 +36,13 @@ static const char REWRITE_SCRIPT[] =
         "cli=$(command -v mysql || command -v mariadb); "
         "MYSQL_PWD=$(cat \"$MYSQL_ROOT_PASSWORD_FILE\") || exit 1; export MYSQL_PWD; "
         "head -c \"$1\" | \"$cli\" --user=root --batch --skip-column-names \"$MYSQL_DATABASE\"";
+
+/* The new store's database, as its setup made it, goes: the clone's is the backup's, table for table. */
+static const char EMPTY_SCRIPT[] =
+        "cli=$(command -v mysql || command -v mariadb); "
+        "MYSQL_PWD=$(cat \"$MYSQL_ROOT_PASSWORD_FILE\") || exit 1; export MYSQL_PWD; "
+        "exec \"$cli\" --user=root -e \"DROP DATABASE IF EXISTS \\`$MYSQL_DATABASE\\`; "
+        "CREATE DATABASE \\`$MYSQL_DATABASE\\`\"";
 
 /* What the statements read from: a buffer in memory. */
 typedef struct Text {
@@ -101,6 +109,41 @@ static int admin_of_secret(Job *j, char **ret_user, char ret_md5[static 33])
                 return -EIO;
         hex_encode(digest, sizeof digest, ret_md5);
         *ret_user = TAKE_PTR(user);
+        return 0;
+}
+
+static int discard(const void *p, size_t n, void *userdata)
+{
+        return 0;
+}
+
+/* Empties the new store's database (EMPTY_SCRIPT). 0, 1 with a reason, or a cluster error. */
+static int empty_database(Job *j, char *reason, size_t n)
+{
+        _cleanup_(kube_exec_result_done) KubeExecResult res = {};
+        _cleanup_free_ char *pod = NULL;
+        char *const argv[] = { (char *) "sh", (char *) "-c", (char *) EMPTY_SCRIPT, NULL };
+        int r;
+
+        r = backup_find_pod(j, "database", &pod);
+        if (r == -ENOENT) {
+                utf8_snprintf(reason, n, "no running database pod");
+                return 1;
+        }
+        if (r < 0)
+                return r;
+        r = kube_exec(j->kube, j->ns, pod, "mysql", argv, (unsigned) j->set.backup_timeout_sec, discard, NULL,
+                      &res);
+        if (r < 0)
+                return r;
+        if (res.exit_code != 0) {
+                char last[300] = "";
+
+                last_line(res.stderr_tail ?: "", last, sizeof last);
+                utf8_snprintf(reason, n, "emptying the new store's database in pod %s failed: %s%s%s", pod,
+                              *last ? last : "", *last ? "; " : "", res.message ?: "no status");
+                return 1;
+        }
         return 0;
 }
 
@@ -198,6 +241,9 @@ int clone_restore(Job *j, json_t *clone, char **ret_detail, char *reason, size_t
                 return 1;
         }
         r = restore_verify(j, row, reason, n);
+        if (r != 0)
+                return r;
+        r = empty_database(j, reason, n);
         if (r != 0)
                 return r;
         r = restore_load(j, row, reason, n);
