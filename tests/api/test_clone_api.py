@@ -7,11 +7,14 @@ READY, but it has no pods to exec into, so every backup fails; a failed backup i
 refuse. A clone that succeeds is tests/integration/test_backups.py's (real control plane, real MariaDB).
 """
 
+import os
+import subprocess
+
 import pytest
 
 from fakecluster import FakeCluster
 from tenancy import error_of, tenant
-from test_races import ROOMY, STORES, wait_status
+from test_races import ROOMY, STORECTL, STORES, private_bus, wait_status  # noqa: F401 (a fixture)
 
 
 @pytest.fixture
@@ -21,8 +24,9 @@ def cluster(tmp_path):
     c.close()
 
 
-def test_clone_refusals_create_nothing(daemon_factory, cluster):
-    d = daemon_factory({**ROOMY, **cluster.config()})
+def test_clone_refusals_create_nothing(daemon_factory, cluster, private_bus):
+    bus_env = {"DBUS_SYSTEM_BUS_ADDRESS": private_bus}
+    d = daemon_factory({**ROOMY, **cluster.config()}, env=bus_env)
     acme = tenant(d, "acme")
     globex = tenant(d, "globex")
     r = d.request("POST", STORES, {"name": "srcshop", "engine": "woocommerce"}, auth=acme)
@@ -67,6 +71,16 @@ def test_clone_refusals_create_nothing(daemon_factory, cluster):
         r = d.request("POST", STORES, {"name": "cloneshop", "engine": "woocommerce", "from_backup": bad},
                       auth=acme)
         assert r.status == 400 and error_of(r) == code, (bad, r)
+
+    # The same over D-Bus (storectl clone SOURCE BACKUP NEW-NAME, as root: an admin).
+    def storectl(*args):
+        return subprocess.run([STORECTL, *args], capture_output=True, text=True, env=dict(os.environ, **bus_env),
+                              timeout=60)
+    d.wait_for(lambda: storectl("list").returncode == 0, timeout=15, what="the daemon on the private bus")
+    p = storectl("clone", "srcshop", bid, "cloneshop")
+    assert p.returncode != 0 and "only from a succeeded backup" in p.stderr, (p.returncode, p.stderr)
+    p = storectl("clone", "srcshop", "0123456789abcdef", "cloneshop", "--wait")
+    assert p.returncode != 0 and "has no backup '0123456789abcdef'" in p.stderr, (p.returncode, p.stderr)
 
     # None of those made a store: the name is free, the lists hold the source only, and a plain
     # create of that name goes through.
