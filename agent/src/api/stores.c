@@ -94,8 +94,8 @@ int h_stores_create(ApiServer *s, const struct _u_request *req, struct _u_respon
 
         api_limits_get(s, &lim);
         r = store_create_with_settings(db, &lim.store, &c->caller, name, engine, NULL,
-                                       json_object_get(c->body, "settings"), from_json ? &from : NULL, key, &store,
-                                       &replayed, &err);
+                                       json_object_get(c->body, "settings"), from_json ? &from : NULL, key,
+                                       &store, &replayed, &err);
         if (r != 0)
                 return api_store_error(resp, r, &err);
 

@@ -86,8 +86,8 @@ int bus_method_clone_store(sd_bus_message *m, void *userdata, sd_bus_error *erro
         r = sd_bus_message_read(m, "sss", &name, &from.store, &from.backup);
         if (r < 0)
                 return r;
-        r = store_create_with_settings(b->db, &b->limits, &caller, name, "woocommerce", NULL, NULL, &from, NULL, &s,
-                                       NULL, &err);
+        r = store_create_with_settings(b->db, &b->limits, &caller, name, "woocommerce", NULL, NULL, &from,
+                                       NULL, &s, NULL, &err);
         if (r != 0)
                 return bus_store_error(error, r, &err);
         bus_queued(b, s, caller.account, "store.create");

@@ -455,8 +455,8 @@ int backup_delete(Db *db, const Caller *caller, const char *id, const char *back
         r = store_query_u64(db, "SELECT " BACKUP_CLONING_SQL("?"), backup_id, 0, &cloning);
         if (r >= 0 && cloning > 0)
                 r = op_fail(err, ERROR_BUSY,
-                            "Backup '%s' is being restored into a store made from it; wait until that store is "
-                            "ready or failed.",
+                            "Backup '%s' is being restored into a store made from it; wait until that "
+                            "store is ready or failed.",
                             backup_id);
         if (r != 0)
                 return op_refuse(db, caller, action, cur->name, id, r, err);

@@ -114,16 +114,20 @@ static int clone_source(Db *db, const Caller *caller, const StoreCloneSource *fr
 
         if (isempty(from->store) || isempty(from->backup))
                 return op_fail(err, ERROR_INVALID_REQUEST,
-                               "from_backup needs both 'store' (a store's id or name) and 'backup' (its backup's id).");
+                               "from_backup needs both 'store' (a store's id or name) and 'backup' (its "
+                               "backup's id).");
         r = store_get_visible(db, caller, from->store, &src);
         if (r == -ENOENT)
                 r = store_get_visible_by_name(db, caller, from->store, &src);
         if (r == -ENOENT)
-                return op_fail(err, ERROR_NOT_FOUND, "No store '%.*s' to clone from.", UTF8_PREFIX(from->store, 64));
+                return op_fail(err, ERROR_NOT_FOUND, "No store '%.*s' to clone from.",
+                               UTF8_PREFIX(from->store, 64));
         if (r < 0)
                 return r;
         r = backup_get_row(db, from->backup, &row);
-        if (r == -ENOENT || (r >= 0 && !streq_ptr(json_string_value(json_object_get(row, "store_id")), src->id)))
+        if (r >= 0 && !streq_ptr(json_string_value(json_object_get(row, "store_id")), src->id))
+                r = -ENOENT; /* another store's backup: not one of this store's */
+        if (r == -ENOENT)
                 return op_fail(err, ERROR_NOT_FOUND, "Store '%s' has no backup '%.*s'.", src->name,
                                UTF8_PREFIX(from->backup, 64));
         if (r < 0)
@@ -131,7 +135,8 @@ static int clone_source(Db *db, const Caller *caller, const StoreCloneSource *fr
         status = json_string_value(json_object_get(row, "status"));
         if (!streq_ptr(status, "succeeded"))
                 return op_fail(err, ERROR_INVALID_STATE,
-                               "Backup '%s' of store '%s' is %s; a store can be made only from a succeeded backup.",
+                               "Backup '%s' of store '%s' is %s; a store can be made only from a succeeded "
+                               "backup.",
                                from->backup, src->name, strna(status));
         *ret_payload = json_pack("{s:{s:s, s:s, s:s}}", "clone", "store", src->id, "store_name", src->name,
                                  "backup", from->backup);
@@ -149,7 +154,7 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
 {
         _cleanup_free_ char *id = NULL, *existing = NULL, *request = NULL;
         _cleanup_stmt_ sqlite3_stmt *q = NULL;
-        const char *why, *actor = caller->account;
+        const char *why, *clone_backup, *actor = caller->account;
         char request_hash[65], waiting[sizeof err->message] = "";
         uint64_t n, now = now_usec();
         int r, rc;
@@ -161,8 +166,9 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
                             UTF8_PREFIX(strna(engine), 64));
 
         /* A clone's backup is part of what a replay must match; a plain create's hash is as it was. */
-        if (asprintf(&request, "%s\n%s%s%s", name, engine, payload ? "\nclone " : "",
-                     payload ? json_string_value(json_object_get(json_object_get(payload, "clone"), "backup")) : "") < 0)
+        clone_backup = json_string_value(json_object_get(json_object_get(payload, "clone"), "backup"));
+        if (asprintf(&request, "%s\n%s%s%s", name, engine, clone_backup ? "\nclone " : "",
+                     clone_backup ?: "") < 0)
                 return -ENOMEM;
         r = sha256_hex(request, strlen(request), request_hash);
         if (r < 0)
@@ -293,7 +299,8 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
         r = queue_enqueue(db, id, TASK_CREATE, payload, actor, NULL);
         if (r < 0)
                 goto fail;
-        r = store_add_event(db, id, actor, "store.create", detail ?: "Store requested (engine woocommerce).");
+        r = store_add_event(db, id, actor, "store.create",
+                            detail ?: "Store requested (engine woocommerce).");
         if (r < 0)
                 goto fail;
         r = op_audit(db, caller, "store.create", name, id, 0);
@@ -362,8 +369,8 @@ int store_create_with_settings(Db *db, const StoreLimits *limits, const Caller *
                 }
         }
         store_admission_lock();
-        r = create(db, limits, caller, name, engine, chart_version, text, payload, detail, idempotency_key, ret,
-                   ret_replayed, err);
+        r = create(db, limits, caller, name, engine, chart_version, text, payload, detail, idempotency_key,
+                   ret, ret_replayed, err);
         store_admission_unlock();
         if (r != 0) {
                 r = op_outcome(db, r, err);

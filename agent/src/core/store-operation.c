@@ -168,8 +168,9 @@ int store_retry(Db *db, const StoreLimits *limits, const Caller *caller, const c
         /* A failed delete is retried as a delete; anything else provisions again. */
         /* A clone provisions again as the clone it is: its create's source goes with the retry. */
         r = db_prepare(db,
-                       "SELECT kind, (SELECT json_extract(c.payload, '$.clone') FROM tasks c WHERE c.store_id = ?1 "
-                       "AND c.kind = 'create' AND json_valid(c.payload) ORDER BY c.id LIMIT 1) "
+                       "SELECT kind, (SELECT json_extract(c.payload, '$.clone') FROM tasks c "
+                       "WHERE c.store_id = ?1 AND c.kind = 'create' AND json_valid(c.payload) "
+                       "ORDER BY c.id LIMIT 1) "
                        "FROM tasks WHERE store_id = ?1 ORDER BY id DESC LIMIT 1",
                        &q);
         if (r < 0)
@@ -194,7 +195,8 @@ int store_retry(Db *db, const StoreLimits *limits, const Caller *caller, const c
                 if (!payload)
                         return op_outcome(db, -ENOMEM, err);
         }
-        return store_operation(db, limits, caller, id, TASK_CREATE, payload, STORE_PROVISIONING, "store.retry",
+        return store_operation(db, limits, caller, id, TASK_CREATE, payload, STORE_PROVISIONING,
+                               "store.retry",
                                clone ? "Retrying provisioning (of a clone: its backup is restored again)."
                                      : "Retrying provisioning.",
                                NULL, ret, err);

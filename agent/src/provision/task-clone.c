@@ -74,7 +74,7 @@ static int text_output(const void *p, size_t n, void *userdata)
         return 0;
 }
 
-/* Only characters that need no quoting in SQL: a URL made of a store name and the base domain, a user name. */
+/* Only characters that need no quoting in SQL: a URL (a store name and the base domain), a user name. */
 static bool sql_plain(const char *s)
 {
         if (isempty(s))
@@ -132,8 +132,8 @@ static int empty_database(Job *j, char *reason, size_t n)
         }
         if (r < 0)
                 return r;
-        r = kube_exec(j->kube, j->ns, pod, "mysql", argv, (unsigned) j->set.backup_timeout_sec, discard, NULL,
-                      &res);
+        r = kube_exec(j->kube, j->ns, pod, "mysql", argv, (unsigned) j->set.backup_timeout_sec, discard,
+                      NULL, &res);
         if (r < 0)
                 return r;
         if (res.exit_code != 0) {
@@ -147,7 +147,7 @@ static int empty_database(Job *j, char *reason, size_t n)
         return 0;
 }
 
-/* The site's URL and administrator made the new store's. 0 with the old URL, 1 with a reason, or an error. */
+/* Makes the site's URL and administrator the new store's: 0 with the old URL, 1 with a reason, or error. */
 static int rewrite(Job *j, const char *url, char **ret_old, char *reason, size_t n)
 {
         _cleanup_(kube_exec_result_done) KubeExecResult res = {};
@@ -163,7 +163,8 @@ static int rewrite(Job *j, const char *url, char **ret_old, char *reason, size_t
         }
         r = admin_of_secret(j, &user, md5);
         if (r == -ENOENT || r == -EBADMSG || (r >= 0 && !sql_plain(user))) {
-                utf8_snprintf(reason, n, "the store's Secret %s has no usable administrator", CREDENTIALS_SECRET);
+                utf8_snprintf(reason, n, "the store's Secret %s has no usable administrator",
+                              CREDENTIALS_SECRET);
                 return 1;
         }
         if (r < 0)
@@ -193,10 +194,11 @@ static int rewrite(Job *j, const char *url, char **ret_old, char *reason, size_t
         t.p = sql;
         t.left = strlen(sql);
         xsprintf(size, "%zu", t.left);
-        char *const argv[] = { (char *) "sh", (char *) "-c", (char *) REWRITE_SCRIPT, (char *) "sh", size, NULL };
+        char *const argv[] = { (char *) "sh", (char *) "-c", (char *) REWRITE_SCRIPT, (char *) "sh", size,
+                               NULL };
 
-        r = kube_exec_stdin(j->kube, j->ns, pod, "mysql", argv, (unsigned) j->set.backup_timeout_sec, text_read,
-                            text_output, &t, &res);
+        r = kube_exec_stdin(j->kube, j->ns, pod, "mysql", argv, (unsigned) j->set.backup_timeout_sec,
+                            text_read, text_output, &t, &res);
         if (r < 0)
                 return r;
         if (res.exit_code != 0) {
@@ -261,14 +263,14 @@ int clone_restore(Job *j, json_t *clone, char **ret_detail, char *reason, size_t
                 return r;
         if (isempty(old))
                 r = asprintf(ret_detail,
-                             "Cloned from store '%s' (%s), backup %s: its database and wp-content restored, the site "
-                             "URL left as it was (the backup's database has no home option), a new administrator "
-                             "password.",
+                             "Cloned from store '%s' (%s), backup %s: its database and wp-content restored, "
+                             "the site URL left as it was (the backup's database has no home option), a new "
+                             "administrator password.",
                              strna(source), strna(source_id), backup_id);
         else
                 r = asprintf(ret_detail,
-                             "Cloned from store '%s' (%s), backup %s: its database and wp-content restored, the site "
-                             "URL rewritten from %s to %s, a new administrator password.",
+                             "Cloned from store '%s' (%s), backup %s: its database and wp-content restored, "
+                             "the site URL rewritten from %s to %s, a new administrator password.",
                              strna(source), strna(source_id), backup_id, old, url);
         if (r < 0)
                 return -ENOMEM;

@@ -129,13 +129,18 @@ wait:
                         return cluster_error(j, r, "Restoring the backup into the new store failed");
                 if (r > 0) {
                         char msg[800];
-                        utf8_snprintf(msg, sizeof msg, "The store could not be made from its backup: %s", reason);
+                        utf8_snprintf(msg, sizeof msg, "The store could not be made from its backup: %s",
+                                      reason);
                         return fail_store(j, "store.clone_failed", msg);
                 }
                 r = worker_fence(j->w);
                 if (r < 0)
                         return r;
                 (void) store_add_event(j->db, j->store->id, "system", "store.cloned", cloned);
+                log_struct(LOG_INFO,
+                           LOG_FIELDS("STORE_ID", j->store->id, "TASK_ID", j->task_id, "ACTION",
+                                      "store.cloned"),
+                           "Store %s: %s", j->store->name, cloned);
         }
 
         mark_ready(j, "store.ready", "All workloads are ready and the setup Job completed.", NULL);

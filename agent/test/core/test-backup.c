@@ -203,27 +203,28 @@ TEST(clone_from_backup)
 
         /* Refused before anything is made: another tenant's (as if absent), a failed backup, none. */
         const StoreCloneSource theirs = { s->id, str(b, "id") }, failed = { "shop1", str(f, "id") },
-                               missing = { "shop1", "0000000000000000" }, nostore = { "shop9", str(b, "id") };
-        ASSERT_EQ(store_create_with_settings(db, &limits, &globex, "shop2", "woocommerce", NULL, NULL, &theirs, NULL,
-                                             &c, NULL, &err),
+                               missing = { "shop1", "0000000000000000" },
+                               nostore = { "shop9", str(b, "id") };
+        ASSERT_EQ(store_create_with_settings(db, &limits, &globex, "shop2", "woocommerce", NULL, NULL,
+                                             &theirs, NULL, &c, NULL, &err),
                   ERROR_NOT_FOUND);
-        ASSERT_EQ(store_create_with_settings(db, &limits, &acme, "shop2", "woocommerce", NULL, NULL, &failed, NULL,
-                                             &c, NULL, &err),
+        ASSERT_EQ(store_create_with_settings(db, &limits, &acme, "shop2", "woocommerce", NULL, NULL,
+                                             &failed, NULL, &c, NULL, &err),
                   ERROR_INVALID_STATE);
         ASSERT_CONTAINS(err.message, "succeeded");
-        ASSERT_EQ(store_create_with_settings(db, &limits, &acme, "shop2", "woocommerce", NULL, NULL, &missing, NULL,
-                                             &c, NULL, &err),
+        ASSERT_EQ(store_create_with_settings(db, &limits, &acme, "shop2", "woocommerce", NULL, NULL,
+                                             &missing, NULL, &c, NULL, &err),
                   ERROR_NOT_FOUND);
-        ASSERT_EQ(store_create_with_settings(db, &limits, &acme, "shop2", "woocommerce", NULL, NULL, &nostore, NULL,
-                                             &c, NULL, &err),
+        ASSERT_EQ(store_create_with_settings(db, &limits, &acme, "shop2", "woocommerce", NULL, NULL,
+                                             &nostore, NULL, &c, NULL, &err),
                   ERROR_NOT_FOUND);
         ASSERT_EQ(store_count_active(db, 0, &n), 0);
         ASSERT_EQ(n, 1u);
 
         /* The clone: its create task names the source; its timeline says so. */
         const StoreCloneSource ours = { s->id, str(b, "id") };
-        ASSERT_EQ(store_create_with_settings(db, &limits, &acme, "shop2", "woocommerce", NULL, NULL, &ours, NULL, &c,
-                                             NULL, &err),
+        ASSERT_EQ(store_create_with_settings(db, &limits, &acme, "shop2", "woocommerce", NULL, NULL, &ours,
+                                             NULL, &c, NULL, &err),
                   0);
         ASSERT_EQ(store_events(db, c->id, 10, 0, &events), 0);
         ASSERT_CONTAINS(str(json_array_get(events, 0), "detail"), "clone of store 'shop1'");
