@@ -22,7 +22,7 @@ import time
 import pytest
 import yaml
 
-from conftest import env, kubectl_json, wait_status
+from conftest import env, kubectl, kubectl_json, wait_status
 from test_races import STORECTL, private_bus  # noqa: F401 (a fixture: the daemon's D-Bus for storectl)
 
 ROOT_PASSWORD = "backup-test-root-pw"
@@ -376,3 +376,141 @@ def test_scheduled_backups_retention_and_budget(cluster_daemon, mariadb, tmp_pat
     r = d.request("POST", f"/api/v1/stores/{sid}/backups", auth=acme)
     assert r.status == 202, r
     assert wait_backup(d, sid, r.json()["id"], auth=acme)["status"] == "succeeded"
+
+
+def map_namespace_exec(ns, mysql_workdir, mysql_envs, html):
+    """STAND-IN: a kwok ClusterExec for every pod of a namespace that does not exist yet (a clone's
+    exec comes as soon as its pods are ready, before a test could map them one by one): the mysql
+    container runs here with mysql_envs, the wordpress container in html."""
+    obj = {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterExec",
+           "metadata": {"name": f"exec-{ns}"},
+           "spec": {"selector": {"matchNamespaces": [ns]},
+                    "execs": [{"containers": ["mysql"],
+                               "local": {"workDir": mysql_workdir,
+                                         "envs": [{"name": k, "value": v} for k, v in mysql_envs.items()]}},
+                              {"containers": ["wordpress"], "local": {"workDir": html}}]}}
+    p = subprocess.run([env()["KUBECTL"], "--kubeconfig", env()["KUBECONFIG"], "apply", "-f", "-"],
+                       input=json.dumps(obj), capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return obj["metadata"]["name"]
+
+
+def wordpress_tables(db, url):
+    """The tables of WordPress a clone rewrites (its own schema, cut to the columns that matter)."""
+    db.sql("CREATE TABLE wordpress.wp_options (option_id INT AUTO_INCREMENT PRIMARY KEY, "
+           "option_name VARCHAR(191) UNIQUE, option_value LONGTEXT) CHARACTER SET utf8mb4; "
+           "CREATE TABLE wordpress.wp_posts (ID INT PRIMARY KEY, post_content LONGTEXT, guid VARCHAR(255)) "
+           "CHARACTER SET utf8mb4; "
+           "CREATE TABLE wordpress.wp_users (ID INT PRIMARY KEY, user_login VARCHAR(60), user_pass VARCHAR(255)); "
+           "CREATE TABLE wordpress.wp_usermeta (umeta_id INT AUTO_INCREMENT PRIMARY KEY, user_id INT, "
+           "meta_key VARCHAR(255), meta_value LONGTEXT)")
+    db.sql(f"INSERT INTO wordpress.wp_options (option_name, option_value) VALUES ('siteurl', '{url}'), "
+           f"('home', '{url}'), ('blogname', 'Bakery'); "
+           f"INSERT INTO wordpress.wp_posts VALUES (1, 'See <a href=\"{url}/shop/\">the shop</a>', '{url}/?p=1'); "
+           "INSERT INTO wordpress.wp_users VALUES (1, 'admin', '$wp$2y$10$sourcehash'); "
+           "INSERT INTO wordpress.wp_usermeta (user_id, meta_key, meta_value) VALUES (1, 'session_tokens', 'a:1:{}'), "
+           "(1, 'nickname', 'admin')")
+
+
+def test_clone_from_backup(cluster_daemon, mariadb, tmp_path):
+    d = cluster_daemon(start=False)
+    d.cli("account", "create", "acme", "--role", "tenant")
+    d.cli("account", "create", "globex", "--role", "tenant")
+    acme = d.cli("token", "create", "--name", "laptop", "--account", "acme").stdout.strip()
+    globex = d.cli("token", "create", "--name", "laptop", "--account", "globex").stdout.strip()
+    d.start()
+
+    src_dir = tmp_path / "source"
+    src_dir.mkdir()
+    sid, html, _ = shop_on_this_host(d, mariadb, src_dir, "srcshop", acme)
+    source = d.request("GET", f"/api/v1/stores/{sid}", auth=acme).json()
+    src_url = source["url"]
+    assert src_url and "srcshop" in src_url, source
+    wordpress_tables(mariadb, src_url)
+    r = d.request("POST", f"/api/v1/stores/{sid}/backups", auth=acme)
+    assert r.status == 202, r
+    b = wait_backup(d, sid, r.json()["id"], auth=acme)
+    assert b["status"] == "succeeded", b["reason"]
+    src_dump = mariadb.sql("SELECT option_name, option_value FROM wordpress.wp_options ORDER BY option_id")
+    src_creds = d.request("GET", f"/api/v1/stores/{sid}/credentials", auth=acme).json()
+    def own_events():  # the source's timeline but for backups (the scheduler may take one meanwhile)
+        items = d.request("GET", f"/api/v1/stores/{sid}/events?limit=1000", auth=acme).json()["items"]
+        return [e for e in items if not e["action"].startswith("backup.")]
+    src_events = own_events()
+
+    # The clone's own database server (its own MySQL pod in real life) and its own html directory,
+    # holding what a fresh install would: the clone replaces them.
+    clone_db = MariaDB(str(tmp_path / "clone-mariadb"))
+    os.makedirs(clone_db.dir)
+    clone_db.start()
+    try:
+        clone_db.sql("CREATE DATABASE wordpress; CREATE TABLE wordpress.fresh_install (id INT)")
+        clone_html = tmp_path / "clone-html"
+        (clone_html / "wp-content" / "plugins").mkdir(parents=True)
+        (clone_html / "wp-content" / "plugins" / "hello.php").write_text("<?php // fresh\n")
+        home = tmp_path / "clone-mysql-home"
+        home.mkdir()
+        (home / ".my.cnf").write_text(f"[client]\nsocket={clone_db.socket}\n")
+        pw = tmp_path / "clone-root-password"
+        pw.write_text(ROOT_PASSWORD)
+        exec_name = map_namespace_exec("store-cloneshop", str(tmp_path),
+                                       {"MYSQL_ROOT_PASSWORD_FILE": str(pw), "MYSQL_DATABASE": "wordpress",
+                                        "HOME": str(home)}, str(clone_html))
+        try:
+            # Another tenant cannot clone acme's backup: as if it did not exist, and nothing is made.
+            r = d.request("POST", "/api/v1/stores", {"name": "cloneshop", "engine": "woocommerce",
+                                                     "from_backup": {"store": sid, "backup": b["id"]}}, auth=globex)
+            assert r.status == 404 and r.json()["error"]["code"] == "not_found", r
+            assert d.request("GET", "/api/v1/stores", auth=globex).json()["items"] == []
+
+            r = d.request("POST", "/api/v1/stores", {"name": "cloneshop", "engine": "woocommerce",
+                                                     "from_backup": {"store": "srcshop", "backup": b["id"]}},
+                          auth=acme)
+            assert r.status == 202, r
+            cid = r.json()["id"]
+            assert cid != sid
+            clone = wait_status(d, cid, {"READY", "FAILED"})
+            assert clone["status"] == "READY", clone
+
+            # The clone's data: the source's rows and files, byte for byte.
+            assert products(clone_db) == PRODUCTS
+            assert clone_db.sql("SHOW TABLES FROM wordpress LIKE 'fresh_install'") == ""
+            assert (clone_html / "wp-content" / "uploads" / "2026" / "mug.jpg").read_bytes() == \
+                (html / "wp-content" / "uploads" / "2026" / "mug.jpg").read_bytes()
+            assert not (clone_html / "wp-content" / "plugins").exists()
+            # Its own URL, written into WordPress (home, siteurl, the links of posts).
+            assert clone["url"] and clone["url"] != src_url and "cloneshop" in clone["url"], clone
+            opts = dict(line.split("\t") for line in clone_db.sql(
+                "SELECT option_name, option_value FROM wordpress.wp_options").splitlines())
+            assert opts == {"siteurl": clone["url"], "home": clone["url"], "blogname": "Bakery"}, opts
+            post = clone_db.sql("SELECT post_content, guid FROM wordpress.wp_posts WHERE ID = 1").strip()
+            assert post == f'See <a href="{clone["url"]}/shop/">the shop</a>\t{clone["url"]}/?p=1', post
+            # Its own credentials: a new password, which is the administrator's in its WordPress now,
+            # and no session of the source's carried over.
+            creds = d.request("GET", f"/api/v1/stores/{cid}/credentials", auth=acme).json()
+            assert creds["password"] and creds["password"] != src_creds["password"], creds["url"]
+            assert creds["url"] == clone["url"]
+            user_pass = clone_db.sql("SELECT user_pass FROM wordpress.wp_users WHERE user_login = 'admin'").strip()
+            assert user_pass == hashlib.md5(creds["password"].encode()).hexdigest()
+            assert clone_db.sql("SELECT meta_key FROM wordpress.wp_usermeta ORDER BY umeta_id").split() == ["nickname"]
+            # The timeline says where it came from.
+            events = d.request("GET", f"/api/v1/stores/{cid}/events?limit=1000", auth=acme).json()["items"]
+            created = next(e for e in events if e["action"] == "store.create")
+            assert "clone of store 'srcshop'" in created["detail"] and b["id"] in created["detail"], created
+            cloned = next(e for e in events if e["action"] == "store.cloned")
+            assert f"from {src_url} to {clone['url']}" in cloned["detail"] and b["id"] in cloned["detail"], cloned
+        finally:
+            kubectl("delete", "clusterexec", exec_name, "--ignore-not-found", check=False)
+    finally:
+        clone_db.stop()
+
+    # The source is untouched: its database, its files, its store, its timeline.
+    assert products(mariadb) == PRODUCTS
+    assert mariadb.sql("SELECT option_name, option_value FROM wordpress.wp_options ORDER BY option_id") == src_dump
+    assert mariadb.sql("SELECT user_pass FROM wordpress.wp_users").strip() == "$wp$2y$10$sourcehash"
+    assert sorted(os.listdir(html / "wp-content")) == ["themes", "uploads"]
+    after = d.request("GET", f"/api/v1/stores/{sid}", auth=acme).json()
+    assert after["status"] == "READY" and after["url"] == src_url
+    assert own_events() == src_events
+    assert d.request("GET", f"/api/v1/stores/{sid}/credentials", auth=acme).json() == src_creds
+    assert ROOT_PASSWORD not in d.logs() and creds["password"] not in d.logs()

@@ -60,8 +60,11 @@ int h_stores_list(ApiServer *s, const struct _u_request *req, struct _u_response
 
 int h_stores_create(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
 {
-        static const char *const fields[] = { "name", "engine", "settings", NULL };
+        static const char *const fields[] = { "name", "engine", "settings", "from_backup", NULL };
+        static const char *const from_fields[] = { "store", "backup", NULL };
         RequestContext *c = ctx;
+        json_t *from_json = json_object_get(c->body, "from_backup");
+        StoreCloneSource from = {};
         _cleanup_(store_freep) Store *store = NULL;
         const char *name, *engine, *key;
         StoreError err = {};
@@ -73,6 +76,17 @@ int h_stores_create(ApiServer *s, const struct _u_request *req, struct _u_respon
         if (api_check_fields(resp, c->body, fields) < 0 || api_require_string(resp, c, "name", &name) < 0 ||
             api_require_string(resp, c, "engine", &engine) < 0)
                 return 0;
+        if (from_json) {
+                if (json_is_object(from_json) && api_check_fields(resp, from_json, from_fields) < 0)
+                        return 0;
+                if (!json_is_string(json_object_get(from_json, "store")) ||
+                    !json_is_string(json_object_get(from_json, "backup")))
+                        return api_error(resp, 400, "invalid_type",
+                                         "Field 'from_backup' must be an object with the strings 'store' (a "
+                                         "store's id or name) and 'backup' (the id of one of its backups).");
+                from.store = json_string_value(json_object_get(from_json, "store"));
+                from.backup = json_string_value(json_object_get(from_json, "backup"));
+        }
 
         key = u_map_get_case(req->map_header, "Idempotency-Key");
         if (key && (strlen(key) == 0 || strlen(key) > 128))
@@ -80,7 +94,8 @@ int h_stores_create(ApiServer *s, const struct _u_request *req, struct _u_respon
 
         api_limits_get(s, &lim);
         r = store_create_with_settings(db, &lim.store, &c->caller, name, engine, NULL,
-                                       json_object_get(c->body, "settings"), key, &store, &replayed, &err);
+                                       json_object_get(c->body, "settings"), from_json ? &from : NULL, key,
+                                       &store, &replayed, &err);
         if (r != 0)
                 return api_store_error(resp, r, &err);
 

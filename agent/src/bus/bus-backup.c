@@ -12,6 +12,7 @@
 #include "basic/util.h"
 #include "bus/bus-internal.h"
 #include "core/backup.h"
+#include "core/store-settings.h"
 
 int bus_method_backup_store(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
@@ -65,6 +66,32 @@ int bus_method_restore_store(sd_bus_message *m, void *userdata, sd_bus_error *er
                 return bus_store_error(error, r, &err);
         bus_queued(b, cur, caller.account, "backup.restore");
         return bus_reply_json(m, answer);
+}
+
+/* A new store made from a backup of a store the caller sees (POST /stores with from_backup). */
+int bus_method_clone_store(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        Bus *b = userdata;
+        _cleanup_(store_freep) Store *s = NULL;
+        StoreCloneSource from = {};
+        const char *name;
+        StoreError err = {};
+        Caller caller;
+        int r;
+
+        b->calls++;
+        r = bus_caller(b, m, &caller, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "sss", &name, &from.store, &from.backup);
+        if (r < 0)
+                return r;
+        r = store_create_with_settings(b->db, &b->limits, &caller, name, "woocommerce", NULL, NULL, &from,
+                                       NULL, &s, NULL, &err);
+        if (r != 0)
+                return bus_store_error(error, r, &err);
+        bus_queued(b, s, caller.account, "store.create");
+        return bus_reply_json(m, store_to_json(s));
 }
 
 int bus_method_delete_backup(sd_bus_message *m, void *userdata, sd_bus_error *error)

@@ -127,6 +127,7 @@ int bus_method_add_store_domain(sd_bus_message *m, void *userdata, sd_bus_error 
 int bus_method_remove_store_domain(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_set_store_primary_domain(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_restore_store(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_clone_store(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_delete_backup(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_list_backups(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_get_backup_schedule(sd_bus_message *m, void *userdata, sd_bus_error *error);

@@ -590,6 +590,9 @@ const sd_bus_vtable bus_agent_vtable[] = {
                                 bus_method_delete_backup, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RestoreStore", SD_BUS_ARGS("s", id_or_name, "s", backup),
                                 SD_BUS_RESULT("s", restore_json), bus_method_restore_store, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CloneStore", SD_BUS_ARGS("s", name, "s", source_id_or_name, "s", backup),
+                                SD_BUS_RESULT("s", store_json), bus_method_clone_store,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         /* One argument: as `storeagentd token create --name NAME` for admins; see storeagentd(8). */
         SD_BUS_METHOD_WITH_ARGS("CreateToken", SD_BUS_ARGS("s", name), SD_BUS_RESULT("s", token),
                                 bus_method_create_token, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -130,8 +130,9 @@ int backup_retention_plan(Db *db, const char *store_id, const BackupPolicy *p, j
         assert(ret);
 
         r = db_prepare(db,
-                       "SELECT id, path, created_at FROM backups WHERE store_id = ? AND scheduled = 1 "
-                       "AND status = 'succeeded' ORDER BY created_at DESC, id DESC",
+                       "SELECT id, path, created_at, " BACKUP_CLONING_SQL("backups.id") " FROM backups "
+                       "WHERE store_id = ? AND scheduled = 1 AND status = 'succeeded' "
+                       "ORDER BY created_at DESC, id DESC",
                        &q);
         if (r < 0)
                 return r;
@@ -141,9 +142,11 @@ int backup_retention_plan(Db *db, const char *store_id, const BackupPolicy *p, j
         if (!rows || !drop)
                 return -ENOMEM;
         while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-                if (json_array_append_new(rows, json_pack("{s:o, s:o, s:I}", "id", db_column_json_string(q, 0),
-                                                          "path", db_column_json_string(q, 1), "at",
-                                                          (json_int_t) sqlite3_column_int64(q, 2))) < 0)
+                if (json_array_append_new(rows, json_pack("{s:o, s:o, s:I, s:b}", "id",
+                                                          db_column_json_string(q, 0), "path",
+                                                          db_column_json_string(q, 1), "at",
+                                                          (json_int_t) sqlite3_column_int64(q, 2), "cloning",
+                                                          sqlite3_column_int(q, 3))) < 0)
                         return -ENOMEM;
         if (rc != SQLITE_DONE)
                 return db_errno(rc);
@@ -156,8 +159,10 @@ int backup_retention_plan(Db *db, const char *store_id, const BackupPolicy *p, j
         for (size_t i = 0; i < n; i++)
                 times[i] = (uint64_t) json_integer_value(json_object_get(json_array_get(rows, i), "at"));
         backup_retention_select(times, n, p, keep);
+        /* A backup a clone is being made from stays for now; a later prune takes it. */
         for (size_t i = 0; i < n; i++)
-                if (!keep[i] && json_array_append(drop, json_array_get(rows, i)) < 0)
+                if (!keep[i] && !json_is_true(json_object_get(json_array_get(rows, i), "cloning")) &&
+                    json_array_append(drop, json_array_get(rows, i)) < 0)
                         return -ENOMEM;
         *ret = TAKE_PTR(drop);
         return 0;
@@ -229,7 +234,8 @@ int backup_expire(Db *db, const char *state_dir, uint64_t keep_sec, uint64_t now
         r = db_prepare(db,
                        "SELECT b.id, b.path, s.id, s.name FROM backups b JOIN stores s ON s.id = b.store_id "
                        "WHERE s.deleted_at IS NOT NULL AND s.deleted_at <= ?1 "
-                       "AND b.status IN ('succeeded', 'failed') LIMIT ?2",
+                       "AND b.status IN ('succeeded', 'failed') AND NOT " BACKUP_CLONING_SQL("b.id")
+                       " LIMIT ?2",
                        &q);
         if (r < 0)
                 return r;

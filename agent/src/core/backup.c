@@ -429,6 +429,7 @@ int backup_delete(Db *db, const Caller *caller, const char *id, const char *back
         _cleanup_(json_decrefp) json_t *row = NULL;
         _cleanup_free_ char *dir = NULL, *detail = NULL;
         const char *path;
+        uint64_t cloning = 0;
         bool busy;
         int r;
 
@@ -449,6 +450,14 @@ int backup_delete(Db *db, const Caller *caller, const char *id, const char *back
         if (r >= 0 && busy)
                 r = op_fail(err, ERROR_BUSY, "Store '%s' is busy with another operation; wait until it is finished.",
                             cur->name);
+        if (r != 0)
+                return op_refuse(db, caller, action, cur->name, id, r, err);
+        r = store_query_u64(db, "SELECT " BACKUP_CLONING_SQL("?"), backup_id, 0, &cloning);
+        if (r >= 0 && cloning > 0)
+                r = op_fail(err, ERROR_BUSY,
+                            "Backup '%s' is being restored into a store made from it; wait until that "
+                            "store is ready or failed.",
+                            backup_id);
         if (r != 0)
                 return op_refuse(db, caller, action, cur->name, id, r, err);
 

@@ -20,6 +20,14 @@
 
 #define BACKUP_LIST_MAX 100 /* the LIMIT of backup_list()'s statement */
 
+/*
+ * SQL: whether a clone being made (a create task queued or running, payload "clone") reads the backup
+ * whose id is the expression b. Such a backup is not deleted, expired or pruned until it is done.
+ */
+#define BACKUP_CLONING_SQL(b)                                                                             \
+        "EXISTS (SELECT 1 FROM tasks t WHERE t.state IN ('queued', 'running') AND t.kind = 'create' "    \
+        "AND json_valid(t.payload) AND json_extract(t.payload, '$.clone.backup') = " b ")"
+
 /* Queues a backup of store id. On 0, *ret is the backup as the API shows it. */
 int backup_request(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, json_t **ret,
                    StoreError *err);

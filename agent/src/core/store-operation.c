@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 
 /*
- * The operations users ask for: create, delete, retry, upgrade, roll back and
+ * The operations users ask for on a store that exists: delete, retry, upgrade, roll back and
  * a new administrator password.
  * Each is one transaction that checks the request against the state machine
  * and the limits, records the intent, queues the task and writes the audit
@@ -22,298 +22,6 @@
 #include "core/store-internal.h"
 #include "core/store-settings.h"
 #include "core/store.h"
-
-/* Finds the store an Idempotency-Key created: *ret_store_id stays NULL when the key is new. */
-static int idempotency_lookup(Db *db, const char *key, const char *actor, const char *request_hash,
-                              char **ret_store_id, StoreError *err)
-{
-        _cleanup_stmt_ sqlite3_stmt *q = NULL;
-        int r, rc;
-
-        r = db_prepare(db, "SELECT store_id, request_hash FROM idempotency_keys WHERE key = ? AND actor = ?", &q);
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(q, 1, key, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(q, 2, actor, -1, SQLITE_TRANSIENT);
-        rc = sqlite3_step(q);
-        if (rc == SQLITE_DONE)
-                return 0;
-        if (rc != SQLITE_ROW)
-                return db_errno(rc);
-        if (!streq_ptr((const char *) sqlite3_column_text(q, 1), request_hash))
-                return op_fail(err, ERROR_KEY_REUSED,
-                            "Idempotency-Key '%.*s' was already used for a different request.", UTF8_PREFIX(key, 128));
-        *ret_store_id = db_column_strdup(q, 0);
-        return *ret_store_id ? 0 : -ENOMEM;
-}
-
-/* The account's own caps: active stores and creations in the last hour. Inside the write transaction. */
-static int check_account_caps(Db *db, const StoreLimits *limits, const Caller *caller, uint64_t now, StoreError *err)
-{
-        _cleanup_(account_freep) Account *a = NULL;
-        uint64_t max_stores, per_hour, n;
-        int r;
-
-        if (caller->account_id <= 0)
-                return 0; /* the daemon itself */
-        r = account_get(db, caller->account_id, &a);
-        if (r < 0)
-                return r;
-        store_account_limits(limits, a, &max_stores, &per_hour);
-
-        r = store_count_active(db, a->id, &n);
-        if (r < 0)
-                return r;
-        if (n >= max_stores) {
-                if (err)
-                        err->retry_after_sec = 3600;
-                return op_fail(err, ERROR_ACCOUNT_STORE_CAP,
-                            "Account '%s' already has %" PRIu64 " of at most %" PRIu64
-                            " active stores; delete one before creating another.",
-                            a->name, n, max_stores);
-        }
-
-        r = store_creates_in_last_hour(db, a->id, &n);
-        if (r < 0)
-                return r;
-        if (n >= per_hour) {
-                _cleanup_stmt_ sqlite3_stmt *q = NULL;
-                uint64_t oldest = now;
-                /* The window slides: the oldest creation in the last hour leaves it first. */
-                r = db_prepare(db, "SELECT coalesce(min(created_at), 0) FROM stores WHERE account_id = ? AND created_at > ?",
-                               &q);
-                if (r < 0)
-                        return r;
-                sqlite3_bind_int64(q, 1, a->id);
-                sqlite3_bind_int64(q, 2, (sqlite3_int64) (now - 3600 * USEC_PER_SEC));
-                if (sqlite3_step(q) == SQLITE_ROW)
-                        oldest = (uint64_t) sqlite3_column_int64(q, 0);
-                uint64_t wait = oldest + 3600 * USEC_PER_SEC > now ? oldest + 3600 * USEC_PER_SEC - now : 0;
-                if (err)
-                        err->retry_after_sec = MAX((wait + USEC_PER_SEC - 1) / USEC_PER_SEC, (uint64_t) 1);
-                return op_fail(err, ERROR_CREATION_LIMITED,
-                            "Creation limit reached: %" PRIu64 " stores per hour for account '%s'; try again in %" PRIu64
-                            " seconds.",
-                            per_hour, a->name, err ? err->retry_after_sec : 0);
-        }
-        return 0;
-}
-
-static int create(Db *db, const StoreLimits *limits, const Caller *caller, const char *name, const char *engine,
-                  const char *chart_version, const char *settings, const char *idempotency_key, Store **ret,
-                  bool *ret_replayed, StoreError *err)
-{
-        _cleanup_free_ char *id = NULL, *existing = NULL, *request = NULL;
-        _cleanup_stmt_ sqlite3_stmt *q = NULL;
-        const char *why, *actor = caller->account;
-        char request_hash[65], waiting[sizeof err->message] = "";
-        uint64_t n, now = now_usec();
-        int r, rc;
-
-        if (store_name_validate(name, &why) < 0)
-                return op_fail(err, ERROR_INVALID_NAME, "%s", why);
-        if (!streq_ptr(engine, "woocommerce"))
-                return op_fail(err, ERROR_INVALID_ENGINE, "Unsupported engine '%.*s'; supported engines: woocommerce.",
-                            UTF8_PREFIX(strna(engine), 64));
-
-        if (asprintf(&request, "%s\n%s", name, engine) < 0)
-                return -ENOMEM;
-        r = sha256_hex(request, strlen(request), request_hash);
-        if (r < 0)
-                return r;
-
-        /*
-         * A taken name is refused as such before the cluster is asked for room: on a full platform the
-         * answer would otherwise be "no room" for a name that could never be created. (With an
-         * Idempotency-Key the name may be the replayed store's own; the transaction below decides.)
-         */
-        if (!idempotency_key) {
-                r = store_query_u64(db, "SELECT count(*) FROM stores WHERE name = ? AND deleted_at IS NULL", name, 0,
-                                    &n);
-                if (r < 0)
-                        return op_outcome(db, r, err);
-                if (n > 0)
-                        return op_fail(err, ERROR_NAME_TAKEN, "A store named '%s' already exists.", name);
-        }
-
-        /* Outside the write transaction: the question reads the cluster. */
-        r = store_admission_ask(db, idempotency_key, actor, chart_version, waiting, sizeof waiting);
-        if (r == ERROR_NO_CAPACITY && !limits->wait_for_capacity)
-                return op_fail(err, ERROR_NO_CAPACITY, "%s", waiting);
-        if (r != ERROR_NO_CAPACITY)
-                waiting[0] = 0; /* admitted: it reserves its room from now on */
-
-        r = db_begin(db);
-        if (r < 0)
-                return op_outcome(db, r, err);
-
-        if (idempotency_key) {
-                r = idempotency_lookup(db, idempotency_key, actor, request_hash, &existing, err);
-                if (r != 0)
-                        goto fail;
-                if (existing) {
-                        db_rollback(db);
-                        if (ret_replayed)
-                                *ret_replayed = true;
-                        return op_outcome(db, store_get(db, existing, ret), err);
-                }
-        }
-
-        r = store_query_u64(db, "SELECT count(*) FROM stores WHERE name = ? AND deleted_at IS NULL", name, 0, &n);
-        if (r < 0)
-                goto fail;
-        if (n > 0) {
-                r = op_fail(err, ERROR_NAME_TAKEN, "A store named '%s' already exists.", name);
-                goto fail;
-        }
-
-        r = store_count_active(db, 0, &n);
-        if (r < 0)
-                goto fail;
-        if (n >= limits->max_stores) {
-                if (err)
-                        err->retry_after_sec = 3600;
-                /* Only an admin learns how many stores the platform runs. */
-                if (caller_is_admin(caller))
-                        r = op_fail(err, ERROR_STORE_CAP,
-                                 "This platform already runs %" PRIu64 " of at most %" PRIu64
-                                 " stores; delete one before creating another.",
-                                 n, limits->max_stores);
-                else
-                        r = op_fail(err, ERROR_STORE_CAP,
-                                 "This platform runs as many stores as it may; try again later or ask its operator.");
-                goto fail;
-        }
-
-        r = check_account_caps(db, limits, caller, now, err);
-        if (r != 0)
-                goto fail;
-
-        r = op_check_pending_cap(db, limits, err);
-        if (r != 0)
-                goto fail;
-
-        r = random_hex(8, &id);
-        if (r < 0)
-                goto fail;
-
-        r = db_prepare(db,
-                       "INSERT INTO stores (id, name, engine, owner, status, chart_version, created_at, updated_at, "
-                       "seq, step, account_id, releases, status_reason, settings) VALUES (?, ?, ?, ?, 'PROVISIONING', "
-                       "?, ?, ?, " SEQ_NEXT ", ?, ?, '[]', nullif(?, ''), ?)",
-                       &q);
-        if (r < 0)
-                goto fail;
-        sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(q, 2, name, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(q, 3, engine, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(q, 4, actor, -1, SQLITE_TRANSIENT);
-        if (chart_version)
-                sqlite3_bind_text(q, 5, chart_version, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(q, 6, (sqlite3_int64) now);
-        sqlite3_bind_int64(q, 7, (sqlite3_int64) now);
-        sqlite3_bind_text(q, 8, waiting[0] ? STORE_STEP_WAITING_FOR_CAPACITY : "queued", -1, SQLITE_STATIC);
-        if (caller->account_id > 0)
-                sqlite3_bind_int64(q, 9, caller->account_id);
-        sqlite3_bind_text(q, 10, waiting, -1, SQLITE_TRANSIENT);
-        if (settings)
-                sqlite3_bind_text(q, 11, settings, -1, SQLITE_TRANSIENT);
-        rc = sqlite3_step(q);
-        if (rc != SQLITE_DONE) {
-                r = db_errno(rc);
-                goto fail;
-        }
-
-        if (idempotency_key) {
-                _cleanup_stmt_ sqlite3_stmt *k = NULL;
-                r = db_prepare(db,
-                               "INSERT INTO idempotency_keys (key, actor, request_hash, store_id, created_at) "
-                               "VALUES (?, ?, ?, ?, ?)",
-                               &k);
-                if (r < 0)
-                        goto fail;
-                sqlite3_bind_text(k, 1, idempotency_key, -1, SQLITE_TRANSIENT);
-                sqlite3_bind_text(k, 2, actor, -1, SQLITE_TRANSIENT);
-                sqlite3_bind_text(k, 3, request_hash, -1, SQLITE_TRANSIENT);
-                sqlite3_bind_text(k, 4, id, -1, SQLITE_TRANSIENT);
-                sqlite3_bind_int64(k, 5, (sqlite3_int64) now);
-                rc = sqlite3_step(k);
-                if (rc != SQLITE_DONE) {
-                        r = db_errno(rc);
-                        goto fail;
-                }
-        }
-
-        r = queue_enqueue(db, id, TASK_CREATE, NULL, actor, NULL);
-        if (r < 0)
-                goto fail;
-        r = store_add_event(db, id, actor, "store.create", "Store requested (engine woocommerce).");
-        if (r < 0)
-                goto fail;
-        r = op_audit(db, caller, "store.create", name, id, 0);
-        if (r < 0)
-                goto fail;
-        r = db_commit(db);
-        if (r < 0)
-                goto fail;
-
-        store_changed_notify();
-        if (ret_replayed)
-                *ret_replayed = false;
-        return op_outcome(db, store_get(db, id, ret), err);
-
-fail:
-        db_rollback(db);
-        return r;
-}
-
-int store_create(Db *db, const StoreLimits *limits, const Caller *caller, const char *name, const char *engine,
-                 const char *chart_version, const char *idempotency_key, Store **ret, bool *ret_replayed,
-                 StoreError *err)
-{
-        return store_create_with_settings(db, limits, caller, name, engine, chart_version, NULL, idempotency_key,
-                                          ret, ret_replayed, err);
-}
-
-int store_create_with_settings(Db *db, const StoreLimits *limits, const Caller *caller, const char *name,
-                               const char *engine, const char *chart_version, json_t *settings,
-                               const char *idempotency_key, Store **ret, bool *ret_replayed, StoreError *err)
-{
-        _cleanup_(json_decrefp) json_t *kept = NULL;
-        _cleanup_free_ char *text = NULL;
-        char msg[sizeof err->message];
-        int r;
-
-        assert(db);
-        assert(limits);
-        assert(caller);
-        assert(name);
-        assert(ret);
-
-        if (json_is_object(settings) && json_object_size(settings) == 0)
-                settings = NULL;
-        if (settings) {
-                r = store_settings_check(settings, msg, sizeof msg);
-                if (r != 0) {
-                        r = op_fail(err, ERROR_INVALID_REQUEST, "%s", msg);
-                        (void) op_audit(db, caller, "store.create", name, NULL, r);
-                        return r;
-                }
-                /* A null (the chart's default) is what a new store has anyway. */
-                kept = store_settings_merge(NULL, settings);
-                text = kept ? json_dumps(kept, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-                if (!text)
-                        return -ENOMEM;
-        }
-        store_admission_lock();
-        r = create(db, limits, caller, name, engine, chart_version, text, idempotency_key, ret, ret_replayed, err);
-        store_admission_unlock();
-        if (r != 0) {
-                r = op_outcome(db, r, err);
-                (void) op_audit(db, caller, "store.create", name, NULL, r);
-        }
-        return r;
-}
 
 /* Common shape of retry/upgrade/rollback: check state, queue one task, move status, record. */
 /* With apply (settings and domain operations), what the release is made of changes in the same
@@ -431,7 +139,8 @@ int store_retry(Db *db, const StoreLimits *limits, const Caller *caller, const c
                 StoreError *err)
 {
         _cleanup_(store_freep) Store *cur = NULL;
-        _cleanup_free_ char *last_kind = NULL;
+        _cleanup_free_ char *last_kind = NULL, *clone = NULL;
+        _cleanup_(json_decrefp) json_t *payload = NULL;
         _cleanup_stmt_ sqlite3_stmt *q = NULL;
         int r;
 
@@ -453,12 +162,20 @@ int store_retry(Db *db, const StoreLimits *limits, const Caller *caller, const c
         }
 
         /* A failed delete is retried as a delete; anything else provisions again. */
-        r = db_prepare(db, "SELECT kind FROM tasks WHERE store_id = ? ORDER BY id DESC LIMIT 1", &q);
+        /* A clone provisions again as the clone it is: its create's source goes with the retry. */
+        r = db_prepare(db,
+                       "SELECT kind, (SELECT json_extract(c.payload, '$.clone') FROM tasks c "
+                       "WHERE c.store_id = ?1 AND c.kind = 'create' AND json_valid(c.payload) "
+                       "ORDER BY c.id LIMIT 1) "
+                       "FROM tasks WHERE store_id = ?1 ORDER BY id DESC LIMIT 1",
+                       &q);
         if (r < 0)
                 return op_outcome(db, r, err);
         sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(q) == SQLITE_ROW)
+        if (sqlite3_step(q) == SQLITE_ROW) {
                 last_kind = db_column_strdup(q, 0);
+                clone = db_column_strdup(q, 1);
+        }
         /*
          * Finished before the operation's transaction: a statement left on its row holds a read
          * snapshot, and SQLite answers BEGIN IMMEDIATE on such a connection with SQLITE_BUSY at once,
@@ -469,8 +186,16 @@ int store_retry(Db *db, const StoreLimits *limits, const Caller *caller, const c
         if (streq_ptr(last_kind, "delete"))
                 return store_operation(db, limits, caller, id, TASK_DELETE, NULL, STORE_DELETING, "store.retry",
                                        "Retrying the delete.", NULL, ret, err);
-        return store_operation(db, limits, caller, id, TASK_CREATE, NULL, STORE_PROVISIONING, "store.retry",
-                               "Retrying provisioning.", NULL, ret, err);
+        if (clone) {
+                payload = json_pack("{s:o}", "clone", json_loads(clone, 0, NULL) ?: json_null());
+                if (!payload)
+                        return op_outcome(db, -ENOMEM, err);
+        }
+        return store_operation(db, limits, caller, id, TASK_CREATE, payload, STORE_PROVISIONING,
+                               "store.retry",
+                               clone ? "Retrying provisioning (of a clone: its backup is restored again)."
+                                     : "Retrying provisioning.",
+                               NULL, ret, err);
 }
 
 int store_upgrade(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, const char *chart_version,

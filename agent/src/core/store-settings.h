@@ -43,9 +43,22 @@ int store_change_settings(Db *db, const StoreLimits *limits, const Caller *calle
 int store_redeploy(Db *db, const StoreLimits *limits, const Caller *caller, const char *id, Store **ret,
                    StoreError *err);
 
-/* store_create() with settings of its own from the start (checked as store_settings_check() does;
- * NULL: none). */
+/*
+ * The backup a new store is made from (a clone): store is the id or name of a store the caller
+ * sees, backup the id of one of its succeeded backups.
+ */
+typedef struct StoreCloneSource {
+        const char *store;
+        const char *backup;
+} StoreCloneSource;
+
+/*
+ * store_create() with settings of its own from the start (checked as store_settings_check() does;
+ * NULL: none) and, with from, made from a backup: the source is checked before anything else is
+ * asked (ERROR_NOT_FOUND for a store or backup the caller does not see, ERROR_INVALID_STATE for a
+ * backup that has not succeeded), and the create task restores it into the new store.
+ */
 int store_create_with_settings(Db *db, const StoreLimits *limits, const Caller *caller, const char *name,
                                const char *engine, const char *chart_version, json_t *settings,
-                               const char *idempotency_key, Store **ret, bool *ret_replayed,
-                               StoreError *err);
+                               const StoreCloneSource *from, const char *idempotency_key, Store **ret,
+                               bool *ret_replayed, StoreError *err);

@@ -207,3 +207,21 @@ int backup_take(Job *j, const char *backup_id);
 int backup_find_pod(Job *j, const char *component, char **ret);
 /* Removes a backup's directory and the files a backup puts there. */
 void backup_remove_dir(const char *path);
+
+/* ---- task-restore.c, shared with task-clone.c ---- */
+
+/* 0 when every part of backup row (as backup_get_row() gives it) has the SHA-256 its manifest says, else 1
+ * with the reason. */
+int restore_verify(Job *j, json_t *row, char *reason, size_t n);
+/* Puts every part of backup row into the job's store. 0, 1 with a reason, or a cluster error. */
+int restore_load(Job *j, json_t *row, char *reason, size_t n);
+
+/* ---- task-clone.c, called by task-create.c ---- */
+
+/*
+ * A new store made from a backup (the create task's payload "clone"), once its workloads are ready:
+ * the backup is checked and restored into it, then the site's URL and the administrator's password
+ * are made the new store's own. 0 with *ret_detail (the timeline's words), 1 with a reason when the
+ * clone cannot be made, or an error of the task (a cluster error, -ECANCELED, ...).
+ */
+int clone_restore(Job *j, json_t *clone, char **ret_detail, char *reason, size_t n);

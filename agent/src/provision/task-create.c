@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 
-/* The create task: namespace, quota, policies, secrets, helm install, readiness. */
+/*
+ * The create task: namespace, quota, policies, secrets, helm install, readiness; for a clone (payload
+ * "clone"), then its backup restored into the new store (task-clone.c).
+ */
 
 #include <inttypes.h>
 
@@ -12,18 +15,19 @@
 
 int task_create(Job *j)
 {
-        _cleanup_free_ char *chart = NULL;
+        _cleanup_free_ char *chart = NULL, *cloned = NULL;
+        json_t *clone = json_object_get(j->t->payload, "clone");
         char reason[700] = "";
         int r, stop;
 
-        j->steps = 7;
+        j->steps = clone ? 9 : 7;
         j->expected = STORE_PROVISIONING;
         if (superseded(j, STORE_PROVISIONING))
                 return 0;
 
         /* Back for another look at the workloads: everything before the wait is done. */
         if (streq_ptr(wait_resuming(j), "workloads")) {
-                j->step = j->steps;
+                j->step = 7;
                 goto wait;
         }
 
@@ -116,6 +120,28 @@ wait:
                 return stop;
         if (r < 0)
                 return fail_store(j, "store.failed", reason);
+
+        if (clone) {
+                r = clone_restore(j, clone, &cloned, reason, sizeof reason);
+                if (r == -ECANCELED || r == -ESTALE || r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return cluster_error(j, r, "Restoring the backup into the new store failed");
+                if (r > 0) {
+                        char msg[800];
+                        utf8_snprintf(msg, sizeof msg, "The store could not be made from its backup: %s",
+                                      reason);
+                        return fail_store(j, "store.clone_failed", msg);
+                }
+                r = worker_fence(j->w);
+                if (r < 0)
+                        return r;
+                (void) store_add_event(j->db, j->store->id, "system", "store.cloned", cloned);
+                log_struct(LOG_INFO,
+                           LOG_FIELDS("STORE_ID", j->store->id, "TASK_ID", j->task_id, "ACTION",
+                                      "store.cloned"),
+                           "Store %s: %s", j->store->name, cloned);
+        }
 
         mark_ready(j, "store.ready", "All workloads are ready and the setup Job completed.", NULL);
         return 0;

@@ -122,8 +122,7 @@ static int backup_dir(Job *j, json_t *row, char **ret, char *reason, size_t n)
         return 0;
 }
 
-/* 0 when every part's file has the SHA-256 its manifest says, else 1 with the reason. */
-static int verify(Job *j, json_t *row, char *reason, size_t n)
+int restore_verify(Job *j, json_t *row, char *reason, size_t n)
 {
         _cleanup_free_ char *dir = NULL;
         json_t *part;
@@ -211,8 +210,7 @@ static int load_part(Job *j, const char *dir, json_t *part, char *reason, size_t
         return 0;
 }
 
-/* Puts every part of row back. 0, 1 with a reason, or a cluster error. */
-static int load_backup(Job *j, json_t *row, char *reason, size_t n)
+int restore_load(Job *j, json_t *row, char *reason, size_t n)
 {
         _cleanup_free_ char *dir = NULL;
         json_t *part;
@@ -268,7 +266,7 @@ int task_restore(Job *j)
         if (r < 0 && r != -ENOENT)
                 return r;
         r = r == -ENOENT ? (utf8_snprintf(reason, sizeof reason, "backup %s is gone", backup_id), 1)
-                         : verify(j, target, reason, sizeof reason);
+                         : restore_verify(j, target, reason, sizeof reason);
         if (r != 0) {
                 (void) backup_set_failed(j->db, safety_id, "not taken: the restore was refused");
                 utf8_snprintf(msg, sizeof msg, "Restore of backup %s refused, the store is unchanged: %s", backup_id,
@@ -292,7 +290,7 @@ int task_restore(Job *j)
         }
 
         begin_step(j, "restoring the database and wp-content");
-        r = load_backup(j, target, reason, sizeof reason);
+        r = restore_load(j, target, reason, sizeof reason);
         if (r == -ECANCELED || r == -ESTALE || r == -ENOMEM)
                 return r;
         if (r == 0) {
@@ -304,7 +302,7 @@ int task_restore(Job *j)
 
         /* Back to where the store was. */
         begin_step(j, "returning to the safety backup");
-        r = load_backup(j, safety, again, sizeof again);
+        r = restore_load(j, safety, again, sizeof again);
         if (r == -ECANCELED || r == -ESTALE || r == -ENOMEM)
                 return r;
         if (r < 0)

@@ -175,6 +175,17 @@ static int verb_create(sd_bus *bus, char **args)
         return finish_operation(bus, store, "Creation");
 }
 
+static int verb_clone(sd_bus *bus, char **args)
+{
+        _cleanup_(json_decrefp) json_t *store = NULL;
+        int r;
+
+        r = CALL_JSON(bus, "CloneStore", &store, "sss", args[2], args[0], args[1]);
+        if (r != EXIT_OK)
+                return r;
+        return finish_operation(bus, store, "Clone");
+}
+
 static int verb_delete(sd_bus *bus, char **args)
 {
         _cleanup_(json_decrefp) json_t *store = NULL;
@@ -423,6 +434,11 @@ const Verb verbs[] = {
           "Queues the creation of a store. NAME becomes part of the namespace, the Helm release and the\n"
           "host name: 1-40 of a-z 0-9 and -, starting with a letter and ending with a letter or digit.\n"
           "With --wait, follows the store until it is READY (exit 0) or FAILED (exit 1).\n" },
+        { "clone", "ID|NAME BACKUP NEW-NAME", 3, 3, OPT_WAIT, verb_clone, "Create a store from a backup",
+          "Queues the creation of store NEW-NAME from backup BACKUP (an id from 'storectl backups') of\n"
+          "store ID|NAME: provisioned as any new store (its own host and passwords), then the backup's\n"
+          "database and wp-content restored into it and its site URL rewritten to its own. The source\n"
+          "store is only read. With --wait, follows the new store until it is READY or FAILED.\n" },
         { "delete", "ID|NAME", 1, 1, OPT_WAIT, verb_delete, "Delete a store and everything it owns",
           "Queues the deletion of a store: its Helm release, namespace, volumes and secrets. Deleting a\n"
           "store that is already being deleted is not an error. With --wait, follows it until DELETED.\n" },

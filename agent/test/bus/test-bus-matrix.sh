@@ -58,6 +58,7 @@ GetCredentials      allowed allowed      NotFound     Refused  Refused  Refused 
 BackupStore         allowed allowed      NotFound     Refused  Refused  Refused   string:@A@
 ListBackups         ok      ok           NotFound     Refused  Refused  Refused   string:@A@
 RestoreStore        allowed allowed      NotFound     Refused  Refused  Refused   string:@A@ string:0000000000000000
+CloneStore          NotFound NotFound    NotFound     Refused  Refused  Refused   string:@NEW@ string:@A@ string:0000000000000000
 DeleteBackup        NotFound NotFound    NotFound     Refused  Refused  Refused   string:@A@ string:0000000000000000
 GetBackupSchedule   ok      ok           NotFound     Refused  Refused  Refused   string:@A@
 SetBackupSchedule   allowed allowed      NotFound     Refused  Refused  Refused   string:@A@ int64:-1

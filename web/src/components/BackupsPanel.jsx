@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // A store's backups: the list (time, who or the schedule, state, sizes), take one now and watch
-// it, download each file, restore or delete one after typing the store's name, and the store's
-// schedule. The list is read again while a backup is queued or running, and when the store changes.
+// it, download each file, restore or delete one after typing the store's name, make a new store
+// from one (a clone, after its name is given), and the store's schedule. The list is read again while a backup is queued or running, and when the store changes.
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { api } from '../lib/api.js';
 import { announce } from '../lib/announce.js';
 import { formatDateTime } from '../lib/format.js';
 import { useBus, useNow } from '../lib/hooks.js';
+import { NAME_MAX, validateStoreName } from '../lib/name.js';
+import { Link } from '../lib/router.js';
 import ErrorNotice from './ErrorNotice.jsx';
 import Progress from './Progress.jsx';
 import Time from './Time.jsx';
@@ -21,6 +23,8 @@ export const backupsApi = {
   fileUrl: (id, backup, file) =>
     `/api/v1${path(id)}/backups/${encodeURIComponent(backup)}/files/${encodeURIComponent(file)}`,
   schedule: (id) => api(`${path(id)}/backup-schedule`),
+  clone: (name, id, backup) =>
+    api('/stores', { method: 'POST', body: { name, engine: 'woocommerce', from_backup: { store: id, backup } } }),
   setSchedule: (id, everySec) => api(`${path(id)}/backup-schedule`, { method: 'PATCH', body: { every_sec: everySec } }),
 };
 
@@ -81,6 +85,8 @@ export default function BackupsPanel({ store }) {
   const [confirm, setConfirm] = useState(null); // { kind: 'restore' | 'delete', backup }
   const [typed, setTyped] = useState('');
   const [note, setNote] = useState('');
+  const [cloning, setCloning] = useState(null); // the backup a new store is being made from
+  const [cloned, setCloned] = useState(null); // { store, when } of the last clone asked for
   const opener = useRef(null); // { backup id, kind } of the button that opened the confirmation
   const section = useRef(null);
   const heading = useRef(null);
@@ -223,6 +229,15 @@ export default function BackupsPanel({ store }) {
         </div>
       ) : null}
 
+      {cloned ? (
+        <p className="mt-1 text-sm" data-testid="backup-cloned">
+          <Link to={`/stores/${encodeURIComponent(cloned.store.id)}`} className="link">
+            Open {cloned.store.name}
+          </Link>
+          , made from the backup of {cloned.when}.
+        </p>
+      ) : null}
+
       <ErrorNotice error={actionError} testId="backups-action-error" className={actionError ? 'mt-3' : ''} />
       <ErrorNotice error={error} testId="backups-error" className={error ? 'mt-3' : ''} />
 
@@ -286,7 +301,7 @@ export default function BackupsPanel({ store }) {
                     ))}
                   </ul>
                 ) : null}
-                {!ACTIVE.has(b.status) && !open ? (
+                {!ACTIVE.has(b.status) && !open && cloning?.id !== b.id ? (
                   <div className="mt-2 flex flex-wrap gap-2">
                     {b.status === 'succeeded' ? (
                       <button
@@ -303,6 +318,21 @@ export default function BackupsPanel({ store }) {
                         Restore…<span className="sr-only"> the backup of {when}</span>
                       </button>
                     ) : null}
+                    {b.status === 'succeeded' ? (
+                      <button
+                        type="button"
+                        className="btn-secondary"
+                        disabled={!!working}
+                        onClick={() => {
+                          setConfirm(null);
+                          setActionError(null);
+                          setCloning(b);
+                        }}
+                        data-testid="backup-clone"
+                      >
+                        Create a store from this backup…<span className="sr-only"> of {when}</span>
+                      </button>
+                    ) : null}
                     <button
                       type="button"
                       className="btn-secondary"
@@ -317,6 +347,21 @@ export default function BackupsPanel({ store }) {
                       Delete…<span className="sr-only"> the backup of {when}</span>
                     </button>
                   </div>
+                ) : null}
+                {cloning?.id === b.id ? (
+                  <CloneForm
+                    store={store}
+                    backup={b}
+                    when={when}
+                    onDone={(made) => {
+                      setCloning(null);
+                      if (!made) return;
+                      setCloned({ store: made, when });
+                      const msg = `Store ${made.name} is being created from the backup of ${when}.`;
+                      setNote(msg);
+                      announce(msg);
+                    }}
+                  />
                 ) : null}
                 {open ? (
                   <form
@@ -377,6 +422,97 @@ export default function BackupsPanel({ store }) {
 
       <Schedule store={store} now={now} lastChange={items} />
     </section>
+  );
+}
+
+// Asks for the new store's name; the daemon makes it from the backup (POST /stores with from_backup).
+function CloneForm({ store, backup, when, onDone }) {
+  const id = useId();
+  const [name, setName] = useState('');
+  const [touched, setTouched] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const input = useRef(null);
+  const problem = touched ? validateStoreName(name) : null;
+
+  useEffect(() => {
+    input.current?.focus();
+  }, []);
+
+  async function submit(e) {
+    e.preventDefault();
+    setTouched(true);
+    if (validateStoreName(name)) {
+      input.current?.focus();
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      onDone(await backupsApi.clone(name, store.id, backup.id));
+    } catch (err) {
+      setError(err);
+      input.current?.focus();
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const describedBy = [`${id}-hint`, problem ? `${id}-error` : null].filter(Boolean).join(' ');
+  return (
+    <form
+      onSubmit={submit}
+      noValidate
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') onDone(null);
+      }}
+      className="mt-2 space-y-2 rounded-md border border-sky-200 bg-sky-50 p-3"
+      data-testid="backup-clone-form"
+    >
+      <p className="text-sm text-slate-900">
+        A new store with the data of {store.name} as it was on {when}: its own address and new passwords. {store.name}{' '}
+        itself does not change.
+      </p>
+      <label htmlFor={`${id}-name`} className="block text-sm font-medium text-slate-800">
+        Name of the new store
+      </label>
+      <input
+        ref={input}
+        id={`${id}-name`}
+        type="text"
+        autoComplete="off"
+        autoCapitalize="none"
+        spellCheck={false}
+        maxLength={NAME_MAX + 10}
+        className="field"
+        value={name}
+        onChange={(e) => {
+          setName(e.target.value);
+          setError(null);
+        }}
+        onBlur={() => name && setTouched(true)}
+        aria-invalid={problem ? true : undefined}
+        aria-describedby={describedBy}
+        data-testid="backup-clone-name"
+      />
+      <p id={`${id}-hint`} className="text-xs text-slate-600">
+        Lowercase letters, digits and hyphens, up to {NAME_MAX} characters.
+      </p>
+      {problem ? (
+        <p id={`${id}-error`} className="text-sm text-red-700" data-testid="backup-clone-name-error">
+          {problem}
+        </p>
+      ) : null}
+      <ErrorNotice error={error} testId="backup-clone-error" />
+      <div className="flex gap-2">
+        <button type="submit" className="btn-primary flex-1" disabled={busy} data-testid="backup-clone-submit">
+          {busy ? 'Creating…' : 'Create store'}
+        </button>
+        <button type="button" className="btn-secondary" onClick={() => onDone(null)}>
+          Cancel
+        </button>
+      </div>
+    </form>
   );
 }
 

@@ -183,6 +183,51 @@ describe('Backups panel', () => {
     expect(await screen.findByTestId('backups-note')).toHaveTextContent('Restoring shop1');
   });
 
+  it("makes a new store from a backup after its name is given; the daemon's refusal shows in the form", async () => {
+    let answers = [
+      apiError(409, 'name_taken', "A store named 'shop2' already exists."),
+      json(202, store({ id: 'c10e000000000001', name: 'shop2b', status: 'PROVISIONING' })),
+    ];
+    const { calls } = mockFetch({
+      [`GET ${BASE}/backups`]: json(200, { items: [backup(), failed] }),
+      'POST /api/v1/stores': () => answers.shift()(),
+      [`GET ${BASE}/backup-schedule`]: json(200, SCHEDULE),
+    });
+    render(<BackupsPanel store={store({ status: 'DELETED' })} />);
+    const ok = await screen.findByTestId(`backup-${OK}`);
+    // Only a succeeded backup can be cloned, and a deleted store's backups too.
+    expect(within(screen.getByTestId(`backup-${BAD}`)).queryByTestId('backup-clone')).toBeNull();
+    await userEvent.click(within(ok).getByRole('button', { name: /^Create a store from this backup…/ }));
+    const form = within(ok).getByTestId('backup-clone-form');
+    const input = within(form).getByLabelText('Name of the new store');
+    expect(document.activeElement).toBe(input);
+    expect(form).toHaveTextContent('shop1 itself does not change.');
+    expect(await violations()).toEqual([]);
+
+    await userEvent.type(input, 'Shop2');
+    await userEvent.click(within(form).getByRole('button', { name: 'Create store' }));
+    expect(within(form).getByTestId('backup-clone-name-error')).toHaveTextContent('Use lowercase letters only.');
+    expect(calls.filter((c) => c.method === 'POST')).toEqual([]);
+
+    await userEvent.clear(input);
+    await userEvent.type(input, 'shop2');
+    await userEvent.click(within(form).getByRole('button', { name: 'Create store' }));
+    expect(await within(form).findByTestId('backup-clone-error')).toHaveTextContent('already exists');
+    await userEvent.type(input, 'b');
+    await userEvent.click(within(form).getByRole('button', { name: 'Create store' }));
+    await waitFor(() => expect(within(ok).queryByTestId('backup-clone-form')).toBeNull());
+    const posted = calls.filter((c) => c.method === 'POST' && c.path === '/api/v1/stores');
+    expect(posted.map((c) => c.body)).toEqual([
+      { name: 'shop2', engine: 'woocommerce', from_backup: { store: ID, backup: OK } },
+      { name: 'shop2b', engine: 'woocommerce', from_backup: { store: ID, backup: OK } },
+    ]);
+    expect(screen.getByTestId('backups-note')).toHaveTextContent('Store shop2b is being created from the backup of');
+    expect(within(screen.getByTestId('backup-cloned')).getByRole('link', { name: 'Open shop2b' })).toHaveAttribute(
+      'href',
+      '/stores/c10e000000000001',
+    );
+  });
+
   it('deletes a backup after the name is typed', async () => {
     let items = [backup(), failed];
     const { calls } = mockFetch({
