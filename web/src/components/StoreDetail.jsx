@@ -16,6 +16,7 @@ import StoreAdminCard from './StoreAdminCard.jsx';
 import StoreSettingsForm from './StoreSettingsForm.jsx';
 import Time from './Time.jsx';
 import TransferCard from './TransferCard.jsx';
+import UsagePanel from './UsagePanel.jsx';
 
 const newer = (a, b) => (a?.updated_at ?? '') > (b?.updated_at ?? '');
 
@@ -233,6 +234,7 @@ export default function StoreDetail({ id }) {
         <div className="min-w-0 space-y-4">
           <Timeline events={events} />
           <Releases releases={releases} current={store.helm_revision} />
+          {store.status !== 'DELETED' ? <UsagePanel store={store} /> : null}
           {store.status !== 'DELETED' ? <LogsPanel store={store} /> : null}
           <BackupsPanel store={store} />
         </div>
