@@ -57,7 +57,7 @@ def running_containers(ns):
 
 def test_usage_history_from_metrics_server(cluster_daemon):
     metrics_server()
-    d = cluster_daemon({"usage": {"sample_interval": 2}}, start=False)
+    d = cluster_daemon({"usage": {"sample_interval": 2}, "limits": {"requests_per_window": 100000}}, start=False)
     acme, globex = tenants(d)
     d.start()
 
@@ -72,17 +72,23 @@ def test_usage_history_from_metrics_server(cluster_daemon):
         assert pods, "the store has no running pods"
         want_cpu = {p: CPU_M * n for p, n in pods.items()}
 
+        seen = []
+
         def simulated_sample():
             r = d.request("GET", f"/api/v1/stores/{sid}/usage", auth=acme)
             assert r.status == 200, r
             u = r.json()
+            seen[:] = [u["metrics"], u.get("reason"), u["samples"][-1:], pods]
             for s in reversed(u["samples"]):
                 got = {p["name"]: p for p in s["pods"]}
                 if s["cpu_millicores"] is not None and set(got) == set(pods) and all(
                         abs(got[p]["cpu_millicores"] - c) <= 2 for p, c in want_cpu.items()):
                     return u, s
             return None
-        u, s = d.wait_for(simulated_sample, timeout=180, interval=1, what="a sample of the simulated usage")
+        try:
+            u, s = d.wait_for(simulated_sample, timeout=180, interval=1, what="a sample of the simulated usage")
+        except AssertionError:
+            raise AssertionError(f"no sample of the simulated usage; last seen: {seen}") from None
         assert u["metrics"] == "available" and u["interval_seconds"] == 2 and u["window_seconds"] == 3600
         # Each pod's use as kwok simulates it, and the store's total.
         for p in s["pods"]:
@@ -110,7 +116,7 @@ def test_usage_says_unavailable_without_metrics_api(cluster_daemon):
     never zero; the storage side is still sampled."""
     metrics_server("--remove")
     try:
-        d = cluster_daemon({"usage": {"sample_interval": 2}}, start=False)
+        d = cluster_daemon({"usage": {"sample_interval": 2}, "limits": {"requests_per_window": 100000}}, start=False)
         acme, _ = tenants(d)
         d.start()
         r = d.request("POST", "/api/v1/stores", {"name": "nometrics", "engine": "woocommerce"}, auth=acme)
