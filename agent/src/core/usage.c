@@ -28,8 +28,8 @@ int usage_record(Db *db, const char *store_id, const UsageSample *s)
         }
         r = db_prepare(db,
                        "INSERT OR REPLACE INTO store_usage (store_id, at, cpu_millicores, memory_bytes,"
-                       " cpu_quota_millicores, memory_quota_bytes, storage_requested_bytes, storage_quota_bytes,"
-                       " pods) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                       " cpu_quota_millicores, memory_quota_bytes, storage_requested_bytes,"
+                       " storage_quota_bytes, pods) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                        &q);
         if (r < 0)
                 return r;
@@ -70,8 +70,8 @@ int usage_history(Db *db, const char *store_id, uint64_t since_usec, uint64_t ma
         /* The newest max, then oldest first for the chart. */
         r = db_prepare(db,
                        "SELECT * FROM (SELECT at, cpu_millicores, memory_bytes, cpu_quota_millicores,"
-                       " memory_quota_bytes, storage_requested_bytes, storage_quota_bytes, pods FROM store_usage"
-                       " WHERE store_id = ?1 AND at >= ?2 ORDER BY at DESC LIMIT ?3) ORDER BY at",
+                       " memory_quota_bytes, storage_requested_bytes, storage_quota_bytes, pods"
+                       " FROM store_usage WHERE store_id = ?1 AND at >= ?2 ORDER BY at DESC LIMIT ?3) ORDER BY at",
                        &q);
         if (r < 0)
                 return r;
@@ -117,8 +117,8 @@ int usage_prune(Db *db, uint64_t before_usec, uint64_t keep_per_store)
         if (rc != SQLITE_DONE)
                 return db_errno(rc);
         r = db_prepare(db,
-                       "DELETE FROM store_usage WHERE rowid IN (SELECT rowid FROM (SELECT rowid, row_number()"
-                       " OVER (PARTITION BY store_id ORDER BY at DESC) AS n FROM store_usage) WHERE n > ?1)",
+                       "DELETE FROM store_usage WHERE rowid IN (SELECT rowid FROM (SELECT rowid,"
+                       " row_number() OVER (PARTITION BY store_id ORDER BY at DESC) AS n FROM store_usage) WHERE n > ?1)",
                        &k);
         if (r < 0)
                 return r;
@@ -142,10 +142,13 @@ int usage_stores_to_sample(Db *db, json_t **ret)
         out = json_array();
         if (!out)
                 return -ENOMEM;
-        while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-                if (json_array_append_new(out, json_pack("{s:s, s:s}", "id", (const char *) sqlite3_column_text(q, 0),
-                                                         "name", (const char *) sqlite3_column_text(q, 1))) < 0)
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+                const char *id = (const char *) sqlite3_column_text(q, 0);
+                const char *name = (const char *) sqlite3_column_text(q, 1);
+
+                if (json_array_append_new(out, json_pack("{s:s, s:s}", "id", id, "name", name)) < 0)
                         return -ENOMEM;
+        }
         if (rc != SQLITE_DONE)
                 return db_errno(rc);
         *ret = TAKE_PTR(out);

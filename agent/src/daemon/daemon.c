@@ -486,6 +486,7 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
                 .store_log_sources = hook_store_log_sources,
                 .store_logs = hook_store_logs,
                 .capacity = hook_capacity,
+                .usage_status = hook_usage_status,
                 .userdata = d.provisioner,
         };
         r = bus_new(&d.bus, event, config, &bus_hooks, on_task_queued, &d);

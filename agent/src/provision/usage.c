@@ -55,7 +55,8 @@ static int read_pod_metrics(KubeClient *c, const char *ns, UsageSample *s)
                 return r;
         s->cpu_millicores = s->memory_bytes = 0;
         json_array_foreach(json_object_get(list, "items"), i, item) {
-                const char *name = json_string_value(json_object_get(json_object_get(item, "metadata"), "name"));
+                json_t *meta = json_object_get(item, "metadata");
+                const char *name = json_string_value(json_object_get(meta, "name"));
                 int64_t cpu = 0, mem = 0;
 
                 json_array_foreach(json_object_get(item, "containers"), j, ctr) {
@@ -65,9 +66,9 @@ static int read_pod_metrics(KubeClient *c, const char *ns, UsageSample *s)
                 }
                 s->cpu_millicores += cpu;
                 s->memory_bytes += mem;
-                if (name && json_array_append_new(s->pods, json_pack("{s:s, s:I, s:I}", "name", name, "cpu_millicores",
-                                                                     (json_int_t) cpu, "memory_bytes",
-                                                                     (json_int_t) mem)) < 0)
+                if (name && json_array_append_new(s->pods, json_pack("{s:s, s:I, s:I}", "name", name,
+                                                                     "cpu_millicores", (json_int_t) cpu,
+                                                                     "memory_bytes", (json_int_t) mem)) < 0)
                         return -ENOMEM;
         }
         return 0;
@@ -102,7 +103,9 @@ static int read_quota_and_claims(KubeClient *c, const char *ns, UsageSample *s)
                 return r;
         s->storage_requested_bytes = 0;
         json_array_foreach(json_object_get(claims, "items"), i, pvc) {
-                json_t *req = json_object_get(json_object_get(json_object_get(pvc, "spec"), "resources"), "requests");
+                json_t *res = json_object_get(json_object_get(pvc, "spec"), "resources");
+                json_t *req = json_object_get(res, "requests");
+
                 s->storage_requested_bytes += MAX(quantity(json_object_get(req, "storage"), 1000), 0);
         }
         return 0;
@@ -145,7 +148,8 @@ static void sample_once(Provisioner *p, Db *db, const ProvisionSettings *set)
                 const char *name = json_string_value(json_object_get(st, "name"));
                 _cleanup_(json_decrefp) json_t *pods = json_array();
                 _cleanup_free_ char *ns = NULL;
-                UsageSample s = { .at_usec = now_usec(), .cpu_millicores = -1, .memory_bytes = -1, .pods = pods };
+                UsageSample s = { .at_usec = now_usec(), .cpu_millicores = -1, .memory_bytes = -1,
+                                  .pods = pods };
 
                 if (!pods || store_namespace_name(name, &ns) < 0)
                         return;

@@ -416,8 +416,9 @@ TEST(test_upgrade_v10_usage_samples)
         _cleanup_(json_decrefp) json_t *h = NULL;
         const char *const schemas[] = { db_schema_v1, db_schema_v2, db_schema_v3, db_schema_v4, db_schema_v5,
                                         db_schema_v6, db_schema_v7, db_schema_v8, db_schema_v9, db_schema_v10 };
-        UsageSample s = { .at_usec = 5000000, .cpu_millicores = 10, .memory_bytes = 20, .cpu_quota_millicores = -1,
-                          .memory_quota_bytes = -1, .storage_requested_bytes = -1, .storage_quota_bytes = -1 };
+        UsageSample s = { .at_usec = 5000000, .cpu_millicores = 10, .memory_bytes = 20,
+                          .cpu_quota_millicores = -1, .memory_quota_bytes = -1,
+                          .storage_requested_bytes = -1, .storage_quota_bytes = -1 };
         sqlite3 *raw = NULL;
 
         ASSERT_EQ(sqlite3_open(path, &raw), SQLITE_OK);
