@@ -16,6 +16,7 @@ import pytest
 
 from conftest import env, kubectl, kubectl_json, wait_status
 from test_credentials import same_as_missing
+from test_races import STORECTL, private_bus  # noqa: F401 (a fixture)
 
 CLUSTER = os.path.join(os.path.dirname(__file__), "..", "cluster")
 CPU_M = 150             # millicores per container, simulated
@@ -55,9 +56,11 @@ def running_containers(ns):
             for p in kubectl_json("get", "pods", "-n", ns)["items"] if p["status"].get("phase") == "Running"}
 
 
-def test_usage_history_from_metrics_server(cluster_daemon):
+def test_usage_history_from_metrics_server(cluster_daemon, private_bus):  # noqa: F811
     metrics_server()
-    d = cluster_daemon({"usage": {"sample_interval": 2}, "limits": {"requests_per_window": 100000}}, start=False)
+    bus_env = {"DBUS_SYSTEM_BUS_ADDRESS": private_bus}
+    d = cluster_daemon({"usage": {"sample_interval": 2}, "limits": {"requests_per_window": 100000}}, start=False,
+                       env=bus_env)
     acme, globex = tenants(d)
     d.start()
 
@@ -107,6 +110,20 @@ def test_usage_history_from_metrics_server(cluster_daemon):
         # Another tenant's store answers as one that does not exist; a bad window is refused.
         same_as_missing(d, globex, "GET", "/usage", sid)
         assert d.request("GET", f"/api/v1/stores/{sid}/usage?window=x", auth=acme).status == 400
+
+        # storectl: the same over D-Bus, in words.
+        def storectl(*args):
+            return subprocess.run([STORECTL, *args], capture_output=True, text=True,
+                                  env=dict(os.environ, **bus_env), timeout=30)
+        d.wait_for(lambda: storectl("list").returncode == 0, timeout=15, what="the daemon on the private bus")
+        p = storectl("usage", "usageshop")
+        assert p.returncode == 0, p
+        assert "Metrics:  available (sampled every 2 s)" in p.stdout, p.stdout
+        total = MEMORY * sum(pods.values())
+        assert f"Memory:   {total / 2**20:.1f} MiB of 2.0 GiB ({total * 100 // (2 * GI)}%)" in p.stdout, p.stdout
+        assert "of 4.00 cores" in p.stdout and "Storage:  4.0 GiB (no quota)" in p.stdout, p.stdout
+        for pod in pods:
+            assert pod in p.stdout, p.stdout
     finally:
         kubectl("delete", "clusterresourceusage", f"standin-{ns}", "--ignore-not-found", check=False)
 
