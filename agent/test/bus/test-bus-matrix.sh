@@ -47,6 +47,7 @@ CreateStore         ok      ok           ok           Refused  Refused  Refused 
 UpgradeStore        allowed allowed      NotFound     Refused  Refused  Refused   string:@A@ string:0.2.0
 RedeployStore       allowed allowed      NotFound     Refused  Refused  Refused   string:@A@
 GetStoreSettings    ok      ok           NotFound     Refused  Refused  Refused   string:@A@
+GetStoreUsage       ok      ok           NotFound     Refused  Refused  Refused   string:@A@
 SetStoreSettings    allowed allowed      NotFound     Refused  Refused  Refused   string:@A@ string:{"currency":"EUR"}
 RollbackStore       allowed allowed      NotFound     Refused  Refused  Refused   string:@A@ int64:1
 RetryStore          allowed allowed      NotFound     Refused  Refused  Refused   string:@A@
