@@ -60,6 +60,7 @@ EXPECTATIONS = {
     ("GET", "/api/v1/stores/{id}/backup-schedule"): "store",
     ("PATCH", "/api/v1/stores/{id}/backup-schedule"): "store",
     ("GET", "/api/v1/stores/{id}/logs"): "store",
+    ("GET", "/api/v1/stores/{id}/usage"): "store",
     ("GET", "/api/v1/stores/{id}/logs/{pod}"): "store",
     ("GET", "/api/v1/charts"): "own",
     ("GET", "/api/v1/platform"): "own",

@@ -20,6 +20,8 @@ CYCLONUS_VERSION=v0.5.6
 # cert-manager's controller, for the https tests (tests/integration/test_tls.py); must match
 # tests/cluster/cert-manager/go.mod.
 CERT_MANAGER_VERSION=v1.11.5
+# metrics-server, the metrics.k8s.io API for the resource-use tests (tests/cluster/metrics-server-up).
+METRICS_SERVER_VERSION=v0.8.0
 HELM4_VERSION=v4.3.1
 HELM3_VERSION=v3.22.0
 HELM_MAJOR=${HELM_MAJOR:-4}
@@ -33,13 +35,15 @@ KWOK_BIN=$CACHE_DIR/bin-kwok-$KWOK_VERSION/kwok
 # kwok's own CustomResourceDefinitions for the resources `up` enables (Exec, ClusterExec, Logs,
 # ClusterLogs), from its module.
 KWOK_CRD_DIR=$CACHE_DIR/crd-kwok-$KWOK_VERSION
-KWOK_CRDS=(execs clusterexecs logs clusterlogs)
+KWOK_CRDS=(execs clusterexecs logs clusterlogs metrics resourceusages clusterresourceusages)
 # The NetworkPolicy analyzer tests/cluster/test-netpol.sh asks (the cluster enforces no policy).
 CYCLONUS_BIN=$CACHE_DIR/bin-cyclonus-$CYCLONUS_VERSION/cyclonus
 # Built only by `build cert-manager` (tests/cluster/cert-manager-up asks for it), never by `up`.
 CERT_MANAGER_BIN=$CACHE_DIR/bin-cert-manager-$CERT_MANAGER_VERSION/controller
 # Its CustomResourceDefinitions (Certificate, Issuer, ...), from its module, the chart's labels taken out.
 CERT_MANAGER_CRD_DIR=$CACHE_DIR/crd-cert-manager-$CERT_MANAGER_VERSION
+# Built only by `build metrics-server` (tests/cluster/metrics-server-up asks for it).
+METRICS_SERVER_BIN=$CACHE_DIR/bin-metrics-server-$METRICS_SERVER_VERSION/metrics-server
 case $HELM_MAJOR in
 	4) HELM_VERSION=$HELM4_VERSION ;;
 	3) HELM_VERSION=$HELM3_VERSION ;;
@@ -62,6 +66,9 @@ SCHEDULER_PORT=$((PORT_BASE + 4))
 KWOK_PORT=$((PORT_BASE + 5))
 # cert-manager's metrics listener (tests/cluster/cert-manager-up), on loopback.
 CERT_MANAGER_METRICS_PORT=$((PORT_BASE + 6))
+# metrics-server's secure port (tests/cluster/metrics-server-up), on loopback; the API server
+# reaches it through the APIService v1beta1.metrics.k8s.io.
+METRICS_SERVER_PORT=$((PORT_BASE + 7))
 
 # Networks, the same ranges k3s uses by default.
 SERVICE_CIDR=10.43.0.0/16
@@ -76,7 +83,7 @@ POOL_LABEL=storeagent.test/pv-pool=local-path
 # Components in start order; each has <state>/pids/<name>.pid and logs/<name>.log.
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok pv-recycler)
 # Started on demand by their own scripts (after the components above); `down` stops them too.
-OPTIONAL_COMPONENTS=(cert-manager)
+OPTIONAL_COMPONENTS=(cert-manager metrics-server)
 
 PKI=$STATE_DIR/pki
 LOG_DIR=$STATE_DIR/logs

@@ -620,6 +620,46 @@ await (KUBE ? step : skipStep)('the store page shows its log and lines that arri
     }
 });
 
+// --- resource use: kwok's pods run nothing, so they use no CPU or memory. The stand-in: kwok's
+// simulated usage (a ClusterResourceUsage for the store's namespace), which kwok's fake kubelet serves
+// as resource metrics to metrics-server (tests/e2e/run starts it); the agent samples it every 2 s.
+
+await (KUBE ? step : skipStep)("the store page charts the store's CPU and memory against its quota", async () => {
+    const standin = `e2e-usage-${NAME}`;
+    kubectl(
+        ['apply', '-f', '-'],
+        JSON.stringify({
+            apiVersion: 'kwok.x-k8s.io/v1alpha1',
+            kind: 'ClusterResourceUsage',
+            metadata: { name: standin },
+            spec: {
+                selector: { matchNamespaces: [`store-${NAME}`] },
+                usages: [{ usage: { cpu: { value: '150m' }, memory: { value: '200Mi' } } }],
+            },
+        }),
+    );
+    try {
+        const panel = page.getByTestId('usage');
+        await panel.waitFor();
+        const cpu = panel.getByTestId('usage-cpu');
+        const deadline = Date.now() + 120000;
+        // The panel reads again every 5 s at a 2 s sampling interval.
+        while (!(Number((await cpu.count()) ? await cpu.getAttribute('data-latest') : 0) >= 150)) {
+            if (Date.now() > deadline) fail(`no simulated CPU use on the chart: "${await panel.innerText()}"`);
+            await page.waitForTimeout(500);
+        }
+        const memory = Number(await panel.getByTestId('usage-memory').getAttribute('data-latest'));
+        if (memory < 200 * 2 ** 20) fail(`the memory chart's latest value is ${memory}`);
+        const summary = await panel.getByTestId('usage-cpu-summary').innerText();
+        log(`  CPU: ${summary}; memory: ${await panel.getByTestId('usage-memory-summary').innerText()}`);
+        if (!/of 4 cores/.test(summary)) fail(`the CPU chart does not name the quota: "${summary}"`);
+        await axeCheck('store page with its resource charts');
+        await saveShot(panel, 'store-usage.png');
+    } finally {
+        kubectl(['delete', 'clusterresourceusage', standin, '--ignore-not-found']);
+    }
+});
+
 // --- backups: kwok's pods run nothing, so an exec into them has nothing to run. Without a mapping a
 // backup fails, and the panel says why. The stand-in after it: kwok's ClusterExec runs the store's
 // execs on this host, in a directory of the step, with a mysqldump and a mysql of the step's own on

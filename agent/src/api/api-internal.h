@@ -298,6 +298,7 @@ void api_log_streams_wait(ApiServer *s);
 /* From the waker: ends the parked log streams whose clients went away. */
 void api_log_streams_check(ApiServer *s);
 API_HANDLER(h_store_log_sources);
+API_HANDLER(h_store_usage);
 API_HANDLER(h_store_logs);
 API_HANDLER(h_store_transfer);
 API_HANDLER(h_accounts_list);

@@ -52,6 +52,8 @@ typedef struct ApiHooks {
          * model, else only {"known", "fits"}. Called from any request thread.
          */
         int (*capacity)(void *userdata, Db *db, bool details, json_t **ret);
+        /* Whether resource use can be sampled: {"metrics", "reason"?, "interval_seconds"}; quickly (cached). */
+        int (*usage_status)(void *userdata, json_t **ret);
         void *userdata;
 } ApiHooks;
 

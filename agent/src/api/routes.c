@@ -39,6 +39,7 @@ const ApiRoute api_routes[] = {
         { "GET", "/api/v1/stores/{id}/backup-schedule", 0, h_store_backup_schedule_get },
         { "PATCH", "/api/v1/stores/{id}/backup-schedule", 0, h_store_backup_schedule_patch },
         { "GET", "/api/v1/stores/{id}/logs", 0, h_store_log_sources },
+        { "GET", "/api/v1/stores/{id}/usage", 0, h_store_usage },
         { "GET", "/api/v1/stores/{id}/logs/{pod}", 0, h_store_logs },
         { "GET", "/api/v1/charts", 0, h_charts },
         { "GET", "/api/v1/platform", 0, h_platform },

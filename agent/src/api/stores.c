@@ -11,6 +11,7 @@
 #include "basic/util.h"
 #include "core/error.h"
 #include "core/store-settings.h"
+#include "core/usage.h"
 
 int h_stores_list(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
 {
@@ -151,6 +152,36 @@ int h_store_events(ApiServer *s, const struct _u_request *req, struct _u_respons
         if (store_events(api_db(s), store->id, limit, (int64_t) after, &items) < 0)
                 return api_error(resp, 500, "internal", "Reading events failed.");
         api_set_json(resp, 200, json_pack("{s:o}", "items", items));
+        return 0;
+}
+
+/*
+ * The store's resource use over the last window seconds (the samples the provisioner keeps), and
+ * whether CPU and memory can be known at all: without the metrics API they are null, never zero.
+ */
+int h_store_usage(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
+{
+        _cleanup_(store_freep) Store *store = NULL;
+        _cleanup_(json_decrefp) json_t *status = NULL;
+        uint64_t window, now = now_usec();
+        json_t *samples = NULL;
+
+        if (api_parse_query_u64(req, "window", 3600, 31622400, &window, resp) < 0)
+                return 0;
+        if (load_store(s, ctx, resp, &store) < 0)
+                return 0;
+        if (!s->hooks.usage_status || s->hooks.usage_status(s->hooks.userdata, &status) < 0)
+                status = json_pack("{s:s, s:s, s:i}", "metrics", "unavailable", "reason",
+                                   "The agent has no cluster connection.", "interval_seconds", 0);
+        if (!status)
+                return api_error(resp, 500, "internal", "Out of memory.");
+        if (usage_history(api_db(s), store->id, now - MIN(window * USEC_PER_SEC, now), USAGE_SAMPLES_MAX,
+                          &samples) < 0)
+                return api_error(resp, 500, "internal", "Reading the usage samples failed.");
+        json_object_set_new(status, "store", json_string(store->id));
+        json_object_set_new(status, "window_seconds", json_integer((json_int_t) window));
+        json_object_set_new(status, "samples", samples);
+        api_set_json(resp, 200, json_incref(status));
         return 0;
 }
 

@@ -22,5 +22,7 @@ typedef struct BusHooks {
                           const atomic_bool *cancel, StoreLogSink sink, void *sink_userdata);
         /* The cluster's room for stores, read now: with details the whole model, else {"known", "fits"}. */
         int (*capacity)(void *userdata, Db *db, bool details, json_t **ret);
+        /* As ApiHooks: whether resource use can be sampled, {"metrics", "reason", "interval_seconds"}. */
+        int (*usage_status)(void *userdata, json_t **ret);
         void *userdata;
 } BusHooks;

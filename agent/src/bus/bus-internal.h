@@ -121,6 +121,7 @@ int bus_method_backup_store(sd_bus_message *m, void *userdata, sd_bus_error *err
 /* bus-settings.c */
 int bus_method_redeploy_store(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_get_store_settings(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_get_store_usage(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_set_store_settings(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_get_store_domains(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_add_store_domain(sd_bus_message *m, void *userdata, sd_bus_error *error);

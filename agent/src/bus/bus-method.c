@@ -558,6 +558,8 @@ const sd_bus_vtable bus_agent_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("GetStoreSettings", SD_BUS_ARGS("s", id_or_name),
                                 SD_BUS_RESULT("s", settings_json), bus_method_get_store_settings,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetStoreUsage", SD_BUS_ARGS("s", id_or_name), SD_BUS_RESULT("s", usage_json),
+                                bus_method_get_store_usage, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetStoreSettings", SD_BUS_ARGS("s", id_or_name, "s", settings_json),
                                 SD_BUS_RESULT("s", store_json), bus_method_set_store_settings,
                                 SD_BUS_VTABLE_UNPRIVILEGED),

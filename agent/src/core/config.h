@@ -55,6 +55,9 @@ typedef struct Config {
         uint64_t overcommit_percent;        /* stores admitted against this share of the nodes' allocatable */
         char *when_full;                    /* "refuse" a store that does not fit, or let it "wait" for room */
         uint64_t capacity_recheck_sec;      /* a store waiting for room is looked at again after this */
+        uint64_t usage_interval_sec;        /* READY stores' resource use is sampled this often; 0: never */
+        uint64_t usage_keep_sec;            /* samples are kept this long */
+        uint64_t usage_max_samples;         /* and at most this many per store */
         uint64_t idle_exit_sec;
         char *log_format;
         char *log_level;

@@ -306,6 +306,24 @@ const char db_schema_v11[] =
         "  DELETE FROM store_domains WHERE store_id = new.id;"
         " END;";
 
+/*
+ * Version 12: samples of a store's resource use (core/usage.c), one row per store and time; an
+ * amount is NULL when it was not known (no metrics API, no quota on it). Pruned by age and count.
+ */
+const char db_schema_v12[] =
+        "CREATE TABLE store_usage ("
+        " store_id TEXT NOT NULL REFERENCES stores(id),"
+        " at INTEGER NOT NULL,"
+        " cpu_millicores INTEGER,"
+        " memory_bytes INTEGER,"
+        " cpu_quota_millicores INTEGER,"
+        " memory_quota_bytes INTEGER,"
+        " storage_requested_bytes INTEGER,"
+        " storage_quota_bytes INTEGER,"
+        " pods TEXT,"
+        " UNIQUE (store_id, at));"
+        "CREATE INDEX store_usage_at ON store_usage(at);";
+
 static const char *const migrations[DB_SCHEMA_VERSION] = {
         db_schema_v1,
         db_schema_v2,
@@ -318,6 +336,7 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
         db_schema_v9,
         db_schema_v10,
         db_schema_v11,
+        db_schema_v12,
 };
 
 /*

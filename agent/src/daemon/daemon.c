@@ -311,6 +311,11 @@ static int hook_store_credentials(void *userdata, const Store *s, json_t **ret)
         return provisioner_store_credentials(userdata, s, ret);
 }
 
+static int hook_usage_status(void *userdata, json_t **ret)
+{
+        return provisioner_usage_status(userdata, ret);
+}
+
 static int hook_store_log_sources(void *userdata, const Store *s, json_t **ret)
 {
         return provisioner_store_log_sources(userdata, s, ret);
@@ -430,6 +435,7 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
                 .store_log_sources = hook_store_log_sources,
                 .store_logs = hook_store_logs,
                 .capacity = hook_capacity,
+                .usage_status = hook_usage_status,
                 .userdata = d.provisioner,
         };
         /* Before the API and D-Bus take requests: every create asks the cluster for room. */
@@ -480,6 +486,7 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
                 .store_log_sources = hook_store_log_sources,
                 .store_logs = hook_store_logs,
                 .capacity = hook_capacity,
+                .usage_status = hook_usage_status,
                 .userdata = d.provisioner,
         };
         r = bus_new(&d.bus, event, config, &bus_hooks, on_task_queued, &d);

@@ -56,7 +56,16 @@ struct Provisioner {
         bool reconciler_started;
         atomic_bool stopping;
         char *db_path;
+
+        /* The usage sampler thread (usage.c); its view of the metrics API, under status_lock. */
+        pthread_t usage_sampler;
+        bool usage_sampler_started;
+        char *usage_state;  /* "available", "unavailable", "disabled"; NULL before the first look */
+        char *usage_reason; /* why not available */
 };
+
+/* usage.c */
+int usage_sampler_start(Provisioner *p);
 
 /* settings.c */
 int settings_copy(Provisioner *p, ProvisionSettings *ret, uint64_t *ret_generation);

@@ -76,5 +76,11 @@ int provisioner_start_waiting(Provisioner *p, Db *db, const Store *s, char *reas
  */
 int provisioner_admit_upgrade(Provisioner *p, Db *db, const Store *s, const char *chart_version, bool start,
                               char *reason, size_t reason_len);
+/*
+ * Whether the store charts' CPU and memory can be known: {"metrics": "available" | "unavailable" |
+ * "disabled", "reason" (when not available), "interval_seconds"}, from the usage sampler's last look at
+ * the metrics.k8s.io API. Safe from any thread.
+ */
+int provisioner_usage_status(Provisioner *p, json_t **ret);
 /* Namespaces labelled as ours without a store row. */
 int provisioner_orphans(Provisioner *p, json_t **ret);

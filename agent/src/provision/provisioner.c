@@ -35,6 +35,9 @@ int settings_copy(Provisioner *p, ProvisionSettings *ret, uint64_t *ret_generati
                 .readiness_watch_sec = p->set.readiness_watch_sec,
                 .readiness_recheck_sec = p->set.readiness_recheck_sec,
                 .overcommit_percent = p->set.overcommit_percent,
+                .usage_interval_sec = p->set.usage_interval_sec,
+                .usage_keep_sec = p->set.usage_keep_sec,
+                .usage_max_samples = p->set.usage_max_samples,
                 .quota_pods = p->set.quota_pods,
                 .quota_memory = p->set.quota_memory,
                 .quota_cpu = p->set.quota_cpu,
@@ -90,6 +93,10 @@ Provisioner *provisioner_free(Provisioner *p)
         atomic_store(&p->stopping, true);
         if (p->reconciler_started)
                 pthread_join(p->reconciler, NULL);
+        if (p->usage_sampler_started)
+                pthread_join(p->usage_sampler, NULL);
+        free(p->usage_state);
+        free(p->usage_reason);
         free(p->db_path);
         settings_done(&p->set);
         kube_client_free(p->status_client);

@@ -115,5 +115,5 @@ int provisioner_start(Provisioner *p, const char *db_path)
         if (r != 0)
                 return -r;
         p->reconciler_started = true;
-        return 0;
+        return usage_sampler_start(p);
 }

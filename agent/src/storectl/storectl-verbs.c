@@ -19,6 +19,7 @@
 #include "storectl/storectl-webhook.h"
 #include "storectl/storectl-logs.h"
 #include "storectl/storectl-settings.h"
+#include "storectl/storectl-usage.h"
 
 #define BACKUP_POLL_USEC USEC_PER_SEC
 #define STATUS_EVENTS 5
@@ -462,6 +463,10 @@ const Verb verbs[] = {
           "too (another host of its Ingress, with its own certificate when stores are https). rm DOMAIN:\n"
           "stop serving it. primary DOMAIN: the host the shop's URLs use ('-': the store's own host).\n"
           "Each change queues a redeploy; with --wait, follows the store until it is READY or FAILED.\n" },
+        { "usage", "ID|NAME", 1, 1, 0, verb_usage, "Show a store's CPU, memory and storage use",
+          "Shows the latest sample of the store's resource use against its namespace's quota, each\n"
+          "pod's use and the last hour's peak, as the dashboard's charts do. Without the cluster's\n"
+          "metrics API (metrics-server) it says so, and CPU and memory are shown as '-'.\n" },
         { "backup", "ID|NAME", 1, 1, OPT_WAIT, verb_backup, "Take a backup of a store",
           "Queues a backup of a READY store: a dump of its database and an archive of its wp-content,\n"
           "written under the agent's state directory (backups/NAME/TIME-ID/) with a manifest of sizes and\n"

@@ -47,6 +47,7 @@ CreateStore         ok      ok           ok           Refused  Refused  Refused 
 UpgradeStore        allowed allowed      NotFound     Refused  Refused  Refused   string:@A@ string:0.2.0
 RedeployStore       allowed allowed      NotFound     Refused  Refused  Refused   string:@A@
 GetStoreSettings    ok      ok           NotFound     Refused  Refused  Refused   string:@A@
+GetStoreUsage       ok      ok           NotFound     Refused  Refused  Refused   string:@A@
 SetStoreSettings    allowed allowed      NotFound     Refused  Refused  Refused   string:@A@ string:{"currency":"EUR"}
 GetStoreDomains     ok      ok           NotFound     Refused  Refused  Refused   string:@A@
 AddStoreDomain      allowed allowed      NotFound     Refused  Refused  Refused   string:@A@ string:m.example.com boolean:false

@@ -9,6 +9,7 @@
 #include "core/queue.h"
 #include "core/store.h"
 #include "core/token.h"
+#include "core/usage.h"
 #include "core/webhook.h"
 #include "tests.h"
 
@@ -460,6 +461,45 @@ TEST(test_upgrade_v10_stores_without_domains)
         free(TAKE_PTR(primary));
         ASSERT_EQ(store_domains_of(db, "00000000000000c1", &items, &primary), 0);
         ASSERT_EQ(json_array_size(items), 0u);
+}
+
+/* A v11 database gets the usage samples table, empty, and its stores can be sampled at once. */
+TEST(test_upgrade_v11_usage_samples)
+{
+        _cleanup_free_ char *dir = test_tmpdir(), *path = strjoin_path(dir, "v11.db");
+        _cleanup_(db_closep) Db *db = NULL;
+        _cleanup_(json_decrefp) json_t *h = NULL;
+        const char *const schemas[] = { db_schema_v1, db_schema_v2, db_schema_v3, db_schema_v4, db_schema_v5,
+                                        db_schema_v6, db_schema_v7, db_schema_v8, db_schema_v9, db_schema_v10,
+                                        db_schema_v11 };
+        UsageSample s = { .at_usec = 5000000, .cpu_millicores = 10, .memory_bytes = 20,
+                          .cpu_quota_millicores = -1, .memory_quota_bytes = -1,
+                          .storage_requested_bytes = -1, .storage_quota_bytes = -1 };
+        sqlite3 *raw = NULL;
+
+        ASSERT_EQ(sqlite3_open(path, &raw), SQLITE_OK);
+        for (size_t i = 0; i < ELEMENTSOF(schemas); i++)
+                ASSERT_EQ(sqlite3_exec(raw, schemas[i], NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw,
+                               "INSERT INTO accounts (id, name, role, created_at) VALUES (1, 'ops', 'admin', 1);"
+                               "INSERT INTO stores (id, name, engine, owner, status, created_at, updated_at, seq, "
+                               "  account_id, settings) VALUES ('00000000000000c1', 'kept', 'woocommerce', "
+                               "  'ops', 'READY', 1000, 1000, 1, 1, NULL);"
+                               "PRAGMA user_version = 11;",
+                               NULL, NULL, NULL),
+                  SQLITE_OK);
+        sqlite3_close(raw);
+
+        ASSERT_EQ(db_open(path, &db), 0);
+        ASSERT_EQ(db_schema_version(db), DB_SCHEMA_VERSION);
+        ASSERT_EQ(usage_history(db, "00000000000000c1", 0, 10, &h), 0);
+        ASSERT_EQ(json_array_size(h), 0u);
+        ASSERT_EQ(usage_record(db, "00000000000000c1", &s), 0);
+        json_decref(TAKE_PTR(h));
+        ASSERT_EQ(usage_history(db, "00000000000000c1", 0, 10, &h), 0);
+        ASSERT_EQ(json_integer_value(json_object_get(json_array_get(h, 0), "memory_bytes")), 20);
+        /* Samples of a store that does not exist are refused. */
+        ASSERT_TRUE(usage_record(db, "nope", &s) < 0);
 }
 
 TEST(test_newer_schema_refused)

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 
+#include <math.h>
+
 #include "provision/quota.h"
 #include "tests.h"
 
@@ -22,6 +24,9 @@ TEST(parse_quantity)
         ASSERT_TRUE(parse_quantity_milli("500m", &v) == 0 && v == 500);
         ASSERT_TRUE(parse_quantity_milli("2", &v) == 0 && v == 2000);
         ASSERT_TRUE(parse_quantity_milli("1.5", &v) == 0 && v == 1500);
+        /* metrics.k8s.io gives CPU use in nanocores (and sometimes microcores). */
+        ASSERT_TRUE(parse_quantity_milli("250002477n", &v) == 0 && fabs(v - 250.002477) < 1e-6);
+        ASSERT_TRUE(parse_quantity_milli("1500u", &v) == 0 && fabs(v - 1.5) < 1e-9);
         ASSERT_TRUE(parse_quantity_milli("512Mi", &v) == 0 && v == 512.0 * 1024 * 1024 * 1000);
         ASSERT_TRUE(parse_quantity_milli("1G", &v) == 0 && v == 1e12);
         ASSERT_TRUE(parse_quantity_milli("", &v) < 0);

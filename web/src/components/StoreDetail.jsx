@@ -17,6 +17,7 @@ import StoreDomains from './StoreDomains.jsx';
 import StoreSettingsForm from './StoreSettingsForm.jsx';
 import Time from './Time.jsx';
 import TransferCard from './TransferCard.jsx';
+import UsagePanel from './UsagePanel.jsx';
 
 const newer = isStale;
 
@@ -291,6 +292,7 @@ export default function StoreDetail({ id }) {
         <div className="min-w-0 space-y-4 lg:col-start-1 lg:row-start-1">
           <Timeline events={events} />
           <Releases releases={releases} current={store.helm_revision} deleted={store.status === 'DELETED'} />
+          {store.status !== 'DELETED' ? <UsagePanel store={store} /> : null}
           {store.status !== 'DELETED' ? <LogsPanel store={store} /> : null}
           <BackupsPanel store={store} />
         </div>

@@ -79,6 +79,22 @@ const routes = {
     last_backup_at: null,
     next_backup_at: '2026-11-28T20:00:00Z',
   }),
+  [`GET /api/v1/stores/${ID}/usage`]: json(200, {
+    store: ID,
+    metrics: 'available',
+    interval_seconds: 30,
+    window_seconds: 3600,
+    samples: [0, 1].map((i) => ({
+      at: new Date(Date.now() - (60 - i * 30) * 1000).toISOString(),
+      cpu_millicores: 120 + i * 40,
+      memory_bytes: (300 + i * 20) * 2 ** 20,
+      cpu_quota_millicores: 4000,
+      memory_quota_bytes: 2 * 2 ** 30,
+      storage_requested_bytes: 4 * 2 ** 30,
+      storage_quota_bytes: null,
+      pods: [{ name: 'shop1-mysql-0', cpu_millicores: 60, memory_bytes: 150 * 2 ** 20 }],
+    })),
+  }),
   'GET /api/v1/charts': json(200, { items: [{ version: '0.1.0' }, { version: '0.2.0' }] }),
 };
 
@@ -102,6 +118,7 @@ describe('accessibility', () => {
     await screen.findByTestId('releases');
     await screen.findByTestId('backup-0123456789abcdef');
     await screen.findByTestId('backup-schedule-summary');
+    await screen.findByTestId('usage-cpu');
     // Moving to a page moves focus to its heading, for screen reader users.
     const heading = screen.getByRole('heading', { level: 1, name: 'shop1' });
     await waitFor(() => expect(document.activeElement).toBe(heading));

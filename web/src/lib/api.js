@@ -166,6 +166,7 @@ export const stores = {
   rotateCredentials: (id) => api(`/stores/${encodeURIComponent(id)}/credentials/rotate`, { method: 'POST' }),
   transfer: (id, account) => api(`/stores/${encodeURIComponent(id)}/transfer`, { method: 'POST', body: { account } }),
   logSources: (id, opts) => api(`/stores/${encodeURIComponent(id)}/logs`, opts),
+  usage: (id, opts) => api(`/stores/${encodeURIComponent(id)}/usage`, opts),
   /** The URL of a container's log: the whole log with tail 0 (a download), the last lines otherwise. */
   logUrl: (id, pod, container, { tail = 200, follow = false } = {}) => {
     const q = new URLSearchParams({ container, tail: String(tail) });

@@ -74,3 +74,24 @@ export function formatDuration(seconds) {
   const mm = m % 60;
   return mm ? `${h} h ${mm} min` : `${h} h`;
 }
+
+/** Bytes as people read them: "200 MiB", "2 GiB". */
+export function formatBytes(n) {
+  if (n == null) return '–';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i += 1;
+  }
+  return `${v >= 10 || i === 0 ? Math.round(v) : v.toFixed(1).replace(/\.0$/, '')} ${units[i]}`;
+}
+
+/** CPU in millicores as people read it: "150m", "1.5 cores". */
+export function formatCpu(m) {
+  if (m == null) return '–';
+  if (m < 1000) return `${Math.round(m)}m`;
+  const c = (m / 1000).toFixed(2).replace(/\.?0+$/, '');
+  return `${c} ${c === '1' ? 'core' : 'cores'}`;
+}
