@@ -260,20 +260,17 @@ int backup_expire(Db *db, const char *state_dir, uint64_t keep_sec, uint64_t now
                 const char *store_id = json_string_value(json_object_get(b, "store_id"));
                 _cleanup_free_ char *dir = NULL, *msg = NULL;
 
-                if (path) {
-                        if (asprintf(&dir, "%s/backups/%s", state_dir, path) < 0)
-                                return -ENOMEM;
-                        r = backup_dir_remove(dir);
-                        if (r < 0) {
-                                /* The row stays and says where the files are; the next look tries again. */
-                                log_struct_errno(LOG_WARNING, r, LOG_FIELDS("STORE_ID", store_id),
-                                                 "Cannot remove backup directory %s: %m", dir);
-                                continue;
-                        }
+                if (path && asprintf(&dir, "%s/backups/%s", state_dir, path) < 0)
+                        return -ENOMEM;
+                r = backup_remove(db, id, dir);
+                if (r == -EBUSY)
+                        continue; /* a clone queued since the look reads it: kept until that is done */
+                if (r < 0 && r != -ENOENT) {
+                        /* The row stays and says where the files are; the next look tries again. */
+                        log_struct_errno(LOG_WARNING, r, LOG_FIELDS("STORE_ID", store_id),
+                                         "Cannot remove backup %s (%s): %m", id, strna(dir));
+                        continue;
                 }
-                r = backup_delete_row(db, id);
-                if (r < 0 && r != -ENOENT)
-                        return r;
                 if (asprintf(&msg, "Backup %s removed: the store was deleted more than %" PRIu64 " s ago.", id,
                              keep_sec) < 0)
                         return -ENOMEM;

@@ -532,6 +532,33 @@ int backup_file_path(Db *db, const Caller *caller, const char *id, const char *b
         return 0;
 }
 
+int backup_remove(Db *db, const char *backup_id, const char *dir)
+{
+        uint64_t cloning = 0;
+        int r;
+
+        assert(db);
+        assert(backup_id);
+
+        /* One write transaction: a clone queued meanwhile (store-create.c checks the backup in its own) either
+         * came first, and the backup stays, or finds it gone. */
+        r = db_begin(db);
+        if (r < 0)
+                return r;
+        r = store_query_u64(db, "SELECT " BACKUP_CLONING_SQL("?"), backup_id, 0, &cloning);
+        if (r >= 0 && cloning)
+                r = -EBUSY;
+        if (r >= 0 && dir)
+                r = backup_dir_remove(dir);
+        if (r >= 0)
+                r = backup_delete_row(db, backup_id);
+        if (r < 0 && r != -ENOENT) {
+                db_rollback(db);
+                return r;
+        }
+        return db_commit(db) < 0 ? -EIO : r;
+}
+
 int backup_delete_row(Db *db, const char *backup_id)
 {
         _cleanup_stmt_ sqlite3_stmt *q = NULL;

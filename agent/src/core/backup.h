@@ -70,5 +70,10 @@ int backup_get_row(Db *db, const char *backup_id, json_t **ret);
 int backup_set_running(Db *db, const char *backup_id, const char *path);
 int backup_set_succeeded(Db *db, const char *backup_id, uint64_t size, const char *manifest);
 int backup_set_failed(Db *db, const char *backup_id, const char *reason);
+/*
+ * Removes a backup's directory (when dir is given) and then its row, unless a clone being made reads it
+ * (-EBUSY: nothing is removed); -ENOENT if there is no row. For retention and expiry.
+ */
+int backup_remove(Db *db, const char *backup_id, const char *dir);
 /* Removes a backup's row (its files are gone first); -ENOENT if there is none. */
 int backup_delete_row(Db *db, const char *backup_id);

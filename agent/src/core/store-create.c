@@ -219,6 +219,19 @@ static int create(Db *db, const StoreLimits *limits, const Caller *caller, const
                 goto fail;
         }
 
+        if (clone_backup) {
+                /* Checked again in this transaction: a delete or a prune may have come since clone_source().
+                 * Once the task is queued, BACKUP_CLONING_SQL keeps the backup until the clone is done. */
+                r = store_query_u64(db, "SELECT count(*) FROM backups WHERE id = ? AND status = 'succeeded'",
+                                    clone_backup, 0, &n);
+                if (r < 0)
+                        goto fail;
+                if (n == 0) {
+                        r = op_fail(err, ERROR_NOT_FOUND, "Backup '%s' is gone; nothing was created.", clone_backup);
+                        goto fail;
+                }
+        }
+
         r = store_count_active(db, 0, &n);
         if (r < 0)
                 goto fail;

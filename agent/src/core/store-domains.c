@@ -259,7 +259,7 @@ static int apply_add(Db *db, const Store *cur, void *userdata, StoreError *err)
                 sqlite3_bind_int(q, 3, c->primary);
                 sqlite3_bind_int64(q, 4, (sqlite3_int64) now_usec());
                 rc = sqlite3_step(q);
-                if (rc == SQLITE_CONSTRAINT)
+                if ((rc & 0xff) == SQLITE_CONSTRAINT)
                         return op_fail(err, ERROR_DOMAIN_TAKEN, "Another store serves %s.", c->domain);
                 if (rc != SQLITE_DONE)
                         return db_errno(rc);

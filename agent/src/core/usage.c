@@ -116,15 +116,37 @@ int usage_prune(Db *db, uint64_t before_usec, uint64_t keep_per_store)
         rc = sqlite3_step(q);
         if (rc != SQLITE_DONE)
                 return db_errno(rc);
-        r = db_prepare(db,
-                       "DELETE FROM store_usage WHERE rowid IN (SELECT rowid FROM (SELECT rowid,"
-                       " row_number() OVER (PARTITION BY store_id ORDER BY at DESC) AS n FROM store_usage) WHERE n > ?1)",
-                       &k);
+        /* Store by store along the (store_id, at) index: one short write each, not one sort of the whole table. */
+        _cleanup_(json_decrefp) json_t *ids = json_array();
+        if (!ids)
+                return -ENOMEM;
+        r = db_prepare(db, "SELECT DISTINCT store_id FROM store_usage", &k);
         if (r < 0)
                 return r;
-        sqlite3_bind_int64(k, 1, (sqlite3_int64) MIN(keep_per_store, (uint64_t) INT64_MAX));
-        rc = sqlite3_step(k);
-        return rc == SQLITE_DONE ? 0 : db_errno(rc);
+        while ((rc = sqlite3_step(k)) == SQLITE_ROW)
+                if (json_array_append_new(ids, json_string((const char *) sqlite3_column_text(k, 0))) < 0)
+                        return -ENOMEM;
+        if (rc != SQLITE_DONE)
+                return db_errno(rc);
+
+        size_t i;
+        json_t *id;
+        json_array_foreach(ids, i, id) {
+                _cleanup_stmt_ sqlite3_stmt *d = NULL;
+
+                r = db_prepare(db,
+                               "DELETE FROM store_usage WHERE store_id = ?1 AND at <= (SELECT at FROM store_usage"
+                               " WHERE store_id = ?1 ORDER BY at DESC LIMIT 1 OFFSET ?2)",
+                               &d);
+                if (r < 0)
+                        return r;
+                sqlite3_bind_text(d, 1, json_string_value(id), -1, SQLITE_TRANSIENT);
+                sqlite3_bind_int64(d, 2, (sqlite3_int64) MIN(keep_per_store, (uint64_t) INT64_MAX));
+                rc = sqlite3_step(d);
+                if (rc != SQLITE_DONE)
+                        return db_errno(rc);
+        }
+        return 0;
 }
 
 int usage_stores_to_sample(Db *db, json_t **ret)

@@ -80,7 +80,7 @@ bool helm_output_transient(const HelmResult *res)
                 return false;
         return strstr(out, "connection refused") || strstr(out, "i/o timeout") || strstr(out, "no such host") ||
                strstr(out, "Kubernetes cluster unreachable") || strstr(out, "TLS handshake timeout") ||
-               strstr(out, "connection reset by peer") || strstr(out, "unexpected EOF") ||
+               strstr(out, "connection reset by peer") ||
                strstr(out, "http2: client connection lost") || strstr(out, "broken pipe") ||
                strstr(out, "etcdserver: request timed out") ||
                strstr(out, "the server is currently unable to handle the request") ||

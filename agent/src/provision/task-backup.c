@@ -408,12 +408,11 @@ static void backup_prune(Job *j)
                 const char *path = json_string_value(json_object_get(b, "path"));
                 _cleanup_free_ char *dir = NULL, *msg = NULL;
 
-                if (path) {
-                        if (asprintf(&dir, "%s/backups/%s", j->set.state_dir, path) < 0)
-                                return (void) log_oom();
-                        backup_remove_dir(dir);
-                }
-                r = backup_delete_row(j->db, id);
+                if (path && asprintf(&dir, "%s/backups/%s", j->set.state_dir, path) < 0)
+                        return (void) log_oom();
+                r = backup_remove(j->db, id, dir);
+                if (r == -EBUSY)
+                        continue; /* a clone queued since the plan reads it: kept until that is done */
                 if (r < 0 && r != -ENOENT) {
                         log_warning_errno(r, "Store %s: cannot remove the row of backup %s: %m", j->store->name, id);
                         return;

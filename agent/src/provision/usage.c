@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "basic/log.h"
+#include "basic/utf8.h"
 #include "basic/util.h"
 #include "core/store.h"
 #include "core/usage.h"
@@ -35,6 +36,9 @@ static int64_t quantity(json_t *v, double scale)
         double milli;
 
         if (!json_is_string(v) || parse_quantity_milli(json_string_value(v), &milli) < 0 || milli < 0)
+                return -1;
+        /* Past 2^52 units no amount is meant: refused, before llround() or a sum overflows. */
+        if (!isfinite(milli) || milli / scale >= 0x1p52)
                 return -1;
         return (int64_t) llround(milli / scale);
 }
@@ -122,7 +126,7 @@ static bool metrics_api_served(KubeClient *c, char *reason, size_t n)
                 snprintf(reason, n, "The cluster does not serve the metrics.k8s.io API (is metrics-server "
                                     "installed?).");
         else
-                snprintf(reason, n, "The metrics.k8s.io API did not answer: %s", kube_client_last_error(c));
+                utf8_snprintf(reason, n, "The metrics.k8s.io API did not answer: %s", kube_client_last_error(c));
         return false;
 }
 
