@@ -16,6 +16,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import tarfile
 import time
 
@@ -41,7 +42,8 @@ class MariaDB:
     def __init__(self, base):
         self.dir = base
         self.data = os.path.join(base, "data")
-        self.socket = os.path.join(base, "mysqld.sock")
+        # A socket's path has at most 107 bytes, and pytest's temporary folders can be deeper than that.
+        self.socket = os.path.join(tempfile.mkdtemp(prefix="sa-mysql-"), "mysqld.sock")
         self.port = free_port()
         self.proc = None
 
@@ -79,6 +81,7 @@ class MariaDB:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=60)
+        shutil.rmtree(os.path.dirname(self.socket), ignore_errors=True)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 
+#include "basic/log.h"
 #include "basic/util.h"
 #include "core/store-internal.h"
 #include "core/store.h"
@@ -22,6 +23,13 @@ int store_get(Db *db, const char *id, Store **ret)
                 return r;
         sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
         rc = sqlite3_step(q);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+                /* Seen once in thousands of reads under load (an answer 500): say what SQLite said, and read again. */
+                log_warning("Reading store %s: %s (SQLite %d); reading again.", id,
+                            sqlite3_errmsg(db_handle(db)), sqlite3_extended_errcode(db_handle(db)));
+                (void) sqlite3_reset(q);
+                rc = sqlite3_step(q);
+        }
         if (rc == SQLITE_DONE)
                 return -ENOENT;
         if (rc != SQLITE_ROW)
