@@ -202,6 +202,14 @@ grep -q "FAILED: no order e-mail arrived: no message from $FROM naming order #42
 grep -q 'mail-failed' "$S/log.json" || fail "the stand-in did not try to send: $(cat "$S/log.json")"
 ok "no order e-mail at the sink: exit 1, FAILED: no order e-mail arrived"
 
+# The store's order e-mail arrives, but not from the address the check was told.
+check --store "$TLS_ID" --ca-cert "$WORK/issuer.pem" --smtp-sink "127.0.0.1:$SINK_PORT" \
+    --mail-from "someone-else@$TLS_HOST" --mail-timeout 3
+((rc == 1)) || fail "with another from-address: exit $rc, expected 1:"$'\n'"$out"
+grep -q "FAILED: no order e-mail arrived: .*(received: from <$FROM>: \[$TLS_HOST\]: New order #42)" <<<"$out" ||
+    fail "no clear message when the mail is from another address:"$'\n'"$out"
+ok "an order e-mail from another address does not count: exit 1, the messages received are listed"
+
 check --store "$TLS_ID" --ca-cert "$WORK/issuer.pem" --smtp-sink "127.0.0.1:$SINK_PORT" --mail-from "$FROM" --delete
 ((rc == 0)) || fail "https with mail: exit $rc:"$'\n'"$out"
 for want in "PASS: store $TLS_NAME sold \"Classic T-Shirt\" to a customer (order #42, cash on delivery, https certificate from $WORK/issuer.pem, order e-mail received)" \
