@@ -35,7 +35,7 @@ stop_processes() {
 }
 # testing.sh's on_exit (events and logs on failure, namespaces deleted) runs last, with our status.
 trap 'rc=$?; stop_processes; ((rc == 0)) || for l in "${DAEMON_LOGS[@]}"; do
-    echo "=== $l (last 30 lines)" >&2; tail -n 30 "$l" >&2; done; rm -rf "$WORK"; (exit $rc); on_exit' EXIT
+    echo "=== $l (last 30 lines)" >&2; tail -n 30 "$l" >&2; done; rm -rf "$WORK"; set +e; (exit $rc); on_exit' EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
