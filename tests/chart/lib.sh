@@ -18,7 +18,8 @@ CHART=$REPO/charts/store-woocommerce
 WORK=$(mktemp -d)
 export HELM_CACHE_HOME=$WORK/helm/cache HELM_CONFIG_HOME=$WORK/helm/config HELM_DATA_HOME=$WORK/helm/data
 # The test's own exit status reaches on_exit (which exits with it), not rm's.
-trap 'rc=$?; rm -rf "$WORK"; (exit "$rc"); on_exit' EXIT
+# errexit would end the trap at (exit rc) on a failure, before on_exit deletes the namespaces.
+trap 'rc=$?; rm -rf "$WORK"; set +e; (exit "$rc"); on_exit' EXIT
 
 helm() { "$HELM" "$@"; }
 

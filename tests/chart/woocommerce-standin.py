@@ -13,11 +13,26 @@ Binds 127.0.0.1 on a free port, writes the port to PORTFILE and serves until kil
 reached as an HTTP proxy (curl's http_proxy) for the shop's own URL, which must be on
 SHOP_HOST (the host of the URL the daemon reported for the store), and directly (as through
 kubectl port-forward) with a Host: SHOP_HOST header for the REST API.
+
+Two more stand-ins, for an https store whose order e-mail goes out:
+- STANDIN_TLS_CERT and STANDIN_TLS_KEY (PEM files; the test makes them from a test CA that
+  stands in for the store's certificate issuer): the shop is also served over https, reached
+  as an HTTPS proxy (curl's https_proxy: CONNECT SHOP_HOST:443, then TLS with this certificate).
+  Over https the REST API takes the application password without X-Forwarded-Proto.
+- STANDIN_MAIL_DEPLOYMENT=NAMESPACE/DEPLOYMENT and REAL_KUBECTL: on checkout, send the order
+  e-mail as the chart's mail plugin (files/storeagent-mail.php) makes PHPMailer send it: to the
+  SMTP server and from the address in the STOREAGENT_SMTP_* / STOREAGENT_MAIL_FROM environment
+  of the store's real web Deployment on the control plane (read with the real kubectl). Only
+  smtp_tls "none" without a user is played (what real-shop-check's sink takes).
 """
 import base64
 import json
 import os
+import smtplib
+import ssl
+import subprocess
 import sys
+from email.message import EmailMessage
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -29,6 +44,35 @@ PRODUCT = {"id": 11, "name": "Classic T-Shirt", "is_purchasable": True, "is_in_s
 
 PORTFILE, LOGFILE, SHOP_HOST = sys.argv[1:4]
 state = {"cart": [], "log": []}
+TLS_CERT, TLS_KEY = os.environ.get("STANDIN_TLS_CERT"), os.environ.get("STANDIN_TLS_KEY")
+MAIL_DEPLOYMENT = os.environ.get("STANDIN_MAIL_DEPLOYMENT")
+
+
+def send_order_mail(order_id, customer):
+    """The order e-mail, to where the store's web pod environment says (the chart's mail plugin)."""
+    ns, deploy = MAIL_DEPLOYMENT.split("/")
+    d = json.loads(subprocess.run([os.environ["REAL_KUBECTL"], "-n", ns, "get", "deployment", deploy, "-o", "json"],
+                                  check=True, capture_output=True, text=True).stdout)
+    c = next(c for c in d["spec"]["template"]["spec"]["containers"] if c["name"] == "wordpress")
+    env = {e["name"]: e.get("value", "") for e in c.get("env", [])}
+    host = env.get("STOREAGENT_SMTP_HOST", "")
+    if not host:
+        return "mail-not-configured"  # WordPress's mail() goes nowhere in the official image
+    if env.get("STOREAGENT_SMTP_TLS") != "none" or env.get("STOREAGENT_SMTP_USER"):
+        return "mail-unsupported-by-standin"
+    m = EmailMessage()
+    sender = env.get("STOREAGENT_MAIL_FROM") or f"wordpress@{SHOP_HOST}"
+    m["From"] = f'{env.get("STOREAGENT_MAIL_FROM_NAME") or "Shop"} <{sender}>'
+    m["To"] = customer
+    m["Subject"] = f"[{SHOP_HOST}]: New order #{order_id}"
+    m.set_content(f"You have received an order from Real Shopper.\n\n[Order #{order_id}]\n"
+                  "Classic T-Shirt x 1  $19.00\nPayment method: Cash on delivery\n")
+    try:
+        with smtplib.SMTP(host, int(env.get("STOREAGENT_SMTP_PORT") or 25), timeout=20) as smtp:
+            smtp.send_message(m, from_addr=sender)
+    except OSError as e:
+        return f"mail-failed:{e.__class__.__name__}"
+    return f"mail-sent:{host}:{env.get('STOREAGENT_SMTP_PORT')}"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -54,8 +98,12 @@ class Handler(BaseHTTPRequestHandler):
         with open(LOGFILE, "w") as f:
             json.dump(state["log"], f)
 
+    tunneled = False  # True inside an https_proxy CONNECT tunnel, after TLS
+
     def target(self):
         """(how it was reached, host, path): a proxied request names the whole URL."""
+        if self.tunneled:
+            return "tls", self.headers.get("Host", ""), self.path
         if self.path.startswith("http://"):
             u = urllib.parse.urlsplit(self.path)
             return "proxy", u.netloc, u.path + ("?" + u.query if u.query else "")
@@ -66,9 +114,29 @@ class Handler(BaseHTTPRequestHandler):
         if host != SHOP_HOST:
             self.record(f"wrong-host:{host}")
             return self.reply(421, {"code": "wrong_host", "host": host, "want": SHOP_HOST})
-        if how == "proxy":
+        if how in ("proxy", "tls") and not path.startswith("/wp-json/wc/v3/"):
             return self.shop(method, path.split("?")[0])
+        if how == "proxy":
+            return self.reply(404, {"code": "rest_no_route", "path": path})
         return self.rest(method, path)
+
+    def do_CONNECT(self):
+        if not TLS_CERT or self.path != f"{SHOP_HOST}:443":
+            self.record(f"wrong-connect:{self.path}")
+            self.send_error(403 if TLS_CERT else 501)
+            return
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(TLS_CERT, TLS_KEY)
+        try:
+            conn = ctx.wrap_socket(self.connection, server_side=True)
+        except (ssl.SSLError, OSError):
+            self.record("tls-refused-by-client")  # the client did not trust the certificate
+            self.close_connection = True
+            return
+        TLSHandler(conn, self.client_address, self.server)
+        self.close_connection = True
 
     def do_GET(self):
         self.route("GET")
@@ -108,6 +176,8 @@ class Handler(BaseHTTPRequestHandler):
             if b.get("payment_method") != "cod" or not state["cart"]:
                 return self.reply(400, {"code": "bad_checkout", "body": b})
             self.record("checkout")
+            if MAIL_DEPLOYMENT:
+                self.record(send_order_mail(42, b["billing_address"].get("email", "")))
             return self.reply(200, {"order_id": 42, "status": "processing",
                                     "payment_result": {"payment_status": "success"}})
         return self.reply(404, {"code": "rest_no_route", "path": p})
@@ -115,13 +185,18 @@ class Handler(BaseHTTPRequestHandler):
     def rest(self, method, p):
         if method == "GET" and p == "/wp-json/wc/v3/orders/42":
             want = "Basic " + base64.b64encode(f"admin:{APP_PASSWORD}".encode()).decode()
-            if self.headers.get("Authorization") != want or self.headers.get("X-Forwarded-Proto") != "https":
+            https = self.tunneled or self.headers.get("X-Forwarded-Proto") == "https"
+            if self.headers.get("Authorization") != want or not https:
                 return self.reply(401, {"code": "rest_not_logged_in"})
             self.record("rest-order")
             return self.reply(200, {"id": 42, "status": "processing", "payment_method": "cod",
                                     "payment_method_title": "Cash on delivery", "total": "19.00",
                                     "currency": "USD", "line_items": [{"product_id": 11, "quantity": 1}]})
         return self.reply(404, {"code": "rest_no_route", "path": p})
+
+
+class TLSHandler(Handler):
+    tunneled = True
 
 
 def main():
