@@ -221,3 +221,19 @@ def test_storectl_domain(daemon_factory, cluster, private_bus):
     assert p.returncode == 0 and p.stdout == "(the store's own host is primary)\n", p.stdout
     p = storectl("domain", "move", "cli", "x.example.com")
     assert p.returncode == 2 and "Usage: storectl domain" in p.stderr, (p.returncode, p.stderr)
+
+
+def test_the_daemons_own_hosts_are_no_stores(daemon_factory, cluster):
+    """The names the daemon itself answers to (listen.hostnames: its dashboard and API) cannot become a store's
+    domain: a merchant could otherwise take the platform's own address."""
+    d = daemon_factory({**ROOMY, **cluster.config(),
+                        "listen": {"hostnames": ["panel.example.com", "Agent.Example.org"]}})
+    sid = d.request("POST", STORES, {"name": "shop", "engine": "woocommerce"}).json()["id"]
+    wait_ready(d, sid)
+    for host in ("panel.example.com", "agent.example.org"):
+        r = add(d, sid, host)
+        assert r.status == 409 and error_of(r) == "domain_taken", r
+        assert "platform's own host (listen.hostnames)" in r.json()["error"]["message"], r.json()
+    assert domains(d, sid)["items"] == []
+    assert store(d, sid)["status"] == "READY"  # nothing was queued
+    assert add(d, sid, "www.panel.example.com").status == 202

@@ -124,6 +124,7 @@ void store_limits_from_config(const Config *c, StoreLimits *ret)
                 .max_domains = c->max_domains,
         };
         snprintf(ret->base_domain, sizeof ret->base_domain, "%s", c->base_domain ? c->base_domain : "");
+        snprintf(ret->own_hosts, sizeof ret->own_hosts, "%s", c->listen_hostnames ? c->listen_hostnames : "");
 }
 
 Store *store_free(Store *s)

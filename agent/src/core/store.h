@@ -91,6 +91,7 @@ typedef struct StoreLimits {
         bool wait_for_capacity;     /* a store that does not fit waits (STORE_STEP_WAITING_FOR_CAPACITY) */
         uint64_t max_domains;       /* own domains of one store (stores.domains.max_per_store) */
         char base_domain[254];      /* stores.base_domain: hosts under it are the platform's */
+        char own_hosts[1024];       /* listen.hostnames (space-separated): the daemon's own, no store's */
 } StoreLimits;
 
 /* The step of a created store that waits for room on the nodes; it reserves none until it leaves it. */
