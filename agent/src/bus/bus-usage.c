@@ -22,14 +22,7 @@ int bus_method_get_store_usage(sd_bus_message *m, void *userdata, sd_bus_error *
         Caller caller;
         int r;
 
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "s", &id);
-        if (r < 0)
-                return r;
-        r = bus_resolve_store(b, &caller, id, &cur, error);
+        r = bus_store_method_begin(b, m, error, &caller, &cur, "s", &id);
         if (r < 0)
                 return r;
         if (!b->hooks.usage_status || b->hooks.usage_status(b->hooks.userdata, &status) < 0)
