@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 
 #include "api/api-internal.h"
+#include "basic/names.h"
 #include "basic/util.h"
 
 /*
@@ -108,18 +109,6 @@ static bool host_is_address(const char *name, size_t len)
         memcpy(buf, name, len);
         buf[len] = '\0';
         return inet_pton(AF_INET, buf, a) == 1;
-}
-
-static bool host_name_listed(const char *list, const char *name, size_t len)
-{
-        for (const char *p = list; p && *p;) {
-                size_t l = strcspn(p, " ");
-                if (l == len && strncasecmp(p, name, len) == 0)
-                        return true;
-                p += l;
-                p += strspn(p, " ");
-        }
-        return false;
 }
 
 /*

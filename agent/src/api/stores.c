@@ -162,26 +162,20 @@ int h_store_events(ApiServer *s, const struct _u_request *req, struct _u_respons
 int h_store_usage(ApiServer *s, const struct _u_request *req, struct _u_response *resp, void *ctx)
 {
         _cleanup_(store_freep) Store *store = NULL;
-        _cleanup_(json_decrefp) json_t *status = NULL;
+        json_t *status = NULL, *answer = NULL;
         uint64_t window, now = now_usec();
-        json_t *samples = NULL;
 
         if (api_parse_query_u64(req, "window", 3600, 31622400, &window, resp) < 0)
                 return 0;
         if (load_store(s, ctx, resp, &store) < 0)
                 return 0;
         if (!s->hooks.usage_status || s->hooks.usage_status(s->hooks.userdata, &status) < 0)
-                status = json_pack("{s:s, s:s, s:i}", "metrics", "unavailable", "reason",
-                                   "The agent has no cluster connection.", "interval_seconds", 0);
+                status = usage_status_unavailable();
         if (!status)
                 return api_error(resp, 500, "internal", "Out of memory.");
-        if (usage_history(api_db(s), store->id, now - MIN(window * USEC_PER_SEC, now), USAGE_SAMPLES_MAX,
-                          &samples) < 0)
+        if (usage_answer(api_db(s), store->id, status, window, now, &answer) < 0)
                 return api_error(resp, 500, "internal", "Reading the usage samples failed.");
-        json_object_set_new(status, "store", json_string(store->id));
-        json_object_set_new(status, "window_seconds", json_integer((json_int_t) window));
-        json_object_set_new(status, "samples", samples);
-        api_set_json(resp, 200, json_incref(status));
+        api_set_json(resp, 200, answer);
         return 0;
 }
 

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 
+#include <string.h>
+#include <strings.h>
+
 #include "basic/names.h"
 
 int store_name_validate(const char *name, const char **ret_why)
@@ -78,4 +81,21 @@ bool chart_version_is_valid(const char *v)
                       *p == '.' || *p == '-'))
                         return false;
         return true;
+}
+
+bool host_name_listed(const char *list, const char *name, size_t len)
+{
+        assert(name);
+
+        for (const char *p = list; p && *p;) {
+                size_t n, m;
+
+                p += strspn(p, " ");
+                n = strcspn(p, " ");
+                m = n > 1 && p[n - 1] == '.' ? n - 1 : n;
+                if (m > 0 && m == len && strncasecmp(p, name, len) == 0)
+                        return true;
+                p += n;
+        }
+        return false;
 }

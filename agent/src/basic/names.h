@@ -21,3 +21,7 @@ bool chart_version_is_valid(const char *v);
 /* A Kubernetes object name (DNS-1123 subdomain): lower-case letters, digits, '-' and '.', at most 253
  * characters, each dot-separated label starting and ending with a letter or digit. */
 bool object_name_is_valid(const char *s);
+
+/* Whether the len characters at name are one of list's space-separated host names, case aside and an entry's
+ * trailing dot aside (a fully qualified name names the same host). A NULL list holds none. */
+bool host_name_listed(const char *list, const char *name, size_t len);

@@ -24,14 +24,7 @@ int bus_method_backup_store(sd_bus_message *m, void *userdata, sd_bus_error *err
         Caller caller;
         int r;
 
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "s", &id);
-        if (r < 0)
-                return r;
-        r = bus_resolve_store(b, &caller, id, &cur, error);
+        r = bus_store_method_begin(b, m, error, &caller, &cur, "s", &id);
         if (r < 0)
                 return r;
         r = backup_request(b->db, &b->limits, &caller, cur->id, &backup, &err);
@@ -51,14 +44,7 @@ int bus_method_restore_store(sd_bus_message *m, void *userdata, sd_bus_error *er
         Caller caller;
         int r;
 
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "ss", &id, &backup);
-        if (r < 0)
-                return r;
-        r = bus_resolve_store(b, &caller, id, &cur, error);
+        r = bus_store_method_begin(b, m, error, &caller, &cur, "ss", &id, &backup);
         if (r < 0)
                 return r;
         r = backup_restore_request(b->db, &b->limits, &caller, cur->id, backup, &answer, &err);
@@ -103,14 +89,7 @@ int bus_method_delete_backup(sd_bus_message *m, void *userdata, sd_bus_error *er
         Caller caller;
         int r;
 
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "ss", &id, &backup);
-        if (r < 0)
-                return r;
-        r = bus_resolve_store(b, &caller, id, &cur, error);
+        r = bus_store_method_begin(b, m, error, &caller, &cur, "ss", &id, &backup);
         if (r < 0)
                 return r;
         r = backup_delete(b->db, &caller, cur->id, backup, b->state_dir, &err);
@@ -129,14 +108,7 @@ int bus_method_list_backups(sd_bus_message *m, void *userdata, sd_bus_error *err
         Caller caller;
         int r;
 
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "s", &id);
-        if (r < 0)
-                return r;
-        r = bus_resolve_store(b, &caller, id, &cur, error);
+        r = bus_store_method_begin(b, m, error, &caller, &cur, "s", &id);
         if (r < 0)
                 return r;
         r = backup_list(b->db, &caller, cur->id, &list, &err);
@@ -155,14 +127,7 @@ int bus_method_get_backup_schedule(sd_bus_message *m, void *userdata, sd_bus_err
         Caller caller;
         int r;
 
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "s", &id);
-        if (r < 0)
-                return r;
-        r = bus_resolve_store(b, &caller, id, &cur, error);
+        r = bus_store_method_begin(b, m, error, &caller, &cur, "s", &id);
         if (r < 0)
                 return r;
         r = backup_schedule_get(b->db, &caller, cur->id, &b->backups, now_usec(), &schedule, &err);
@@ -183,14 +148,7 @@ int bus_method_set_backup_schedule(sd_bus_message *m, void *userdata, sd_bus_err
         Caller caller;
         int r;
 
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "sx", &id, &every);
-        if (r < 0)
-                return r;
-        r = bus_resolve_store(b, &caller, id, &cur, error);
+        r = bus_store_method_begin(b, m, error, &caller, &cur, "sx", &id, &every);
         if (r < 0)
                 return r;
         r = backup_schedule_set(b->db, &caller, cur->id, every, &b->backups, now_usec(), &schedule, &err);

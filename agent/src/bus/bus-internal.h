@@ -94,6 +94,13 @@ _printf_(3, 4) int bus_error_of(sd_bus_error *error, Error e, const char *fmt, .
 int bus_reply_json(sd_bus_message *m, json_t *v);
 /* The store id_or_name names, as the caller may see it; answers NotFound for another account's store. */
 int bus_resolve_store(Bus *b, const Caller *caller, const char *id_or_name, Store **ret, sd_bus_error *error);
+/*
+ * How a method on one store begins: counts the call, finds the caller (bus_caller()), reads the arguments
+ * (types and a pointer for each, as sd_bus_message_read() takes them; the first a string, the store's id or
+ * name) and resolves the store as the caller may see it (bus_resolve_store()).
+ */
+int bus_store_method_begin(Bus *b, sd_bus_message *m, sd_bus_error *error, Caller *ret_caller,
+                           Store **ret_store, const char *types, ...);
 
 /* bus-logs.c */
 void bus_logs_init(BusLogs *logs, uint64_t max);

@@ -289,6 +289,34 @@ int bus_resolve_store(Bus *b, const Caller *caller, const char *id_or_name, Stor
         return 0;
 }
 
+int bus_store_method_begin(Bus *b, sd_bus_message *m, sd_bus_error *error, Caller *ret_caller,
+                           Store **ret_store, const char *types, ...)
+{
+        const char **id;
+        va_list ap;
+        int r;
+
+        assert(b);
+        assert(m);
+        assert(ret_caller);
+        assert(ret_store);
+        assert(types && types[0] == 's');
+
+        b->calls++;
+        r = bus_caller(b, m, ret_caller, error);
+        if (r < 0)
+                return r;
+        va_start(ap, types);
+        r = sd_bus_message_readv(m, types, ap);
+        va_end(ap);
+        if (r < 0)
+                return r;
+        va_start(ap, types);
+        id = va_arg(ap, const char **);
+        va_end(ap);
+        return bus_resolve_store(b, ret_caller, *id, ret_store, error);
+}
+
 void bus_queued(Bus *b, const Store *s, const char *actor, const char *action)
 {
         log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", s->id, "ACTOR", actor, "ACTION", action, "VIA", "dbus"),
@@ -355,14 +383,7 @@ static int method_get_store(sd_bus_message *m, void *userdata, sd_bus_error *err
         Caller caller;
         int r;
 
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "s", &id);
-        if (r < 0)
-                return r;
-        r = bus_resolve_store(b, &caller, id, &s, error);
+        r = bus_store_method_begin(b, m, error, &caller, &s, "s", &id);
         if (r < 0)
                 return r;
         return bus_reply_json(m, store_to_json(s));
@@ -401,14 +422,7 @@ static int method_delete_store(sd_bus_message *m, void *userdata, sd_bus_error *
         Caller caller;
         int r;
 
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "s", &id);
-        if (r < 0)
-                return r;
-        r = bus_resolve_store(b, &caller, id, &cur, error);
+        r = bus_store_method_begin(b, m, error, &caller, &cur, "s", &id);
         if (r < 0)
                 return r;
         r = store_delete(b->db, &caller, cur->id, &s, &err);
@@ -428,14 +442,7 @@ static int method_retry_store(sd_bus_message *m, void *userdata, sd_bus_error *e
         Caller caller;
         int r;
 
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "s", &id);
-        if (r < 0)
-                return r;
-        r = bus_resolve_store(b, &caller, id, &cur, error);
+        r = bus_store_method_begin(b, m, error, &caller, &cur, "s", &id);
         if (r < 0)
                 return r;
         r = store_retry(b->db, &b->limits, &caller, cur->id, &s, &err);
@@ -454,14 +461,7 @@ static int method_upgrade_store(sd_bus_message *m, void *userdata, sd_bus_error 
         Caller caller;
         int r;
 
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "ss", &id, &version);
-        if (r < 0)
-                return r;
-        r = bus_resolve_store(b, &caller, id, &cur, error);
+        r = bus_store_method_begin(b, m, error, &caller, &cur, "ss", &id, &version);
         if (r < 0)
                 return r;
         r = store_upgrade(b->db, &b->limits, &caller, cur->id, version, &s, &err);
@@ -481,14 +481,7 @@ static int method_rollback_store(sd_bus_message *m, void *userdata, sd_bus_error
         Caller caller;
         int r;
 
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "sx", &id, &revision);
-        if (r < 0)
-                return r;
-        r = bus_resolve_store(b, &caller, id, &cur, error);
+        r = bus_store_method_begin(b, m, error, &caller, &cur, "sx", &id, &revision);
         if (r < 0)
                 return r;
         r = store_rollback(b->db, &b->limits, &caller, cur->id, revision, &s, &err);

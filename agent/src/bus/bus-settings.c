@@ -22,14 +22,7 @@ int bus_method_redeploy_store(sd_bus_message *m, void *userdata, sd_bus_error *e
         Caller caller;
         int r;
 
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "s", &id);
-        if (r < 0)
-                return r;
-        r = bus_resolve_store(b, &caller, id, &cur, error);
+        r = bus_store_method_begin(b, m, error, &caller, &cur, "s", &id);
         if (r < 0)
                 return r;
         r = store_redeploy(b->db, &b->limits, &caller, cur->id, &s, &err);
@@ -49,14 +42,7 @@ int bus_method_get_store_settings(sd_bus_message *m, void *userdata, sd_bus_erro
         Caller caller;
         int r;
 
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "s", &id);
-        if (r < 0)
-                return r;
-        r = bus_resolve_store(b, &caller, id, &cur, error);
+        r = bus_store_method_begin(b, m, error, &caller, &cur, "s", &id);
         if (r < 0)
                 return r;
         r = store_settings_get(b->db, &caller, cur->id, &settings, &err);
@@ -76,14 +62,7 @@ int bus_method_set_store_settings(sd_bus_message *m, void *userdata, sd_bus_erro
         Caller caller;
         int r;
 
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "ss", &id, &text);
-        if (r < 0)
-                return r;
-        r = bus_resolve_store(b, &caller, id, &cur, error);
+        r = bus_store_method_begin(b, m, error, &caller, &cur, "ss", &id, &text);
         if (r < 0)
                 return r;
         /* Not JSON, or not an object: store_change_settings() says so. */
@@ -106,14 +85,7 @@ int bus_method_get_store_domains(sd_bus_message *m, void *userdata, sd_bus_error
         Caller caller;
         int r;
 
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "s", &id);
-        if (r < 0)
-                return r;
-        r = bus_resolve_store(b, &caller, id, &cur, error);
+        r = bus_store_method_begin(b, m, error, &caller, &cur, "s", &id);
         if (r < 0)
                 return r;
         r = store_domains_get(b->db, &caller, cur->id, &domains, &err);

@@ -16,35 +16,21 @@ int bus_method_get_store_usage(sd_bus_message *m, void *userdata, sd_bus_error *
 {
         Bus *b = userdata;
         _cleanup_(store_freep) Store *cur = NULL;
-        json_t *status = NULL, *samples = NULL;
-        uint64_t now = now_usec(), window = 3600;
+        json_t *status = NULL, *answer = NULL;
+        uint64_t now = now_usec();
         const char *id;
         Caller caller;
         int r;
 
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "s", &id);
-        if (r < 0)
-                return r;
-        r = bus_resolve_store(b, &caller, id, &cur, error);
+        r = bus_store_method_begin(b, m, error, &caller, &cur, "s", &id);
         if (r < 0)
                 return r;
         if (!b->hooks.usage_status || b->hooks.usage_status(b->hooks.userdata, &status) < 0)
-                status = json_pack("{s:s, s:s, s:i}", "metrics", "unavailable", "reason",
-                                   "The agent has no cluster connection.", "interval_seconds", 0);
+                status = usage_status_unavailable();
         if (!status)
                 return -ENOMEM;
-        r = usage_history(b->db, cur->id, now - MIN(window * USEC_PER_SEC, now), USAGE_SAMPLES_MAX,
-                          &samples);
-        if (r < 0) {
-                json_decref(status);
+        r = usage_answer(b->db, cur->id, status, 3600, now, &answer);
+        if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Reading the usage samples failed: %m");
-        }
-        json_object_set_new(status, "store", json_string(cur->id));
-        json_object_set_new(status, "window_seconds", json_integer((json_int_t) window));
-        json_object_set_new(status, "samples", samples);
-        return bus_reply_json(m, status);
+        return bus_reply_json(m, answer);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "basic/names.h"
 #include "basic/utf8.h"
 #include "basic/util.h"
 #include "core/error.h"
@@ -196,24 +197,6 @@ static int exec_domain(Db *db, const char *sql, const char *id, const char *doma
         return sqlite3_changes(db_handle(db));
 }
 
-/* Whether host is one of list's space-separated names (a trailing dot and case aside). */
-static bool host_listed(const char *list, const char *host)
-{
-        size_t len = strlen(host);
-
-        for (const char *p = list; p && *p;) {
-                size_t n;
-
-                p += strspn(p, " ");
-                n = strcspn(p, " ");
-                size_t m = n > 1 && p[n - 1] == '.' ? n - 1 : n;
-                if (m > 0 && m == len && strncasecmp(p, host, len) == 0)
-                        return true;
-                p += n;
-        }
-        return false;
-}
-
 typedef struct DomainChange {
         const StoreLimits *limits;
         const char *domain;
@@ -241,7 +224,7 @@ static int apply_add(Db *db, const Store *cur, void *userdata, StoreError *err)
                                        "own host %s may be added.",
                                        c->domain, c->limits->base_domain, own);
         }
-        if (host_listed(c->limits->own_hosts, c->domain))
+        if (host_name_listed(c->limits->own_hosts, c->domain, strlen(c->domain)))
                 return op_fail(err, ERROR_DOMAIN_TAKEN,
                                "%s is this platform's own host (listen.hostnames); no store may serve it.",
                                c->domain);

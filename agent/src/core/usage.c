@@ -102,6 +102,36 @@ int usage_history(Db *db, const char *store_id, uint64_t since_usec, uint64_t ma
         return 0;
 }
 
+json_t *usage_status_unavailable(void)
+{
+        return json_pack("{s:s, s:s, s:i}", "metrics", "unavailable", "reason",
+                         "The agent has no cluster connection.", "interval_seconds", 0);
+}
+
+int usage_answer(Db *db, const char *store_id, json_t *status, uint64_t window_sec, uint64_t now_usec,
+                 json_t **ret)
+{
+        _cleanup_(json_decrefp) json_t *out = status;
+        json_t *samples = NULL;
+        uint64_t since;
+        int r;
+
+        assert(db);
+        assert(store_id);
+        assert(status);
+        assert(ret);
+
+        since = now_usec - MIN(window_sec * USEC_PER_SEC, now_usec);
+        r = usage_history(db, store_id, since, USAGE_SAMPLES_MAX, &samples);
+        if (r < 0)
+                return r;
+        json_object_set_new(out, "store", json_string(store_id));
+        json_object_set_new(out, "window_seconds", json_integer((json_int_t) window_sec));
+        json_object_set_new(out, "samples", samples);
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
 int usage_prune(Db *db, uint64_t before_usec, uint64_t keep_per_store)
 {
         _cleanup_stmt_ sqlite3_stmt *q = NULL, *k = NULL;

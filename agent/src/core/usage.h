@@ -34,6 +34,18 @@ int usage_record(Db *db, const char *store_id, const UsageSample *s);
  */
 int usage_history(Db *db, const char *store_id, uint64_t since_usec, uint64_t max, json_t **ret);
 
+/* What the metrics say without a provisioner to ask: {"metrics": "unavailable", "reason",
+ * "interval_seconds": 0}, or NULL when memory ran out. */
+json_t *usage_status_unavailable(void);
+
+/*
+ * The store's use over the last window_sec before now_usec, as the REST API and D-Bus answer it: status
+ * (the provisioner's word on the metrics API; taken, also on failure) with "store", "window_seconds"
+ * and the "samples" of usage_history().
+ */
+int usage_answer(Db *db, const char *store_id, json_t *status, uint64_t window_sec, uint64_t now_usec,
+                 json_t **ret);
+
 /* Removes the samples taken before before_usec, and each store's beyond its newest keep_per_store. */
 int usage_prune(Db *db, uint64_t before_usec, uint64_t keep_per_store);
 

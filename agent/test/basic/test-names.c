@@ -62,4 +62,26 @@ TEST(test_object_names)
         CHECK(!object_name_is_valid(long_name));
 }
 
+/* A host is listed by its name in any case, also where the list writes it fully qualified; a name is
+ * matched whole, never as a prefix or a part of one entry. */
+TEST(test_host_name_listed)
+{
+        const char *list = "agent.example.com Shop-Admin.example.org fqdn.example.net.";
+
+        ASSERT_TRUE(host_name_listed(list, "agent.example.com", strlen("agent.example.com")));
+        ASSERT_TRUE(host_name_listed(list, "shop-admin.EXAMPLE.org", strlen("shop-admin.example.org")));
+        ASSERT_TRUE(host_name_listed(list, "fqdn.example.net", strlen("fqdn.example.net")));
+        /* len bounds the name: a Host with its port cut off. */
+        ASSERT_TRUE(host_name_listed(list, "agent.example.com:8080", strlen("agent.example.com")));
+        ASSERT_TRUE(!host_name_listed(list, "agent.example", strlen("agent.example")));
+        ASSERT_TRUE(!host_name_listed(list, "agent.example.com.evil", strlen("agent.example.com.evil")));
+        ASSERT_TRUE(!host_name_listed(list, "example.com", strlen("example.com")));
+        ASSERT_TRUE(!host_name_listed(list, "fqdn.example.net.", strlen("fqdn.example.net.")));
+        ASSERT_TRUE(!host_name_listed(list, "", 0));
+        ASSERT_TRUE(!host_name_listed("", "agent.example.com", strlen("agent.example.com")));
+        ASSERT_TRUE(!host_name_listed(NULL, "agent.example.com", strlen("agent.example.com")));
+        ASSERT_TRUE(host_name_listed("  a.example   b.example ", "b.example", strlen("b.example")));
+        ASSERT_TRUE(!host_name_listed("  a.example   b.example ", "", 0));
+}
+
 DEFINE_TEST_MAIN(LOG_ERR)

@@ -92,4 +92,36 @@ TEST(test_prune_by_age_and_count)
         ASSERT_EQ(json_array_size(one), 2u);
 }
 
+/* The answer is the status with the store, the window and the samples within it (the whole history when the
+ * window reaches back before the epoch); without a provisioner the metrics are unavailable. */
+TEST(test_answer)
+{
+        _cleanup_free_ char *dir = test_tmpdir();
+        _cleanup_(db_closep) Db *db = open_with_stores(dir);
+        _cleanup_(json_decrefp) json_t *a = NULL;
+        UsageSample s = { .cpu_millicores = 1, .memory_bytes = 1, .cpu_quota_millicores = -1,
+                          .memory_quota_bytes = -1, .storage_requested_bytes = -1,
+                          .storage_quota_bytes = -1 };
+
+        for (uint64_t t = 1; t <= 3; t++) {
+                s.at_usec = t * 1000 * SEC;
+                ASSERT_EQ(usage_record(db, "00000000000000a1", &s), 0);
+        }
+        ASSERT_EQ(usage_answer(db, "00000000000000a1", json_pack("{s:s}", "metrics", "available"), 1500,
+                               3000 * SEC, &a), 0);
+        CHECK_STREQ(json_string_value(json_object_get(a, "metrics")), "available");
+        CHECK_STREQ(json_string_value(json_object_get(a, "store")), "00000000000000a1");
+        ASSERT_EQ(json_integer_value(json_object_get(a, "window_seconds")), 1500);
+        ASSERT_EQ(json_array_size(json_object_get(a, "samples")), 2u);
+        CHECK_STREQ(json_string_value(json_object_get(json_array_get(json_object_get(a, "samples"), 0), "at")),
+                    "1970-01-01T00:33:20Z");
+        json_decref(TAKE_PTR(a));
+        ASSERT_EQ(usage_answer(db, "00000000000000a1", usage_status_unavailable(), 31622400, 3000 * SEC, &a),
+                  0);
+        CHECK_STREQ(json_string_value(json_object_get(a, "metrics")), "unavailable");
+        CHECK_STREQ(json_string_value(json_object_get(a, "reason")), "The agent has no cluster connection.");
+        ASSERT_EQ(json_integer_value(json_object_get(a, "interval_seconds")), 0);
+        ASSERT_EQ(json_array_size(json_object_get(a, "samples")), 3u);
+}
+
 DEFINE_TEST_MAIN(LOG_INFO);
