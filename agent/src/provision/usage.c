@@ -122,11 +122,15 @@ static bool metrics_api_served(KubeClient *c, char *reason, size_t n)
 
         if (r >= 0)
                 return true;
+        /* The reason reaches tenants: it names no address of the cluster; the log has the details. */
         if (r == -ENOENT)
                 snprintf(reason, n, "The cluster does not serve the metrics.k8s.io API (is metrics-server "
                                     "installed?).");
+        else if (kube_client_last_status(c) > 0)
+                snprintf(reason, n, "The metrics.k8s.io API answered HTTP %ld.", kube_client_last_status(c));
         else
-                utf8_snprintf(reason, n, "The metrics.k8s.io API did not answer: %s", kube_client_last_error(c));
+                snprintf(reason, n, "The metrics.k8s.io API could not be reached.");
+        log_debug("The metrics.k8s.io API is not served: %s", kube_client_last_error(c));
         return false;
 }
 
