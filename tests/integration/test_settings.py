@@ -39,3 +39,36 @@ def test_settings_change_is_a_redeploy_of_the_same_chart(cluster_daemon):
     assert s["status"] == "READY" and s["helm_revision"] == 3 and s["chart_version"] == version, s
     again = json.loads(helm("get", "values", "tuned", "-n", "store-tuned", "-o", "json").stdout)
     assert again["store"] == values["store"] and again["admin"] == values["admin"], again
+
+
+def test_settings_of_a_failed_upgrade_are_put_back(cluster_daemon, tmp_path):
+    """A settings change whose upgrade fails is rolled back: the store's settings are again the ones
+    its release runs, not the refused ones. Stand-in: a helm wrapper that refuses upgrades once a
+    marker file exists (a chart or cluster that refuses them would do the same)."""
+    from conftest import env
+    marker = tmp_path / "refuse-upgrades"
+    wrapper = tmp_path / "helm"
+    wrapper.write_text(f'#!/bin/sh\nif [ "$1" = upgrade ] && [ -e {marker} ]; then\n'
+                       f'  echo "Error: UPGRADE FAILED: refused by the test" >&2; exit 1\nfi\n'
+                       f'exec {env()["HELM"]} "$@"\n')
+    wrapper.chmod(0o755)
+    d = cluster_daemon(config={"helm": {"binary": str(wrapper)}})
+    r = d.request("POST", "/api/v1/stores", {"name": "steady", "engine": "woocommerce",
+                                             "settings": {"title": "Steady Shop", "currency": "USD"}})
+    assert r.status == 202, r
+    sid = r.json()["id"]
+    s = wait_status(d, sid, {"READY", "FAILED"})
+    assert s["status"] == "READY", s
+
+    marker.touch()
+    r = d.request("PATCH", f"/api/v1/stores/{sid}/settings", {"title": "Never Applied", "currency": "EUR"})
+    assert r.status == 202, r
+    d.wait_for(lambda: "store.upgrade_failed" in [e["action"] for e in
+                                                  d.request("GET", f"/api/v1/stores/{sid}/events?limit=1000").json()["items"]],
+               timeout=180, interval=0.5, what="the failed upgrade in the timeline")
+    s = wait_status(d, sid, {"READY", "FAILED"})
+    assert s["status"] == "READY" and "The settings are back as they were." in s["status_reason"], s
+    got = d.request("GET", f"/api/v1/stores/{sid}/settings").json()
+    assert got.get("title") == "Steady Shop" and got.get("currency") == "USD", got
+    values = json.loads(helm("get", "values", "steady", "-n", "store-steady", "-o", "json").stdout)
+    assert values["store"]["title"] == "Steady Shop" and values["store"]["currency"] == "USD", values

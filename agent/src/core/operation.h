@@ -32,9 +32,10 @@ int op_check_pending_cap(Db *db, const StoreLimits *limits, StoreError *err);
  * An operation that changes what a store's release is made of (its settings, its domains) and applies
  * it with an upgrade to the chart version the store runs, as a redeploy does. apply runs inside the
  * transaction after the store's state allowed it: 0, a domain error (with err filled) or a negative
- * errno; anything but 0 rolls everything back.
+ * errno; anything but 0 rolls everything back. payload is the upgrade task's: apply may keep there
+ * what the task needs, such as what to put back when the upgrade fails and is rolled back.
  */
-typedef int (*StoreApplyFn)(Db *db, const Store *cur, void *userdata, StoreError *err);
+typedef int (*StoreApplyFn)(Db *db, const Store *cur, json_t *payload, void *userdata, StoreError *err);
 int store_redeploy_with(Db *db, const StoreLimits *limits, const Caller *caller, const char *id,
                         const char *action, const char *detail, StoreApplyFn apply, void *userdata,
                         Store **ret, StoreError *err);

@@ -203,7 +203,7 @@ typedef struct DomainChange {
         bool primary;
 } DomainChange;
 
-static int apply_add(Db *db, const Store *cur, void *userdata, StoreError *err)
+static int apply_add(Db *db, const Store *cur, json_t *payload, void *userdata, StoreError *err)
 {
         const DomainChange *c = userdata;
         _cleanup_free_ char *own = NULL, *owner = NULL;
@@ -273,7 +273,7 @@ static int apply_add(Db *db, const Store *cur, void *userdata, StoreError *err)
         return 0;
 }
 
-static int apply_remove(Db *db, const Store *cur, void *userdata, StoreError *err)
+static int apply_remove(Db *db, const Store *cur, json_t *payload, void *userdata, StoreError *err)
 {
         const DomainChange *c = userdata;
         int r;
@@ -288,7 +288,7 @@ static int apply_remove(Db *db, const Store *cur, void *userdata, StoreError *er
         return 0;
 }
 
-static int apply_primary(Db *db, const Store *cur, void *userdata, StoreError *err)
+static int apply_primary(Db *db, const Store *cur, json_t *payload, void *userdata, StoreError *err)
 {
         const DomainChange *c = userdata;
         int r;

@@ -70,7 +70,7 @@ static int store_operation_full(Db *db, const StoreLimits *limits, const Caller 
                 }
         }
         if (apply) {
-                r = apply(db, cur, userdata, err);
+                r = apply(db, cur, payload, userdata, err);
                 if (r != 0)
                         goto fail;
         }

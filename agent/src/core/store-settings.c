@@ -201,9 +201,8 @@ int store_settings_get(Db *db, const Caller *caller, const char *id, json_t **re
         return store_settings_of(db, id, ret);
 }
 
-int store_settings_store(Db *db, const char *id, json_t *changes)
+int store_settings_replace(Db *db, const char *id, json_t *settings)
 {
-        _cleanup_(json_decrefp) json_t *old = NULL, *settings = NULL;
         _cleanup_free_ char *text = NULL;
         _cleanup_stmt_ sqlite3_stmt *q = NULL;
         int r, rc;
@@ -211,13 +210,9 @@ int store_settings_store(Db *db, const char *id, json_t *changes)
         assert(db);
         assert(id);
 
-        r = store_settings_of(db, id, &old);
-        if (r < 0)
-                return r;
-        settings = store_settings_merge(old, changes);
-        text = settings ? json_dumps(settings, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        text = json_is_object(settings) ? json_dumps(settings, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
         if (!text)
-                return -ENOMEM;
+                return json_is_object(settings) ? -ENOMEM : -EINVAL;
         r = db_prepare(db, "UPDATE stores SET settings = ?2 WHERE id = ?1", &q);
         if (r < 0)
                 return r;
@@ -227,8 +222,31 @@ int store_settings_store(Db *db, const char *id, json_t *changes)
         return rc == SQLITE_DONE ? 0 : db_errno(rc);
 }
 
-static int apply_settings(Db *db, const Store *cur, void *userdata, StoreError *err)
+int store_settings_store(Db *db, const char *id, json_t *changes)
 {
+        _cleanup_(json_decrefp) json_t *old = NULL, *settings = NULL;
+        int r;
+
+        r = store_settings_of(db, id, &old);
+        if (r < 0)
+                return r;
+        settings = store_settings_merge(old, changes);
+        if (!settings)
+                return -ENOMEM;
+        return store_settings_replace(db, id, settings);
+}
+
+/* The settings before the change go with the upgrade: a failed one that is rolled back puts them back. */
+static int apply_settings(Db *db, const Store *cur, json_t *payload, void *userdata, StoreError *err)
+{
+        json_t *before = NULL;
+        int r;
+
+        r = store_settings_of(db, cur->id, &before);
+        if (r < 0)
+                return r;
+        if (json_object_set_new(payload, "settings_before", before) < 0)
+                return -ENOMEM;
         return store_settings_store(db, cur->id, userdata);
 }
 

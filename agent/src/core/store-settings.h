@@ -34,6 +34,9 @@ json_t *store_settings_merge(json_t *cur, json_t *changes);
 /* Applies changes (already checked) to the store's kept settings; inside the caller's transaction. */
 int store_settings_store(Db *db, const char *id, json_t *changes);
 
+/* Replaces the store's kept settings with settings (an object) as a whole. */
+int store_settings_replace(Db *db, const char *id, json_t *settings);
+
 /* Stores the changes (checked as store_settings_check() does) and queues an upgrade to the store's
  * current chart version that applies them. */
 int store_change_settings(Db *db, const StoreLimits *limits, const Caller *caller, const char *id,

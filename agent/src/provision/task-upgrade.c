@@ -8,8 +8,28 @@
 #include "basic/utf8.h"
 #include "basic/util.h"
 #include "core/error.h"
+#include "core/store-settings.h"
 #include "core/store.h"
 #include "provision/provision-internal.h"
+
+/* A settings change whose upgrade was rolled back: the store's settings are what its release runs again.
+ * Returns the words for the store's reason, "" when the upgrade changed no settings. */
+static const char *put_settings_back(Job *j)
+{
+        json_t *before = json_object_get(j->t->payload, "settings_before");
+        int r;
+
+        if (!json_is_object(before) || worker_fence(j->w) < 0)
+                return "";
+        r = store_settings_replace(j->db, j->store->id, before);
+        if (r < 0) {
+                log_struct_errno(LOG_WARNING, r, LOG_FIELDS("STORE_ID", j->store->id, "TASK_ID", j->task_id),
+                                 "Putting back the settings of store %s after the rollback failed: %m",
+                                 j->store->name);
+                return " The new settings are kept but not applied.";
+        }
+        return " The settings are back as they were.";
+}
 
 /* What the wait after the upgrade (or after its rollback) needs when it ends, kept with the wait. */
 static json_t *upgrade_wait_extra(int64_t old_revision, const char *old_version, const char *reason)
@@ -138,8 +158,8 @@ int task_upgrade(Job *j)
                 return fail_store(j, "store.upgrade_failed", msg);
         }
         utf8_snprintf(msg, sizeof msg,
-                      "Upgrade to %s failed: %s; rolled back to revision %" PRIi64 " (chart %s).", version,
-                      reason, old_revision, strna(old_version));
+                      "Upgrade to %s failed: %s; rolled back to revision %" PRIi64 " (chart %s).%s", version,
+                      reason, old_revision, strna(old_version), put_settings_back(j));
         mark_ready(j, "store.upgrade_failed", msg, msg);
         return 0;
 }
