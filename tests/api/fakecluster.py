@@ -11,6 +11,9 @@ The helm is a script. `upgrade`, `uninstall` and `rollback` each announce themse
 GATE/entered-<verb>-<n> and, while GATE/hold exists, wait for GATE/release-<n> (the test creates it):
 the task is then known to be inside helm, and stays there for as long as the test needs.
 GATE/fail-upgrade makes the next upgrade fail with a non-transient helm error.
+
+hold_reads(path) makes the API server hold every GET of that path, as an API server that is slow to
+answer does, until the test lets them go (release_reads()).
 """
 
 import json
@@ -52,6 +55,10 @@ class _Handler(BaseHTTPRequestHandler):
         path = url.path
         if path == "/version":
             return self._send(200, {"major": "1", "minor": "30", "gitVersion": "v1.30.0-fake"})
+        held = c.held_reads.get(path)
+        if held:
+            held["entered"].set()
+            held["release"].wait(120)
         if "watch=" in url.query:
             time.sleep(0.2)  # a watch that sees nothing happen
             return self._send(200, {})
@@ -157,6 +164,7 @@ class FakeCluster:
     def __init__(self, workdir):
         self.objects = {}
         self.requests = []
+        self.held_reads = {}
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.server.daemon_threads = True
@@ -225,6 +233,15 @@ class FakeCluster:
 
     def release(self, n):
         open(os.path.join(self.gate, f"release-{n}"), "w").close()
+
+    def hold_reads(self, path):
+        """Holds each GET of path until release_reads(); returns an Event set once one is held."""
+        self.held_reads[path] = {"entered": threading.Event(), "release": threading.Event()}
+        return self.held_reads[path]["entered"]
+
+    def release_reads(self):
+        for held in self.held_reads.values():
+            held["release"].set()
 
     def namespace_exists(self, name):
         with self.lock:

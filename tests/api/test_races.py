@@ -301,3 +301,54 @@ def test_busy_database_is_try_again_over_dbus(daemon_factory, private_bus):
     assert d.request("GET", STORES).json()["total"] == 0
     p = storectl("create", "bus-busy")
     assert p.returncode == 0, p.stderr
+
+
+def test_a_slow_cluster_holds_up_only_its_own_dbus_callers(daemon_factory, cluster, private_bus):
+    """`storectl status` and `storectl create` read the nodes (room for stores); while the API server
+    holds those reads (as one slow to answer does), other storectl calls are answered all the same:
+    the reads run off the daemon's main loop, and each call is answered once its read is let go."""
+    env = {"DBUS_SYSTEM_BUS_ADDRESS": private_bus}
+    d = daemon_factory({**ROOMY, **cluster.config()}, env=env)
+    run_env = dict(os.environ, **env)
+
+    def storectl(*args, timeout=30):
+        return subprocess.run([STORECTL, *args], capture_output=True, text=True, env=run_env, timeout=timeout)
+
+    d.wait_for(lambda: storectl("list").returncode == 0, timeout=15, what="the daemon on the private bus")
+    held = cluster.hold_reads("/api/v1/nodes")
+    slow = [subprocess.Popen([STORECTL, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=run_env) for args in (["status"], ["create", "while-slow"])]
+    try:
+        assert held.wait(30), "neither storectl status nor create reached the API server"
+        # A read is held: a daemon that waited for it would not answer this until it is let go.
+        p = storectl("list", timeout=20)
+        assert p.returncode == 0, p.stderr
+        assert [c.poll() for c in slow] == [None, None], "a call ended while the nodes' read was held"
+    finally:
+        cluster.release_reads()
+        outs = [c.communicate(timeout=60) for c in slow]
+    assert slow[0].returncode == 0 and "fake-node" in outs[0][0], outs[0]
+    assert slow[1].returncode == 0 and "while-slow" in outs[1][0], outs[1]
+
+
+def test_a_stop_ends_a_dbus_call_held_by_the_cluster(daemon_factory, cluster, private_bus):
+    """A daemon asked to stop while a storectl call waits for the API server does not wait out the
+    cluster client's timeout: the read is cancelled, the daemon exits cleanly and the caller gets an
+    error rather than no answer."""
+    env = {"DBUS_SYSTEM_BUS_ADDRESS": private_bus}
+    d = daemon_factory({**ROOMY, **cluster.config()}, env=env)
+    run_env = dict(os.environ, **env)
+    d.wait_for(lambda: subprocess.run([STORECTL, "list"], capture_output=True, env=run_env,
+                                      timeout=30).returncode == 0, timeout=15, what="the daemon on the private bus")
+    held = cluster.hold_reads("/api/v1/nodes")
+    status = subprocess.Popen([STORECTL, "status"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=run_env)
+    try:
+        assert held.wait(30), "storectl status never reached the API server"
+        assert d.stop(timeout=15) == 0, d.logs()[-3000:]
+        out, err = status.communicate(timeout=30)
+        assert status.returncode != 0, out
+    finally:
+        cluster.release_reads()
+        if status.poll() is None:
+            status.kill()

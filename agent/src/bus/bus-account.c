@@ -452,15 +452,61 @@ int bus_method_transfer_store(sd_bus_message *m, void *userdata, sd_bus_error *e
         return bus_reply_json(m, store_to_json(s));
 }
 
+/* What a call that reads the cluster takes to its thread and back (bus-offload.c). */
+typedef struct ClusterCall {
+        BusHooks hooks;
+        Caller caller;
+        Store *store;
+} ClusterCall;
+
+static void cluster_call_free(void *userdata)
+{
+        ClusterCall *c = userdata;
+
+        if (!c)
+                return;
+        store_free(c->store);
+        free(c);
+}
+
+static int credentials_work(Db *db, void *userdata, json_t **ret)
+{
+        ClusterCall *c = userdata;
+
+        return c->hooks.store_credentials(c->hooks.userdata, c->store, ret);
+}
+
+static int credentials_reply(Bus *b, sd_bus_message *m, int r, json_t *creds, void *userdata)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        ClusterCall *c = userdata;
+        const Store *s = c->store;
+
+        bus_audit(b, &c->caller, "credentials.read", "store", s->name, s->id, r == -ENOENT ? ERROR_INVALID_STATE : r);
+        if (r == -ENOENT)
+                r = bus_error_of(&error, ERROR_INVALID_STATE, "Store '%s' has no credentials (yet).", s->name);
+        else if (r < 0)
+                r = bus_store_error(&error, r, NULL);
+        else {
+                /* Wiped after the reply is sent: the password is in this copy too. */
+                _cleanup_erase_free_ char *text = json_dumps(creds, JSON_COMPACT);
+                if (!text)
+                        return -ENOMEM;
+                return sd_bus_reply_method_return(m, "s", text);
+        }
+        return sd_bus_error_is_set(&error) ? sd_bus_reply_method_error(m, &error) : r;
+}
+
 /*
- * A store's URL and WordPress admin credentials, read from its Secret in the cluster at call time:
- * for its owner and admins. The read is recorded; the secret is never logged.
+ * A store's URL and WordPress admin credentials, read from its Secret in the cluster at call time (on a
+ * thread of the call's own: bus-offload.c): for its owner and admins. The read is recorded; the secret
+ * is never logged.
  */
 int bus_method_get_credentials(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         Bus *b = userdata;
         _cleanup_(store_freep) Store *s = NULL;
-        _cleanup_(json_decrefp) json_t *creds = NULL;
+        ClusterCall *c;
         const char *id;
         Caller caller;
         int r;
@@ -478,31 +524,46 @@ int bus_method_get_credentials(sd_bus_message *m, void *userdata, sd_bus_error *
                         bus_audit(b, &caller, "credentials.read", "store", id, NULL, ERROR_NOT_FOUND);
                 return r;
         }
-        r = b->hooks.store_credentials ? b->hooks.store_credentials(b->hooks.userdata, s, &creds) : -EOPNOTSUPP;
-        bus_audit(b, &caller, "credentials.read", "store", s->name, s->id,
-                  r == -ENOENT ? ERROR_INVALID_STATE : r);
-        if (r == -EOPNOTSUPP)
+        if (!b->hooks.store_credentials) {
+                bus_audit(b, &caller, "credentials.read", "store", s->name, s->id, -EOPNOTSUPP);
                 return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED,
                                         "This storeagentd cannot read store credentials.");
-        if (r == -ENOENT)
-                return bus_error_of(error, ERROR_INVALID_STATE, "Store '%s' has no credentials (yet).", s->name);
-        if (r < 0)
-                return bus_store_error(error, r, NULL);
-        {
-                /* Wiped after the reply is sent: the password is in this copy too. */
-                _cleanup_erase_free_ char *text = json_dumps(creds, JSON_COMPACT);
-                if (!text)
-                        return -ENOMEM;
-                return sd_bus_reply_method_return(m, "s", text);
         }
+        c = calloc(1, sizeof *c);
+        if (!c)
+                return -ENOMEM;
+        *c = (ClusterCall) { .hooks = b->hooks, .caller = caller, .store = TAKE_PTR(s) };
+        return bus_offload(b, m, credentials_work, credentials_reply, c, cluster_call_free, error);
 }
 
-/* The room for stores on the cluster: an admin gets the whole model, a tenant whether a store fits. */
+static int capacity_work(Db *db, void *userdata, json_t **ret)
+{
+        ClusterCall *c = userdata;
+
+        return c->hooks.capacity(c->hooks.userdata, db, caller_is_admin(&c->caller), ret);
+}
+
+static int capacity_reply(Bus *b, sd_bus_message *m, int r, json_t *cap, void *userdata)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *text = NULL;
+
+        if (r < 0) {
+                r = bus_store_error(&error, r, NULL);
+                return sd_bus_error_is_set(&error) ? sd_bus_reply_method_error(m, &error) : r;
+        }
+        text = json_dumps(cap, JSON_COMPACT);
+        if (!text)
+                return -ENOMEM;
+        return sd_bus_reply_method_return(m, "s", text);
+}
+
+/* The room for stores on the cluster: an admin gets the whole model, a tenant whether a store fits. The
+ * model is read on a thread of the call's own (bus-offload.c). */
 int bus_method_get_capacity(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         Bus *b = userdata;
-        _cleanup_(json_decrefp) json_t *cap = NULL;
-        _cleanup_free_ char *text = NULL;
+        ClusterCall *c;
         Caller caller;
         int r;
 
@@ -512,11 +573,9 @@ int bus_method_get_capacity(sd_bus_message *m, void *userdata, sd_bus_error *err
                 return r;
         if (!b->hooks.capacity)
                 return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "This storeagentd cannot read the cluster.");
-        r = b->hooks.capacity(b->hooks.userdata, b->db, caller_is_admin(&caller), &cap);
-        if (r < 0)
-                return bus_store_error(error, r, NULL);
-        text = json_dumps(cap, JSON_COMPACT);
-        if (!text)
+        c = calloc(1, sizeof *c);
+        if (!c)
                 return -ENOMEM;
-        return sd_bus_reply_method_return(m, "s", text);
+        *c = (ClusterCall) { .hooks = b->hooks, .caller = caller };
+        return bus_offload(b, m, capacity_work, capacity_reply, c, cluster_call_free, error);
 }

@@ -40,6 +40,18 @@ typedef struct BusLogs {
         bool watcher_started;
 } BusLogs;
 
+/* The calls whose work asks the cluster, on threads of their own (bus-offload.c). */
+typedef struct BusCall BusCall;
+typedef struct BusOffloads {
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        BusCall *done; /* ended, waiting for the main loop to reply */
+        uint64_t running;
+        uint64_t max;
+        int efd;
+        sd_event_source *source;
+} BusOffloads;
+
 struct Bus {
         sd_event *event;
         sd_bus *bus;
@@ -59,6 +71,8 @@ struct Bus {
         uint64_t calls;
         uint64_t calls_reported;
         BusLogs logs;
+        BusOffloads offloads;
+        char *database; /* for the offloaded calls' own connections */
         struct {
                 uint64_t max_url_bytes;
                 uint64_t max_per_account;
@@ -150,3 +164,17 @@ int bus_method_revoke_account_token(sd_bus_message *m, void *userdata, sd_bus_er
 int bus_method_transfer_store(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_get_credentials(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_get_capacity(sd_bus_message *m, void *userdata, sd_bus_error *error);
+
+/*
+ * Runs work(db, userdata, &result) on a thread of its own, with a database connection of its own, and
+ * then reply(b, m, r, result, userdata) on the main loop, where r is work's return (or the opening's).
+ * A negative return of reply becomes the error reply. Returns 1 (the method's reply comes later), or a
+ * negative errno / an error set (TryAgain beyond limits.max_cluster_calls); userdata is freed with
+ * free_userdata in every case.
+ */
+typedef int (*BusWorkFn)(Db *db, void *userdata, json_t **ret);
+typedef int (*BusReplyFn)(Bus *b, sd_bus_message *m, int r, json_t *result, void *userdata);
+int bus_offload(Bus *b, sd_bus_message *m, BusWorkFn work, BusReplyFn reply, void *userdata,
+                void (*free_userdata)(void *userdata), sd_bus_error *error);
+int bus_offloads_init(Bus *b, uint64_t max);
+void bus_offloads_done(Bus *b);

@@ -389,12 +389,73 @@ static int method_get_store(sd_bus_message *m, void *userdata, sd_bus_error *err
         return bus_reply_json(m, store_to_json(s));
 }
 
+/* A create or an upgrade asks the cluster for room (admission): on a thread of its own (bus-offload.c). */
+typedef struct StoreCall {
+        StoreLimits limits;
+        Caller caller;
+        char *name_or_id, *engine, *version;
+        bool upgrade;
+        Store *store;
+        StoreError err;
+} StoreCall;
+
+static void store_call_free(void *userdata)
+{
+        StoreCall *c = userdata;
+
+        if (!c)
+                return;
+        free(c->name_or_id);
+        free(c->engine);
+        free(c->version);
+        store_free(c->store);
+        free(c);
+}
+
+static int store_call_work(Db *db, void *userdata, json_t **ret)
+{
+        StoreCall *c = userdata;
+
+        if (c->upgrade)
+                return store_upgrade(db, &c->limits, &c->caller, c->name_or_id, c->version, &c->store, &c->err);
+        return store_create(db, &c->limits, &c->caller, c->name_or_id, c->engine, NULL, NULL, &c->store, NULL,
+                            &c->err);
+}
+
+static int store_call_reply(Bus *b, sd_bus_message *m, int r, json_t *result, void *userdata)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        StoreCall *c = userdata;
+
+        if (r != 0) {
+                r = bus_store_error(&error, r, &c->err);
+                return sd_bus_error_is_set(&error) ? sd_bus_reply_method_error(m, &error) : r;
+        }
+        bus_queued(b, c->store, c->caller.account, c->upgrade ? "store.upgrade" : "store.create");
+        return bus_reply_json(m, store_to_json(c->store));
+}
+
+static int store_call(Bus *b, sd_bus_message *m, const Caller *caller, bool upgrade, const char *name_or_id,
+                      const char *engine, const char *version, sd_bus_error *error)
+{
+        StoreCall *c = calloc(1, sizeof *c);
+
+        if (!c)
+                return -ENOMEM;
+        *c = (StoreCall) { .limits = b->limits, .caller = *caller, .upgrade = upgrade,
+                           .name_or_id = strdup(name_or_id), .engine = strdup(strempty(engine)),
+                           .version = strdup(strempty(version)) };
+        if (!c->name_or_id || !c->engine || !c->version) {
+                store_call_free(c);
+                return -ENOMEM;
+        }
+        return bus_offload(b, m, store_call_work, store_call_reply, c, store_call_free, error);
+}
+
 static int method_create_store(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         Bus *b = userdata;
-        _cleanup_(store_freep) Store *s = NULL;
         const char *name, *engine;
-        StoreError err = {};
         Caller caller;
         int r;
 
@@ -405,12 +466,7 @@ static int method_create_store(sd_bus_message *m, void *userdata, sd_bus_error *
         r = sd_bus_message_read(m, "ss", &name, &engine);
         if (r < 0)
                 return r;
-        r = store_create(b->db, &b->limits, &caller, name, isempty(engine) ? "woocommerce" : engine, NULL, NULL, &s,
-                         NULL, &err);
-        if (r != 0)
-                return bus_store_error(error, r, &err);
-        bus_queued(b, s, caller.account, "store.create");
-        return bus_reply_json(m, store_to_json(s));
+        return store_call(b, m, &caller, false, name, isempty(engine) ? "woocommerce" : engine, NULL, error);
 }
 
 static int method_delete_store(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -455,20 +511,15 @@ static int method_retry_store(sd_bus_message *m, void *userdata, sd_bus_error *e
 static int method_upgrade_store(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         Bus *b = userdata;
-        _cleanup_(store_freep) Store *cur = NULL, *s = NULL;
+        _cleanup_(store_freep) Store *cur = NULL;
         const char *id, *version;
-        StoreError err = {};
         Caller caller;
         int r;
 
         r = bus_store_method_begin(b, m, error, &caller, &cur, "ss", &id, &version);
         if (r < 0)
                 return r;
-        r = store_upgrade(b->db, &b->limits, &caller, cur->id, version, &s, &err);
-        if (r != 0)
-                return bus_store_error(error, r, &err);
-        bus_queued(b, s, caller.account, "store.upgrade");
-        return bus_reply_json(m, store_to_json(s));
+        return store_call(b, m, &caller, true, cur->id, NULL, version, error);
 }
 
 static int method_rollback_store(sd_bus_message *m, void *userdata, sd_bus_error *error)

@@ -192,8 +192,12 @@ int bus_new(Bus **ret, sd_event *event, const Config *config, const BusHooks *ho
         b->userdata = userdata;
         limits_from_config(b, config);
         b->state_dir = strdup(config->state_dir);
-        if (!b->state_dir)
+        b->database = strdup(config->database);
+        if (!b->state_dir || !b->database)
                 return -ENOMEM;
+        r = bus_offloads_init(b, config->max_cluster_calls);
+        if (r < 0)
+                return r;
 
         r = db_open(config->database, &b->db);
         if (r < 0)
@@ -228,6 +232,8 @@ Bus *bus_free(Bus *b)
         if (!b)
                 return NULL;
         bus_logs_done(&b->logs);
+        if (b->offloads.source)
+                bus_offloads_done(b);
         sd_event_source_disable_unref(b->change_timer);
         sd_event_source_disable_unref(b->reconnect_timer);
         if (b->bus) {
@@ -237,6 +243,7 @@ Bus *bus_free(Bus *b)
         }
         db_close(b->db);
         free(b->state_dir);
+        free(b->database);
         sd_event_unref(b->event);
         free(b);
         return NULL;

@@ -145,6 +145,7 @@ static const ConfigKey config_keys[] = {
         U("limits.signin_window", signin_window_sec, "900", 1, 86400),
         U("limits.streams_per_account", streams_per_account, "4", 1, 10000),
         U("limits.max_streams", max_streams, "64", 1, 65536),
+        U("limits.max_cluster_calls", max_cluster_calls, "16", 1, 1024),
         U("limits.max_log_lines", max_log_lines, "5000", 1, 1000000),
         U("limits.max_log_bytes", max_log_bytes, "4194304", 1024, 1073741824),
         U("limits.log_buffer_bytes", log_buffer_bytes, "65536", 4096, 16777216),

@@ -77,6 +77,7 @@ typedef struct Config {
         uint64_t signin_window_sec;
         uint64_t streams_per_account; /* live streams open at once per account */
         uint64_t max_streams;         /* live streams open at once on the platform */
+        uint64_t max_cluster_calls;   /* D-Bus calls that read the cluster, at once (each a thread) */
         uint64_t max_log_lines;       /* the most lines one log request may ask for */
         uint64_t max_log_bytes;       /* the most bytes a log read (without follow) returns */
         uint64_t log_buffer_bytes;    /* a log stream's buffer for a slow client */

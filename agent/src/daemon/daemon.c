@@ -529,6 +529,8 @@ int daemon_run(Config *config, const char *config_path, bool config_explicit)
         api_server_stop(d.api);
         runner_stop(d.runner);
         d.webhooks = webhook_sender_free(d.webhooks);
+        /* A D-Bus call still reading the cluster ends now, not at the client's timeout. */
+        provisioner_cancel(d.provisioner);
         d.bus = bus_free(d.bus);
         d.api = api_server_free(d.api);
         d.runner = runner_free(d.runner);

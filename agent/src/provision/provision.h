@@ -17,6 +17,8 @@
 typedef struct Provisioner Provisioner;
 
 int provisioner_new(Provisioner **ret, const Config *config);
+/* Cancels the cluster reads in flight (capacity, usage, the reconciler's) for a stop; free joins. */
+void provisioner_cancel(Provisioner *p);
 Provisioner *provisioner_free(Provisioner *p);
 void provisioner_reload(Provisioner *p, const Config *config);
 /* Starts the reconciler: reports namespaces labelled as ours with no store, repairs releases a killed helm left pending. */

@@ -86,6 +86,12 @@ int provisioner_new(Provisioner **ret, const Config *config)
         return 0;
 }
 
+void provisioner_cancel(Provisioner *p)
+{
+        if (p)
+                atomic_store(&p->stopping, true);
+}
+
 Provisioner *provisioner_free(Provisioner *p)
 {
         if (!p)
