@@ -14,8 +14,8 @@
 //   E2E_REQUIRE_STREAM 0 to accept polling instead of the live event stream (default 1)
 //   STOREAGENT_TENANT_NAME, STOREAGENT_TENANT_TOKEN   a tenant account and its token (tests/e2e/run
 //   STOREAGENT_OTHER_NAME, STOREAGENT_OTHER_TOKEN     makes two); without them the tenant steps are skipped
-//   SCREENSHOTS_DIR    also save the Accounts page, the store admin card, the logs and the backups panel there
-//                      (docs/screenshots)
+//   SCREENSHOTS_DIR    also save the Accounts page, the store admin card, the logs, the backups panel and the
+//                      Domains card (desktop and phone) there (docs/screenshots)
 //   KUBECTL, KUBECONFIG  the control plane (tests/e2e/run sets them): the logs step maps the store's
 //                      container logs to a file here (kwok ClusterLogs), the backups step their execs to
 //                      commands here (kwok ClusterExec); without them both are skipped
