@@ -8,7 +8,8 @@
 #  - the readiness probe's /-/ready answers 503 before wp-config.php exists and while WordPress is
 #    not installed, and 200 once it is (files/ready.php);
 #  - the redirects Apache makes itself (mod_dir's /wp-admin -> /wp-admin/) name the store's URL:
-#    behind TLS (ingress.tls.enabled) https://, never http://, and never the pod's port.
+#    behind TLS (ingress.tls.enabled, and values-prod.yaml as a whole) https://, never http://, and
+#    never the pod's port.
 # No WordPress runs here: the docroot holds stand-ins (an "installer" that would answer 200, and a
 # wp-load.php STAND-IN whose $wpdb answers the probe's one query from a file). Only the container's
 # paths differ: /var/www/html and /opt/storeagent/web are directories of this test.
@@ -160,5 +161,32 @@ ok "behind TLS: every directory redirect says https (/wp-content -> $loc)"
 [[ $(code /wp-admin/install.php) == 403 && $(code /wp-admin/about.php) == 200 ]] ||
     fail "the TLS configuration lost the installer rule"
 ok "the TLS configuration keeps refusing the installer"
+
+step "values-prod.yaml (Traefik's websecure, cert-manager): Apache's redirects are https:// to the shop's host"
+helm template shop1 "$CHART" -n store-shop1 -f "$CHART/values-prod.yaml" --set wordpress.containerPort="$PORT" \
+    >"$WORK/chart-prod.yaml" || fail "helm template -f values-prod.yaml"
+python3 - "$WORK" <<'PY' || fail "reading the web ConfigMap (values-prod.yaml)"
+import sys, yaml
+work = sys.argv[1]
+cm = next(d for d in yaml.safe_load_all(open(f"{work}/chart-prod.yaml"))
+          if d and d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-wordpress-config"))
+open(f"{work}/apache/000-default.conf", "w").write(cm["data"]["000-default.conf"])
+PY
+sed -i -e "s|/var/www/html|$HTML|g" -e "s|/opt/storeagent/web|$WEB|g" "$A/000-default.conf"
+chmod a+r "$A/000-default.conf"
+kill -USR1 "$HTTPD"
+# A request without a Host header (HTTP/1.0) gets the vhost's own name: the production host, not the
+# previous configuration's shop1.localtest.me.
+bare_location() { curl -s --http1.0 -H 'Host:' -o /dev/null -w '%{redirect_url}' "http://127.0.0.1:$PORT$1"; }
+prod_redirect() { [[ $(bare_location /wp-admin) == *shops.example.com* ]]; }
+eventually 30 "apache to serve the values-prod.yaml configuration" prod_redirect
+loc=$(bare_location /wp-admin)
+[[ $loc == https://shop1.shops.example.com/wp-admin/ ]] || fail "values-prod.yaml: /wp-admin redirects to '$loc'"
+ok "values-prod.yaml: /wp-admin -> $loc"
+loc=$(location shop1.shops.example.com /wp-admin "X-Forwarded-Proto: https")
+[[ $loc == https://shop1.shops.example.com/wp-admin/ ]] ||
+    fail "values-prod.yaml, as Traefik forwards it: /wp-admin redirects to '$loc'"
+[[ $(code /wp-admin/install.php) == 403 ]] || fail "values-prod.yaml serves the installer"
+ok "values-prod.yaml, as Traefik forwards it: /wp-admin -> $loc; the installer refused"
 
 echo "PASS $TEST_NAME"

@@ -112,6 +112,29 @@ PY
 ok "Ingress shop2.localtest.me: cert-manager.io/cluster-issuer shops-ca, TLS Secret shop2-tls; WordPress on https"
 ok "the namespace admits cert-manager's HTTP-01 solver pod from the ingress controller (TCP 8089)"
 
+step "a merchant's own domains: one Ingress host and one TLS Secret each, named after the domain alone"
+# Rendered with two domains, then with one of them removed: the one that stays keeps its Secret (and so
+# its certificate), named <release>-tls-<first 10 hex digits of the domain's SHA-256> (docs/domains.md).
+for extra in "{shop.example.com,www.example.org}" "{www.example.org}"; do
+    helm template shop2 "$CHART" -n store-shop2 -f "$WORK/render-shop2/values.yaml" --set "domains.extra=$extra" \
+        >>"$WORK/domains.out" || fail "helm template with domains.extra=$extra"
+    echo "--- # end of domains.extra=$extra" >>"$WORK/domains.out"
+done
+python3 - "$WORK/domains.out" <<'PY' || fail "the Ingress hosts and TLS Secrets of the domains"
+import hashlib, sys, yaml
+ings = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == "Ingress"]
+assert len(ings) == 2, len(ings)
+def secret(host):
+    return "shop2-tls-" + hashlib.sha256(host.encode()).hexdigest()[:10]
+for ing, hosts in zip(ings, (["shop.example.com", "www.example.org"], ["www.example.org"])):
+    assert [r["host"] for r in ing["spec"]["rules"]] == ["shop2.localtest.me"] + hosts, ing["spec"]["rules"]
+    want = [{"hosts": ["shop2.localtest.me"], "secretName": "shop2-tls"}]
+    want += [{"hosts": [h], "secretName": secret(h)} for h in hosts]
+    assert ing["spec"]["tls"] == want, ing["spec"]["tls"]
+    assert ing["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "shops-ca"
+PY
+ok "each domain: a host and a TLS Secret of its own (shop2-tls-<hash>), the same whichever other domains come and go"
+
 step "values-local.yaml: k3s's traefik class, localtest.me"
 helm template demo "$CHART" -f "$CHART/values-local.yaml" >"$WORK/local.out" || fail "helm template -f values-local.yaml"
 grep -q 'ingressClassName: "traefik"' "$WORK/local.out" || fail "ingressClassName is not traefik (k3s)"

@@ -14,8 +14,8 @@
 //   E2E_REQUIRE_STREAM 0 to accept polling instead of the live event stream (default 1)
 //   STOREAGENT_TENANT_NAME, STOREAGENT_TENANT_TOKEN   a tenant account and its token (tests/e2e/run
 //   STOREAGENT_OTHER_NAME, STOREAGENT_OTHER_TOKEN     makes two); without them the tenant steps are skipped
-//   SCREENSHOTS_DIR    also save the Accounts page, the store admin card, the logs and the backups panel there
-//                      (docs/screenshots)
+//   SCREENSHOTS_DIR    also save the Accounts page, the store admin card, the logs, the backups panel and the
+//                      Domains card (desktop and phone) there (docs/screenshots)
 //   KUBECTL, KUBECONFIG  the control plane (tests/e2e/run sets them): the logs step maps the store's
 //                      container logs to a file here (kwok ClusterLogs), the backups step their execs to
 //                      commands here (kwok ClusterExec); without them both are skipped
@@ -1044,6 +1044,258 @@ await tenantStep('the tenant deletes its store', async () => {
     await page.getByTestId(`store-link-${NAME}`).click();
     await page.getByTestId('store-detail').waitFor();
 });
+
+// --- domains: the store page's Domains card, against the daemon's real checks. A second store, made
+// through the API, is the "other store" whose domain is refused; the platform's base domain is the e2e
+// daemon's default (stores.base_domain: localtest.me). Each accepted change redeploys the store.
+
+const DOM = {
+    name: `${NAME}-d`,
+    // Fixed, for the screenshots: each run of tests/e2e/run has a database of its own.
+    domain: 'corner-shop.example',
+    platformHost: `other-${NAME}.localtest.me`,
+    otherId: null,
+};
+const domainApi = async (method, p, body) => {
+    const res = await fetch(`${BASE}/api/v1${p}`, {
+        method,
+        headers: { Authorization: `Bearer ${TOKEN}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: res.status, body: await res.json().catch(() => null) };
+};
+const domainCard = () => page.getByTestId('store-domains');
+const domainRow = (d) => domainCard().getByTestId('domain-row').filter({ hasText: d });
+
+async function openDomains(id) {
+    await page.goto(`${BASE}/stores/${id}`, { waitUntil: 'domcontentloaded' });
+    await page.getByTestId('store-detail').waitFor();
+    await domainCard().waitFor();
+    await page.waitForFunction(() => !document.querySelector('[data-testid="domain-input"]')?.disabled, null, {
+        timeout: UI_MS,
+    });
+}
+
+// Every status the store page's badge shows from now on, to see a change redeploy the store.
+async function watchDomainStatus() {
+    await page.evaluate((name) => {
+        window.__e2eDomainStatuses = [];
+        const seen = () => {
+            const s = document.querySelector(`[data-testid="status-${name}"]`)?.getAttribute('data-status');
+            if (s && window.__e2eDomainStatuses.at(-1) !== s) window.__e2eDomainStatuses.push(s);
+        };
+        window.__e2eDomainObserver?.disconnect();
+        window.__e2eDomainObserver = new MutationObserver(seen);
+        window.__e2eDomainObserver.observe(document.body, { subtree: true, childList: true, attributes: true });
+        seen();
+    }, NAME);
+}
+
+async function domainRedeployed(what) {
+    try {
+        await page.waitForFunction(
+            () => {
+                const s = window.__e2eDomainStatuses;
+                return s.some((x) => x !== 'READY') && (s.at(-1) === 'READY' || s.at(-1) === 'FAILED');
+            },
+            null,
+            { timeout: TIMEOUT_MS, polling: 250 },
+        );
+    } catch {
+        fail(`${what}: the store did not redeploy to READY within ${TIMEOUT_S} s`);
+    }
+    const seen = await page.evaluate(() => window.__e2eDomainStatuses);
+    log(`  ${what}: ${seen.join(' -> ')}`);
+    if (seen.at(-1) !== 'READY') fail(`${what}: the store is ${seen.at(-1)}`);
+}
+
+// Click the card's button and return the API's answer to the request it sent.
+async function domainRequest(method, click) {
+    const [res] = await Promise.all([
+        page.waitForResponse(
+            (r) =>
+                r.request().method() === method && /\/(domains|primary-domain)(\/|$)/.test(new URL(r.url()).pathname),
+        ),
+        click(),
+    ]);
+    return { status: res.status(), body: await res.json().catch(() => null) };
+}
+
+// axe-core on the Domains card alone: no violation of any impact.
+async function axeDomains(screenName) {
+    await page.evaluate(axeSource);
+    const violations = await page.evaluate(async () => {
+        const r = await window.axe.run(document.querySelector('[data-testid="store-domains"]'));
+        return r.violations.map((v) => `${v.id} (${v.impact}) at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    });
+    if (violations.length) fail(`axe on the Domains card (${screenName}): ${violations.join('; ')}`);
+    await axeCheck(screenName);
+}
+
+async function refusedOnCard(domain, wantStatus, wantCode) {
+    const input = domainCard().getByTestId('domain-input');
+    await input.fill(domain);
+    const res = await domainRequest('POST', () => domainCard().getByTestId('domain-add').click());
+    if (res.status !== wantStatus || res.body?.error?.code !== wantCode)
+        fail(`adding ${domain} answered ${res.status} ${JSON.stringify(res.body)}`);
+    const message = res.body.error.message;
+    const shown = domainCard().getByTestId('domains-error-message');
+    await shown
+        .filter({ hasText: message })
+        .waitFor({ timeout: UI_MS })
+        .catch(async () => {
+            const now = (await shown.count()) ? await shown.innerText() : '(nothing)';
+            fail(`the card shows "${now}", the API said "${message}"`);
+        });
+    if ((await input.inputValue()) !== domain) fail(`the refused ${domain} is no longer in the field`);
+    log(`  ${domain}: ${res.status} ${wantCode}: ${message}`);
+    return message;
+}
+
+await step('Domains: add a domain; it is listed, and the store redeploys to READY', async () => {
+    if (!storeId) fail('no store id from the creation');
+    // The other store provisions while this one redeploys.
+    const other = await domainApi('POST', '/stores', { name: DOM.name, engine: 'woocommerce' });
+    if (other.status !== 202) fail(`creating ${DOM.name} answered ${other.status}: ${JSON.stringify(other.body)}`);
+    DOM.otherId = other.body.id;
+    await openDomains(storeId);
+    const primaryLine = domainCard().getByTestId('domains-primary');
+    if (!/own host/.test(await primaryLine.innerText())) fail(`before any domain: "${await primaryLine.innerText()}"`);
+    if (await domainCard().getByTestId('domain-row').count()) fail('a new store already lists domains');
+    await watchDomainStatus();
+    await domainCard().getByTestId('domain-input').fill(DOM.domain);
+    const res = await domainRequest('POST', () => domainCard().getByTestId('domain-add').click());
+    if (res.status !== 202) fail(`adding ${DOM.domain} answered ${res.status}: ${JSON.stringify(res.body)}`);
+    const row = domainRow(DOM.domain);
+    await row.waitFor();
+    if ((await domainCard().getByTestId('domain-input').inputValue()) !== '') fail('the field keeps the added domain');
+    if (await row.getByTestId('domain-primary-badge').count()) fail('a domain added without "primary" is primary');
+    await row.getByRole('button', { name: `Make ${DOM.domain} the primary domain` }).waitFor();
+    await domainRedeployed('add');
+    // READY again: the row's buttons can be used, and the store's Ingress serves the domain.
+    await page.waitForFunction(
+        () => ![...document.querySelectorAll('[data-testid="domain-row"] button')].some((b) => b.disabled),
+        null,
+        { timeout: UI_MS },
+    );
+    if (KUBE) {
+        const ing = JSON.parse(kubectl(['-n', `store-${NAME}`, 'get', 'ingress', NAME, '-o', 'json']).toString());
+        const hosts = ing.spec.rules.map((r) => r.host);
+        log(`  Ingress hosts: ${hosts.join(', ')}`);
+        if (!hosts.includes(DOM.domain)) fail(`the Ingress serves ${hosts.join(', ')}, not ${DOM.domain}`);
+    }
+});
+
+await step('Domains: a host under the platform base domain is refused with the API message', async () => {
+    const message = await refusedOnCard(DOM.platformHost, 400, 'invalid_request');
+    if (!message.includes('localtest.me')) fail(`the refusal does not name the platform's domain: "${message}"`);
+    if (await domainRow(DOM.platformHost).count()) fail(`the refused ${DOM.platformHost} is listed`);
+    await domainCard().getByTestId('domain-input').fill('');
+});
+
+await step('Domains: make it primary; the shop URL follows; desktop and phone screenshots, axe', async () => {
+    await watchDomainStatus();
+    const row = domainRow(DOM.domain);
+    const res = await domainRequest('POST', () =>
+        row.getByRole('button', { name: `Make ${DOM.domain} the primary domain` }).click(),
+    );
+    if (res.status !== 202) fail(`making ${DOM.domain} primary answered ${res.status}: ${JSON.stringify(res.body)}`);
+    await row.getByTestId('domain-primary-badge').waitFor();
+    await domainCard()
+        .getByTestId('domains-primary')
+        .filter({ hasText: `The shop's URLs use ${DOM.domain}.` })
+        .waitFor();
+    await domainCard().getByTestId('domain-own-host').waitFor();
+    if (await domainCard().getByTestId('domains-error').count()) fail('the earlier refusal is still shown');
+    await domainRedeployed('primary');
+    const url = page.getByTestId('detail-url');
+    await page
+        .waitForFunction(
+            (d) => document.querySelector('[data-testid="detail-url"]')?.getAttribute('href')?.includes(`//${d}`),
+            DOM.domain,
+            { timeout: UI_MS },
+        )
+        .catch(async () => fail(`the store's URL reads ${await url.getAttribute('href')}, not ${DOM.domain}`));
+    log(`  store URL: ${await url.getAttribute('href')}`);
+    await axeDomains('store page, Domains (a primary domain)');
+    await saveShot(domainCard(), 'store-domains.png');
+    try {
+        for (const width of [320, 390]) {
+            await page.setViewportSize({ width, height: 844 });
+            const over = await domainCard().evaluate((el) => el.scrollWidth - el.clientWidth);
+            const pageOver = await page.evaluate(
+                () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+            );
+            if (over > 0 || pageOver > 0)
+                fail(`at ${width} px the card overflows by ${over} px, the page by ${pageOver}`);
+            // A name that fits a line is not cut in two next to its buttons (they go below it instead).
+            const lines = await domainRow(DOM.domain)
+                .getByTestId('domain-name')
+                .evaluate((el) => {
+                    const r = document.createRange();
+                    r.selectNodeContents(el);
+                    return new Set([...r.getClientRects()].map((b) => Math.round(b.top))).size;
+                });
+            if (lines > 1) fail(`at ${width} px ${DOM.domain} is cut over ${lines} lines`);
+        }
+        await axeDomains('store page, Domains at 390 px');
+        await saveShot(domainCard(), 'store-domains-phone.png');
+    } finally {
+        await page.setViewportSize({ width: 1280, height: 900 });
+    }
+});
+
+await step("Domains: another store's domain is refused on that store's page, with the API message", async () => {
+    if (!DOM.otherId) fail('the other store was not created');
+    const deadline = Date.now() + TIMEOUT_MS;
+    for (;;) {
+        const s = await domainApi('GET', `/stores/${DOM.otherId}`);
+        if (s.body?.status === 'READY') break;
+        if (s.body?.status === 'FAILED' || Date.now() > deadline)
+            fail(`${DOM.name} is ${s.body?.status}: ${JSON.stringify(s.body)}`);
+        await new Promise((r) => setTimeout(r, 250));
+    }
+    await openDomains(DOM.otherId);
+    await refusedOnCard(DOM.domain, 409, 'domain_taken');
+    if (await domainCard().getByTestId('domain-row').count()) fail(`${DOM.name} lists a domain it was refused`);
+    await axeDomains('store page, Domains (a refusal shown)');
+    const del = await domainApi('DELETE', `/stores/${DOM.otherId}`);
+    if (del.status !== 202) fail(`deleting ${DOM.name} answered ${del.status}: ${JSON.stringify(del.body)}`);
+});
+
+await step('Domains: remove it; the list empties and the shop URL is the own host again', async () => {
+    await openDomains(storeId);
+    await watchDomainStatus();
+    const res = await domainRequest('DELETE', () =>
+        domainRow(DOM.domain)
+            .getByRole('button', { name: `Remove ${DOM.domain}` })
+            .click(),
+    );
+    if (res.status !== 202) fail(`removing ${DOM.domain} answered ${res.status}: ${JSON.stringify(res.body)}`);
+    await domainRow(DOM.domain).waitFor({ state: 'detached' });
+    await domainCard().getByTestId('domains-primary').filter({ hasText: 'own host' }).waitFor();
+    await domainRedeployed('remove');
+    await page.waitForFunction(
+        (n) => document.querySelector('[data-testid="detail-url"]')?.getAttribute('href')?.includes(`//${n}.`),
+        NAME,
+        { timeout: UI_MS },
+    );
+    // The other store is gone before the scenario goes on.
+    const deadline = Date.now() + TIMEOUT_MS;
+    for (;;) {
+        const s = await domainApi('GET', `/stores/${DOM.otherId}`);
+        if (s.status === 404 || s.body?.status === 'DELETED') break;
+        if (Date.now() > deadline) fail(`${DOM.name} is still ${s.body?.status} after ${TIMEOUT_S} s`);
+        await new Promise((r) => setTimeout(r, 250));
+    }
+    DOM.otherId = null;
+});
+
+// A failed step above skips the rest: the other store goes all the same.
+if (DOM.otherId) {
+    const del = await domainApi('DELETE', `/stores/${DOM.otherId}`).catch((err) => ({ status: err.message }));
+    log(`cleanup: DELETE ${DOM.name} answered ${del.status}`);
+}
 
 await step('delete it, typing its name, and watch it leave the list', async () => {
     await page.getByTestId('action-delete').click();

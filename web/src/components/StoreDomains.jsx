@@ -81,7 +81,12 @@ export default function StoreDomains({ store, busy, onApplied }) {
             <ul className="mt-2 divide-y divide-slate-200" data-testid="domains-list">
               {domains.items.map((d) => (
                 <li key={d.domain} className="flex flex-wrap items-center gap-2 py-2" data-testid="domain-row">
-                  <span className="min-w-0 flex-1 break-all font-mono text-sm text-slate-900">{d.domain}</span>
+                  <span
+                    className="min-w-[12rem] flex-1 break-all font-mono text-sm text-slate-900"
+                    data-testid="domain-name"
+                  >
+                    {d.domain}
+                  </span>
                   {d.primary ? (
                     <span className="text-xs font-medium text-emerald-800" data-testid="domain-primary-badge">
                       primary
