@@ -764,12 +764,22 @@ await (KUBE ? step : skipStep)(
             if (await submit.isEnabled()) fail('the restore button is enabled before the full name is typed');
             await axeCheck('store page, backups (restore confirmation)');
             await input.fill(NAME);
+            // Every text the note shows, recorded as it changes: the restore's note can give way to the
+            // safety backup's within one poll on a fast host, too soon to be waited for.
+            await panel.getByTestId('backups-note').evaluate((el) => {
+                window.__backupNotes = [];
+                new MutationObserver(() => window.__backupNotes.push(el.textContent)).observe(el, {
+                    childList: true,
+                    subtree: true,
+                    characterData: true,
+                });
+            });
             const [restore] = await Promise.all([
                 page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/restore')),
                 submit.click(),
             ]);
             if (restore.status() !== 202) fail(`POST restore answered ${restore.status()}: ${await restore.text()}`);
-            await panel.getByTestId('backups-note').filter({ hasText: 'Restoring' }).waitFor();
+            await page.waitForFunction(() => window.__backupNotes.some((t) => t.startsWith('Restoring')));
             await page
                 .getByTestId('timeline')
                 .locator('[data-action="backup.restored"]')
