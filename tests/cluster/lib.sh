@@ -159,8 +159,11 @@ start() {
 	echo "$1" >"$PID_DIR/$name.marker"
 	# The command line, so that start-component can start it again as it was.
 	printf '%s\0' "$@" >"$PID_DIR/$name.argv"
+	# Descriptors beyond 2 are closed first: a component must not hold a lock its starter held
+	# (`flock FILE tests/cluster/up` would otherwise stay locked for as long as the component runs).
 	# shellcheck disable=SC2016 # expanded by the inner shell
-	setsid bash -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' "$pidfile" "$@" \
+	setsid bash -c 'for f in /proc/$$/fd/*; do f=${f##*/}; ((f > 2)) && eval "exec $f>&-"; done
+		echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' "$pidfile" "$@" \
 		</dev/null >>"$LOG_DIR/$name.log" 2>&1 &
 	for ((i = 0; i < 250; i++)); do
 		[[ -s $pidfile ]] && break
