@@ -139,7 +139,7 @@ def wait_event(d, sid, actions, after=0):
     return d.wait_for(seen, timeout=120, interval=0.3, what=f"one of {actions}")
 
 
-def shop_on_this_host(d, mariadb, tmp_path, name, token):
+def shop_on_this_host(d, mariadb, tmp_path, name, token, db_path=None):
     """A READY store whose pods' execs run here (the stand-in above), with a shop's data: a table of
     products in the real MariaDB and a wp-content with an upload. Returns (id, html dir, password file)."""
     # The shop's data: a table of products in the store's database (the real MariaDB).
@@ -167,6 +167,8 @@ def shop_on_this_host(d, mariadb, tmp_path, name, token):
     home.mkdir()
     (home / ".my.cnf").write_text(f"[client]\nsocket={mariadb.socket}\n")
     db_env = {"MYSQL_ROOT_PASSWORD_FILE": str(password_file), "MYSQL_DATABASE": "wordpress", "HOME": str(home)}
+    if db_path:
+        db_env["PATH"] = db_path
     map_exec(ns, pod_of(ns, "database"), str(tmp_path), db_env)
     map_exec(ns, pod_of(ns, "web"), str(html), {})
     return sid, html, password_file
@@ -580,13 +582,8 @@ def test_restore_maintenance_caches_and_kill_9(cluster_daemon, mariadb, private_
     d.cli("account", "create", "acme", "--role", "tenant")
     acme = d.cli("token", "create", "--name", "laptop", "--account", "acme").stdout.strip()
     d.start()
-    sid, html, password_file = shop_on_this_host(d, mariadb, tmp_path, "maintshop", acme)
-    ns = "store-maintshop"
-    bindir = held_standins(tmp_path, html)
-    home = tmp_path / "mysql-home"
-    map_exec(ns, pod_of(ns, "database"), str(tmp_path),
-             {"MYSQL_ROOT_PASSWORD_FILE": str(password_file), "MYSQL_DATABASE": "wordpress", "HOME": str(home),
-              "PATH": f"{bindir}:/usr/bin:/bin"})
+    bindir = held_standins(tmp_path, tmp_path / "html")
+    sid, html, _ = shop_on_this_host(d, mariadb, tmp_path, "maintshop", acme, db_path=f"{bindir}:/usr/bin:/bin")
     mariadb.sql("CREATE TABLE wordpress.wp_options (option_id INT AUTO_INCREMENT PRIMARY KEY, "
                 "option_name VARCHAR(191) UNIQUE, option_value LONGTEXT) CHARACTER SET utf8mb4; "
                 "INSERT INTO wordpress.wp_options (option_name, option_value) VALUES ('blogname', 'Bakery'), "
