@@ -598,8 +598,12 @@ def test_restore_maintenance_caches_and_kill_9(cluster_daemon, mariadb, private_
     bid = r.json()["id"]
     d.wait_for(lambda: (tmp_path / "dump-held").exists(), timeout=120, interval=0.1, what="the dump to be held")
     assert [n for n in os.listdir(store_dir) if n.endswith(".partial")], os.listdir(store_dir)
+    held_at = int(time.time())
     d.stop(signal.SIGKILL)
     release(tmp_path)
+    # A directory is named by the second its attempt began: the resumed attempt's must differ, so that
+    # what the killed one left cannot pass for the resumed one's.
+    d.wait_for(lambda: int(time.time()) > held_at, timeout=5, interval=0.05, what="the next second")
     d.start()
     b = wait_backup(d, sid, bid, auth=acme)
     # Resumed and whole: listed once, succeeded, its directory without .partial, nothing else on disk.
