@@ -42,7 +42,7 @@ function kindText(b, list) {
   if (b.kind === 'safety') {
     const target = list.find((x) => x.id === b.safety_for);
     const what = target ? `the backup of ${formatDateTime(target.created_at)}` : `backup ${b.safety_for}`;
-    return `the store before the restore of ${what}, by ${b.actor}`;
+    return `The store before the restore of ${what}, by ${b.actor}`;
   }
   return b.scheduled ? 'Scheduled' : `Manual, by ${b.actor}`;
 }

@@ -130,7 +130,7 @@ describe('Backups panel', () => {
     const row = await screen.findByTestId(`backup-${SAFE}`);
     expect(within(row).getByTestId('backup-safety')).toHaveTextContent('Safety backup');
     expect(within(row).getByTestId('backup-kind')).toHaveTextContent(
-      /the store before the restore of the backup of .*by acme/,
+      /The store before the restore of the backup of .*by acme/,
     );
     expect(within(screen.getByTestId(`backup-${OK}`)).queryByTestId('backup-safety')).toBeNull();
     expect(await violations()).toEqual([]);
