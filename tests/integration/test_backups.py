@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -138,7 +139,7 @@ def wait_event(d, sid, actions, after=0):
     return d.wait_for(seen, timeout=120, interval=0.3, what=f"one of {actions}")
 
 
-def shop_on_this_host(d, mariadb, tmp_path, name, token):
+def shop_on_this_host(d, mariadb, tmp_path, name, token, db_path=None):
     """A READY store whose pods' execs run here (the stand-in above), with a shop's data: a table of
     products in the real MariaDB and a wp-content with an upload. Returns (id, html dir, password file)."""
     # The shop's data: a table of products in the store's database (the real MariaDB).
@@ -166,6 +167,8 @@ def shop_on_this_host(d, mariadb, tmp_path, name, token):
     home.mkdir()
     (home / ".my.cnf").write_text(f"[client]\nsocket={mariadb.socket}\n")
     db_env = {"MYSQL_ROOT_PASSWORD_FILE": str(password_file), "MYSQL_DATABASE": "wordpress", "HOME": str(home)}
+    if db_path:
+        db_env["PATH"] = db_path
     map_exec(ns, pod_of(ns, "database"), str(tmp_path), db_env)
     map_exec(ns, pod_of(ns, "web"), str(html), {})
     return sid, html, password_file
@@ -517,3 +520,162 @@ def test_clone_from_backup(cluster_daemon, mariadb, tmp_path):
     assert own_events() == src_events
     assert d.request("GET", f"/api/v1/stores/{sid}/credentials", auth=acme).json() == src_creds
     assert ROOT_PASSWORD not in d.logs() and creds["password"] not in d.logs()
+
+
+WP_MAINTENANCE_CHECK = ('$f = $argv[1] . "/.maintenance"; if (!file_exists($f)) { echo "off"; exit; } '
+                        'require $f; echo (time() - $upgrading) >= 600 ? "lapsed" : "on";')
+
+
+def held_standins(tmp_path, html):
+    """STAND-IN wrappers in front of Debian's real mysqldump and mysql, found first on the database
+    pod's PATH. Each call of mysql notes, before it runs, whether WordPress would be in maintenance
+    mode (the check of wp-includes/load.php run by the real PHP on the web directory's .maintenance).
+    They hold at a point the test chooses: when the file hold-dump (hold-load) exists, the first dump
+    (load) that follows does its work and then waits on the fifo `release` before it exits; with
+    fail-load, the next load fails without loading. The test takes each file away as it is used."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    os.mkfifo(tmp_path / "release")
+    t = str(tmp_path)
+    (bindir / "mysqldump").write_text(f"""#!/bin/sh
+/usr/bin/mysqldump "$@"; rc=$?
+if mv {t}/hold-dump {t}/hold-dump.taken 2>/dev/null; then touch {t}/dump-held; cat {t}/release >/dev/null; fi
+exit $rc
+""")
+    (bindir / "mysql").write_text(f"""#!/bin/sh
+case " $* " in *" -e "*) what=flush ;; *) what=load ;; esac
+echo "$what $(php -r '{WP_MAINTENANCE_CHECK}' {html})" >> {t}/mysql-calls.log
+if [ $what = load ] && mv {t}/fail-load {t}/fail-load.taken 2>/dev/null; then
+    cat >/dev/null; echo "ERROR 2013 (HY000): the stand-in lost the connection" >&2; exit 1
+fi
+/usr/bin/mysql "$@"; rc=$?
+if [ $what = load ] && mv {t}/hold-load {t}/hold-load.taken 2>/dev/null; then
+    touch {t}/load-held; cat {t}/release >/dev/null
+fi
+exit $rc
+""")
+    for f in ("mysqldump", "mysql"):
+        (bindir / f).chmod(0o755)
+    return str(bindir)
+
+
+def release(tmp_path):
+    """Lets a held stand-in go on (an exec whose daemon was killed may have been ended already)."""
+    try:
+        fd = os.open(tmp_path / "release", os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:
+        return
+    os.close(fd)
+
+
+def mysql_calls(tmp_path):
+    log = tmp_path / "mysql-calls.log"
+    return log.read_text().split("\n")[:-1] if log.exists() else []
+
+
+def test_restore_maintenance_caches_and_kill_9(cluster_daemon, mariadb, private_bus, tmp_path):
+    """A restore puts the shop in WordPress's maintenance mode while the parts go in, flushes the
+    transients, and ends the mode whether it succeeded or returned to the safety backup; a kill -9 of
+    the daemon mid-backup and mid-restore ends in a whole backup and a whole restore."""
+    bus_env = {"DBUS_SYSTEM_BUS_ADDRESS": private_bus}
+    d = cluster_daemon(start=False, env=bus_env)
+    d.cli("account", "create", "acme", "--role", "tenant")
+    acme = d.cli("token", "create", "--name", "laptop", "--account", "acme").stdout.strip()
+    d.start()
+    bindir = held_standins(tmp_path, tmp_path / "html")
+    sid, html, _ = shop_on_this_host(d, mariadb, tmp_path, "maintshop", acme, db_path=f"{bindir}:/usr/bin:/bin")
+    mariadb.sql("CREATE TABLE wordpress.wp_options (option_id INT AUTO_INCREMENT PRIMARY KEY, "
+                "option_name VARCHAR(191) UNIQUE, option_value LONGTEXT) CHARACTER SET utf8mb4; "
+                "INSERT INTO wordpress.wp_options (option_name, option_value) VALUES ('blogname', 'Bakery'), "
+                "('_transient_wc_count', '3'), ('_transient_timeout_wc_count', '1900000000'), "
+                "('_site_transient_update_core', 'a:0:{}')")
+    store_dir = os.path.join(d.config["state_dir"], "backups", "maintshop")
+
+    # kill -9 mid-backup: mysqldump has written the dump and is held; the files are in .partial.
+    (tmp_path / "hold-dump").touch()
+    r = d.request("POST", f"/api/v1/stores/{sid}/backups", auth=acme)
+    assert r.status == 202, r
+    bid = r.json()["id"]
+    d.wait_for(lambda: (tmp_path / "dump-held").exists(), timeout=120, interval=0.1, what="the dump to be held")
+    assert [n for n in os.listdir(store_dir) if n.endswith(".partial")], os.listdir(store_dir)
+    held_at = int(time.time())
+    d.stop(signal.SIGKILL)
+    release(tmp_path)
+    # A directory is named by the second its attempt began: the resumed attempt's must differ, so that
+    # what the killed one left cannot pass for the resumed one's.
+    d.wait_for(lambda: int(time.time()) > held_at, timeout=5, interval=0.05, what="the next second")
+    d.start()
+    b = wait_backup(d, sid, bid, auth=acme)
+    # Resumed and whole: listed once, succeeded, its directory without .partial, nothing else on disk.
+    assert b["status"] == "succeeded", b["reason"]
+    assert not b["path"].endswith(".partial") and b["kind"] == "manual" and b["safety_for"] is None, b
+    assert os.listdir(store_dir) == [os.path.basename(b["path"])]
+    bdir = os.path.join(d.config["state_dir"], "backups", b["path"])
+    for p in b["manifest"]["parts"]:
+        assert sha256(os.path.join(bdir, p["name"])) == p["sha256"], p
+    assert b"'Green hat" in gzip.open(os.path.join(bdir, "database.sql.gz")).read()
+    upload = (html / "wp-content" / "uploads" / "2026" / "mug.jpg").read_bytes()
+
+    # The shop changes; a restore is killed while held in its database part: the dump went in,
+    # wp-content not yet (half restored), and the shop is in maintenance mode meanwhile.
+    mariadb.sql("DELETE FROM wordpress.wp_products WHERE id = 2; "
+                "INSERT INTO wordpress.wp_products VALUES (4, 'After the backup', 100); "
+                "INSERT INTO wordpress.wp_options (option_name, option_value) VALUES ('_transient_new', 'x')")
+    (html / "wp-content" / "uploads" / "2026" / "mug.jpg").unlink()
+    (html / "wp-content" / "themes" / "new.css").write_text("/* after */\n")
+    before = d.request("GET", f"/api/v1/stores/{sid}/events?limit=1000").json()["items"][-1]["id"]
+    (tmp_path / "hold-load").touch()
+    r = d.request("POST", f"/api/v1/stores/{sid}/restore", {"backup": bid}, auth=acme)
+    assert r.status == 202, r
+    safety_id = r.json()["safety_backup"]["id"]
+    d.wait_for(lambda: (tmp_path / "load-held").exists(), timeout=120, interval=0.1, what="the load to be held")
+    assert mysql_calls(tmp_path) == ["load on"], mysql_calls(tmp_path)
+    assert (html / ".maintenance").exists() and not (html / "wp-content" / "uploads" / "2026" / "mug.jpg").exists()
+    d.stop(signal.SIGKILL)
+    release(tmp_path)
+    d.start()
+    outcome = wait_event(d, sid, ("backup.restored", "backup.restore_failed"), after=before)
+    assert outcome["action"] == "backup.restored", outcome
+    # Whole: the rows and the files of the backup, maintenance over, the transients gone (WordPress
+    # makes them again), the other options as the backup has them.
+    assert products(mariadb) == PRODUCTS
+    assert (html / "wp-content" / "uploads" / "2026" / "mug.jpg").read_bytes() == upload
+    assert not (html / "wp-content" / "themes" / "new.css").exists()
+    assert sorted(os.listdir(html)) == ["wp-config.php", "wp-content"]
+    assert mariadb.sql("SELECT option_name FROM wordpress.wp_options ORDER BY option_id").split() == ["blogname"]
+    # Every load, the resumed one too, ran in maintenance mode; the flush as well.
+    assert mysql_calls(tmp_path) == ["load on", "load on", "flush on"], mysql_calls(tmp_path)
+    events = d.request("GET", f"/api/v1/stores/{sid}/events?limit=1000&after={before}").json()["items"]
+    steps = [e["detail"] for e in events if e["action"] == "step"]
+    for step in ("putting the shop in maintenance mode", "flushing caches", "ending maintenance mode"):
+        assert any(step in s for s in steps), (step, steps)
+    assert d.request("GET", f"/api/v1/stores/{sid}").json()["status"] == "READY"
+
+    # The safety backup says what it is, in the API and in storectl.
+    items = d.request("GET", f"/api/v1/stores/{sid}/backups", auth=acme).json()["items"]
+    safety = next(i for i in items if i["id"] == safety_id)
+    assert safety["status"] == "succeeded" and safety["kind"] == "safety" and safety["safety_for"] == bid, safety
+    assert [i["kind"] for i in items if i["id"] != safety_id] == ["manual"]
+    p = subprocess.run([STORECTL, "backups", "maintshop", "--no-legend"], capture_output=True, text=True,
+                       env=dict(os.environ, **bus_env), timeout=30)
+    assert p.returncode == 0, p.stderr
+    line = next(ln for ln in p.stdout.splitlines() if ln.startswith(safety_id))
+    assert f"safety for {bid}" in line, p.stdout
+    assert "manual" in next(ln for ln in p.stdout.splitlines() if ln.startswith(bid)), p.stdout
+
+    # A restore whose load fails returns to the safety backup: also in maintenance mode, which ends.
+    mariadb.sql("INSERT INTO wordpress.wp_products VALUES (5, 'Kept', 1); "
+                "INSERT INTO wordpress.wp_options (option_name, option_value) VALUES ('_transient_kept', 'y')")
+    (tmp_path / "mysql-calls.log").unlink()
+    (tmp_path / "fail-load").touch()
+    before = outcome["id"]
+    r = d.request("POST", f"/api/v1/stores/{sid}/restore", {"backup": bid}, auth=acme)
+    assert r.status == 202, r
+    outcome = wait_event(d, sid, ("backup.restored", "backup.restore_failed"), after=before)
+    assert outcome["action"] == "backup.restore_failed", outcome
+    assert "back as it was" in outcome["detail"] and "stand-in lost the connection" in outcome["detail"], outcome
+    assert products(mariadb) == PRODUCTS + [(5, "Kept", 1)]
+    assert sorted(os.listdir(html)) == ["wp-config.php", "wp-content"]
+    assert mysql_calls(tmp_path) == ["load on", "load on", "flush on"], mysql_calls(tmp_path)
+    assert mariadb.sql("SELECT option_name FROM wordpress.wp_options ORDER BY option_id").split() == ["blogname"]
+    assert d.request("GET", f"/api/v1/stores/{sid}").json()["status"] == "READY"

@@ -17,20 +17,26 @@
 #include "core/store-internal.h"
 
 #define BACKUP_COLUMNS \
-        "id, store_id, status, actor, created_at, finished_at, path, size_bytes, manifest, reason, scheduled"
+        "id, store_id, status, actor, created_at, finished_at, path, size_bytes, manifest, reason, scheduled, " \
+        "safety_for"
 #define BACKUP_REASON_MAX 1024
 
 static json_t *row_to_json(sqlite3_stmt *q)
 {
         _cleanup_free_ char *manifest = db_column_strdup(q, 8);
         json_t *m = manifest ? json_loads(manifest, 0, NULL) : NULL;
+        bool scheduled = sqlite3_column_int(q, 10) != 0, safety = sqlite3_column_type(q, 11) != SQLITE_NULL;
 
-        return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:b}", "id", db_column_json_string(q, 0),
+        /* kind: who wanted it: a person (manual), the schedule, or a restore as its way back (safety). */
+        return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:b, s:s, s:o}", "id",
+                         db_column_json_string(q, 0),
                          "store_id", db_column_json_string(q, 1), "status", db_column_json_string(q, 2), "actor",
                          db_column_json_string(q, 3), "created_at", db_column_json_time(q, 4), "finished_at",
                          db_column_json_time(q, 5), "path", db_column_json_string(q, 6), "size_bytes",
                          (json_int_t) sqlite3_column_int64(q, 7), "manifest", m ?: json_null(), "reason",
-                         db_column_json_string(q, 9), "scheduled", sqlite3_column_int(q, 10) != 0);
+                         db_column_json_string(q, 9), "scheduled", scheduled, "kind",
+                         safety ? "safety" : scheduled ? "scheduled" : "manual", "safety_for",
+                         db_column_json_string(q, 11));
 }
 
 static int select_one(Db *db, const char *sql, const char *a, const char *b, json_t **ret)
@@ -57,15 +63,16 @@ static int select_one(Db *db, const char *sql, const char *a, const char *b, jso
         return 0;
 }
 
+/* safety_for: the backup whose restore this safety backup is taken for; NULL for other backups. */
 static int insert_row(Db *db, const char *backup_id, const char *store_id, int64_t task_id, const char *actor,
-                      uint64_t now, bool scheduled)
+                      uint64_t now, bool scheduled, const char *safety_for)
 {
         _cleanup_stmt_ sqlite3_stmt *q = NULL;
         int r, rc;
 
         r = db_prepare(db,
-                       "INSERT INTO backups (id, store_id, task_id, status, actor, created_at, scheduled) "
-                       "VALUES (?, ?, ?, 'queued', ?, ?, ?)",
+                       "INSERT INTO backups (id, store_id, task_id, status, actor, created_at, scheduled, "
+                       "safety_for) VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)",
                        &q);
         if (r < 0)
                 return r;
@@ -75,6 +82,8 @@ static int insert_row(Db *db, const char *backup_id, const char *store_id, int64
         sqlite3_bind_text(q, 4, actor, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(q, 5, (sqlite3_int64) now);
         sqlite3_bind_int(q, 6, scheduled);
+        if (safety_for)
+                sqlite3_bind_text(q, 7, safety_for, -1, SQLITE_TRANSIENT);
         rc = sqlite3_step(q);
         return rc == SQLITE_DONE ? 0 : db_errno(rc);
 }
@@ -128,7 +137,7 @@ static int queue_backup(Db *db, const Caller *caller, const Store *cur, const ch
         r = queue_enqueue(db, cur->id, TASK_BACKUP, payload, caller->account, &task_id);
         if (r < 0)
                 return r;
-        r = insert_row(db, backup_id, cur->id, task_id, caller->account, now, scheduled);
+        r = insert_row(db, backup_id, cur->id, task_id, caller->account, now, scheduled, NULL);
         if (r < 0)
                 return r;
         if (asprintf(&detail, scheduled ? "Scheduled backup %s queued." : "Backup %s requested.", backup_id) < 0)
@@ -250,7 +259,7 @@ int backup_restore_request(Db *db, const StoreLimits *limits, const Caller *call
         }
         r = queue_enqueue(db, id, TASK_RESTORE, payload, caller->account, &task_id);
         if (r >= 0)
-                r = insert_row(db, safety_id, id, task_id, caller->account, now_usec(), false);
+                r = insert_row(db, safety_id, id, task_id, caller->account, now_usec(), false, backup_id);
         if (r >= 0 && asprintf(&detail, "Restore of backup %s requested; safety backup %s first.", backup_id,
                                safety_id) < 0) {
                 detail = NULL;

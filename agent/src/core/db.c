@@ -324,6 +324,16 @@ const char db_schema_v12[] =
         " UNIQUE (store_id, at));"
         "CREATE INDEX store_usage_at ON store_usage(at);";
 
+/*
+ * Version 13: which backups are the safety backups of restores, by the id of the backup whose
+ * restore each was taken for (NULL: not a safety backup). Those taken before the column are found
+ * by their restore task, whose payload names both.
+ */
+const char db_schema_v13[] =
+        "ALTER TABLE backups ADD COLUMN safety_for TEXT;"
+        "UPDATE backups SET safety_for = (SELECT json_extract(t.payload, '$.backup') FROM tasks t"
+        "  WHERE t.id = backups.task_id AND t.kind = 'restore' AND json_extract(t.payload, '$.safety') = backups.id);";
+
 static const char *const migrations[DB_SCHEMA_VERSION] = {
         db_schema_v1,
         db_schema_v2,
@@ -337,6 +347,7 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
         db_schema_v10,
         db_schema_v11,
         db_schema_v12,
+        db_schema_v13,
 };
 
 /*

@@ -463,13 +463,18 @@ int backup_take(Job *j, const char *backup_id)
             asprintf(&final, "%s/backups/%s", j->set.state_dir, rel) < 0 ||
             asprintf(&partial, "%s.partial", final) < 0)
                 return -ENOMEM;
-        /* What an earlier attempt of this task left is not a backup. */
+        /*
+         * What an earlier attempt of this task left is not a backup: its .partial directory, or its
+         * whole one when the daemon stopped between the rename and the row saying succeeded.
+         */
         if (json_is_string(json_object_get(row, "path"))) {
-                _cleanup_free_ char *old = NULL;
+                _cleanup_free_ char *old = NULL, *old_partial = NULL;
 
-                if (asprintf(&old, "%s/backups/%s.partial", j->set.state_dir,
-                             json_string_value(json_object_get(row, "path"))) < 0)
+                if (asprintf(&old, "%s/backups/%s", j->set.state_dir,
+                             json_string_value(json_object_get(row, "path"))) < 0 ||
+                    asprintf(&old_partial, "%s.partial", old) < 0)
                         return -ENOMEM;
+                backup_remove_dir(old_partial);
                 backup_remove_dir(old);
         }
         r = mkdir_p(store_dir, 0700);

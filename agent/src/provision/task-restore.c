@@ -7,10 +7,15 @@
  *      backup is refused before anything changes;
  *   2. a safety backup of the store as it is now (a backup of its own, listed like any other);
  *      if it fails, nothing changes;
- *   3. the dump is fed to mysql in the database pod, the archive to tar in the WordPress pod
+ *   3. the shop goes into WordPress's maintenance mode (a .maintenance file in /var/www/html);
+ *   4. the dump is fed to mysql in the database pod, the archive to tar in the WordPress pod
  *      (into a new directory that then takes wp-content's place);
- *   4. if 3 fails, the safety backup goes back the same way, and the restore is failed with the
- *      reason; if that fails too, the store is FAILED with both reasons.
+ *   5. if 4 fails, the safety backup goes back the same way, and the restore is failed with the
+ *      reason; if that fails too, the store is FAILED with both reasons (and stays in maintenance);
+ *   6. the transients (WordPress's cache in its database) are deleted, and maintenance mode ends.
+ *
+ * A task resumed after a crash starts again from 1: a safety backup that succeeded is kept, and the
+ * backup is restored whole again, so the store never stays half restored.
  *
  * Each part streams from its file through zlib into the exec's standard input. The commands read
  * exactly the uncompressed size the manifest gives (`head -c N`), so they do not depend on the
@@ -44,6 +49,33 @@ static const char UNPACK_SCRIPT[] =
         "test -d .wp-content.restore/wp-content; "
         "if test -e wp-content; then mv wp-content .wp-content.old; fi; "
         "mv .wp-content.restore/wp-content wp-content; rm -rf .wp-content.old .wp-content.restore";
+
+/*
+ * Maintenance mode: WordPress answers every request with "Briefly unavailable for scheduled
+ * maintenance" (503) while /var/www/html/.maintenance exists and the time it sets in $upgrading is
+ * less than 10 minutes old. WordPress includes the file as PHP at each request; this one says
+ * min(time(), DEADLINE), DEADLINE the time by which the step that comes next must end (now +
+ * backups.timeout, each part's bound): the mode holds however long a part takes, and a shop whose
+ * agent died mid-restore and never came back opens by itself 10 minutes after DEADLINE. It is
+ * written again before each part, replacing the old file whole.
+ */
+static const char MAINTENANCE_ON_SCRIPT[] =
+        "set -e; printf '<?php $upgrading = min(time(), %s); ?>\\n' \"$1\" > .maintenance.storeagent; "
+        "mv -f .maintenance.storeagent .maintenance";
+static const char MAINTENANCE_OFF_SCRIPT[] = "rm -f .maintenance .maintenance.storeagent";
+
+/*
+ * The cache a restore flushes: the official WordPress image has no persistent object cache and no
+ * WP-CLI, so WordPress's cache across requests is its transients, rows of wp_options (the chart's
+ * table prefix). A restored dump brings back the transients of its time, which no longer match.
+ */
+static const char FLUSH_SCRIPT[] =
+        "cli=$(command -v mysql || command -v mariadb); "
+        "MYSQL_PWD=$(cat \"$MYSQL_ROOT_PASSWORD_FILE\") || exit 1; export MYSQL_PWD; "
+        "exec \"$cli\" --user=root --database=\"$MYSQL_DATABASE\" -e \"$1\"";
+static const char FLUSH_SQL[] =
+        "DELETE FROM wp_options WHERE option_name LIKE '\\_transient\\_%' "
+        "OR option_name LIKE '\\_site\\_transient\\_%'";
 
 typedef struct Source {
         gzFile gz;
@@ -210,7 +242,73 @@ static int load_part(Job *j, const char *dir, json_t *part, char *reason, size_t
         return 0;
 }
 
-int restore_load(Job *j, json_t *row, char *reason, size_t n)
+/* Runs a short command without input in the store's pod; 0, 1 with a reason when it failed, or a cluster error. */
+static int run_in_pod(Job *j, const char *component, const char *container, char *const *argv, char *reason,
+                      size_t n)
+{
+        _cleanup_(kube_exec_result_done) KubeExecResult res = {};
+        _cleanup_free_ char *pod = NULL;
+        int r;
+
+        r = backup_find_pod(j, component, &pod);
+        if (r == -ENOENT) {
+                utf8_snprintf(reason, n, "no running %s pod", component);
+                return 1;
+        }
+        if (r < 0)
+                return r;
+        r = kube_exec(j->kube, j->ns, pod, container, argv, (unsigned) j->set.backup_timeout_sec, discard_output,
+                      NULL, &res);
+        if (r < 0)
+                return r;
+        if (res.exit_code != 0) {
+                char last[300] = "";
+
+                last_line(res.stderr_tail ?: "", last, sizeof last);
+                utf8_snprintf(reason, n, "%s in pod %s failed: %s%s%s", argv[0], pod, *last ? last : "",
+                              *last ? "; " : "", res.message ?: "no status");
+                return 1;
+        }
+        return 0;
+}
+
+/* A cluster error as the reason of a step that failed: 1, or what the task returns at once. */
+static int step_error(Job *j, int r, char *reason, size_t n)
+{
+        if (r == -ECANCELED || r == -ESTALE || r == -ENOMEM)
+                return r;
+        if (r < 0)
+                utf8_snprintf(reason, n, "%s", kube_client_last_error(j->kube));
+        return r == 0 ? 0 : 1;
+}
+
+static int maintenance_on(Job *j, char *reason, size_t n)
+{
+        char deadline[32];
+        char *const argv[] = { (char *) "sh", (char *) "-c", (char *) MAINTENANCE_ON_SCRIPT, (char *) "sh", deadline,
+                               NULL };
+
+        xsprintf(deadline, "%" PRIu64, now_usec() / USEC_PER_SEC + j->set.backup_timeout_sec);
+        return step_error(j, run_in_pod(j, "web", "wordpress", argv, reason, n), reason, n);
+}
+
+static int maintenance_off(Job *j, char *reason, size_t n)
+{
+        char *const argv[] = { (char *) "sh", (char *) "-c", (char *) MAINTENANCE_OFF_SCRIPT, NULL };
+
+        return step_error(j, run_in_pod(j, "web", "wordpress", argv, reason, n), reason, n);
+}
+
+static int flush_caches(Job *j, char *reason, size_t n)
+{
+        char *const argv[] = { (char *) "sh", (char *) "-c", (char *) FLUSH_SCRIPT, (char *) "sh", (char *) FLUSH_SQL,
+                               NULL };
+
+        return step_error(j, run_in_pod(j, "database", "mysql", argv, reason, n), reason, n);
+}
+
+/* Feeds every part of a backup into its pod; with maintenance, the maintenance file is written anew first. */
+static int load_parts(Job *j, json_t *row, bool maintenance, char *reason, size_t n)
 {
         _cleanup_free_ char *dir = NULL;
         json_t *part;
@@ -224,11 +322,25 @@ int restore_load(Job *j, json_t *row, char *reason, size_t n)
                 r = job_checkpoint(j);
                 if (r < 0)
                         return r;
+                if (maintenance) {
+                        char why[512] = "";
+
+                        r = maintenance_on(j, why, sizeof why);
+                        if (r > 0)
+                                utf8_snprintf(reason, n, "cannot keep the shop in maintenance mode: %s", why);
+                        if (r != 0)
+                                return r;
+                }
                 r = load_part(j, dir, part, reason, n);
                 if (r != 0)
                         return r;
         }
         return 0;
+}
+
+int restore_load(Job *j, json_t *row, char *reason, size_t n)
+{
+        return load_parts(j, row, false, reason, n);
 }
 
 static int restore_done(Job *j, const char *action, const char *msg)
@@ -246,15 +358,36 @@ static int restore_done(Job *j, const char *action, const char *msg)
         return 0;
 }
 
+/* After the parts went in: caches flushed, maintenance mode ended; what went wrong is added to msg. */
+static void restore_finish(Job *j, char *msg, size_t n)
+{
+        char why[512] = "";
+        size_t k;
+
+        begin_step(j, "flushing caches");
+        if (flush_caches(j, why, sizeof why) > 0) {
+                k = strlen(msg);
+                utf8_snprintf(msg + k, n - k, " The transients could not be deleted: %s.", why);
+        }
+        begin_step(j, "ending maintenance mode");
+        if (maintenance_off(j, why, sizeof why) > 0) {
+                k = strlen(msg);
+                utf8_snprintf(msg + k, n - k,
+                              " The maintenance file could not be removed (%s): WordPress ignores it from 10 minutes "
+                              "after the restore's deadline.",
+                              why);
+        }
+}
+
 int task_restore(Job *j)
 {
         _cleanup_(json_decrefp) json_t *target = NULL, *safety = NULL;
         const char *backup_id = json_string_value(json_object_get(j->t->payload, "backup"));
         const char *safety_id = json_string_value(json_object_get(j->t->payload, "safety"));
-        char reason[1024] = "", again[1024] = "", msg[2600];
+        char reason[1024] = "", again[1024] = "", msg[3400];
         int r;
 
-        j->steps = 6;
+        j->steps = 9;
         j->expected = STORE_READY;
         if (!backup_id || !safety_id)
                 return -EINVAL;
@@ -289,32 +422,46 @@ int task_restore(Job *j)
                 return restore_done(j, "backup.restore_failed", msg);
         }
 
+        /* Visitors see WordPress's maintenance page from here until the end, not a shop half restored. */
+        begin_step(j, "putting the shop in maintenance mode");
+        r = maintenance_on(j, reason, sizeof reason);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                (void) maintenance_off(j, again, sizeof again);
+                utf8_snprintf(msg, sizeof msg,
+                              "Restore of backup %s not started, the store is unchanged: cannot put the shop in "
+                              "maintenance mode: %s",
+                              backup_id, reason);
+                return restore_done(j, "backup.restore_failed", msg);
+        }
+
         begin_step(j, "restoring the database and wp-content");
-        r = restore_load(j, target, reason, sizeof reason);
-        if (r == -ECANCELED || r == -ESTALE || r == -ENOMEM)
+        r = step_error(j, load_parts(j, target, true, reason, sizeof reason), reason, sizeof reason);
+        if (r < 0)
                 return r;
         if (r == 0) {
                 utf8_snprintf(msg, sizeof msg, "Restored from backup %s (safety backup %s).", backup_id, safety_id);
+                restore_finish(j, msg, sizeof msg);
                 return restore_done(j, "backup.restored", msg);
         }
-        if (r < 0)
-                utf8_snprintf(reason, sizeof reason, "%s", kube_client_last_error(j->kube));
 
         /* Back to where the store was. */
         begin_step(j, "returning to the safety backup");
-        r = restore_load(j, safety, again, sizeof again);
-        if (r == -ECANCELED || r == -ESTALE || r == -ENOMEM)
-                return r;
+        r = step_error(j, load_parts(j, safety, true, again, sizeof again), again, sizeof again);
         if (r < 0)
-                utf8_snprintf(again, sizeof again, "%s", kube_client_last_error(j->kube));
+                return r;
         if (r == 0) {
                 utf8_snprintf(msg, sizeof msg,
                               "Restore of backup %s failed, the store is back as it was (safety backup %s): %s",
                               backup_id, safety_id, reason);
+                restore_finish(j, msg, sizeof msg);
                 return restore_done(j, "backup.restore_failed", msg);
         }
+        /* Half restored: the maintenance page stays until someone puts the store right (or it lapses). */
         utf8_snprintf(msg, sizeof msg,
-                      "Restore of backup %s failed (%s), and returning to safety backup %s failed too (%s)",
+                      "Restore of backup %s failed (%s), and returning to safety backup %s failed too (%s); the shop "
+                      "stays in maintenance mode",
                       backup_id, reason, safety_id, again);
         return fail_store(j, "backup.restore_failed", msg);
 }

@@ -404,17 +404,25 @@ static int verb_backups(sd_bus *bus, char **args)
                 print_json(items);
                 return EXIT_OK;
         }
-        if (table_new(&t, 5, "ID", "STATUS", "CREATED", "SIZE", "PATH/REASON") < 0)
+        if (table_new(&t, 6, "ID", "STATUS", "KIND", "CREATED", "SIZE", "PATH/REASON") < 0)
                 return EXIT_FAIL;
         json_array_foreach(items, i, b) {
                 char size[32];
                 const char *status = jstr(b, "status");
+                _cleanup_free_ char *kind = NULL;
 
+                /* A restore's safety backup names the backup whose restore it guards. */
+                if (streq_ptr(jstr(b, "kind"), "safety") && jstr(b, "safety_for"))
+                        r = asprintf(&kind, "safety for %s", jstr(b, "safety_for"));
+                else
+                        r = (kind = strdup(jstr(b, "kind") ?: "-")) ? 0 : -ENOMEM;
+                if (r < 0)
+                        return EXIT_FAIL;
                 xsprintf(size, "%" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(b, "size_bytes")));
                 if (table_add(t, jstr(b, "id")) < 0 ||
                     table_add_colored(t, status, streq_ptr(status, "failed") ? ANSI_RED
                                                  : streq_ptr(status, "succeeded") ? ANSI_GREEN : "") < 0 ||
-                    table_add(t, jstr(b, "created_at")) < 0 || table_add(t, size) < 0 ||
+                    table_add(t, kind) < 0 || table_add(t, jstr(b, "created_at")) < 0 || table_add(t, size) < 0 ||
                     table_add(t, jstr(b, "path") ?: jstr(b, "reason")) < 0)
                         return EXIT_FAIL;
         }
@@ -485,8 +493,8 @@ const Verb verbs[] = {
           "backup and when the next is due. SECONDS gives the store an interval of its own (at least the\n"
           "platform's backups.min_schedule), 'off' no scheduled backups, 'default' the platform's.\n" },
         { "backups", "ID|NAME", 1, 1, 0, verb_backups, "List a store's backups",
-          "Lists the store's backups, newest first: id, status, time, size, and the directory (or why it\n"
-          "failed).\n" },
+          "Lists the store's backups, newest first: id, status, kind (manual, scheduled, or the safety\n"
+          "backup of a restore, with the backup restored), time, size, and the directory (or why it failed).\n" },
         { "rollback", "ID|NAME REVISION", 2, 2, OPT_WAIT, verb_rollback, "Roll a store back to a Helm revision",
           "Queues a Helm rollback of the store to REVISION (see 'storectl status' for the current one).\n"
           "With --wait, follows the store until it is READY or FAILED.\n" },

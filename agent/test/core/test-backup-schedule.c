@@ -144,6 +144,8 @@ TEST(schedule_due_once_per_interval)
         ASSERT_EQ(backup_list(db, &acme, s->id, &list, &err), 0);
         ASSERT_EQ(json_array_size(json_object_get(list, "items")), 1u);
         ASSERT_TRUE(json_is_true(json_object_get(json_array_get(json_object_get(list, "items"), 0), "scheduled")));
+        ASSERT_STREQ(json_string_value(json_object_get(json_array_get(json_object_get(list, "items"), 0), "kind")),
+                     "scheduled");
         ASSERT_STREQ(json_string_value(json_object_get(json_array_get(json_object_get(list, "items"), 0), "actor")),
                      "scheduler");
 

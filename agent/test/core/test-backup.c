@@ -73,6 +73,8 @@ TEST(backup_rules_and_rows)
         ASSERT_EQ(backup_request(db, &limits, &acme, s->id, &b, &err), 0);
         ASSERT_STREQ(str(b, "status"), "queued");
         ASSERT_STREQ(str(b, "actor"), "acme");
+        ASSERT_STREQ(str(b, "kind"), "manual");
+        ASSERT_TRUE(json_is_null(json_object_get(b, "safety_for")));
         ASSERT_TRUE(json_is_null(json_object_get(b, "manifest")));
         /* One operation at a time. */
         ASSERT_EQ(backup_request(db, &limits, &acme, s->id, &row, &err), ERROR_BUSY);
@@ -98,6 +100,9 @@ TEST(backup_rules_and_rows)
         ASSERT_EQ(backup_restore_request(db, &limits, &acme, s->id, str(b, "id"), &restore, &err), 0);
         ASSERT_STREQ(str(restore, "restore_of"), str(b, "id"));
         ASSERT_STREQ(str(json_object_get(restore, "safety_backup"), "status"), "queued");
+        /* The safety backup says it is one, and for which restore. */
+        ASSERT_STREQ(str(json_object_get(restore, "safety_backup"), "kind"), "safety");
+        ASSERT_STREQ(str(json_object_get(restore, "safety_backup"), "safety_for"), str(b, "id"));
         ASSERT_EQ(finish_next_task(db), TASK_RESTORE);
 
         /* A failed backup keeps its reason, and cannot be restored. */

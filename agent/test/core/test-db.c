@@ -3,6 +3,7 @@
 #include "basic/log.h"
 #include "basic/util.h"
 #include "core/account.h"
+#include "core/backup.h"
 #include "core/db.h"
 #include "core/store-domains.h"
 #include "core/store-settings.h"
@@ -500,6 +501,54 @@ TEST(test_upgrade_v11_usage_samples)
         ASSERT_EQ(json_integer_value(json_object_get(json_array_get(h, 0), "memory_bytes")), 20);
         /* Samples of a store that does not exist are refused. */
         ASSERT_TRUE(usage_record(db, "nope", &s) < 0);
+}
+
+/*
+ * A v12 database with a restore done before the column that marks safety backups: its safety
+ * backup (found by the restore task's payload) reads as kind "safety" for the backup it guarded;
+ * a backup taken by hand and a scheduled one read as before.
+ */
+TEST(test_upgrade_v12_safety_backups)
+{
+        _cleanup_free_ char *dir = test_tmpdir(), *path = strjoin_path(dir, "v12.db");
+        _cleanup_(db_closep) Db *db = NULL;
+        _cleanup_(json_decrefp) json_t *manual = NULL, *safety = NULL, *scheduled = NULL;
+        const char *const schemas[] = { db_schema_v1, db_schema_v2, db_schema_v3, db_schema_v4, db_schema_v5,
+                                        db_schema_v6, db_schema_v7, db_schema_v8, db_schema_v9, db_schema_v10,
+                                        db_schema_v11, db_schema_v12 };
+        sqlite3 *raw = NULL;
+
+        ASSERT_EQ(sqlite3_open(path, &raw), SQLITE_OK);
+        for (size_t i = 0; i < ELEMENTSOF(schemas); i++)
+                ASSERT_EQ(sqlite3_exec(raw, schemas[i], NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw,
+                               "INSERT INTO accounts (id, name, role, created_at) VALUES (1, 'ops', 'admin', 1);"
+                               "INSERT INTO stores (id, name, engine, owner, status, created_at, updated_at, seq, "
+                               "  account_id) VALUES ('00000000000000c1', 'kept', 'woocommerce', 'ops', "
+                               "  'READY', 1000, 1000, 1, 1);"
+                               "INSERT INTO tasks (id, store_id, kind, payload, state, created_at, updated_at) "
+                               "  VALUES (7, '00000000000000c1', 'restore', "
+                               "  '{\"backup\":\"00000000000000d1\",\"safety\":\"00000000000000d2\"}', 'done', 1, 1);"
+                               "INSERT INTO backups (id, store_id, task_id, status, actor, created_at, scheduled) "
+                               "  VALUES ('00000000000000d1', '00000000000000c1', 5, 'succeeded', 'ops', 2000, 0),"
+                               "  ('00000000000000d2', '00000000000000c1', 7, 'succeeded', 'ops', 3000, 0),"
+                               "  ('00000000000000d3', '00000000000000c1', 8, 'succeeded', 'scheduler', 4000, 1);"
+                               "PRAGMA user_version = 12;",
+                               NULL, NULL, NULL),
+                  SQLITE_OK);
+        sqlite3_close(raw);
+
+        ASSERT_EQ(db_open(path, &db), 0);
+        ASSERT_EQ(db_schema_version(db), DB_SCHEMA_VERSION);
+        ASSERT_EQ(backup_get_row(db, "00000000000000d1", &manual), 0);
+        ASSERT_EQ(backup_get_row(db, "00000000000000d2", &safety), 0);
+        ASSERT_EQ(backup_get_row(db, "00000000000000d3", &scheduled), 0);
+        ASSERT_STREQ(json_string_value(json_object_get(manual, "kind")), "manual");
+        ASSERT_TRUE(json_is_null(json_object_get(manual, "safety_for")));
+        ASSERT_STREQ(json_string_value(json_object_get(safety, "kind")), "safety");
+        ASSERT_STREQ(json_string_value(json_object_get(safety, "safety_for")), "00000000000000d1");
+        ASSERT_STREQ(json_string_value(json_object_get(scheduled, "kind")), "scheduled");
+        ASSERT_TRUE(json_is_null(json_object_get(scheduled, "safety_for")));
 }
 
 TEST(test_newer_schema_refused)

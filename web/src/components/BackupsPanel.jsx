@@ -37,6 +37,15 @@ const STATUS_STYLE = {
   succeeded: 'bg-emerald-50 text-emerald-900',
   failed: 'bg-red-50 text-red-900',
 };
+/* Who wanted the backup; a restore's safety backup names the backup restored (the store before it). */
+function kindText(b, list) {
+  if (b.kind === 'safety') {
+    const target = list.find((x) => x.id === b.safety_for);
+    const what = target ? `the backup of ${formatDateTime(target.created_at)}` : `backup ${b.safety_for}`;
+    return `The store before the restore of ${what}, by ${b.actor}`;
+  }
+  return b.scheduled ? 'Scheduled' : `Manual, by ${b.actor}`;
+}
 const INTERVALS = [3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400];
 
 export function formatBytes(n) {
@@ -264,8 +273,16 @@ export default function BackupsPanel({ store }) {
                   >
                     {STATUS_TEXT[b.status] ?? b.status}
                   </span>
+                  {b.kind === 'safety' ? (
+                    <span
+                      className="rounded bg-amber-50 px-1.5 py-0.5 text-xs font-medium text-amber-900"
+                      data-testid="backup-safety"
+                    >
+                      Safety backup
+                    </span>
+                  ) : null}
                   <span className="text-xs text-slate-600" data-testid="backup-kind">
-                    {b.scheduled ? 'Scheduled' : `Manual, by ${b.actor}`}
+                    {kindText(b, list)}
                   </span>
                   {b.status === 'succeeded' ? (
                     <span className="text-xs text-slate-600 tabular-nums" data-testid="backup-size">

@@ -18,6 +18,8 @@ function backup(overrides = {}) {
     status: 'succeeded',
     actor: 'admin',
     scheduled: false,
+    kind: 'manual',
+    safety_for: null,
     created_at: '2026-12-01T19:51:00Z',
     finished_at: '2026-12-01T19:51:09Z',
     path: `shop1/20261201T195100Z-${OK}`,
@@ -57,6 +59,7 @@ const failed = backup({
   id: BAD,
   status: 'failed',
   scheduled: true,
+  kind: 'scheduled',
   actor: 'scheduler',
   created_at: '2026-12-01T18:00:00Z',
   path: null,
@@ -106,6 +109,30 @@ describe('Backups panel', () => {
 
     const summary = await screen.findByTestId('backup-schedule-summary');
     expect(summary).toHaveTextContent("Scheduled backups every day (the platform's default).");
+    expect(await violations()).toEqual([]);
+  });
+
+  it("marks a restore's safety backup and names the backup restored", async () => {
+    const SAFE = '00112233445566aa';
+    const safety = backup({
+      id: SAFE,
+      kind: 'safety',
+      safety_for: OK,
+      actor: 'acme',
+      created_at: '2026-12-01T20:10:00Z',
+      path: `shop1/20261201T201000Z-${SAFE}`,
+    });
+    mockFetch({
+      [`GET ${BASE}/backups`]: json(200, { items: [safety, backup()] }),
+      [`GET ${BASE}/backup-schedule`]: json(200, SCHEDULE),
+    });
+    render(<BackupsPanel store={store()} />);
+    const row = await screen.findByTestId(`backup-${SAFE}`);
+    expect(within(row).getByTestId('backup-safety')).toHaveTextContent('Safety backup');
+    expect(within(row).getByTestId('backup-kind')).toHaveTextContent(
+      /The store before the restore of the backup of .*by acme/,
+    );
+    expect(within(screen.getByTestId(`backup-${OK}`)).queryByTestId('backup-safety')).toBeNull();
     expect(await violations()).toEqual([]);
   });
 
