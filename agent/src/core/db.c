@@ -324,6 +324,15 @@ const char db_schema_v12[] =
         " UNIQUE (store_id, at));"
         "CREATE INDEX store_usage_at ON store_usage(at);";
 
+/*
+ * Version 13: where a backup's copy off the host is (core/backup.c, provision/backup-copy.c): NULL
+ * when there is none, "copied" or "failed" with the reason, and the object key prefix it went to.
+ */
+const char db_schema_v13[] =
+        "ALTER TABLE backups ADD COLUMN remote TEXT;"
+        "ALTER TABLE backups ADD COLUMN remote_reason TEXT;"
+        "ALTER TABLE backups ADD COLUMN remote_key TEXT;";
+
 static const char *const migrations[DB_SCHEMA_VERSION] = {
         db_schema_v1,
         db_schema_v2,
@@ -337,6 +346,7 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
         db_schema_v10,
         db_schema_v11,
         db_schema_v12,
+        db_schema_v13,
 };
 
 /*
