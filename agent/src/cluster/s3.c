@@ -129,8 +129,9 @@ void s3_error_reason(long status, const char *body, size_t body_len, char *error
 /* One request's state: the file it reads or writes, and what is kept of an error's body. */
 typedef struct Request {
         CURL *curl;
-        int fd;
-        int error; /* of the file, as a negative errno */
+        int in_fd;  /* what a PUT sends */
+        int out_fd; /* where a GET's object goes */
+        int error;  /* of a file, as a negative errno */
         char *body;
         size_t body_len;
 } Request;
@@ -142,11 +143,11 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *userdata)
         long status = 0;
 
         (void) curl_easy_getinfo(q->curl, CURLINFO_RESPONSE_CODE, &status);
-        if (status >= 200 && status < 300 && q->fd >= 0) {
+        if (status >= 200 && status < 300 && q->out_fd >= 0) {
                 size_t left = n;
 
                 while (left > 0) {
-                        ssize_t k = write(q->fd, p, left);
+                        ssize_t k = write(q->out_fd, p, left);
 
                         if (k < 0 && errno == EINTR)
                                 continue;
@@ -181,7 +182,7 @@ static size_t on_read(char *p, size_t size, size_t nmemb, void *userdata)
         Request *q = userdata;
 
         for (;;) {
-                ssize_t k = read(q->fd, p, size * nmemb);
+                ssize_t k = read(q->in_fd, p, size * nmemb);
 
                 if (k >= 0)
                         return (size_t) k;
@@ -267,13 +268,13 @@ static int s3_request(const S3Target *t, const char *method, const char *key, Re
 int s3_put_file(const S3Target *t, const char *key, const char *path, const char *sha256, char *error, size_t n)
 {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        Request q = { .fd = -EBADF };
+        Request q = { .in_fd = -EBADF, .out_fd = -EBADF };
         struct stat st;
         int r;
 
         if (fd < 0 || fstat(fd, &st) < 0)
                 return -errno;
-        q.fd = fd;
+        q.in_fd = fd;
         r = s3_request(t, "PUT", key, &q, (int64_t) st.st_size, sha256, error, n);
         free(q.body);
         return r;
@@ -282,12 +283,12 @@ int s3_put_file(const S3Target *t, const char *key, const char *path, const char
 int s3_get_file(const S3Target *t, const char *key, const char *path, char *error, size_t n)
 {
         _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-        Request q = { .fd = -EBADF };
+        Request q = { .in_fd = -EBADF, .out_fd = -EBADF };
         int r;
 
         if (fd < 0)
                 return -errno;
-        q.fd = fd;
+        q.out_fd = fd;
         r = s3_request(t, "GET", key, &q, 0, S3_EMPTY_SHA256, error, n);
         if (r == 0 && fsync(fd) < 0)
                 r = -errno;
@@ -297,7 +298,7 @@ int s3_get_file(const S3Target *t, const char *key, const char *path, char *erro
 
 int s3_delete(const S3Target *t, const char *key, char *error, size_t n)
 {
-        Request q = { .fd = -EBADF };
+        Request q = { .in_fd = -EBADF, .out_fd = -EBADF };
         int r;
 
         r = s3_request(t, "DELETE", key, &q, 0, S3_EMPTY_SHA256, error, n);

@@ -258,7 +258,7 @@ int backup_fetch(Job *j, json_t *row, const char *dir, char *reason, size_t n)
         }
         if (r != 0) {
                 backup_remove_dir(partial);
-                return r < 0 && r != -EREMOTEIO && r != -EACCES && r != -ENOENT && r != -EINVAL ? r : 1;
+                return r == -ENOMEM ? r : 1; /* every other trouble has its reason */
         }
         (void) store_add_event(j->db, j->store->id, "system", "backup.fetched",
                                json_string_value(json_object_get(row, "id")));
