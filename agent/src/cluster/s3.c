@@ -193,6 +193,13 @@ static size_t on_read(char *p, size_t size, size_t nmemb, void *userdata)
         }
 }
 
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+        const atomic_bool *cancel = userdata;
+
+        return atomic_load(cancel) ? 1 : 0;
+}
+
 /* Sends one signed request; 0 on a 2xx answer, 1 with the reason otherwise. */
 static int s3_request(const S3Target *t, const char *method, const char *key, Request *q, int64_t upload_size,
                       const char *sha256, char *error, size_t n)
@@ -249,10 +256,17 @@ static int s3_request(const S3Target *t, const char *method, const char *key, Re
                 (void) curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t) upload_size);
         } else if (!streq(method, "GET"))
                 (void) curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+        if (t->cancel) {
+                (void) curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+                (void) curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+                (void) curl_easy_setopt(curl, CURLOPT_XFERINFODATA, (void *) t->cancel);
+        }
 
         cc = curl_easy_perform(curl);
         if (q->error < 0)
                 return q->error;
+        if (cc == CURLE_ABORTED_BY_CALLBACK)
+                return -ECANCELED;
         if (cc != CURLE_OK) {
                 utf8_snprintf(error, n, "%s %s: %s", method, url, *curl_error ? curl_error : curl_easy_strerror(cc));
                 return 1;

@@ -9,9 +9,10 @@
  *
  * The calls return 0 when the server did what was asked, 1 when it did not (or could not be
  * reached) with the reason in error ("HTTP 403 SignatureDoesNotMatch: ..."), and a negative
- * errno for trouble of this host (memory, a file that cannot be read or written).
+ * errno for trouble of this host (memory, a file that cannot be read or written, -ECANCELED).
  */
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,7 @@ typedef struct S3Target {
         const char *access_key;
         const char *secret_key;
         uint64_t timeout_sec;   /* one request, connect to the body's end */
+        const atomic_bool *cancel; /* optional: raised, a request ends at once with -ECANCELED */
 } S3Target;
 
 /*

@@ -148,6 +148,7 @@ void backup_copy(Job *j, const char *backup_id)
 
         extra_step(j, "copying the backup to S3");
         r = target_open(&j->set, &t, reason, sizeof reason);
+        t.cancel = worker_cancel_flag(j->w);
         for (size_t i = 0; r >= 0 && files[i]; i++) {
                 _cleanup_free_ char *object = NULL, *file = NULL;
 
@@ -156,7 +157,9 @@ void backup_copy(Job *j, const char *backup_id)
                         break;
                 }
                 r = s3_put_file(&t, object, file, shas[i], reason, sizeof reason);
-                if (r > 0) {
+                if (r == -ECANCELED)
+                        utf8_snprintf(reason, sizeof reason, "the agent stopped during the copy");
+                else if (r > 0) {
                         char detail[1024];
 
                         utf8_snprintf(detail, sizeof detail, "%s: %s", files[i], reason);
@@ -227,6 +230,7 @@ int backup_fetch(Job *j, json_t *row, const char *dir, char *reason, size_t n)
                 return 1;
         }
         r = target_open(&j->set, &t, reason, n);
+        t.cancel = worker_cancel_flag(j->w);
         for (size_t i = 0; r >= 0 && files[i]; i++) {
                 _cleanup_free_ char *object = NULL, *file = NULL;
                 char why[1024];
@@ -244,9 +248,9 @@ int backup_fetch(Job *j, json_t *row, const char *dir, char *reason, size_t n)
                         utf8_snprintf(reason, n, "backup %s: cannot write %s: %s", strna(id), file, strerror(-r));
         }
         target_done(&t);
-        if (r == -ENOMEM) {
+        if (r == -ENOMEM || r == -ECANCELED) {
                 backup_remove_dir(partial);
-                return r;
+                return r; /* a task stopped with the agent starts again */
         }
         /* The SHA-256 of each part is checked before the directory takes its name. */
         if (r >= 0) {

@@ -278,6 +278,8 @@ int task_restore(Job *j)
                 return r;
         r = r == -ENOENT ? (utf8_snprintf(reason, sizeof reason, "backup %s is gone", backup_id), 1)
                          : restore_verify(j, target, reason, sizeof reason);
+        if (r < 0)
+                return r; /* -ENOMEM, or -ECANCELED during a download: the task runs again */
         if (r != 0) {
                 (void) backup_set_failed(j->db, safety_id, "not taken: the restore was refused");
                 utf8_snprintf(msg, sizeof msg, "Restore of backup %s refused, the store is unchanged: %s", backup_id,
