@@ -123,7 +123,8 @@ void s3_error_reason(long status, const char *body, size_t body_len, char *error
 
         xml_element(body ?: "", body ? body_len : 0, "Code", code, sizeof code);
         xml_element(body ?: "", body ? body_len : 0, "Message", message, sizeof message);
-        utf8_snprintf(error, n, "HTTP %ld%s%s%s%s", status, *code ? " " : "", code, *message ? ": " : "", message);
+        utf8_snprintf(error, n, "HTTP %ld%s%s%s%s", status, *code ? " " : "", code, *message ? ": " : "",
+                      message);
 }
 
 /* One request's state: the file it reads or writes, and what is kept of an error's body. */
@@ -193,7 +194,8 @@ static size_t on_read(char *p, size_t size, size_t nmemb, void *userdata)
         }
 }
 
-static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
 {
         const atomic_bool *cancel = userdata;
 
@@ -201,8 +203,8 @@ static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, cur
 }
 
 /* Sends one signed request; 0 on a 2xx answer, 1 with the reason otherwise. */
-static int s3_request(const S3Target *t, const char *method, const char *key, Request *q, int64_t upload_size,
-                      const char *sha256, char *error, size_t n)
+static int s3_request(const S3Target *t, const char *method, const char *key, Request *q,
+                      int64_t upload_size, const char *sha256, char *error, size_t n)
 {
         _cleanup_(curl_easy_cleanupp) CURL *curl = NULL;
         _cleanup_(curl_slist_free_allp) struct curl_slist *headers = NULL;
@@ -268,7 +270,8 @@ static int s3_request(const S3Target *t, const char *method, const char *key, Re
         if (cc == CURLE_ABORTED_BY_CALLBACK)
                 return -ECANCELED;
         if (cc != CURLE_OK) {
-                utf8_snprintf(error, n, "%s %s: %s", method, url, *curl_error ? curl_error : curl_easy_strerror(cc));
+                utf8_snprintf(error, n, "%s %s: %s", method, url,
+                              *curl_error ? curl_error : curl_easy_strerror(cc));
                 return 1;
         }
         (void) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
@@ -279,7 +282,8 @@ static int s3_request(const S3Target *t, const char *method, const char *key, Re
         return 0;
 }
 
-int s3_put_file(const S3Target *t, const char *key, const char *path, const char *sha256, char *error, size_t n)
+int s3_put_file(const S3Target *t, const char *key, const char *path, const char *sha256, char *error,
+                size_t n)
 {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         Request q = { .in_fd = -EBADF, .out_fd = -EBADF };

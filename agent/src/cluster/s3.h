@@ -43,7 +43,8 @@ int s3_object_url(const S3Target *t, const char *key, char **ret);
 void s3_error_reason(long status, const char *body, size_t body_len, char *error, size_t n);
 
 /* PUTs the file at path as key; sha256 (hex) is the file's digest, or NULL for an unsigned payload. */
-int s3_put_file(const S3Target *t, const char *key, const char *path, const char *sha256, char *error, size_t n);
+int s3_put_file(const S3Target *t, const char *key, const char *path, const char *sha256, char *error,
+                size_t n);
 /* GETs key into the file at path (created or truncated, mode 0600). */
 int s3_get_file(const S3Target *t, const char *key, const char *path, char *error, size_t n);
 /* DELETEs key (a key that is not there is no error, as S3 says). */

@@ -16,9 +16,9 @@
 #include "core/operation.h"
 #include "core/store-internal.h"
 
-#define BACKUP_COLUMNS \
-        "id, store_id, status, actor, created_at, finished_at, path, size_bytes, manifest, reason, scheduled, " \
-        "remote, remote_reason, remote_key"
+#define BACKUP_COLUMNS                                                                                  \
+        "id, store_id, status, actor, created_at, finished_at, path, size_bytes, manifest, reason, "   \
+        "scheduled, remote, remote_reason, remote_key"
 #define BACKUP_REASON_MAX 1024
 
 static BackupRemovedFunc removed_hook;

@@ -667,29 +667,31 @@ static bool chars_in(const char *s, const char *allowed)
         return s[strspn(s, allowed)] == 0;
 }
 
+#define LOWER_DIGITS "abcdefghijklmnopqrstuvwxyz0123456789"
+#define KEY_CHARS LOWER_DIGITS "ABCDEFGHIJKLMNOPQRSTUVWXYZ._-/"
+
 /* The backups.s3 keys go together: an endpoint needs a bucket and credentials; keys stay plain. */
 static int config_check_s3(const Config *c, const char *path, char **ret_why)
 {
-        const char *why = NULL;
+        const char *why = NULL, *e = c->backup_s3_endpoint, *b = c->backup_s3_bucket;
+        const char *prefix = c->backup_s3_prefix;
 
         if (isempty(c->backup_s3_endpoint)) {
                 if (!isempty(c->backup_s3_bucket) || !isempty(c->backup_s3_credentials_file))
                         why = "backups.s3.bucket and backups.s3.credentials_file need backups.s3.endpoint";
-        } else if (!has_prefix(c->backup_s3_endpoint, "http://") && !has_prefix(c->backup_s3_endpoint, "https://"))
+        } else if (!has_prefix(e, "http://") && !has_prefix(e, "https://"))
                 why = "backups.s3.endpoint must be an http:// or https:// URL";
-        else if (strpbrk(c->backup_s3_endpoint + strlen("https://"), "?#@ ") ||
-                 !chars_in(c->backup_s3_endpoint, CONFIG_URL_CHARS))
+        else if (strpbrk(e + strlen("https://"), "?#@ ") || !chars_in(e, CONFIG_URL_CHARS))
                 why = "backups.s3.endpoint must be a plain URL (no user, query or fragment)";
-        else if (isempty(c->backup_s3_bucket) || strlen(c->backup_s3_bucket) < 3 || strlen(c->backup_s3_bucket) > 63 ||
-                 !chars_in(c->backup_s3_bucket, "abcdefghijklmnopqrstuvwxyz0123456789.-"))
+        else if (strlen(b) < 3 || strlen(b) > 63 || !chars_in(b, LOWER_DIGITS ".-"))
                 why = "backups.s3.bucket must be a bucket name (3 to 63 of a-z, 0-9, '.', '-')";
         else if (isempty(c->backup_s3_credentials_file))
                 why = "backups.s3.endpoint needs backups.s3.credentials_file";
-        else if (isempty(c->backup_s3_region) || !chars_in(c->backup_s3_region, "abcdefghijklmnopqrstuvwxyz0123456789-"))
+        else if (isempty(c->backup_s3_region) || !chars_in(c->backup_s3_region, LOWER_DIGITS "-"))
                 why = "backups.s3.region must be a region name (a-z, 0-9, '-')";
-        else if (c->backup_s3_prefix[0] == '/' || strstr(c->backup_s3_prefix, "..") || strlen(c->backup_s3_prefix) > 256 ||
-                 !chars_in(c->backup_s3_prefix, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/"))
-                why = "backups.s3.prefix may hold letters, digits, '.', '_', '-' and '/' (not first), at most 256";
+        else if (prefix[0] == '/' || strstr(prefix, "..") || strlen(prefix) > 256 || !chars_in(prefix, KEY_CHARS))
+                why = "backups.s3.prefix may hold letters, digits, '.', '_', '-' and '/' (not first), "
+                      "at most 256";
         if (!why)
                 return 0;
         if (asprintf(ret_why, "%s: %s", path, why) < 0)

@@ -38,24 +38,28 @@ bool backup_s3_enabled(const ProvisionSettings *s)
         return !isempty(s->s3_endpoint);
 }
 
-int backup_s3_credentials(const char *path, char **ret_access_key, char **ret_secret_key, char *reason, size_t n)
+int backup_s3_credentials(const char *path, char **ret_access_key, char **ret_secret_key, char *reason,
+                          size_t n)
 {
         _cleanup_free_ char *text = NULL;
         int r;
 
         r = read_file(path, S3_CREDENTIALS_MAX, &text, NULL);
         if (r < 0) {
-                utf8_snprintf(reason, n, "cannot read backups.s3.credentials_file %s: %s", path, strerror(-r));
+                utf8_snprintf(reason, n, "cannot read backups.s3.credentials_file %s: %s", path,
+                              strerror(-r));
                 return r;
         }
         r = s3_credentials_parse(text, ret_access_key, ret_secret_key);
         explicit_bzero(text, strlen(text));
         if (r == -EINVAL)
                 utf8_snprintf(reason, n,
-                              "backups.s3.credentials_file %s has no aws_access_key_id and aws_secret_access_key",
+                              "backups.s3.credentials_file %s has no aws_access_key_id and "
+                              "aws_secret_access_key",
                               path);
         else if (r < 0)
-                utf8_snprintf(reason, n, "cannot read backups.s3.credentials_file %s: %s", path, strerror(-r));
+                utf8_snprintf(reason, n, "cannot read backups.s3.credentials_file %s: %s", path,
+                              strerror(-r));
         return r;
 }
 
@@ -92,10 +96,9 @@ static void target_done(S3Target *t)
 static int remote_key(const ProvisionSettings *s, const char *path, char **ret)
 {
         size_t n = strlen(s->s3_prefix);
+        const char *slash = n > 0 && s->s3_prefix[n - 1] != '/' ? "/" : "";
 
-        return asprintf(ret, "%s%s%s", s->s3_prefix, n > 0 && s->s3_prefix[n - 1] != '/' ? "/" : "", path) < 0
-                       ? -ENOMEM
-                       : 0;
+        return asprintf(ret, "%s%s%s", s->s3_prefix, slash, path) < 0 ? -ENOMEM : 0;
 }
 
 /* The files of a backup: its parts, then manifest.json (last: its object says the copy is whole). */
@@ -140,9 +143,10 @@ void backup_copy(Job *j, const char *backup_id)
         r = backup_get_row(j->db, backup_id, &row);
         path = json_string_value(json_object_get(row, "path"));
         if (r < 0 || !path)
-                return (void) log_warning_errno(r, "Store %s: cannot read backup %s to copy it: %m", j->store->name,
-                                                backup_id);
-        if (remote_key(&j->set, path, &key) < 0 || asprintf(&dir, "%s/backups/%s", j->set.state_dir, path) < 0 ||
+                return (void) log_warning_errno(r, "Store %s: cannot read backup %s to copy it: %m",
+                                                j->store->name, backup_id);
+        if (remote_key(&j->set, path, &key) < 0 ||
+            asprintf(&dir, "%s/backups/%s", j->set.state_dir, path) < 0 ||
             backup_files(row, &files, &shas) < 0)
                 return (void) log_oom();
 
@@ -152,7 +156,8 @@ void backup_copy(Job *j, const char *backup_id)
         for (size_t i = 0; r >= 0 && files[i]; i++) {
                 _cleanup_free_ char *object = NULL, *file = NULL;
 
-                if (asprintf(&object, "%s/%s", key, files[i]) < 0 || asprintf(&file, "%s/%s", dir, files[i]) < 0) {
+                if (asprintf(&object, "%s/%s", key, files[i]) < 0 ||
+                    asprintf(&file, "%s/%s", dir, files[i]) < 0) {
                         r = -ENOMEM;
                         break;
                 }
@@ -171,13 +176,15 @@ void backup_copy(Job *j, const char *backup_id)
         target_done(&t);
 
         if (r < 0) {
-                if (asprintf(&msg, "Backup %s was not copied to s3://%s/%s/: %s (the backup on this host is good)",
+                if (asprintf(&msg,
+                             "Backup %s was not copied to s3://%s/%s/: %s (the backup on this host is good)",
                              backup_id, j->set.s3_bucket, key, reason) < 0)
                         return (void) log_oom();
                 (void) backup_set_remote(j->db, backup_id, key, reason);
                 (void) store_add_event(j->db, j->store->id, "system", "backup.copy_failed", msg);
                 log_struct(LOG_WARNING,
-                           LOG_FIELDS("STORE_ID", j->store->id, "TASK_ID", j->task_id, "ACTION", "backup.copy_failed"),
+                           LOG_FIELDS("STORE_ID", j->store->id, "TASK_ID", j->task_id, "ACTION",
+                                      "backup.copy_failed"),
                            "Store %s: %s", j->store->name, msg);
                 return;
         }
@@ -185,7 +192,8 @@ void backup_copy(Job *j, const char *backup_id)
                 return (void) log_oom();
         (void) backup_set_remote(j->db, backup_id, key, NULL);
         (void) store_add_event(j->db, j->store->id, "system", "backup.copied", msg);
-        log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", j->store->id, "TASK_ID", j->task_id, "ACTION", "backup.copied"),
+        log_struct(LOG_INFO,
+                   LOG_FIELDS("STORE_ID", j->store->id, "TASK_ID", j->task_id, "ACTION", "backup.copied"),
                    "Store %s: %s", j->store->name, msg);
 }
 
@@ -203,14 +211,14 @@ int backup_fetch(Job *j, json_t *row, const char *dir, char *reason, size_t n)
         if (stat(dir, &st) >= 0 || errno != ENOENT)
                 return 0; /* there: restore_verify() checks what is in it */
         if (!streq_ptr(json_string_value(json_object_get(row, "remote")), "copied") || !key) {
-                utf8_snprintf(reason, n, "backup %s is no longer on this host (%s) and has no copy on S3", strna(id),
-                              dir);
+                utf8_snprintf(reason, n, "backup %s is no longer on this host (%s) and has no copy on S3",
+                              strna(id), dir);
                 return 1;
         }
         if (!backup_s3_enabled(&j->set)) {
                 utf8_snprintf(reason, n,
-                              "backup %s is no longer on this host and its copy is on S3, which backups.s3.endpoint "
-                              "no longer names",
+                              "backup %s is no longer on this host and its copy is on S3, which "
+                              "backups.s3.endpoint no longer names",
                               strna(id));
                 return 1;
         }
@@ -235,7 +243,8 @@ int backup_fetch(Job *j, json_t *row, const char *dir, char *reason, size_t n)
                 _cleanup_free_ char *object = NULL, *file = NULL;
                 char why[1024];
 
-                if (asprintf(&object, "%s/%s", key, files[i]) < 0 || asprintf(&file, "%s/%s", partial, files[i]) < 0) {
+                if (asprintf(&object, "%s/%s", key, files[i]) < 0 ||
+                    asprintf(&file, "%s/%s", partial, files[i]) < 0) {
                         r = -ENOMEM;
                         break;
                 }
@@ -245,7 +254,8 @@ int backup_fetch(Job *j, json_t *row, const char *dir, char *reason, size_t n)
                                       j->set.s3_bucket, object, why);
                         r = -EREMOTEIO;
                 } else if (r < 0)
-                        utf8_snprintf(reason, n, "backup %s: cannot write %s: %s", strna(id), file, strerror(-r));
+                        utf8_snprintf(reason, n, "backup %s: cannot write %s: %s", strna(id), file,
+                                      strerror(-r));
         }
         target_done(&t);
         if (r == -ENOMEM || r == -ECANCELED) {
@@ -294,15 +304,15 @@ void backup_remote_remove(const ProvisionSettings *s, json_t *row)
                 }
                 r = s3_delete(&t, object, reason, sizeof reason);
                 if (r > 0) {
-                        log_warning("Backup %s: cannot delete its copy s3://%s/%s: %s", strna(id), s->s3_bucket, object,
-                                    reason);
+                        log_warning("Backup %s: cannot delete its copy s3://%s/%s: %s", strna(id),
+                                    s->s3_bucket, object, reason);
                         r = 0; /* the other objects still go */
                 }
         }
         target_done(&t);
         if (r < 0)
-                log_warning("Backup %s: its copy on S3 (s3://%s/%s/) stays: %s", strna(id), s->s3_bucket, key,
-                            *reason ? reason : strerror(-r));
+                log_warning("Backup %s: its copy on S3 (s3://%s/%s/) stays: %s", strna(id), s->s3_bucket,
+                            key, *reason ? reason : strerror(-r));
         else
                 log_info("Backup %s: its copy s3://%s/%s/ deleted.", strna(id), s->s3_bucket, key);
 }

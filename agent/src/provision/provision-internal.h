@@ -229,7 +229,8 @@ void backup_copy(Job *j, const char *backup_id);
  */
 int backup_fetch(Job *j, json_t *row, const char *dir, char *reason, size_t n);
 /* Reads the keys of backups.s3.credentials_file; a negative errno with the reason (never the keys). */
-int backup_s3_credentials(const char *path, char **ret_access_key, char **ret_secret_key, char *reason, size_t n);
+int backup_s3_credentials(const char *path, char **ret_access_key, char **ret_secret_key, char *reason,
+                          size_t n);
 /* Deletes the copy of a removed backup (its row), best effort: trouble is logged. */
 void backup_remote_remove(const ProvisionSettings *s, json_t *row);
 

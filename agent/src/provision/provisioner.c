@@ -108,7 +108,8 @@ int provisioner_new(Provisioner **ret, const Config *config)
                 _cleanup_erase_free_ char *secret = NULL;
                 char reason[512];
 
-                r = backup_s3_credentials(p->set.s3_credentials_file, &access, &secret, reason, sizeof reason);
+                r = backup_s3_credentials(p->set.s3_credentials_file, &access, &secret, reason,
+                                          sizeof reason);
                 if (r < 0) {
                         log_error("%s", reason);
                         settings_done(&p->set);
