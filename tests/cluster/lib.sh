@@ -22,6 +22,8 @@ CYCLONUS_VERSION=v0.5.6
 CERT_MANAGER_VERSION=v1.11.5
 # metrics-server, the metrics.k8s.io API for the resource-use tests (tests/cluster/metrics-server-up).
 METRICS_SERVER_VERSION=v0.8.0
+# versitygw, the S3-compatible server the backup copy test writes to (tests/integration/test_backup_s3.py).
+VERSITYGW_VERSION=v1.8.0
 HELM4_VERSION=v4.3.1
 HELM3_VERSION=v3.22.0
 HELM_MAJOR=${HELM_MAJOR:-4}
@@ -44,6 +46,8 @@ CERT_MANAGER_BIN=$CACHE_DIR/bin-cert-manager-$CERT_MANAGER_VERSION/controller
 CERT_MANAGER_CRD_DIR=$CACHE_DIR/crd-cert-manager-$CERT_MANAGER_VERSION
 # Built only by `build metrics-server` (tests/cluster/metrics-server-up asks for it).
 METRICS_SERVER_BIN=$CACHE_DIR/bin-metrics-server-$METRICS_SERVER_VERSION/metrics-server
+# Built only by `build versitygw` (the S3 test asks for it).
+VERSITYGW_BIN=$CACHE_DIR/bin-versitygw-$VERSITYGW_VERSION/versitygw
 case $HELM_MAJOR in
 	4) HELM_VERSION=$HELM4_VERSION ;;
 	3) HELM_VERSION=$HELM3_VERSION ;;

@@ -16,10 +16,26 @@
 #include "core/operation.h"
 #include "core/store-internal.h"
 
-#define BACKUP_COLUMNS \
-        "id, store_id, status, actor, created_at, finished_at, path, size_bytes, manifest, reason, scheduled, " \
-        "safety_for"
+#define BACKUP_COLUMNS                                                                                  \
+        "id, store_id, status, actor, created_at, finished_at, path, size_bytes, manifest, reason, "   \
+        "scheduled, safety_for, remote, remote_reason, remote_key"
 #define BACKUP_REASON_MAX 1024
+
+static BackupRemovedFunc removed_hook;
+static void *removed_hook_userdata;
+
+void backup_set_removed_hook(BackupRemovedFunc fn, void *userdata)
+{
+        removed_hook = fn;
+        removed_hook_userdata = userdata;
+}
+
+/* After a backup's row is gone (outside any transaction): whoever keeps copies of it removes them. */
+static void backup_removed_notify(json_t *row)
+{
+        if (removed_hook && row)
+                removed_hook(row, removed_hook_userdata);
+}
 
 static json_t *row_to_json(sqlite3_stmt *q)
 {
@@ -27,8 +43,10 @@ static json_t *row_to_json(sqlite3_stmt *q)
         json_t *m = manifest ? json_loads(manifest, 0, NULL) : NULL;
         bool scheduled = sqlite3_column_int(q, 10) != 0, safety = sqlite3_column_type(q, 11) != SQLITE_NULL;
 
+        const char *remote = (const char *) sqlite3_column_text(q, 12);
+
         /* kind: who wanted it: a person (manual), the schedule, or a restore as its way back (safety). */
-        return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:b, s:s, s:o}", "id",
+        return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:b, s:s, s:o, s:s, s:o, s:o}", "id",
                          db_column_json_string(q, 0),
                          "store_id", db_column_json_string(q, 1), "status", db_column_json_string(q, 2), "actor",
                          db_column_json_string(q, 3), "created_at", db_column_json_time(q, 4), "finished_at",
@@ -36,7 +54,8 @@ static json_t *row_to_json(sqlite3_stmt *q)
                          (json_int_t) sqlite3_column_int64(q, 7), "manifest", m ?: json_null(), "reason",
                          db_column_json_string(q, 9), "scheduled", scheduled, "kind",
                          safety ? "safety" : scheduled ? "scheduled" : "manual", "safety_for",
-                         db_column_json_string(q, 11));
+                         db_column_json_string(q, 11), "remote", remote ?: "none", "remote_reason",
+                         db_column_json_string(q, 13), "remote_key", db_column_json_string(q, 14));
 }
 
 static int select_one(Db *db, const char *sql, const char *a, const char *b, json_t **ret)
@@ -381,6 +400,35 @@ int backup_set_failed(Db *db, const char *backup_id, const char *reason)
                       backup_id, reason, BACKUP_REASON_MAX, 0);
 }
 
+int backup_set_remote(Db *db, const char *backup_id, const char *key, const char *reason)
+{
+        _cleanup_stmt_ sqlite3_stmt *q = NULL;
+        int r, rc;
+
+        assert(db);
+        assert(backup_id);
+        assert(key);
+        r = db_prepare(db,
+                       "UPDATE backups SET remote = CASE WHEN ?3 IS NULL THEN 'copied' ELSE 'failed' END, "
+                       "remote_key = ?2, remote_reason = ?3 WHERE id = ?1",
+                       &q);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(q, 1, backup_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(q, 2, key, -1, SQLITE_TRANSIENT);
+        if (reason) {
+                r = db_bind_text_utf8(q, 3, reason, BACKUP_REASON_MAX);
+                if (r < 0)
+                        return r;
+        } else
+                sqlite3_bind_null(q, 3);
+        rc = sqlite3_step(q);
+        if (rc != SQLITE_DONE)
+                return db_errno(rc);
+        store_changed_notify();
+        return sqlite3_changes(db_handle(db)) > 0 ? 0 : -ENOENT;
+}
+
 int backup_dir_remove(const char *path)
 {
         _cleanup_close_ int fd = -EBADF;
@@ -501,6 +549,7 @@ int backup_delete(Db *db, const Caller *caller, const char *id, const char *back
         if (r < 0)
                 return op_refuse(db, caller, action, cur->name, id, r, err);
         store_changed_notify();
+        backup_removed_notify(row);
         return 0;
 }
 
@@ -543,6 +592,7 @@ int backup_file_path(Db *db, const Caller *caller, const char *id, const char *b
 
 int backup_remove(Db *db, const char *backup_id, const char *dir)
 {
+        _cleanup_(json_decrefp) json_t *row = NULL;
         uint64_t cloning = 0;
         int r;
 
@@ -557,6 +607,8 @@ int backup_remove(Db *db, const char *backup_id, const char *dir)
         r = store_query_u64(db, "SELECT " BACKUP_CLONING_SQL("?"), backup_id, 0, &cloning);
         if (r >= 0 && cloning)
                 r = -EBUSY;
+        if (r >= 0)
+                r = backup_get_row(db, backup_id, &row);
         if (r >= 0 && dir)
                 r = backup_dir_remove(dir);
         if (r >= 0)
@@ -565,7 +617,11 @@ int backup_remove(Db *db, const char *backup_id, const char *dir)
                 db_rollback(db);
                 return r;
         }
-        return db_commit(db) < 0 ? -EIO : r;
+        if (db_commit(db) < 0)
+                return -EIO;
+        if (r >= 0)
+                backup_removed_notify(row);
+        return r;
 }
 
 int backup_delete_row(Db *db, const char *backup_id)

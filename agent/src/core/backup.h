@@ -59,6 +59,13 @@ int backup_delete(Db *db, const Caller *caller, const char *id, const char *back
  */
 int backup_file_path(Db *db, const Caller *caller, const char *id, const char *backup_id, const char *file,
                      Store **ret_store, char **ret_path, StoreError *err);
+/*
+ * Called with a backup's row (as backup_get_row() gives it) once a delete, retention or expiry removed it:
+ * the copy off the host goes too (provision/backup-copy.c). Set once at the start, before any thread.
+ */
+typedef void (*BackupRemovedFunc)(json_t *row, void *userdata);
+void backup_set_removed_hook(BackupRemovedFunc fn, void *userdata);
+
 /* Removes a backup's directory: the files in it (nothing below them), then the directory. */
 int backup_dir_remove(const char *path);
 
@@ -70,6 +77,11 @@ int backup_get_row(Db *db, const char *backup_id, json_t **ret);
 int backup_set_running(Db *db, const char *backup_id, const char *path);
 int backup_set_succeeded(Db *db, const char *backup_id, uint64_t size, const char *manifest);
 int backup_set_failed(Db *db, const char *backup_id, const char *reason);
+/*
+ * The copy of a backup off the host: key is the object key prefix it went to, reason NULL when it
+ * was copied, else why not ("remote": "copied" or "failed" in the backup's JSON; "none" before).
+ */
+int backup_set_remote(Db *db, const char *backup_id, const char *key, const char *reason);
 /*
  * Removes a backup's directory (when dir is given) and then its row, unless a clone being made reads it
  * (-EBUSY: nothing is removed); -ENOENT if there is no row. For retention and expiry.

@@ -55,6 +55,9 @@ static const char *const when_full_policies[] = { "refuse", "wait", NULL };
 #define O(k, f, d) { k, CONFIG_OBJECT, offsetof(Config, f), d, 0, 0, NULL }
 #define L(k, t, f, d) { k, t, offsetof(Config, f), d, 0, 0, NULL }
 
+/* What an endpoint URL may hold: scheme, host, port, path. */
+#define CONFIG_URL_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:/[]"
+
 static const ConfigKey config_keys[] = {
         S("listen.address", listen_address, "127.0.0.1"),
         U("listen.port", listen_port, "8080", 1, 65535),
@@ -97,6 +100,12 @@ static const ConfigKey config_keys[] = {
         U("backups.overdue_grace", backup_overdue_grace_sec, "3600", 0, 31622400),
         U("backups.keep_after_delete", backup_keep_after_delete_sec, "2592000", 0, 31622400),
         U("backups.max_bytes", backup_max_bytes, "0", 0, UINT64_C(1) << 60),
+        S("backups.s3.endpoint", backup_s3_endpoint, ""),
+        S("backups.s3.bucket", backup_s3_bucket, ""),
+        S("backups.s3.region", backup_s3_region, "us-east-1"),
+        S("backups.s3.prefix", backup_s3_prefix, ""),
+        S("backups.s3.credentials_file", backup_s3_credentials_file, ""),
+        U("backups.s3.timeout", backup_s3_timeout_sec, "3600", 10, 86400),
         S("stores.woocommerce.url", woocommerce_url, ""),
         S("stores.mail.smtp_host", smtp_host, ""),
         U("stores.mail.smtp_port", smtp_port, "587", 1, 65535),
@@ -649,6 +658,48 @@ static int parse_document(ConfigParser *p)
         }
 }
 
+static bool has_prefix(const char *s, const char *prefix)
+{
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static bool chars_in(const char *s, const char *allowed)
+{
+        return s[strspn(s, allowed)] == 0;
+}
+
+#define LOWER_DIGITS "abcdefghijklmnopqrstuvwxyz0123456789"
+#define KEY_CHARS LOWER_DIGITS "ABCDEFGHIJKLMNOPQRSTUVWXYZ._-/"
+
+/* The backups.s3 keys go together: an endpoint needs a bucket and credentials; keys stay plain. */
+static int config_check_s3(const Config *c, const char *path, char **ret_why)
+{
+        const char *why = NULL, *e = c->backup_s3_endpoint, *b = c->backup_s3_bucket;
+        const char *prefix = c->backup_s3_prefix;
+
+        if (isempty(c->backup_s3_endpoint)) {
+                if (!isempty(c->backup_s3_bucket) || !isempty(c->backup_s3_credentials_file))
+                        why = "backups.s3.bucket and backups.s3.credentials_file need backups.s3.endpoint";
+        } else if (!has_prefix(e, "http://") && !has_prefix(e, "https://"))
+                why = "backups.s3.endpoint must be an http:// or https:// URL";
+        else if (strpbrk(e + strlen("https://"), "?#@ ") || !chars_in(e, CONFIG_URL_CHARS))
+                why = "backups.s3.endpoint must be a plain URL (no user, query or fragment)";
+        else if (strlen(b) < 3 || strlen(b) > 63 || !chars_in(b, LOWER_DIGITS ".-"))
+                why = "backups.s3.bucket must be a bucket name (3 to 63 of a-z, 0-9, '.', '-')";
+        else if (isempty(c->backup_s3_credentials_file))
+                why = "backups.s3.endpoint needs backups.s3.credentials_file";
+        else if (isempty(c->backup_s3_region) || !chars_in(c->backup_s3_region, LOWER_DIGITS "-"))
+                why = "backups.s3.region must be a region name (a-z, 0-9, '-')";
+        else if (prefix[0] == '/' || strstr(prefix, "..") || strlen(prefix) > 256 || !chars_in(prefix, KEY_CHARS))
+                why = "backups.s3.prefix may hold letters, digits, '.', '_', '-' and '/' (not first), "
+                      "at most 256";
+        if (!why)
+                return 0;
+        if (asprintf(ret_why, "%s: %s", path, why) < 0)
+                *ret_why = NULL;
+        return -EINVAL;
+}
+
 int config_load(const char *path, bool missing_ok, Config **ret, char **ret_error)
 {
         assert(path);
@@ -681,6 +732,8 @@ int config_load(const char *path, bool missing_ok, Config **ret, char **ret_erro
         p.config = c;
         r = parse_document(&p);
         yaml_parser_delete(&p.parser);
+        if (r >= 0)
+                r = config_check_s3(c, path, &p.error);
         if (r < 0) {
                 if (ret_error)
                         *ret_error = TAKE_PTR(p.error);

@@ -49,6 +49,13 @@ typedef struct Config {
         uint64_t backup_max_bytes;   /* what all backups together may take on disk; 0: no budget */
         uint64_t backup_keep_after_delete_sec; /* a deleted store's backups are removed this long after */
         uint64_t backup_overdue_grace_sec; /* a last backup older than the interval and this is a warning */
+        /* A copy of each backup on S3-compatible storage; no endpoint: none. */
+        char *backup_s3_endpoint;         /* "https://s3.eu-west-1.amazonaws.com" */
+        char *backup_s3_bucket;
+        char *backup_s3_region;
+        char *backup_s3_prefix;           /* the object keys' start ("storeagent/"); may be empty */
+        char *backup_s3_credentials_file; /* access key and secret key; read at the start and at each copy */
+        uint64_t backup_s3_timeout_sec;   /* one object's upload or download */
         uint64_t unschedulable_timeout_sec; /* a pod the scheduler cannot place for this long fails its store */
         uint64_t readiness_watch_sec;       /* a worker watches a store's workloads this long, then hands it back */
         uint64_t readiness_recheck_sec;     /* and the queue brings the waiting task back after this */

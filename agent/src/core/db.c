@@ -334,6 +334,15 @@ const char db_schema_v13[] =
         "UPDATE backups SET safety_for = (SELECT json_extract(t.payload, '$.backup') FROM tasks t"
         "  WHERE t.id = backups.task_id AND t.kind = 'restore' AND json_extract(t.payload, '$.safety') = backups.id);";
 
+/*
+ * Version 14: where a backup's copy off the host is (core/backup.c, provision/backup-copy.c): NULL
+ * when there is none, "copied" or "failed" with the reason, and the object key prefix it went to.
+ */
+const char db_schema_v14[] =
+        "ALTER TABLE backups ADD COLUMN remote TEXT;"
+        "ALTER TABLE backups ADD COLUMN remote_reason TEXT;"
+        "ALTER TABLE backups ADD COLUMN remote_key TEXT;";
+
 static const char *const migrations[DB_SCHEMA_VERSION] = {
         db_schema_v1,
         db_schema_v2,
@@ -348,6 +357,7 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
         db_schema_v11,
         db_schema_v12,
         db_schema_v13,
+        db_schema_v14,
 };
 
 /*

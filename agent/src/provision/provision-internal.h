@@ -217,11 +217,30 @@ int backup_find_pod(Job *j, const char *component, char **ret);
 /* Removes a backup's directory and the files a backup puts there. */
 void backup_remove_dir(const char *path);
 
+/* ---- backup-copy.c: the copy of a backup on S3-compatible storage ---- */
+
+/* Whether backups.s3.endpoint names one. */
+bool backup_s3_enabled(const ProvisionSettings *s);
+/* After backup backup_id succeeded: its files to S3; the row and the timeline say how it went. */
+void backup_copy(Job *j, const char *backup_id);
+/*
+ * When dir (backup row's directory) is gone and the backup has a copy: downloads it into dir.partial,
+ * checks each part's SHA-256, renames it dir. 0 when dir is there, 1 with a reason, or -ENOMEM.
+ */
+int backup_fetch(Job *j, json_t *row, const char *dir, char *reason, size_t n);
+/* Reads the keys of backups.s3.credentials_file; a negative errno with the reason (never the keys). */
+int backup_s3_credentials(const char *path, char **ret_access_key, char **ret_secret_key, char *reason,
+                          size_t n);
+/* Deletes the copy of a removed backup (its row), best effort: trouble is logged. */
+void backup_remote_remove(const ProvisionSettings *s, json_t *row);
+
 /* ---- task-restore.c, shared with task-clone.c ---- */
 
 /* 0 when every part of backup row (as backup_get_row() gives it) has the SHA-256 its manifest says, else 1
  * with the reason. */
 int restore_verify(Job *j, json_t *row, char *reason, size_t n);
+/* The same for the files in dir (no download). */
+int restore_verify_dir(json_t *row, const char *dir, char *reason, size_t n);
 /* Puts every part of backup row into the job's store. 0, 1 with a reason, or a cluster error. */
 int restore_load(Job *j, json_t *row, char *reason, size_t n);
 

@@ -5,6 +5,7 @@
 #include "basic/log.h"
 #include "basic/util.h"
 #include "cluster/kubeconfig.h"
+#include "core/backup.h"
 #include "provision/provision-internal.h"
 
 int settings_copy(Provisioner *p, ProvisionSettings *ret, uint64_t *ret_generation)
@@ -53,12 +54,32 @@ int settings_copy(Provisioner *p, ProvisionSettings *ret, uint64_t *ret_generati
                 .smtp_user = p->set.smtp_user,
                 .smtp_password_file = p->set.smtp_password_file,
                 .mail_from = p->set.mail_from,
+                .backup_s3_endpoint = p->set.s3_endpoint,
+                .backup_s3_bucket = p->set.s3_bucket,
+                .backup_s3_region = p->set.s3_region,
+                .backup_s3_prefix = p->set.s3_prefix,
+                .backup_s3_credentials_file = p->set.s3_credentials_file,
+                .backup_s3_timeout_sec = p->set.s3_timeout_sec,
         };
         r = settings_from_config(ret, &c);
         if (ret_generation)
                 *ret_generation = p->generation;
         pthread_mutex_unlock(&p->lock);
         return r;
+}
+
+/* A backup removed (deleted, pruned, expired): its copy on S3 goes too, as the settings are now. */
+static void provisioner_backup_removed(json_t *row, void *userdata)
+{
+        Provisioner *p = userdata;
+        ProvisionSettings set;
+
+        if (!json_is_string(json_object_get(row, "remote_key")))
+                return;
+        if (settings_copy(p, &set, NULL) < 0)
+                return (void) log_oom();
+        backup_remote_remove(&set, row);
+        settings_done(&set);
 }
 
 int provisioner_new(Provisioner **ret, const Config *config)
@@ -81,7 +102,23 @@ int provisioner_new(Provisioner **ret, const Config *config)
                 free(p);
                 return r;
         }
+        /* The keys of the copies on S3 are read at the start, so a file that cannot be stops it here. */
+        if (backup_s3_enabled(&p->set)) {
+                _cleanup_free_ char *access = NULL;
+                _cleanup_erase_free_ char *secret = NULL;
+                char reason[512];
+
+                r = backup_s3_credentials(p->set.s3_credentials_file, &access, &secret, reason,
+                                          sizeof reason);
+                if (r < 0) {
+                        log_error("%s", reason);
+                        settings_done(&p->set);
+                        free(p);
+                        return r;
+                }
+        }
         p->orphans = json_array();
+        backup_set_removed_hook(provisioner_backup_removed, p);
         *ret = p;
         return 0;
 }
@@ -96,6 +133,7 @@ Provisioner *provisioner_free(Provisioner *p)
 {
         if (!p)
                 return NULL;
+        backup_set_removed_hook(NULL, NULL);
         atomic_store(&p->stopping, true);
         if (p->reconciler_started)
                 pthread_join(p->reconciler, NULL);

@@ -28,6 +28,11 @@ void settings_done(ProvisionSettings *s)
         free(s->egress_extra_cidrs);
         free(s->egress_excluded_cidrs);
         free(s->egress_ports);
+        free(s->s3_endpoint);
+        free(s->s3_bucket);
+        free(s->s3_region);
+        free(s->s3_prefix);
+        free(s->s3_credentials_file);
         *s = (ProvisionSettings){};
 }
 
@@ -71,13 +76,20 @@ int settings_from_config(ProvisionSettings *s, const Config *c)
                 .egress_extra_cidrs = strdup(c->egress_extra_cidrs),
                 .egress_excluded_cidrs = strdup(c->egress_excluded_cidrs),
                 .egress_ports = strdup(c->egress_ports),
+                .s3_endpoint = strdup(c->backup_s3_endpoint),
+                .s3_bucket = strdup(c->backup_s3_bucket),
+                .s3_region = strdup(c->backup_s3_region),
+                .s3_prefix = strdup(c->backup_s3_prefix),
+                .s3_credentials_file = strdup(c->backup_s3_credentials_file),
+                .s3_timeout_sec = c->backup_s3_timeout_sec,
         };
         backup_policy_from_config(c, &s->backups);
         if (!s->kubeconfig || !s->chart_path || !s->chart_repository || !s->base_domain || !s->ingress_class ||
             !s->url_scheme || !s->cluster_issuer || !s->helm_binary || !s->state_dir || !s->quota_pods || !s->quota_memory ||
             !s->quota_cpu || !s->storage_mysql || !s->storage_wordpress || !s->egress_extra_cidrs ||
             !s->egress_excluded_cidrs || !s->egress_ports || !s->woocommerce_url || !s->smtp_host ||
-            !s->smtp_tls || !s->smtp_user || !s->smtp_password_file || !s->mail_from) {
+            !s->smtp_tls || !s->smtp_user || !s->smtp_password_file || !s->mail_from ||
+            !s->s3_endpoint || !s->s3_bucket || !s->s3_region || !s->s3_prefix || !s->s3_credentials_file) {
                 settings_done(s);
                 return -ENOMEM;
         }

@@ -26,6 +26,9 @@ typedef struct ProvisionSettings {
         uint64_t backup_timeout_sec;
         uint64_t backup_max_bytes; /* what all backups together may take; 0: no budget */
         BackupPolicy backups;      /* retention of scheduled backups */
+        /* The copy off the host (backups.s3.*); an empty endpoint: none. */
+        char *s3_endpoint, *s3_bucket, *s3_region, *s3_prefix, *s3_credentials_file;
+        uint64_t s3_timeout_sec;
         uint64_t unschedulable_timeout_sec;
         uint64_t readiness_watch_sec, readiness_recheck_sec;
         uint64_t overcommit_percent;

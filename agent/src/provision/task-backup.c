@@ -560,6 +560,7 @@ int backup_take(Job *j, const char *backup_id)
         (void) store_set_progress(j->db, j->store->id, NULL, 0, 0);
         log_struct(LOG_INFO, LOG_FIELDS("STORE_ID", j->store->id, "TASK_ID", j->task_id, "ACTION", "backup.succeeded"),
                    "Store %s: %s", j->store->name, msg);
+        backup_copy(j, backup_id);
         backup_prune(j);
         return 0;
 }
@@ -568,7 +569,7 @@ int task_backup(Job *j)
 {
         const char *backup_id = json_string_value(json_object_get(j->t->payload, "backup"));
 
-        j->steps = 3;
+        j->steps = backup_s3_enabled(&j->set) ? 4 : 3;
         j->expected = STORE_READY;
         if (!backup_id)
                 return -EINVAL;

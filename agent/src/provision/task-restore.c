@@ -154,16 +154,12 @@ static int backup_dir(Job *j, json_t *row, char **ret, char *reason, size_t n)
         return 0;
 }
 
-int restore_verify(Job *j, json_t *row, char *reason, size_t n)
+int restore_verify_dir(json_t *row, const char *dir, char *reason, size_t n)
 {
-        _cleanup_free_ char *dir = NULL;
         json_t *part;
         size_t i;
         int r;
 
-        r = backup_dir(j, row, &dir, reason, n);
-        if (r != 0)
-                return r;
         json_array_foreach(json_object_get(json_object_get(row, "manifest"), "parts"), i, part) {
                 _cleanup_free_ char *path = NULL;
                 const char *name = json_string_value(json_object_get(part, "name"));
@@ -188,6 +184,21 @@ int restore_verify(Job *j, json_t *row, char *reason, size_t n)
                 }
         }
         return 0;
+}
+
+int restore_verify(Job *j, json_t *row, char *reason, size_t n)
+{
+        _cleanup_free_ char *dir = NULL;
+        int r;
+
+        r = backup_dir(j, row, &dir, reason, n);
+        if (r != 0)
+                return r;
+        /* A backup whose directory is gone comes back from its copy on S3, checked on the way. */
+        r = backup_fetch(j, row, dir, reason, n);
+        if (r != 0)
+                return r;
+        return restore_verify_dir(row, dir, reason, n);
 }
 
 /* Feeds one part into its pod. 0, 1 with a reason when the command failed, or a cluster error. */
@@ -400,6 +411,8 @@ int task_restore(Job *j)
                 return r;
         r = r == -ENOENT ? (utf8_snprintf(reason, sizeof reason, "backup %s is gone", backup_id), 1)
                          : restore_verify(j, target, reason, sizeof reason);
+        if (r < 0)
+                return r; /* -ENOMEM, or -ECANCELED during a download: the task runs again */
         if (r != 0) {
                 (void) backup_set_failed(j->db, safety_id, "not taken: the restore was refused");
                 utf8_snprintf(msg, sizeof msg, "Restore of backup %s refused, the store is unchanged: %s", backup_id,

@@ -404,7 +404,7 @@ static int verb_backups(sd_bus *bus, char **args)
                 print_json(items);
                 return EXIT_OK;
         }
-        if (table_new(&t, 6, "ID", "STATUS", "KIND", "CREATED", "SIZE", "PATH/REASON") < 0)
+        if (table_new(&t, 7, "ID", "STATUS", "KIND", "CREATED", "SIZE", "COPY", "PATH/REASON") < 0)
                 return EXIT_FAIL;
         json_array_foreach(items, i, b) {
                 char size[32];
@@ -423,6 +423,8 @@ static int verb_backups(sd_bus *bus, char **args)
                     table_add_colored(t, status, streq_ptr(status, "failed") ? ANSI_RED
                                                  : streq_ptr(status, "succeeded") ? ANSI_GREEN : "") < 0 ||
                     table_add(t, kind) < 0 || table_add(t, jstr(b, "created_at")) < 0 || table_add(t, size) < 0 ||
+                    table_add_colored(t, jstr(b, "remote") ?: "none",
+                                      streq_ptr(jstr(b, "remote"), "failed") ? ANSI_RED : "") < 0 ||
                     table_add(t, jstr(b, "path") ?: jstr(b, "reason")) < 0)
                         return EXIT_FAIL;
         }

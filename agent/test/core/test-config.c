@@ -156,6 +156,43 @@ TEST(test_cluster_issuer)
         expect_error("stores:\n  tls:\n    cluster_issuer: a..b\n", "stores.tls.cluster_issuer", "object name");
 }
 
+TEST(test_backups_s3)
+{
+        _cleanup_free_ char *path = write_config("s3.yaml", "backups:\n  s3:\n    endpoint: http://127.0.0.1:9000\n"
+                                                             "    bucket: shop-backups\n    prefix: agent1/\n"
+                                                             "    credentials_file: /etc/storeagent/s3\n");
+        _cleanup_(config_freep) Config *c = NULL, *d = NULL;
+        _cleanup_free_ char *error = NULL;
+
+        /* Off by default. */
+        ASSERT_EQ(config_new_default(&d), 0);
+        ASSERT_STREQ(d->backup_s3_endpoint, "");
+        ASSERT_STREQ(d->backup_s3_region, "us-east-1");
+        ASSERT_EQ(config_load(path, false, &c, &error), 0);
+        ASSERT_STREQ(c->backup_s3_endpoint, "http://127.0.0.1:9000");
+        ASSERT_STREQ(c->backup_s3_bucket, "shop-backups");
+        ASSERT_STREQ(c->backup_s3_prefix, "agent1/");
+        ASSERT_STREQ(c->backup_s3_credentials_file, "/etc/storeagent/s3");
+        ASSERT_EQ(c->backup_s3_timeout_sec, 3600u);
+
+        expect_error("backups:\n  s3:\n    endpoint: ftp://x\n    bucket: abc\n    credentials_file: /f\n",
+                     "backups.s3.endpoint", "http");
+        expect_error("backups:\n  s3:\n    endpoint: http://u:p@x\n    bucket: abc\n    credentials_file: /f\n",
+                     "backups.s3.endpoint", "plain URL");
+        expect_error("backups:\n  s3:\n    endpoint: http://x\n    credentials_file: /f\n", "backups.s3.bucket",
+                     NULL);
+        expect_error("backups:\n  s3:\n    endpoint: http://x\n    bucket: Up_Case\n    credentials_file: /f\n",
+                     "backups.s3.bucket", NULL);
+        expect_error("backups:\n  s3:\n    endpoint: http://x\n    bucket: abc\n", "credentials_file", NULL);
+        expect_error("backups:\n  s3:\n    bucket: abc\n    credentials_file: /f\n", "backups.s3.endpoint", NULL);
+        expect_error("backups:\n  s3:\n    endpoint: http://x\n    bucket: abc\n    credentials_file: /f\n"
+                     "    prefix: ../up\n",
+                     "backups.s3.prefix", NULL);
+        expect_error("backups:\n  s3:\n    endpoint: http://x\n    bucket: abc\n    credentials_file: /f\n"
+                     "    region: 'us east'\n",
+                     "backups.s3.region", NULL);
+}
+
 TEST(test_dump_roundtrip)
 {
         _cleanup_(config_freep) Config *c = NULL, *d = NULL;

@@ -551,6 +551,51 @@ TEST(test_upgrade_v12_safety_backups)
         ASSERT_TRUE(json_is_null(json_object_get(scheduled, "safety_for")));
 }
 
+/* A v13 database's backups get no copy state ("remote": "none"), and can be given one. */
+TEST(test_upgrade_v13_backup_remote)
+{
+        _cleanup_free_ char *dir = test_tmpdir(), *path = strjoin_path(dir, "v13.db");
+        _cleanup_(db_closep) Db *db = NULL;
+        _cleanup_(json_decrefp) json_t *row = NULL;
+        const char *const schemas[] = { db_schema_v1, db_schema_v2, db_schema_v3, db_schema_v4, db_schema_v5,
+                                        db_schema_v6, db_schema_v7, db_schema_v8, db_schema_v9, db_schema_v10,
+                                        db_schema_v11, db_schema_v12, db_schema_v13 };
+        sqlite3 *raw = NULL;
+
+        ASSERT_EQ(sqlite3_open(path, &raw), SQLITE_OK);
+        for (size_t i = 0; i < ELEMENTSOF(schemas); i++)
+                ASSERT_EQ(sqlite3_exec(raw, schemas[i], NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw,
+                               "INSERT INTO accounts (id, name, role, created_at) VALUES (1, 'ops', 'admin', 1);"
+                               "INSERT INTO stores (id, name, engine, owner, status, created_at, updated_at, seq, "
+                               "  account_id, settings) VALUES ('00000000000000c1', 'kept', 'woocommerce', "
+                               "  'ops', 'READY', 1000, 1000, 1, 1, NULL);"
+                               "INSERT INTO backups (id, store_id, status, actor, created_at, path, size_bytes) "
+                               "  VALUES ('00000000000000b1', '00000000000000c1', 'succeeded', 'ops', 1000, "
+                               "  'kept/20261201T000000Z-00000000000000b1', 10);"
+                               "PRAGMA user_version = 13;",
+                               NULL, NULL, NULL),
+                  SQLITE_OK);
+        sqlite3_close(raw);
+
+        ASSERT_EQ(db_open(path, &db), 0);
+        ASSERT_EQ(db_schema_version(db), DB_SCHEMA_VERSION);
+        ASSERT_EQ(backup_get_row(db, "00000000000000b1", &row), 0);
+        ASSERT_STREQ(json_string_value(json_object_get(row, "remote")), "none");
+        ASSERT_TRUE(json_is_null(json_object_get(row, "remote_key")));
+        ASSERT_EQ(backup_set_remote(db, "00000000000000b1", "p/kept/x", "HTTP 403 AccessDenied"), 0);
+        json_decref(TAKE_PTR(row));
+        ASSERT_EQ(backup_get_row(db, "00000000000000b1", &row), 0);
+        ASSERT_STREQ(json_string_value(json_object_get(row, "remote")), "failed");
+        ASSERT_STREQ(json_string_value(json_object_get(row, "remote_reason")), "HTTP 403 AccessDenied");
+        ASSERT_EQ(backup_set_remote(db, "00000000000000b1", "p/kept/x", NULL), 0);
+        json_decref(TAKE_PTR(row));
+        ASSERT_EQ(backup_get_row(db, "00000000000000b1", &row), 0);
+        ASSERT_STREQ(json_string_value(json_object_get(row, "remote")), "copied");
+        ASSERT_TRUE(json_is_null(json_object_get(row, "remote_reason")));
+        ASSERT_STREQ(json_string_value(json_object_get(row, "remote_key")), "p/kept/x");
+}
+
 TEST(test_newer_schema_refused)
 {
         _cleanup_free_ char *dir = test_tmpdir(), *path = strjoin_path(dir, "new.db");

@@ -289,7 +289,17 @@ export default function BackupsPanel({ store }) {
                       {formatBytes(b.size_bytes)}
                     </span>
                   ) : null}
+                  {b.remote === 'copied' ? (
+                    <span className="text-xs text-slate-600" data-testid="backup-remote">
+                      Copied to S3
+                    </span>
+                  ) : null}
                 </div>
+                {b.remote === 'failed' ? (
+                  <p className="mt-1 break-words text-xs text-red-900" data-testid="backup-remote">
+                    Not copied to S3 (the backup on the host is good): {b.remote_reason || 'no reason given'}
+                  </p>
+                ) : null}
                 {b.status === 'failed' ? (
                   <p className="mt-1 break-words whitespace-pre-wrap text-red-900" data-testid="backup-reason">
                     {b.reason || 'The daemon gave no reason.'}

@@ -52,6 +52,9 @@ function backup(overrides = {}) {
       ],
     },
     reason: null,
+    remote: 'none',
+    remote_reason: null,
+    remote_key: null,
     ...overrides,
   };
 }
@@ -83,6 +86,28 @@ async function violations() {
 }
 
 describe('Backups panel', () => {
+  it("says whether a backup's copy on S3 was made, and why not", async () => {
+    const copied = backup({ remote: 'copied', remote_key: `agent1/shop1/20261201T195100Z-${OK}` });
+    const notCopied = backup({
+      id: BAD,
+      remote: 'failed',
+      remote_reason: 'database.sql.gz: HTTP 403 SignatureDoesNotMatch: The request signature does not match',
+    });
+    mockFetch({
+      [`GET ${BASE}/backups`]: json(200, { items: [copied, notCopied] }),
+      [`GET ${BASE}/backup-schedule`]: json(200, SCHEDULE),
+    });
+    render(<BackupsPanel store={store()} />);
+    const ok = await screen.findByTestId(`backup-${OK}`);
+    expect(within(ok).getByTestId('backup-remote')).toHaveTextContent('Copied to S3');
+    const bad = screen.getByTestId(`backup-${BAD}`);
+    expect(within(bad).getByTestId('backup-status')).toHaveTextContent('Succeeded');
+    expect(within(bad).getByTestId('backup-remote')).toHaveTextContent(
+      'Not copied to S3 (the backup on the host is good): database.sql.gz: HTTP 403 SignatureDoesNotMatch',
+    );
+    expect(await violations()).toEqual([]);
+  });
+
   it('lists backups with state, who took them, sizes, the reason of a failure and a link per file', async () => {
     mockFetch({
       [`GET ${BASE}/backups`]: json(200, { items: [backup(), failed] }),
@@ -99,6 +124,7 @@ describe('Backups panel', () => {
     expect(within(ok).getByRole('link', { name: /wp-content\.tar\.gz/ })).toBeInTheDocument();
     expect(within(ok).getByRole('link', { name: /manifest\.json/ })).toBeInTheDocument();
     expect(ok).toHaveTextContent('2.0 KiB (8.8 KiB unpacked)');
+    expect(within(ok).queryByTestId('backup-remote')).toBeNull();
 
     const bad = screen.getByTestId(`backup-${BAD}`);
     expect(within(bad).getByTestId('backup-status')).toHaveTextContent('Failed');
