@@ -279,7 +279,7 @@ int backup_fetch(Job *j, json_t *row, const char *dir, char *reason, size_t n)
         return 0;
 }
 
-void backup_remote_remove(const ProvisionSettings *s, json_t *row)
+void backup_remote_remove(const ProvisionSettings *s, json_t *row, const atomic_bool *cancel)
 {
         _cleanup_free_ const char **files = NULL, **shas = NULL;
         const char *id = json_string_value(json_object_get(row, "id"));
@@ -295,6 +295,7 @@ void backup_remote_remove(const ProvisionSettings *s, json_t *row)
         r = target_open(s, &t, reason, sizeof reason);
         if (r >= 0)
                 t.timeout_sec = MIN(t.timeout_sec, (uint64_t) S3_DELETE_TIMEOUT_SEC);
+        t.cancel = cancel;
         for (size_t i = 0; r >= 0 && files[i]; i++) {
                 _cleanup_free_ char *object = NULL;
 

@@ -55,6 +55,8 @@ struct Provisioner {
         pthread_t reconciler;
         bool reconciler_started;
         atomic_bool stopping;
+        unsigned copy_removals; /* removals of copies on S3 under way, under lock */
+        pthread_cond_t copy_removals_done;
         char *db_path;
 
         /* The usage sampler thread (usage.c); its view of the metrics API, under status_lock. */
@@ -232,7 +234,7 @@ int backup_fetch(Job *j, json_t *row, const char *dir, char *reason, size_t n);
 int backup_s3_credentials(const char *path, char **ret_access_key, char **ret_secret_key, char *reason,
                           size_t n);
 /* Deletes the copy of a removed backup (its row), best effort: trouble is logged. */
-void backup_remote_remove(const ProvisionSettings *s, json_t *row);
+void backup_remote_remove(const ProvisionSettings *s, json_t *row, const atomic_bool *cancel);
 
 /* ---- task-restore.c, shared with task-clone.c ---- */
 

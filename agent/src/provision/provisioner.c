@@ -68,18 +68,67 @@ int settings_copy(Provisioner *p, ProvisionSettings *ret, uint64_t *ret_generati
         return r;
 }
 
-/* A backup removed (deleted, pruned, expired): its copy on S3 goes too, as the settings are now. */
+typedef struct CopyRemoval {
+        Provisioner *p;
+        ProvisionSettings set;
+        json_t *row;
+} CopyRemoval;
+
+static void *copy_removal_main(void *userdata)
+{
+        CopyRemoval *c = userdata;
+        Provisioner *p = c->p;
+
+        backup_remote_remove(&c->set, c->row, &p->stopping);
+        settings_done(&c->set);
+        json_decref(c->row);
+        free(c);
+        pthread_mutex_lock(&p->lock);
+        p->copy_removals--;
+        pthread_cond_broadcast(&p->copy_removals_done);
+        pthread_mutex_unlock(&p->lock);
+        return NULL;
+}
+
+/*
+ * A backup removed (deleted, pruned, expired): its copy on S3 goes too, as the settings are now, on a
+ * thread of its own: the removal may come from the main loop (expiry, retention), which must not wait
+ * for S3. A stop cancels it; the copy then stays, as the log says.
+ */
 static void provisioner_backup_removed(json_t *row, void *userdata)
 {
         Provisioner *p = userdata;
-        ProvisionSettings set;
+        pthread_attr_t attr;
+        pthread_t t;
+        CopyRemoval *c;
+        int r;
 
         if (!json_is_string(json_object_get(row, "remote_key")))
                 return;
-        if (settings_copy(p, &set, NULL) < 0)
+        c = calloc(1, sizeof *c);
+        if (!c || settings_copy(p, &c->set, NULL) < 0) {
+                free(c);
                 return (void) log_oom();
-        backup_remote_remove(&set, row);
-        settings_done(&set);
+        }
+        c->p = p;
+        c->row = json_incref(row);
+        pthread_mutex_lock(&p->lock);
+        p->copy_removals++;
+        pthread_mutex_unlock(&p->lock);
+        (void) pthread_attr_init(&attr);
+        (void) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        r = -pthread_create(&t, &attr, copy_removal_main, c);
+        (void) pthread_attr_destroy(&attr);
+        if (r < 0) {
+                log_warning_errno(r, "Backup %s: cannot start removing its copy on S3: %m",
+                                  strna(json_string_value(json_object_get(row, "id"))));
+                settings_done(&c->set);
+                json_decref(c->row);
+                free(c);
+                pthread_mutex_lock(&p->lock);
+                p->copy_removals--;
+                pthread_mutex_unlock(&p->lock);
+        }
 }
 
 int provisioner_new(Provisioner **ret, const Config *config)
@@ -97,6 +146,7 @@ int provisioner_new(Provisioner **ret, const Config *config)
         pthread_mutex_init(&p->probe_lock, NULL);
         pthread_mutex_init(&p->creds_lock, NULL);
         pthread_mutex_init(&p->capacity_lock, NULL);
+        pthread_cond_init(&p->copy_removals_done, NULL);
         r = settings_from_config(&p->set, config);
         if (r < 0) {
                 free(p);
@@ -135,6 +185,10 @@ Provisioner *provisioner_free(Provisioner *p)
                 return NULL;
         backup_set_removed_hook(NULL, NULL);
         atomic_store(&p->stopping, true);
+        pthread_mutex_lock(&p->lock);
+        while (p->copy_removals > 0)
+                pthread_cond_wait(&p->copy_removals_done, &p->lock);
+        pthread_mutex_unlock(&p->lock);
         if (p->reconciler_started)
                 pthread_join(p->reconciler, NULL);
         if (p->usage_sampler_started)
