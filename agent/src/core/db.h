@@ -15,7 +15,7 @@
 
 typedef struct Db Db;
 
-#define DB_SCHEMA_VERSION 12
+#define DB_SCHEMA_VERSION 13
 #define DB_BUSY_TIMEOUT_MS_DEFAULT 5000U
 
 /*
@@ -101,3 +101,4 @@ extern const char db_schema_v9[];
 extern const char db_schema_v10[];
 extern const char db_schema_v11[];
 extern const char db_schema_v12[];
+extern const char db_schema_v13[];
