@@ -1,0 +1,108 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The platform page's numbers (GET /api/v1/platform/stats): stores by status over time, the
+provisioning time of the last creates, and the room left on the nodes, for admins only.
+
+The cluster and helm are the stand-ins of fakecluster.py (stores become READY at the first look, one
+large node); the stores are made and deleted through the API as a user would.
+"""
+
+from datetime import datetime
+
+import pytest
+
+from fakecluster import FakeCluster
+from tenancy import error_of, tenant
+
+STORES = "/api/v1/stores"
+STATS = "/api/v1/platform/stats"
+ROOMY = {"limits": {"creates_per_hour": 1000, "requests_per_window": 100000, "max_pending_tasks": 1000,
+                    "max_stores": 1000}, "platform": {"max_creates": 20}}
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    c = FakeCluster(str(tmp_path / "cluster"))
+    yield c
+    c.close()
+
+
+def status(d, sid):
+    return d.request("GET", f"{STORES}/{sid}").json()["status"]
+
+
+def seconds(t):
+    return datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp()
+
+
+def nearest_rank(values, pct):
+    v = sorted(values)
+    return v[max((pct * len(v) + 99) // 100, 1) - 1]
+
+
+def test_stats_count_the_stores_made_through_the_api(daemon_factory, cluster):
+    d = daemon_factory({**ROOMY, **cluster.config()})
+    ids = [d.request("POST", STORES, {"name": f"shop-{i}", "engine": "woocommerce"}).json()["id"] for i in range(3)]
+    for sid in ids:
+        d.wait_for(lambda: status(d, sid) == "READY", timeout=60, what=f"{sid} READY")
+    assert d.request("DELETE", f"{STORES}/{ids[2]}").status == 202
+    d.wait_for(lambda: status(d, ids[2]) == "DELETED", timeout=60, what="shop-2 DELETED")
+    cluster.hold()
+    held = d.request("POST", STORES, {"name": "shop-held", "engine": "woocommerce"}).json()["id"]
+    try:
+        cluster.wait_entered("upgrade", 4)
+        r = d.request("GET", STATS)
+        assert r.status == 200, r
+        s = r.json()
+
+        # Now: two READY (the third was deleted), one still PROVISIONING; a day ago none of them.
+        h = s["stores_by_status"]
+        assert h["window_seconds"] == 86400 and len(h["points"]) == 48
+        assert h["points"][-1]["counts"] == {"PROVISIONING": 1, "READY": 2, "FAILED": 0, "UPGRADING": 0,
+                                             "DELETING": 0}
+        assert set(h["points"][0]["counts"].values()) == {0}
+        assert h["complete_since"] is None
+        assert seconds(h["points"][-1]["at"]) - seconds(h["points"][0]["at"]) == pytest.approx(86400, abs=1)
+
+        # The three creates that became READY, newest first, each from its create to its store.ready event.
+        p = s["provisioning"]
+        assert [c["id"] for c in p["creates"]] == ids[::-1] and p["requested"] == 20
+        for c in p["creates"]:
+            assert c["created_at"] == d.request("GET", f"{STORES}/{c['id']}").json()["created_at"]
+            events = d.request("GET", f"{STORES}/{c['id']}/events?limit=500").json()["items"]
+            ready = [e["time"] for e in events if e["action"] == "store.ready"]
+            assert seconds(c["ready_at"]) == int(seconds(ready[0])), (c, ready)
+            assert abs(c["seconds"] - (seconds(c["ready_at"]) - seconds(c["created_at"]))) <= 1
+        secs = [c["seconds"] for c in p["creates"]]
+        assert p["p50_seconds"] == nearest_rank(secs, 50) and p["p95_seconds"] == nearest_rank(secs, 95)
+
+        # Room left: the capacity model the panel shows (the stand-in helm renders no chart, so the model
+        # says why it is unknown; tests/integration/test_capacity.py reads it from a real cluster).
+        assert s["capacity"] == d.request("GET", "/api/v1/platform").json()["capacity"]
+        assert "known" in s["capacity"]
+
+        # The last N creates, and the window and points asked for.
+        one = d.request("GET", f"{STATS}?creates=1&window=3600&points=2").json()
+        assert [c["id"] for c in one["provisioning"]["creates"]] == [ids[2]]
+        assert one["provisioning"]["p50_seconds"] == one["provisioning"]["creates"][0]["seconds"]
+        assert len(one["stores_by_status"]["points"]) == 2
+        assert one["stores_by_status"]["points"][0]["counts"]["READY"] == 0
+        assert one["stores_by_status"]["points"][1]["counts"]["READY"] == 2
+    finally:
+        cluster.release(4)
+    d.wait_for(lambda: status(d, held) == "READY", timeout=60, what="shop-held READY")
+
+
+@pytest.mark.parametrize("query", ["creates=0", "creates=21", "window=60", "window=x", "points=1", "points=501"])
+def test_stats_refuse_what_is_out_of_range(daemon_factory, query):
+    d = daemon_factory(ROOMY)
+    r = d.request("GET", f"{STATS}?{query}")
+    assert r.status == 400 and error_of(r) == "invalid_parameter", r
+
+
+def test_stats_are_for_admins_only(daemon):
+    token = tenant(daemon, "acme")
+    r = daemon.request("GET", STATS, auth=token)
+    assert r.status == 403 and error_of(r) == "forbidden", r
+    empty = daemon.request("GET", STATS).json()
+    assert empty["provisioning"] == {"creates": [], "p50_seconds": None, "p95_seconds": None, "requested": 50}
+    assert empty["capacity"]["known"] is False
