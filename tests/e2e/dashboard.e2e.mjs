@@ -819,7 +819,7 @@ await tenantStep('the admin sees its role and the admin pages', async () => {
     const role = (await page.getByTestId('user-role').innerText()).trim();
     if (role !== 'admin') fail(`the admin's shell says role "${role}"`);
     const nav = await navNames(page);
-    if (nav.join(',') !== 'Stores,Tokens,Webhooks,Accounts,Audit') fail(`the admin's navigation is ${nav.join(', ')}`);
+    if (nav.join(',') !== 'Stores,Tokens,Webhooks,Accounts,Audit,Platform') fail(`the admin's navigation is ${nav.join(', ')}`);
 });
 
 await tenantStep(`tenant ${TENANT.name} signs in in a second browser and sees none of the admin's stores`, async () => {
