@@ -106,3 +106,24 @@ def test_stats_are_for_admins_only(daemon):
     empty = daemon.request("GET", STATS).json()
     assert empty["provisioning"] == {"creates": [], "p50_seconds": None, "p95_seconds": None, "requested": 50}
     assert empty["capacity"]["known"] is False
+
+
+def test_stats_of_a_database_from_an_older_schema(daemon_factory):
+    """A database of schema 4 migrated to today's: its stores count from now on (their earlier changes
+    were never kept), and their timelines give the provisioning times at once."""
+    import sqlite3
+
+    import schema_history as H
+    from test_database import db_path_of, load_fixture
+
+    d = daemon_factory(token=False, start=False)
+    load_fixture(db_path_of(d), 4)
+    d.token = H.TOKEN_OPS
+    d.start()
+    assert sqlite3.connect(db_path_of(d)).execute("SELECT count(*) FROM store_transitions").fetchone()[0] == 0
+    s = d.request("GET", STATS).json()
+    statuses = [st for _, _, _, st in H.STORES + [H.ACME_STORE] if st != "DELETED"]
+    assert s["stores_by_status"]["points"][-1]["counts"] == {
+        k: statuses.count(k) for k in ("PROVISIONING", "READY", "FAILED", "UPGRADING", "DELETING")}
+    ready = [c for c in s["provisioning"]["creates"] if c["id"] == "00000000000000a1"]
+    assert ready and ready[0]["seconds"] == 5 * 60, s["provisioning"]
