@@ -6,12 +6,18 @@ The cluster and helm are the stand-ins of fakecluster.py (stores become READY at
 large node); the stores are made and deleted through the API as a user would.
 """
 
+import os
+import sqlite3
+import subprocess
 from datetime import datetime
 
 import pytest
 
 from fakecluster import FakeCluster
+import schema_history as H
 from tenancy import error_of, tenant
+from test_database import db_path_of, load_fixture
+from test_races import STORECTL, private_bus  # noqa: F401 (a fixture)
 
 STORES = "/api/v1/stores"
 STATS = "/api/v1/platform/stats"
@@ -111,11 +117,6 @@ def test_stats_are_for_admins_only(daemon):
 def test_stats_of_a_database_from_an_older_schema(daemon_factory):
     """A database of schema 4 migrated to today's: its stores count from now on (their earlier changes
     were never kept), and their timelines give the provisioning times at once."""
-    import sqlite3
-
-    import schema_history as H
-    from test_database import db_path_of, load_fixture
-
     d = daemon_factory(token=False, start=False)
     load_fixture(db_path_of(d), 4)
     d.token = H.TOKEN_OPS
@@ -127,3 +128,25 @@ def test_stats_of_a_database_from_an_older_schema(daemon_factory):
         k: statuses.count(k) for k in ("PROVISIONING", "READY", "FAILED", "UPGRADING", "DELETING")}
     ready = [c for c in s["provisioning"]["creates"] if c["id"] == "00000000000000a1"]
     assert ready and ready[0]["seconds"] == 5 * 60, s["provisioning"]
+
+
+def test_storectl_platform(daemon_factory, cluster, private_bus):
+    env = {"DBUS_SYSTEM_BUS_ADDRESS": private_bus}
+    d = daemon_factory({**ROOMY, **cluster.config()}, env=env)
+    run_env = dict(os.environ, **env)
+
+    def storectl(*args):
+        return subprocess.run([STORECTL, *args], capture_output=True, text=True, env=run_env, timeout=120)
+
+    d.wait_for(lambda: storectl("list").returncode == 0, timeout=15, what="the daemon on the private bus")
+    sid = d.request("POST", STORES, {"name": "cli", "engine": "woocommerce"}).json()["id"]
+    d.wait_for(lambda: status(d, sid) == "READY", timeout=60, what="cli READY")
+    api = d.request("GET", f"{STATS}?creates=5").json()["provisioning"]
+    p = storectl("platform", "--limit", "5")
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    lines = p.stdout.splitlines()
+    assert lines[0].split() == ["STATUS", "NOW", "PEAK"] and lines[2].split() == ["READY", "1", "1"], p.stdout
+    assert f"last 1 creates: p50 {api['p50_seconds']} s, p95 {api['p95_seconds']} s" in p.stdout, p.stdout
+    assert lines[-1].split()[0] == "cli", p.stdout
+    p = storectl("platform", "--json", "--limit", "21")
+    assert p.returncode != 0 and "creates 1 to 20" in p.stderr, (p.stdout, p.stderr)
