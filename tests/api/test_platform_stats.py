@@ -46,7 +46,8 @@ def nearest_rank(values, pct):
 
 
 def test_stats_count_the_stores_made_through_the_api(daemon_factory, cluster):
-    d = daemon_factory({**ROOMY, **cluster.config()})
+    # A usage round every second: the status changes are pruned after each, and must outlive that.
+    d = daemon_factory({**ROOMY, **cluster.config(), "usage": {"sample_interval": 1}})
     ids = [d.request("POST", STORES, {"name": f"shop-{i}", "engine": "woocommerce"}).json()["id"] for i in range(3)]
     for sid in ids:
         d.wait_for(lambda: status(d, sid) == "READY", timeout=60, what=f"{sid} READY")
@@ -56,6 +57,8 @@ def test_stats_count_the_stores_made_through_the_api(daemon_factory, cluster):
     held = d.request("POST", STORES, {"name": "shop-held", "engine": "woocommerce"}).json()["id"]
     try:
         cluster.wait_entered("upgrade", 4)
+        d.wait_for(lambda: len(d.request("GET", f"{STORES}/{ids[0]}/usage").json()["samples"]) >= 2, timeout=60,
+                   what="two usage rounds (each prunes the status changes)")
         r = d.request("GET", STATS)
         assert r.status == 200, r
         s = r.json()
