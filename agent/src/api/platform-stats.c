@@ -13,15 +13,15 @@
 #define STATS_POINTS_DEFAULT 48U
 #define STATS_CREATES_DEFAULT 50U
 
-static int query_in_range(const struct _u_request *req, struct _u_response *resp, const char *key, uint64_t def,
-                          uint64_t min, uint64_t max, uint64_t *ret)
+static int query_in_range(const struct _u_request *req, struct _u_response *resp, const char *key,
+                          uint64_t def, uint64_t min, uint64_t max, uint64_t *ret)
 {
         if (api_parse_query_u64(req, key, def, max, ret, resp) < 0)
                 return -EINVAL;
         if (*ret < min) {
                 api_error(resp, 400, "invalid_parameter",
-                          "Query parameter '%s' must be an integer from %" PRIu64 " to %" PRIu64 ".", key, min,
-                          max);
+                          "Query parameter '%s' must be an integer from %" PRIu64 " to %" PRIu64 ".",
+                          key, min, max);
                 return -EINVAL;
         }
         return 0;
@@ -38,7 +38,8 @@ int h_platform_stats(ApiServer *s, const struct _u_request *req, struct _u_respo
         (void) ctx;
         api_limits_get(s, &lim);
         if (query_in_range(req, resp, "window", 86400, STATS_WINDOW_MIN, STATS_WINDOW_MAX, &window) < 0 ||
-            query_in_range(req, resp, "points", STATS_POINTS_DEFAULT, 2, STORE_STATS_POINTS_MAX, &points) < 0 ||
+            query_in_range(req, resp, "points", STATS_POINTS_DEFAULT, 2, STORE_STATS_POINTS_MAX,
+                           &points) < 0 ||
             query_in_range(req, resp, "creates", MIN(STATS_CREATES_DEFAULT, lim.stats_max_creates), 1,
                            lim.stats_max_creates, &creates) < 0)
                 return 0;

@@ -34,7 +34,8 @@ int bus_method_get_platform_stats(sd_bus_message *m, void *userdata, sd_bus_erro
                 return bus_refuse_tenant(b, &caller, "platform.stats", "platform", "stats", error);
         if (window < 3600 || window > 31622400 || creates < 1 || creates > b->limits_stats.max_creates)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "The window must be 3600 to 31622400 seconds, creates 1 to %" PRIu64 ".",
+                                         "The window must be 3600 to 31622400 seconds, creates 1 to %" PRIu64
+                                         ".",
                                          b->limits_stats.max_creates);
         r = store_status_history(b->db, now - MIN(window * USEC_PER_SEC, now - 1), now, STATS_POINTS,
                                  b->limits_stats.history_max_changes, &history);
@@ -44,5 +45,6 @@ int bus_method_get_platform_stats(sd_bus_message *m, void *userdata, sd_bus_erro
                 return sd_bus_error_set_errnof(error, r, "Reading the platform's history failed: %m");
         json_object_set_new(history, "window_seconds", json_integer((json_int_t) window));
         json_object_set_new(times, "requested", json_integer((json_int_t) creates));
-        return bus_reply_json(m, json_pack("{s:O, s:O}", "stores_by_status", history, "provisioning", times));
+        return bus_reply_json(m,
+                              json_pack("{s:O, s:O}", "stores_by_status", history, "provisioning", times));
 }

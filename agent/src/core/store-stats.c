@@ -47,7 +47,7 @@ int store_status_history(Db *db, uint64_t from_usec, uint64_t to_usec, unsigned 
         int64_t counts[_STORE_STATUS_MAX] = {};
         uint64_t complete_since = 0;
         _cleanup_free_ uint64_t *times = NULL;
-        json_t **slots = NULL;
+        _cleanup_free_ json_t **slots = NULL;
         int r, rc;
 
         assert(db);
@@ -95,7 +95,8 @@ int store_status_history(Db *db, uint64_t from_usec, uint64_t to_usec, unsigned 
                 return -ENOMEM;
         rc = sqlite3_step(q);
         for (unsigned k = points; k-- > 0;) {
-                for (; rc == SQLITE_ROW && (uint64_t) sqlite3_column_int64(q, 0) > times[k]; rc = sqlite3_step(q)) {
+                for (; rc == SQLITE_ROW && (uint64_t) sqlite3_column_int64(q, 0) > times[k];
+                     rc = sqlite3_step(q)) {
                         count(counts, sqlite3_column_text(q, 2), -1);
                         count(counts, sqlite3_column_text(q, 1), +1);
                 }
@@ -113,7 +114,6 @@ int store_status_history(Db *db, uint64_t from_usec, uint64_t to_usec, unsigned 
                         json_array_append_new(out, slots[k]);
                 else
                         json_decref(slots[k]);
-        free(slots);
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
                 return rc == SQLITE_NOMEM ? -ENOMEM : db_errno(rc);
         *ret = json_pack("{s:O, s:o}", "points", out, "complete_since",
@@ -149,7 +149,8 @@ int store_provision_times(Db *db, uint64_t n, json_t **ret)
         /* A store's first READY after its create: the store.ready event of its create task. */
         r = db_prepare(db,
                        "SELECT id, name, created_at, ready FROM (SELECT s.id, s.name, s.created_at, "
-                       " (SELECT min(e.time) FROM events e WHERE e.store_id = s.id AND e.action = 'store.ready')"
+                       " (SELECT min(e.time) FROM events e"
+                       "  WHERE e.store_id = s.id AND e.action = 'store.ready')"
                        " AS ready FROM stores s ORDER BY s.created_at DESC, s.id DESC) "
                        "WHERE ready IS NOT NULL LIMIT ?1",
                        &q);
@@ -166,8 +167,9 @@ int store_provision_times(Db *db, uint64_t n, json_t **ret)
                 uint64_t s = ready > created ? (ready - created + USEC_PER_SEC / 2) / USEC_PER_SEC : 0;
 
                 if (json_array_append_new(creates,
-                                          json_pack("{s:s, s:s, s:o, s:o, s:I}", "id", sqlite3_column_text(q, 0),
-                                                    "name", sqlite3_column_text(q, 1), "created_at",
+                                          json_pack("{s:s, s:s, s:o, s:o, s:I}", "id",
+                                                    sqlite3_column_text(q, 0), "name",
+                                                    sqlite3_column_text(q, 1), "created_at",
                                                     json_time_of(created), "ready_at", json_time_of(ready),
                                                     "seconds", (json_int_t) s)) < 0)
                         return -ENOMEM;

@@ -192,7 +192,8 @@ static void *sampler_main(void *arg)
                 return NULL;
         while (!atomic_load(&p->stopping)) {
                 ProvisionSettings set;
-                uint64_t interval;
+                uint64_t interval, keep;
+                int r;
 
                 if (settings_copy(p, &set, NULL) < 0)
                         return NULL;
@@ -209,8 +210,8 @@ static void *sampler_main(void *arg)
                                 sample_once(p, db, &set);
                 }
                 /* The stores' status changes, which the platform page counts back through. */
-                uint64_t keep = MIN(set.history_keep_sec * USEC_PER_SEC, now_usec());
-                int r = store_transitions_prune(db, now_usec() - keep, set.history_max_changes);
+                keep = MIN(set.history_keep_sec * USEC_PER_SEC, now_usec());
+                r = store_transitions_prune(db, now_usec() - keep, set.history_max_changes);
                 if (r < 0)
                         log_warning_errno(r, "Pruning the stores' status changes failed: %m");
                 settings_done(&set);

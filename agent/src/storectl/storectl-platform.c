@@ -49,11 +49,14 @@ int verb_platform(sd_bus *bus, char **args)
                 size_t k;
 
                 json_array_foreach(points, k, p) {
-                        json_int_t n = json_integer_value(json_object_get(json_object_get(p, "counts"), statuses[i]));
+                        json_t *counts = json_object_get(p, "counts");
+                        json_int_t n = json_integer_value(json_object_get(counts, statuses[i]));
+
                         peak = MAX(peak, n);
                         now = n;
                 }
-                printf("%-13s %5" JSON_INTEGER_FORMAT " %5" JSON_INTEGER_FORMAT "\n", statuses[i], now, peak);
+                printf("%-13s %5" JSON_INTEGER_FORMAT " %5" JSON_INTEGER_FORMAT "\n", statuses[i], now,
+                       peak);
         }
         printf("(peak: the most at any of %zu times over the last 24 hours)\n\n", json_array_size(points));
 
@@ -63,7 +66,8 @@ int verb_platform(sd_bus *bus, char **args)
                 return EXIT_OK;
         }
         printf("Provisioning time of the last %zu creates: p50 %s, p95 %s\n\n",
-               json_array_size(json_object_get(times, "creates")), seconds_text(a, json_object_get(times, "p50_seconds")),
+               json_array_size(json_object_get(times, "creates")),
+               seconds_text(a, json_object_get(times, "p50_seconds")),
                seconds_text(b, json_object_get(times, "p95_seconds")));
         printf("%-32s %-20s %s\n", "NAME", "CREATED", "READY AFTER");
         json_array_foreach(json_object_get(times, "creates"), i, c)

@@ -16,18 +16,25 @@ static Db *open_with_history(const char *dir)
         ASSERT_EQ(db_open(path, &db), 0);
         ASSERT_EQ(db_exec(db,
                           "INSERT INTO stores (id, name, engine, owner, status, created_at, updated_at, seq)"
-                          " VALUES ('00000000000000a1', 'one', 'woocommerce', 'ops', 'PROVISIONING', 100000000,"
-                          " 100000000, 1),"
-                          " ('00000000000000a2', 'two', 'woocommerce', 'ops', 'PROVISIONING', 200000000,"
-                          " 200000000, 2),"
-                          " ('00000000000000a3', 'three', 'woocommerce', 'ops', 'PROVISIONING', 300000000,"
-                          " 300000000, 3);"
-                          /* one READY at 150 s, two FAILED at 260 s, one DELETING at 400 s, DELETED at 450 s */
-                          "UPDATE stores SET status = 'READY', updated_at = 150000000 WHERE id = '00000000000000a1';"
-                          "UPDATE stores SET status = 'FAILED', updated_at = 260000000 WHERE id = '00000000000000a2';"
-                          "UPDATE stores SET status = 'DELETING', updated_at = 400000000 WHERE id = '00000000000000a1';"
-                          "UPDATE stores SET status = 'DELETED', updated_at = 450000000 WHERE id = '00000000000000a1';"
-                          "UPDATE stores SET step = 'x', updated_at = 460000000 WHERE id = '00000000000000a3';"
+                          " VALUES ('00000000000000a1', 'one', 'woocommerce', 'ops', 'PROVISIONING',"
+                          " 100000000, 100000000, 1),"
+                          " ('00000000000000a2', 'two', 'woocommerce', 'ops', 'PROVISIONING',"
+                          " 200000000, 200000000, 2),"
+                          " ('00000000000000a3', 'three', 'woocommerce', 'ops', 'PROVISIONING',"
+                          " 300000000, 300000000, 3);"
+                          /* one READY at 150 s, two FAILED at 260 s, one DELETING at 400 s and
+                           * DELETED at 450 s */
+                          "UPDATE stores SET status = 'READY', updated_at = 150000000"
+                          " WHERE id = '00000000000000a1';"
+                          "UPDATE stores SET status = 'FAILED', updated_at = 260000000"
+                          " WHERE id = '00000000000000a2';"
+                          "UPDATE stores SET status = 'DELETING', updated_at = 400000000"
+                          " WHERE id = '00000000000000a1';"
+                          "UPDATE stores SET status = 'DELETED', updated_at = 450000000"
+                          " WHERE id = '00000000000000a1';"
+                          /* not a change of status: not kept */
+                          "UPDATE stores SET step = 'x', updated_at = 460000000"
+                          " WHERE id = '00000000000000a3';"
                           "INSERT INTO events (store_id, time, actor, action) VALUES"
                           " ('00000000000000a1', 150000000, 'system', 'store.ready'),"
                           " ('00000000000000a1', 170000000, 'system', 'store.ready'),"
@@ -36,11 +43,14 @@ static Db *open_with_history(const char *dir)
         return db;
 }
 
+static json_t *point(json_t *h, size_t i)
+{
+        return json_array_get(json_object_get(h, "points"), i);
+}
+
 static int64_t at(json_t *h, size_t i, const char *status)
 {
-        return json_integer_value(json_object_get(json_object_get(json_array_get(json_object_get(h, "points"), i),
-                                                                  "counts"),
-                                                  status));
+        return json_integer_value(json_object_get(json_object_get(point(h, i), "counts"), status));
 }
 
 /* Each point counts the stores of each status at its time, counted back from today through the changes. */
@@ -64,16 +74,14 @@ TEST(test_status_history)
         ASSERT_EQ(at(h, 4, "READY"), 0);
         ASSERT_EQ(at(h, 4, "DELETING"), 0);
         ASSERT_EQ(at(h, 4, "FAILED"), 1);
-        ASSERT_TRUE(!json_object_get(json_object_get(json_array_get(json_object_get(h, "points"), 4), "counts"),
-                                     "DELETED"));
-        CHECK_STREQ(json_string_value(json_object_get(json_array_get(json_object_get(h, "points"), 1), "at")),
-                    "1970-01-01T00:02:05Z");
+        ASSERT_TRUE(!json_object_get(json_object_get(point(h, 4), "counts"), "DELETED"));
+        CHECK_STREQ(json_string_value(json_object_get(point(h, 1), "at")), "1970-01-01T00:02:05Z");
         ASSERT_TRUE(json_is_null(json_object_get(h, "complete_since")));
         /* The table at its bound: before its oldest change the counts are not known. */
         json_decref(TAKE_PTR(h));
         ASSERT_EQ(store_transitions_prune(db, 140 * SEC, 1000), 0);
         ASSERT_EQ(store_status_history(db, 0, 500 * SEC, 5, 5, &h), 0);
-        ASSERT_TRUE(json_is_null(json_object_get(json_array_get(json_object_get(h, "points"), 1), "counts")));
+        ASSERT_TRUE(json_is_null(json_object_get(point(h, 1), "counts")));
         ASSERT_EQ(at(h, 2, "READY"), 1);
         CHECK_STREQ(json_string_value(json_object_get(h, "complete_since")), "1970-01-01T00:02:30Z");
         ASSERT_EQ(store_status_history(db, 10, 10, 5, 5, &h), -EINVAL);
@@ -94,7 +102,8 @@ TEST(test_provision_times)
         CHECK_STREQ(json_string_value(json_object_get(json_array_get(c, 0), "name")), "three");
         ASSERT_EQ(json_integer_value(json_object_get(json_array_get(c, 0), "seconds")), 42);
         ASSERT_EQ(json_integer_value(json_object_get(json_array_get(c, 1), "seconds")), 50);
-        CHECK_STREQ(json_string_value(json_object_get(json_array_get(c, 1), "ready_at")), "1970-01-01T00:02:30Z");
+        CHECK_STREQ(json_string_value(json_object_get(json_array_get(c, 1), "ready_at")),
+                    "1970-01-01T00:02:30Z");
         ASSERT_EQ(json_integer_value(json_object_get(t, "p50_seconds")), 42);
         ASSERT_EQ(json_integer_value(json_object_get(t, "p95_seconds")), 50);
         json_decref(TAKE_PTR(t));
