@@ -189,10 +189,12 @@ export function barLayout(seconds, p50, p95, { width = BW, height = BH } = {}) {
   const top = Math.max(...seconds, p95 ?? 0, 1) * 1.1;
   const slot = (width - 2 * PAD) / Math.max(seconds.length, 1);
   const y = (v) => height - PAD - (v / top) * (height - 2 * PAD);
+  // A few creates are narrow bars, not slabs.
+  const w = Math.min(slot * 0.7, 16);
   return {
     bars: seconds.map((s, i) => ({
-      x: PAD + i * slot + slot * 0.15,
-      w: slot * 0.7,
+      x: PAD + i * slot + (slot - w) / 2,
+      w,
       y: y(s),
       h: height - PAD - y(s),
     })),
@@ -320,8 +322,8 @@ export function RoomLeft({ capacity }) {
     <>
       <p className="mt-2 text-sm text-slate-800" data-testid="room-summary">
         {capacity.stores_that_fit} more {capacity.stores_that_fit === 1 ? 'store fits' : 'stores fit'};{' '}
-        {capacity.active_stores} active {capacity.active_stores === 1 ? 'store reserves' : 'stores reserve'} their
-        quotas.
+        {capacity.active_stores} active{' '}
+        {capacity.active_stores === 1 ? 'store reserves its quota' : 'stores reserve their quotas'}.
       </p>
       <ul className="mt-3 space-y-3">
         {RESOURCES.map(([r, label]) => {
