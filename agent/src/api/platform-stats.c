@@ -44,6 +44,7 @@ int h_platform_stats(ApiServer *s, const struct _u_request *req, struct _u_respo
                            lim.stats_max_creates, &creates) < 0)
                 return 0;
         if (store_status_history(db, now - MIN(window * USEC_PER_SEC, now - 1), now, (unsigned) points,
+                                 now - MIN(lim.history_keep_sec * USEC_PER_SEC, now),
                                  lim.history_max_changes, &history) < 0 ||
             store_provision_times(db, creates, &times) < 0)
                 return api_error(resp, 500, "internal", "Reading the platform's history failed.");

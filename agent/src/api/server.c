@@ -30,6 +30,7 @@ static void apply_limits(ApiServer *s, const Config *config)
                 .streams_per_account = config->streams_per_account,
                 .max_streams = config->max_streams,
                 .max_log_lines = config->max_log_lines,
+                .history_keep_sec = config->history_keep_sec,
                 .history_max_changes = config->history_max_changes,
                 .stats_max_creates = config->stats_max_creates,
                 .max_log_bytes = config->max_log_bytes,

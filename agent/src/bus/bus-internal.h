@@ -68,6 +68,7 @@ struct Bus {
                 uint64_t max_log_bytes;
         } limits_logs;
         struct {
+                uint64_t history_keep_sec;
                 uint64_t history_max_changes;
                 uint64_t max_creates;
         } limits_stats;

@@ -38,6 +38,7 @@ int bus_method_get_platform_stats(sd_bus_message *m, void *userdata, sd_bus_erro
                                          ".",
                                          b->limits_stats.max_creates);
         r = store_status_history(b->db, now - MIN(window * USEC_PER_SEC, now - 1), now, STATS_POINTS,
+                                 now - MIN(b->limits_stats.history_keep_sec * USEC_PER_SEC, now),
                                  b->limits_stats.history_max_changes, &history);
         if (r >= 0)
                 r = store_provision_times(b->db, creates, &times);

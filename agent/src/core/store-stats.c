@@ -39,8 +39,8 @@ static json_t *counts_json(const int64_t counts[static _STORE_STATUS_MAX])
         return o;
 }
 
-int store_status_history(Db *db, uint64_t from_usec, uint64_t to_usec, unsigned points, uint64_t keep_max,
-                         json_t **ret)
+int store_status_history(Db *db, uint64_t from_usec, uint64_t to_usec, unsigned points,
+                         uint64_t kept_since_usec, uint64_t keep_max, json_t **ret)
 {
         _cleanup_stmt_ sqlite3_stmt *now = NULL, *kept = NULL, *q = NULL;
         _cleanup_(json_decrefp) json_t *out = NULL;
@@ -81,6 +81,7 @@ int store_status_history(Db *db, uint64_t from_usec, uint64_t to_usec, unsigned 
                 return db_errno(rc);
         if (keep_max > 0 && (uint64_t) sqlite3_column_int64(kept, 0) >= keep_max)
                 complete_since = (uint64_t) sqlite3_column_int64(kept, 1);
+        complete_since = MAX(complete_since, kept_since_usec);
 
         /* Newest first: each change after a point is undone before that point is counted. */
         r = db_prepare(db,

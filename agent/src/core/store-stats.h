@@ -19,11 +19,12 @@
 /*
  * The count of stores of each status but DELETED at points evenly spaced from from_usec to to_usec
  * (both included): {"points": [{"at", "counts": {"PROVISIONING": n, ...}}], "complete_since"}. The
- * counts are exact back to complete_since (null: the whole window): when keep_max changes are kept
- * and older ones were pruned, a point before the oldest kept change has "counts": null.
+ * counts are exact back to complete_since (null: the whole window), before which a point has
+ * "counts": null: kept_since_usec, before which changes are pruned by age (0: none), or, when
+ * keep_max changes are kept and older ones were pruned, the oldest kept change.
  */
-int store_status_history(Db *db, uint64_t from_usec, uint64_t to_usec, unsigned points, uint64_t keep_max,
-                         json_t **ret);
+int store_status_history(Db *db, uint64_t from_usec, uint64_t to_usec, unsigned points,
+                         uint64_t kept_since_usec, uint64_t keep_max, json_t **ret);
 
 /*
  * The last n stores created that became READY, newest first, each with the seconds from its create

@@ -61,7 +61,7 @@ TEST(test_status_history)
         _cleanup_(json_decrefp) json_t *h = NULL;
 
         /* points at 0, 125, 250, 375, 500 s */
-        ASSERT_EQ(store_status_history(db, 0, 500 * SEC, 5, 1000, &h), 0);
+        ASSERT_EQ(store_status_history(db, 0, 500 * SEC, 5, 0, 1000, &h), 0);
         ASSERT_EQ(json_array_size(json_object_get(h, "points")), 5u);
         ASSERT_EQ(at(h, 0, "PROVISIONING"), 0);
         ASSERT_EQ(at(h, 0, "READY"), 0);
@@ -80,12 +80,18 @@ TEST(test_status_history)
         /* The table at its bound: before its oldest change the counts are not known. */
         json_decref(TAKE_PTR(h));
         ASSERT_EQ(store_transitions_prune(db, 140 * SEC, 1000), 0);
-        ASSERT_EQ(store_status_history(db, 0, 500 * SEC, 5, 5, &h), 0);
+        ASSERT_EQ(store_status_history(db, 0, 500 * SEC, 5, 0, 5, &h), 0);
         ASSERT_TRUE(json_is_null(json_object_get(point(h, 1), "counts")));
         ASSERT_EQ(at(h, 2, "READY"), 1);
         CHECK_STREQ(json_string_value(json_object_get(h, "complete_since")), "1970-01-01T00:02:30Z");
-        ASSERT_EQ(store_status_history(db, 10, 10, 5, 5, &h), -EINVAL);
-        ASSERT_EQ(store_status_history(db, 0, 10, 1, 5, &h), -EINVAL);
+        /* Older than what is kept by age: not known either. */
+        json_decref(TAKE_PTR(h));
+        ASSERT_EQ(store_status_history(db, 0, 500 * SEC, 5, 300 * SEC, 1000, &h), 0);
+        ASSERT_TRUE(json_is_null(json_object_get(point(h, 2), "counts")));
+        ASSERT_EQ(at(h, 3, "FAILED"), 1);
+        CHECK_STREQ(json_string_value(json_object_get(h, "complete_since")), "1970-01-01T00:05:00Z");
+        ASSERT_EQ(store_status_history(db, 10, 10, 5, 0, 5, &h), -EINVAL);
+        ASSERT_EQ(store_status_history(db, 0, 10, 1, 0, 5, &h), -EINVAL);
 }
 
 /* The seconds from each create to its first READY, newest first, and their p50 and p95. */
@@ -122,7 +128,7 @@ TEST(test_prune)
         /* 7 changes: 3 creates and 4 status changes */
         ASSERT_EQ(store_transitions_prune(db, 200 * SEC, 1000), 0);
         ASSERT_EQ(store_transitions_prune(db, 0, 2), 0);
-        ASSERT_EQ(store_status_history(db, 0, 500 * SEC, 2, 2, &h), 0);
+        ASSERT_EQ(store_status_history(db, 0, 500 * SEC, 2, 0, 2, &h), 0);
         CHECK_STREQ(json_string_value(json_object_get(h, "complete_since")), "1970-01-01T00:06:40Z");
 }
 
