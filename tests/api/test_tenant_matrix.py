@@ -64,6 +64,7 @@ EXPECTATIONS = {
     ("GET", "/api/v1/stores/{id}/logs/{pod}"): "store",
     ("GET", "/api/v1/charts"): "own",
     ("GET", "/api/v1/platform"): "own",
+    ("GET", "/api/v1/platform/stats"): "admin",
     ("GET", "/api/v1/stream"): "own",
     ("GET", "/api/v1/accounts"): "admin",
     ("POST", "/api/v1/accounts"): "admin",

@@ -434,6 +434,53 @@ await step('the platform panel says how full the nodes are and what to do when f
     await axeCheck('platform panel with room for stores');
 });
 
+await step('the platform page charts stores by status, provisioning times and the room left', async () => {
+    await navLink(page, 'Platform').click();
+    const pageEl = page.getByTestId('platform-page');
+    await pageEl.waitFor();
+    // The store made above is READY now, and it was not a day ago: the READY line ends above zero.
+    const ready = page.getByTestId('status-READY');
+    await page.waitForFunction(
+        () => Number(document.querySelector('[data-testid="status-READY"]')?.dataset.latest || 0) >= 1,
+    );
+    log(`  ${(await page.getByTestId('status-READY-summary').innerText()).trim()}`);
+    if (!(await ready.locator('polyline').count())) fail('the READY chart draws no line');
+    // Its create is one of the bars, with the p50 and p95 the API computed.
+    const summary = (await page.getByTestId('provision-summary').innerText()).replace(/\s+/g, ' ');
+    log(`  ${summary}`);
+    const stats = await page.evaluate(async (token) => {
+        const res = await fetch('/api/v1/platform/stats?creates=20', { headers: { Authorization: `Bearer ${token}` } });
+        return res.json();
+    }, TOKEN);
+    const mine = stats.provisioning.creates.find((c) => c.name === NAME);
+    if (!mine || !(mine.seconds > 0)) fail(`the API has no provisioning time for ${NAME}: ${JSON.stringify(stats)}`);
+    const bars = await page.getByTestId('provision-bar').count();
+    if (bars !== stats.provisioning.creates.length)
+        fail(`${bars} bars for ${stats.provisioning.creates.length} creates`);
+    if (!(await page.getByTestId('provision-p50').count()) || !(await page.getByTestId('provision-p95').count()))
+        fail('the p50 and p95 lines are missing');
+    if (!summary.includes('(p50)') || !summary.includes('(p95)')) fail(`the summary says "${summary}"`);
+    // The room left: the nodes' memory less what the store reserves, as the API says.
+    const memory = page.getByTestId('room-memory');
+    await memory.waitFor();
+    const free = Number(await memory.getAttribute('data-free'));
+    if (!stats.capacity.known || free !== stats.capacity.free.memory || !(stats.capacity.reserved_by_stores.memory > 0))
+        fail(`room left: page ${free}, API ${JSON.stringify(stats.capacity)}`);
+    log(`  ${(await memory.innerText()).replace(/\s+/g, ' ')}`);
+    await axeCheck('platform page');
+    await saveShot(pageEl, 'platform-page.png');
+    await page.setViewportSize({ width: 390, height: 844 });
+    const overflow = await page.evaluate(
+        () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
+    await phoneShot('platform-page-phone.png');
+    await axeCheck('platform page at phone size');
+    await page.setViewportSize({ width: 1280, height: 900 });
+    if (overflow > 0) fail(`at 390 px the platform page overflows by ${overflow} px`);
+    await navLink(page, 'Stores').click();
+    await page.getByTestId('create-form').waitFor();
+});
+
 await step('a duplicate name is refused with the API message', async () => {
     await page.getByTestId('create-name').fill(NAME);
     const [res] = await Promise.all([
@@ -837,7 +884,8 @@ await tenantStep('the admin sees its role and the admin pages', async () => {
     const role = (await page.getByTestId('user-role').innerText()).trim();
     if (role !== 'admin') fail(`the admin's shell says role "${role}"`);
     const nav = await navNames(page);
-    if (nav.join(',') !== 'Stores,Tokens,Webhooks,Accounts,Audit') fail(`the admin's navigation is ${nav.join(', ')}`);
+    if (nav.join(',') !== 'Stores,Tokens,Webhooks,Accounts,Audit,Platform')
+        fail(`the admin's navigation is ${nav.join(', ')}`);
 });
 
 await tenantStep(`tenant ${TENANT.name} signs in in a second browser and sees none of the admin's stores`, async () => {

@@ -183,6 +183,12 @@ def test_tenant_sees_only_whether_a_store_fits(cluster_daemon):
     assert admin["known"] and admin["nodes"] and admin["store_needs"]["memory"] > 0
     metrics = d.request("GET", "/metrics").body.decode()
     assert f'storeagent_capacity_store_needs{{resource="memory"}} {admin["store_needs"]["memory"]}' in metrics
+    # The platform page's room left: the same model, allocatable less what the stores' quotas reserve.
+    stats = d.request("GET", "/api/v1/platform/stats").json()["capacity"]
+    assert stats["known"] and stats["allocatable"] == admin["allocatable"], stats
+    assert stats["free"]["memory"] == (stats["allocatable"]["memory"] - stats["used_by_other_pods"]["memory"]
+                                       - stats["reserved_by_stores"]["memory"])
+    assert d.request("GET", "/api/v1/platform/stats", auth=tok).status == 403
 
 
 def test_racing_creates_for_the_last_room(cluster_daemon, small_node):

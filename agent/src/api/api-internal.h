@@ -40,6 +40,9 @@ typedef struct ApiLimits {
         uint64_t log_buffer_bytes; /* what one log stream holds for a slow client */
         uint64_t webhook_max_url_bytes;
         uint64_t webhook_max_per_account;
+        uint64_t history_keep_sec;    /* platform.history_keep */
+        uint64_t history_max_changes; /* platform.history_max_changes: the status history's bound */
+        uint64_t stats_max_creates;   /* platform.max_creates */
         /* Borrowed from the configuration, which the daemon keeps alive across reloads. */
         const char *hostnames;       /* names (besides addresses and localhost) Host may give */
         const char *trusted_proxies; /* peers whose X-Forwarded-Proto is believed */
@@ -259,6 +262,7 @@ API_HANDLER(h_healthz);
 API_HANDLER(h_readyz);
 API_HANDLER(h_metrics);
 API_HANDLER(h_platform);
+API_HANDLER(h_platform_stats);
 API_HANDLER(h_stores_list);
 API_HANDLER(h_stores_create);
 API_HANDLER(h_store_get);

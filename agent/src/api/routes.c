@@ -43,6 +43,7 @@ const ApiRoute api_routes[] = {
         { "GET", "/api/v1/stores/{id}/logs/{pod}", 0, h_store_logs },
         { "GET", "/api/v1/charts", 0, h_charts },
         { "GET", "/api/v1/platform", 0, h_platform },
+        { "GET", "/api/v1/platform/stats", API_ROUTE_ADMIN, h_platform_stats },
         { "GET", "/api/v1/stream", API_ROUTE_NO_RATELIMIT, h_stream },
         { "GET", "/api/v1/accounts", API_ROUTE_ADMIN, h_accounts_list },
         { "POST", "/api/v1/accounts", API_ROUTE_ADMIN, h_accounts_create },

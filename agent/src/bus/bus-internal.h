@@ -81,6 +81,11 @@ struct Bus {
                 uint64_t max_log_lines;
                 uint64_t max_log_bytes;
         } limits_logs;
+        struct {
+                uint64_t history_keep_sec;
+                uint64_t history_max_changes;
+                uint64_t max_creates;
+        } limits_stats;
 };
 
 /* The org.storeagent.Agent1 interface: methods, the Version property and the StoreChanged signal. */
@@ -143,6 +148,7 @@ int bus_method_backup_store(sd_bus_message *m, void *userdata, sd_bus_error *err
 int bus_method_redeploy_store(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_get_store_settings(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_get_store_usage(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_method_get_platform_stats(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_set_store_settings(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_get_store_domains(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_method_add_store_domain(sd_bus_message *m, void *userdata, sd_bus_error *error);

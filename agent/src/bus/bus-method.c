@@ -675,6 +675,10 @@ const sd_bus_vtable bus_agent_vtable[] = {
                                 SD_BUS_RESULT("h", log), bus_method_get_logs, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetCapacity", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", capacity_json),
                                 bus_method_get_capacity, SD_BUS_VTABLE_UNPRIVILEGED),
+        /* Admins: GET /api/v1/platform/stats (window in seconds, the last `creates` creates) without capacity. */
+        SD_BUS_METHOD_WITH_ARGS("GetPlatformStats", SD_BUS_ARGS("t", window_sec, "t", creates),
+                                SD_BUS_RESULT("s", stats_json), bus_method_get_platform_stats,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         /* The caller's own account's webhooks, as the REST API's /webhooks; events: comma-separated, "": all. */
         SD_BUS_METHOD_WITH_ARGS("ListWebhooks", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", webhooks_json),
                                 bus_method_list_webhooks, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -184,6 +184,9 @@ int bus_new(Bus **ret, sd_event *event, const Config *config, const BusHooks *ho
         bus_logs_init(&b->logs, config->max_streams);
         b->limits_logs.max_log_lines = config->max_log_lines;
         b->limits_logs.max_log_bytes = config->max_log_bytes;
+        b->limits_stats.history_keep_sec = config->history_keep_sec;
+        b->limits_stats.history_max_changes = config->history_max_changes;
+        b->limits_stats.max_creates = config->stats_max_creates;
         b->limits_webhooks.max_url_bytes = config->webhook_max_url_bytes;
         b->limits_webhooks.max_per_account = config->webhook_max_per_account;
         b->on_queued = on_queued;

@@ -65,6 +65,9 @@ typedef struct Config {
         uint64_t usage_interval_sec;        /* READY stores' resource use is sampled this often; 0: never */
         uint64_t usage_keep_sec;            /* samples are kept this long */
         uint64_t usage_max_samples;         /* and at most this many per store */
+        uint64_t history_keep_sec;          /* stores' status changes are kept this long */
+        uint64_t history_max_changes;       /* and at most this many */
+        uint64_t stats_max_creates;         /* the most creates one read of provisioning times covers */
         uint64_t idle_exit_sec;
         char *log_format;
         char *log_level;

@@ -343,6 +343,27 @@ const char db_schema_v14[] =
         "ALTER TABLE backups ADD COLUMN remote_reason TEXT;"
         "ALTER TABLE backups ADD COLUMN remote_key TEXT;";
 
+/*
+ * Version 15: every change of a store's status, written by triggers at the time the stores row
+ * says it happened (created_at for a new store, updated_at for a change), so that the platform
+ * page can count the stores of each status at any time since (core/store-stats.c). Pruned by age
+ * and count.
+ */
+const char db_schema_v15[] =
+        "CREATE TABLE store_transitions ("
+        " at INTEGER NOT NULL,"
+        " store_id TEXT NOT NULL,"
+        " old_status TEXT,"
+        " new_status TEXT NOT NULL);"
+        "CREATE INDEX store_transitions_at ON store_transitions(at);"
+        "CREATE TRIGGER store_transitions_insert AFTER INSERT ON stores BEGIN"
+        "  INSERT INTO store_transitions VALUES (new.created_at, new.id, NULL, new.status);"
+        " END;"
+        "CREATE TRIGGER store_transitions_update AFTER UPDATE OF status ON stores"
+        "  WHEN old.status IS NOT new.status BEGIN"
+        "  INSERT INTO store_transitions VALUES (new.updated_at, new.id, old.status, new.status);"
+        " END;";
+
 static const char *const migrations[DB_SCHEMA_VERSION] = {
         db_schema_v1,
         db_schema_v2,
@@ -358,6 +379,7 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
         db_schema_v12,
         db_schema_v13,
         db_schema_v14,
+        db_schema_v15,
 };
 
 /*

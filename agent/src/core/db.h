@@ -15,7 +15,7 @@
 
 typedef struct Db Db;
 
-#define DB_SCHEMA_VERSION 14
+#define DB_SCHEMA_VERSION 15
 #define DB_BUSY_TIMEOUT_MS_DEFAULT 5000U
 
 /*
@@ -103,3 +103,4 @@ extern const char db_schema_v11[];
 extern const char db_schema_v12[];
 extern const char db_schema_v13[];
 extern const char db_schema_v14[];
+extern const char db_schema_v15[];

@@ -39,6 +39,8 @@ int settings_copy(Provisioner *p, ProvisionSettings *ret, uint64_t *ret_generati
                 .usage_interval_sec = p->set.usage_interval_sec,
                 .usage_keep_sec = p->set.usage_keep_sec,
                 .usage_max_samples = p->set.usage_max_samples,
+                .history_keep_sec = p->set.history_keep_sec,
+                .history_max_changes = p->set.history_max_changes,
                 .quota_pods = p->set.quota_pods,
                 .quota_memory = p->set.quota_memory,
                 .quota_cpu = p->set.quota_cpu,

@@ -58,6 +58,8 @@ int settings_from_config(ProvisionSettings *s, const Config *c)
                 .usage_interval_sec = c->usage_interval_sec,
                 .usage_keep_sec = c->usage_keep_sec,
                 .usage_max_samples = c->usage_max_samples,
+                .history_keep_sec = c->history_keep_sec,
+                .history_max_changes = c->history_max_changes,
                 .readiness_watch_sec = c->readiness_watch_sec,
                 .readiness_recheck_sec = c->readiness_recheck_sec,
                 .overcommit_percent = c->overcommit_percent,

@@ -33,6 +33,7 @@ typedef struct ProvisionSettings {
         uint64_t readiness_watch_sec, readiness_recheck_sec;
         uint64_t overcommit_percent;
         uint64_t usage_interval_sec, usage_keep_sec, usage_max_samples;
+        uint64_t history_keep_sec, history_max_changes;
         char *quota_pods, *quota_memory, *quota_cpu;
         char *storage_mysql, *storage_wordpress;
         char *woocommerce_url;

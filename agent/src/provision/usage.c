@@ -13,6 +13,7 @@
 #include "basic/utf8.h"
 #include "basic/util.h"
 #include "core/store.h"
+#include "core/store-stats.h"
 #include "core/usage.h"
 #include "provision/provision-internal.h"
 
@@ -195,7 +196,8 @@ static void *sampler_main(void *arg)
                 return NULL;
         while (!atomic_load(&p->stopping)) {
                 ProvisionSettings set;
-                uint64_t interval;
+                uint64_t interval, keep;
+                int r;
 
                 if (settings_copy(p, &set, NULL) < 0)
                         return NULL;
@@ -211,6 +213,11 @@ static void *sampler_main(void *arg)
                         if (reachable)
                                 sample_once(p, db, &set);
                 }
+                /* The stores' status changes, which the platform page counts back through. */
+                keep = MIN(set.history_keep_sec * USEC_PER_SEC, now_usec());
+                r = store_transitions_prune(db, now_usec() - keep, set.history_max_changes);
+                if (r < 0)
+                        log_warning_errno(r, "Pruning the stores' status changes failed: %m");
                 settings_done(&set);
                 for (uint64_t t = 0; t < interval * 5 && !atomic_load(&p->stopping); t++)
                         usleep(200 * 1000);

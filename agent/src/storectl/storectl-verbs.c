@@ -19,6 +19,7 @@
 #include "storectl/storectl-webhook.h"
 #include "storectl/storectl-logs.h"
 #include "storectl/storectl-settings.h"
+#include "storectl/storectl-platform.h"
 #include "storectl/storectl-usage.h"
 
 #define BACKUP_POLL_USEC USEC_PER_SEC
@@ -441,6 +442,10 @@ const Verb verbs[] = {
           "owner and times, followed by its latest events. A name finds the newest store of that name.\n"
           "Without a store: how many more stores fit on the cluster's schedulable nodes, what a store\n"
           "needs, and per node what its pods request of what it has (a tenant: only whether one fits).\n" },
+        { "platform", "", 0, 0, OPT_LIMIT, verb_platform, "Show stores by status and provisioning times",
+          "Admins: how many stores are in each status now and the most there were over the last 24 hours,\n"
+          "and the provisioning time (create to READY) of the last --limit creates (default 20, at most\n"
+          "platform.max_creates) with their p50 and p95, as the dashboard's Platform page shows them.\n" },
         { "create", "NAME", 1, 1, OPT_WAIT | OPT_ENGINE, verb_create, "Create a store",
           "Queues the creation of a store. NAME becomes part of the namespace, the Helm release and the\n"
           "host name: 1-40 of a-z 0-9 and -, starting with a letter and ending with a letter or digit.\n"

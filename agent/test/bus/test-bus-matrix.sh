@@ -65,6 +65,7 @@ GetBackupSchedule   ok      ok           NotFound     Refused  Refused  Refused 
 SetBackupSchedule   allowed allowed      NotFound     Refused  Refused  Refused   string:@A@ int64:-1
 GetLogs             allowed allowed      NotFound     Refused  Refused  Refused   string:@A@ string: string: uint64:10 boolean:false
 GetCapacity         ok      ok           ok           Refused  Refused  Refused
+GetPlatformStats    ok      AccessDenied AccessDenied Refused  Refused  Refused   uint64:86400 uint64:10
 TransferStore       ok      AccessDenied AccessDenied Refused  Refused  Refused   string:@R@ string:@O@
 ListAccounts        ok      AccessDenied AccessDenied Refused  Refused  Refused
 CreateAccount       ok      AccessDenied AccessDenied Refused  Refused  Refused   string:@ACCT@ string:tenant

@@ -17,6 +17,7 @@ const TokensPage = lazy(() => import('./TokensPage.jsx'));
 const AccountsPage = lazy(() => import('./AccountsPage.jsx'));
 const AuditPage = lazy(() => import('./AuditPage.jsx'));
 const WebhooksPage = lazy(() => import('./WebhooksPage.jsx'));
+const PlatformPage = lazy(() => import('./PlatformPage.jsx'));
 
 // Pages besides the store list and a store; admin pages are left out of a tenant's shell.
 const PAGES = {
@@ -24,6 +25,7 @@ const PAGES = {
   '/webhooks': { title: 'Webhooks', Page: WebhooksPage },
   '/accounts': { title: 'Accounts', Page: AccountsPage, admin: true },
   '/audit': { title: 'Audit', Page: AuditPage, admin: true },
+  '/platform': { title: 'Platform', Page: PlatformPage, admin: true },
 };
 
 export default function Shell({ session, onSignOut, signedInNow = false }) {
@@ -64,7 +66,7 @@ export default function Shell({ session, onSignOut, signedInNow = false }) {
     ['/tokens', 'Tokens'],
     ['/webhooks', 'Webhooks'],
   ];
-  if (admin) nav.push(['/accounts', 'Accounts'], ['/audit', 'Audit']);
+  if (admin) nav.push(['/accounts', 'Accounts'], ['/audit', 'Audit'], ['/platform', 'Platform']);
   const current = detail ? '/' : home ? '/' : allowed ? pathname.replace(/\/+$/, '') : null;
 
   return (

@@ -120,7 +120,7 @@ describe('Shell', () => {
       within(nav)
         .getAllByRole('link')
         .map((a) => a.textContent),
-    ).toEqual(['Stores', 'Tokens', 'Webhooks', 'Accounts', 'Audit']);
+    ).toEqual(['Stores', 'Tokens', 'Webhooks', 'Accounts', 'Audit', 'Platform']);
     expect(screen.getByTestId('user-role')).toHaveTextContent('admin');
     await screen.findByTestId('store-row-shop1');
 

@@ -31,7 +31,7 @@ export function chartSegments(values, { max, from, to, width = W, height = H }) 
   return segments.map((s) => s.join(' '));
 }
 
-export default function UsageChart({ title, values, limit, format, from, to, testId }) {
+export default function UsageChart({ title, values, limit, format, from, to, testId, period = 'the last hour' }) {
   const id = useId();
   const known = values.filter((p) => p.v != null);
   const latest = known.length ? known[known.length - 1].v : null;
@@ -43,7 +43,7 @@ export default function UsageChart({ title, values, limit, format, from, to, tes
     latest == null
       ? 'No samples yet.'
       : `Now ${format(latest)}${limit ? ` of ${format(limit)} (${Math.round((latest / limit) * 100)}%)` : ''}; ` +
-        `peak ${format(peak)} in the last hour.`;
+        `peak ${format(peak)} in ${period}.`;
 
   return (
     <figure className="min-w-0" data-testid={testId} data-latest={latest ?? ''}>

@@ -265,6 +265,7 @@ export const charts = {
 
 export const platform = {
   get: (opts) => api('/platform', opts),
+  stats: (query, opts) => api(`/platform/stats?${new URLSearchParams(query)}`, opts),
 };
 
 /** The readiness check: an admin's answer carries its details (checks.orphan_namespaces among them). */
