@@ -304,9 +304,10 @@ def test_busy_database_is_try_again_over_dbus(daemon_factory, private_bus):
 
 
 def test_a_slow_cluster_holds_up_only_its_own_dbus_callers(daemon_factory, cluster, private_bus):
-    """`storectl status` and `storectl create` read the nodes (room for stores); while the API server
-    holds those reads (as one slow to answer does), other storectl calls are answered all the same:
-    the reads run off the daemon's main loop, and each call is answered once its read is let go."""
+    """`storectl status` and `storectl create` read the nodes (room for stores), `storectl logs` the
+    store's pods; while the API server holds those reads (as one slow to answer does), other storectl
+    calls are answered all the same: the reads run off the daemon's main loop, and each call is
+    answered once its read is let go."""
     env = {"DBUS_SYSTEM_BUS_ADDRESS": private_bus}
     d = daemon_factory({**ROOMY, **cluster.config()}, env=env)
     run_env = dict(os.environ, **env)
@@ -315,20 +316,25 @@ def test_a_slow_cluster_holds_up_only_its_own_dbus_callers(daemon_factory, clust
         return subprocess.run([STORECTL, *args], capture_output=True, text=True, env=run_env, timeout=timeout)
 
     d.wait_for(lambda: storectl("list").returncode == 0, timeout=15, what="the daemon on the private bus")
-    held = cluster.hold_reads("/api/v1/nodes")
+    p = storectl("create", "slow-logs")
+    assert p.returncode == 0, p.stderr
+    held = [cluster.hold_reads("/api/v1/nodes"), cluster.hold_reads("/api/v1/namespaces/store-slow-logs/pods")]
     slow = [subprocess.Popen([STORECTL, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env=run_env) for args in (["status"], ["create", "while-slow"])]
+                             env=run_env) for args in (["status"], ["create", "while-slow"], ["logs", "slow-logs"])]
     try:
-        assert held.wait(30), "neither storectl status nor create reached the API server"
-        # A read is held: a daemon that waited for it would not answer this until it is let go.
+        assert held[0].wait(30), "neither storectl status nor create reached the API server"
+        assert held[1].wait(30), "storectl logs never reached the API server"
+        # Reads are held: a daemon that waited for them would not answer this until they are let go.
         p = storectl("list", timeout=20)
         assert p.returncode == 0, p.stderr
-        assert [c.poll() for c in slow] == [None, None], "a call ended while the nodes' read was held"
+        assert [c.poll() for c in slow] == [None, None, None], "a call ended while its read was held"
     finally:
         cluster.release_reads()
         outs = [c.communicate(timeout=60) for c in slow]
     assert slow[0].returncode == 0 and "fake-node" in outs[0][0], outs[0]
     assert slow[1].returncode == 0 and "while-slow" in outs[1][0], outs[1]
+    # The stand-in cluster runs no pod: the answer, once the read is let go, is that there is none.
+    assert slow[2].returncode != 0 and "no pod or container" in outs[2][1], outs[2]
 
 
 def test_a_stop_ends_a_dbus_call_held_by_the_cluster(daemon_factory, cluster, private_bus):

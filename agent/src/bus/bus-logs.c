@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 
 /*
- * GetLogs: a container's log for storectl, handed over as the read end of a pipe. A thread of the
+ * GetLogs: a container's log for storectl, handed over as the read end of a pipe. The store's pods are
+ * listed off the main loop (bus-offload.c), then a thread of the
  * call's own reads the log from the cluster (the Kubernetes client blocks) into the pipe, to the
  * end of the log or, followed, until the reader goes away or the daemon stops; a watcher thread
  * notices readers that went away while the log was quiet. At most limits.max_streams at once.
@@ -131,48 +132,51 @@ void bus_logs_done(BusLogs *logs)
         pthread_cond_destroy(&logs->cond);
 }
 
-int bus_method_get_logs(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-        Bus *b = userdata;
-        BusLogs *logs = &b->logs;
-        _cleanup_(store_freep) Store *s = NULL;
-        _cleanup_(json_decrefp) json_t *pods = NULL;
-        _cleanup_close_ int rfd = -EBADF;
-        const char *id, *pod_arg, *container_arg, *pod, *container;
+/* What GetLogs takes to the thread that lists the store's pods, and back (bus-offload.c). */
+typedef struct LogCall {
+        BusHooks hooks;
+        Caller caller;
+        Store *store;
+        char *pod, *container; /* as asked: NULL for the default */
         uint64_t tail;
-        int follow, fds[2], r;
+        bool follow;
+} LogCall;
+
+static void log_call_free(void *userdata)
+{
+        LogCall *c = userdata;
+
+        if (!c)
+                return;
+        store_free(c->store);
+        free(c->pod);
+        free(c->container);
+        free(c);
+}
+
+static int log_sources_work(Db *db, void *userdata, json_t **ret)
+{
+        LogCall *c = userdata;
+
+        return c->hooks.store_log_sources(c->hooks.userdata, c->store, ret);
+}
+
+/* On the main loop, once the pods are known: the pipe, and the thread that fills it. */
+static int log_start(Bus *b, sd_bus_message *m, LogCall *c, json_t *pods, sd_bus_error *error)
+{
+        BusLogs *logs = &b->logs;
+        _cleanup_close_ int rfd = -EBADF;
+        const char *pod, *container;
+        int fds[2], r;
         BusLog *l;
         pthread_t thread;
-        Caller caller;
 
-        b->calls++;
-        r = bus_caller(b, m, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "ssstb", &id, &pod_arg, &container_arg, &tail, &follow);
-        if (r < 0)
-                return r;
-        r = bus_resolve_store(b, &caller, id, &s, error);
-        if (r < 0) {
-                if (sd_bus_error_has_name(error, STOREAGENT_ERROR_NOT_FOUND))
-                        bus_audit(b, &caller, "logs.read", "store", id, NULL, ERROR_NOT_FOUND);
-                return r;
-        }
-        if (!b->hooks.store_log_sources || !b->hooks.store_logs)
-                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                        "This storeagentd cannot read logs.");
-        if (tail > b->limits_logs.max_log_lines)
-                return bus_error_of(error, ERROR_INVALID_REQUEST, "tail must be at most %" PRIu64 " lines.",
-                                    b->limits_logs.max_log_lines);
-        r = b->hooks.store_log_sources(b->hooks.userdata, s, &pods);
-        if (r < 0)
-                return bus_store_error(error, r, NULL);
-        r = store_log_source_find(pods, isempty(pod_arg) ? NULL : pod_arg,
-                                  isempty(container_arg) ? NULL : container_arg, &pod, &container);
-        bus_audit(b, &caller, "logs.read", "store", s->name, s->id, r == -ENOENT ? ERROR_NOT_FOUND : r);
+        r = store_log_source_find(pods, c->pod, c->container, &pod, &container);
+        bus_audit(b, &c->caller, "logs.read", "store", c->store->name, c->store->id,
+                  r == -ENOENT ? ERROR_NOT_FOUND : r);
         if (r == -ENOENT)
                 return bus_error_of(error, ERROR_NOT_FOUND,
-                                    "Store '%s' has no pod or container of that name.", s->name);
+                                    "Store '%s' has no pod or container of that name.", c->store->name);
 
         pthread_mutex_lock(&logs->lock);
         if (logs->n >= logs->max || logs->stopping) {
@@ -194,7 +198,7 @@ int bus_method_get_logs(sd_bus_message *m, void *userdata, sd_bus_error *error)
         l->fd = fds[1];
         l->logs = logs;
         l->hooks = b->hooks;
-        l->store = TAKE_PTR(s);
+        l->store = TAKE_PTR(c->store);
         l->pod = strdup(pod);
         l->container = strdup(container);
         if (!l->pod || !l->container) {
@@ -205,9 +209,9 @@ int bus_method_get_logs(sd_bus_message *m, void *userdata, sd_bus_error *error)
         l->req = (StoreLogRequest) {
                 .pod = l->pod,
                 .container = l->container,
-                .tail_lines = tail,
-                .limit_bytes = follow ? 0 : b->limits_logs.max_log_bytes,
-                .follow = follow,
+                .tail_lines = c->tail,
+                .limit_bytes = c->follow ? 0 : b->limits_logs.max_log_bytes,
+                .follow = c->follow,
         };
 
         pthread_mutex_lock(&logs->lock);
@@ -233,4 +237,60 @@ undo:
         logs->n--;
         pthread_mutex_unlock(&logs->lock);
         return r;
+}
+
+static int log_sources_reply(Bus *b, sd_bus_message *m, int r, json_t *pods, void *userdata)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        if (r < 0)
+                r = bus_store_error(&error, r, NULL);
+        else
+                r = log_start(b, m, userdata, pods, &error);
+        if (sd_bus_error_is_set(&error))
+                return sd_bus_reply_method_error(m, &error);
+        return r;
+}
+
+/* The store's pods are listed on a thread of the call's own (bus-offload.c): the cluster may be slow. */
+int bus_method_get_logs(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        Bus *b = userdata;
+        _cleanup_(store_freep) Store *s = NULL;
+        const char *id, *pod_arg, *container_arg;
+        uint64_t tail;
+        int follow, r;
+        LogCall *c;
+        Caller caller;
+
+        b->calls++;
+        r = bus_caller(b, m, &caller, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "ssstb", &id, &pod_arg, &container_arg, &tail, &follow);
+        if (r < 0)
+                return r;
+        r = bus_resolve_store(b, &caller, id, &s, error);
+        if (r < 0) {
+                if (sd_bus_error_has_name(error, STOREAGENT_ERROR_NOT_FOUND))
+                        bus_audit(b, &caller, "logs.read", "store", id, NULL, ERROR_NOT_FOUND);
+                return r;
+        }
+        if (!b->hooks.store_log_sources || !b->hooks.store_logs)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                        "This storeagentd cannot read logs.");
+        if (tail > b->limits_logs.max_log_lines)
+                return bus_error_of(error, ERROR_INVALID_REQUEST, "tail must be at most %" PRIu64 " lines.",
+                                    b->limits_logs.max_log_lines);
+        c = calloc(1, sizeof *c);
+        if (!c)
+                return -ENOMEM;
+        *c = (LogCall) { .hooks = b->hooks, .caller = caller, .store = TAKE_PTR(s), .tail = tail,
+                         .follow = follow, .pod = isempty(pod_arg) ? NULL : strdup(pod_arg),
+                         .container = isempty(container_arg) ? NULL : strdup(container_arg) };
+        if ((!isempty(pod_arg) && !c->pod) || (!isempty(container_arg) && !c->container)) {
+                log_call_free(c);
+                return -ENOMEM;
+        }
+        return bus_offload(b, m, log_sources_work, log_sources_reply, c, log_call_free, error);
 }
