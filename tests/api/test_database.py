@@ -421,3 +421,25 @@ def test_full_disk_loses_nothing_committed_across_a_restart(daemon_factory, smal
         actions = [e["action"] for e in d.request("GET", f"{STORES}/{sid}/events").json()["items"]]
         assert "store.create" in actions
     assert d.request("GET", STORES).status == 200  # the token committed before is still there
+
+
+def test_another_reader_never_takes_the_daemons_write_ahead_log(daemon_factory):
+    """An operator's sqlite3 (a report, a backup script) that opens the database while the daemon runs
+    and closes it must not take the daemon's write-ahead log with it: what the daemon commits after
+    that is in the database for every reader, not in a log file nobody else sees (and lost at the
+    next restart). The daemon never opens the database file itself outside SQLite, whose close would
+    drop the locks that tell other processes it is still in use."""
+    d = daemon_factory()
+    db_path = d.config["database"]
+
+    def names_seen_by_another_process():
+        p = subprocess.run(["python3", "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+                            "print(' '.join(r[0] for r in c.execute('SELECT name FROM tokens'))); c.close()",
+                            db_path], capture_output=True, text=True, timeout=30, check=True)
+        return p.stdout.split()
+
+    for name in ("first-write", "second-write", "third-write"):
+        r = d.request("POST", "/api/v1/tokens", {"name": name})
+        assert r.status == 201, r
+        assert name in names_seen_by_another_process(), (name, os.path.exists(db_path + "-wal"))
+    assert os.path.exists(db_path + "-wal"), "the daemon's write-ahead log was removed under it"

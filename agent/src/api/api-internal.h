@@ -69,6 +69,7 @@ struct ApiServer {
         bool started;
         Config *config_ref; /* borrowed; only immutable keys are read through it */
         char *db_path;
+        char *db_lock_path; /* the daemon's "<database>.lock", beside the database: probed for writes */
         char *state_dir; /* backups are under its backups/ (a change needs a restart) */
         char *web_root;
         int web_root_fd;

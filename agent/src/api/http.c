@@ -58,8 +58,14 @@ void api_db_check_writable(ApiServer *s)
 
         if (!db)
                 return;
-        /* Opened, not statvfs(): ext4 after an error refuses writers (emergency_ro) before ST_RDONLY shows. */
-        fd = open(s->db_path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+        /*
+         * Opened, not statvfs(): ext4 after an error refuses writers (emergency_ro) before ST_RDONLY shows.
+         * Never the database file itself: closing any descriptor of it drops every POSIX lock the
+         * process's SQLite connections hold on it, and another process (sqlite3, a backup) may then
+         * checkpoint and remove the WAL under their feet ("disk I/O error", SQLite 522, seen under load).
+         * The lock file beside it is on the same file system, and its lock is flock(), per descriptor.
+         */
+        fd = open(s->db_lock_path, O_RDWR | O_CLOEXEC | O_NOCTTY);
         if (fd >= 0 || errno != EROFS) {
                 safe_close(fd);
                 return;

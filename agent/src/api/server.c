@@ -73,7 +73,7 @@ int api_server_new(ApiServer **ret, const Config *config, Runner *runner, const 
         s->db_path = strdup(config->database);
         s->state_dir = strdup(config->state_dir);
         s->web_root = strdup(config->web_root);
-        if (!s->db_path || !s->web_root || !s->state_dir)
+        if (!s->db_path || !s->web_root || !s->state_dir || asprintf(&s->db_lock_path, "%s.lock", config->database) < 0)
                 return -ENOMEM;
         s->runner = runner;
         /* Headers plus MHD's read and write buffers; never below what a normal request needs. */
@@ -268,6 +268,7 @@ ApiServer *api_server_free(ApiServer *s)
         metrics_free(s->metrics);
         safe_close(s->web_root_fd);
         free(s->db_path);
+        free(s->db_lock_path);
         free(s->state_dir);
         free(s->web_root);
         if (s->db_key_created)
